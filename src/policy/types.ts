@@ -1,0 +1,121 @@
+/**
+ * Types of the policy layer: target definitions as loaded from JSON (TargetDef) and the
+ * resolved, per-arch Policy that every backend and the ELF check read.
+ */
+import type { ArchInfo, ArchName } from '../syscalls/arches.ts';
+
+/** What the kernel does with a syscall (seccomp return action). */
+export type Action =
+  | { kind: 'allow' }
+  | { kind: 'log' }
+  | { kind: 'trap' }
+  | { kind: 'kill-process' }
+  | { kind: 'kill-thread' }
+  | { kind: 'errno'; errno: number }
+  | { kind: 'trace'; data: number }
+  | { kind: 'user-notif' };
+
+export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'masked-eq';
+
+/** One comparison on a syscall argument (unsigned, like the kernel and libseccomp). */
+export interface ArgCondition {
+  index: number;
+  op: CompareOp;
+  value: bigint;
+  /** For masked-eq: (arg & mask) == value. */
+  mask?: bigint;
+  /** 32: only the low 32 bits count (the kernel reads the argument as an int). */
+  width: 32 | 64;
+}
+
+/** A rule as a target file states it, after validation. */
+export interface SyscallEntry {
+  name: string;
+  /** Firmware version (semver) that first allowed it; undefined for unversioned targets. */
+  since?: string;
+  /** Firmware version that stopped allowing it. */
+  until?: string;
+  category?: string;
+  note?: string;
+  /** All must hold for the action to apply; otherwise the default action. */
+  args: ArgCondition[];
+  /** A condition BPF cannot express; documented, enforced only on the device. */
+  limit?: string;
+  action: Action;
+  /** Vendor-documented numbers, used only as a consistency check. */
+  documented: Partial<Record<ArchName, number>>;
+  /** Where this entry came from: the target file, or the group it was expanded from. */
+  origin: { file: string; pointer: string; group?: string };
+}
+
+export interface FirmwareRangeAction {
+  /** semver range, e.g. "<13.7.0". */
+  range: string;
+  action: Action;
+  note?: string;
+}
+
+export type FamilyExpansion = 'none' | 'absent' | 'all';
+
+export interface TargetDef {
+  id: string;
+  title: string;
+  description: string;
+  file: string;
+  arches: ArchName[];
+  defaultArch: ArchName;
+  /** Known firmware versions, sorted; empty for unversioned targets. */
+  firmwares: string[];
+  defaultActions: FirmwareRangeAction[];
+  foreignArchAction: Action;
+  expandFamilies: FamilyExpansion;
+  /** Add each arch's essentials (set_tls, arch_prctl, ...). */
+  essentials: boolean;
+  entries: SyscallEntry[];
+  /** Names the target explicitly says the device denies, with the reason. */
+  denied: { name: string; reason: string }[];
+  /** Chain of ids/paths this target extends, nearest first. */
+  extendsChain: string[];
+}
+
+export type Provenance =
+  | { kind: 'target' }
+  | { kind: 'group'; group: string }
+  | { kind: 'family'; of: string; family: string }
+  | { kind: 'essential'; why: string };
+
+/** One syscall number's rule in a resolved policy. */
+export interface Rule {
+  name: string;
+  nr: number;
+  action: Action;
+  /** OR of AND-lists: the action applies when any list fully matches; empty = unconditional. */
+  conditions: ArgCondition[][];
+  since?: string;
+  category?: string;
+  note?: string;
+  limit?: string;
+  provenance: Provenance;
+}
+
+/** A name the target lists that has no number on this arch. */
+export interface AbsentName {
+  name: string;
+  since?: string;
+  replacedBy: string[];
+}
+
+/** A target resolved for one firmware and one arch: what a filter enforces. */
+export interface Policy {
+  target: { id: string; title: string; file: string };
+  firmware: string | null;
+  arch: ArchInfo;
+  defaultAction: Action;
+  defaultActionNote?: string;
+  foreignArchAction: Action;
+  /** Sorted by nr, one per number. */
+  rules: Rule[];
+  absent: AbsentName[];
+  /** Highest syscall number the arch's table knows (past it: default action). */
+  tableMax: number;
+}

@@ -1,0 +1,82 @@
+/** Architecture records: what a filter and an ELF reader need to know about each ABI. */
+
+export const ARCH_NAMES = ['arm', 'aarch64', 'x86_64', 'i386', 'ppc', 'ppc64'] as const;
+export type ArchName = (typeof ARCH_NAMES)[number];
+
+export interface ArchInfo {
+  name: ArchName;
+  /** AUDIT_ARCH_* value the kernel puts in seccomp_data.arch. */
+  auditArch: number;
+  bits: 32 | 64;
+  endian: 'little' | 'big';
+  /** ELF e_machine. */
+  elfMachine: number;
+  /** Syscalls every program on this arch makes before main, whatever the allow list says. */
+  essentials: readonly string[];
+  /** Why each essential is needed. */
+  essentialsWhy: string;
+  /** Other spellings accepted on the command line. */
+  aliases: readonly string[];
+}
+
+// __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
+export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
+  arm: {
+    name: 'arm', auditArch: 0x40000028, bits: 32, endian: 'little', elfMachine: 40,
+    essentials: ['set_tls'],
+    essentialsWhy: 'glibc and musl set the TLS register through the ARM-private set_tls (0xf0005) before main',
+    aliases: ['armhf', 'armel', 'arm-eabi', 'armv7'],
+  },
+  aarch64: {
+    name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: 183,
+    essentials: [],
+    essentialsWhy: 'TLS is a user-writable register (tpidr_el0): no syscall needed',
+    aliases: ['arm64'],
+  },
+  x86_64: {
+    name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: 62,
+    essentials: ['arch_prctl'],
+    essentialsWhy: 'the C library sets the %fs base for TLS with arch_prctl(ARCH_SET_FS) before main',
+    aliases: ['amd64', 'x86-64', 'x64'],
+  },
+  i386: {
+    name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: 3,
+    essentials: ['set_thread_area'],
+    essentialsWhy: 'the C library sets up the %gs TLS segment with set_thread_area before main',
+    aliases: ['x86', 'i686', 'ia32'],
+  },
+  ppc: {
+    name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: 20,
+    essentials: [],
+    essentialsWhy: 'TLS lives in r2, set from user space: no syscall needed',
+    aliases: ['powerpc', 'ppc32'],
+  },
+  ppc64: {
+    name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: 21,
+    essentials: [],
+    essentialsWhy: 'TLS lives in r13, set from user space: no syscall needed',
+    aliases: ['powerpc64'],
+  },
+};
+
+/** x86_64's x32 ABI shares AUDIT_ARCH_X86_64 and marks its numbers with this bit. */
+export const X32_SYSCALL_BIT = 0x40000000;
+
+export function isArchName(s: string): s is ArchName {
+  return (ARCH_NAMES as readonly string[]).includes(s);
+}
+
+/** Canonical arch for a name or alias, or undefined. */
+export function lookupArch(s: string): ArchInfo | undefined {
+  const key = s.toLowerCase();
+  if (isArchName(key)) return ARCHES[key];
+  return ARCH_NAMES.map((n) => ARCHES[n]).find((a) => a.aliases.includes(key));
+}
+
+export function archByAudit(audit: number): ArchInfo | undefined {
+  return ARCH_NAMES.map((n) => ARCHES[n]).find((a) => a.auditArch === audit >>> 0);
+}
+
+export function archByElfMachine(machine: number, bits: 32 | 64): ArchInfo | undefined {
+  return ARCH_NAMES.map((n) => ARCHES[n]).find((a) => a.elfMachine === machine && a.bits === bits);
+}
