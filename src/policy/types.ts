@@ -73,7 +73,7 @@ export interface TargetDef {
   essentials: boolean;
   entries: SyscallEntry[];
   /** Names the target explicitly says the device denies, with the reason. */
-  denied: { name: string; reason: string }[];
+  denied: { name: string; reason: string; fix?: string }[];
   /** Chain of ids/paths this target extends, nearest first. */
   extendsChain: string[];
 }

@@ -1,0 +1,15 @@
+/** The command registry: adding a command is one file and one entry here. */
+import type { Command } from '../io.ts';
+import { compatCommand } from './compat.ts';
+import { demoCommand } from './demo.ts';
+import { explainCommand } from './explain.ts';
+import { syscallsCommand } from './syscalls.ts';
+import { targetsCommand } from './targets.ts';
+
+export const COMMANDS: readonly Command[] = [
+  targetsCommand,
+  syscallsCommand,
+  explainCommand,
+  compatCommand,
+  demoCommand,
+];

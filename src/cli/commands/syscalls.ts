@@ -1,0 +1,103 @@
+import { formatAction, isAllow } from '../../policy/action.ts';
+import { describeConditions, describeProvenance, policyHeading } from '../../policy/describe.ts';
+import { showFirmware } from '../../policy/firmware.ts';
+import type { Policy } from '../../policy/types.ts';
+import { parseArgs } from '../args.ts';
+import { bold, dim, json, table, type Command, type Io } from '../io.ts';
+import { policyFromFlags, TARGET_FLAGS } from './common.ts';
+
+export const syscallsCommand: Command = {
+  name: 'syscalls',
+  summary: 'the effective allow list of a target at a firmware version and arch',
+  help: `Usage: sysgate syscalls --target T [--firmware V] [--arch A] [--json]
+
+Lists what the target allows at firmware V (default: the newest it knows) on arch A
+(default: the target's default arch): each syscall with its number on that arch, the
+firmware that first allowed it and where it comes from (the target, a group, a family
+member standing in for a name the arch lacks, or an arch essential). Names the target
+lists that the arch does not have are shown with what replaced them.
+
+Options:
+  -t, --target T     shipped target id (see 'sysgate targets') or path to a target .json
+  -f, --firmware V   firmware version: 13.7, v13.7, 13.7.2
+  -a, --arch A       arm, aarch64, x86_64, i386, ppc, ppc64
+      --json         one JSON object (fields: target, firmware, arch, defaultAction,
+                     foreignArchAction, allowed[{name, number, since, provenance, ...}],
+                     absent[{name, since, replacedBy}], counts)
+
+Examples:
+  sysgate syscalls --target codesafe5 --firmware 13.5 --arch arm
+  sysgate syscalls --target codesafe5 --arch ppc --json
+  sysgate syscalls --target ./my-target.json
+`,
+  async run(argv, io) {
+    const flags = parseArgs(TARGET_FLAGS, argv, 'syscalls');
+    if (flags['--help']) return io.out(this.help), 0;
+    const { policy } = await policyFromFlags(flags, 'syscalls', io);
+    io.out(flags['--json'] ? json(policyJson(policy)) : policyText(policy, io));
+    return 0;
+  },
+};
+
+export function policyJson(p: Policy) {
+  const allowed = [
+    ...p.rules.map((r) => ({
+      name: r.name,
+      number: r.nr as number | null,
+      since: r.since ?? null,
+      provenance: r.provenance,
+      ...(isAllow(r.action) ? {} : { action: formatAction(r.action) }),
+      ...(r.conditions.length ? { conditions: describeConditions(r.conditions) } : {}),
+      ...(r.limit ? { limit: r.limit } : {}),
+    })),
+    ...p.absent.map((a) => ({
+      name: a.name,
+      number: null,
+      since: a.since ?? null,
+      provenance: { kind: 'target' as const },
+      replacedBy: a.replacedBy,
+    })),
+  ];
+  const count = (k: string) => p.rules.filter((r) => r.provenance.kind === k).length;
+  return {
+    target: p.target.id,
+    title: p.target.title,
+    firmware: p.firmware,
+    arch: p.arch.name,
+    defaultAction: formatAction(p.defaultAction),
+    foreignArchAction: formatAction(p.foreignArchAction),
+    allowed,
+    absent: p.absent.map((a) => ({ name: a.name, since: a.since ?? null, replacedBy: a.replacedBy })),
+    counts: {
+      listed: count('target') + count('group') + p.absent.length,
+      rules: p.rules.length,
+      family: count('family'),
+      essential: count('essential'),
+      absent: p.absent.length,
+    },
+  };
+}
+
+function policyText(p: Policy, io: Io): string {
+  const rows = [[dim(io, 'NR'), dim(io, 'NAME'), dim(io, 'SINCE'), dim(io, 'NOTES')]];
+  for (const r of p.rules) {
+    const notes = [
+      describeProvenance(r.provenance),
+      isAllow(r.action) ? '' : formatAction(r.action),
+      r.conditions.length ? `only if ${describeConditions(r.conditions)}` : '',
+      r.limit ? 'limit enforced on the device only' : '',
+    ].filter(Boolean).join('; ');
+    rows.push([String(r.nr), r.name, r.since ? showFirmware(r.since) : '-', notes]);
+  }
+  let out = `${bold(io, policyHeading(p))}\n${table(rows)}`;
+  if (p.absent.length) {
+    out += `\nNot on ${p.arch.name}:\n`;
+    out += table(p.absent.map((a) => [a.name, a.replacedBy.length ? `-> ${a.replacedBy.join(', ')}` : 'no replacement']));
+  }
+  const listed = p.rules.filter((r) => r.provenance.kind === 'target' || r.provenance.kind === 'group').length + p.absent.length;
+  const fam = p.rules.filter((r) => r.provenance.kind === 'family').length;
+  const ess = p.rules.filter((r) => r.provenance.kind === 'essential').length;
+  out += `\n${listed} listed by the target, ${p.rules.length} syscall numbers allowed on ${p.arch.name}` +
+    ` (${fam} from families, ${ess} arch essentials); anything else: ${formatAction(p.defaultAction)}\n`;
+  return out;
+}

@@ -1,0 +1,31 @@
+/** Human descriptions of policies: provenance, conditions, headings. */
+import type { ArgCondition, Policy, Provenance } from './types.ts';
+import { formatAction } from './action.ts';
+import { showFirmware } from './firmware.ts';
+
+export function describeProvenance(p: Provenance): string {
+  switch (p.kind) {
+    case 'target': return '';
+    case 'group': return `group ${p.group}`;
+    case 'family': return `for ${p.of} (family ${p.family})`;
+    case 'essential': return 'arch essential';
+  }
+}
+
+const OPS: Record<ArgCondition['op'], string> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=', 'masked-eq': '==' };
+
+export function describeCondition(c: ArgCondition): string {
+  const arg = c.width === 32 ? `(u32)arg${c.index}` : `arg${c.index}`;
+  const hex = (v: bigint) => (v > 9n ? `0x${v.toString(16)}` : v.toString());
+  if (c.op === 'masked-eq') return `${arg} & ${hex(c.mask ?? 0n)} == ${hex(c.value)}`;
+  return `${arg} ${OPS[c.op]} ${hex(c.value)}`;
+}
+
+export function describeConditions(lists: ArgCondition[][]): string {
+  return lists.map((l) => l.map(describeCondition).join(' && ')).join(' || ');
+}
+
+export function policyHeading(p: Policy): string {
+  const fw = p.firmware ? ` firmware ${showFirmware(p.firmware)}` : '';
+  return `${p.target.id}${fw} on ${p.arch.name}: default ${formatAction(p.defaultAction)}`;
+}

@@ -1,0 +1,77 @@
+/** Why a syscall is allowed or denied by a policy, and what to do about it. */
+import { InputError } from '../errors.ts';
+import { familiesOf, replacementsOf } from '../syscalls/families.ts';
+import { allSyscallNames, isKnownSyscall, syscallNumber } from '../syscalls/table.ts';
+import { didYouMean } from '../util/suggest.ts';
+import { formatAction, isAllow } from './action.ts';
+import { showFirmware } from './firmware.ts';
+import { KNOWN_FIXES } from './fixes.ts';
+import type { Action, Policy, Rule, TargetDef } from './types.ts';
+
+export interface Explanation {
+  name: string;
+  target: string;
+  firmware: string | null;
+  firmwareShown: string | null;
+  arch: string;
+  number: number | null;
+  allowed: boolean;
+  /** What happens to an unconditional call. */
+  effectiveAction: Action;
+  effective: string;
+  defaultAction: Action;
+  rule?: Rule;
+  /** Firmware that first allows it (any arch), if the target allows it at all. */
+  since: string | null;
+  category?: string;
+  note?: string;
+  limit?: string;
+  reason?: string;
+  fix?: string;
+  replacedBy: string[];
+  twins: { name: string; number: number | null; allowed: boolean }[];
+}
+
+export function explainSyscall(target: TargetDef, policy: Policy, name: string): Explanation {
+  if (!isKnownSyscall(name)) throw new InputError(`'${name}' is not a syscall on any arch${didYouMean(name, allSyscallNames())}`);
+  const arch = policy.arch.name;
+  const number = syscallNumber(arch, name);
+  const ruleFor = (n: string) => policy.rules.find((r) => r.name === n);
+  const rule = ruleFor(name);
+  const entry = target.entries.find((e) => e.name === name);
+  const denied = target.denied.find((d) => d.name === name);
+  const absent = policy.absent.find((a) => a.name === name);
+  // A name the arch lacks is allowed when the rules for what replaces it are.
+  const standIn = !rule && absent ? absent.replacedBy.map(ruleFor).find((r) => r && isAllow(r.action)) : undefined;
+  const effectiveAction: Action = rule ? rule.action : standIn ? standIn.action : policy.defaultAction;
+  const allowed = isAllow(effectiveAction);
+  const twinNames = [...new Set(familiesOf(name).flatMap((f) => f.members))].filter((n) => n !== name).sort();
+  const fix = denied?.fix ?? KNOWN_FIXES[name] ?? replacementFix(name, policy);
+  return {
+    name,
+    target: target.id,
+    firmware: policy.firmware,
+    firmwareShown: policy.firmware ? showFirmware(policy.firmware) : null,
+    arch,
+    number,
+    allowed,
+    effectiveAction,
+    effective: formatAction(effectiveAction),
+    defaultAction: policy.defaultAction,
+    ...(rule ? { rule } : {}),
+    since: entry?.since ? showFirmware(entry.since) : null,
+    ...(entry?.category ? { category: entry.category } : {}),
+    ...(entry?.note ? { note: entry.note } : {}),
+    ...(entry?.limit ? { limit: entry.limit } : {}),
+    ...(denied ? { reason: denied.reason } : {}),
+    ...(fix ? { fix } : {}),
+    replacedBy: absent?.replacedBy ?? [],
+    twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: !!ruleFor(t) && isAllow(ruleFor(t)!.action) })),
+  };
+}
+
+/** A legacy or twin call the policy allows does the same job. */
+function replacementFix(name: string, policy: Policy): string | undefined {
+  const alt = replacementsOf(name).find((r) => policy.rules.some((x) => x.name === r.name && isAllow(x.action)));
+  return alt ? `use ${alt.name} (${alt.family.why})` : undefined;
+}

@@ -1,0 +1,42 @@
+/**
+ * JSON Schema validation of user files with ajv. Compiling the schema costs tens of
+ * milliseconds, so it happens only when a user file is loaded, never for shipped targets
+ * (those are validated by the build and the test suite).
+ */
+import type { ValidateFunction } from 'ajv';
+import type { Diagnostic } from '../errors.ts';
+import targetSchema from '../../schemas/target.schema.json' with { type: 'json' };
+
+let compiled: ValidateFunction | undefined;
+
+async function targetValidator(): Promise<ValidateFunction> {
+  if (!compiled) {
+    // ajv is CommonJS: under Node's ESM interop its class is module.exports.default.
+    const Ajv = (await import('ajv')).default.default;
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    compiled = ajv.compile(targetSchema);
+  }
+  return compiled!;
+}
+
+export async function validateTargetJson(raw: unknown, file: string): Promise<Diagnostic[]> {
+  const validate = await targetValidator();
+  if (validate(raw)) return [];
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    // if/then/else reports a summary error besides the real one
+    if (e.keyword === 'if') continue;
+    let message = e.message ?? 'invalid';
+    if (e.keyword === 'additionalProperties') message = `unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+    if (e.keyword === 'enum') message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    if (e.keyword === 'pattern' && /\/action$/.test(e.instancePath)) {
+      message = 'bad action (expected allow, log, trap, kill-process, kill-thread, user-notif, errno:NAME, trace:N)';
+    }
+    const key = `${e.instancePath}\0${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ file, pointer: e.instancePath, message });
+  }
+  return out;
+}
