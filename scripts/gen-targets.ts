@@ -166,8 +166,9 @@ const CS_EXTRA: Record<string, Pick<SyscallEntry, 'args' | 'limit' | 'note'>> = 
     args: NICE_ARGS,
     note: 'Vendor: "to reduce priority only". nice(inc) lowers priority when inc >= 0; the increment is an int, '
       + 'so the filter checks that bit 31 of the low 32 bits is clear. A negative increment gets the default action. '
-      + 'Where nice is absent (aarch64, x86_64) family expansion allows getpriority/setpriority instead, and '
-      + 'setpriority carries its own limit.',
+      + 'Where nice is absent (aarch64, x86_64) nothing stands in for it: the condition is on nice\'s own argument '
+      + 'and cannot carry over to setpriority, so sysgate fails closed; setpriority is allowed by its own entry '
+      + 'from 13.7, with its own limit.',
   },
   setpriority: {
     limit: 'Vendor: "to reduce priority only". The new prio must not be below the target\'s current nice value, '

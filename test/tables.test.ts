@@ -131,3 +131,13 @@ describe('syscall families', () => {
     }
   });
 });
+
+describe('shipped targets', () => {
+  it('regenerate byte-identical from the seeds copied into scripts/data', () => {
+    const files = ['targets/codesafe5.json', 'targets/enclave-x86_64.json', 'targets/groups/systemd.json',
+      'docs/targets/codesafe5.md', 'docs/targets/enclave-x86_64.md'].map((f) => join(ROOT, f));
+    const before = files.map((f) => readFileSync(f));
+    execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/gen-targets.ts')], { cwd: ROOT, stdio: 'pipe' });
+    files.forEach((f, i) => assert.ok(readFileSync(f).equals(before[i]!), `${f} differs from scripts/gen-targets.ts output`));
+  });
+});

@@ -13,7 +13,7 @@ async function targetValidator(): Promise<ValidateFunction> {
   if (!compiled) {
     // ajv is CommonJS: under Node's ESM interop its class is module.exports.default.
     const Ajv = (await import('ajv')).default.default;
-    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
     compiled = ajv.compile(targetSchema);
   }
   return compiled!;

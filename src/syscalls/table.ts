@@ -24,7 +24,7 @@ function table(arch: ArchName): ArchTable {
     const col = COLUMN[arch];
     t = { byName: new Map(), byNumber: new Map(), max: 0 };
     for (const row of SYSCALL_ROWS) {
-      const nr = row[col];
+      const nr = row[col] as number | null | undefined;
       if (nr === null || nr === undefined) continue;
       t.byName.set(row[0], nr);
       t.byNumber.set(nr, row[0]);
