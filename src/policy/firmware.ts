@@ -1,5 +1,9 @@
 /** Firmware versions: parsing what users type and gating by `since`. */
-import semver from 'semver';
+// Function subpaths keep the rest of semver out of the bundle (start-up time).
+import semverCompare from 'semver/functions/compare.js';
+import semverValid from 'semver/functions/valid.js';
+import semverSatisfies from 'semver/functions/satisfies.js';
+import semverValidRange from 'semver/ranges/valid.js';
 import { InputError } from '../errors.ts';
 
 const VERSION = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/;
@@ -13,7 +17,7 @@ export function parseFirmware(text: string): string {
     );
   }
   const v = `${Number(m[1])}.${Number(m[2])}.${Number(m[3] ?? 0)}`;
-  if (!semver.valid(v)) throw new InputError(`bad firmware version '${text}'`);
+  if (!semverValid(v)) throw new InputError(`bad firmware version '${text}'`);
   return v;
 }
 
@@ -23,21 +27,21 @@ export function showFirmware(v: string): string {
 }
 
 export function firmwareAtLeast(v: string, since: string | undefined): boolean {
-  return since === undefined || semver.gte(v, since);
+  return since === undefined || semverCompare(v, since) >= 0;
 }
 
 export function firmwareBefore(v: string, until: string | undefined): boolean {
-  return until === undefined || semver.lt(v, until);
+  return until === undefined || semverCompare(v, until) < 0;
 }
 
 export function compareFirmware(a: string, b: string): number {
-  return semver.compare(a, b);
+  return semverCompare(a, b);
 }
 
 export function satisfiesRange(v: string, range: string): boolean {
-  return semver.satisfies(v, range);
+  return semverSatisfies(v, range);
 }
 
 export function isValidRange(range: string): boolean {
-  return semver.validRange(range) !== null;
+  return semverValidRange(range) !== null;
 }
