@@ -3,6 +3,7 @@ import type { Command } from '../io.ts';
 import { compatCommand } from './compat.ts';
 import { demoCommand } from './demo.ts';
 import { explainCommand } from './explain.ts';
+import { generateCommand } from './generate.ts';
 import { syscallsCommand } from './syscalls.ts';
 import { targetsCommand } from './targets.ts';
 
@@ -11,5 +12,6 @@ export const COMMANDS: readonly Command[] = [
   syscallsCommand,
   explainCommand,
   compatCommand,
+  generateCommand,
   demoCommand,
 ];

@@ -1,0 +1,57 @@
+import { generate, DEFAULT_FORMATS } from '../../generate.ts';
+import { EMITTERS } from '../../emit/index.ts';
+import { writeFilesAtomic } from '../../util/atomic-write.ts';
+import { parseArgs } from '../args.ts';
+import { bold, json, type Command } from '../io.ts';
+import { targetFromFlags } from './common.ts';
+import { resolve } from 'node:path';
+
+export const generateCommand: Command = {
+  name: 'generate',
+  summary: 'seccomp filters for a target: raw BPF, C header, OCI, systemd, libseccomp C, listing',
+  help: `Usage: sysgate generate --target T [--firmware V] [--arch A|A,B|all] [--format LIST] [--out DIR] [--json]
+
+Builds an arch-checked seccomp-BPF filter for the target at firmware V and writes it in
+each format of LIST (default: all) to DIR (default: ./sysgate-out). Files are named
+<target>-<firmware>-<arch>.<ext> and written atomically: all of them or none.
+
+  --arch A       one arch (default: the target's default arch)
+  --arch A,B     one program with a block per arch (same byte order: x86_64,i386; arm,aarch64)
+  --arch all     one filter per arch of the target
+
+Formats:
+${EMITTERS.map((e) => `  ${e.format.padEnd(11)} ${e.summary}`).join('\n')}
+
+Examples:
+  sysgate generate --target codesafe5 --firmware 13.7 --arch arm --out build/seccomp
+  sysgate generate --target enclave-x86_64 --format oci,systemd
+  sysgate generate --target codesafe5 --arch all --format bpf,c --json
+`,
+  async run(argv, io) {
+    const flags = parseArgs({
+      '--target': String, '--firmware': String, '--arch': String, '--format': String, '--out': String,
+      '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
+      '-t': '--target', '-f': '--firmware', '-a': '--arch', '-o': '--out', '-q': '--quiet', '-h': '--help',
+    }, argv, 'generate');
+    if (flags['--help']) return io.out(this.help), 0;
+    const target = await targetFromFlags(flags, 'generate', io);
+    const archFlag = flags['--arch'];
+    const formats = flags['--format'] ? flags['--format'].split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_FORMATS;
+    const results = generate(target, {
+      ...(flags['--firmware'] !== undefined ? { firmware: flags['--firmware'] } : {}),
+      ...(archFlag ? { arches: archFlag === 'all' ? 'all' as const : archFlag.split(',').map((s) => s.trim()) } : {}),
+      formats,
+    });
+    const out = resolve(io.cwd, flags['--out'] ?? 'sysgate-out');
+    const written = writeFilesAtomic(out, results.flatMap((r) => r.files));
+    if (flags['--json']) {
+      io.out(json({ out, filters: results.map((r) => ({ baseName: r.baseName, arches: r.arches, firmware: r.firmware, stats: r.stats, files: r.files.map((f) => f.name) })) }));
+    } else if (!flags['--quiet']) {
+      for (const r of results) {
+        io.out(`${bold(io, r.baseName)}: ${r.stats.length} instructions, worst path ${r.stats.worstPath}, average ${r.stats.averagePath.toFixed(1)}\n`);
+      }
+      io.out(`wrote ${written.length} file${written.length === 1 ? '' : 's'} to ${out}\n`);
+    }
+    return 0;
+  },
+};

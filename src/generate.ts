@@ -1,0 +1,54 @@
+/** Target + firmware + arches + formats -> output files, in memory (written by the caller). */
+import { compileFilter, type FilterStats } from './bpf/index.ts';
+import { InputError } from './errors.ts';
+import { emitterFor, type EmittedFile } from './emit/index.ts';
+import { cIdent } from './emit/c-syntax.ts';
+import { showFirmware } from './policy/firmware.ts';
+import { resolveArch, resolvePolicy } from './policy/resolve.ts';
+import type { Policy, TargetDef } from './policy/types.ts';
+import { VERSION } from './version.ts';
+
+export interface GenerateOptions {
+  firmware?: string;
+  /**
+   * Which filters: 'all' = one per arch of the target; a list of arch names = one program
+   * with an arch block each (they must share a byte order, e.g. x86_64 + i386); default:
+   * the target's default arch.
+   */
+  arches?: string[] | 'all';
+  formats: string[];
+}
+
+export interface GeneratedFilter {
+  baseName: string;
+  arches: string[];
+  firmware: string | null;
+  stats: FilterStats;
+  files: EmittedFile[];
+}
+
+export const DEFAULT_FORMATS = ['bpf', 'c', 'oci', 'systemd', 'libseccomp', 'asm'];
+
+export function generate(target: TargetDef, opts: GenerateOptions): GeneratedFilter[] {
+  const emitters = [...new Set(opts.formats)].map(emitterFor);
+  const sets: string[][] = opts.arches === 'all'
+    ? target.arches.map((a) => [a])
+    : [opts.arches?.length ? opts.arches : [target.defaultArch]];
+  return sets.map((set) => {
+    const policies = set.map((a) => resolvePolicy(target, { ...(opts.firmware !== undefined ? { firmware: opts.firmware } : {}), arch: resolveArch(target, a).name }));
+    return generateFor(target, policies, emitters);
+  });
+}
+
+function generateFor(target: TargetDef, policies: Policy[], emitters: ReturnType<typeof emitterFor>[]): GeneratedFilter {
+  const names = policies.map((p) => p.arch.name);
+  if (new Set(names).size !== names.length) throw new InputError(`arch listed twice: ${names.join(', ')}`);
+  const endians = new Set(policies.map((p) => p.arch.endian));
+  if (endians.size > 1) throw new InputError(`one filter cannot mix byte orders (${names.join(', ')}): generate them separately or use --arch all`);
+  const filter = compileFilter(policies);
+  const fw = policies[0]!.firmware;
+  const baseName = [target.id, ...(fw ? [showFirmware(fw)] : []), names.join('+')].join('-');
+  const input = { target, policies, filter, baseName, cName: cIdent('sysgate', target.id), version: VERSION };
+  const files = emitters.flatMap((e) => e.emit(input));
+  return { baseName, arches: names, firmware: fw, stats: filter.stats, files };
+}
