@@ -86,8 +86,8 @@ describe('generate', () => {
     for (const [id, fw] of SHIPPED) {
       const t = await loadTarget(id);
       for (const g of generate(t, { ...(fw ? { firmware: fw } : {}), arches: 'all', formats: ['oci'] })) {
-        const doc = JSON.parse(fileText(g.files, '.oci.json'));
-        assert.ok(validate(doc), `${g.baseName}: ${JSON.stringify(validate.errors)}`);
+        const doc: { defaultAction: string; defaultErrnoRet?: number } = JSON.parse(fileText(g.files, '.oci.json'));
+        assert.ok(validate(doc as object), `${g.baseName}: ${JSON.stringify(validate.errors)}`);
         assert.equal(doc.defaultAction, fw === '13.7' ? 'SCMP_ACT_ERRNO' : id === 'codesafe5' ? 'SCMP_ACT_TRAP' : 'SCMP_ACT_KILL_PROCESS');
         if (fw === '13.7') assert.equal(doc.defaultErrnoRet, 38);
       }
