@@ -1,5 +1,6 @@
 /** The command registry: adding a command is one file and one entry here. */
 import type { Command } from '../io.ts';
+import { bpfCommand } from './bpf.ts';
 import { compatCommand } from './compat.ts';
 import { demoCommand } from './demo.ts';
 import { explainCommand } from './explain.ts';
@@ -13,5 +14,6 @@ export const COMMANDS: readonly Command[] = [
   explainCommand,
   compatCommand,
   generateCommand,
+  bpfCommand,
   demoCommand,
 ];
