@@ -1,5 +1,6 @@
 /** The benchmark's sections; each issue's speed goals get one. */
 import type { spawnSync } from 'node:child_process';
+import { bpfSection } from './bpf.ts';
 import { median, ms, percentile, timeCommand } from './stats.ts';
 
 export interface BenchContext {
@@ -29,4 +30,4 @@ const coldStart: Section = {
   },
 };
 
-export const SECTIONS: Section[] = [coldStart];
+export const SECTIONS: Section[] = [coldStart, bpfSection];

@@ -60,6 +60,11 @@ export const libseccompEmitter: Emitter = {
 #include <stdio.h>
 #include <seccomp.h>
 
+/* libseccomp >= 2.5: 1 = linear chain, 2 = binary tree (default here). */
+#ifndef SYSGATE_SECCOMP_OPTIMIZE
+#define SYSGATE_SECCOMP_OPTIMIZE 2
+#endif
+
 struct ${cName}_rule {
   const char *name;
   uint32_t action;
@@ -87,7 +92,7 @@ scmp_filter_ctx ${cName}_build(void)
     goto fail;
   if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) != 0)
     goto fail;
-  (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2); /* libseccomp >= 2.5 */
+  (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, SYSGATE_SECCOMP_OPTIMIZE);
   for (i = 0; i < sizeof ${cName}_arches / sizeof ${cName}_arches[0]; i++)
     if (${cName}_arches[i] == seccomp_arch_native())
       native_wanted = 1;
