@@ -1,0 +1,632 @@
+/**
+ * ELF reader: headers, dynamic section, dynamic symbols with versions, .symtab, executable regions.
+ *
+ * Every read is bounds-checked against the file; tables are validated as a whole (offset, entry
+ * size, count) before their entries are read without further checks. Counts taken from headers
+ * are only trusted once the bytes they describe are known to be inside the file, so no
+ * allocation is ever sized by an untrusted field. Any inconsistency throws `InputError` with a
+ * one-line `${file}: reason` message.
+ */
+import { Buffer } from 'node:buffer';
+import { InputError } from '../errors.ts';
+import { archByElfMachine } from '../syscalls/arches.ts';
+import type {
+  ElfExecRegion, ElfImport, ElfInfo, ElfMappingSymbol, ElfSymbol, ElfSymbolType, ElfType, ElfVersionNeed,
+} from './types.ts';
+
+// Program header types and flags.
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
+const PT_INTERP = 3;
+const PF_X = 1;
+// Section header types and flags.
+const SHT_SYMTAB = 2;
+const SHT_STRTAB = 3;
+const SHT_DYNAMIC = 6;
+const SHT_NOBITS = 8;
+const SHT_DYNSYM = 11;
+const SHT_GNU_VERDEF = 0x6ffffffd;
+const SHT_GNU_VERNEED = 0x6ffffffe;
+const SHT_GNU_VERSYM = 0x6fffffff;
+const SHF_EXECINSTR = 4;
+const SHN_UNDEF = 0;
+const SHN_XINDEX = 0xffff;
+// Dynamic tags.
+const DT_NULL = 0;
+const DT_NEEDED = 1;
+const DT_HASH = 4;
+const DT_STRTAB = 5;
+const DT_SYMTAB = 6;
+const DT_STRSZ = 10;
+const DT_SYMENT = 11;
+const DT_SONAME = 14;
+const DT_RPATH = 15;
+const DT_RUNPATH = 29;
+const DT_GNU_HASH = 0x6ffffef5;
+const DT_REL = 17;
+const DT_RELA = 7;
+const DT_JMPREL = 23;
+const DT_VERSYM = 0x6ffffff0;
+const DT_FLAGS_1 = 0x6ffffffb;
+const DT_VERDEF = 0x6ffffffc;
+const DT_VERDEFNUM = 0x6ffffffd;
+const DT_VERNEED = 0x6ffffffe;
+const DT_VERNEEDNUM = 0x6fffffff;
+const DF_1_PIE = 0x08000000;
+// Symbols.
+const STB_LOCAL = 0;
+const STB_WEAK = 2;
+const STT_NOTYPE = 0;
+const STT_OBJECT = 1;
+const STT_FUNC = 2;
+const STT_SECTION = 3;
+const STT_FILE = 4;
+const STT_COMMON = 5;
+const STT_TLS = 6;
+const STT_GNU_IFUNC = 10;
+const EM_ARM = 40;
+const EM_AARCH64 = 183;
+
+const TYPES: Record<number, ElfType> = { 1: 'rel', 2: 'exec', 3: 'dyn', 4: 'core' };
+
+interface Section {
+  index: number;
+  name: number;
+  type: number;
+  flags: number;
+  addr: number;
+  offset: number;
+  size: number;
+  link: number;
+  info: number;
+  entsize: number;
+}
+
+interface Segment {
+  type: number;
+  flags: number;
+  offset: number;
+  vaddr: number;
+  filesz: number;
+  memsz: number;
+}
+
+/** A string table: a validated byte range of the file. */
+interface StrTab {
+  off: number;
+  size: number;
+  what: string;
+}
+
+/** One raw symbol table entry. */
+interface RawSym {
+  name: string;
+  value: number;
+  size: number;
+  info: number;
+  shndx: number;
+}
+
+/** Bounds-checked little/big-endian reads over the whole file. */
+class Bin {
+  readonly dv: DataView;
+  readonly len: number;
+  readonly buf: Buffer;
+
+  constructor(readonly bytes: Uint8Array, readonly file: string, readonly le: boolean, readonly is64: boolean) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.len = bytes.byteLength;
+    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  fail(msg: string): never {
+    throw new InputError(`${this.file}: ${msg}`);
+  }
+
+  /** Throws unless [off, off+size) lies inside the file. */
+  check(off: number, size: number, what: string): void {
+    if (!(off >= 0 && size >= 0 && off + size <= this.len)) this.fail(`${what} extends past the end of the file`);
+  }
+
+  // Unchecked reads: callers validate the range first.
+  u8(o: number): number {
+    return this.bytes[o]!;
+  }
+  u16(o: number): number {
+    return this.dv.getUint16(o, this.le);
+  }
+  u32(o: number): number {
+    return this.dv.getUint32(o, this.le);
+  }
+  u64(o: number): number {
+    const lo = this.dv.getUint32(this.le ? o : o + 4, this.le);
+    const hi = this.dv.getUint32(this.le ? o + 4 : o, this.le);
+    return hi * 0x100000000 + lo;
+  }
+  /** Signed 64-bit as a number (only used for d_tag, whose interesting values are small). */
+  i64(o: number): number {
+    const lo = this.dv.getUint32(this.le ? o : o + 4, this.le);
+    const hi = this.dv.getInt32(this.le ? o + 4 : o, this.le);
+    return hi * 0x100000000 + lo;
+  }
+  /** Address-sized word. */
+  word(o: number): number {
+    return this.is64 ? this.u64(o) : this.u32(o);
+  }
+
+  /** NUL-terminated string at `idx` in `tab`. */
+  str(tab: StrTab, idx: number): string {
+    if (idx >= tab.size) this.fail(`string offset ${idx} out of range in ${tab.what}`);
+    const start = tab.off + idx;
+    const end = this.bytes.indexOf(0, start);
+    if (end < 0 || end >= tab.off + tab.size) this.fail(`unterminated string in ${tab.what}`);
+    return start === end ? '' : this.buf.toString('latin1', start, end);
+  }
+}
+
+/** Reads an ELF file; throws `InputError` on anything malformed. */
+export function readElf(bytes: Uint8Array, file: string): ElfInfo {
+  if (bytes.byteLength < 16 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
+    throw new InputError(`${file}: not an ELF file`);
+  }
+  const cls = bytes[4];
+  if (cls !== 1 && cls !== 2) throw new InputError(`${file}: unsupported ELF class ${cls}`);
+  const data = bytes[5];
+  if (data !== 1 && data !== 2) throw new InputError(`${file}: unsupported ELF data encoding ${data}`);
+  const is64 = cls === 2;
+  const b: Bin = new Bin(bytes, file, data === 1, is64);
+  const ehsize = is64 ? 64 : 52;
+  if (b.len < ehsize) b.fail('truncated ELF header');
+
+  const eType = b.u16(16);
+  const machine = b.u16(18);
+  const entry = b.word(24);
+  const phoff = is64 ? b.u64(32) : b.u32(28);
+  const shoff = is64 ? b.u64(40) : b.u32(32);
+  const flags = b.u32(is64 ? 48 : 36);
+  const h = is64 ? 54 : 42;
+  const phentsize = b.u16(h);
+  let phnum = b.u16(h + 2);
+  const shentsize = b.u16(h + 4);
+  let shnum = b.u16(h + 6);
+  let shstrndx = b.u16(h + 8);
+
+  const shStd = is64 ? 64 : 40;
+  const phStd = is64 ? 56 : 32;
+
+  // Extended numbering lives in section header 0.
+  if (shoff !== 0 && (shnum === 0 || shstrndx === SHN_XINDEX || phnum === 0xffff)) {
+    if (shentsize < shStd) b.fail(`bad e_shentsize ${shentsize}`);
+    b.check(shoff, shStd, 'section header table');
+    const s0 = readSection(b, shoff, 0);
+    if (shnum === 0) shnum = s0.size;
+    if (shstrndx === SHN_XINDEX) shstrndx = s0.link;
+    if (phnum === 0xffff) phnum = s0.info;
+  }
+
+  // Program headers.
+  const segments: Segment[] = [];
+  if (phnum > 0) {
+    if (phentsize < phStd) b.fail(`bad e_phentsize ${phentsize}`);
+    if (phoff + phnum * phentsize > b.len) b.fail('truncated program header table');
+    for (let i = 0; i < phnum; i++) {
+      const o = phoff + i * phentsize;
+      segments.push(is64
+        ? { type: b.u32(o), flags: b.u32(o + 4), offset: b.u64(o + 8), vaddr: b.u64(o + 16), filesz: b.u64(o + 32), memsz: b.u64(o + 40) }
+        : { type: b.u32(o), offset: b.u32(o + 4), vaddr: b.u32(o + 8), filesz: b.u32(o + 16), memsz: b.u32(o + 20), flags: b.u32(o + 24) });
+    }
+  }
+  const loads = segments.filter((s) => s.type === PT_LOAD);
+
+  // Section headers.
+  const sections: Section[] = [];
+  if (shoff !== 0 && shnum > 0) {
+    if (shentsize < shStd) b.fail(`bad e_shentsize ${shentsize}`);
+    if (shoff + shnum * shentsize > b.len) b.fail('truncated section header table');
+    for (let i = 0; i < shnum; i++) sections.push(readSection(b, shoff + i * shentsize, i));
+  }
+  let shstr: StrTab | undefined;
+  if (sections.length > 0 && shstrndx !== 0) {
+    const s = sections[shstrndx];
+    if (!s) b.fail(`section name table index ${shstrndx} out of range`);
+    if (s.type !== SHT_NOBITS) shstr = sectionStrTab(b, s, 'section name table');
+  }
+  const sectionName = (s: Section): string => (shstr ? b.str(shstr, s.name) : `#${s.index}`);
+  const linked = (s: Section, what: string): Section => {
+    const t = sections[s.link];
+    if (!t || s.link === 0) b.fail(`${what} links to missing section ${s.link}`);
+    return t;
+  };
+
+  /** File offset of a virtual address through PT_LOAD; `len` bytes must be in the segment's file image. */
+  const vaddrToOffset = (addr: number, len: number, what: string): number => {
+    for (const s of loads) {
+      if (addr >= s.vaddr && addr - s.vaddr < s.filesz) {
+        const off = s.offset + (addr - s.vaddr);
+        if (addr - s.vaddr + len > s.filesz) b.fail(`${what} extends past its segment`);
+        b.check(off, len, what);
+        return off;
+      }
+    }
+    return b.fail(`${what} address 0x${addr.toString(16)} is not in any loaded segment`);
+  };
+  /** Bytes available from a vaddr to the end of its segment's file image. */
+  const vaddrRoom = (addr: number, what: string): { off: number; room: number } => {
+    for (const s of loads) {
+      if (addr >= s.vaddr && addr - s.vaddr < s.filesz) {
+        const off = s.offset + (addr - s.vaddr);
+        b.check(off, 0, what);
+        return { off, room: Math.min(s.filesz - (addr - s.vaddr), b.len - off) };
+      }
+    }
+    return b.fail(`${what} address 0x${addr.toString(16)} is not in any loaded segment`);
+  };
+
+  // PT_INTERP.
+  let interp: string | undefined;
+  const interpSeg = segments.find((s) => s.type === PT_INTERP);
+  if (interpSeg) {
+    b.check(interpSeg.offset, interpSeg.filesz, 'PT_INTERP');
+    let end = interpSeg.offset + interpSeg.filesz;
+    const nul = b.bytes.indexOf(0, interpSeg.offset);
+    if (nul >= 0 && nul < end) end = nul;
+    interp = b.buf.toString('latin1', interpSeg.offset, end);
+  }
+
+  // Dynamic section: from the section header when present, else PT_DYNAMIC.
+  const dynSeg = segments.find((s) => s.type === PT_DYNAMIC);
+  const dynSec = sections.find((s) => s.type === SHT_DYNAMIC);
+  const dyn = new Map<number, number>();
+  const needOffs: number[] = [];
+  let dynStr: StrTab | undefined;
+  let hasDynamic = false;
+  {
+    let off = -1;
+    let size = 0;
+    if (dynSec) {
+      off = dynSec.offset;
+      size = dynSec.size;
+    } else if (dynSeg) {
+      off = dynSeg.offset;
+      size = dynSeg.filesz;
+    }
+    if (off >= 0 && (!dynSec || dynSec.type !== SHT_NOBITS)) {
+      hasDynamic = true;
+      b.check(off, size, 'dynamic section');
+      const ent = is64 ? 16 : 8;
+      const n = Math.floor(size / ent);
+      for (let i = 0; i < n; i++) {
+        const o = off + i * ent;
+        const tag = is64 ? b.i64(o) : b.dv.getInt32(o, b.le);
+        if (tag === DT_NULL) break;
+        const val = b.word(o + (is64 ? 8 : 4));
+        if (tag === DT_NEEDED) needOffs.push(val);
+        else if (!dyn.has(tag)) dyn.set(tag, val);
+      }
+    }
+    if (dynSec) {
+      const t = linked(dynSec, 'dynamic section');
+      dynStr = sectionStrTab(b, t, 'dynamic string table');
+    } else if (hasDynamic && dyn.has(DT_STRTAB)) {
+      const addr = dyn.get(DT_STRTAB)!;
+      const { off: soff, room } = vaddrRoom(addr, 'DT_STRTAB');
+      const strsz = dyn.get(DT_STRSZ);
+      const size2 = strsz === undefined ? room : strsz;
+      if (size2 > room) b.fail('DT_STRSZ extends past its segment');
+      dynStr = { off: soff, size: size2, what: 'dynamic string table' };
+    }
+  }
+  const dynString = (tag: number): string | undefined => {
+    const v = dyn.get(tag);
+    if (v === undefined) return undefined;
+    if (!dynStr) return b.fail('dynamic section has no string table');
+    return b.str(dynStr, v);
+  };
+  const needed = needOffs.map((v) => (dynStr ? b.str(dynStr, v) : b.fail('dynamic section has no string table')));
+  const soname = dynString(DT_SONAME);
+  const rpath = dynString(DT_RPATH);
+  const runpath = dynString(DT_RUNPATH);
+  const flags1 = dyn.get(DT_FLAGS_1) ?? 0;
+
+  // Dynamic symbols.
+  let dynsyms: RawSym[] = [];
+  let versym: { off: number; count: number } | undefined;
+  let verneed: { off: number; end: number; count: number; strs: StrTab } | undefined;
+  let verdef: { off: number; end: number; count: number; strs: StrTab } | undefined;
+  const dynsymSec = sections.find((s) => s.type === SHT_DYNSYM);
+  if (dynsymSec) {
+    const strSec = linked(dynsymSec, '.dynsym');
+    const strs = sectionStrTab(b, strSec, 'dynamic string table');
+    dynsyms = readSymbols(b, dynsymSec.offset, dynsymSec.size, dynsymSec.entsize, strs, '.dynsym');
+    const vs = sections.find((s) => s.type === SHT_GNU_VERSYM);
+    if (vs) {
+      b.check(vs.offset, vs.size, '.gnu.version');
+      versym = { off: vs.offset, count: Math.floor(vs.size / 2) };
+    }
+    const vn = sections.find((s) => s.type === SHT_GNU_VERNEED);
+    if (vn) {
+      b.check(vn.offset, vn.size, '.gnu.version_r');
+      const count = vn.info || (dyn.get(DT_VERNEEDNUM) ?? 0);
+      verneed = { off: vn.offset, end: vn.offset + vn.size, count, strs: sectionStrTab(b, linked(vn, '.gnu.version_r'), 'dynamic string table') };
+    }
+    const vd = sections.find((s) => s.type === SHT_GNU_VERDEF);
+    if (vd) {
+      b.check(vd.offset, vd.size, '.gnu.version_d');
+      const count = vd.info || (dyn.get(DT_VERDEFNUM) ?? 0);
+      verdef = { off: vd.offset, end: vd.offset + vd.size, count, strs: sectionStrTab(b, linked(vd, '.gnu.version_d'), 'dynamic string table') };
+    }
+  } else if (sections.length === 0 && hasDynamic && dyn.has(DT_SYMTAB)) {
+    // Section headers stripped: find the table through the dynamic section and the hash tables.
+    if (!dynStr) b.fail('DT_SYMTAB without DT_STRTAB');
+    const entsize = dyn.get(DT_SYMENT) ?? (is64 ? 24 : 16);
+    const symAddr = dyn.get(DT_SYMTAB)!;
+    const { off: symOff, room } = vaddrRoom(symAddr, 'DT_SYMTAB');
+    const count = dynsymCount(b, dyn, vaddrRoom, symAddr, entsize);
+    if (entsize === 0) b.fail('DT_SYMENT is 0');
+    if (count * entsize > room) b.fail('dynamic symbol table extends past its segment');
+    dynsyms = readSymbols(b, symOff, count * entsize, entsize, dynStr, 'dynamic symbol table');
+    const vsAddr = dyn.get(DT_VERSYM);
+    if (vsAddr !== undefined) versym = { off: vaddrToOffset(vsAddr, count * 2, 'DT_VERSYM'), count };
+    const vnAddr = dyn.get(DT_VERNEED);
+    if (vnAddr !== undefined) {
+      const r = vaddrRoom(vnAddr, 'DT_VERNEED');
+      verneed = { off: r.off, end: r.off + r.room, count: dyn.get(DT_VERNEEDNUM) ?? 0, strs: dynStr };
+    }
+    const vdAddr = dyn.get(DT_VERDEF);
+    if (vdAddr !== undefined) {
+      const r = vaddrRoom(vdAddr, 'DT_VERDEF');
+      verdef = { off: r.off, end: r.off + r.room, count: dyn.get(DT_VERDEFNUM) ?? 0, strs: dynStr };
+    }
+  }
+
+  // Versions: index -> name (+ library for needs).
+  const versionNames = new Map<number, { name: string; file?: string }>();
+  const versionNeeds: ElfVersionNeed[] = [];
+  const versionDefs: string[] = [];
+  if (verneed) {
+    let budget = Math.floor((verneed.end - verneed.off) / 16) + 1;
+    let p = verneed.off;
+    for (let i = 0; i < verneed.count; i++) {
+      if (p + 16 > verneed.end) b.fail('truncated version needs (.gnu.version_r)');
+      const cnt = b.u16(p + 2);
+      const fileName = b.str(verneed.strs, b.u32(p + 4));
+      const need: ElfVersionNeed = { file: fileName, versions: [] };
+      versionNeeds.push(need);
+      let a = p + b.u32(p + 8);
+      for (let j = 0; j < cnt; j++) {
+        if (--budget < 0) b.fail('version needs chain loops or overlaps (.gnu.version_r)');
+        if (a + 16 > verneed.end) b.fail('truncated version needs (.gnu.version_r)');
+        const other = b.u16(a + 6);
+        const name = b.str(verneed.strs, b.u32(a + 8));
+        need.versions.push(name);
+        versionNames.set(other & 0x7fff, { name, file: fileName });
+        const next = b.u32(a + 12);
+        if (next === 0) break;
+        a += next;
+      }
+      if (--budget < 0) b.fail('version needs chain loops or overlaps (.gnu.version_r)');
+      const next = b.u32(p + 12);
+      if (next === 0) break;
+      p += next;
+    }
+  }
+  if (verdef) {
+    let budget = Math.floor((verdef.end - verdef.off) / 8) + 1;
+    let p = verdef.off;
+    for (let i = 0; i < verdef.count; i++) {
+      if (p + 20 > verdef.end) b.fail('truncated version definitions (.gnu.version_d)');
+      const vflags = b.u16(p + 2);
+      const ndx = b.u16(p + 4);
+      const cnt = b.u16(p + 6);
+      const aux = p + b.u32(p + 12);
+      if (cnt > 0) {
+        if (aux + 8 > verdef.end) b.fail('truncated version definitions (.gnu.version_d)');
+        const name = b.str(verdef.strs, b.u32(aux));
+        if (!versionNames.has(ndx & 0x7fff)) versionNames.set(ndx & 0x7fff, { name });
+        if ((vflags & 1) === 0) versionDefs.push(name); // VER_FLG_BASE names the file itself
+      }
+      if (--budget < 0) b.fail('version definitions chain loops or overlaps (.gnu.version_d)');
+      const next = b.u32(p + 16);
+      if (next === 0) break;
+      p += next;
+    }
+  }
+
+  const imports: ElfImport[] = [];
+  const exports: string[] = [];
+  for (let i = 1; i < dynsyms.length; i++) {
+    const s = dynsyms[i]!;
+    const bind = s.info >> 4;
+    if (bind === STB_LOCAL || s.name === '') continue;
+    if (s.shndx === SHN_UNDEF) {
+      const imp: ElfImport = { name: s.name, weak: bind === STB_WEAK, type: symType(s.info & 0xf) };
+      if (versym && i < versym.count) {
+        const v = versionNames.get(b.u16(versym.off + 2 * i) & 0x7fff);
+        if (v && v.file !== undefined) {
+          imp.version = v.name;
+          imp.library = v.file;
+        }
+      }
+      imports.push(imp);
+    } else {
+      exports.push(s.name);
+    }
+  }
+
+  // .symtab, mapping symbols, and the symbol list used for naming.
+  const symtabSec = sections.find((s) => s.type === SHT_SYMTAB);
+  const symbols: ElfSymbol[] = [];
+  const mappingSymbols: ElfMappingSymbol[] = [];
+  const isArm = machine === EM_ARM;
+  const seen = new Set<string>();
+  const addSym = (s: RawSym, dynamic: boolean): void => {
+    if (s.shndx === SHN_UNDEF || s.name === '') return;
+    const t = s.info & 0xf;
+    if (t === STT_SECTION || t === STT_FILE) return;
+    if ((isArm || machine === EM_AARCH64) && s.name.charCodeAt(0) === 36 /* $ */ && t === STT_NOTYPE) {
+      const k = s.name.charAt(1);
+      if ((k === 'a' || k === 't' || k === 'd' || k === 'x') && (s.name.length === 2 || s.name.charAt(2) === '.')) {
+        if (!dynamic) mappingSymbols.push({ addr: s.value, kind: k, shndx: s.shndx });
+        return;
+      }
+    }
+    const type = symType(t);
+    let value = s.value;
+    let thumb: boolean | undefined;
+    if (isArm && type === 'func' && value % 2 === 1) {
+      value -= 1;
+      thumb = true;
+    }
+    const key = `${s.name}\0${value}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const bind = s.info >> 4;
+    const sym: ElfSymbol = {
+      name: s.name, value, size: s.size, type,
+      bind: bind === STB_LOCAL ? 'local' : bind === STB_WEAK ? 'weak' : 'global',
+      shndx: s.shndx, dynamic,
+    };
+    if (thumb) sym.thumb = true;
+    symbols.push(sym);
+  };
+  for (let i = 1; i < dynsyms.length; i++) addSym(dynsyms[i]!, true);
+  if (symtabSec) {
+    const strs = sectionStrTab(b, linked(symtabSec, '.symtab'), 'symbol string table');
+    const raw = readSymbols(b, symtabSec.offset, symtabSec.size, symtabSec.entsize, strs, '.symtab');
+    for (let i = 1; i < raw.length; i++) addSym(raw[i]!, false);
+  }
+  symbols.sort((x, y) => x.value - y.value);
+  mappingSymbols.sort((x, y) => x.addr - y.addr);
+
+  // Executable regions.
+  const exec: ElfExecRegion[] = [];
+  if (sections.length > 0) {
+    for (const s of sections) {
+      if ((s.flags & SHF_EXECINSTR) === 0 || s.type === SHT_NOBITS || s.size === 0) continue;
+      const name = sectionName(s);
+      b.check(s.offset, s.size, `section ${name}`);
+      exec.push({ name, addr: s.addr, offset: s.offset, size: s.size, shndx: s.index });
+    }
+  } else {
+    loads.forEach((s, i) => {
+      if ((s.flags & PF_X) === 0 || s.filesz === 0) return;
+      b.check(s.offset, s.filesz, `PT_LOAD segment ${i}`);
+      exec.push({ name: `LOAD#${i}`, addr: s.vaddr, offset: s.offset, size: s.filesz, shndx: -1 });
+    });
+  }
+
+  const type: ElfType = TYPES[eType] ?? 'other';
+  const isStaticPie = hasDynamic && (flags1 & DF_1_PIE) !== 0 && needed.length === 0;
+  const arch = archByElfMachine(machine, is64 ? 64 : 32)?.name;
+  const info: ElfInfo = {
+    file, class: is64 ? 64 : 32, endian: b.le ? 'little' : 'big', machine, type, entry, flags,
+    needed,
+    static: interp === undefined && (type === 'exec' || type === 'dyn') && (!hasDynamic || isStaticPie),
+    pie: type === 'dyn' && ((flags1 & DF_1_PIE) !== 0 || (interp !== undefined && soname === undefined)),
+    hasSections: sections.length > 0,
+    imports, exports, versionDefs, versionNeeds, symbols, mappingSymbols, exec,
+  };
+  if (arch) info.arch = arch;
+  if (interp !== undefined) info.interp = interp;
+  if (soname !== undefined) info.soname = soname;
+  if (rpath !== undefined) info.rpath = rpath;
+  if (runpath !== undefined) info.runpath = runpath;
+  return info;
+}
+
+function symType(t: number): ElfSymbolType {
+  if (t === STT_FUNC || t === STT_GNU_IFUNC) return 'func';
+  if (t === STT_OBJECT || t === STT_COMMON) return 'object';
+  if (t === STT_TLS) return 'tls';
+  return 'other';
+}
+
+function readSection(b: Bin, o: number, index: number): Section {
+  return b.is64
+    ? {
+      index, name: b.u32(o), type: b.u32(o + 4), flags: b.u64(o + 8), addr: b.u64(o + 16), offset: b.u64(o + 24),
+      size: b.u64(o + 32), link: b.u32(o + 40), info: b.u32(o + 44), entsize: b.u64(o + 56),
+    }
+    : {
+      index, name: b.u32(o), type: b.u32(o + 4), flags: b.u32(o + 8), addr: b.u32(o + 12), offset: b.u32(o + 16),
+      size: b.u32(o + 20), link: b.u32(o + 24), info: b.u32(o + 28), entsize: b.u32(o + 36),
+    };
+}
+
+function sectionStrTab(b: Bin, s: Section, what: string): StrTab {
+  if (s.type !== SHT_STRTAB) b.fail(`${what} (section ${s.index}) is not a string table`);
+  b.check(s.offset, s.size, what);
+  return { off: s.offset, size: s.size, what };
+}
+
+function readSymbols(b: Bin, off: number, size: number, entsize: number, strs: StrTab, what: string): RawSym[] {
+  const std = b.is64 ? 24 : 16;
+  if (entsize === 0) b.fail(`${what} has entry size 0`);
+  if (entsize < std) b.fail(`${what} has bad entry size ${entsize}`);
+  b.check(off, size, what);
+  const n = Math.floor(size / entsize);
+  const out: RawSym[] = new Array<RawSym>(n);
+  for (let i = 0; i < n; i++) {
+    const o = off + i * entsize;
+    if (b.is64) {
+      out[i] = { name: b.str(strs, b.u32(o)), info: b.u8(o + 4), shndx: b.u16(o + 6), value: b.u64(o + 8), size: b.u64(o + 16) };
+    } else {
+      out[i] = { name: b.str(strs, b.u32(o)), value: b.u32(o + 4), size: b.u32(o + 8), info: b.u8(o + 12), shndx: b.u16(o + 14) };
+    }
+  }
+  return out;
+}
+
+/**
+ * Number of dynamic symbols when only the dynamic section describes them: DT_HASH's nchain is
+ * exact; DT_GNU_HASH only gives a lower bound (unhashed symbols below symoffset, and executables
+ * may leave imports out of the hash), so the table is also bounded by the next dynamic table
+ * after it (normally .dynstr), as readelf does.
+ */
+function dynsymCount(
+  b: Bin, dyn: Map<number, number>,
+  vaddrRoom: (addr: number, what: string) => { off: number; room: number },
+  symAddr: number, entsize: number,
+): number {
+  const hash = dyn.get(DT_HASH);
+  if (hash !== undefined) {
+    const { off, room } = vaddrRoom(hash, 'DT_HASH');
+    if (room < 8) b.fail('truncated DT_HASH table');
+    return b.u32(off + 4); // nchain == number of symbols
+  }
+  let lower = 0;
+  const gnu = dyn.get(DT_GNU_HASH);
+  if (gnu !== undefined) lower = gnuHashCount(b, vaddrRoom, gnu);
+  let next = Infinity;
+  for (const tag of [DT_STRTAB, DT_VERSYM, DT_VERNEED, DT_VERDEF, DT_GNU_HASH, DT_REL, DT_RELA, DT_JMPREL]) {
+    const a = dyn.get(tag);
+    if (a !== undefined && a > symAddr && a < next) next = a;
+  }
+  const upper = next === Infinity ? 0 : Math.floor((next - symAddr) / (entsize || 1));
+  if (upper >= lower && upper > 0) return upper;
+  if (gnu !== undefined) return lower;
+  return b.fail('cannot size the dynamic symbol table (no DT_HASH or DT_GNU_HASH)');
+}
+
+function gnuHashCount(
+  b: Bin, vaddrRoom: (addr: number, what: string) => { off: number; room: number }, gnu: number,
+): number {
+  const { off, room } = vaddrRoom(gnu, 'DT_GNU_HASH');
+  if (room < 16) b.fail('truncated DT_GNU_HASH table');
+  const nbuckets = b.u32(off);
+  const symoffset = b.u32(off + 4);
+  const bloomSize = b.u32(off + 8);
+  const bucketsOff = 16 + bloomSize * (b.is64 ? 8 : 4);
+  const chainOff = bucketsOff + nbuckets * 4;
+  if (chainOff > room) b.fail('truncated DT_GNU_HASH table');
+  let max = 0;
+  for (let i = 0; i < nbuckets; i++) max = Math.max(max, b.u32(off + bucketsOff + i * 4));
+  if (max === 0) return symoffset;
+  if (max < symoffset) b.fail('DT_GNU_HASH bucket below symoffset');
+  // Walk the last chain to its end marker (bit 0 set); the walk only moves forward.
+  for (let idx = max; ; idx++) {
+    const at = chainOff + (idx - symoffset) * 4;
+    if (at + 4 > room) b.fail('DT_GNU_HASH chain runs past its segment');
+    if (b.u32(off + at) & 1) return idx + 1;
+  }
+}

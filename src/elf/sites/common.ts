@@ -1,0 +1,235 @@
+/**
+ * Shared pieces of the syscall-site scanners: naming sites after their enclosing function,
+ * reading literal-pool words, and the result of tracking one register backwards.
+ */
+import type { ElfExecRegion, ElfInfo, ElfSymbol, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
+
+/** How far back (in instructions) a scanner looks for the instruction that sets the number register. */
+export const WINDOW = 48;
+
+/** What the instructions before a site say about the number register. */
+export type Recovered =
+  | { k: 'const'; v: number }
+  /** Copied from the first argument register: the C library's syscall(). */
+  | { k: 'arg'; why: string }
+  | { k: 'unknown'; why: string };
+
+/** A function: [start, end) in one section (shndx, or -1 when addresses are global). */
+export interface Func {
+  start: number;
+  end: number;
+  name: string;
+  thumb: boolean;
+}
+
+const bindRank = { global: 0, weak: 1, local: 2 } as const;
+
+/** Function symbols indexed for "which function contains this address" queries. */
+export class FunctionIndex {
+  /** Per section index for ET_REL (values are section-relative), else one list under -1. */
+  private readonly lists = new Map<number, Func[]>();
+  private readonly byName = new Map<string, Func>();
+  private readonly maxEnds = new Map<number, Float64Array>();
+
+  constructor(elf: ElfInfo) {
+    const rel = elf.type === 'rel';
+    const groups = new Map<number, ElfSymbol[]>();
+    for (const s of elf.symbols) {
+      if (s.type !== 'func') continue;
+      const key = rel ? s.shndx : -1;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(s);
+    }
+    for (const [key, syms] of groups) {
+      // Symbols are sorted by value; pick one name per address (global, sized, fewer underscores).
+      const funcs: Func[] = [];
+      for (let i = 0; i < syms.length;) {
+        let j = i;
+        let best = syms[i]!;
+        let maxSize = 0;
+        while (j < syms.length && syms[j]!.value === best.value) {
+          const s = syms[j]!;
+          maxSize = Math.max(maxSize, s.size);
+          if (better(s, best)) best = s;
+          j++;
+        }
+        funcs.push({ start: best.value, end: best.value + maxSize, name: best.name, thumb: best.thumb === true });
+        i = j;
+      }
+      // A zero-sized function extends to the next function.
+      for (let i = 0; i < funcs.length; i++) {
+        const f = funcs[i]!;
+        if (f.end === f.start) f.end = i + 1 < funcs.length ? funcs[i + 1]!.start : Number.MAX_SAFE_INTEGER;
+      }
+      this.lists.set(key, funcs);
+    }
+    for (const s of elf.symbols) {
+      if (s.type === 'func' && !this.byName.has(s.name)) {
+        this.byName.set(s.name, { start: s.value, end: s.value + s.size, name: s.name, thumb: s.thumb === true });
+      }
+    }
+  }
+
+  /** The function containing `addr`, if any. */
+  at(addr: number, shndx = -1): Func | undefined {
+    const funcs = this.lists.get(shndx) ?? this.lists.get(-1);
+    if (!funcs) return undefined;
+    let lo = 0;
+    let hi = funcs.length - 1;
+    let idx = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (funcs[mid]!.start <= addr) {
+        idx = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    // Nested or overlapping symbols: look back a little for one that covers addr.
+    for (let i = idx; i >= 0 && i > idx - 8; i--) {
+      const f = funcs[i]!;
+      if (addr >= f.start && addr < f.end) return f;
+    }
+    return undefined;
+  }
+
+  /** Start of the next function after `addr` (exclusive), or undefined. */
+  nextStart(addr: number, shndx = -1): number | undefined {
+    const funcs = this.lists.get(shndx) ?? this.lists.get(-1);
+    if (!funcs) return undefined;
+    let lo = 0;
+    let hi = funcs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (funcs[mid]!.start <= addr) lo = mid + 1;
+      else hi = mid;
+    }
+    return funcs[lo]?.start;
+  }
+
+  /** End of the last function that ends at or before `addr`, or undefined. */
+  prevEnd(addr: number, shndx = -1): number | undefined {
+    const key = this.lists.has(shndx) ? shndx : -1;
+    const funcs = this.lists.get(key);
+    if (!funcs) return undefined;
+    let maxEnd = this.maxEnds.get(key);
+    if (!maxEnd) {
+      maxEnd = new Float64Array(funcs.length);
+      let m = -Infinity;
+      funcs.forEach((f, i) => {
+        m = Math.max(m, f.end);
+        maxEnd![i] = m;
+      });
+      this.maxEnds.set(key, maxEnd);
+    }
+    let lo = 0;
+    let hi = funcs.length - 1;
+    let idx = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (funcs[mid]!.start <= addr) {
+        idx = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (idx < 0) return undefined;
+    if (maxEnd[idx]! <= addr) return maxEnd[idx];
+    // Something covers addr (nested symbols): fall back to a short scan.
+    let best: number | undefined;
+    for (let i = idx; i >= 0 && i > idx - 64; i--) {
+      const e = funcs[i]!.end;
+      if (e <= addr && (best === undefined || e > best)) best = e;
+    }
+    return best;
+  }
+
+  byNameLookup(name: string): Func | undefined {
+    return this.byName.get(name);
+  }
+
+  /** All functions of one section key (sorted). */
+  list(shndx = -1): readonly Func[] {
+    return this.lists.get(shndx) ?? this.lists.get(-1) ?? [];
+  }
+}
+
+function better(a: ElfSymbol, b: ElfSymbol): boolean {
+  if (a.size > 0 !== b.size > 0) return a.size > 0;
+  if (bindRank[a.bind] !== bindRank[b.bind]) return bindRank[a.bind] < bindRank[b.bind];
+  const ua = leadingUnderscores(a.name);
+  const ub = leadingUnderscores(b.name);
+  if (ua !== ub) return ua < ub;
+  if (a.name.length !== b.name.length) return a.name.length < b.name.length;
+  return a.name < b.name;
+}
+
+function leadingUnderscores(s: string): number {
+  let n = 0;
+  while (n < s.length && s.charCodeAt(n) === 95) n++;
+  return n;
+}
+
+/** State shared by one scan of one file. */
+export class ScanContext {
+  readonly funcs: FunctionIndex;
+  readonly dv: DataView;
+  readonly le: boolean;
+
+  constructor(readonly elf: ElfInfo, readonly bytes: Uint8Array) {
+    this.funcs = new FunctionIndex(elf);
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.le = elf.endian === 'little';
+  }
+
+  /** Key for FunctionIndex lookups of addresses in `region`. */
+  key(region: ElfExecRegion): number {
+    return this.elf.type === 'rel' ? region.shndx : -1;
+  }
+
+  /** A 32-bit word at a virtual address inside an executable region of the same section space, or undefined. */
+  word32(addr: number, region: ElfExecRegion): number | undefined {
+    const regions = this.elf.type === 'rel' ? [region] : this.elf.exec;
+    for (const r of regions) {
+      if (addr >= r.addr && addr + 4 <= r.addr + r.size) {
+        return this.dv.getUint32(r.offset + (addr - r.addr), this.le);
+      }
+    }
+    return undefined;
+  }
+
+  site(
+    region: ElfExecRegion, address: number, isa: SiteIsa, kind: SiteKind, rec: Recovered,
+  ): SyscallSite {
+    const s: SyscallSite = { address, number: null, isa, kind };
+    if (rec.k === 'const') {
+      if (rec.v >= 0 && Number.isSafeInteger(rec.v)) s.number = rec.v;
+      else s.reason = `number register holds ${rec.v}, not a syscall number`;
+    } else {
+      s.reason = rec.why;
+      if (rec.k === 'arg' && (kind === 'syscall' || kind === 'svc' || kind === 'sc' || kind === 'int80')) {
+        s.kind = 'syscall_wrapper';
+      }
+    }
+    const f = this.funcs.at(address, this.key(region));
+    if (f) s.function = f.name;
+    return s;
+  }
+}
+
+/** Bitmap sized by a region (bounded by the file), one bit per `unit`-byte slot. */
+export class Bits {
+  private readonly a: Uint8Array;
+  constructor(size: number, private readonly shift: number) {
+    this.a = new Uint8Array((size >> shift >> 3) + 1);
+  }
+  set(off: number): void {
+    const i = off >> this.shift;
+    if (i >= 0 && (i >> 3) < this.a.length) this.a[i >> 3]! |= 1 << (i & 7);
+  }
+  has(off: number): boolean {
+    const i = off >> this.shift;
+    return i >= 0 && (i >> 3) < this.a.length && (this.a[i >> 3]! & (1 << (i & 7))) !== 0;
+  }
+}
+
+export const JOIN = 'a branch target lies between the site and the instruction that sets the number';

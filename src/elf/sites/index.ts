@@ -1,0 +1,42 @@
+/**
+ * Syscall sites: where a binary enters the kernel, and with which number when the instructions
+ * before the site say so. Unresolved sites are listed with a reason, never guessed.
+ */
+import type { ElfInfo, SyscallSite } from '../types.ts';
+import { scanAarch64 } from './aarch64.ts';
+import { scanArm } from './arm.ts';
+import { ScanContext } from './common.ts';
+import { scanPpc } from './ppc.ts';
+import { scanX86 } from './x86.ts';
+
+const EM_386 = 3;
+const EM_PPC = 20;
+const EM_PPC64 = 21;
+const EM_ARM = 40;
+const EM_X86_64 = 62;
+const EM_AARCH64 = 183;
+
+/** Machines `findSyscallSites` can scan (e_machine values). */
+export const SCANNABLE_MACHINES: readonly number[] = [EM_386, EM_PPC, EM_PPC64, EM_ARM, EM_X86_64, EM_AARCH64];
+
+/**
+ * Finds the syscall instructions in the executable code of `elf` (as returned by `readElf` for
+ * the same `bytes`), sorted by address. Returns [] for machines it does not know.
+ */
+export function findSyscallSites(elf: ElfInfo, bytes: Uint8Array): SyscallSite[] {
+  const ctx = new ScanContext(elf, bytes);
+  const out: SyscallSite[] = [];
+  for (const region of elf.exec) {
+    if (region.offset + region.size > bytes.byteLength) continue; // readElf guarantees this for its own bytes
+    switch (elf.machine) {
+      case EM_X86_64: scanX86(ctx, region, elf.class === 64, out); break;
+      case EM_386: scanX86(ctx, region, false, out); break;
+      case EM_AARCH64: scanAarch64(ctx, region, out); break;
+      case EM_ARM: scanArm(ctx, region, out); break;
+      case EM_PPC: case EM_PPC64: scanPpc(ctx, region, out); break;
+      default: return [];
+    }
+  }
+  out.sort((a, b) => a.address - b.address);
+  return out;
+}

@@ -1,0 +1,138 @@
+/**
+ * Types of the ELF layer: what `readElf` extracts from a binary and what the syscall-site
+ * scanners report. Everything here is plain data (JSON-friendly except nothing is a bigint).
+ *
+ * Addresses and sizes are JS numbers. User-space addresses on every arch we support fit in
+ * 2^53; a 64-bit value above that (kernel images, garbage) is kept but loses low bits.
+ */
+import type { ArchName } from '../syscalls/arches.ts';
+
+/** An undefined dynamic symbol the binary expects a library to provide. */
+export interface ElfImport {
+  name: string;
+  /** Version required through .gnu.version / .gnu.version_r, e.g. `GLIBC_2.25`. */
+  version?: string;
+  /** STB_WEAK: the program runs (with a null address) when nothing provides it. */
+  weak: boolean;
+  /** The library the version belongs to (vn_file of the vernaux entry), e.g. `libc.so.6`. */
+  library?: string;
+  /** STT_* of the symbol: imports of data (`object`) and TLS are listed too. */
+  type: ElfSymbolType;
+}
+
+export type ElfSymbolType = 'func' | 'object' | 'tls' | 'other';
+
+/** A defined symbol from .symtab or .dynsym, used to name syscall sites. */
+export interface ElfSymbol {
+  name: string;
+  /** st_value; on ARM the Thumb bit is cleared (see `thumb`). Section-relative in ET_REL files. */
+  value: number;
+  size: number;
+  type: ElfSymbolType;
+  bind: 'local' | 'global' | 'weak';
+  /** Section index (st_shndx), needed to place symbols of relocatable objects. */
+  shndx: number;
+  /** ARM only: bit 0 of st_value was set, the function is Thumb code. */
+  thumb?: boolean;
+  /** Whether it came from .dynsym (exported) rather than only .symtab. */
+  dynamic: boolean;
+}
+
+/** ARM/AArch64 mapping symbol ($a ARM code, $t Thumb code, $d data, $x A64 code), sorted by addr. */
+export interface ElfMappingSymbol {
+  addr: number;
+  kind: 'a' | 't' | 'd' | 'x';
+  shndx: number;
+}
+
+/** A region of executable code: a SHF_EXECINSTR section, or a PF_X PT_LOAD segment without sections. */
+export interface ElfExecRegion {
+  name: string;
+  /** Virtual address (sh_addr / p_vaddr). 0 in relocatable objects. */
+  addr: number;
+  /** Offset of the bytes in the file. */
+  offset: number;
+  /** Bytes present in the file. */
+  size: number;
+  /** Section index, or -1 for a segment. */
+  shndx: number;
+}
+
+export interface ElfVersionNeed {
+  /** Library name (vn_file), e.g. `libc.so.6`. */
+  file: string;
+  versions: string[];
+}
+
+export type ElfType = 'exec' | 'dyn' | 'rel' | 'core' | 'other';
+
+export interface ElfInfo {
+  file: string;
+  class: 32 | 64;
+  endian: 'little' | 'big';
+  /** e_machine. */
+  machine: number;
+  /** Our arch record name, or undefined when the machine/class is not one we support. */
+  arch?: ArchName;
+  type: ElfType;
+  entry: number;
+  /** e_flags (ARM: EABI version and float ABI). */
+  flags: number;
+  /** PT_INTERP, e.g. `/lib64/ld-linux-x86-64.so.2`. */
+  interp?: string;
+  /** DT_NEEDED in order. */
+  needed: string[];
+  soname?: string;
+  rpath?: string;
+  runpath?: string;
+  /**
+   * Statically linked: no PT_INTERP, and either no PT_DYNAMIC or a static-pie
+   * (DF_1_PIE without DT_NEEDED). Nothing is loaded beside it at run time.
+   */
+  static: boolean;
+  /** Position-independent executable (ET_DYN marked DF_1_PIE, or ET_DYN with an interpreter and no soname). */
+  pie: boolean;
+  /** Whether the file still has section headers. */
+  hasSections: boolean;
+  /** Undefined dynamic symbols, in .dynsym order. */
+  imports: ElfImport[];
+  /** Names of defined global/weak dynamic symbols, in .dynsym order. */
+  exports: string[];
+  /** Version definitions (.gnu.version_d) other than the file's base name, e.g. `GLIBC_2.34`. */
+  versionDefs: string[];
+  /** Version needs from .gnu.version_r (or DT_VERNEED). */
+  versionNeeds: ElfVersionNeed[];
+  /** Defined symbols of .symtab and .dynsym (deduplicated), sorted by value. */
+  symbols: ElfSymbol[];
+  /** ARM/AArch64 mapping symbols from .symtab, sorted by address. Empty elsewhere. */
+  mappingSymbols: ElfMappingSymbol[];
+  /** Executable code regions. */
+  exec: ElfExecRegion[];
+}
+
+/** Instruction set a syscall site was found in. */
+export type SiteIsa = 'x86_64' | 'i386' | 'arm' | 'thumb' | 'aarch64' | 'ppc';
+
+/**
+ * How the site enters the kernel:
+ * - `syscall`: x86 `syscall`; `int80`: x86 `int $0x80`; `vsyscall`: i386 `call *%gs:0x10`
+ *   (glibc's way into the vDSO's __kernel_vsyscall, number in eax);
+ * - `svc`: ARM/Thumb/AArch64 `svc`; `sc`: PowerPC `sc`;
+ * - `libc_do_syscall`: glibc ARM Thumb `bl __libc_do_syscall`, number in ip (r12);
+ * - `syscall_wrapper`: a trap whose number is copied from the first argument register
+ *   (the C library's `syscall()`), so callers decide the number.
+ */
+export type SiteKind = 'syscall' | 'int80' | 'vsyscall' | 'svc' | 'sc' | 'libc_do_syscall' | 'syscall_wrapper';
+
+export interface SyscallSite {
+  /** Virtual address of the trap (or of the `bl`), section-relative in ET_REL files. */
+  address: number;
+  /** The syscall number when recovered from the instructions before the site; null otherwise. */
+  number: number | null;
+  isa: SiteIsa;
+  kind: SiteKind;
+  /** Enclosing function, when symbols say so. */
+  function?: string;
+  /** Why `number` is null. */
+  reason?: string;
+}

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { InputError } from '../src/errors.ts';
+import { findSyscallSites } from '../src/elf/sites/index.ts';
+import { readElf } from '../src/elf/reader.ts';
+import type { ElfInfo } from '../src/elf/types.ts';
+import { available, buildFor, prng, read, readelfDynSyms, TOOLCHAINS } from './helpers/elf-build.ts';
+import { requireTool } from './helpers/tools.ts';
+
+/** Imports as `name@version` / `name` with a `(weak)` suffix, sorted. */
+function ourImports(e: ElfInfo): string[] {
+  return e.imports.map((i) => `${i.name}${i.version ? `@${i.version}` : ''}${i.weak ? ' (weak)' : ''}`).sort();
+}
+
+function readelfImports(path: string): string[] {
+  return readelfDynSyms(path)
+    .filter((s) => s.ndx === 'UND' && s.name !== '' && s.bind !== 'LOCAL')
+    .map((s) => `${s.name}${s.version ? `@${s.version}` : ''}${s.bind === 'WEAK' ? ' (weak)' : ''}`)
+    .sort();
+}
+
+function readelfExports(path: string): string[] {
+  return readelfDynSyms(path)
+    .filter((s) => s.ndx !== 'UND' && s.name !== '' && s.bind !== 'LOCAL')
+    .map((s) => s.name)
+    .sort();
+}
+
+/** A copy of an ELF file with its section header table removed from the ELF header. */
+function stripSectionHeaders(bytes: Uint8Array): Uint8Array {
+  const copy = bytes.slice();
+  const dv = new DataView(copy.buffer);
+  const le = copy[5] === 1;
+  if (copy[4] === 2) {
+    dv.setBigUint64(40, 0n, le);
+    dv.setUint16(60, 0, le);
+    dv.setUint16(62, 0, le);
+  } else {
+    dv.setUint32(32, 0, le);
+    dv.setUint16(48, 0, le);
+    dv.setUint16(50, 0, le);
+  }
+  return copy;
+}
+
+/** Runs fn and requires that it either returns or throws InputError (never anything else). */
+function onlyInputError(fn: () => void, what: string): 'ok' | 'error' {
+  try {
+    fn();
+    return 'ok';
+  } catch (err) {
+    if (err instanceof InputError) {
+      assert.ok(!err.message.includes('\n'), `multi-line message for ${what}: ${err.message}`);
+      return 'error';
+    }
+    throw new Error(`${what}: ${(err as Error).stack}`);
+  }
+}
+
+describe('elf reader', function () {
+  for (const tc of TOOLCHAINS) {
+    describe(`${tc.arch} (${tc.cc})`, function () {
+      let paths: ReturnType<typeof buildFor>;
+      before(function () {
+        requireTool(this, tc.cc, tc.pkg);
+        paths = buildFor(tc);
+      });
+
+      it('reads the header of a dynamic PIE', function () {
+        const e = readElf(read(paths.dyn), paths.dyn);
+        assert.equal(e.class, tc.class);
+        assert.equal(e.endian, tc.endian);
+        assert.equal(e.machine, tc.machine);
+        assert.equal(e.arch, tc.arch);
+        assert.equal(e.type, 'dyn');
+        assert.equal(e.interp, tc.interp);
+        assert.equal(e.static, false);
+        assert.equal(e.pie, true);
+        assert.ok(e.needed.includes('libc.so.6'), e.needed.join(','));
+        assert.ok(e.exec.some((x) => x.name === '.text'));
+      });
+
+      it('lists imports with versions, libraries and weak flags', function () {
+        const e = readElf(read(paths.dyn), paths.dyn);
+        const byName = new Map(e.imports.map((i) => [i.name, i]));
+        assert.deepEqual(byName.get('getentropy'), { name: 'getentropy', version: 'GLIBC_2.25', library: 'libc.so.6', weak: false, type: 'func' });
+        assert.equal(byName.get('pipe2')?.library, 'libc.so.6');
+        assert.match(byName.get('pipe2')?.version ?? '', /^GLIBC_2\./);
+        assert.match(byName.get('eventfd')?.version ?? '', /^GLIBC_2\./);
+        assert.match(byName.get('syscall')?.version ?? '', /^GLIBC_2\./);
+        assert.equal(byName.get('__gmon_start__')?.weak, true);
+        assert.equal(byName.get('__gmon_start__')?.version, undefined);
+        const libc = e.versionNeeds.find((v) => v.file === 'libc.so.6');
+        assert.ok(libc?.versions.includes('GLIBC_2.25'));
+        assert.deepEqual(ourImports(e), readelfImports(paths.dyn));
+      });
+
+      it('reads DT_HASH binaries and binaries without section headers the same way', function () {
+        const bytes = read(paths.dyn);
+        const full = readElf(bytes, paths.dyn);
+        const stripped = readElf(stripSectionHeaders(bytes), 'stripped');
+        assert.equal(stripped.hasSections, false);
+        assert.deepEqual(stripped.imports, full.imports);
+        assert.deepEqual(stripped.exports, full.exports);
+        assert.deepEqual(stripped.needed, full.needed);
+        assert.deepEqual(stripped.versionNeeds, full.versionNeeds);
+        assert.ok(stripped.exec.length > 0);
+        const sysvBytes = read(paths.sysv);
+        const sysv = readElf(stripSectionHeaders(sysvBytes), 'sysv-stripped');
+        assert.deepEqual(ourImports(sysv), readelfImports(paths.sysv));
+      });
+
+      it('detects a static executable', function () {
+        const e = readElf(read(paths.static), paths.static);
+        assert.equal(e.static, true);
+        assert.equal(e.interp, undefined);
+        assert.deepEqual(e.needed, []);
+        assert.deepEqual(e.imports, []);
+        assert.ok(e.symbols.some((s) => s.name === 'main' && s.type === 'func'));
+        if (tc.arch === 'arm') {
+          assert.ok(e.mappingSymbols.some((m) => m.kind === 't'));
+          assert.equal(e.symbols.find((s) => s.name === 'raw_getpid')?.thumb, true);
+        }
+      });
+
+      it('matches readelf --dyn-syms on the target libc.so.6', function () {
+        if (!existsSync(tc.libc)) this.skip();
+        const e = readElf(read(tc.libc), tc.libc);
+        assert.equal(e.soname, 'libc.so.6');
+        assert.deepEqual(ourImports(e), readelfImports(tc.libc));
+        assert.deepEqual([...e.exports].sort(), readelfExports(tc.libc));
+        assert.ok(e.versionDefs.includes('GLIBC_2.25'));
+      });
+    });
+  }
+
+  describe('malformed input', function () {
+    let sample: Uint8Array;
+    let sample32: Uint8Array | undefined;
+    before(function () {
+      requireTool(this, 'gcc', 'gcc');
+      sample = read(buildFor(TOOLCHAINS[0]!).dyn);
+      const ppc = TOOLCHAINS.find((t) => t.arch === 'ppc')!;
+      if (available(ppc)) sample32 = read(buildFor(ppc).dyn);
+    });
+
+    it('rejects non-ELF input with a one-line InputError naming the file', function () {
+      assert.throws(() => readElf(new Uint8Array(0), 'empty.bin'), (e: unknown) => e instanceof InputError && /^empty\.bin: not an ELF file$/.test(e.message));
+      assert.throws(() => readElf(new TextEncoder().encode('#!/bin/sh\necho hi\n'), 'x.sh'), InputError);
+      const bad = sample.slice();
+      bad[4] = 7;
+      assert.throws(() => readElf(bad, 'f'), /f: unsupported ELF class 7/);
+    });
+
+    it('reports specific header problems', function () {
+      const le = true;
+      const trunc = sample.slice(0, 40);
+      assert.throws(() => readElf(trunc, 'f'), /^InputError: f: truncated ELF header$|f: truncated ELF header/);
+      const sh0 = sample.slice();
+      new DataView(sh0.buffer).setUint16(58, 0, le); // e_shentsize = 0
+      assert.throws(() => readElf(sh0, 'f'), /f: bad e_shentsize 0/);
+      const shoff = sample.slice();
+      new DataView(shoff.buffer).setBigUint64(40, BigInt(sample.length - 10), le);
+      assert.throws(() => readElf(shoff, 'f'), /f: truncated section header table/);
+      const phnum = sample.slice();
+      new DataView(phnum.buffer).setUint16(56, 0xfff0, le);
+      assert.throws(() => readElf(phnum, 'f'), /f: truncated program header table/);
+    });
+
+    it('throws only InputError for truncations at many cut points', function () {
+      for (const bytes of [sample, sample32].filter((b): b is Uint8Array => b !== undefined)) {
+        const cuts = new Set<number>();
+        for (let i = 0; i < 200; i++) cuts.add(i);
+        for (let i = 0; i < bytes.length; i += 97) cuts.add(i);
+        for (const cut of cuts) {
+          const part = bytes.subarray(0, cut);
+          onlyInputError(() => {
+            const e = readElf(part, `cut@${cut}`);
+            findSyscallSites(e, part);
+          }, `cut at ${cut}`);
+        }
+      }
+    });
+
+    it('throws only InputError under random mutations (seeded fuzz)', function () {
+      this.timeout(20000);
+      const rnd = prng(0x5eed);
+      const inputs = [sample, sample32].filter((b): b is Uint8Array => b !== undefined);
+      const deadline = Date.now() + 2500;
+      let runs = 0;
+      let errors = 0;
+      while (Date.now() < deadline && runs < 5000) {
+        const src = inputs[runs % inputs.length]!;
+        const m = src.slice();
+        const flips = 1 + Math.floor(rnd() * 8);
+        for (let k = 0; k < flips; k++) {
+          // Bias towards the headers and tables at both ends of the file.
+          const r = rnd();
+          const at = r < 0.4 ? Math.floor(rnd() * 256) : r < 0.6 ? m.length - 1 - Math.floor(rnd() * Math.min(m.length, 4096)) : Math.floor(rnd() * m.length);
+          const kind = rnd();
+          if (kind < 0.5) m[at] = Math.floor(rnd() * 256);
+          else if (kind < 0.75) m[at] = 0xff;
+          else m[at] = 0;
+        }
+        if (onlyInputError(() => findSyscallSites(readElf(m, 'fuzz'), m), `mutation run ${runs}`) === 'error') errors++;
+        runs++;
+      }
+      assert.ok(runs > 200, `only ${runs} fuzz runs`);
+      assert.ok(errors > 0, 'fuzzing never produced an error: mutations are not reaching the parser');
+    });
+  });
+
+  describe('speed', function () {
+    it('reads a large library quickly', function () {
+      const lib = ['/usr/lib/x86_64-linux-gnu/libcrypto.so.3', '/usr/lib/x86_64-linux-gnu/libstdc++.so.6', '/usr/lib/x86_64-linux-gnu/libc.so.6'].find(existsSync);
+      if (!lib) this.skip();
+      const bytes = read(lib);
+      readElf(bytes, lib);
+      const t0 = performance.now();
+      const e = readElf(bytes, lib);
+      const ms = performance.now() - t0;
+      assert.ok(e.exports.length > 1000);
+      assert.ok(ms < 250, `readElf took ${ms.toFixed(1)} ms on ${lib}`);
+    });
+  });
+});
