@@ -115,7 +115,8 @@ export type SiteIsa = 'x86_64' | 'i386' | 'arm' | 'thumb' | 'aarch64' | 'ppc';
 
 /**
  * How the site enters the kernel:
- * - `syscall`: x86 `syscall`; `int80`: x86 `int $0x80`; `vsyscall`: i386 `call *%gs:0x10`
+ * - `syscall`: x86 `syscall`; `int80`: x86 `int $0x80` (even in 64-bit code its number is an
+ *   i386 syscall number); `vsyscall`: i386 `call *%gs:0x10`
  *   (glibc's way into the vDSO's __kernel_vsyscall, number in eax);
  * - `svc`: ARM/Thumb/AArch64 `svc`; `sc`: PowerPC `sc`;
  * - `libc_do_syscall`: glibc ARM Thumb `bl __libc_do_syscall`, number in ip (r12);
