@@ -4,7 +4,7 @@
  * harness (test/native/verdicts.c).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Action, ArgCondition, CompareOp, Policy, Rule } from '../../src/policy/types.ts';
 import { ARCHES, X32_SYSCALL_BIT, type ArchInfo } from '../../src/syscalls/arches.ts';
@@ -212,6 +212,24 @@ export function buildHarness(): string {
   return out;
 }
 
+/**
+ * Compiles test/native/lsc-export.c against libseccomp; undefined when libseccomp-dev is missing.
+ * The program prints libseccomp's BPF for an x86_64 allow list.
+ */
+export function buildLibseccompExporter(): string | undefined {
+  mkdirSync(TMP, { recursive: true });
+  const out = join(TMP, 'lsc-export');
+  const r = spawnSync('gcc', ['-O2', '-o', out, join(ROOT, 'test/native/lsc-export.c'), '-lseccomp'], { encoding: 'utf8' });
+  return r.status === 0 ? out : undefined;
+}
+
+/** libseccomp's filter for an x86_64 allow list (default ERRNO(EPERM), bad arch KILL_PROCESS). */
+export function libseccompFilter(bin: string, optimize: 1 | 2, nrs: readonly number[]): Uint8Array {
+  const r = spawnSync(bin, [String(optimize), ...nrs.map(String)]);
+  if (r.status !== 0) throw new Error(`lsc-export failed (${r.status}): ${r.stderr.toString()}`);
+  return new Uint8Array(r.stdout);
+}
+
 /** Can this machine run the harness (x86_64 Linux with seccomp user notification)? */
 export function kernelHarnessSupported(): string | undefined {
   if (process.platform !== 'linux' || process.arch !== 'x64') return 'needs x86_64 Linux';
@@ -233,6 +251,8 @@ export function kernelVerdicts(insns: readonly Insn[], probes: readonly Probe[])
     return `${abi} 0x${(p.nr >>> 0).toString(16)} ${args.join(' ')}\n`;
   }).join(''));
   const r = spawnSync(bin, [filterFile, probeFile], { encoding: 'utf8', timeout: 60_000 });
+  rmSync(filterFile, { force: true });
+  rmSync(probeFile, { force: true });
   if (r.status === 3) return [r.stdout.trim()];
   if (r.status !== 0) throw new Error(`harness failed (${r.status ?? r.signal}): ${r.stderr}`);
   const lines = r.stdout.trimEnd().split('\n');
