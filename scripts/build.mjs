@@ -17,5 +17,5 @@ const common = {
 
 // ajv is needed only to validate a user's target file: loaded from node_modules on demand so
 // that its 250 kB stay out of every start-up (see bench/).
-await build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', external: ['ajv'] });
+await build({ ...common, entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' }, outdir: 'dist', external: ['ajv'] });
 chmodSync('dist/cli.js', 0o755);

@@ -1,0 +1,31 @@
+/**
+ * sysgate's Node API. The CLI is a thin layer over these functions.
+ *
+ *   import { loadTarget, resolvePolicy, generate } from 'sysgate';
+ *   const target = await loadTarget('codesafe5');
+ *   const policy = resolvePolicy(target, { firmware: '13.7', arch: 'arm' });
+ *   const [filter] = generate(target, { firmware: '13.7', arches: ['arm'], formats: ['bpf', 'c'] });
+ */
+export { loadTarget, shippedTargetIds, type LoadOptions } from './policy/load.ts';
+export { resolvePolicy, resolvePolicies, resolveArch, resolveFirmware, type ResolveOptions } from './policy/resolve.ts';
+export { evaluatePolicy, evaluatePolicies } from './policy/evaluate.ts';
+export { explainSyscall, type Explanation } from './policy/explain.ts';
+export { compareFirmwares, type CompatReport, type CompatChange } from './policy/compat.ts';
+export { parseAction, formatAction, describeOutcome } from './policy/action.ts';
+export { parseFirmware } from './policy/firmware.ts';
+export { generate, DEFAULT_FORMATS, type GenerateOptions, type GeneratedFilter } from './generate.ts';
+export { EMITTERS, type EmittedFile } from './emit/index.ts';
+export { writeFilesAtomic } from './util/atomic-write.ts';
+export {
+  compileFilter, encodeFilter, decodeFilter, runFilter, disassemble, auditFilter, formatAudit,
+  type CompiledFilter, type FilterStats, type AuditReport, type Insn,
+} from './bpf/index.ts';
+export { readElf, findSyscallSites } from './elf/index.ts';
+export type { ElfInfo, ElfImport, SyscallSite } from './elf/types.ts';
+export { ARCHES, ARCH_NAMES, lookupArch, type ArchInfo, type ArchName } from './syscalls/arches.ts';
+export { syscallNumber, syscallName, syscallsOn } from './syscalls/table.ts';
+export { InputError, DiagnosticsError, type Diagnostic } from './errors.ts';
+export type {
+  Action, ArgCondition, Policy, Rule, Provenance, TargetDef, SyscallEntry, AbsentName,
+} from './policy/types.ts';
+export { VERSION } from './version.ts';
