@@ -39,7 +39,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (e instanceof DiagnosticsError) {
       for (const d of e.diagnostics) io.err(`sysgate: ${d.file}${d.pointer ? `#${d.pointer}` : ''}: ${d.message}\n`);
-      io.err(`sysgate: ${e.diagnostics.length} problem${e.diagnostics.length === 1 ? '' : 's'} in the target; nothing written\n`);
+      const files = [...new Set(e.diagnostics.map((d) => d.file))].join(', ');
+      io.err(`sysgate: ${e.diagnostics.length} problem${e.diagnostics.length === 1 ? '' : 's'} in ${files}; nothing written\n`);
       return EXIT.usage;
     }
     if (e instanceof InputError) {

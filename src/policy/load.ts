@@ -14,7 +14,8 @@ import { compareFirmware, isValidRange, parseFirmware, satisfiesRange } from './
 import type { RawArgCondition, RawGroupEntry, RawSyscallEntry, RawTarget } from './raw.ts';
 import { SHIPPED_GROUPS, SHIPPED_TARGETS } from './shipped.ts';
 import type { Action, ArgCondition, SyscallEntry, TargetDef } from './types.ts';
-import { validateTargetJson } from './validate.ts';
+import { validateJson } from '../util/validate-json.ts';
+import targetSchema from '../../schemas/target.schema.json' with { type: 'json' };
 
 export interface LoadOptions {
   /** Directory relative paths are resolved against (default: process.cwd()). */
@@ -52,7 +53,7 @@ async function load(ref: string, cwd: string, chain: string[]): Promise<TargetDe
   }
   if (chain.includes(file)) throw new InputError(`${file}: 'extends' loops: ${[...chain, file].join(' -> ')}`);
 
-  const diags: Diagnostic[] = shipped ? [] : await validateTargetJson(raw, file);
+  const diags: Diagnostic[] = shipped ? [] : await validateJson(targetSchema, raw, file);
   const r = raw as RawTarget;
   let parent: TargetDef | undefined;
   if (typeof r === 'object' && r !== null && typeof r.extends === 'string') {

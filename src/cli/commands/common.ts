@@ -1,4 +1,5 @@
-/** Flags shared by the policy commands and the work they do. */
+/** Flags shared by the policy commands, and the project config file they fall back to. */
+import { loadConfig, type Config } from '../../config.ts';
 import { loadTarget } from '../../policy/load.ts';
 import { resolvePolicy } from '../../policy/resolve.ts';
 import type { Policy, TargetDef } from '../../policy/types.ts';
@@ -9,27 +10,38 @@ export const TARGET_FLAGS = {
   '--target': String,
   '--firmware': String,
   '--arch': String,
+  '--config': String,
   '--json': Boolean,
   '--help': Boolean,
   '-t': '--target',
   '-f': '--firmware',
   '-a': '--arch',
+  '-c': '--config',
   '-h': '--help',
 } as const;
 
-export async function targetFromFlags(flags: { '--target'?: string }, command: string, io: Io): Promise<TargetDef> {
-  return loadTarget(requireFlag(flags['--target'], '--target', command), { cwd: io.cwd });
+export interface TargetFlags {
+  '--target'?: string;
+  '--firmware'?: string;
+  '--arch'?: string;
+  '--config'?: string;
 }
 
-export async function policyFromFlags(
-  flags: { '--target'?: string; '--firmware'?: string; '--arch'?: string },
-  command: string,
-  io: Io,
-): Promise<{ target: TargetDef; policy: Policy }> {
-  const target = await targetFromFlags(flags, command, io);
-  const policy = resolvePolicy(target, {
-    ...(flags['--firmware'] !== undefined ? { firmware: flags['--firmware'] } : {}),
-    ...(flags['--arch'] !== undefined ? { arch: flags['--arch'] } : {}),
+/** Flags first, then sysgate.config.json (found from the working directory upwards). */
+export async function settings(flags: TargetFlags, command: string, io: Io): Promise<{ config: Config; target: TargetDef; firmware?: string; arch?: string }> {
+  const config = await loadConfig(io.cwd, flags['--config']);
+  const ref = flags['--target'] ?? config.target;
+  const target = await loadTarget(requireFlag(ref, '--target (or "target" in sysgate.config.json)', command), { cwd: io.cwd });
+  const firmware = flags['--firmware'] ?? config.firmware;
+  const arch = flags['--arch'] ?? (Array.isArray(config.arches) ? config.arches[0] : undefined);
+  return { config, target, ...(firmware !== undefined ? { firmware } : {}), ...(arch !== undefined ? { arch } : {}) };
+}
+
+export async function policyFromFlags(flags: TargetFlags, command: string, io: Io): Promise<{ target: TargetDef; policy: Policy }> {
+  const s = await settings(flags, command, io);
+  const policy = resolvePolicy(s.target, {
+    ...(s.firmware !== undefined ? { firmware: s.firmware } : {}),
+    ...(s.arch !== undefined ? { arch: s.arch } : {}),
   });
-  return { target, policy };
+  return { target: s.target, policy };
 }

@@ -3,7 +3,7 @@ import { compareFirmwares, type CompatReport } from '../../policy/compat.ts';
 import { showFirmware } from '../../policy/firmware.ts';
 import { parseArgs, requireFlag } from '../args.ts';
 import { bold, green, json, red, table, type Command, type Io } from '../io.ts';
-import { targetFromFlags } from './common.ts';
+import { settings } from './common.ts';
 
 export const compatCommand: Command = {
   name: 'compat',
@@ -19,11 +19,11 @@ Examples:
   sysgate compat --target codesafe5 --from 13.7 --to 13.4 --arch ppc --json
 `,
   async run(argv, io) {
-    const flags = parseArgs({ '--target': String, '--from': String, '--to': String, '--arch': String, '--json': Boolean, '--help': Boolean, '-t': '--target', '-a': '--arch', '-h': '--help' }, argv, 'compat');
+    const flags = parseArgs({ '--target': String, '--from': String, '--to': String, '--arch': String, '--config': String, '--json': Boolean, '--help': Boolean, '-t': '--target', '-a': '--arch', '-c': '--config', '-h': '--help' }, argv, 'compat');
     if (flags['--help']) return io.out(this.help), 0;
-    const target = await targetFromFlags(flags, 'compat', io);
+    const { target, arch } = await settings(flags, 'compat', io);
     if (!target.firmwares.length) throw new InputError(`target ${target.id} has no firmware versions to compare`);
-    const report = compareFirmwares(target, requireFlag(flags['--from'], '--from', 'compat'), requireFlag(flags['--to'], '--to', 'compat'), flags['--arch']);
+    const report = compareFirmwares(target, requireFlag(flags['--from'], '--from', 'compat'), requireFlag(flags['--to'], '--to', 'compat'), arch);
     io.out(flags['--json'] ? json(report) : compatText(report, io));
     return 0;
   },

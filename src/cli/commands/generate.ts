@@ -3,7 +3,7 @@ import { EMITTERS } from '../../emit/index.ts';
 import { writeFilesAtomic } from '../../util/atomic-write.ts';
 import { parseArgs } from '../args.ts';
 import { bold, json, type Command } from '../io.ts';
-import { targetFromFlags } from './common.ts';
+import { settings } from './common.ts';
 import { resolve } from 'node:path';
 
 export const generateCommand: Command = {
@@ -13,7 +13,8 @@ export const generateCommand: Command = {
 
 Builds an arch-checked seccomp-BPF filter for the target at firmware V and writes it in
 each format of LIST (default: all) to DIR (default: ./sysgate-out). Files are named
-<target>-<firmware>-<arch>.<ext> and written atomically: all of them or none.
+<target>-<firmware>-<arch>.<ext> and written atomically: all of them or none. With no
+flags the settings come from sysgate.config.json (the nearest one upwards, or --config).
 
   --arch A       one arch (default: the target's default arch)
   --arch A,B     one program with a block per arch (same byte order: x86_64,i386; arm,aarch64)
@@ -29,20 +30,21 @@ Examples:
 `,
   async run(argv, io) {
     const flags = parseArgs({
-      '--target': String, '--firmware': String, '--arch': String, '--format': String, '--out': String,
+      '--target': String, '--firmware': String, '--arch': String, '--format': String, '--out': String, '--config': String,
       '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
-      '-t': '--target', '-f': '--firmware', '-a': '--arch', '-o': '--out', '-q': '--quiet', '-h': '--help',
+      '-t': '--target', '-f': '--firmware', '-a': '--arch', '-o': '--out', '-q': '--quiet', '-c': '--config', '-h': '--help',
     }, argv, 'generate');
     if (flags['--help']) return io.out(this.help), 0;
-    const target = await targetFromFlags(flags, 'generate', io);
+    const { config, target, firmware } = await settings({ ...flags, '--arch': undefined }, 'generate', io);
     const archFlag = flags['--arch'];
-    const formats = flags['--format'] ? flags['--format'].split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_FORMATS;
+    const arches = archFlag ? (archFlag === 'all' ? 'all' as const : archFlag.split(',').map((s) => s.trim())) : config.arches;
+    const formats = flags['--format'] ? flags['--format'].split(',').map((s) => s.trim()).filter(Boolean) : config.formats ?? DEFAULT_FORMATS;
     const results = generate(target, {
-      ...(flags['--firmware'] !== undefined ? { firmware: flags['--firmware'] } : {}),
-      ...(archFlag ? { arches: archFlag === 'all' ? 'all' as const : archFlag.split(',').map((s) => s.trim()) } : {}),
+      ...(firmware !== undefined ? { firmware } : {}),
+      ...(arches ? { arches } : {}),
       formats,
     });
-    const out = resolve(io.cwd, flags['--out'] ?? 'sysgate-out');
+    const out = flags['--out'] ? resolve(io.cwd, flags['--out']) : config.out ?? resolve(io.cwd, 'sysgate-out');
     const written = writeFilesAtomic(out, results.flatMap((r) => r.files));
     if (flags['--json']) {
       io.out(json({ out, filters: results.map((r) => ({ baseName: r.baseName, arches: r.arches, firmware: r.firmware, stats: r.stats, files: r.files.map((f) => f.name) })) }));

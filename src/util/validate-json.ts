@@ -1,26 +1,29 @@
 /**
- * JSON Schema validation of user files with ajv. Compiling the schema costs tens of
+ * JSON Schema validation of user files with ajv. Compiling a schema costs tens of
  * milliseconds, so it happens only when a user file is loaded, never for shipped targets
- * (those are validated by the build and the test suite).
+ * (those are validated by the build and the test suite), and at most once per schema.
  */
 import type { ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../errors.ts';
-import targetSchema from '../../schemas/target.schema.json' with { type: 'json' };
 
-let compiled: ValidateFunction | undefined;
+const compiled = new Map<object, ValidateFunction>();
 
-async function targetValidator(): Promise<ValidateFunction> {
-  if (!compiled) {
+async function validator(schema: object): Promise<ValidateFunction> {
+  let v = compiled.get(schema);
+  if (!v) {
     // ajv is CommonJS: under Node's ESM interop its class is module.exports.default.
     const Ajv = (await import('ajv')).default.default;
+    // strictRequired off: if/then blocks require properties declared beside them, not in them.
     const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    compiled = ajv.compile(targetSchema);
+    v = ajv.compile(schema);
+    compiled.set(schema, v);
   }
-  return compiled!;
+  return v;
 }
 
-export async function validateTargetJson(raw: unknown, file: string): Promise<Diagnostic[]> {
-  const validate = await targetValidator();
+/** Every schema violation in `raw`, each with the file and a JSON pointer. */
+export async function validateJson(schema: object, raw: unknown, file: string): Promise<Diagnostic[]> {
+  const validate = await validator(schema);
   if (validate(raw)) return [];
   const out: Diagnostic[] = [];
   const seen = new Set<string>();

@@ -1,0 +1,64 @@
+/** sysgate.config.json: project defaults that command-line flags override. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { DiagnosticsError, InputError } from './errors.ts';
+import type { ArchName } from './syscalls/arches.ts';
+import { validateJson } from './util/validate-json.ts';
+import configSchema from '../schemas/config.schema.json' with { type: 'json' };
+
+export const CONFIG_FILE = 'sysgate.config.json';
+
+export interface Config {
+  /** The file it came from; undefined when there is none. */
+  file?: string;
+  target?: string;
+  firmware?: string;
+  arches?: ArchName[] | 'all';
+  formats?: string[];
+  /** Absolute. */
+  out?: string;
+  shim?: boolean;
+  /** Absolute. */
+  sysroot?: string;
+}
+
+/** The nearest sysgate.config.json from `cwd` upwards, or the one named. */
+export function findConfig(cwd: string, explicit?: string): string | undefined {
+  if (explicit) {
+    const f = resolve(cwd, explicit);
+    if (!existsSync(f)) throw new InputError(`${f}: no such config file`);
+    return f;
+  }
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const f = join(dir, CONFIG_FILE);
+    if (existsSync(f)) return f;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+export async function loadConfig(cwd: string, explicit?: string): Promise<Config> {
+  const file = findConfig(cwd, explicit);
+  if (!file) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  const diags = await validateJson(configSchema, raw, file);
+  if (diags.length) throw new DiagnosticsError(diags);
+  const c = raw as Omit<Config, 'file'>;
+  const base = dirname(file);
+  const rel = (p: string) => resolve(base, p);
+  const looksLikePath = (t: string) => t.includes('/') || t.endsWith('.json');
+  return {
+    file,
+    ...(c.target ? { target: looksLikePath(c.target) ? rel(c.target) : c.target } : {}),
+    ...(c.firmware ? { firmware: c.firmware } : {}),
+    ...(c.arches ? { arches: c.arches } : {}),
+    ...(c.formats ? { formats: c.formats } : {}),
+    ...(c.out ? { out: rel(c.out) } : {}),
+    ...(c.shim !== undefined ? { shim: c.shim } : {}),
+    ...(c.sysroot ? { sysroot: rel(c.sysroot) } : {}),
+  };
+}
