@@ -17,6 +17,8 @@ export interface GenerateOptions {
    */
   arches?: string[] | 'all';
   formats: string[];
+  /** File name stem instead of <target>-<firmware>-<arches>; with several filters, -<arch> is appended. */
+  name?: string;
 }
 
 export interface GeneratedFilter {
@@ -36,18 +38,20 @@ export function generate(target: TargetDef, opts: GenerateOptions): GeneratedFil
     : [opts.arches?.length ? opts.arches : [target.defaultArch]];
   return sets.map((set) => {
     const policies = set.map((a) => resolvePolicy(target, { ...(opts.firmware !== undefined ? { firmware: opts.firmware } : {}), arch: resolveArch(target, a).name }));
-    return generateFor(target, policies, emitters);
+    const name = opts.name === undefined ? undefined : sets.length > 1 ? `${opts.name}-${set.join('+')}` : opts.name;
+    return generateFor(target, policies, emitters, name);
   });
 }
 
-function generateFor(target: TargetDef, policies: Policy[], emitters: ReturnType<typeof emitterFor>[]): GeneratedFilter {
+function generateFor(target: TargetDef, policies: Policy[], emitters: ReturnType<typeof emitterFor>[], name?: string): GeneratedFilter {
   const names = policies.map((p) => p.arch.name);
   if (new Set(names).size !== names.length) throw new InputError(`arch listed twice: ${names.join(', ')}`);
   const endians = new Set(policies.map((p) => p.arch.endian));
   if (endians.size > 1) throw new InputError(`one filter cannot mix byte orders (${names.join(', ')}): generate them separately or use --arch all`);
   const filter = compileFilter(policies);
   const fw = policies[0]!.firmware;
-  const baseName = [target.id, ...(fw ? [showFirmware(fw)] : []), names.join('+')].join('-');
+  if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name)) throw new InputError(`bad --name '${name}': letters, digits, '.', '_', '+', '-'`);
+  const baseName = name ?? [target.id, ...(fw ? [showFirmware(fw)] : []), names.join('+')].join('-');
   const input = { target, policies, filter, baseName, cName: cIdent('sysgate', target.id), version: VERSION };
   const files = emitters.flatMap((e) => e.emit(input));
   return { baseName, arches: names, firmware: fw, stats: filter.stats, files };

@@ -19,6 +19,7 @@ flags the settings come from sysgate.config.json (the nearest one upwards, or --
   --arch A       one arch (default: the target's default arch)
   --arch A,B     one program with a block per arch (same byte order: x86_64,i386; arm,aarch64)
   --arch all     one filter per arch of the target
+  --name STEM    file names STEM.<ext> instead of <target>-<firmware>-<arch>.<ext>
 
 Formats:
 ${EMITTERS.map((e) => `  ${e.format.padEnd(11)} ${e.summary}`).join('\n')}
@@ -30,7 +31,7 @@ Examples:
 `,
   async run(argv, io) {
     const flags = parseArgs({
-      '--target': String, '--firmware': String, '--arch': String, '--format': String, '--out': String, '--config': String,
+      '--target': String, '--firmware': String, '--arch': String, '--format': String, '--out': String, '--config': String, '--name': String,
       '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
       '-t': '--target', '-f': '--firmware', '-a': '--arch', '-o': '--out', '-q': '--quiet', '-c': '--config', '-h': '--help',
     }, argv, 'generate');
@@ -43,6 +44,7 @@ Examples:
       ...(firmware !== undefined ? { firmware } : {}),
       ...(arches ? { arches } : {}),
       formats,
+      ...(flags['--name'] ? { name: flags['--name'] } : {}),
     });
     const out = flags['--out'] ? resolve(io.cwd, flags['--out']) : config.out ?? resolve(io.cwd, 'sysgate-out');
     const written = writeFilesAtomic(out, results.flatMap((r) => r.files));
