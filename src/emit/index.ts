@@ -6,12 +6,13 @@ import { cHeaderEmitter } from './c-header.ts';
 import { libseccompEmitter } from './libseccomp.ts';
 import { ociEmitter } from './oci.ts';
 import { rawBpfEmitter } from './raw-bpf.ts';
+import { shimEmitter } from '../shim/emitter.ts';
 import { systemdEmitter } from './systemd.ts';
 import type { Emitter } from './types.ts';
 
 export type { EmitInput, EmittedFile, Emitter } from './types.ts';
 
-export const EMITTERS: readonly Emitter[] = [rawBpfEmitter, cHeaderEmitter, ociEmitter, systemdEmitter, libseccompEmitter, asmEmitter];
+export const EMITTERS: readonly Emitter[] = [rawBpfEmitter, cHeaderEmitter, ociEmitter, systemdEmitter, libseccompEmitter, asmEmitter, shimEmitter];
 
 export function emitterFor(format: string): Emitter {
   const e = EMITTERS.find((x) => x.format === format);

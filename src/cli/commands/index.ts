@@ -5,6 +5,7 @@ import { compatCommand } from './compat.ts';
 import { demoCommand } from './demo.ts';
 import { explainCommand } from './explain.ts';
 import { generateCommand } from './generate.ts';
+import { shimCommand } from './shim.ts';
 import { syscallsCommand } from './syscalls.ts';
 import { targetsCommand } from './targets.ts';
 
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
   explainCommand,
   compatCommand,
   generateCommand,
+  shimCommand,
   bpfCommand,
   demoCommand,
 ];

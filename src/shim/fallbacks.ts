@@ -1,0 +1,201 @@
+/**
+ * The shim's data: for each call a target may deny, which libc symbols reach it, which older
+ * calls can stand in for it and which flags the stand-in must emulate. The generator
+ * (./plan.ts) reads only this table and the policy; the C for each entry lives in
+ * templates/shim/<template>.c.tmpl, one `core <variant>` section per variant below.
+ */
+
+/** A flag of the new call that the old call lacks, and how the shim sets it afterwards. */
+export interface FlagEmulation {
+  flag: string;
+  via: string;
+}
+
+/** One way to implement an entry: the calls it makes (all must be allowed). */
+export interface FallbackVariant {
+  /** Section name in the template (`core <id>`); by convention the main call it makes. */
+  id: string;
+  /** Every syscall the variant may make. */
+  calls: string[];
+  flags: FlagEmulation[];
+  /** What the variant cannot emulate, and what the caller gets instead. */
+  limits?: string;
+}
+
+export interface ShimSymbol {
+  /** The libc symbol the shim defines (interposes). */
+  name: string;
+  /**
+   * The syscalls the C libraries' own implementation of the symbol enters, in the order they
+   * pick them: the first that exists on the arch is the one used (glibc's `#ifdef __NR_x`
+   * pattern). The shim defines the symbol when that call is denied.
+   */
+  libcCalls: string[];
+  /** C preprocessor condition under which the symbol is defined (e.g. the libc has it). */
+  guard?: string;
+  /** Only on 32-bit arches (glibc's 64-bit time_t entry points). */
+  only32?: boolean;
+  note?: string;
+}
+
+export interface FallbackEntry {
+  /** Identifier, and the core's name in the reports. */
+  id: string;
+  /** The call the entry stands in for. */
+  denied: string;
+  /** templates/shim/<template>.c.tmpl */
+  template: string;
+  symbols: ShimSymbol[];
+  /**
+   * Tried in order; the first whose calls are all allowed at the firmware is emitted. None
+   * allowed (or none listed): the core returns -ENOSYS without entering the kernel. Empty for
+   * calls with no equivalent: the symbols then fail with ENOSYS directly (no core).
+   */
+  variants: FallbackVariant[];
+  /** Syscall numbers that syscall() (and the SIGSYS handler) send to this core when denied. */
+  routes: string[];
+  notes: string;
+}
+
+const CLOEXEC: FlagEmulation = { flag: 'O_CLOEXEC', via: 'fcntl(fd, F_SETFD, FD_CLOEXEC)' };
+const NONBLOCK: FlagEmulation = { flag: 'O_NONBLOCK', via: 'fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)' };
+
+const direct = (call: string): FallbackVariant => ({ id: call, calls: [call], flags: [] });
+
+export const FALLBACKS: readonly FallbackEntry[] = [
+  {
+    id: 'getrandom',
+    denied: 'getrandom',
+    template: 'random',
+    symbols: [
+      { name: 'getrandom', libcCalls: ['getrandom'] },
+      { name: 'getentropy', libcCalls: ['getrandom'], note: 'at most 256 bytes (EIO past that), all or nothing' },
+      { name: 'arc4random_buf', libcCalls: ['getrandom'], guard: 'SG_LIBC_HAS_ARC4RANDOM', note: 'glibc >= 2.36 only; aborts without entropy' },
+      { name: 'arc4random', libcCalls: ['getrandom'], guard: 'SG_LIBC_HAS_ARC4RANDOM', note: 'glibc >= 2.36 only' },
+      { name: 'arc4random_uniform', libcCalls: ['getrandom'], guard: 'SG_LIBC_HAS_ARC4RANDOM', note: 'glibc >= 2.36 only' },
+    ],
+    variants: [{
+      id: 'urandom',
+      calls: ['openat', 'read', 'close'],
+      flags: [{ flag: 'GRND_NONBLOCK', via: 'open with O_NONBLOCK' }, { flag: 'GRND_RANDOM', via: 'read /dev/random instead of /dev/urandom' }],
+      limits: 'before the kernel pool is initialised /dev/urandom does not block where getrandom() would (or fail with EAGAIN under GRND_NONBLOCK)',
+    }],
+    routes: ['getrandom'],
+    notes: 'CodeSafe 5 never allows getrandom: applications read /dev/urandom (HSM-backed). EINTR and short reads handled as getrandom(2) documents.',
+  },
+  {
+    id: 'pipe2',
+    denied: 'pipe2',
+    template: 'pipe2',
+    symbols: [
+      { name: 'pipe2', libcCalls: ['pipe2'] },
+      { name: 'pipe', libcCalls: ['pipe2'], note: 'glibc 2.36 implements pipe() with pipe2 on every arch' },
+    ],
+    variants: [direct('pipe2'), { id: 'pipe', calls: ['pipe', 'fcntl', 'close'], flags: [CLOEXEC, NONBLOCK], limits: 'O_DIRECT (packet mode): EINVAL' }],
+    routes: ['pipe2', 'pipe'],
+    notes: '',
+  },
+  {
+    id: 'dup3',
+    denied: 'dup3',
+    template: 'dup3',
+    symbols: [{ name: 'dup3', libcCalls: ['dup3'] }],
+    variants: [direct('dup3'), { id: 'dup2', calls: ['dup2', 'fcntl', 'close'], flags: [CLOEXEC] }],
+    routes: ['dup3'],
+    notes: 'oldfd == newfd is EINVAL, as dup3 says (dup2 would accept it).',
+  },
+  {
+    id: 'accept4',
+    denied: 'accept4',
+    template: 'accept4',
+    symbols: [{ name: 'accept4', libcCalls: ['accept4'] }],
+    variants: [direct('accept4'), { id: 'accept', calls: ['accept', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'SOCK_CLOEXEC' }, { ...NONBLOCK, flag: 'SOCK_NONBLOCK' }] }],
+    routes: ['accept4'],
+    notes: '',
+  },
+  {
+    id: 'eventfd',
+    denied: 'eventfd2',
+    template: 'eventfd',
+    symbols: [{ name: 'eventfd', libcCalls: ['eventfd2'], note: 'glibc and musl enter eventfd2' }],
+    variants: [direct('eventfd2'), { id: 'eventfd', calls: ['eventfd', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'EFD_CLOEXEC' }, { ...NONBLOCK, flag: 'EFD_NONBLOCK' }], limits: 'EFD_SEMAPHORE: EINVAL' }],
+    routes: ['eventfd2', 'eventfd'],
+    notes: '',
+  },
+  {
+    id: 'epoll_create1',
+    denied: 'epoll_create1',
+    template: 'epoll_create1',
+    symbols: [
+      { name: 'epoll_create1', libcCalls: ['epoll_create1'] },
+      { name: 'epoll_create', libcCalls: ['epoll_create', 'epoll_create1'] },
+    ],
+    variants: [direct('epoll_create1'), { id: 'epoll_create', calls: ['epoll_create', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'EPOLL_CLOEXEC' }] }],
+    routes: ['epoll_create1', 'epoll_create'],
+    notes: 'Both directions: CodeSafe 13.5 allows epoll_create1 but not epoll_create.',
+  },
+  {
+    id: 'inotify_init1',
+    denied: 'inotify_init1',
+    template: 'inotify_init1',
+    symbols: [
+      { name: 'inotify_init1', libcCalls: ['inotify_init1'] },
+      { name: 'inotify_init', libcCalls: ['inotify_init', 'inotify_init1'] },
+    ],
+    variants: [direct('inotify_init1'), { id: 'inotify_init', calls: ['inotify_init', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'IN_CLOEXEC' }, { ...NONBLOCK, flag: 'IN_NONBLOCK' }] }],
+    routes: ['inotify_init1', 'inotify_init'],
+    notes: '',
+  },
+  {
+    id: 'signalfd',
+    denied: 'signalfd4',
+    template: 'signalfd',
+    symbols: [{ name: 'signalfd', libcCalls: ['signalfd4'], note: 'glibc and musl enter signalfd4' }],
+    variants: [direct('signalfd4'), { id: 'signalfd', calls: ['signalfd', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'SFD_CLOEXEC' }, { ...NONBLOCK, flag: 'SFD_NONBLOCK' }] }],
+    routes: ['signalfd4', 'signalfd'],
+    notes: 'Flags apply only when a new descriptor is made (fd == -1), as in signalfd4.',
+  },
+  {
+    id: 'fcntl',
+    denied: 'fcntl64',
+    template: 'fcntl',
+    symbols: [
+      { name: 'fcntl', libcCalls: ['fcntl64', 'fcntl'] },
+      { name: 'fcntl64', libcCalls: ['fcntl64', 'fcntl'] },
+      { name: '__fcntl_time64', libcCalls: ['fcntl64', 'fcntl'], guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
+    ],
+    variants: [{ id: 'fcntl', calls: ['fcntl'], flags: [], limits: 'flock64 offsets beyond 2^31-1: EOVERFLOW' }],
+    routes: ['fcntl64'],
+    notes: '32-bit arches only (64-bit ones have no fcntl64): glibc enters fcntl64 for every fcntl().',
+  },
+  {
+    id: 'faccessat',
+    denied: 'faccessat2',
+    template: 'faccessat',
+    symbols: [{ name: 'faccessat', libcCalls: ['faccessat2'], note: 'glibc >= 2.33 enters faccessat2 first and dies on SIGSYS' }],
+    variants: [direct('faccessat2'), { id: 'faccessat', calls: ['faccessat'], flags: [], limits: 'flags other than 0 (AT_EACCESS, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH): ENOSYS' }],
+    routes: ['faccessat2', 'faccessat'],
+    notes: '',
+  },
+  {
+    id: 'epoll_pwait2',
+    denied: 'epoll_pwait2',
+    template: 'epoll_pwait2',
+    symbols: [
+      { name: 'epoll_pwait2', libcCalls: ['epoll_pwait2'] },
+      { name: '__epoll_pwait2_time64', libcCalls: ['epoll_pwait2'], guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
+    ],
+    variants: [direct('epoll_pwait2'), { id: 'epoll_pwait', calls: ['epoll_pwait'], flags: [{ flag: 'nanosecond timeout', via: 'rounded up to milliseconds' }] }],
+    routes: ['epoll_pwait2'],
+    notes: '',
+  },
+  ...(['memfd_create', 'timerfd_create', 'pidfd_open', 'close_range', 'copy_file_range'] as const).map((name): FallbackEntry => ({
+    id: name,
+    denied: name,
+    template: 'unavailable',
+    symbols: [{ name, libcCalls: [name] }],
+    variants: [],
+    routes: [],
+    notes: 'no equivalent: ENOSYS without entering the kernel (callers that handle ENOSYS fall back themselves)',
+  })),
+];

@@ -1,0 +1,247 @@
+/**
+ * The libc shim: C source, for one resolved policy (target + firmware + arch), that an
+ * application links so that library code keeps working where the target denies a call.
+ *
+ * Link strategy: symbol interposition. The shim defines the libc symbols themselves
+ * (getrandom, pipe2, ..., syscall) in the executable, exported with
+ * -Wl,--export-dynamic-symbol. That catches calls from the application's objects, from every
+ * shared library it loads (libcrypto's weak getentropy import, libuv's syscall(SYS_getrandom)),
+ * and in static musl links the C library's own calls by public name (musl's getentropy ->
+ * getrandom). -Wl,--wrap would catch the application's own objects only. Neither catches
+ * glibc-internal calls (hidden aliases and inline syscalls: malloc's getrandom, pthread_create's
+ * clone3, stat's statx): at firmware >= 13.7 those get ENOSYS and glibc falls back itself; before
+ * it, the optional SIGSYS handler serves them.
+ */
+import { cComment, cIdent } from '../emit/c-syntax.ts';
+import { InputError } from '../errors.ts';
+import { isAllow } from '../policy/action.ts';
+import { showFirmware } from '../policy/firmware.ts';
+import type { ArgCondition, Policy } from '../policy/types.ts';
+import type { ArchName } from '../syscalls/arches.ts';
+import { syscallNumber } from '../syscalls/table.ts';
+import { VERSION } from '../version.ts';
+import { FALLBACKS, type FallbackEntry, type FallbackVariant, type ShimSymbol } from './fallbacks.ts';
+import { fill, requireSection, template } from './template.ts';
+
+export { FALLBACKS } from './fallbacks.ts';
+export type { FallbackEntry, FallbackVariant, FlagEmulation, ShimSymbol } from './fallbacks.ts';
+
+export interface ShimOptions {
+  /** Add a SIGSYS handler that turns a seccomp TRAP into the fallback or ENOSYS (default off). */
+  sigsys?: boolean;
+}
+
+export interface ShimWrapper {
+  /** A libc symbol, or `syscall(SYS_x)` for a number syscall() routes. */
+  name: string;
+  /** The calls used instead (`pipe + fcntl + close`); empty when there are none. */
+  fallback: string;
+  status: 'fallback' | 'enosys';
+}
+
+export interface ShimFlags {
+  /** To compile the shim's .c file. */
+  cflags: string[];
+  /** To link the executable that contains it. */
+  ldflags: string[];
+}
+
+export interface ShimResult {
+  files: { name: string; content: string }[];
+  flags: ShimFlags;
+  wrappers: ShimWrapper[];
+}
+
+/** Arches the shim has a raw system call for. */
+const ARCH_CHECK: Partial<Record<ArchName, string>> = {
+  x86_64: 'defined(__x86_64__) && !defined(__ILP32__)',
+  aarch64: 'defined(__aarch64__) && !defined(__ILP32__)',
+  arm: 'defined(__arm__) && defined(__ARM_EABI__) && !defined(__aarch64__)',
+  ppc: 'defined(__powerpc__) && !defined(__powerpc64__)',
+  ppc64: 'defined(__powerpc64__)',
+};
+
+export const SHIM_ARCHES = Object.keys(ARCH_CHECK) as ArchName[];
+
+/** Syscalls the prelude's helpers use whatever the entries need. */
+const BASE_CALLS = ['close', 'fcntl', 'openat', 'read', 'write'];
+
+export const SHIM_CFLAGS: readonly string[] = ['-std=gnu11', '-O2'];
+
+type Verdict = 'allowed' | 'denied' | 'absent';
+
+/** What the policy does with a name: absent on the arch counts as not callable. */
+export function verdictOf(policy: Policy, name: string): Verdict {
+  const nr = syscallNumber(policy.arch.name, name);
+  if (nr === null) return 'absent';
+  const rule = policy.rules.find((r) => r.nr === nr);
+  if (rule) return rule.conditions.length === 0 && isAllow(rule.action) ? 'allowed' : 'denied';
+  return isAllow(policy.defaultAction) ? 'allowed' : 'denied';
+}
+
+export interface EntryPlan {
+  entry: FallbackEntry;
+  /** Symbols the shim defines: their libc implementation would enter a denied call. */
+  symbols: ShimSymbol[];
+  /** Denied numbers syscall() routes to the core. */
+  routes: string[];
+  /** The variant emitted; undefined: the core (or the symbols) fail with ENOSYS. */
+  variant?: FallbackVariant;
+}
+
+/** Which entries the policy needs, and how each is served. Pure. */
+export function planShim(policy: Policy): EntryPlan[] {
+  const v = (name: string) => verdictOf(policy, name);
+  const plans: EntryPlan[] = [];
+  for (const entry of FALLBACKS) {
+    const symbols = entry.symbols.filter((s) => {
+      if (s.only32 && policy.arch.bits !== 32) return false;
+      const used = s.libcCalls.find((c) => v(c) !== 'absent');
+      return used === undefined || v(used) === 'denied';
+    });
+    const routes = entry.variants.length ? entry.routes.filter((r) => v(r) === 'denied') : [];
+    if (!symbols.length && !routes.length) continue;
+    const variant = entry.variants.find((x) => x.calls.every((c) => v(c) === 'allowed'));
+    plans.push({ entry, symbols, routes, ...(variant ? { variant } : {}) });
+  }
+  return plans;
+}
+
+export function shimBaseName(policy: Policy): string {
+  return [policy.target.id, ...(policy.firmware ? [showFirmware(policy.firmware)] : []), policy.arch.name].join('-');
+}
+
+export function generateShim(policy: Policy, opts: ShimOptions = {}): ShimResult {
+  return renderShim(policy, shimBaseName(policy), opts);
+}
+
+/** The shim for one policy, its file named `<baseName>.shim.c`. */
+export function renderShim(policy: Policy, baseName: string, opts: ShimOptions = {}): ShimResult {
+  const arch = policy.arch.name;
+  const archCheck = ARCH_CHECK[arch];
+  if (!archCheck) throw new InputError(`no libc shim for ${arch} (shim arches: ${SHIM_ARCHES.join(', ')})`);
+  const plans = planShim(policy);
+
+  const wrappers: ShimWrapper[] = [];
+  const publicSymbols: { name: string; guard?: string }[] = [];
+  const bodies: string[] = [];
+  const calls = new Set<string>(BASE_CALLS);
+  const routeCases: string[] = [];
+  for (const p of plans) {
+    const t = template(p.entry.template);
+    const fallback = p.variant ? p.variant.calls.join(' + ') : '';
+    const status = p.variant ? 'fallback' as const : 'enosys' as const;
+    const parts: string[] = [`/* ---- ${cComment(p.entry.id)}: ${p.variant ? `via ${cComment(fallback)}` : 'ENOSYS without entering the kernel'} ---- */`];
+    if (p.entry.variants.length) parts.push(requireSection(t, 'core', p.variant ? p.variant.id : 'enosys'));
+    for (const c of p.variant?.calls ?? []) calls.add(c);
+    for (const s of p.symbols) {
+      const code = requireSection(t, 'symbol', s.name);
+      parts.push(s.guard ? `#if ${s.guard}\n${code}\n#endif` : code);
+      publicSymbols.push({ name: s.name, ...(s.guard ? { guard: s.guard } : {}) });
+      wrappers.push({ name: s.name, fallback, status });
+    }
+    for (const r of p.routes) {
+      calls.add(r);
+      routeCases.push(`  case ${nrMacro(r)}:\n    *ret = ${requireSection(t, 'route', r)};\n    return 1;`);
+      wrappers.push({ name: `syscall(SYS_${r})`, fallback, status });
+    }
+    bodies.push(parts.join('\n\n'));
+  }
+  publicSymbols.push({ name: 'syscall' });
+
+  const flags: ShimFlags = {
+    cflags: [...SHIM_CFLAGS],
+    ldflags: publicSymbols.map((s) => `-Wl,--export-dynamic-symbol=${s.name}`),
+  };
+  const fileName = `${baseName}.shim.c`;
+  const numbers = [...calls].sort().map((c) => {
+    const nr = syscallNumber(arch, c);
+    if (nr === null) throw new Error(`shim needs ${c}, which ${arch} does not have`);
+    return `#define ${nrMacro(c)} ${nr}`;
+  });
+  const prelude = fill(requireSection(template('prelude'), 'text', 'main'), {
+    header: header(policy, fileName, flags, wrappers, opts),
+    arch,
+    arch_check: archCheck,
+    renames: publicSymbols.map((s) => `#define ${s.name} sysgate_libc_decl_${s.name}`).join('\n'),
+    unrenames: publicSymbols.map((s) => `#undef ${s.name}`).join('\n'),
+    numbers: numbers.join('\n'),
+  });
+  const router = fill(requireSection(template('syscall'), 'text', 'main'), {
+    routes: routeCases.length ? routeCases.join('\n') : '  /* no denied call with a fallback */',
+    allowed: allowedCases(policy).join('\n'),
+    allowed_default: allowedDefault(policy),
+  });
+  const sections = [prelude, ...bodies, router];
+  if (opts.sigsys) sections.push(requireSection(template('sigsys'), 'text', 'main'));
+  const content = `${sections.join('\n\n')}\n`;
+  return { files: [{ name: fileName, content }], flags, wrappers };
+}
+
+function nrMacro(name: string): string {
+  return cIdent('SG_NR', name);
+}
+
+function header(policy: Policy, fileName: string, flags: ShimFlags, wrappers: ShimWrapper[], opts: ShimOptions): string {
+  const fw = policy.firmware ? `, firmware ${showFirmware(policy.firmware)}` : '';
+  const obj = fileName.replace(/\.c$/, '.o');
+  const width = Math.max(0, ...wrappers.map((w) => w.name.length));
+  const lines = [
+    `Generated by sysgate ${VERSION}: do not edit.`,
+    `libc shim for target ${policy.target.id} (${policy.target.title})${fw}, arch ${policy.arch.name}.`,
+    '',
+    'Symbol interposition: this file defines the libc symbols below in the executable, so',
+    'calls from the program and from the shared libraries it loads reach them instead of the',
+    'C library. Calls made inside the C library itself (glibc\'s malloc -> getrandom, ...) are',
+    `not seen${opts.sigsys ? '; the SIGSYS handler at the end serves those where the denial is a TRAP.' : ' (see --sigsys).'}`,
+    'Link it into the executable, not into a shared library:',
+    `  cc ${flags.cflags.join(' ')} -c ${fileName} -o ${obj}`,
+    `  cc <objects> ${obj} ${flags.ldflags.join(' ')} -o app`,
+    '',
+    'Wrappers (fallback: the calls used instead; enosys: -1/ENOSYS, no kernel call):',
+    ...wrappers.map((w) => `  ${w.name.padEnd(width)}  ${w.status === 'fallback' ? `fallback: ${w.fallback}` : 'enosys'}`),
+    'syscall(): any other number the target denies fails with ENOSYS without the kernel.',
+  ];
+  return `/*\n${lines.map((l) => (l ? ` * ${cComment(l)}` : ' *')).join('\n')}\n */`;
+}
+
+function argExpr(c: ArgCondition): string {
+  const v = `(unsigned long long)(unsigned long)a[${c.index}]`;
+  const val = c.width === 32 ? `(${v} & 0xffffffffULL)` : v;
+  const k = (n: bigint) => `0x${n.toString(16)}ULL`;
+  switch (c.op) {
+    case 'eq': return `${val} == ${k(c.value)}`;
+    case 'ne': return `${val} != ${k(c.value)}`;
+    case 'lt': return `${val} < ${k(c.value)}`;
+    case 'le': return `${val} <= ${k(c.value)}`;
+    case 'gt': return `${val} > ${k(c.value)}`;
+    case 'ge': return `${val} >= ${k(c.value)}`;
+    case 'masked-eq': return `(${val} & ${k(c.mask ?? 0n)}) == ${k(c.value)}`;
+  }
+}
+
+/** The case labels of sg_allowed(): what the filter lets through, as the policy states it. */
+function allowedCases(policy: Policy): string[] {
+  const defaultAllows = isAllow(policy.defaultAction);
+  const flat: string[] = [];
+  const conditional: string[] = [];
+  for (const r of policy.rules) {
+    const label = `  case ${r.nr}: /* ${cComment(r.name)} */`;
+    if (r.conditions.length) {
+      const expr = r.conditions.map((list) => `(${list.map(argExpr).join(' && ')})`).join(' || ');
+      conditional.push(`${label}\n    return (${expr}) ? ${isAllow(r.action) ? 1 : 0} : ${defaultAllows ? 1 : 0};`);
+    } else if (isAllow(r.action) !== defaultAllows) {
+      flat.push(label);
+    }
+  }
+  const out: string[] = [];
+  if (flat.length) out.push(...flat, `    return ${defaultAllows ? 0 : 1};`);
+  out.push(...conditional);
+  return out;
+}
+
+function allowedDefault(policy: Policy): string {
+  if (!isAllow(policy.defaultAction)) return '0';
+  // x32 numbers share the x86_64 arch value: the filter treats them as a foreign arch.
+  return policy.arch.name === 'x86_64' ? '((unsigned long)nr & 0x40000000UL) == 0' : '1';
+}

@@ -1,0 +1,356 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generate } from '../src/generate.ts';
+import { loadTarget } from '../src/policy/load.ts';
+import { resolvePolicy } from '../src/policy/resolve.ts';
+import type { Policy, Rule } from '../src/policy/types.ts';
+import { FALLBACKS } from '../src/shim/fallbacks.ts';
+import { GENERATED, renderTemplatesModule } from '../src/shim/gen-templates.ts';
+import { generateShim, planShim, verdictOf } from '../src/shim/index.ts';
+import type { ArchName } from '../src/syscalls/arches.ts';
+import { syscallNumber } from '../src/syscalls/table.ts';
+import { compileC, removeDir, sh, tempDir } from './helpers/build.ts';
+import { cli } from './helpers/cli.ts';
+import { ROOT } from './helpers/paths.ts';
+import { requireTool } from './helpers/tools.ts';
+
+const FIXTURES = join(ROOT, 'test/fixtures/shim');
+const CROSS: Record<string, [string, string]> = {
+  x86_64: ['gcc', 'gcc'],
+  arm: ['arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf'],
+  aarch64: ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'],
+  ppc: ['powerpc-linux-gnu-gcc', 'gcc-powerpc-linux-gnu'],
+};
+const FIRMWARES = ['13.4', '13.5', '13.7'];
+const WARN = ['-Wall', '-Wextra', '-Werror'];
+
+/** New call -> the old one its fallback uses ('' when none: always denied in the test policy). */
+const PAIRS: Record<string, string> = {
+  getrandom: 'openat', pipe2: 'pipe', dup3: 'dup2', accept4: 'accept', eventfd2: 'eventfd', epoll_create1: 'epoll_create',
+  inotify_init1: 'inotify_init', signalfd4: 'signalfd', faccessat2: 'faccessat', epoll_pwait2: 'epoll_pwait', fcntl64: 'fcntl', memfd_create: '',
+};
+
+/** The new calls the test policy denies on `arch`: those whose old call exists there. */
+function modernDenied(arch: ArchName): string[] {
+  return Object.entries(PAIRS).filter(([n, old]) => syscallNumber(arch, n) !== null && (old === '' || syscallNumber(arch, old) !== null)).map(([n]) => n);
+}
+
+/** codesafe5 13.7 for `arch`, with the new calls denied where the old one exists and the old ones allowed. */
+async function fallbackPolicy(arch: ArchName): Promise<Policy> {
+  const p = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.7', arch });
+  const denied = modernDenied(arch);
+  const drop = new Set(denied.map((n) => syscallNumber(arch, n)));
+  const rules: Rule[] = p.rules.filter((r) => !drop.has(r.nr));
+  // where the old call does not exist (aarch64), the new one is allowed: libc works as is
+  const direct = Object.keys(PAIRS).filter((n) => !denied.includes(n));
+  for (const name of [...denied.map((n) => PAIRS[n]!), ...direct, 'read', 'close']) {
+    const nr = name ? syscallNumber(arch, name) : null;
+    if (nr !== null && !rules.some((r) => r.nr === nr)) rules.push({ name, nr, action: { kind: 'allow' }, conditions: [], provenance: { kind: 'target' } });
+  }
+  return { ...p, target: { ...p.target, id: 'fallbacks' }, rules: rules.sort((a, b) => a.nr - b.nr) };
+}
+
+function shimText(policy: Policy, sigsys = false): string {
+  return generateShim(policy, { sigsys }).files[0]!.content;
+}
+
+/** Syscall names in an strace / qemu -strace log after the program's BEGIN marker. */
+function callsAfterMarker(log: string): string[] {
+  const lines = log.split('\n');
+  const start = lines.findIndex((l) => l.includes('"BEGIN\\n"') || /write\(1,0x[0-9a-f]+,6\)/.test(l));
+  assert.ok(start >= 0, `no BEGIN marker in the trace:\n${log.slice(0, 2000)}`);
+  return lines.slice(start).map((l) => /^(?:\[pid\s+\d+\]\s+|\d+\s+)?([a-z_0-9]+)\(/.exec(l)?.[1]).filter((x): x is string => !!x);
+}
+
+describe('shim: plan and generated source', () => {
+  it('templates.generated.ts is up to date with templates/shim (node --import tsx src/shim/gen-templates.ts)', () => {
+    assert.equal(readFileSync(GENERATED, 'utf8'), renderTemplatesModule());
+  });
+
+  it('every fallback entry has the template sections its variants, symbols and routes need', () => {
+    for (const e of FALLBACKS) {
+      const text = readFileSync(join(ROOT, 'templates/shim', `${e.template}.c.tmpl`), 'utf8');
+      const want = [...e.variants.map((v) => `core ${v.id}`), ...(e.variants.length ? ['core enosys'] : []), ...e.symbols.map((s) => `symbol ${s.name}`), ...e.routes.map((r) => `route ${r}`)];
+      for (const w of want) assert.ok(text.includes(`/*@ ${w} */`), `${e.template}.c.tmpl: ${w}`);
+    }
+  });
+
+  it('emits a fallback only when all its calls are allowed at that firmware, ENOSYS otherwise', async () => {
+    const t = await loadTarget('codesafe5');
+    for (const fw of FIRMWARES) {
+      for (const arch of Object.keys(CROSS)) {
+        const p = resolvePolicy(t, { firmware: fw, arch });
+        for (const plan of planShim(p)) {
+          if (plan.variant) {
+            for (const c of plan.variant.calls) assert.equal(verdictOf(p, c), 'allowed', `${fw} ${arch} ${plan.entry.id}: ${c}`);
+          } else {
+            for (const v of plan.entry.variants) assert.ok(v.calls.some((c) => verdictOf(p, c) !== 'allowed'), `${fw} ${arch} ${plan.entry.id}: ${v.id} was possible`);
+          }
+          for (const s of plan.symbols) {
+            const used = s.libcCalls.find((c) => verdictOf(p, c) !== 'absent');
+            assert.ok(used === undefined || verdictOf(p, used) === 'denied', `${fw} ${arch} ${s.name} wrapped needlessly`);
+          }
+        }
+      }
+    }
+  });
+
+  it('maps codesafe5 as the vendor table says', async () => {
+    const t = await loadTarget('codesafe5');
+    const wrappers = (fw: string, arch: string) => Object.fromEntries(generateShim(resolvePolicy(t, { firmware: fw, arch })).wrappers.map((w) => [w.name, w.status === 'fallback' ? w.fallback : 'ENOSYS']));
+    const arm137 = wrappers('13.7', 'arm');
+    assert.equal(arm137.getrandom, 'openat + read + close');
+    assert.equal(arm137.getentropy, 'openat + read + close');
+    assert.equal(arm137.eventfd, 'eventfd + fcntl + close'); // eventfd2 denied, eventfd allowed
+    assert.equal(arm137.fcntl64, 'fcntl'); // glibc's fcntl enters fcntl64, which is never allowed
+    assert.equal(arm137.signalfd, 'ENOSYS');
+    assert.equal(arm137.pipe2, undefined, 'pipe2 is allowed at 13.7');
+    const x134 = wrappers('13.4', 'x86_64');
+    assert.equal(x134.pipe2, 'pipe + fcntl + close');
+    assert.equal(x134.pipe, 'pipe + fcntl + close');
+    assert.equal(x134.dup3, 'dup2 + fcntl + close');
+    assert.equal(x134.eventfd, 'ENOSYS');
+    assert.equal(x134['syscall(SYS_epoll_create1)'], 'ENOSYS');
+    assert.equal(x134.fcntl, undefined, 'no fcntl64 on 64-bit arches');
+    assert.equal(wrappers('13.5', 'x86_64').epoll_create, 'epoll_create1'); // 13.5 allows only the new one
+    assert.equal(wrappers('13.7', 'aarch64').eventfd, 'ENOSYS'); // aarch64 has no old eventfd
+  });
+
+  it('ENOSYS wrappers make no system call; denied numbers are not in the allowed list', async () => {
+    const p = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.4', arch: 'x86_64' });
+    const c = shimText(p);
+    const core = /static long sg_eventfd\([^)]*\)\n\{([^}]*)\}/.exec(c);
+    assert.ok(core, 'eventfd core');
+    assert.doesNotMatch(core[1]!, /sg_raw/);
+    assert.match(core[1]!, /return -ENOSYS;/);
+    const allowed = c.slice(c.indexOf('static int sg_allowed'), c.indexOf('SG_PUBLIC long syscall'));
+    assert.doesNotMatch(allowed, /\/\* (getrandom|eventfd2|pipe2) \*\//);
+    assert.match(allowed, /case 0: \/\* read \*\//);
+  });
+
+  it('is deterministic, and `generate --format shim` writes the same file', async () => {
+    const t = await loadTarget('codesafe5');
+    const p = resolvePolicy(t, { firmware: '13.7', arch: 'arm' });
+    assert.equal(shimText(p), shimText(p));
+    const [g] = generate(t, { firmware: '13.7', arches: ['arm'], formats: ['shim'] });
+    assert.deepEqual(g!.files.map((f) => f.name), ['codesafe5-13.7-arm.shim.c']);
+    assert.equal(g!.files[0]!.content, shimText(p));
+    assert.match(shimText(p), /cc -std=gnu11 -O2 -c codesafe5-13\.7-arm\.shim\.c/);
+  });
+
+  it('CLI: shim writes the file, --flags prints the flags, --json lists every wrapper', async () => {
+    const dir = tempDir();
+    try {
+      const r = await cli(['shim', '--target', 'codesafe5', '--firmware', '13.7', '--arch', 'arm', '--out', dir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /eventfd\s+via eventfd \+ fcntl \+ close/);
+      assert.match(r.stdout, /^ldflags: .*-Wl,--export-dynamic-symbol=getrandom/m);
+      assert.ok(readFileSync(join(dir, 'codesafe5-13.7-arm.shim.c'), 'utf8').includes('SG_PUBLIC ssize_t getrandom'));
+      const f = await cli(['shim', '--target', 'codesafe5', '--arch', 'arm', '--flags']);
+      assert.equal(f.code, 0);
+      assert.match(f.stdout, /^cflags: -std=gnu11 -O2\nldflags: -Wl,--export-dynamic-symbol=/);
+      const j = await cli(['shim', '--target', 'codesafe5', '--firmware', '13.5', '--arch', 'ppc', '--sigsys', '--json', '--out', dir]);
+      const doc = JSON.parse(j.stdout) as { wrappers: { name: string; status: string }[]; flags: { ldflags: string[] } };
+      assert.ok(doc.wrappers.some((w) => w.name === 'signalfd' && w.status === 'enosys'));
+      assert.ok(readFileSync(join(dir, 'codesafe5-13.5-ppc.shim.c'), 'utf8').includes('sg_sigsys_install'));
+      const bad = await cli(['shim', '--target', 'codesafe5', '--arch', 'i386']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /i386/);
+      assert.match((await cli(['shim', '--help'])).stdout, /Examples:/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('shim: compiles warning-free', () => {
+  let dir: string;
+  before(() => (dir = tempDir()));
+  after(() => removeDir(dir));
+
+  for (const arch of Object.keys(CROSS)) {
+    it(`with -Wall -Wextra -Werror for ${arch}: every firmware, with and without --sigsys, every fallback`, async function () {
+      const [cc, pkg] = CROSS[arch]!;
+      requireTool(this, cc, pkg);
+      const t = await loadTarget('codesafe5');
+      const policies: [string, Policy][] = FIRMWARES.map((fw) => [fw, resolvePolicy(t, { firmware: fw, arch })]);
+      policies.push(['fallbacks', await fallbackPolicy(arch as ArchName)]);
+      for (const [name, p] of policies) {
+        for (const sigsys of [false, true]) {
+          const src = join(dir, `${arch}-${name}-${sigsys}.c`);
+          writeFileSync(src, shimText(p, sigsys));
+          const flags = sigsys ? ['-std=gnu11', '-O0'] : ['-std=c99', '-O2', '-D_FILE_OFFSET_BITS=64', '-D_TIME_BITS=64'];
+          const r = sh(cc, [...flags, ...WARN, '-c', src, '-o', `${src}.o`]);
+          assert.equal(r.status, 0, `${arch} ${name} sigsys=${sigsys}:\n${r.stderr}`);
+        }
+      }
+    });
+  }
+});
+
+describe('shim: flag emulation of every wrapper', () => {
+  let dir: string;
+  before(() => (dir = tempDir()));
+  after(() => removeDir(dir));
+
+  /** Builds fixtures/flags.c with the fallback shim for arch; returns the executable. */
+  async function build(arch: ArchName, cc: string, extra: string[] = []): Promise<string> {
+    const shim = join(dir, `${arch}.shim.c`);
+    const shimResult = generateShim(await fallbackPolicy(arch));
+    writeFileSync(shim, shimResult.files[0]!.content);
+    const obj = `${shim}.o`;
+    const r = sh(cc, [...shimResult.flags.cflags, ...WARN, '-c', shim, '-o', obj]);
+    assert.equal(r.status, 0, r.stderr);
+    return compileC(cc, dir, `flags-${arch}`, readFileSync(join(FIXTURES, 'flags.c'), 'utf8'), ['-O1', '-D_FILE_OFFSET_BITS=64', ...extra, obj, ...shimResult.flags.ldflags]);
+  }
+
+  function assertClean(out: string, calls: string[], arch: ArchName) {
+    assert.match(out, /END ok/, out);
+    const denied = new Set(modernDenied(arch));
+    const seen = calls.filter((c) => denied.has(c));
+    assert.deepEqual([...new Set(seen)], [], `the kernel saw denied calls: ${seen.join(', ')}`);
+    for (const n of denied) if (PAIRS[n]) assert.ok(calls.includes(PAIRS[n]!), `fallback ${PAIRS[n]} for ${n} never called`);
+  }
+
+  it('x86_64 natively, checked with strace: CLOEXEC/NONBLOCK set, no denied call reaches the kernel', async function () {
+    requireTool(this, 'gcc', 'gcc');
+    requireTool(this, 'strace', 'strace');
+    const exe = await build('x86_64', 'gcc');
+    const log = join(dir, 'x86.strace');
+    const r = sh('strace', ['-f', '-qq', '-o', log, exe, join(dir, 'lock-x86')]);
+    assertClean(r.stdout, callsAfterMarker(readFileSync(log, 'utf8')), 'x86_64');
+    assert.equal(r.status, 0, r.stdout);
+  });
+
+  const QEMU: [ArchName, string, string, string[]][] = [
+    ['arm', 'qemu-arm', '/usr/arm-linux-gnueabihf', ['-D_TIME_BITS=64']],
+    ['aarch64', 'qemu-aarch64', '/usr/aarch64-linux-gnu', ['-DNO_OLD_EVENTFD']],
+    ['ppc', 'qemu-ppc', '/usr/powerpc-linux-gnu', ['-D_TIME_BITS=64']],
+  ];
+  for (const [arch, qemu, sysroot, extra] of QEMU) {
+    it(`${arch} under ${qemu} -strace${arch === 'aarch64' ? '' : ', including fcntl64 -> fcntl with struct flock64 conversion'}`, async function () {
+      const [cc, pkg] = CROSS[arch]!;
+      requireTool(this, cc, pkg);
+      requireTool(this, qemu, 'qemu-user');
+      const exe = await build(arch, cc, extra);
+      const r = sh(qemu, ['-L', sysroot, '-strace', exe, join(dir, `lock-${arch}`)]);
+      // qemu's -strace log interleaves with the program's output on the same streams
+      const calls = callsAfterMarker(r.stderr + r.stdout);
+      assertClean(r.stdout, calls, arch);
+      if (arch !== 'aarch64') assert.ok(calls.includes('fcntl') && !calls.includes('fcntl64'));
+    });
+  }
+});
+
+describe('shim: proven on ARM under qemu-arm (codesafe5 13.7)', () => {
+  let dir: string;
+  let exe: string;
+  let policy: Policy;
+  before(async function () {
+    requireTool(this, 'arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf');
+    requireTool(this, 'qemu-arm', 'qemu-user');
+    dir = tempDir();
+    policy = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.7', arch: 'arm' });
+    const shim = generateShim(policy);
+    const src = join(dir, shim.files[0]!.name);
+    writeFileSync(src, shim.files[0]!.content);
+    const r = sh('arm-linux-gnueabihf-gcc', [...shim.flags.cflags, ...WARN, '-c', src, '-o', `${src}.o`]);
+    assert.equal(r.status, 0, r.stderr);
+    exe = compileC('arm-linux-gnueabihf-gcc', dir, 'proof', readFileSync(join(FIXTURES, 'proof.c'), 'utf8'), ['-O1', `${src}.o`, ...shim.flags.ldflags]);
+  });
+  after(() => dir && removeDir(dir));
+
+  it('randomness, pipe, eventfd + epoll, accept4 work and no call the policy denies is made', () => {
+    const runs = [0, 1].map(() => sh('qemu-arm', ['-L', '/usr/arm-linux-gnueabihf', '-strace', exe]));
+    const randoms = runs.map((r) => {
+      assert.equal(r.status, 0, r.stdout + r.stderr.slice(-2000));
+      const calls = callsAfterMarker(r.stderr + r.stdout);
+      const denied = [...new Set(calls.filter((c) => verdictOf(policy, c) !== 'allowed'))];
+      assert.deepEqual(denied, [], `denied calls made: ${denied.join(', ')}`);
+      assert.ok(calls.includes('eventfd') && calls.includes('openat'), calls.join(' '));
+      return /random ([0-9a-f]{96})/.exec(r.stdout)?.[1];
+    });
+    assert.ok(randoms[0] && randoms[1]);
+    assert.notEqual(randoms[0], randoms[1], 'random bytes differ between runs');
+    assert.notEqual(randoms[0], '0'.repeat(96));
+  });
+});
+
+describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () => {
+  let dir: string;
+  before(function () {
+    requireTool(this, 'gcc', 'gcc');
+    if (process.platform !== 'linux' || process.arch !== 'x64') this.skip();
+    dir = tempDir();
+  });
+  after(() => dir && removeDir(dir));
+
+  async function prepare(fw: string, sigsys = false): Promise<{ header: string; obj: string; ldflags: string[] }> {
+    const t = await loadTarget('codesafe5');
+    const [g] = generate(t, { firmware: fw, arches: ['x86_64'], formats: ['c'] });
+    const header = join(dir, `${g!.baseName}.h`);
+    writeFileSync(header, g!.files.find((f) => f.name.endsWith('.h'))!.content);
+    const shim = generateShim(resolvePolicy(t, { firmware: fw, arch: 'x86_64' }), { sigsys });
+    const src = join(dir, `${fw}-${sigsys}.shim.c`);
+    writeFileSync(src, shim.files[0]!.content);
+    return { header, obj: src, ldflags: shim.flags.ldflags };
+  }
+
+  const kernelSrc = () => readFileSync(join(FIXTURES, 'kernel.c'), 'utf8');
+  const defs = (header: string) => [`-DSYSGATE_HEADER="${header}"`, '-DSYSGATE_INSTALL=sysgate_codesafe5_install'];
+
+  it('13.7: a library that needs randomness gets ENOSYS without the shim and works with it', async () => {
+    const { header, obj, ldflags } = await prepare('13.7');
+    const lib = join(dir, 'libneedrand.so');
+    const cc = sh('gcc', ['-O1', '-shared', '-fPIC', '-o', lib, join(FIXTURES, 'needrand.c')]);
+    assert.equal(cc.status, 0, cc.stderr);
+    const src = join(dir, 'kernel.c');
+    writeFileSync(src, kernelSrc());
+    const build = (name: string, extra: string[]) => {
+      const out = join(dir, name);
+      const r = sh('gcc', ['-O1', '-DNEEDRAND', '-DUSE_STDIO', ...defs(header), '-o', out, src, ...extra, `-L${dir}`, '-lneedrand', `-Wl,-rpath,${dir}`]);
+      assert.equal(r.status, 0, r.stderr);
+      return out;
+    };
+    const r0 = sh(build('lib-without', []), []);
+    assert.equal(r0.status, 3, r0.stdout + r0.stderr);
+    assert.match(r0.stdout, /errno 38/);
+    const withShim = build('lib-with', [obj, ...ldflags]);
+    const outs = [0, 1].map(() => sh(withShim, []));
+    for (const r of outs) {
+      assert.equal(r.signal, null, r.stderr);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /stdio works too/);
+    }
+    assert.notEqual(/random (\w+)/.exec(outs[0]!.stdout)?.[1], /random (\w+)/.exec(outs[1]!.stdout)?.[1]);
+  });
+
+  it('13.5 (SIGSYS): a static musl program dies without the shim and exits 0 with it', async function () {
+    requireTool(this, 'musl-gcc', 'musl-tools');
+    const { header, obj } = await prepare('13.5');
+    // musl's include path has no linux/ headers: take the kernel's from the host after musl's
+    const musl = ['-static', '-O1', '-idirafter', '/usr/include', '-idirafter', '/usr/include/x86_64-linux-gnu', ...defs(header)];
+    const without = compileC('musl-gcc', dir, 'musl-without', kernelSrc(), musl);
+    const r0 = sh(without, []);
+    assert.equal(r0.signal, 'SIGSYS', `${r0.status} ${r0.stdout}`);
+    const withShim = compileC('musl-gcc', dir, 'musl-with', kernelSrc(), [...musl, obj]);
+    const r1 = sh(withShim, []);
+    assert.equal(r1.signal, null, r1.stderr);
+    assert.equal(r1.status, 0, r1.stdout + r1.stderr);
+    assert.match(r1.stdout, /random [0-9a-f]{32}/);
+  });
+
+  it('13.5 (SIGSYS): glibc\'s own getrandom (malloc) kills a shimmed program unless --sigsys is on', async function () {
+    const plain = await prepare('13.5');
+    const handled = await prepare('13.5', true);
+    const args = (p: { header: string; obj: string; ldflags: string[] }) => ['-O1', '-DUSE_STDIO', ...defs(p.header), p.obj, ...p.ldflags];
+    const r0 = sh(compileC('gcc', dir, 'glibc-plain', kernelSrc(), args(plain)), []);
+    assert.equal(r0.signal, 'SIGSYS', `${r0.status} ${r0.stdout}`);
+    const r1 = sh(compileC('gcc', dir, 'glibc-sigsys', kernelSrc(), args(handled)), []);
+    assert.equal(r1.signal, null, r1.stderr);
+    assert.equal(r1.status, 0, r1.stdout + r1.stderr);
+    assert.match(r1.stdout, /stdio works too/);
+  });
+});
+
