@@ -5,7 +5,7 @@
  * first marker is a comment about the template. `{{name}}` placeholders are filled only with
  * pieces the generator has escaped or built itself.
  */
-import { TEMPLATES } from './templates.generated.ts';
+import { TEMPLATES } from '../templates/templates.generated.ts';
 
 export type SectionKind = 'text' | 'core' | 'symbol' | 'route';
 
@@ -43,7 +43,7 @@ export function parseTemplate(name: string, text: string): Template {
 export function template(name: string): Template {
   let t = cache.get(name);
   if (!t) {
-    const text = TEMPLATES[`${name}.c.tmpl`];
+    const text = TEMPLATES[`shim/${name}.c.tmpl`];
     if (text === undefined) throw new Error(`no shim template ${name}.c.tmpl`);
     t = parseTemplate(name, text);
     cache.set(name, t);

@@ -5,6 +5,7 @@ import { compatCommand } from './compat.ts';
 import { demoCommand } from './demo.ts';
 import { explainCommand } from './explain.ts';
 import { generateCommand } from './generate.ts';
+import { initCommand } from './init.ts';
 import { shimCommand } from './shim.ts';
 import { syscallsCommand } from './syscalls.ts';
 import { targetsCommand } from './targets.ts';
@@ -17,5 +18,6 @@ export const COMMANDS: readonly Command[] = [
   generateCommand,
   shimCommand,
   bpfCommand,
+  initCommand,
   demoCommand,
 ];

@@ -1,0 +1,42 @@
+# sysgate.mk: CodeSafe 5 / enclave syscall policy for Make builds (written by `sysgate init make`).
+#
+#   SYSGATE_TARGET   := codesafe5        # shipped id or path to a target .json
+#   SYSGATE_FIRMWARE := 13.7             # optional: default is the newest the target knows
+#   include sysgate.mk
+#
+#   app: main.o $(SYSGATE_SHIM_OBJ)
+#   	$(call sysgate_link,$@,$^)
+#
+#   main.o: main.c $(SYSGATE_HEADER)     # #include "sysgate.h", call sysgate_<target>_install()
+#   	$(CC) $(CFLAGS) $(SYSGATE_CFLAGS) -c $< -o $@
+#
+# sysgate_link links with the shim's flags, then runs `sysgate check` on the result: a call that
+# would kill the app or break with no fallback on the device fails the build and removes the binary.
+# Optional: SYSGATE_ARCH (default: from $(CC) -dumpmachine), SYSGATE_SYSROOT, SYSGATE_DIR,
+# SYSGATE (how to run sysgate; default: sysgate on PATH or node_modules/.bin).
+
+SYSGATE ?= $(shell command -v sysgate 2>/dev/null || echo node_modules/.bin/sysgate)
+SYSGATE_DIR ?= build/sysgate
+SYSGATE_ARCH ?= $(shell $(CC) -dumpmachine | sed -e 's/-.*//' -e 's/^arm.*/arm/' -e 's/^powerpc64.*/ppc64/' -e 's/^powerpc$$/ppc/' -e 's/^i[3-6]86$$/i386/')
+ifndef SYSGATE_TARGET
+$(error sysgate.mk: set SYSGATE_TARGET before including it)
+endif
+
+SYSGATE_POLICY := --target $(SYSGATE_TARGET) --arch $(SYSGATE_ARCH) $(if $(SYSGATE_FIRMWARE),--firmware $(SYSGATE_FIRMWARE))
+SYSGATE_HEADER := $(SYSGATE_DIR)/sysgate.h
+SYSGATE_SHIM_SRC := $(SYSGATE_DIR)/sysgate.shim.c
+SYSGATE_SHIM_OBJ := $(SYSGATE_DIR)/sysgate.shim.o
+SYSGATE_CFLAGS := -I$(SYSGATE_DIR)
+SYSGATE_LDFLAGS := $(shell $(SYSGATE) shim $(SYSGATE_POLICY) --flags | sed -n 's/^ldflags: //p')
+SYSGATE_SHIM_CFLAGS := $(shell $(SYSGATE) shim $(SYSGATE_POLICY) --flags | sed -n 's/^cflags: //p')
+
+# One command writes both (grouped target: GNU make >= 4.3).
+$(SYSGATE_HEADER) $(SYSGATE_SHIM_SRC) &:
+	$(SYSGATE) generate $(SYSGATE_POLICY) --format c,shim --name sysgate --out $(SYSGATE_DIR) --quiet
+
+$(SYSGATE_SHIM_OBJ): $(SYSGATE_SHIM_SRC)
+	$(CC) $(SYSGATE_SHIM_CFLAGS) -c $< -o $@
+
+# $(call sysgate_link,OUTPUT,INPUTS): link, then check; a fatal finding fails and removes OUTPUT.
+sysgate_link = $(CC) $(LDFLAGS) -o $(1) $(2) $(SYSGATE_LDFLAGS) $(LDLIBS) && \
+	$(SYSGATE) check $(1) --target $(SYSGATE_TARGET) $(if $(SYSGATE_FIRMWARE),--firmware $(SYSGATE_FIRMWARE)) $(if $(SYSGATE_SYSROOT),--sysroot $(SYSGATE_SYSROOT)) --delete-on-fatal
