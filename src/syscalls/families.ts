@@ -3,8 +3,8 @@
  * Reviewed data: each family says why its members belong together.
  *
  * - twin: the same call; an arch has one or the other (or both, for old and new ABIs).
- * - time64: the 32-bit arches' 64-bit time_t variant; glibc >= 2.34 calls it first and falls
- *   back to the old one only on ENOSYS.
+ * - time64: the 32-bit arches' 64-bit time_t variant. glibc >= 2.34 tries clock_gettime64
+ *   first and falls back on ENOSYS; the others it uses only for times past 2038.
  * - multiplexer: the first member dispatches to the others (socketcall, ipc). Where the
  *   multiplexer is absent its sub-calls are the way to do the same.
  * - legacy: the first member is an old call that some arches dropped; libc implements it with
@@ -24,7 +24,9 @@ const t64 = (old: string, neu: string): Family => ({
   id: old,
   kind: 'time64',
   members: [old, neu],
-  why: `${neu} is ${old} with 64-bit time_t on 32-bit arches; glibc >= 2.34 tries it first and falls back on ENOSYS`,
+  why: old === 'clock_gettime'
+    ? `${neu} is ${old} with 64-bit time_t on 32-bit arches; glibc >= 2.34 tries it first and falls back to ${old} on ENOSYS`
+    : `${neu} is ${old} with 64-bit time_t on 32-bit arches; glibc >= 2.34 calls it only for times past 2038 (ENOSYS there becomes EOVERFLOW)`,
 });
 const id32 = (name: string): Family => ({
   id: name,
