@@ -1,0 +1,497 @@
+/**
+ * `checkElf`: which syscalls a binary reaches and what the target does with each.
+ *
+ * What the binary calls, collected per object (the file, then each --sysroot library):
+ * - imports, mapped through the libc knowledge base (fallback chains, also, conditional);
+ * - the C library's own start-up (and the loader's, for dynamic binaries);
+ * - syscall sites (static code, libraries), named by enclosing function; a site inside a
+ *   function the knowledge base models inherits that function's fallback chain;
+ * - calls to syscall() with a constant number.
+ * Then each way of reaching a call is judged against the resolved policy: the worst way
+ * decides the call's verdict. Pure apart from reading --sysroot libraries.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findSyscallSites, readElf } from '../elf/index.ts';
+import { FunctionIndex } from '../elf/sites/common.ts';
+import type { ElfInfo } from '../elf/types.ts';
+import { InputError } from '../errors.ts';
+import { describeOutcome, formatAction, isAllow } from '../policy/action.ts';
+import { errnoName } from '../policy/errno.ts';
+import { KNOWN_FIXES } from '../policy/fixes.ts';
+import { resolvePolicy } from '../policy/resolve.ts';
+import type { Action, Policy, Rule, TargetDef } from '../policy/types.ts';
+import type { ArchName } from '../syscalls/arches.ts';
+import { syscallName, syscallNumber } from '../syscalls/table.ts';
+import { compareVersions, knowledgeBase, lookupFunction, startupCalls, type FunctionInfo, type Libc, type OnEnosys } from './libc/index.ts';
+import {
+  severityOf, VERDICT_ORDER, type CheckOptions, type CheckReport, type Finding, type LibcInfo, type LibraryReport,
+  type Unresolved, type Verdict, type Via,
+} from './types.ts';
+import { findSyscallCalls } from './wrapper-calls.ts';
+
+/** How the code around a call reacts to its failure (before the policy is known). */
+type Handling =
+  /** A step of a fallback chain: `next` runs on ENOSYS (or any error); after the last, `onEnosys`. */
+  | { k: 'chain'; next?: string; anyError?: boolean; onEnosys: OnEnosys; detail?: string }
+  | { k: 'startup'; onEnosys: 'ignored' | 'fatal' | 'fallback'; next?: string; detail?: string }
+  /** The caller sees the error (syscall() with a constant, the fallback path of a fallback). */
+  | { k: 'direct'; detail?: string }
+  /** Nothing recorded says. */
+  | { k: 'unknown'; detail?: string };
+
+type ViaBase = Via extends infer V ? (V extends unknown ? Omit<V, 'verdict' | 'detail'> : never) : never;
+
+interface Reach {
+  name: string;
+  nr: number;
+  via: ViaBase;
+  handling: Handling;
+}
+
+interface Collected {
+  reaches: Reach[];
+  unresolved: Unresolved[];
+  unknownImports: string[];
+}
+
+/** Sonames of the C library's own parts: modelled by the knowledge base, never scanned. */
+const LIBC_PARTS = /^(libc\.so(\.\d+)?|libc\.musl-.*|ld-linux.*|ld64\.so.*|ld\.so.*|ld-musl-.*|libpthread\.so.*|libdl\.so.*|librt\.so.*|libm\.so.*|libutil\.so.*|libresolv\.so.*|libanl\.so.*|libBrokenLocale\.so.*|libmvec\.so.*)$/;
+
+const TRIPLETS: Readonly<Record<ArchName, string[]>> = {
+  arm: ['arm-linux-gnueabihf', 'arm-linux-gnueabi'],
+  aarch64: ['aarch64-linux-gnu'],
+  x86_64: ['x86_64-linux-gnu'],
+  i386: ['i386-linux-gnu'],
+  ppc: ['powerpc-linux-gnu'],
+  ppc64: ['powerpc64-linux-gnu'],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Caches (per process or worker): policies per target/firmware/arch, knowledge-base answers,
+// and what each sysroot library reaches.
+
+const policies = new WeakMap<TargetDef, Map<string, Policy>>();
+const lookups = new Map<string, FunctionInfo | null>();
+const libCache = new Map<string, { elf: ElfInfo; collected: Collected } | { error: string }>();
+
+function policyFor(target: TargetDef, firmware: string | undefined, arch: ArchName, file: string): Policy {
+  let m = policies.get(target);
+  if (!m) policies.set(target, (m = new Map()));
+  const key = `${firmware ?? ''}/${arch}`;
+  let p = m.get(key);
+  if (!p) {
+    if (!target.arches.includes(arch) && arch !== 'x86_64') {
+      throw new InputError(`${file}: ${arch} binary, but target ${target.id} is defined for ${target.arches.join(', ')} only`);
+    }
+    p = resolvePolicy(target, { ...(firmware !== undefined ? { firmware } : {}), arch });
+    m.set(key, p);
+  }
+  return p;
+}
+
+function lookup(libc: Libc, symbol: string, arch: ArchName, version: string): FunctionInfo | undefined {
+  const key = `${libc}/${arch}/${version}/${symbol}`;
+  let r = lookups.get(key);
+  if (r === undefined) {
+    r = lookupFunction(libc, symbol, arch, version) ?? null;
+    lookups.set(key, r);
+  }
+  return r ?? undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The C library and its version
+
+function maxGlibcRef(elf: ElfInfo): string | undefined {
+  let best: string | undefined;
+  for (const n of elf.versionNeeds) {
+    for (const v of n.versions) {
+      const m = /^GLIBC_(\d+\.\d+(?:\.\d+)?)$/.exec(v);
+      if (m && (best === undefined || compareVersions(m[1]!, best) > 0)) best = m[1]!;
+    }
+  }
+  return best;
+}
+
+function maxGlibcDef(elf: ElfInfo): string | undefined {
+  let best: string | undefined;
+  for (const v of elf.versionDefs) {
+    const m = /^GLIBC_(\d+\.\d+(?:\.\d+)?)$/.exec(v);
+    if (m && (best === undefined || compareVersions(m[1]!, best) > 0)) best = m[1]!;
+  }
+  return best;
+}
+
+const GLIBC_MARK = Buffer.from('GLIBC_TUNABLES');
+
+function detectLibc(elf: ElfInfo, bytes: Uint8Array): Libc | undefined {
+  if (elf.interp?.includes('ld-musl') || elf.needed.some((n) => n === 'libc.so' || n.startsWith('libc.musl-'))) return 'musl';
+  if (elf.needed.some((n) => n === 'libc.so.6') || elf.versionNeeds.some((n) => n.versions.some((v) => v.startsWith('GLIBC_')))) return 'glibc';
+  if (!elf.static) return undefined;
+  const names = new Set(elf.symbols.map((s) => s.name));
+  if (names.has('__libc_setup_tls') || names.has('_dl_relocate_static_pie') || names.has('__libc_start_call_main')) return 'glibc';
+  if (names.has('__init_libc') || names.has('__libc_start_init')) return 'musl';
+  if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(GLIBC_MARK) >= 0) return 'glibc';
+  return undefined;
+}
+
+function findInSysroot(sysroot: string, arch: ArchName, name: string): string | undefined {
+  for (const t of TRIPLETS[arch]) {
+    for (const d of [`lib/${t}`, `usr/lib/${t}`]) {
+      const p = join(sysroot, d, name);
+      if (existsSync(p)) return p;
+    }
+  }
+  for (const d of ['lib', 'usr/lib', arch === 'x86_64' || arch === 'aarch64' || arch === 'ppc64' ? 'lib64' : 'lib32']) {
+    const p = join(sysroot, d, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+function libcVersion(elf: ElfInfo, libc: Libc | undefined, opts: CheckOptions): LibcInfo {
+  if (!libc) return { name: 'unknown' };
+  const info: LibcInfo = { name: libc };
+  const referenced = libc === 'glibc' ? maxGlibcRef(elf) : undefined;
+  if (referenced) info.referenced = referenced;
+  if (opts.libcVersion) return { ...info, version: opts.libcVersion, versionFrom: 'option' };
+  if (opts.sysroot && libc === 'glibc' && elf.arch) {
+    const p = findInSysroot(opts.sysroot, elf.arch, 'libc.so.6');
+    if (p) {
+      try {
+        const v = maxGlibcDef(readElf(new Uint8Array(readFileSync(p)), p));
+        if (v) return { ...info, version: v, versionFrom: 'sysroot' };
+      } catch {
+        // fall through to the file's own references
+      }
+    }
+  }
+  const def = knowledgeBase(libc).defaultVersion;
+  // A version reference is a lower bound: a binary built against 2.36 may reference only 2.34.
+  if (referenced && compareVersions(referenced, def) > 0) return { ...info, version: referenced, versionFrom: 'references' };
+  return { ...info, version: def, versionFrom: 'default' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collecting what an object reaches
+
+interface Ctx {
+  arch: ArchName;
+  libc: Libc | undefined;
+  version: string;
+  startup: Map<string, Handling>;
+}
+
+function nrOf(arch: ArchName, name: string): number | null {
+  return syscallNumber(arch, name);
+}
+
+function addFunction(
+  ctx: Ctx, out: Collected, library: string | null, info: FunctionInfo, imp: { symbol: string; version?: string; weak: boolean }, seen: Set<string>,
+): void {
+  if (seen.has(info.symbol)) return;
+  seen.add(info.symbol);
+  const base = { kind: 'import' as const, library, symbol: imp.symbol, weak: imp.weak, source: info.source, ...(imp.version ? { version: imp.version } : {}) };
+  const push = (name: string, via: ViaBase, handling: Handling) => {
+    const nr = nrOf(ctx.arch, name);
+    if (nr === null) return;
+    out.reaches.push({ name, nr, via, handling });
+  };
+  info.chain.forEach((s, i) => {
+    const next = info.chain[i + 1];
+    const handling: Handling = {
+      k: 'chain', onEnosys: info.onEnosys,
+      ...(next ? { next: next.syscall, ...(next.fallbackOn === 'any-error' ? { anyError: true } : {}) } : {}),
+      ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}),
+    };
+    push(s.syscall, { ...base, role: 'chain', step: i, ...(next ? { next: next.syscall } : {}) }, handling);
+  });
+  for (const s of info.also) push(s.syscall, { ...base, role: 'also', ...(s.note ? { when: s.note } : {}) }, { k: 'unknown', ...(s.note ? { detail: s.note } : {}) });
+  for (const s of info.conditional) push(s.syscall, { ...base, role: 'conditional', when: s.when }, { k: 'unknown', detail: `only ${s.when}` });
+  for (const s of info.onEnosysCalls) push(s.syscall, { ...base, role: 'on-enosys' }, { k: 'direct', detail: 'part of the fallback path: if it fails too, the function fails' });
+  for (const u of info.uses) {
+    const next = ctx.libc && lookup(ctx.libc, u, ctx.arch, ctx.version);
+    if (next) addFunction(ctx, out, library, next, imp, seen);
+  }
+}
+
+/** Knowledge-base entry for an enclosing function name in static code (exact, then without leading underscores). */
+function functionInfo(ctx: Ctx, fn: string | undefined): FunctionInfo | undefined {
+  if (!fn || !ctx.libc) return undefined;
+  return lookup(ctx.libc, fn, ctx.arch, ctx.version) ?? (fn.startsWith('__') ? lookup(ctx.libc, fn.replace(/^__(libc_)?/, ''), ctx.arch, ctx.version) : undefined);
+}
+
+function collectObject(elf: ElfInfo, bytes: Uint8Array, ctx: Ctx, library: string | null): Collected {
+  const out: Collected = { reaches: [], unresolved: [], unknownImports: [] };
+  // 1. Imports.
+  let importsSyscall = false;
+  for (const imp of elf.imports) {
+    if (imp.type !== 'func' && imp.type !== 'other') continue;
+    if (imp.name === 'syscall') importsSyscall = true;
+    const info = ctx.libc ? lookup(ctx.libc, imp.name, ctx.arch, ctx.version) : undefined;
+    if (!info) {
+      if (imp.type === 'func') out.unknownImports.push(imp.name);
+      continue;
+    }
+    addFunction(ctx, out, library, info, { symbol: imp.name, ...(imp.version ? { version: imp.version } : {}), weak: imp.weak }, new Set());
+  }
+  // 2. Sites.
+  const sites = findSyscallSites(elf, bytes);
+  const hasWrapperSym = elf.symbols.some((s) => s.name === 'syscall' && s.type === 'func');
+  for (const s of sites) {
+    if (s.number === null) {
+      if (s.kind === 'syscall_wrapper' && (hasWrapperSym || importsSyscall || s.function === 'syscall')) continue; // resolved at its callers
+      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: s.reason ?? 'number not recovered' });
+      continue;
+    }
+    if (s.kind === 'int80' && ctx.arch === 'x86_64') {
+      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `int $0x80 enters the i386 ABI (i386 syscall ${s.number}): a foreign arch for an x86_64 filter` });
+      continue;
+    }
+    const name = syscallName(ctx.arch, s.number);
+    if (!name) {
+      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `${s.number} is not a ${ctx.arch} syscall number` });
+      continue;
+    }
+    const via: ViaBase = { kind: 'site', library, address: s.address, siteKind: s.kind, ...(s.function ? { function: s.function } : {}) };
+    const info = functionInfo(ctx, s.function);
+    const i = info ? info.chain.findIndex((c) => c.syscall === name) : -1;
+    if (info && i >= 0) {
+      const next = info.chain[i + 1];
+      if (via.kind === 'site') {
+        via.step = i;
+        if (next) via.next = next.syscall;
+      }
+      out.reaches.push({ name, nr: s.number, via, handling: { k: 'chain', onEnosys: info.onEnosys, ...(next ? { next: next.syscall } : {}), ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}) } });
+    } else {
+      const st = ctx.startup.get(name);
+      out.reaches.push({ name, nr: s.number, via, handling: st ?? { k: 'unknown' } });
+    }
+  }
+  // 3. syscall() with a constant.
+  for (const c of findSyscallCalls(elf, bytes, new FunctionIndex(elf))) {
+    if (c.number === null) {
+      out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: c.reason ?? 'number not recovered' });
+      continue;
+    }
+    const name = syscallName(ctx.arch, c.number);
+    if (!name) {
+      out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: `${c.number} is not a ${ctx.arch} syscall number` });
+      continue;
+    }
+    out.reaches.push({ name, nr: c.number, via: { kind: 'syscall()', library, address: c.address, ...(c.function ? { function: c.function } : {}) }, handling: { k: 'direct' } });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Judging
+
+/** The action for an unconditional call, and the rule when there is one. */
+function actionFor(policy: Policy, nr: number): { action: Action; rule?: Rule } {
+  const rule = policy.rules.find((r) => r.nr === nr);
+  return rule ? { action: rule.action, rule } : { action: policy.defaultAction };
+}
+
+function judge(action: Action, h: Handling): Verdict {
+  if (isAllow(action)) return 'allowed';
+  switch (action.kind) {
+    case 'kill-process': case 'kill-thread': return 'killed';
+    case 'trap': return 'sigsys';
+    case 'errno': break;
+    default: return 'unknown';
+  }
+  const enosys = action.errno === 38;
+  switch (h.k) {
+    case 'chain':
+      if (h.next && (enosys || h.anyError)) return 'fallback';
+      if (h.next) return 'broken';
+      if (h.onEnosys === 'abort') return 'aborts';
+      if ((h.onEnosys === 'fallback' || h.onEnosys === 'fallback-file') && enosys) return 'fallback';
+      return 'broken';
+    case 'startup':
+      if (h.onEnosys === 'ignored') return 'ignored';
+      if (h.onEnosys === 'fallback' && enosys) return 'fallback';
+      return 'aborts';
+    case 'direct': return 'broken';
+    case 'unknown': return 'unknown';
+  }
+}
+
+function worst(vs: Verdict[]): Verdict {
+  let best = VERDICT_ORDER.length - 1;
+  for (const v of vs) best = Math.min(best, VERDICT_ORDER.indexOf(v));
+  return VERDICT_ORDER[best]!;
+}
+
+function outcomeText(verdict: Verdict, action: Action, via: Via | undefined, h: Handling | undefined): string {
+  const err = action.kind === 'errno' ? (errnoName(action.errno) ?? `errno ${action.errno}`) : '';
+  const next = h && 'next' in h && h.next ? h.next : undefined;
+  switch (verdict) {
+    case 'allowed': return 'allowed';
+    case 'killed': return `${describeOutcome(action)}`;
+    case 'sigsys': return 'raises SIGSYS: the process dies (libraries do not fall back on a signal)';
+    case 'fallback':
+      if (next) return `fails with ${err}; the C library falls back to ${next}`;
+      return `fails with ${err}; ${h?.detail ?? 'the C library falls back'}`;
+    case 'ignored': return `fails with ${err}; the C library carries on without it`;
+    case 'aborts': return `fails with ${err}; the C library cannot go on: the process dies${h?.detail ? ` (${h.detail})` : ''}`;
+    case 'broken': {
+      const who = via?.kind === 'import' ? `${via.symbol}()` : via?.kind === 'syscall()' ? 'syscall()' : 'the caller';
+      return `fails with ${err}, no fallback: ${who} returns the error${h?.detail ? ` (${h.detail})` : ''}`;
+    }
+    case 'unknown': return action.kind === 'errno'
+      ? `fails with ${err}; how the code handles that is not known${h?.detail ? ` (${h.detail})` : ''}`
+      : describeOutcome(action);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Checks one ELF against a target. Throws InputError for files that cannot be checked
+ * (malformed, an arch the target lacks); returns the report otherwise.
+ */
+export function checkElf(bytes: Uint8Array, file: string, target: TargetDef, opts: CheckOptions = {}): CheckReport {
+  const elf = readElf(bytes, file);
+  if (!elf.arch) throw new InputError(`${file}: e_machine ${elf.machine} (${elf.class}-bit) is not an arch sysgate knows`);
+  const arch = elf.arch;
+  const policy = policyFor(target, opts.firmware, arch, file);
+  const libc = detectLibc(elf, bytes);
+  const libcInfo = libcVersion(elf, libc, opts);
+  const version = libcInfo.version ?? '0';
+  const isLibrary = elf.type === 'dyn' && !elf.pie && !elf.interp;
+  const startup = libc && !isLibrary ? startupCalls(libc, arch, { version, dynamic: !elf.static }) : [];
+  const startupMap = new Map<string, Handling>();
+  for (const s of startup) {
+    if (!startupMap.has(s.syscall)) startupMap.set(s.syscall, { k: 'startup', onEnosys: s.onEnosys, ...(s.fallback ? { next: s.fallback } : {}) });
+  }
+  const ctx: Ctx = { arch, libc, version, startup: startupMap };
+
+  const reaches: Reach[] = [];
+  const unresolved: Unresolved[] = [];
+  const unknownImports = new Set<string>();
+  for (const s of startup) {
+    const nr = nrOf(arch, s.syscall);
+    if (nr === null) continue;
+    reaches.push({
+      name: s.syscall, nr,
+      via: { kind: 'startup', library: null, when: s.when, onEnosys: s.onEnosys, source: s.source, ...(s.fallback ? { next: s.fallback } : {}) },
+      handling: { k: 'startup', onEnosys: s.onEnosys, ...(s.fallback ? { next: s.fallback } : {}), ...(s.note ? { detail: s.note } : {}) },
+    });
+  }
+  const own = collectObject(elf, bytes, ctx, null);
+  reaches.push(...own.reaches);
+  unresolved.push(...own.unresolved);
+  own.unknownImports.forEach((n) => unknownImports.add(n));
+
+  // Libraries from the sysroot, breadth first.
+  const libraries: LibraryReport[] = [];
+  if (opts.sysroot && !elf.static) {
+    const queue: { name: string; neededBy: string | null }[] = elf.needed.map((name) => ({ name, neededBy: null }));
+    const seen = new Set<string>();
+    while (queue.length) {
+      const { name, neededBy } = queue.shift()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (LIBC_PARTS.test(name)) {
+        libraries.push({ name, status: 'libc', neededBy });
+        continue;
+      }
+      const path = findInSysroot(opts.sysroot, arch, name);
+      if (!path) {
+        libraries.push({ name, status: 'missing', neededBy });
+        continue;
+      }
+      const key = `${path}\0${arch}\0${libc}\0${version}`;
+      let lib = libCache.get(key);
+      if (!lib) {
+        try {
+          const lbytes = new Uint8Array(readFileSync(path));
+          const lelf = readElf(lbytes, path);
+          lib = lelf.arch !== arch
+            ? { error: `${lelf.arch ?? `e_machine ${lelf.machine}`} library, not ${arch}` }
+            : { elf: lelf, collected: collectObject(lelf, lbytes, { ...ctx, startup: new Map() }, name) };
+        } catch (e) {
+          lib = { error: (e as Error).message };
+        }
+        libCache.set(key, lib);
+      }
+      if ('error' in lib) {
+        libraries.push({ name, path, status: 'error', neededBy, error: lib.error });
+        continue;
+      }
+      libraries.push({ name, path, status: 'analysed', neededBy });
+      // Library sites inherit the process's start-up knowledge.
+      for (const r of lib.collected.reaches) {
+        const h = r.handling.k === 'unknown' && r.via.kind === 'site' ? startupMap.get(r.name) ?? r.handling : r.handling;
+        reaches.push({ ...r, handling: h });
+      }
+      unresolved.push(...lib.collected.unresolved);
+      lib.collected.unknownImports.forEach((n) => unknownImports.add(`${n} (${name})`));
+      for (const n of lib.elf.needed) queue.push({ name: n, neededBy: name });
+    }
+  }
+
+  // Judge every way of reaching every call.
+  const byName = new Map<string, { nr: number; vias: Via[]; handlings: Handling[] }>();
+  for (const r of reaches) {
+    const { action } = actionFor(policy, r.nr);
+    const verdict = judge(action, r.handling);
+    const via = { ...r.via, verdict, ...(r.handling.detail && verdict !== 'allowed' ? { detail: r.handling.detail } : {}) } as Via;
+    let e = byName.get(r.name);
+    if (!e) byName.set(r.name, (e = { nr: r.nr, vias: [], handlings: [] }));
+    e.vias.push(via);
+    e.handlings.push(r.handling);
+  }
+  const syscalls: Finding[] = [];
+  for (const [name, e] of byName) {
+    const { action, rule } = actionFor(policy, e.nr);
+    const verdict = worst(e.vias.map((v) => v.verdict));
+    const wi = e.vias.findIndex((v) => v.verdict === verdict);
+    const denied = target.denied.find((d) => d.name === name);
+    const importFix = e.vias.map((v) => (v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined)).find(Boolean);
+    const fix = verdict === 'allowed' ? undefined : denied?.fix ?? KNOWN_FIXES[name] ?? importFix;
+    const f: Finding = {
+      name,
+      nr: e.nr,
+      verdict,
+      severity: severityOf(verdict),
+      action: formatAction(action),
+      outcome: outcomeText(verdict, action, e.vias[wi], e.handlings[wi]),
+      ...(rule && isAllow(rule.action) && (rule.conditions.length || rule.limit)
+        ? { condition: rule.limit ?? 'allowed only for some argument values' }
+        : {}),
+      ...(denied && verdict !== 'allowed' ? { reason: denied.reason } : {}),
+      ...(fix ? { fix } : {}),
+      via: e.vias.sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict)),
+    };
+    syscalls.push(f);
+  }
+  syscalls.sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) || a.name.localeCompare(b.name));
+  const fatal = syscalls.filter((f) => f.severity === 'fatal').length;
+  return {
+    file,
+    arch,
+    target: target.id,
+    firmware: policy.firmware,
+    defaultAction: formatAction(policy.defaultAction),
+    static: elf.static,
+    type: elf.type,
+    library: isLibrary,
+    libc: libcInfo,
+    syscalls,
+    unresolved,
+    unknownImports: [...unknownImports].sort(),
+    libraries,
+    summary: {
+      syscalls: syscalls.length,
+      denied: syscalls.filter((f) => f.verdict !== 'allowed').length,
+      fatal,
+      warnings: syscalls.filter((f) => f.severity === 'warning').length,
+      unresolved: unresolved.length,
+    },
+    fatal: fatal > 0,
+  };
+}

@@ -1,0 +1,531 @@
+/**
+ * Calls to the C library's generic `syscall()` wrapper, and the number each passes.
+ *
+ * The wrapper itself is a site whose number comes from the caller (`syscall_wrapper` in the
+ * site scanner), so the numbers live at the call sites: `mov $N,%edi; call syscall@plt`,
+ * `mov.w r0,#N; blx syscall@plt`, `mov x0,#N; bl syscall@plt`, `li r3,N; bl syscall@plt`.
+ *
+ * 1. Targets: the `syscall` function symbol (static binaries), or the PLT stubs that jump
+ *    through a GOT slot the dynamic relocations bind to `syscall` (dynamic binaries).
+ * 2. Calls: direct calls to a target (x86-64 also `call *slot(%rip)` for -fno-plt).
+ * 3. The first argument register is tracked backwards over instructions positively known not to
+ *    write it, to a constant move. Anything else (a register copy, a load, an unknown
+ *    instruction, a jump) leaves the call unresolved, with the reason: never guessed.
+ *    Backward tracking cannot see join points; a branch into the straight-line run before a
+ *    call is the known gap (compilers place the constant right before the call in practice).
+ */
+import type { ElfExecRegion, ElfInfo } from '../elf/types.ts';
+import { FunctionIndex } from '../elf/sites/common.ts';
+import { relocatedSlots } from './dynamic.ts';
+
+export interface WrapperCall {
+  address: number;
+  number: number | null;
+  function?: string;
+  reason?: string;
+}
+
+type Rec = { k: 'const'; v: number } | { k: 'unknown'; why: string };
+
+/** How many instructions before a call are looked at. */
+const BACK = 10;
+
+const EM_PPC = 20;
+const EM_ARM = 40;
+const EM_X86_64 = 62;
+const EM_AARCH64 = 183;
+
+export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: FunctionIndex): WrapperCall[] {
+  if (![EM_X86_64, EM_ARM, EM_AARCH64, EM_PPC].includes(elf.machine) || (elf.machine === EM_X86_64 && elf.class !== 64)) return [];
+  const imported = elf.imports.some((i) => i.name === 'syscall');
+  const sym = elf.symbols.find((s) => s.name === 'syscall' && s.type === 'func' && s.value !== 0);
+  if (!imported && !sym) return [];
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = elf.endian === 'little';
+  const targets = new Set<number>();
+  const slots = new Set(imported ? relocatedSlots(elf, bytes, 'syscall') : []);
+  if (sym) targets.add(sym.value);
+  if (slots.size) for (const r of elf.exec) if (r.offset + r.size <= bytes.byteLength) findStubs(elf, dv, le, r, slots, targets);
+  if (targets.size === 0 && slots.size === 0) return [];
+  const out: WrapperCall[] = [];
+  const index = funcs ?? new FunctionIndex(elf);
+  for (const r of elf.exec) {
+    if (r.offset + r.size > bytes.byteLength) continue;
+    switch (elf.machine) {
+      case EM_X86_64: callsX86(bytes, r, targets, slots, out); break;
+      case EM_AARCH64: callsA64(dv, r, targets, out); break;
+      case EM_ARM: callsArm(dv, le, r, targets, out); break;
+      case EM_PPC: callsPpc(dv, r, targets, out); break;
+    }
+  }
+  for (const c of out) {
+    const f = index.at(c.address);
+    if (f && f.start !== sym?.value) c.function = f.name;
+  }
+  // The wrapper's own body (a tail call into it from a same-named alias) is not a caller.
+  return out.filter((c) => !(sym && c.address >= sym.value && c.address < sym.value + Math.max(sym.size, 1)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// PLT stubs: which stub jumps through one of the slots.
+
+function findStubs(
+  elf: ElfInfo, dv: DataView, le: boolean, r: ElfExecRegion, slots: Set<number>, targets: Set<number>,
+): void {
+  const end = r.offset + r.size;
+  switch (elf.machine) {
+    case EM_X86_64: {
+      // jmp *disp32(%rip) (ff 25), optionally bnd (f2) and endbr64 (f3 0f 1e fa) before it.
+      for (let o = r.offset; o + 6 <= end; o++) {
+        if (dv.getUint8(o) !== 0xff || dv.getUint8(o + 1) !== 0x25) continue;
+        const at = r.addr + (o - r.offset);
+        if (!slots.has(at + 6 + dv.getInt32(o + 2, true))) continue;
+        let start = o;
+        if (start > r.offset && dv.getUint8(start - 1) === 0xf2) start--;
+        if (start - 4 >= r.offset && dv.getUint32(start - 4, true) === 0xfa1e0ff3) start -= 4;
+        targets.add(r.addr + (start - r.offset));
+      }
+      break;
+    }
+    case EM_AARCH64: {
+      // adrp x16, page; ldr x17, [x16, #off]; (add x16, x16, #off; br x17), optionally bti c first.
+      for (let o = r.offset; o + 8 <= end; o += 4) {
+        const w = dv.getUint32(o, le);
+        if (((w & 0x9f00001f) >>> 0) !== 0x90000010) continue;
+        const l = dv.getUint32(o + 4, le);
+        if (((l & 0xffc003ff) >>> 0) !== 0xf9400211) continue;
+        const at = r.addr + (o - r.offset);
+        const imm = (((w >>> 29) & 3) | (((w >>> 5) & 0x7ffff) << 2)) << 0;
+        const signed = imm >= 0x100000 ? imm - 0x200000 : imm;
+        const page = Math.floor(at / 4096) * 4096 + signed * 4096;
+        if (!slots.has(page + ((l >>> 10) & 0xfff) * 8)) continue;
+        const bti = o - 4 >= r.offset && dv.getUint32(o - 4, le) === 0xd503245f;
+        targets.add(bti ? at - 4 : at);
+      }
+      break;
+    }
+    case EM_ARM: {
+      // add ip, pc, #A; add ip, ip, #B; ldr pc, [ip, #C]!  (A32, 12-byte entries).
+      for (let o = r.offset; o + 12 <= end; o += 4) {
+        const a = dv.getUint32(o, le);
+        if (((a & 0xfffff000) >>> 0) !== 0xe28fc000) continue;
+        const b = dv.getUint32(o + 4, le);
+        const c = dv.getUint32(o + 8, le);
+        if (((b & 0xfffff000) >>> 0) !== 0xe28cc000 || ((c & 0xfffff000) >>> 0) !== 0xe5bcf000) continue;
+        const at = r.addr + (o - r.offset);
+        const slot = at + 8 + armImm(a & 0xfff) + armImm(b & 0xfff) + (c & 0xfff);
+        if (!slots.has(slot >>> 0)) continue;
+        targets.add(at);
+        // Thumb entry: bx pc; nop just before.
+        if (o - 4 >= r.offset && dv.getUint16(o - 4, le) === 0x4778) targets.add(at - 4);
+      }
+      break;
+    }
+    case EM_PPC: {
+      // Non-PIC: lis r11,hi; lwz r11,lo(r11); mtctr r11; bctr.
+      // PIC (pic32 stubs): lwz r11,off(r30); mtctr r11; bctr -- r30 is the caller's .got2 pointer.
+      const pic: { at: number; off: number }[] = [];
+      const MTCTR = 0x7d6903a6;
+      const BCTR = 0x4e800420;
+      for (let o = r.offset; o + 12 <= end; o += 4) {
+        const w = dv.getUint32(o, false);
+        const at = r.addr + (o - r.offset);
+        if (((w & 0xffff0000) >>> 0) === 0x817e0000 && dv.getUint32(o + 4, false) === MTCTR && dv.getUint32(o + 8, false) === BCTR) {
+          pic.push({ at, off: (w << 16) >> 16 });
+        } else if (((w & 0xffff0000) >>> 0) === 0x3d600000 && o + 16 <= end) {
+          const l = dv.getUint32(o + 4, false);
+          if (((l & 0xffff0000) >>> 0) === 0x816b0000 && dv.getUint32(o + 8, false) === MTCTR && dv.getUint32(o + 12, false) === BCTR) {
+            const slot = (((w & 0xffff) << 16) + ((l << 16) >> 16)) >>> 0;
+            if (slots.has(slot)) targets.add(at);
+          }
+        }
+      }
+      if (pic.length) {
+        for (const base of ppcGotBases(dv, r)) {
+          for (const p of pic) if (slots.has((base + p.off) >>> 0)) targets.add(p.at);
+        }
+      }
+      break;
+    }
+  }
+}
+
+/**
+ * The values PIC functions load into r30 (their .got2 pointer): `bcl 20,31,1f; 1: mflr r30;
+ * addis r30,r30,hi; addi r30,r30,lo` gives 1f + hi<<16 + lo.
+ */
+function ppcGotBases(dv: DataView, r: ElfExecRegion): Set<number> {
+  const out = new Set<number>();
+  const end = r.offset + r.size;
+  for (let o = r.offset; o + 4 <= end; o += 4) {
+    if (dv.getUint32(o, false) !== 0x429f0005) continue;
+    let base: number | undefined;
+    let hi: number | undefined;
+    for (let k = 1; k <= 10 && o + 4 * k + 4 <= end; k++) {
+      const w = dv.getUint32(o + 4 * k, false);
+      if (w === 0x7fc802a6) base = r.addr + (o - r.offset) + 4;
+      else if (base !== undefined && ((w & 0xffff0000) >>> 0) === 0x3fde0000) hi = (w << 16) >> 16;
+      else if (base !== undefined && hi !== undefined && ((w & 0xffff0000) >>> 0) === 0x3bde0000) {
+        out.add((base + hi * 0x10000 + ((w << 16) >> 16)) >>> 0);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function armImm(imm12: number): number {
+  const rot = ((imm12 >>> 8) & 0xf) * 2;
+  const v = imm12 & 0xff;
+  return rot === 0 ? v : ((v >>> rot) | (v << (32 - rot))) >>> 0;
+}
+
+function push(out: WrapperCall[], address: number, rec: Rec): void {
+  out.push(rec.k === 'const' ? { address, number: rec.v } : { address, number: null, reason: rec.why });
+}
+
+// ---------------------------------------------------------------------------------------------
+// x86-64
+
+function callsX86(b: Uint8Array, r: ElfExecRegion, targets: Set<number>, slots: Set<number>, out: WrapperCall[]): void {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const end = r.offset + r.size;
+  for (let o = r.offset; o + 5 <= end; o++) {
+    const c = b[o]!;
+    const at = r.addr + (o - r.offset);
+    if (c === 0xe8 || c === 0xe9) {
+      if (!targets.has(at + 5 + dv.getInt32(o + 1, true))) continue;
+      if (c === 0xe9) push(out, at, { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' });
+      else push(out, at, recoverX86(b, r.offset, o));
+    } else if (c === 0xff && (b[o + 1] === 0x15 || b[o + 1] === 0x25) && o + 6 <= end) {
+      if (!slots.has(at + 6 + dv.getInt32(o + 2, true))) continue;
+      if (b[o + 1] === 0x25) continue; // the PLT stub itself
+      push(out, at, recoverX86(b, r.offset, o));
+    }
+  }
+}
+
+/** Instructions gcc and clang put between argument set-up and a call, matched backwards. */
+function recoverX86(b: Uint8Array, lo: number, call: number): Rec {
+  let q = call;
+  const at = (p: number, ...xs: number[]): boolean => p >= lo && xs.every((x, i) => b[p + i] === x);
+  for (let n = 0; n < BACK; n++) {
+    // Constant into edi/rdi.
+    if (at(q - 5, 0xbf)) return { k: 'const', v: readU32(b, q - 4) };
+    if (at(q - 7, 0x48, 0xc7, 0xc7)) return { k: 'const', v: readU32(b, q - 4) };
+    if (at(q - 2, 0x31, 0xff) || at(q - 2, 0x33, 0xff)) return { k: 'const', v: 0 };
+    // Neutral: xor eax,eax (al = vector register count for varargs); mov $imm to another register.
+    if (at(q - 2, 0x31, 0xc0) || at(q - 2, 0x33, 0xc0)) { q -= 2; continue; }
+    if (q - 5 >= lo && b[q - 5]! >= 0xb8 && b[q - 5]! <= 0xbe && b[q - 5] !== 0xbc) { q -= 5; continue; }
+    if (q - 6 >= lo && b[q - 6] === 0x41 && b[q - 6 + 1]! >= 0xb8 && b[q - 6 + 1]! <= 0xbf) { q -= 6; continue; }
+    // mov reg, reg (REX.W or not) into something other than rdi/rsp.
+    if (q - 3 >= lo && (b[q - 3]! & 0xf0) === 0x40 && (b[q - 2] === 0x89 || b[q - 2] === 0x8b)) {
+      const rex = b[q - 3]!;
+      const modrm = b[q - 1]!;
+      if (modrm >> 6 === 3) {
+        const dest = b[q - 2] === 0x89 ? (modrm & 7) | ((rex & 1) << 3) : ((modrm >> 3) & 7) | ((rex & 4) << 1);
+        if (dest === 7) return { k: 'unknown', why: 'edi copied from another register before the call' };
+        if (dest !== 4) { q -= 3; continue; }
+      }
+    }
+    if (q - 2 >= lo && (b[q - 2] === 0x89 || b[q - 2] === 0x8b) && b[q - 1]! >> 6 === 3) {
+      const modrm = b[q - 1]!;
+      const dest = b[q - 2] === 0x89 ? modrm & 7 : (modrm >> 3) & 7;
+      if (dest === 7) return { k: 'unknown', why: 'edi copied from another register before the call' };
+      if (dest !== 4) { q -= 2; continue; }
+    }
+    // add/sub reg, reg with REX (48 01 c3: add %rax,%rbx).
+    if (q - 3 >= lo && (b[q - 3]! & 0xf8) === 0x48 && [0x01, 0x29, 0x31, 0x09, 0x21].includes(b[q - 2]!) && b[q - 1]! >> 6 === 3) {
+      const dest = (b[q - 1]! & 7) | ((b[q - 3]! & 1) << 3);
+      if (dest === 7) return { k: 'unknown', why: 'edi computed before the call' };
+      if (dest !== 4) { q -= 3; continue; }
+    }
+    // lea disp32(%rip), reg.
+    if (q - 7 >= lo && (b[q - 7]! & 0xf8) === 0x48 && b[q - 6] === 0x8d && (b[q - 5]! & 0xc7) === 0x05) {
+      const dest = ((b[q - 5]! >> 3) & 7) | ((b[q - 7]! & 4) << 1);
+      if (dest === 7) return { k: 'unknown', why: 'edi holds an address, not a number' };
+      q -= 7;
+      continue;
+    }
+    // lea disp8(%rsp), reg (48 8d 74 24 xx).
+    if (q - 5 >= lo && (b[q - 5]! & 0xf8) === 0x48 && b[q - 4] === 0x8d && (b[q - 3]! & 0xc7) === 0x44 && b[q - 2] === 0x24) {
+      const dest = ((b[q - 3]! >> 3) & 7) | ((b[q - 5]! & 4) << 1);
+      if (dest === 7) return { k: 'unknown', why: 'edi holds an address, not a number' };
+      q -= 5;
+      continue;
+    }
+    return { k: 'unknown', why: 'edi is not set by a constant move in the straight-line code before the call' };
+  }
+  return { k: 'unknown', why: `no constant move into edi within ${BACK} instructions before the call` };
+}
+
+function readU32(b: Uint8Array, p: number): number {
+  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// AArch64
+
+function callsA64(dv: DataView, r: ElfExecRegion, targets: Set<number>, out: WrapperCall[]): void {
+  const end = r.offset + r.size;
+  for (let o = r.offset; o + 4 <= end; o += 4) {
+    const w = dv.getUint32(o, true);
+    const op = (w & 0xfc000000) >>> 0;
+    if (op !== 0x94000000 && op !== 0x14000000) continue;
+    const at = r.addr + (o - r.offset);
+    const t = at + ((w << 6) >> 4);
+    if (!targets.has(t)) continue;
+    if (op === 0x14000000) push(out, at, { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' });
+    else push(out, at, recoverA64(dv, r.offset, o));
+  }
+}
+
+function recoverA64(dv: DataView, lo: number, call: number): Rec {
+  for (let n = 1, o = call - 4; n <= BACK && o >= lo; n++, o -= 4) {
+    const w = dv.getUint32(o, true);
+    const rd = w & 31;
+    // movz w0/x0, #imm16 (no shift).
+    if (((w & 0x7fe0001f) >>> 0) === 0x52800000) return { k: 'const', v: (w >>> 5) & 0xffff };
+    if (((w & 0x7f800000) >>> 0) === 0x12800000 && rd === 0) return { k: 'unknown', why: 'x0 set by movn' };
+    const dpImm = ((w & 0x1c000000) >>> 0) === 0x10000000;
+    const dpReg = ((w & 0x0e000000) >>> 0) === 0x0a000000;
+    const ldst = ((w & 0x0a000000) >>> 0) === 0x08000000;
+    if (dpImm || dpReg) {
+      // Compares (subs/adds/ands into xzr) write only flags.
+      if (rd === 0) return { k: 'unknown', why: 'x0 written by an instruction that is not a constant move' };
+      continue;
+    }
+    if (ldst) {
+      const load = (w & 0x00400000) !== 0;
+      const pair = ((w & 0x3a000000) >>> 0) === 0x28000000;
+      if (!load) continue;
+      if (rd === 0 || (pair && ((w >>> 10) & 31) === 0)) return { k: 'unknown', why: 'x0 loaded from memory' };
+      continue;
+    }
+    return { k: 'unknown', why: 'control flow or an unrecognised instruction before the call' };
+  }
+  return { k: 'unknown', why: `no constant move into x0 within ${BACK} instructions before the call` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ARM (A32 and Thumb-2)
+
+function callsArm(dv: DataView, le: boolean, r: ElfExecRegion, targets: Set<number>, out: WrapperCall[]): void {
+  const end = r.offset + r.size;
+  // Thumb bl/blx (32-bit), at any halfword.
+  for (let o = r.offset; o + 4 <= end; o += 2) {
+    const h1 = dv.getUint16(o, le);
+    if ((h1 & 0xf800) !== 0xf000) continue;
+    const h2 = dv.getUint16(o + 2, le);
+    const isBl = (h2 & 0xd000) === 0xd000;
+    const isBlx = (h2 & 0xd001) === 0xc000;
+    if (!isBl && !isBlx) continue;
+    const at = r.addr + (o - r.offset);
+    const s = (h1 >>> 10) & 1;
+    const j1 = (h2 >>> 13) & 1;
+    const j2 = (h2 >>> 11) & 1;
+    const i1 = ~(j1 ^ s) & 1;
+    const i2 = ~(j2 ^ s) & 1;
+    let off = (s << 24) | (i1 << 23) | (i2 << 22) | ((h1 & 0x3ff) << 12) | ((h2 & 0x7ff) << 1);
+    if (s) off -= 1 << 25;
+    const t = isBlx ? ((at + 4) & ~3) + off : at + 4 + off;
+    if (!targets.has(t)) continue;
+    push(out, at, recoverThumb(dv, le, r.offset, o));
+  }
+  // A32 bl / blx imm, word-aligned.
+  for (let o = r.offset + ((4 - (r.addr & 3)) & 3); o + 4 <= end; o += 4) {
+    const w = dv.getUint32(o, le);
+    const at = r.addr + (o - r.offset);
+    let t: number | undefined;
+    if (((w & 0xff000000) >>> 0) === 0xeb000000) t = at + 8 + ((w << 8) >> 6);
+    else if (((w & 0xfe000000) >>> 0) === 0xfa000000) t = at + 8 + ((w << 8) >> 6) + ((w >>> 23) & 2);
+    if (t === undefined || !targets.has(t)) continue;
+    push(out, at, recoverA32(dv, le, r.offset, o));
+  }
+}
+
+function thumbExpandImm(imm12: number): number | undefined {
+  if ((imm12 & 0xc00) === 0) {
+    const v = imm12 & 0xff;
+    switch ((imm12 >>> 8) & 3) {
+      case 0: return v;
+      case 1: return (v << 16) | v;
+      case 2: return ((v << 24) | (v << 8)) >>> 0;
+      default: return ((v << 24) | (v << 16) | (v << 8) | v) >>> 0;
+    }
+  }
+  const rot = (imm12 >>> 7) & 0x1f;
+  const v = 0x80 | (imm12 & 0x7f);
+  return ((v >>> rot) | (v << (32 - rot))) >>> 0;
+}
+
+function recoverThumb(dv: DataView, le: boolean, lo: number, call: number): Rec {
+  let q = call;
+  for (let n = 0; n < BACK && q - 2 >= lo; n++) {
+    const wide = q - 4 >= lo && (dv.getUint16(q - 4, le) & 0xe000) === 0xe000 && (dv.getUint16(q - 4, le) & 0x1800) !== 0;
+    if (wide) {
+      const h1 = dv.getUint16(q - 4, le);
+      const h2 = dv.getUint16(q - 2, le);
+      const rd = (h2 >>> 8) & 0xf;
+      // mov.w rd, #const / movw rd, #imm16
+      if ((h1 & 0xfbef) === 0xf04f && (h2 & 0x8000) === 0) {
+        if (rd === 0) {
+          const v = thumbExpandImm(((h1 >>> 10) & 1) << 11 | ((h2 >>> 12) & 7) << 8 | (h2 & 0xff));
+          return v === undefined ? { k: 'unknown', why: 'r0 set by an unusual immediate' } : { k: 'const', v };
+        }
+        q -= 4;
+        continue;
+      }
+      if ((h1 & 0xfbf0) === 0xf240 && (h2 & 0x8000) === 0) {
+        if (rd === 0) return { k: 'const', v: ((h1 & 0xf) << 12) | (((h1 >>> 10) & 1) << 11) | (((h2 >>> 12) & 7) << 8) | (h2 & 0xff) };
+        q -= 4;
+        continue;
+      }
+      // Data processing (modified immediate / plain binary immediate / shifted register): rd in h2[11:8].
+      if (((h1 & 0xfa00) === 0xf000 || (h1 & 0xfe00) === 0xea00 || (h1 & 0xfe00) === 0xeb00) && (h2 & 0x8000) === 0) {
+        if (rd === 0) return { k: 'unknown', why: 'r0 computed before the call' };
+        if (rd === 15) return { k: 'unknown', why: 'unrecognised instruction before the call' };
+        q -= 4;
+        continue;
+      }
+      // ldr.w / str.w family: Rt in h2[15:12].
+      if ((h1 & 0xfe00) === 0xf800) {
+        const load = (h1 & 0x10) !== 0;
+        const rt = h2 >>> 12;
+        if (load && (rt === 0 || rt === 15)) return { k: 'unknown', why: 'r0 loaded from memory' };
+        q -= 4;
+        continue;
+      }
+      return { k: 'unknown', why: 'unrecognised instruction before the call' };
+    }
+    const h = dv.getUint16(q - 2, le);
+    // movs rd, #imm8
+    if ((h & 0xf800) === 0x2000) {
+      if (((h >>> 8) & 7) === 0) return { k: 'const', v: h & 0xff };
+      q -= 2;
+      continue;
+    }
+    // mov/add rd, rm (high registers)
+    if ((h & 0xfc00) === 0x4400 && (h & 0x0300) !== 0x0300) {
+      const rd = (h & 7) | ((h >>> 4) & 8);
+      if ((h & 0x0300) === 0x0100) { q -= 2; continue; } // cmp
+      if (rd === 0) return { k: 'unknown', why: 'r0 copied from another register before the call' };
+      if (rd === 15) return { k: 'unknown', why: 'branch before the call' };
+      q -= 2;
+      continue;
+    }
+    // 16-bit data processing with rd in [2:0]: shifts, add/sub (reg, imm3), adds rd,#imm8 (rd [10:8]), ALU ops.
+    if ((h & 0xc000) === 0x0000 || (h & 0xfc00) === 0x4000) {
+      const rd = (h & 0xe000) === 0x2000 ? (h >>> 8) & 7 : h & 7;
+      const cmp = (h & 0xf800) === 0x2800 || (h & 0xffc0) === 0x4280 || (h & 0xffc0) === 0x42c0 || (h & 0xffc0) === 0x4200;
+      if (!cmp && rd === 0) return { k: 'unknown', why: 'r0 computed before the call' };
+      q -= 2;
+      continue;
+    }
+    // add rd, sp/pc, #imm; ldr rd, [sp/pc, #imm]; ldr/str with register/immediate offsets.
+    if ((h & 0xf000) === 0xa000 || (h & 0xf800) === 0x9800 || (h & 0xf800) === 0x4800) {
+      if (((h >>> 8) & 7) === 0) return { k: 'unknown', why: 'r0 set from memory or an address before the call' };
+      q -= 2;
+      continue;
+    }
+    if ((h & 0xf800) === 0x9000 || (h & 0xf000) === 0x5000 || (h & 0xe000) === 0x6000 || (h & 0xf000) === 0x8000) {
+      const load = (h & 0xf000) === 0x5000 ? (h & 0x0e00) >= 0x0600 : (h & 0x0800) !== 0;
+      if (load && (h & 7) === 0) return { k: 'unknown', why: 'r0 loaded from memory' };
+      q -= 2;
+      continue;
+    }
+    if (h === 0xbf00) { q -= 2; continue; } // nop
+    return { k: 'unknown', why: 'control flow or an unrecognised instruction before the call' };
+  }
+  return { k: 'unknown', why: `no constant move into r0 within ${BACK} instructions before the call` };
+}
+
+function recoverA32(dv: DataView, le: boolean, lo: number, call: number): Rec {
+  for (let n = 1, o = call - 4; n <= BACK && o >= lo; n++, o -= 4) {
+    const w = dv.getUint32(o, le);
+    if (w >>> 28 !== 0xe) return { k: 'unknown', why: 'conditional instruction before the call' };
+    const rd = (w >>> 12) & 0xf;
+    if (((w & 0x0fef0000) >>> 0) === 0x03a00000) {
+      if (rd === 0) return { k: 'const', v: armImm(w & 0xfff) };
+      continue;
+    }
+    if (((w & 0x0ff00000) >>> 0) === 0x03000000) {
+      if (rd === 0) return { k: 'const', v: ((w >>> 4) & 0xf000) | (w & 0xfff) };
+      continue;
+    }
+    const top = (w >>> 25) & 7;
+    if (top === 0 && (w & 0x90) === 0x90) {
+      // Multiplies, extra loads/stores: either register field may be written.
+      if (rd === 0 || ((w >>> 16) & 0xf) === 0 || rd === 15) return { k: 'unknown', why: 'r0 may be written before the call' };
+      continue;
+    }
+    if (top === 0 || top === 1) {
+      if (((w & 0x0ff000f0) >>> 0) === 0x01200010 || ((w & 0x0ff000f0) >>> 0) === 0x01200030) return { k: 'unknown', why: 'branch before the call' };
+      const opc = (w >>> 21) & 0xf;
+      if (opc >= 8 && opc <= 11 && (w & 0x00100000)) continue; // tst/teq/cmp/cmn
+      if (rd === 0) return { k: 'unknown', why: 'r0 computed before the call' };
+      if (rd === 15) return { k: 'unknown', why: 'branch before the call' };
+      continue;
+    }
+    if (top === 2 || top === 3) {
+      const load = (w & 0x00100000) !== 0;
+      if (load && (rd === 0 || rd === 15)) return { k: 'unknown', why: 'r0 loaded from memory' };
+      continue;
+    }
+    return { k: 'unknown', why: 'control flow or an unrecognised instruction before the call' };
+  }
+  return { k: 'unknown', why: `no constant move into r0 within ${BACK} instructions before the call` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PowerPC (32-bit, big-endian)
+
+function callsPpc(dv: DataView, r: ElfExecRegion, targets: Set<number>, out: WrapperCall[]): void {
+  const end = r.offset + r.size;
+  for (let o = r.offset; o + 4 <= end; o += 4) {
+    const w = dv.getUint32(o, false);
+    if (((w & 0xfc000003) >>> 0) !== 0x48000001 && ((w & 0xfc000003) >>> 0) !== 0x48000000) continue;
+    const at = r.addr + (o - r.offset);
+    const t = (at + ((w << 6) >> 6 & ~3)) >>> 0;
+    if (!targets.has(t)) continue;
+    if ((w & 1) === 0) push(out, at, { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' });
+    else push(out, at, recoverPpc(dv, r.offset, o));
+  }
+}
+
+function recoverPpc(dv: DataView, lo: number, call: number): Rec {
+  for (let n = 1, o = call - 4; n <= BACK && o >= lo; n++, o -= 4) {
+    const w = dv.getUint32(o, false);
+    const op = w >>> 26;
+    const rD = (w >>> 21) & 31;
+    const rA = (w >>> 16) & 31;
+    if (op === 14 || op === 15) { // addi/li, addis/lis
+      if (rD !== 3) continue;
+      if (op === 14 && rA === 0) return { k: 'const', v: ((w << 16) >> 16) >>> 0 };
+      return { k: 'unknown', why: 'r3 computed before the call' };
+    }
+    if (op === 19 && ((w >>> 1) & 0x3ff) !== 16 && ((w >>> 1) & 0x3ff) !== 528) continue; // CR logic (crclr), not bclr/bcctr
+    if (op === 31) {
+      const xo = (w >>> 1) & 0x3ff;
+      const writesA = [444, 28, 316, 124, 60, 24, 536, 792, 824, 26, 922, 954].includes(xo);
+      const writesD = [266, 40, 235, 104, 8, 136, 10, 138, 491, 459, 23, 87, 279, 311].includes(xo);
+      if (!writesA && !writesD && (xo === 151 || xo === 183 || xo === 215 || xo === 247 || xo === 407)) continue; // stores
+      if (!writesA && !writesD) return { k: 'unknown', why: 'unrecognised instruction before the call' };
+      if ((writesA ? rA : rD) === 3) return { k: 'unknown', why: 'r3 copied or computed before the call' };
+      continue;
+    }
+    if (op === 24 || op === 25 || op === 21 || op === 28) { // ori, oris, rlwinm, andi.
+      if (rA === 3) return { k: 'unknown', why: 'r3 computed before the call' };
+      continue;
+    }
+    if (op >= 36 && op <= 47 && op !== 46) { // stores (36-39, 44-45, 47 stmw) ... loads at 32-35, 40-43
+      continue;
+    }
+    if ((op >= 32 && op <= 35) || (op >= 40 && op <= 43)) {
+      if (rD === 3) return { k: 'unknown', why: 'r3 loaded from memory' };
+      continue;
+    }
+    return { k: 'unknown', why: 'control flow or an unrecognised instruction before the call' };
+  }
+  return { k: 'unknown', why: `no constant move into r3 within ${BACK} instructions before the call` };
+}
