@@ -13,7 +13,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findSyscallSites, readElf } from '../elf/index.ts';
-import { FunctionIndex } from '../elf/sites/common.ts';
 import type { ElfInfo } from '../elf/types.ts';
 import { InputError } from '../errors.ts';
 import { describeOutcome, formatAction, isAllow } from '../policy/action.ts';
@@ -270,7 +269,7 @@ function collectObject(elf: ElfInfo, bytes: Uint8Array, ctx: Ctx, library: strin
     }
   }
   // 3. syscall() with a constant.
-  for (const c of findSyscallCalls(elf, bytes, new FunctionIndex(elf))) {
+  for (const c of findSyscallCalls(elf, bytes)) {
     if (c.number === null) {
       out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: c.reason ?? 'number not recovered' });
       continue;

@@ -45,10 +45,13 @@ export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: Functi
   const targets = new Set<number>();
   const slots = new Set(imported ? relocatedSlots(elf, bytes, 'syscall') : []);
   if (sym) targets.add(sym.value);
-  if (slots.size) for (const r of elf.exec) if (r.offset + r.size <= bytes.byteLength) findStubs(elf, dv, le, r, slots, targets);
+  if (slots.size) {
+    // PLT stubs live in .plt/.plt.sec (ppc: .text too); without sections, anywhere.
+    const inPlt = (r: ElfExecRegion) => r.shndx < 0 || r.name.startsWith('.plt') || r.name === '.iplt' || elf.machine === EM_PPC;
+    for (const r of elf.exec) if (r.offset + r.size <= bytes.byteLength && inPlt(r)) findStubs(elf, dv, le, r, slots, targets);
+  }
   if (targets.size === 0 && slots.size === 0) return [];
   const out: WrapperCall[] = [];
-  const index = funcs ?? new FunctionIndex(elf);
   for (const r of elf.exec) {
     if (r.offset + r.size > bytes.byteLength) continue;
     switch (elf.machine) {
@@ -58,8 +61,9 @@ export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: Functi
       case EM_PPC: callsPpc(dv, r, targets, out); break;
     }
   }
+  const index = out.length ? funcs ?? new FunctionIndex(elf) : undefined;
   for (const c of out) {
-    const f = index.at(c.address);
+    const f = index!.at(c.address);
     if (f && f.start !== sym?.value) c.function = f.name;
   }
   // The wrapper's own body (a tail call into it from a same-named alias) is not a caller.
@@ -76,8 +80,8 @@ function findStubs(
   switch (elf.machine) {
     case EM_X86_64: {
       // jmp *disp32(%rip) (ff 25), optionally bnd (f2) and endbr64 (f3 0f 1e fa) before it.
-      for (let o = r.offset; o + 6 <= end; o++) {
-        if (dv.getUint8(o) !== 0xff || dv.getUint8(o + 1) !== 0x25) continue;
+      const buf = Buffer.from(dv.buffer, dv.byteOffset, dv.byteLength);
+      for (let o = buf.indexOf(FF25, r.offset); o >= 0 && o + 6 <= end; o = buf.indexOf(FF25, o + 1)) {
         const at = r.addr + (o - r.offset);
         if (!slots.has(at + 6 + dv.getInt32(o + 2, true))) continue;
         let start = o;
@@ -187,22 +191,34 @@ function push(out: WrapperCall[], address: number, rec: Rec): void {
 // ---------------------------------------------------------------------------------------------
 // x86-64
 
+const FF15 = Buffer.from([0xff, 0x15]);
+const FF25 = Buffer.from([0xff, 0x25]);
+
 function callsX86(b: Uint8Array, r: ElfExecRegion, targets: Set<number>, slots: Set<number>, out: WrapperCall[]): void {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const end = r.offset + r.size;
-  for (let o = r.offset; o + 5 <= end; o++) {
-    const c = b[o]!;
-    const at = r.addr + (o - r.offset);
-    if (c === 0xe8 || c === 0xe9) {
-      if (!targets.has(at + 5 + dv.getInt32(o + 1, true))) continue;
-      if (c === 0xe9) push(out, at, { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' });
+  // call/jmp rel32 (e8/e9) to a target: rel32 + o == target - addr + offset - 5 for a call at o.
+  // Found with memchr (Buffer.indexOf), then checked with plain byte reads.
+  const want = Int32Array.from([...targets].map((t) => t - r.addr + r.offset - 5));
+  for (const op of [0xe8, 0xe9]) {
+    for (let o = buf.indexOf(op, r.offset); o >= 0 && o + 5 <= end; o = buf.indexOf(op, o + 1)) {
+      const sum = (b[o + 1]! | (b[o + 2]! << 8) | (b[o + 3]! << 16) | (b[o + 4]! << 24)) + o;
+      let hit = false;
+      for (let k = 0; k < want.length; k++) if (want[k] === sum) hit = true;
+      if (!hit) continue;
+      const at = r.addr + (o - r.offset);
+      if (op === 0xe9) push(out, at, { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' });
       else push(out, at, recoverX86(b, r.offset, o));
-    } else if (c === 0xff && (b[o + 1] === 0x15 || b[o + 1] === 0x25) && o + 6 <= end) {
-      if (!slots.has(at + 6 + dv.getInt32(o + 2, true))) continue;
-      if (b[o + 1] === 0x25) continue; // the PLT stub itself
-      push(out, at, recoverX86(b, r.offset, o));
     }
   }
+  // call *slot(%rip) (ff 15): -fno-plt.
+  if (slots.size) {
+    for (let o = buf.indexOf(FF15, r.offset); o >= 0 && o + 6 <= end; o = buf.indexOf(FF15, o + 1)) {
+      if (slots.has(r.addr + (o - r.offset) + 6 + dv.getInt32(o + 2, true))) push(out, r.addr + (o - r.offset), recoverX86(b, r.offset, o));
+    }
+  }
+  out.sort((x, y) => x.address - y.address);
 }
 
 /** Instructions gcc and clang put between argument set-up and a call, matched backwards. */

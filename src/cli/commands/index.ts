@@ -1,6 +1,7 @@
 /** The command registry: adding a command is one file and one entry here. */
 import type { Command } from '../io.ts';
 import { bpfCommand } from './bpf.ts';
+import { checkCommand } from './check.ts';
 import { compatCommand } from './compat.ts';
 import { demoCommand } from './demo.ts';
 import { explainCommand } from './explain.ts';
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   explainCommand,
   compatCommand,
   generateCommand,
+  checkCommand,
   shimCommand,
   bpfCommand,
   initCommand,

@@ -1,0 +1,59 @@
+/** Checking one file on disk: read, skip non-ELF files (by magic), turn input errors into results. */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { InputError } from '../errors.ts';
+import type { TargetDef } from '../policy/types.ts';
+import { checkElf } from './analyze.ts';
+import type { CheckOptions, CheckResult } from './types.ts';
+
+const MAGIC = 0x7f454c46;
+
+/** Whether the file starts with \x7fELF (false for unreadable files). */
+export function isElfFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === MAGIC;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Checks the file at `path`. `explicit`: named by the user, so a non-ELF file is an error;
+ * found by walking a directory, it is skipped (null). Bugs (non-InputErrors) propagate.
+ */
+export function checkFile(path: string, display: string, target: TargetDef, opts: CheckOptions, explicit: boolean): CheckResult | null {
+  let bytes: Uint8Array;
+  let fd: number | undefined;
+  try {
+    // The magic first: a directory walk meets big archives and data files that are never read whole.
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(4);
+    if (readSync(fd, head, 0, 4, 0) !== 4 || head.readUInt32BE(0) !== MAGIC) {
+      return explicit ? { file: display, error: 'not an ELF file' } : null;
+    }
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    bytes = new Uint8Array(buf.buffer, buf.byteOffset, got);
+  } catch (e) {
+    if (!explicit) return null;
+    return { file: display, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  try {
+    return checkElf(bytes, display, target, opts);
+  } catch (e) {
+    if (e instanceof InputError) return { file: display, error: e.message.startsWith(`${display}: `) ? e.message.slice(display.length + 2) : e.message };
+    throw e;
+  }
+}

@@ -1,0 +1,123 @@
+import { InputError } from '../../errors.ts';
+import { checkPaths } from '../../check/walk.ts';
+import { renderText } from '../../check/report-text.ts';
+import { toJson } from '../../check/report-json.ts';
+import { toSarif } from '../../check/report-sarif.ts';
+import { isCheckError } from '../../check/types.ts';
+import { parseArgs } from '../args.ts';
+import { bold, dim, EXIT, green, json, red, yellow, type Command } from '../io.ts';
+import { settings } from './common.ts';
+import { resolve } from 'node:path';
+
+const FORMATS = ['text', 'json', 'sarif'] as const;
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'will an ELF binary survive the target\'s policy? denied syscalls, fallbacks, fatal calls',
+  help: `Usage: sysgate check FILE|DIR... --target T [--firmware V] [--sysroot DIR] [--format text|json|sarif]
+
+Reads each ELF the way the device's kernel will meet it and reports every syscall it can
+make, what the target does with it at firmware V, and what happens then. The arch comes
+from the file. A directory is walked (symlinks inside it are not followed, files that are
+not ELF are skipped) and its files are checked in parallel.
+
+What counts as a call:
+  imports      undefined dynamic symbols (weak too), mapped through the libc knowledge base
+               (glibc, musl) to syscalls on the file's arch, with their ENOSYS fallback chains
+  start-up     what the C library and its loader do before main (version from GLIBC_x.y refs)
+  sites        syscall instructions in the file (static binaries, libraries), named by function
+  syscall()    calls to syscall() with a constant number, resolved at the call site
+  --sysroot    DT_NEEDED libraries found under DIR (lib, usr/lib, lib/<triplet>,
+               usr/lib/<triplet>), transitively; the C library itself is modelled, not scanned
+
+Verdicts:
+  allowed      the policy allows it
+  fallback     fails with ENOSYS, the C library falls back (to an older call, /dev/urandom)
+  ignored      fails with ENOSYS, the C library carries on without it
+  unknown      fails; nothing known says how the code handles it            (warning)
+  broken       fails, no fallback: the feature that needs it breaks         (fatal)
+  aborts       fails where the C library cannot go on: the process dies     (fatal)
+  sigsys       raises SIGSYS: the process dies (CodeSafe firmware < 13.7)   (fatal)
+  killed       the filter kills the process (enclave)                        (fatal)
+
+Options:
+  --target T, --firmware V   as for generate (default firmware: the newest; or sysgate.config.json)
+  --sysroot DIR              follow DT_NEEDED into DIR and analyse those libraries too
+  --libc-version X.Y         assume this C library version (default: the sysroot's libc.so.6,
+                             else the file's highest GLIBC_ reference or the knowledge base's default)
+  --format F                 text (default), json, sarif (SARIF 2.1.0 for code-scanning UIs)
+  --json                     same as --format json
+  --jobs N                   worker threads for directories (default: available cores)
+  --quiet, -q                no progress on the terminal; text output lists failing files only
+
+JSON: one object for one FILE, an array for several files or a directory. Per file:
+  file, arch, target, firmware, defaultAction, static, type, library (a shared library),
+  libc {name, version, versionFrom, referenced},
+  syscalls [{name, nr, verdict, severity (fatal|warning|ok), action, outcome, condition?,
+             reason?, fix?, via [...]}],
+  via: {kind: import, symbol, version?, weak, role (chain|also|conditional|on-enosys), step?,
+        next?, source} | {kind: startup, when, onEnosys, next?} | {kind: site, address,
+        siteKind, function?, step?, next?} | {kind: "syscall()", address, function?};
+        each with library (null: the file itself), verdict, detail?
+  unresolved [{library, address, kind, function?, reason}], unknownImports [name],
+  libraries [{name, path?, status (analysed|libc|missing|error), neededBy}],
+  summary {syscalls, denied, fatal, warnings, unresolved}, fatal.
+  A file that could not be checked: {file, error}.
+
+Exit codes: 0 nothing fatal, 1 a fatal finding in some file, 2 bad input (a file that could
+not be checked: not an ELF, an arch the target lacks).
+
+Examples:
+  sysgate check build/app --target codesafe5 --firmware 13.7
+  sysgate check build/app --target codesafe5 --sysroot /usr/arm-linux-gnueabihf --json
+  sysgate check out/ --target enclave-x86_64 --format sarif > check.sarif
+`,
+  async run(argv, io) {
+    const flags = parseArgs({
+      '--target': String, '--firmware': String, '--sysroot': String, '--format': String, '--config': String,
+      '--libc-version': String, '--jobs': Number,
+      '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
+      '-t': '--target', '-f': '--firmware', '-q': '--quiet', '-c': '--config', '-h': '--help', '-j': '--jobs',
+    }, argv, 'check');
+    if (flags['--help']) return io.out(this.help), 0;
+    const paths = flags._;
+    const format = flags['--json'] ? 'json' : (flags['--format'] ?? 'text');
+    if (!(FORMATS as readonly string[]).includes(format)) throw new InputError(`unknown format '${format}' (expected ${FORMATS.join(', ')})`);
+    if (paths.length === 0) throw new InputError(`missing FILE or DIR (see 'sysgate check --help')`);
+    const jobs = flags['--jobs'];
+    if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new InputError(`bad --jobs ${jobs}: expected a whole number >= 1`);
+    const libcVersion = flags['--libc-version'];
+    if (libcVersion !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(libcVersion)) throw new InputError(`bad --libc-version '${libcVersion}': expected e.g. 2.36`);
+    const { target, firmware } = await settings({ ...flags, '--arch': undefined }, 'check', io);
+    const quiet = !!flags['--quiet'];
+    const progress = io.isTTY && !quiet;
+    let last = 0;
+    const results = await checkPaths(paths, target, {
+      cwd: io.cwd,
+      ...(firmware !== undefined ? { firmware } : {}),
+      ...(flags['--sysroot'] ? { sysroot: resolve(io.cwd, flags['--sysroot']) } : {}),
+      ...(libcVersion ? { libcVersion } : {}),
+      ...(jobs !== undefined ? { jobs } : {}),
+      ...(progress ? {
+        onProgress: (done: number, total: number, file: string) => {
+          const now = Date.now();
+          if (done < total && now - last < 100) return;
+          last = now;
+          io.err(`\r\x1b[Kchecking ${done}/${total} ${file.length > 50 ? `...${file.slice(-47)}` : file}`);
+          if (done === total) io.err('\r\x1b[K');
+        },
+      } : {}),
+    });
+    const single = paths.length === 1 && results.length === 1 && results[0]!.file === paths[0];
+    if (format === 'json') io.out(json(toJson(results, single)));
+    else if (format === 'sarif') io.out(json(toSarif(results)));
+    else {
+      const shown = results.filter((r) => !isCheckError(r) && (!quiet || r.fatal));
+      io.out(renderText(shown, { bold: (s) => bold(io, s), red: (s) => red(io, s), yellow: (s) => yellow(io, s), green: (s) => green(io, s), dim: (s) => dim(io, s) }));
+    }
+    const errors = results.filter(isCheckError);
+    for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
+    if (errors.length) return EXIT.usage;
+    return results.some((r) => !isCheckError(r) && r.fatal) ? EXIT.findings : EXIT.ok;
+  },
+};
