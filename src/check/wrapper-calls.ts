@@ -376,6 +376,17 @@ function thumbExpandImm(imm12: number): number | undefined {
 }
 
 function recoverThumb(dv: DataView, le: boolean, lo: number, call: number): Rec {
+  const rec = recoverThumbRaw(dv, le, lo, call);
+  if (rec.k !== 'const') return rec;
+  // An IT instruction (bf x[1-f]) up to four instructions back makes the move conditional.
+  for (let p = call - 2; p >= Math.max(lo, call - 2 * 14); p -= 2) {
+    const h = dv.getUint16(p, le);
+    if ((h & 0xff00) === 0xbf00 && (h & 0xf) !== 0) return { k: 'unknown', why: 'r0 set conditionally (IT block) before the call' };
+  }
+  return rec;
+}
+
+function recoverThumbRaw(dv: DataView, le: boolean, lo: number, call: number): Rec {
   let q = call;
   for (let n = 0; n < BACK && q - 2 >= lo; n++) {
     const wide = q - 4 >= lo && (dv.getUint16(q - 4, le) & 0xe000) === 0xe000 && (dv.getUint16(q - 4, le) & 0x1800) !== 0;
