@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The executable: the only module that touches the process (argv, streams, exit code). */
+import { isMainThread } from 'node:worker_threads';
 import { run } from './run.ts';
 import type { Io } from './io.ts';
 
@@ -18,6 +19,10 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-run(process.argv.slice(2), io).then((code) => {
-  process.exitCode = code;
-});
+// The bundle is also the entry of `check`'s worker threads (src/check/worker.ts): only the
+// main thread runs the CLI.
+if (isMainThread) {
+  run(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

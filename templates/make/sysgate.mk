@@ -39,4 +39,4 @@ $(SYSGATE_SHIM_OBJ): $(SYSGATE_SHIM_SRC)
 
 # $(call sysgate_link,OUTPUT,INPUTS): link, then check; a fatal finding fails and removes OUTPUT.
 sysgate_link = $(CC) $(LDFLAGS) -o $(1) $(2) $(SYSGATE_LDFLAGS) $(LDLIBS) && \
-	$(SYSGATE) check $(1) --target $(SYSGATE_TARGET) $(if $(SYSGATE_FIRMWARE),--firmware $(SYSGATE_FIRMWARE)) $(if $(SYSGATE_SYSROOT),--sysroot $(SYSGATE_SYSROOT)) --delete-on-fatal
+	$(SYSGATE) check $(1) --target $(SYSGATE_TARGET) $(if $(SYSGATE_FIRMWARE),--firmware $(SYSGATE_FIRMWARE)) $(if $(SYSGATE_SYSROOT),--sysroot $(SYSGATE_SYSROOT)) --delete-on-fatal --quiet

@@ -7,6 +7,7 @@ import { isCheckError } from '../../check/types.ts';
 import { parseArgs } from '../args.ts';
 import { bold, dim, EXIT, green, json, red, yellow, type Command } from '../io.ts';
 import { settings } from './common.ts';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
@@ -49,6 +50,8 @@ Options:
   --json                     same as --format json
   --jobs N                   worker threads for directories (default: available cores)
   --quiet, -q                no progress on the terminal; text output lists failing files only
+  --delete-on-fatal          remove each file with a fatal finding (for build steps: a failed
+                             check must not leave a binary that looks up to date)
 
 JSON: one object for one FILE, an array for several files or a directory. Per file:
   file, arch, target, firmware, defaultAction, static, type, library (a shared library),
@@ -76,7 +79,7 @@ Examples:
     const flags = parseArgs({
       '--target': String, '--firmware': String, '--sysroot': String, '--format': String, '--config': String,
       '--libc-version': String, '--jobs': Number,
-      '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
+      '--json': Boolean, '--quiet': Boolean, '--delete-on-fatal': Boolean, '--help': Boolean,
       '-t': '--target', '-f': '--firmware', '-q': '--quiet', '-c': '--config', '-h': '--help', '-j': '--jobs',
     }, argv, 'check');
     if (flags['--help']) return io.out(this.help), 0;
@@ -118,6 +121,14 @@ Examples:
     const errors = results.filter(isCheckError);
     for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
     if (errors.length) return EXIT.usage;
-    return results.some((r) => !isCheckError(r) && r.fatal) ? EXIT.findings : EXIT.ok;
+    const fatal = results.filter((r) => !isCheckError(r) && r.fatal);
+    if (flags['--delete-on-fatal']) {
+      // A build step that fails here must not leave a binary that a rebuild would take as done.
+      for (const r of fatal) {
+        rmSync(resolve(io.cwd, r.file), { force: true });
+        io.err(`sysgate: removed ${r.file}\n`);
+      }
+    }
+    return fatal.length ? EXIT.findings : EXIT.ok;
   },
 };

@@ -1,6 +1,7 @@
 /** The command registry: adding a command is one file and one entry here. */
 import type { Command } from '../io.ts';
 import { bpfCommand } from './bpf.ts';
+import { ccCommand } from './cc.ts';
 import { checkCommand } from './check.ts';
 import { compatCommand } from './compat.ts';
 import { demoCommand } from './demo.ts';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   compatCommand,
   generateCommand,
   checkCommand,
+  ccCommand,
   shimCommand,
   bpfCommand,
   initCommand,
