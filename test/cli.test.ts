@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeDir, tempDir } from './helpers/build.ts';
 import { cli, cliProcess, ROOT } from './helpers/cli.ts';
 
 const FIX = join(ROOT, 'test/fixtures/targets');
@@ -120,8 +122,17 @@ describe('cli', () => {
     const bad = cliProcess(['syscalls', '--target', 'codesafe5', '--firmware', 'abc']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
-    const demo = cliProcess(['demo']);
-    assert.equal(demo.code, 0, demo.stderr);
-    assert.match(demo.stdout, /What changes between firmware 13\.5 and 13\.7/);
+    const dir = tempDir();
+    try {
+      const demo = cliProcess(['demo'], { cwd: dir });
+      assert.equal(demo.code, 0, demo.stderr);
+      assert.match(demo.stdout, /What changes between firmware 13\.5 and 13\.7/);
+      assert.deepEqual(readdirSync(join(dir, 'sysgate-out')).sort(), ['asm', 'bpf', 'h', 'libseccomp.c', 'oci.json', 'shim.c', 'systemd.conf'].map((e) => `codesafe5-13.7-arm.${e}`).sort());
+      assert.match(demo.stdout, /sensor-log\.arm\s+firmware 13\.7: PASS/);
+      assert.match(demo.stdout, /keygen\.arm\s+firmware 13\.7: FAIL getrandom fails with no fallback/);
+      assert.match(demo.stdout, /keygen\.arm\s+firmware 13\.5: FAIL .*getrandom raises SIGSYS/);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
