@@ -30,6 +30,8 @@ describe('npm package', function () {
     const v = spawnSync(bin, ['--version'], { encoding: 'utf8' });
     assert.equal(v.status, 0, v.stderr);
     assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+    const demo = spawnSync(bin, ['demo'], { encoding: 'utf8', cwd: project });
+    assert.equal(demo.status, 0, demo.stderr);
     const s = spawnSync(bin, ['syscalls', '--target', 'codesafe5', '--arch', 'ppc', '--json'], { encoding: 'utf8', cwd: project });
     assert.equal(s.status, 0, s.stderr);
     assert.equal(JSON.parse(s.stdout).allowed.filter((a: { provenance: { kind: string } }) => a.provenance.kind === 'target').length, 170);
@@ -42,17 +44,21 @@ describe('npm package', function () {
 
   it('exports the Node API with type declarations', () => {
     writeFileSync(join(project, 'use.mjs'), `
-import { loadTarget, resolvePolicy, generate, formatAction } from 'sysgate';
+import { readFileSync } from 'node:fs';
+import { loadTarget, resolvePolicy, generate, formatAction, checkElf } from 'sysgate';
 const t = await loadTarget('codesafe5');
 const p = resolvePolicy(t, { firmware: '13.5', arch: 'arm' });
 const [f] = generate(t, { firmware: '13.7', arches: ['arm'], formats: ['bpf'] });
-console.log(JSON.stringify({ rules: p.rules.length, def: formatAction(p.defaultAction), bytes: f.files[0].content.length }));
+const elf = 'node_modules/sysgate/examples/bin/keygen.arm';
+const r = checkElf(readFileSync(elf), elf, t, { firmware: '13.7' });
+console.log(JSON.stringify({ rules: p.rules.length, def: formatAction(p.defaultAction), bytes: f.files[0].content.length, fatal: r.fatal }));
 `);
     const r = spawnSync(process.execPath, ['use.mjs'], { cwd: project, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.def, 'trap');
     assert.ok(out.rules > 100 && out.bytes > 100 && out.bytes % 8 === 0);
+    assert.equal(out.fatal, true);
 
     writeFileSync(join(project, 'use.ts'), `
 import { loadTarget, resolvePolicy, type Policy } from 'sysgate';
