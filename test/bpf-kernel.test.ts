@@ -11,7 +11,7 @@ import {
   validateFilter, type Insn,
 } from '../src/bpf/index.ts';
 import {
-  ALLOW, errno, intent, kernelAccepts, kernelHarnessSupported, kernelVerdicts, makePolicy, observed,
+  ALLOW, errno, intent, kernelAccepts, requireKernelHarness, kernelVerdicts, makePolicy, observed,
   buildLibseccompExporter, libseccompFilter, observedRet, prng, probeSet, randomPolicy, rule, type Probe,
 } from './helpers/bpf.ts';
 import { requireTool } from './helpers/tools.ts';
@@ -22,12 +22,7 @@ const I = (code: number, k = 0, jt = 0, jf = 0): Insn => ({ code, jt, jf, k: k >
 
 describe('bpf: kernel verdicts (test/native/verdicts.c)', function () {
   before(function () {
-    const why = kernelHarnessSupported();
-    if (why) {
-      if (process.env.CI) throw new Error(`kernel tests: ${why}`);
-      this.skip();
-    }
-    requireTool(this, 'gcc', 'gcc');
+    requireKernelHarness(this);
   });
 
   it('reads each action correctly from hand-written filters', () => {

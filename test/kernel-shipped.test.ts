@@ -10,19 +10,13 @@ import { evaluatePolicies } from '../src/policy/evaluate.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import { ARCHES, X32_SYSCALL_BIT } from '../src/syscalls/arches.ts';
-import { kernelHarnessSupported, kernelVerdicts, observed, type Probe } from './helpers/bpf.ts';
-import { requireTool } from './helpers/tools.ts';
+import { requireKernelHarness, kernelVerdicts, observed, type Probe } from './helpers/bpf.ts';
 
 const X86_64 = ARCHES.x86_64;
 
 describe('shipped targets in the kernel (x86_64)', function () {
   before(function () {
-    const why = kernelHarnessSupported();
-    if (why) {
-      if (process.env.CI) throw new Error(`kernel tests: ${why}`);
-      this.skip();
-    }
-    requireTool(this, 'gcc', 'gcc');
+    requireKernelHarness(this);
   });
 
   for (const [id, fw] of [['codesafe5', '13.4'], ['codesafe5', '13.5'], ['codesafe5', '13.7'], ['enclave-x86_64', undefined]] as const) {

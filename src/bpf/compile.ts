@@ -14,7 +14,7 @@
  * two ranges with one comparison.
  */
 import { InputError } from '../errors.ts';
-import type { Action, ArgCondition, Policy, Rule } from '../policy/types.ts';
+import type { ArgCondition, Policy, Rule } from '../policy/types.ts';
 import { X32_SYSCALL_BIT, type ArchInfo } from '../syscalls/arches.ts';
 import { explore, longestPath } from './analyze.ts';
 import { AsmBuilder, assemble, type Label } from './assemble.ts';

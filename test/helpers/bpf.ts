@@ -11,6 +11,8 @@ import { ARCHES, X32_SYSCALL_BIT, type ArchInfo } from '../../src/syscalls/arche
 import { encodeFilter } from '../../src/bpf/encode.ts';
 import { retToAction, type Insn } from '../../src/bpf/types.ts';
 import { ROOT } from './paths.ts';
+import { requireTool } from './tools.ts';
+import { evaluatePolicies } from '../../src/policy/evaluate.ts';
 
 export const ALLOW: Action = { kind: 'allow' };
 export const errno = (e: number): Action => ({ kind: 'errno', errno: e });
@@ -38,17 +40,7 @@ export function makePolicy(opts: {
   };
 }
 
-/** mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from './prng.ts';
 
 export type Rng = () => number;
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
@@ -130,19 +122,6 @@ export function randomPolicy(rng: Rng, o: RandomPolicyOptions = {}): Policy {
   });
 }
 
-function condHolds(c: ArgCondition, arg: bigint): boolean {
-  const v = c.width === 32 ? arg & 0xffffffffn : BigInt.asUintN(64, arg);
-  switch (c.op) {
-    case 'eq': return v === c.value;
-    case 'ne': return v !== c.value;
-    case 'lt': return v < c.value;
-    case 'le': return v <= c.value;
-    case 'gt': return v > c.value;
-    case 'ge': return v >= c.value;
-    case 'masked-eq': return (v & (c.mask ?? 0n)) === c.value;
-  }
-}
-
 export interface Probe {
   /** The arch the call is made with (i386 for int $0x80 on x86_64). */
   arch: ArchInfo;
@@ -150,18 +129,9 @@ export interface Probe {
   args: bigint[];
 }
 
-/** What the policies mean for a call, straight from the Policy objects. */
+/** What the policies mean for a call: the reference meaning, src/policy/evaluate.ts. */
 export function intent(policies: readonly Policy[], probe: Probe): Action {
-  const p = policies.find((x) => x.arch.auditArch === probe.arch.auditArch);
-  if (!p) return policies[0]!.foreignArchAction;
-  const nr = probe.nr >>> 0;
-  if (p.arch.name === 'x86_64' && (nr & X32_SYSCALL_BIT) && nr !== 0xffffffff) return p.foreignArchAction;
-  if (nr > p.tableMax) return p.defaultAction;
-  const r = p.rules.find((x) => x.nr === nr);
-  if (!r) return p.defaultAction;
-  if (r.conditions.length === 0) return r.action;
-  const hit = r.conditions.some((list) => list.every((c) => condHolds(c, probe.args[c.index] ?? 0n)));
-  return hit ? r.action : p.defaultAction;
+  return evaluatePolicies(policies, probe.arch.auditArch, probe.nr, probe.args);
 }
 
 /** What the kernel harness reports for an action (see verdicts.c for why). */
@@ -239,6 +209,16 @@ export function kernelHarnessSupported(): string | undefined {
 let fileSeq = 0;
 
 /** Runs the harness: one verdict string per probe, in order. */
+/** In a mocha hook: skip locally, fail in CI, when the kernel harness cannot run here. */
+export function requireKernelHarness(ctx: Mocha.Context): void {
+  const why = kernelHarnessSupported();
+  if (why) {
+    if (process.env.CI) throw new Error(`kernel tests: ${why}`);
+    ctx.skip();
+  }
+  requireTool(ctx, 'gcc', 'gcc');
+}
+
 export function kernelVerdicts(insns: readonly Insn[], probes: readonly Probe[]): string[] {
   const bin = buildHarness();
   const id = `${process.pid}-${fileSeq++}`;
