@@ -238,6 +238,21 @@ describe('elf syscall sites', function () {
       assert.match(sites[0]!.reason!, /branch target/);
     });
 
+    it('x86_64: instruction boundaries far from the start of the code, where decoding stays out of step', function () {
+      // 1,000 bytes of b8: mov $0xb8b8b8b8,%eax from every fifth offset, so decodes started at
+      // different offsets never fall into step; only the sweep from the start tells which 0f 05 is real.
+      const code = new Array<number>(1000).fill(0xb8);
+      code.splice(495, 5, 0xb8, 0x27, 0, 0, 0); // mov $39,%eax
+      code.splice(500, 2, 0x0f, 0x05); // syscall, on a boundary
+      code.splice(603, 2, 0x0f, 0x05); // inside the mov at 602: not a site
+      code.push(...new Array<number>(200).fill(0x90));
+      code.push(0x06, 0xb8, 0x0f, 0x05, 0, 0); // undecodable byte (1200), then 0f 05 inside a mov
+      code.push(0x31, 0xc0, 0x0f, 0x05, 0xc3); // xor %eax,%eax; syscall (1208)
+      const sites = scan(elf(true, 62, code));
+      assert.deepEqual(sites.map((s) => [s.address - 0x401000, s.number]), [[500, 39], [1202, null], [1208, 0]]);
+      assert.match(sites[1]!.reason!, /could not be decoded/);
+    });
+
     it('aarch64: movz/movk pairs, and x8 from memory', function () {
       const w = (x: number): number[] => [x & 0xff, (x >>> 8) & 0xff, (x >>> 16) & 0xff, x >>> 24];
       const code = [

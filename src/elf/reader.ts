@@ -458,7 +458,9 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
   const symbols: ElfSymbol[] = [];
   const mappingSymbols: ElfMappingSymbol[] = [];
   const isArm = machine === EM_ARM;
-  const seen = new Set<string>();
+  /** (name, value) pairs seen: the first value per name, and any further pairs as `name\0value`. */
+  const seen = new Map<string, number>();
+  const seenMore = new Set<string>();
   const addSym = (s: RawSym, dynamic: boolean): void => {
     if (s.shndx === SHN_UNDEF || s.name === '') return;
     const t = s.info & 0xf;
@@ -477,9 +479,14 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
       value -= 1;
       thumb = true;
     }
-    const key = `${s.name}\0${value}`;
-    if (seen.has(key)) return;
-    seen.add(key);
+    const first = seen.get(s.name);
+    if (first === undefined) seen.set(s.name, value);
+    else if (first === value) return;
+    else {
+      const key = `${s.name}\0${value}`;
+      if (seenMore.has(key)) return;
+      seenMore.add(key);
+    }
     const bind = s.info >> 4;
     const sym: ElfSymbol = {
       name: s.name, value, size: s.size, type,

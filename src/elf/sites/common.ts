@@ -28,29 +28,35 @@ const bindRank = { global: 0, weak: 1, local: 2 } as const;
 export class FunctionIndex {
   /** Per section index for ET_REL (values are section-relative), else one list under -1. */
   private readonly lists = new Map<number, Func[]>();
-  private readonly byName = new Map<string, Func>();
+  private byName: Map<string, Func> | undefined;
   private readonly maxEnds = new Map<number, Float64Array>();
 
-  constructor(elf: ElfInfo) {
+  constructor(private readonly elf: ElfInfo) {
     const rel = elf.type === 'rel';
+    const all = elf.symbols;
     const groups = new Map<number, ElfSymbol[]>();
-    for (const s of elf.symbols) {
-      if (s.type !== 'func') continue;
-      const key = rel ? s.shndx : -1;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
-      g.push(s);
+    if (rel) {
+      for (const s of all) {
+        if (s.type !== 'func') continue;
+        let g = groups.get(s.shndx);
+        if (!g) groups.set(s.shndx, (g = []));
+        g.push(s);
+      }
+    } else {
+      const g: ElfSymbol[] = [];
+      for (const s of all) if (s.type === 'func') g.push(s);
+      if (g.length) groups.set(-1, g);
     }
     for (const [key, syms] of groups) {
       // Symbols are sorted by value; pick one name per address (global, sized, fewer underscores).
       const funcs: Func[] = [];
       for (let i = 0; i < syms.length;) {
-        let j = i;
+        let j = i + 1;
         let best = syms[i]!;
-        let maxSize = 0;
+        let maxSize = best.size;
         while (j < syms.length && syms[j]!.value === best.value) {
           const s = syms[j]!;
-          maxSize = Math.max(maxSize, s.size);
+          if (s.size > maxSize) maxSize = s.size;
           if (better(s, best)) best = s;
           j++;
         }
@@ -63,11 +69,6 @@ export class FunctionIndex {
         if (f.end === f.start) f.end = i + 1 < funcs.length ? funcs[i + 1]!.start : Number.MAX_SAFE_INTEGER;
       }
       this.lists.set(key, funcs);
-    }
-    for (const s of elf.symbols) {
-      if (s.type === 'func' && !this.byName.has(s.name)) {
-        this.byName.set(s.name, { start: s.value, end: s.value + s.size, name: s.name, thumb: s.thumb === true });
-      }
     }
   }
 
@@ -144,6 +145,14 @@ export class FunctionIndex {
   }
 
   byNameLookup(name: string): Func | undefined {
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const s of this.elf.symbols) {
+        if (s.type === 'func' && !this.byName.has(s.name)) {
+          this.byName.set(s.name, { start: s.value, end: s.value + s.size, name: s.name, thumb: s.thumb === true });
+        }
+      }
+    }
     return this.byName.get(name);
   }
 
@@ -171,14 +180,18 @@ function leadingUnderscores(s: string): number {
 
 /** State shared by one scan of one file. */
 export class ScanContext {
-  readonly funcs: FunctionIndex;
   readonly dv: DataView;
   readonly le: boolean;
+  private funcIndex: FunctionIndex | undefined;
 
   constructor(readonly elf: ElfInfo, readonly bytes: Uint8Array) {
-    this.funcs = new FunctionIndex(elf);
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.le = elf.endian === 'little';
+  }
+
+  /** Function symbols, indexed on first use (most files have no candidate sites at all). */
+  get funcs(): FunctionIndex {
+    return (this.funcIndex ??= new FunctionIndex(this.elf));
   }
 
   /** Key for FunctionIndex lookups of addresses in `region`. */

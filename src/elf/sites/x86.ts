@@ -5,12 +5,16 @@
  * Candidates are found by a byte search. Each function holding a candidate (or the stretch of
  * code between symbols, or the whole section without symbols) is decoded forward with an
  * instruction-length decoder, which gives true instruction boundaries (a byte pair inside
- * another instruction is dropped) and the direct branch targets. From each real site the
+ * another instruction is dropped) and the direct branch targets. Most candidates are byte pairs
+ * inside other instructions; `classify` settles each from a short stretch of code before it with
+ * the same answer as that sweep, so only the stretches up to the last real site are decoded
+ * whole (stripped libraries have megabytes between symbols). From each real site the
  * scanner walks back over the decoded instructions until one sets eax: `mov $N,%eax`,
  * `mov $N,%rax`, `xor %eax,%eax`. It gives up (unresolved, with the reason) on anything else
  * that may write eax, on a call, on an unconditional jump, and on a branch target in between.
  * Jumps into the function from elsewhere (other than its start) and indirect jumps are not seen.
  */
+import { Buffer } from 'node:buffer';
 import type { ElfExecRegion, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
 import { Bits, JOIN, type Recovered, type ScanContext, WINDOW } from './common.ts';
 
@@ -495,9 +499,80 @@ const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi', 'r8',
 // ---------------------------------------------------------------------------------------------
 // Scanner
 
-interface Candidate {
-  off: number;
-  kind: SiteKind;
+const KINDS: readonly SiteKind[] = ['syscall', 'int80', 'vsyscall'];
+const NEEDLES = [Buffer.from([0x0f, 0x05]), Buffer.from([0xcd, 0x80]), Buffer.from([0x65, 0xff, 0x15, 0x10, 0, 0, 0])];
+
+/** Region-relative offsets of the candidate byte sequences, ascending, as `offset * 4 + kind index`. */
+function findCandidates(b: Uint8Array, base: number, size: number, x64: boolean): Float64Array {
+  const buf = Buffer.from(b.buffer, b.byteOffset + base, size);
+  const found: number[] = [];
+  for (let k = 0; k < (x64 ? 2 : 3); k++) {
+    const needle = NEEDLES[k]!;
+    for (let i = buf.indexOf(needle); i >= 0; i = buf.indexOf(needle, i + 1)) found.push(i * 4 + k);
+  }
+  return Float64Array.from(found).sort();
+}
+
+/** What the forward sweep of an interval makes of a candidate. */
+const C_INSIDE = 0; // inside another instruction: not a site
+const C_BAD = 1; // not an instruction start, and decoding failed within 16 bytes before it
+const C_START = 2; // an instruction start: a site, to be validated and resolved by the full sweep
+
+/** Scratch for `classify`: next instruction start per offset of the window, and the reference path. */
+let memo = new Int32Array(0);
+let mark = new Uint8Array(0);
+
+/**
+ * Where the sweep of the whole interval [lo, hi) (from lo, one instruction at a time, one byte on
+ * an undecodable one) would stand around candidate c, without decoding the whole interval.
+ *
+ * An instruction is at most 15 bytes, so the sweep from lo lands somewhere in [s, s + 15) for any
+ * s in (lo, c]. The paths from all 15 of those offsets are followed; when they all run into the
+ * path from s before c - 15, the sweep from lo is that path over [c - 15, c], whatever its entry
+ * point. Otherwise the window grows, and in the end the sweep starts at lo itself. Exact either way.
+ */
+function classify(b: Uint8Array, base: number, lo: number, hi: number, c: number, x64: boolean, d: Insn): number {
+  const end = base + hi;
+  for (let w = 64; ; w *= 4) {
+    const s = w > 16384 || c - w <= lo ? lo : c - w;
+    const window = s !== lo;
+    const n = c - s + 1;
+    if (window) {
+      if (memo.length < n) {
+        memo = new Int32Array(Math.max(n, 2 * memo.length));
+        mark = new Uint8Array(memo.length);
+      }
+      memo.fill(-1, 0, n);
+      mark.fill(0, 0, n);
+    }
+    // The path from s, up to c.
+    let atC = false;
+    let badNear = false;
+    for (let p = s; p <= c;) {
+      if (window) mark[p - s] = 1;
+      const ok = decode(b, base + p, end, x64, d);
+      if (p === c) atC = ok;
+      if (!ok && p >= c - 15) badNear = true;
+      p = ok ? p + d.len : p + 1;
+    }
+    let merged = true;
+    if (window) {
+      // Every other entry point must join that path by c - 15.
+      for (let e = s + 1; e < s + 15 && merged; e++) {
+        let p = e;
+        while (p <= c - 15 && mark[p - s] === 0) {
+          let q = memo[p - s]!;
+          if (q < 0) {
+            q = decode(b, base + p, end, x64, d) ? p + d.len : p + 1;
+            memo[p - s] = q;
+          }
+          p = q;
+        }
+        if (p > c - 15) merged = false;
+      }
+    }
+    if (merged) return atC ? C_START : badNear ? C_BAD : C_INSIDE;
+  }
 }
 
 export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, out: SyscallSite[]): void {
@@ -506,25 +581,18 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
   const size = region.size;
   const isa: SiteIsa = x64 ? 'x86_64' : 'i386';
   // 1. Candidates by byte search.
-  const cands: Candidate[] = [];
-  for (let o = 0; o + 1 < size; o++) {
-    const c = b[base + o]!;
-    if (c === 0x0f) {
-      if (b[base + o + 1] === 0x05) cands.push({ off: o, kind: 'syscall' });
-    } else if (c === 0xcd) {
-      if (b[base + o + 1] === 0x80) cands.push({ off: o, kind: 'int80' });
-    } else if (c === 0x65 && !x64 && o + 7 <= size && b[base + o + 1] === 0xff && b[base + o + 2] === 0x15 &&
-      b[base + o + 3] === 0x10 && b[base + o + 4] === 0 && b[base + o + 5] === 0 && b[base + o + 6] === 0) {
-      cands.push({ off: o, kind: 'vsyscall' });
-    }
-  }
-  if (cands.length === 0) return;
+  const cands = findCandidates(b, base, size, x64);
+  const nc = cands.length;
+  if (nc === 0) return;
+  const offOf = (i: number): number => Math.floor(cands[i]! / 4);
+  const kindOf = (i: number): SiteKind => KINDS[cands[i]! % 4]!;
 
   // 2. Sweep intervals: the function around each candidate, or the code between symbols.
   const key = ctx.key(region);
-  const intervals: [number, number][] = [];
-  for (const c of cands) {
-    const addr = region.addr + c.off;
+  const ivLo: number[] = [];
+  const ivHi: number[] = [];
+  for (let i = 0; i < nc; i++) {
+    const addr = region.addr + offOf(i);
     let lo: number;
     let hi: number;
     const f = ctx.funcs.at(addr, key);
@@ -537,21 +605,54 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
     }
     lo = Math.max(lo, region.addr) - region.addr;
     hi = Math.min(hi, region.addr + size) - region.addr;
-    const last = intervals[intervals.length - 1];
-    if (last && lo < last[1]) {
-      last[0] = Math.min(last[0], lo);
-      last[1] = Math.max(last[1], hi);
+    const last = ivLo.length - 1;
+    if (last >= 0 && lo < ivHi[last]!) {
+      ivLo[last] = Math.min(ivLo[last]!, lo);
+      ivHi[last] = Math.max(ivHi[last]!, hi);
       continue;
     }
-    intervals.push([lo, hi]);
+    ivLo.push(lo);
+    ivHi.push(hi);
+  }
+  // Candidates [ivFirst[j], ivEnd[j]) belong to interval j.
+  const ni = ivLo.length;
+  const ivFirst = new Int32Array(ni);
+  const ivEnd = new Int32Array(ni);
+  for (let j = 0, ci = 0; j < ni; j++) {
+    while (ci < nc && offOf(ci) < ivLo[j]!) ci++;
+    ivFirst[j] = ci;
+    while (ci < nc && offOf(ci) < ivHi[j]!) ci++;
+    ivEnd[j] = ci;
   }
 
+  // 3. Most candidates are byte pairs inside other instructions. Classify each from a short
+  // window of code before it; only intervals holding real sites are swept whole (their sites are
+  // resolved against the branch targets of the intervals swept so far, as before).
   const d = new Insn();
-  const targets = new Bits(size, 0);
-  let ci = 0;
-  for (const [lo, hi] of intervals) {
+  const cls = new Uint8Array(nc);
+  let lastFull = -1;
+  for (let j = ni - 1; j >= 0 && lastFull < 0; j--) {
+    for (let i = ivFirst[j]!; i < ivEnd[j]!; i++) {
+      cls[i] = classify(b, base, ivLo[j]!, ivHi[j]!, offOf(i), x64, d);
+      if (cls[i] === C_START) {
+        lastFull = j;
+        break;
+      }
+    }
+  }
+
+  const targets = lastFull >= 0 ? new Bits(size, 0) : undefined;
+  for (let j = 0; j < ni; j++) {
+    const lo = ivLo[j]!;
+    const hi = ivHi[j]!;
+    if (j > lastFull) {
+      for (let i = ivFirst[j]!; i < ivEnd[j]!; i++) {
+        if (cls[i] === C_BAD) out.push(ctx.site(region, region.addr + offOf(i), isa, kindOf(i), UNDECODABLE));
+      }
+      continue;
+    }
     const isFuncStart = ctx.funcs.at(region.addr + lo, key)?.start === region.addr + lo;
-    // 3. Forward sweep.
+    // 4. Forward sweep.
     let starts = new Int32Array(64);
     let n = 0;
     const bad: number[] = [];
@@ -567,28 +668,40 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
         continue;
       }
       starts[n++] = o;
-      if (!Number.isNaN(d.rel)) targets.set(o + d.len + d.rel);
+      if (!Number.isNaN(d.rel)) targets!.set(o + d.len + d.rel);
       o += d.len;
     }
-    // 4. Sites in this interval.
-    while (ci < cands.length && cands[ci]!.off < lo) ci++;
-    for (; ci < cands.length && cands[ci]!.off < hi; ci++) {
-      const c = cands[ci]!;
-      const k = lowerBound(starts, n, c.off);
-      const addr = region.addr + c.off;
-      if (k >= n || starts[k] !== c.off) {
+    // 5. Sites in this interval.
+    for (let i = ivFirst[j]!; i < ivEnd[j]!; i++) {
+      const off = offOf(i);
+      const kind = kindOf(i);
+      const k = lowerBound(starts, n, off);
+      const addr = region.addr + off;
+      if (k >= n || starts[k] !== off) {
         // Inside another instruction: not a site, unless decoding failed just before it.
-        if (bad.some((x) => x <= c.off && c.off - x < 16)) {
-          out.push(ctx.site(region, addr, isa, c.kind, { k: 'unknown', why: 'the code before this byte sequence could not be decoded' }));
-        }
+        const x = bad[lowerBoundArr(bad, off - 15)];
+        if (x !== undefined && x <= off) out.push(ctx.site(region, addr, isa, kind, UNDECODABLE));
         continue;
       }
       // Validate the instruction: int must be cd 80 itself, syscall 0f 05 without VEX.
-      if (!decode(b, base + c.off, base + hi, x64, d)) continue;
-      if (c.kind === 'vsyscall' && (d.map !== 0 || d.op !== 0xff || d.seg !== 0x65)) continue;
-      out.push(ctx.site(region, addr, isa, c.kind, recover(b, base, starts, k, lo, isFuncStart, targets, x64, d)));
+      if (!decode(b, base + off, base + hi, x64, d)) continue;
+      if (kind === 'vsyscall' && (d.map !== 0 || d.op !== 0xff || d.seg !== 0x65)) continue;
+      out.push(ctx.site(region, addr, isa, kind, recover(b, base, starts, k, lo, isFuncStart, targets!, x64, d)));
     }
   }
+}
+
+const UNDECODABLE: Recovered = { k: 'unknown', why: 'the code before this byte sequence could not be decoded' };
+
+function lowerBoundArr(a: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function lowerBound(a: Int32Array, n: number, v: number): number {
