@@ -500,16 +500,17 @@ const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi', 'r8',
 // Scanner
 
 const KINDS: readonly SiteKind[] = ['syscall', 'int80', 'vsyscall'];
-const NEEDLES = [Buffer.from([0x0f, 0x05]), Buffer.from([0xcd, 0x80]), Buffer.from([0x65, 0xff, 0x15, 0x10, 0, 0, 0])];
+const VSYSCALL = Buffer.from([0x65, 0xff, 0x15, 0x10, 0, 0, 0]);
 
 /** Region-relative offsets of the candidate byte sequences, ascending, as `offset * 4 + kind index`. */
 function findCandidates(b: Uint8Array, base: number, size: number, x64: boolean): Float64Array {
   const buf = Buffer.from(b.buffer, b.byteOffset + base, size);
   const found: number[] = [];
-  for (let k = 0; k < (x64 ? 2 : 3); k++) {
-    const needle = NEEDLES[k]!;
-    for (let i = buf.indexOf(needle); i >= 0; i = buf.indexOf(needle, i + 1)) found.push(i * 4 + k);
-  }
+  // memchr for one byte, then a look at its neighbour: 0x0f is too common in code for a fast
+  // two-byte search, 0x05 and 0xcd are rarer.
+  for (let i = buf.indexOf(0x05, 1); i >= 0; i = buf.indexOf(0x05, i + 1)) if (buf[i - 1] === 0x0f) found.push((i - 1) * 4);
+  for (let i = buf.indexOf(0xcd); i >= 0; i = buf.indexOf(0xcd, i + 1)) if (i + 1 < size && buf[i + 1] === 0x80) found.push(i * 4 + 1);
+  if (!x64) for (let i = buf.indexOf(VSYSCALL); i >= 0; i = buf.indexOf(VSYSCALL, i + 1)) found.push(i * 4 + 2);
   return Float64Array.from(found).sort();
 }
 
