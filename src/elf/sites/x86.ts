@@ -19,7 +19,7 @@ import type { ElfExecRegion, SiteIsa, SiteKind, SyscallSite } from '../types.ts'
 import { Bits, JOIN, type Recovered, type ScanContext, WINDOW } from './common.ts';
 
 // One-byte opcode map: bit 0x80 = has ModRM, low bits = immediate kind.
-const I_NONE = 0;
+// 0: no immediate
 const I_B = 1; // imm8
 const I_W = 2; // imm16
 const I_Z = 3; // imm16/32 by operand size
@@ -360,7 +360,7 @@ function implicitWrites(d: Insn): number {
   return 0;
 }
 
-function regEffect(b: Uint8Array, p: number, d: Insn, x64: boolean, t: number): Effect {
+function regEffect(b: Uint8Array, p: number, d: Insn, t: number): Effect {
   const modrm = d.modrm;
   const mod = modrm >> 6;
   const reg = ((modrm >> 3) & 7) | (d.rexR << 3);
@@ -733,7 +733,7 @@ function recover(
     if (targets.has(starts[cur]!)) return { k: 'unknown', why: JOIN };
     const o = starts[j]!;
     decode(b, base + o, base + starts[cur]!, x64, d);
-    const e = regEffect(b, base + o, d, x64, t);
+    const e = regEffect(b, base + o, d, t);
     if (e === 'none') continue;
     if (typeof e === 'object') {
       if ('v' in e) return { k: 'const', v: e.v };
