@@ -176,7 +176,7 @@ describe('check: soundness against qemu-user -strace and strace -f', function ()
     if (rows.length) console.log(`      observed vs reported:\n${rows.map((r) => `        ${r}`).join('\n')}`);
   });
   for (const arch of ['arm', 'aarch64', 'ppc', 'x86_64'] as const) {
-    for (const [name, flags] of [['calls', []], ['calls', ['-static']], ['hello', []]] as [string, string[]][]) {
+    for (const [name, flags] of [['calls', []], ['calls', ['-static']], ['hello', []], ['returns', []], ['returns', ['-static']], ['stdio', []]] as [string, string[]][]) {
       it(`${arch} ${name}${flags.join('')}: every observed syscall is reported`, function () {
         requireTool(this, tc(arch).cc, tc(arch).pkg);
         const runner = RUNNERS[arch];
@@ -195,6 +195,40 @@ describe('check: soundness against qemu-user -strace and strace -f', function ()
           `all observed reported; precision ${((reported.size - never.length) / reported.size * 100).toFixed(0)}% (never observed: ${never.length})`);
       });
     }
+  }
+});
+
+describe('check: the exit path and common libc functions', function () {
+  this.timeout(120000);
+
+  for (const arch of ['arm', 'aarch64', 'ppc', 'x86_64'] as const) {
+    it(`${arch}: main returns without importing exit: exit_group comes from __libc_start_main`, function () {
+      requireTool(this, tc(arch).cc, tc(arch).pkg);
+      const r = check(buildFixture(tc(arch), 'returns'), codesafe, '13.7');
+      assert.deepEqual(r.unknownImports, []);
+      const eg = finding(r, 'exit_group');
+      assert.equal(eg.verdict, 'allowed');
+      assert.ok(eg.via.some((v) => v.kind === 'import' && v.symbol === '__libc_start_main' && v.role === 'chain'), JSON.stringify(eg.via));
+      // _exit falls back to the exit syscall on any error.
+      const ex = finding(r, 'exit');
+      assert.ok(ex.via.some((v) => v.kind === 'import' && v.role === 'chain' && v.step === 1));
+    });
+
+    it(`${arch}: a stdio/malloc/string program leaves no import unknown, and no warning on 13.7`, function () {
+      requireTool(this, tc(arch).cc, tc(arch).pkg);
+      const r = check(buildFixture(tc(arch), 'stdio'), codesafe, '13.7');
+      assert.deepEqual(r.unknownImports, []);
+      // malloc's tcache key: getrandom fails with ENOSYS and the clock seeds the key instead.
+      const g = finding(r, 'getrandom');
+      const viaMalloc = g.via.find((v) => v.kind === 'import' && v.symbol === 'malloc' && v.role === 'also');
+      assert.ok(viaMalloc, JSON.stringify(g.via));
+      assert.equal(viaMalloc.verdict, 'fallback');
+      assert.equal(g.verdict, 'fallback');
+      assert.equal(r.summary.warnings, 0, JSON.stringify(r.syscalls.filter((f) => f.severity === 'warning').map((f) => [f.name, f.via.filter((v) => v.verdict === 'unknown')])));
+      // qsort's sysinfo (glibc < 2.39) is denied on CodeSafe, and glibc does not check it.
+      assert.equal(finding(r, 'sysinfo').verdict, 'ignored');
+      for (const n of ['write', 'wait4', 'rt_sigaction', 'getdents64', 'ioctl']) assert.equal(finding(r, n).verdict, 'allowed', n);
+    });
   }
 });
 

@@ -73,9 +73,19 @@ describe('libc knowledge base', () => {
             }
           };
           steps(e.chain); steps(e.also); steps(e.conditional); steps(e.onEnosysCalls);
+          for (const s of [...(e.also ?? []), ...(e.conditional ?? [])]) {
+            if (s.fallback) check(`${where} fallback of ${s.syscall}`, s.fallback, s.arches ?? entryArches);
+            if (s.fallback && s.onEnosys !== 'fallback') problems.push(`${where}: ${s.syscall} names a fallback without onEnosys 'fallback'`);
+            if (s.anyError && !s.onEnosys) problems.push(`${where}: ${s.syscall} has anyError without onEnosys`);
+          }
+          for (const s of [...e.chain, ...(e.onEnosysCalls ?? [])]) {
+            if (s.onEnosys || s.fallback || s.anyError) problems.push(`${where}: chain step ${s.syscall} carries step failure handling (the entry's onEnosys applies)`);
+          }
           if (e.sameName) for (const sym of e.symbols) check(where, sym, entryArches);
           for (const d of e.vdso ?? []) for (const a of d.arches) if (!entryArches.includes(a)) problems.push(`${where}: vDSO ${d.symbol} on ${a}, outside the entry's arches`);
-          if (!e.sameName && !e.numberFromCaller && e.chain.length === 0 && !(e.uses?.length)) problems.push(`${where}: no chain, no uses`);
+          const makesCalls = e.sameName || e.numberFromCaller || e.chain.length > 0 || (e.also?.length ?? 0) > 0 || (e.conditional?.length ?? 0) > 0 || (e.uses?.length ?? 0) > 0;
+          if (e.pure && (makesCalls || e.vdso?.length || e.onEnosysCalls?.length)) problems.push(`${where}: pure, yet lists syscalls or uses`);
+          if (!e.pure && !makesCalls) problems.push(`${where}: no chain, also, conditional or uses, and not marked pure`);
         }
         for (const s of kb.startup) {
           check(`startup ${s.syscall}`, s.syscall, s.arches ?? ARCH_NAMES);
@@ -88,7 +98,7 @@ describe('libc knowledge base', () => {
         const kb = knowledgeBase(libc);
         for (const e of [...kb.functions, ...kb.startup]) {
           for (const part of e.source.split('; ')) {
-            assert.match(part, new RegExp(`^${libc} \\d+\\.\\d+(\\.\\d+)? [a-z]+/[\\w./+-]+`), `source: ${part}`);
+            assert.match(part, new RegExp(`^${libc} \\d+\\.\\d+(\\.\\d+)? [a-z][\\w-]*/[\\w./+-]+`), `source: ${part}`);
           }
           if (e.minVersion && e.beforeVersion) assert.ok(compareVersions(e.minVersion, e.beforeVersion) < 0, e.source);
         }
@@ -392,6 +402,96 @@ int main(void) {
           const before = secs.get('')!.filter((s) => s !== 'brk' || allowed.has('brk'));
           for (const s of before) assert.ok(allowed.has(s), `${t.arch}: start-up made ${s}, not in startupCalls`);
           for (const s of ['set_tid_address', 'set_robust_list', 'openat', 'read']) assert.ok(before.includes(s), `${t.arch}: no ${s} at start-up`);
+        } finally {
+          removeDir(dir);
+        }
+      });
+    }
+
+    /** Common functions a CodeSafe application imports (stdio, malloc, time, signals ...); main returns. */
+    const COMMON = `
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#define M(n) access("M:" n, F_OK)
+static int cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+static void h(int s) { (void)s; }
+int main(int argc, char **argv) {
+  char buf[256]; static int arr[4096]; sigset_t set; time_t t = 0; struct tm tm = {0};
+  M("printf"); printf("%d\\n", argc);
+  M("fflush"); fflush(stdout);
+  M("fputs"); fputs("e\\n", stderr);
+  M("fopen"); FILE *f = fopen(argv[0], "r");
+  M("fgets"); fgets(buf, sizeof buf, f);
+  M("fseek"); fseek(f, 0, SEEK_SET);
+  M("fread"); fread(buf, 1, 8, f);
+  M("fclose"); fclose(f);
+  M("snprintf"); snprintf(buf, sizeof buf, "%s %f", "a", 1.5);
+  M("strlen"); if (strlen(buf) > 1000) return 9;
+  M("perror"); errno = ENOENT; perror("p");
+  M("malloc"); { void *volatile p = malloc(1 << 20); free(p); }
+  M("qsort"); qsort(arr, 4096, sizeof arr[0], cmp);
+  M("opendir"); DIR *d = opendir("/");
+  M("readdir"); readdir(d);
+  M("closedir"); closedir(d);
+  M("signal"); signal(SIGUSR1, h);
+  M("sigprocmask"); sigemptyset(&set); sigprocmask(SIG_BLOCK, &set, 0);
+  M("localtime"); localtime(&t);
+  M("mktime"); tm.tm_year = 100; mktime(&tm);
+  M("isatty"); isatty(0);
+  M("getuid"); getuid();
+  M("waitpid"); waitpid(-1, 0, WNOHANG);
+  M("realpath"); realpath("/", buf);
+  M("mkstemp"); { char n[] = "/tmp/sysgate-kb-XXXXXX"; int fd = mkstemp(n); M("close"); close(fd); M("remove"); remove(n); }
+  M("sysconf"); sysconf(_SC_NPROCESSORS_ONLN);
+  M("alarm"); alarm(0);
+  M("getpgrp"); getpgrp();
+  M("setlocale"); setlocale(LC_ALL, "");
+  M("strerror"); strerror(ENOENT);
+  M("end");
+  return 0;
+}
+`;
+    const COMMON_SYMBOL: Record<string, string> = {
+      printf: 'printf', fflush: 'fflush', fputs: 'fputs', fopen: 'fopen', fgets: 'fgets', fseek: 'fseek', fread: 'fread', fclose: 'fclose',
+      snprintf: 'snprintf', strlen: 'strlen', perror: 'perror', malloc: 'malloc', qsort: 'qsort', opendir: 'opendir', readdir: 'readdir',
+      closedir: 'closedir', signal: 'signal', sigprocmask: 'sigprocmask', localtime: 'localtime', mktime: 'mktime', isatty: 'isatty',
+      getuid: 'getuid', waitpid: 'waitpid', realpath: 'realpath', mkstemp: 'mkstemp', close: 'close', remove: 'remove', sysconf: 'sysconf', alarm: 'alarm',
+      getpgrp: 'getpgrp', setlocale: 'setlocale', strerror: 'strerror', end: '__libc_start_main',
+    };
+
+    for (const t of TARGETS) {
+      it(`${t.arch}: stdio, malloc, time, signal and process functions stay within their entries; main's return is exit_group`, function () {
+        requireTool(this, t.cc, t.pkg);
+        requireTool(this, t.qemu, 'qemu-user');
+        const version = glibcVersion(t.sysroot) ?? '2.36';
+        if (!isCovered('glibc', version)) this.skip();
+        const dir = tempDir();
+        try {
+          const exe = compileC(t.cc, dir, 'common', COMMON, ['-O1']);
+          const r = sh(t.qemu, ['-L', t.sysroot, '-strace', exe]);
+          assert.equal(r.status, 0, r.stderr.slice(-2000));
+          const secs = sections(t.arch, r.stderr + r.stdout);
+          for (const [marker, sym] of Object.entries(COMMON_SYMBOL)) {
+            const seen = secs.get(marker);
+            assert.ok(seen, `marker ${marker} missing from the trace`);
+            const all = allSyscallsOf('glibc', sym, t.arch, version);
+            assert.ok(all, `${sym}: no entry`);
+            assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
+            for (const s of seen) assert.ok(all.syscalls.has(s), `${t.arch} ${sym}: made ${s}, not in ${[...all.syscalls].join(',')}`);
+          }
+          assert.ok(lookupFunction('glibc', 'strlen', t.arch)?.pure);
+          assert.deepEqual(secs.get('strlen'), []);
+          assert.deepEqual(secs.get('end'), ['exit_group']);
         } finally {
           removeDir(dir);
         }

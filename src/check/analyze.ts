@@ -22,7 +22,9 @@ import { resolvePolicy } from '../policy/resolve.ts';
 import type { Action, Policy, Rule, TargetDef } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
-import { compareVersions, knowledgeBase, lookupFunction, startupCalls, type FunctionInfo, type Libc, type OnEnosys } from './libc/index.ts';
+import {
+  compareVersions, knowledgeBase, lookupFunction, startupCalls, type FunctionInfo, type Libc, type OnEnosys, type StepOnEnosys, type SyscallStep,
+} from './libc/index.ts';
 import {
   severityOf, VERDICT_ORDER, type CheckOptions, type CheckReport, type Finding, type LibcInfo, type LibraryReport,
   type Unresolved, type Verdict, type Via,
@@ -36,6 +38,8 @@ type Handling =
   | { k: 'startup'; onEnosys: 'ignored' | 'fatal' | 'fallback'; next?: string; detail?: string }
   /** The caller sees the error (syscall() with a constant, the fallback path of a fallback). */
   | { k: 'direct'; detail?: string }
+  /** An `also` or conditional step whose failure handling the knowledge base records. */
+  | { k: 'step'; onEnosys: StepOnEnosys; next?: string; anyError?: boolean; detail?: string }
   /** Nothing recorded says. */
   | { k: 'unknown'; detail?: string };
 
@@ -206,13 +210,22 @@ function addFunction(
     };
     push(s.syscall, { ...base, role: 'chain', step: i, ...(next ? { next: next.syscall } : {}) }, handling);
   });
-  for (const s of info.also) push(s.syscall, { ...base, role: 'also', ...(s.note ? { when: s.note } : {}) }, { k: 'unknown', ...(s.note ? { detail: s.note } : {}) });
-  for (const s of info.conditional) push(s.syscall, { ...base, role: 'conditional', when: s.when }, { k: 'unknown', detail: `only ${s.when}` });
+  for (const s of info.also) push(s.syscall, { ...base, role: 'also', ...(s.note ? { when: s.note } : {}) }, stepHandling(s, s.note));
+  for (const s of info.conditional) push(s.syscall, { ...base, role: 'conditional', when: s.when }, stepHandling(s, `only ${s.when}`));
   for (const s of info.onEnosysCalls) push(s.syscall, { ...base, role: 'on-enosys' }, { k: 'direct', detail: 'part of the fallback path: if it fails too, the function fails' });
   for (const u of info.uses) {
     const next = ctx.libc && lookup(ctx.libc, u, ctx.arch, ctx.version);
     if (next) addFunction(ctx, out, library, next, imp, seen);
   }
+}
+
+/** How the failure of an `also` or conditional step is handled: recorded in the step, else unknown. */
+function stepHandling(s: SyscallStep, detail: string | undefined): Handling {
+  if (!s.onEnosys) return { k: 'unknown', ...(detail ? { detail } : {}) };
+  return {
+    k: 'step', onEnosys: s.onEnosys,
+    ...(s.fallback ? { next: s.fallback } : {}), ...(s.anyError ? { anyError: true } : {}), ...(detail ? { detail } : {}),
+  };
 }
 
 /** Knowledge-base entry for an enclosing function name in static code (exact, then without leading underscores). */
@@ -264,8 +277,9 @@ function collectObject(elf: ElfInfo, bytes: Uint8Array, ctx: Ctx, library: strin
       }
       out.reaches.push({ name, nr: s.number, via, handling: { k: 'chain', onEnosys: info.onEnosys, ...(next ? { next: next.syscall } : {}), ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}) } });
     } else {
+      const step = info ? [...info.also, ...info.conditional].find((c) => c.syscall === name && c.onEnosys) : undefined;
       const st = ctx.startup.get(name);
-      out.reaches.push({ name, nr: s.number, via, handling: st ?? { k: 'unknown' } });
+      out.reaches.push({ name, nr: s.number, via, handling: st ?? (step ? stepHandling(step, step.note ?? step.when) : { k: 'unknown' }) });
     }
   }
   // 3. syscall() with a constant.
@@ -315,6 +329,15 @@ function judge(action: Action, h: Handling): Verdict {
       return 'aborts';
     case 'direct': return 'broken';
     case 'unknown': return 'unknown';
+    case 'step': {
+      const applies = enosys || h.anyError === true;
+      switch (h.onEnosys) {
+        case 'ignored': return applies ? 'ignored' : 'unknown';
+        case 'fallback': return applies ? 'fallback' : 'broken';
+        case 'error': return 'broken';
+        case 'abort': return 'aborts';
+      }
+    }
   }
 }
 

@@ -14,7 +14,8 @@
  * Chain semantics: `chain[0]` is tried first; each later step runs only when the previous one
  * failed with ENOSYS (or with any error, when `fallbackOn` is 'any-error'). A seccomp policy
  * that denies an earlier step must therefore return ENOSYS, never EPERM or a signal, or the
- * fallback is never reached.
+ * fallback is never reached. Steps outside the chain (`also`, `conditional`) say how their
+ * failure is handled in their own `onEnosys`. Entries marked `pure` make no syscall at all.
  */
 import type { ArchName } from '../../syscalls/arches.ts';
 import glibcData from './glibc.json' with { type: 'json' };
@@ -31,8 +32,22 @@ export interface SyscallStep {
   fallbackOn?: 'ENOSYS' | 'any-error';
   /** For conditional steps: the arguments or state that make the library use this syscall. */
   when?: string;
+  /**
+   * For `also` and `conditional` steps (outside the chain): what the function does when this
+   * call fails with ENOSYS (with any error when `anyError`). Absent: not recorded (judged
+   * 'unknown'). 'ignored': it carries on; 'error': the caller gets an error; 'abort': the
+   * process dies; 'fallback': it uses `fallback` (or another mechanism, see `note`) instead.
+   */
+  onEnosys?: StepOnEnosys;
+  /** With onEnosys 'fallback': the syscall used instead (e.g. clock_gettime for malloc's key). */
+  fallback?: string;
+  /** The onEnosys handling holds for any error, not only ENOSYS. */
+  anyError?: boolean;
   note?: string;
 }
+
+/** How a function handles the failure of one of its `also` or `conditional` steps. */
+export type StepOnEnosys = 'ignored' | 'error' | 'abort' | 'fallback';
 
 export interface ConditionalStep extends SyscallStep {
   when: string;
@@ -67,6 +82,8 @@ export interface FunctionEntry {
   sameName?: boolean;
   /** The generic syscall(2) wrapper: the number comes from the caller. */
   numberFromCaller?: boolean;
+  /** No syscall at all (string, memory, ctype, math ...): known, and nothing to allow. */
+  pure?: boolean;
   onEnosys: OnEnosys;
   onEnosysDetail?: string;
   /** Syscalls of the ENOSYS fallback path (e.g. arc4random's /dev/urandom read). */
@@ -96,6 +113,8 @@ export interface FunctionInfo {
   conditional: ConditionalStep[];
   uses: string[];
   numberFromCaller: boolean;
+  /** The function makes no syscall at all. */
+  pure: boolean;
   onEnosys: OnEnosys;
   onEnosysDetail?: string;
   onEnosysCalls: SyscallStep[];
@@ -228,6 +247,7 @@ export function lookupFunction(libc: Libc, symbol: string, arch: ArchName, versi
     conditional: onArch(arch, e.conditional).map(narrow),
     uses: e.uses ?? [],
     numberFromCaller: e.numberFromCaller ?? false,
+    pure: e.pure ?? false,
     onEnosys: e.onEnosys,
     onEnosysCalls: onArch(arch, e.onEnosysCalls).map(narrow),
     source: e.source,
