@@ -67,7 +67,9 @@ Runs sysgate's main job on the bundled example, for CodeSafe 5 at firmware 13.7 
 };
 
 function line(r: CheckReport, app: string, fw: string, io: Io): string {
-  const fatal = r.syscalls.filter((f) => f.severity === 'fatal');
+  // What the app itself asks for first (imports), then what libc does on its behalf.
+  const direct = (f: CheckReport['syscalls'][number]) => (f.via.some((v) => v.kind === 'import' && v.role === 'chain') ? 0 : 1);
+  const fatal = r.syscalls.filter((f) => f.severity === 'fatal').sort((a, b) => direct(a) - direct(b));
   const head = `${app.padEnd(15)} firmware ${fw}: `;
   if (!fatal.length) {
     const w = r.summary.warnings;
