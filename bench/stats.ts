@@ -12,9 +12,9 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-/** Wall-clock milliseconds of `cmd args` over `runs` runs (after one warm-up). */
-export function timeCommand(cmd: string, args: string[], runs: number, cwd?: string): number[] {
-  spawnSync(cmd, args, { stdio: 'ignore', cwd });
+/** Wall-clock milliseconds of `cmd args` over `runs` runs (after one warm-up unless told not to). */
+export function timeCommand(cmd: string, args: string[], runs: number, cwd?: string, warmUp = true): number[] {
+  if (warmUp) spawnSync(cmd, args, { stdio: 'ignore', cwd });
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();

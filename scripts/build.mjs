@@ -1,7 +1,10 @@
-// Bundles the CLI into dist/cli.js (one file, with a sourcemap) and the Node API into
-// dist/index.js. Deterministic: no timestamps, no absolute paths in the output.
+// Bundles the CLI (dist/cli.js), the Node API (dist/index.js) and check's worker entry
+// (dist/check-worker.js), with sourcemaps. Deterministic: no timestamps, no absolute paths.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
+
+// Chunk names carry content hashes: start clean so that old chunks do not pile up.
+rmSync('dist', { recursive: true, force: true });
 
 const common = {
   bundle: true,
@@ -15,7 +18,20 @@ const common = {
   banner: { js: "import { createRequire as __sysgateRequire } from 'node:module'; const require = __sysgateRequire(import.meta.url);" },
 };
 
-// ajv is needed only to validate a user's target file: loaded from node_modules on demand so
-// that its 250 kB stay out of every start-up (see bench/).
-await build({ ...common, entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' }, outdir: 'dist', external: ['ajv'] });
+// Start-up stays small (see bench/, cold start): dist/cli.js holds start-up and the light
+// policy commands; the other commands (with the ELF reader, the libc knowledge base, the
+// templates) are dist/commands.js, which the command registry imports when one of them runs.
+// The Node API and check's worker entry are files of their own; all sit in dist/, where
+// `check` finds its worker (check-worker.js). ajv is needed only to validate a user's file:
+// loaded from node_modules on demand.
+const HEAVY = /^\.\/(bpf|cc|check|demo|generate|init|shim)\.ts$/;
+const heavyCommands = {
+  name: 'heavy-commands',
+  setup(b) {
+    b.onResolve({ filter: HEAVY }, (args) =>
+      args.importer.endsWith('src/cli/commands/index.ts') ? { path: './commands.js', external: true } : undefined);
+  },
+};
+await build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: '[name]-[hash]', external: ['ajv'], plugins: [heavyCommands] });
+await build({ ...common, entryPoints: { commands: 'src/cli/commands/heavy.ts', index: 'src/index.ts', 'check-worker': 'src/check/worker-entry.ts' }, outdir: 'dist', external: ['ajv'] });
 chmodSync('dist/cli.js', 0o755);

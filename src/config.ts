@@ -4,7 +4,6 @@ import { dirname, join, resolve } from 'node:path';
 import { DiagnosticsError, InputError } from './errors.ts';
 import type { ArchName } from './syscalls/arches.ts';
 import { validateJson } from './util/validate-json.ts';
-import configSchema from '../schemas/config.schema.json' with { type: 'json' };
 
 export const CONFIG_FILE = 'sysgate.config.json';
 
@@ -45,6 +44,7 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Config
   } catch (e) {
     throw new InputError(`${file}: not valid JSON: ${(e as Error).message}`);
   }
+  const configSchema = (await import('../schemas/config.schema.json', { with: { type: 'json' } })).default;
   const diags = await validateJson(configSchema, raw, file);
   if (diags.length) throw new DiagnosticsError(diags);
   const c = raw as Omit<Config, 'file'>;

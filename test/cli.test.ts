@@ -119,9 +119,19 @@ describe('cli', () => {
     const ok = cliProcess(['syscalls', '--target', 'codesafe5']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.doesNotMatch(ok.stdout, /\x1b\[/);
-    const bad = cliProcess(['syscalls', '--target', 'codesafe5', '--firmware', 'abc']);
-    assert.equal(bad.code, 2);
-    assert.equal(bad.stderr.trim().split('\n').length, 1);
+    // Bad input to commands in each part of the bundle: one line, exit 2, no stack trace.
+    for (const args of [
+      ['syscalls', '--target', 'codesafe5', '--firmware', 'abc'],
+      ['generate', '--target', 'codesafe5', '--format', 'pfc', '--out', tempDir()],
+      ['check', join(ROOT, 'README.md'), '--target', 'codesafe5'],
+      ['bpf', 'audit', join(ROOT, 'README.md'), '--arch', 'arm'],
+      ['shim', '--target', 'codesafe5', '--arch', 'i386'],
+    ]) {
+      const bad = cliProcess(args);
+      assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
+      assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+      assert.doesNotMatch(bad.stderr, /internal error|\n\s+at /);
+    }
     const dir = tempDir();
     try {
       const demo = cliProcess(['demo'], { cwd: dir });

@@ -49,6 +49,17 @@ describe('actions', () => {
   });
 });
 
+describe('shipped targets pass every check a user file gets', () => {
+  for (const id of ['codesafe5', 'enclave-x86_64']) {
+    it(`${id}: schema and semantic checks, loaded by path`, async () => {
+      const byPath = await loadTarget(join(ROOT, 'targets', `${id}.json`));
+      const shipped = await loadTarget(id);
+      const text = (t: object) => JSON.stringify(t, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)).replaceAll(`${join(ROOT, 'targets')}/`, 'targets/');
+      assert.equal(text(byPath), text(shipped));
+    });
+  }
+});
+
 describe('codesafe5 target', () => {
   it('lists all 170 vendor entries with the vendor\'s firmware versions', async () => {
     const t = await loadTarget('codesafe5');

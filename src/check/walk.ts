@@ -68,14 +68,14 @@ export function expandPaths(paths: string[], cwd: string): Item[] {
 }
 
 /**
- * A worker: the bundle itself once bundled (worker.ts, bundled in, takes over when it sees
- * workerData[WORKER_MARK]); under tsx, worker.ts with tsx's loader registered first (workers
- * do not run the parent's --import preloads).
+ * A worker: dist/check-worker.js beside the bundle chunk this code is in; under tsx,
+ * worker-entry.ts with tsx's loader registered first (workers do not run the parent's
+ * --import preloads).
  */
 function startWorker(init: WorkerInit): Worker {
   const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL(self), { workerData: init });
-  const entry = JSON.stringify(new URL('./worker.ts', self).href);
+  if (!self.endsWith('.ts')) return new Worker(new URL('./check-worker.js', self), { workerData: init });
+  const entry = JSON.stringify(new URL('./worker-entry.ts', self).href);
   const code = `import('tsx/esm/api').then((api) => { api.register(); return import(${entry}); })`;
   return new Worker(code, { eval: true, workerData: init });
 }

@@ -1,9 +1,7 @@
 /**
- * The worker side of `checkPaths`' pool. The same module runs under tsx (src) and inside the
- * esbuild bundles: a worker is started on this file (src) or on the bundle itself, with
- * `workerData[WORKER_MARK]` set. In the bundle the rest of the program (the CLI's main) must
- * not run in the worker: the top-level await below never settles, so nothing after this
- * module is evaluated there; the pool terminates its workers when done.
+ * The worker side of `checkPaths`' pool. A worker is started on the CLI bundle itself (the
+ * bundle's main sees `workerData[WORKER_MARK]` and calls `serveWorker`) or, under tsx, on a
+ * small eval that imports this module and calls it. The pool terminates its workers when done.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { TargetDef } from '../policy/types.ts';
@@ -39,7 +37,12 @@ function serve(init: WorkerInit): void {
   });
 }
 
-if (!isMainThread && (workerData as Partial<WorkerInit> | undefined)?.[WORKER_MARK]) {
+/** True in a thread the pool started. */
+export function isCheckWorker(): boolean {
+  return !isMainThread && !!(workerData as Partial<WorkerInit> | undefined)?.[WORKER_MARK];
+}
+
+/** Answer the pool's jobs until it terminates this thread. */
+export function serveWorker(): void {
   serve(workerData as WorkerInit);
-  await new Promise<never>(() => {});
 }

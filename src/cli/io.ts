@@ -11,7 +11,6 @@ export interface Io {
 
 export interface Command {
   name: string;
-  summary: string;
   help: string;
   run(argv: string[], io: Io): Promise<number>;
 }

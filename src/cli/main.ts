@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 /** The executable: the only module that touches the process (argv, streams, exit code). */
-import { isMainThread } from 'node:worker_threads';
-import { run } from './run.ts';
 import type { Io } from './io.ts';
+import { VERSION } from '../version.ts';
 
 const isTTY = !!process.stdout.isTTY;
 const io: Io = {
@@ -19,10 +18,14 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-// The bundle is also the entry of `check`'s worker threads (src/check/worker.ts): only the
-// main thread runs the CLI.
-if (isMainThread) {
-  run(process.argv.slice(2), io).then((code) => {
-    process.exitCode = code;
-  });
+// --version needs nothing else; everything past it is imported on demand (see bench/).
+const argv = process.argv.slice(2);
+if (argv.length === 1 && ['--version', '-v', '-V'].includes(argv[0]!)) {
+  io.out(`${VERSION}\n`);
+} else {
+  import('./run.ts')
+    .then(({ run }) => run(argv, io))
+    .then((code) => {
+      process.exitCode = code;
+    });
 }

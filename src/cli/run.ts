@@ -35,7 +35,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (!command) {
       throw new InputError(`unknown command '${first}'${didYouMean(first, COMMANDS.map((c) => c.name))}; run 'sysgate --help'`);
     }
-    return await command.run(rest, io);
+    return await (await command.load()).run(rest, io);
   } catch (e) {
     if (e instanceof DiagnosticsError) {
       for (const d of e.diagnostics) io.err(`sysgate: ${d.file}${d.pointer ? `#${d.pointer}` : ''}: ${d.message}\n`);

@@ -1,15 +1,31 @@
 /**
- * Targets and groups that ship with sysgate, bundled into the CLI so that loading them costs
- * no file reads and no schema compilation (the build and the tests validate them).
+ * Targets and groups that ship with sysgate. Bundled (no file reads, no schema compilation:
+ * the build and the test suite validate them) and each loaded only when asked for, so that
+ * start-up parses just the target in use.
  */
-import codesafe5 from '../../targets/codesafe5.json' with { type: 'json' };
-import enclave from '../../targets/enclave-x86_64.json' with { type: 'json' };
-import systemd from '../../targets/groups/systemd.json' with { type: 'json' };
 import type { RawGroups } from './raw.ts';
 
-export const SHIPPED_TARGETS: Readonly<Record<string, unknown>> = {
-  codesafe5,
-  'enclave-x86_64': enclave,
+const TARGETS: Readonly<Record<string, () => Promise<unknown>>> = {
+  codesafe5: async () => (await import('../../targets/codesafe5.json', { with: { type: 'json' } })).default,
+  'enclave-x86_64': async () => (await import('../../targets/enclave-x86_64.json', { with: { type: 'json' } })).default,
 };
 
-export const SHIPPED_GROUPS: RawGroups['groups'] = (systemd as RawGroups).groups;
+export function shippedTargetIds(): string[] {
+  return Object.keys(TARGETS).sort();
+}
+
+export function isShippedTarget(id: string): boolean {
+  return Object.hasOwn(TARGETS, id);
+}
+
+export async function shippedTarget(id: string): Promise<unknown> {
+  return TARGETS[id]!();
+}
+
+let groups: RawGroups['groups'] | undefined;
+
+/** systemd's sets, as groups any target may use. */
+export async function shippedGroups(): Promise<RawGroups['groups']> {
+  groups ??= ((await import('../../targets/groups/systemd.json', { with: { type: 'json' } })).default as RawGroups).groups;
+  return groups;
+}

@@ -76,7 +76,6 @@ function syscallArg(s: string, arch: ArchInfo): number {
 
 export const bpfCommand: Command = {
   name: 'bpf',
-  summary: 'disassemble, run (emulate) or audit any raw seccomp filter',
   help: HELP,
   async run(argv, io) {
     const flags = parseArgs({

@@ -14,7 +14,6 @@ import { settings } from './common.ts';
 
 export const ccCommand: Command = {
   name: 'cc',
-  summary: 'compiler wrapper: link the shim, then check the linked binary against the target',
   help: `Usage: sysgate cc [--target T] [--firmware V] [--sysroot DIR] [--no-shim] [--no-check] [--sigsys] -- COMPILER ARGS...
 
 Runs the real compiler. When the command links, sysgate first adds the libc shim for the

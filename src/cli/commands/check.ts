@@ -14,7 +14,6 @@ const FORMATS = ['text', 'json', 'sarif'] as const;
 
 export const checkCommand: Command = {
   name: 'check',
-  summary: 'will an ELF binary survive the target\'s policy? denied syscalls, fallbacks, fatal calls',
   help: `Usage: sysgate check FILE|DIR... --target T [--firmware V] [--sysroot DIR] [--format text|json|sarif]
 
 Reads each ELF the way the device's kernel will meet it and reports every syscall it can

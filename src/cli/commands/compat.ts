@@ -7,7 +7,6 @@ import { settings } from './common.ts';
 
 export const compatCommand: Command = {
   name: 'compat',
-  summary: 'what changes for an app between two firmware versions',
   help: `Usage: sysgate compat --target T --from V1 --to V2 [--arch A] [--json]
 
 Syscalls allowed on V2 but not V1 and the other way round, the change of default action

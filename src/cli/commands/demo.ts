@@ -13,7 +13,6 @@ import { policyJson } from './syscalls.ts';
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'the main job on the bundled example (what `npm start` runs)',
   help: `Usage: sysgate demo [--out DIR]
 
 Runs sysgate's main job on the bundled example, for CodeSafe 5 at firmware 13.7 on ARM:

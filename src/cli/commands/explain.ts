@@ -8,7 +8,6 @@ import { policyFromFlags, TARGET_FLAGS } from './common.ts';
 
 export const explainCommand: Command = {
   name: 'explain',
-  summary: 'allowed or denied, what the app sees, since when, why, and the fix',
   help: `Usage: sysgate explain --target T [--firmware V] [--arch A] [--json] NAME...
 
 For each syscall NAME: whether the target allows it at that firmware on that arch, what

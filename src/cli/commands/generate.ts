@@ -8,7 +8,6 @@ import { resolve } from 'node:path';
 
 export const generateCommand: Command = {
   name: 'generate',
-  summary: 'seccomp filters for a target: raw BPF, C header, OCI, systemd, libseccomp C, listing',
   help: `Usage: sysgate generate --target T [--firmware V] [--arch A|A,B|all] [--format LIST] [--out DIR] [--json]
 
 Builds an arch-checked seccomp-BPF filter for the target at firmware V and writes it in

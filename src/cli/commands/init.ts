@@ -36,7 +36,6 @@ and in main(): #include "sysgate.h", then call sysgate_codesafe5_install().
 
 export const initCommand: Command = {
   name: 'init',
-  summary: 'write the CMake module or the Make fragment into a project',
   help: `Usage: sysgate init cmake|make [--dir DIR] [--force]
 
 Writes sysgate's build integration into your project and prints the lines to add:

@@ -7,7 +7,6 @@ import { policyFromFlags } from './common.ts';
 
 export const shimCommand: Command = {
   name: 'shim',
-  summary: 'C source of a libc shim: denied calls mapped to allowed fallbacks, or ENOSYS without the kernel',
   help: `Usage: sysgate shim --target T [--firmware V] [--arch A] [--out DIR] [--flags] [--sigsys] [--json]
 
 Writes <target>-<firmware>-<arch>.shim.c to DIR (default: ./sysgate-out): C source that an

@@ -8,7 +8,6 @@ import { policyFromFlags, TARGET_FLAGS } from './common.ts';
 
 export const syscallsCommand: Command = {
   name: 'syscalls',
-  summary: 'the effective allow list of a target at a firmware version and arch',
   help: `Usage: sysgate syscalls --target T [--firmware V] [--arch A] [--json]
 
 Lists what the target allows at firmware V (default: the newest it knows) on arch A

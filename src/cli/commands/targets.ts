@@ -6,7 +6,6 @@ import { bold, json, type Command } from '../io.ts';
 
 export const targetsCommand: Command = {
   name: 'targets',
-  summary: 'the shipped targets',
   help: `Usage: sysgate targets [--json]
 
 Lists the targets sysgate ships: id, title, arches, firmware versions and default actions.
