@@ -14,10 +14,11 @@ describe('cli', () => {
     assert.equal((await cli([])).code, 2);
     const v = await cli(['--version']);
     assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
-    for (const c of ['targets', 'syscalls', 'explain', 'compat', 'demo']) {
+    for (const c of ['targets', 'syscalls', 'explain', 'compat', 'generate', 'check', 'cc', 'shim', 'bpf', 'init', 'demo']) {
       const h = await cli([c, '--help']);
       assert.equal(h.code, 0, c);
       assert.match(h.stdout, new RegExp(`^Usage: sysgate ${c}`), c);
+      assert.match(h.stdout, /\nExamples?:\n|\n {2}sysgate /, `${c} --help shows examples`);
     }
   });
 

@@ -21,6 +21,10 @@ Runs sysgate's main job on the bundled example, for CodeSafe 5 at firmware 13.7 
   3. the seccomp filter in every format and the libc shim, written to DIR (default ./sysgate-out),
   4. 'sysgate check' on two bundled ARM apps (examples/): one clean, one that loses its
      randomness on 13.7 and dies on 13.5.
+
+Examples:
+  npm start
+  sysgate demo --out /tmp/sysgate-demo
 `,
   async run(argv, io) {
     const flags = parseArgs({ '--out': String, '--help': Boolean, '-o': '--out', '-h': '--help' }, argv, 'demo');

@@ -44,6 +44,10 @@ Writes sysgate's build integration into your project and prints the lines to add
 Both generate the filter header and the libc shim at build time, link the shim, and run
 'sysgate check' on the linked executable: a fatal finding fails the build.
 An existing file is kept unless --force.
+
+Examples:
+  sysgate init cmake                 # writes cmake/Sysgate.cmake
+  sysgate init make --dir build      # writes build/sysgate.mk
 `,
   async run(argv, io) {
     const flags = parseArgs({ '--dir': String, '--force': Boolean, '--help': Boolean, '-h': '--help' }, argv, 'init');

@@ -11,6 +11,10 @@ export const targetsCommand: Command = {
 Lists the targets sysgate ships: id, title, arches, firmware versions and default actions.
 Your own targets are JSON files (schema: schemas/target.schema.json) given by path to
 --target; they may "extend" a shipped one.
+
+Examples:
+  sysgate targets
+  sysgate targets --json | jq '.[].id'
 `,
   async run(argv, io) {
     const flags = parseArgs({ '--json': Boolean, '--help': Boolean, '-h': '--help' }, argv, 'targets');
