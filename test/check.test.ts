@@ -9,6 +9,8 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkElf } from '../src/check/analyze.ts';
 import { checkPaths } from '../src/check/walk.ts';
+import { findSyscallCalls } from '../src/check/wrapper-calls.ts';
+import type { ElfInfo } from '../src/elf/types.ts';
 import type { CheckReport, Finding } from '../src/check/types.ts';
 import { isCheckError } from '../src/check/types.ts';
 import { loadTarget } from '../src/policy/load.ts';
@@ -332,5 +334,48 @@ describe('check: CLI, formats and directories', function () {
     assert.match(r3.stderr, /unknown format 'xml'/);
     const help = await cli(['check', '--help']);
     assert.match(help.stdout, /syscalls \[\{name, nr, verdict/);
+  });
+});
+
+describe('check: syscall() call sites on x86-64 (windowed search vs every byte)', () => {
+  /** Every e8/e9 whose rel32 reaches `target`, found byte by byte. */
+  function reference(b: Uint8Array, addr: number, target: number): number[] {
+    const out: number[] = [];
+    for (let o = 0; o + 5 <= b.length; o++) {
+      if (b[o] !== 0xe8 && b[o] !== 0xe9) continue;
+      const rel = b[o + 1]! | (b[o + 2]! << 8) | (b[o + 3]! << 16) | (b[o + 4]! << 24);
+      if (addr + o + 5 + rel === target) out.push(addr + o);
+    }
+    return out;
+  }
+
+  it('finds exactly the calls and tail calls a byte-by-byte scan finds, targets before, inside and after the code', () => {
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xff;
+    const size = 600_000;
+    const addr = 0x400000;
+    for (const target of [addr - 0x123456, addr + 0x9abc, addr + 300_000, addr + size + 0x50000, addr - 3, addr + size - 1]) {
+      const b = new Uint8Array(size);
+      // Code-like bytes: plenty of e8, 00 and ff.
+      for (let i = 0; i < size; i++) {
+        const x = rnd();
+        b[i] = x < 20 ? 0xe8 : x < 30 ? 0xe9 : x < 80 ? 0 : x < 110 ? 0xff : rnd();
+      }
+      // Planted calls, including near both ends of the code.
+      for (const o of [0, 7, 65_535, 65_536, 131_071, 299_995, 300_000, 400_001, size - 5]) {
+        b[o] = o % 2 ? 0xe9 : 0xe8;
+        new DataView(b.buffer).setInt32(o + 1, target - (addr + o + 5), true);
+      }
+      const sym = { name: 'syscall', value: target, size: 1, type: 'func', bind: 'global', shndx: 1, dynamic: false };
+      const elf = {
+        file: 't', class: 64, endian: 'little', machine: 62, arch: 'x86_64', type: 'exec', entry: addr, flags: 0, needed: [],
+        static: true, pie: false, hasSections: true, imports: [], exports: [], versionDefs: [], versionNeeds: [],
+        symbols: [sym], mappingSymbols: [], exec: [{ name: '.text', addr, offset: 0, size, shndx: 1 }],
+      } as unknown as ElfInfo;
+      const got = findSyscallCalls(elf, b).map((c) => c.address);
+      const want = reference(b, addr, target).filter((a) => !(a >= target && a < target + 1));
+      assert.deepEqual(got, want, `target ${target.toString(16)}`);
+      assert.ok(want.length >= 7, `${want.length} calls`); // 65,535 is overwritten by 65,536; one may be the target itself
+    }
   });
 });

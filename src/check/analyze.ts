@@ -13,6 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findSyscallSites, readElf } from '../elf/index.ts';
+import { ScanContext } from '../elf/sites/common.ts';
 import type { ElfInfo } from '../elf/types.ts';
 import { InputError } from '../errors.ts';
 import { describeOutcome, formatAction, isAllow } from '../policy/action.ts';
@@ -77,6 +78,13 @@ const TRIPLETS: Readonly<Record<ArchName, string[]>> = {
 const policies = new WeakMap<TargetDef, Map<string, Policy>>();
 const lookups = new Map<string, FunctionInfo | null>();
 const libCache = new Map<string, { elf: ElfInfo; collected: Collected } | { error: string }>();
+/** What one import reaches, per C library, arch, version, object and import (null: not modelled). */
+const importReaches = new Map<string, Reach[] | null>();
+/** The action (and rule) per policy and syscall number. */
+const actions = new WeakMap<Policy, Map<number, { action: Action; rule?: Rule }>>();
+/** `a.localeCompare(b)` (the default locale's collator), without building a collator per call. */
+let collator: Intl.Collator | undefined;
+const collate = (a: string, b: string): number => (collator ??= new Intl.Collator()).compare(a, b);
 
 function policyFor(target: TargetDef, firmware: string | undefined, arch: ArchName, file: string): Policy {
   let m = policies.get(target);
@@ -241,15 +249,32 @@ function collectObject(elf: ElfInfo, bytes: Uint8Array, ctx: Ctx, library: strin
   for (const imp of elf.imports) {
     if (imp.type !== 'func' && imp.type !== 'other') continue;
     if (imp.name === 'syscall') importsSyscall = true;
-    const info = ctx.libc ? lookup(ctx.libc, imp.name, ctx.arch, ctx.version) : undefined;
-    if (!info) {
+    if (!ctx.libc) {
       if (imp.type === 'func') out.unknownImports.push(imp.name);
       continue;
     }
-    addFunction(ctx, out, library, info, { symbol: imp.name, ...(imp.version ? { version: imp.version } : {}), weak: imp.weak }, new Set());
+    // What an import reaches depends only on the import and the C library: computed once per
+    // process (the Reach objects are shared and never mutated; judging copies their vias).
+    const key = `${ctx.libc}/${ctx.arch}/${ctx.version}\0${library ?? ''}\0${imp.name}\0${imp.version ?? ''}\0${imp.weak ? 1 : 0}`;
+    let got = importReaches.get(key);
+    if (got === undefined) {
+      const info = lookup(ctx.libc, imp.name, ctx.arch, ctx.version);
+      if (info) {
+        const one: Collected = { reaches: [], unresolved: [], unknownImports: [] };
+        addFunction(ctx, one, library, info, { symbol: imp.name, ...(imp.version ? { version: imp.version } : {}), weak: imp.weak }, new Set());
+        got = one.reaches;
+      } else got = null;
+      importReaches.set(key, got);
+    }
+    if (!got) {
+      if (imp.type === 'func') out.unknownImports.push(imp.name);
+      continue;
+    }
+    for (const r of got) out.reaches.push(r);
   }
-  // 2. Sites.
-  const sites = findSyscallSites(elf, bytes);
+  // 2. Sites (the scan context's function index, built only when a site or call needs it, is shared with 3).
+  const scan = new ScanContext(elf, bytes);
+  const sites = findSyscallSites(elf, bytes, scan);
   const hasWrapperSym = elf.symbols.some((s) => s.name === 'syscall' && s.type === 'func');
   for (const s of sites) {
     if (s.number === null) {
@@ -283,7 +308,7 @@ function collectObject(elf: ElfInfo, bytes: Uint8Array, ctx: Ctx, library: strin
     }
   }
   // 3. syscall() with a constant.
-  for (const c of findSyscallCalls(elf, bytes)) {
+  for (const c of findSyscallCalls(elf, bytes, scan)) {
     if (c.number === null) {
       out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: c.reason ?? 'number not recovered' });
       continue;
@@ -303,8 +328,15 @@ function collectObject(elf: ElfInfo, bytes: Uint8Array, ctx: Ctx, library: strin
 
 /** The action for an unconditional call, and the rule when there is one. */
 function actionFor(policy: Policy, nr: number): { action: Action; rule?: Rule } {
-  const rule = policy.rules.find((r) => r.nr === nr);
-  return rule ? { action: rule.action, rule } : { action: policy.defaultAction };
+  let m = actions.get(policy);
+  if (!m) actions.set(policy, (m = new Map()));
+  let a = m.get(nr);
+  if (!a) {
+    const rule = policy.rules.find((r) => r.nr === nr);
+    a = rule ? { action: rule.action, rule } : { action: policy.defaultAction };
+    m.set(nr, a);
+  }
+  return a;
 }
 
 function judge(action: Action, h: Handling): Verdict {
@@ -491,7 +523,7 @@ export function checkElf(bytes: Uint8Array, file: string, target: TargetDef, opt
     };
     syscalls.push(f);
   }
-  syscalls.sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) || a.name.localeCompare(b.name));
+  syscalls.sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) || collate(a.name, b.name));
   const fatal = syscalls.filter((f) => f.severity === 'fatal').length;
   return {
     file,

@@ -6,6 +6,9 @@ import { checkElf } from './analyze.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
 
 const MAGIC = 0x7f454c46;
+/** Largest read buffer kept for the next file. */
+const KEEP = 256 << 20;
+let scratch: Buffer | undefined;
 
 /** Whether the file starts with \x7fELF (false for unreadable files). */
 export function isElfFile(path: string): boolean {
@@ -36,7 +39,13 @@ export function checkFile(path: string, display: string, target: TargetDef, opts
       return explicit ? { file: display, error: 'not an ELF file' } : null;
     }
     const size = fstatSync(fd).size;
-    const buf = Buffer.allocUnsafe(size);
+    // One buffer, reused while files fit in it (fresh pages per file cost more than the read);
+    // nothing in a report refers to the bytes.
+    let buf = scratch;
+    if (!buf || buf.byteLength < size) {
+      buf = Buffer.allocUnsafe(size);
+      if (size <= KEEP) scratch = buf;
+    }
     let got = 0;
     while (got < size) {
       const n = readSync(fd, buf, got, size - got, got);

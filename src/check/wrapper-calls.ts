@@ -15,7 +15,7 @@
  *    call is the known gap (compilers place the constant right before the call in practice).
  */
 import type { ElfExecRegion, ElfInfo } from '../elf/types.ts';
-import { FunctionIndex } from '../elf/sites/common.ts';
+import { FunctionIndex, ScanContext } from '../elf/sites/common.ts';
 import { relocatedSlots } from './dynamic.ts';
 
 export interface WrapperCall {
@@ -35,7 +35,7 @@ const EM_ARM = 40;
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 
-export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: FunctionIndex): WrapperCall[] {
+export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: FunctionIndex | ScanContext): WrapperCall[] {
   if (![EM_X86_64, EM_ARM, EM_AARCH64, EM_PPC].includes(elf.machine) || (elf.machine === EM_X86_64 && elf.class !== 64)) return [];
   const imported = elf.imports.some((i) => i.name === 'syscall');
   const sym = elf.symbols.find((s) => s.name === 'syscall' && s.type === 'func' && s.value !== 0);
@@ -61,7 +61,7 @@ export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: Functi
       case EM_PPC: callsPpc(dv, r, targets, out); break;
     }
   }
-  const index = out.length ? funcs ?? new FunctionIndex(elf) : undefined;
+  const index = out.length ? (funcs instanceof ScanContext ? funcs.funcs : funcs ?? new FunctionIndex(elf)) : undefined;
   for (const c of out) {
     const f = index!.at(c.address);
     if (f && f.start !== sym?.value) c.function = f.name;
@@ -199,14 +199,44 @@ function callsX86(b: Uint8Array, r: ElfExecRegion, targets: Set<number>, slots: 
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const end = r.offset + r.size;
   // call/jmp rel32 (e8/e9) to a target: rel32 + o == target - addr + offset - 5 for a call at o.
-  // Found with memchr (Buffer.indexOf), then checked with plain byte reads.
+  // For a call at o to a target, rel32 == want - o: over a run of 65,536 consecutive o its upper
+  // two bytes (at o+3, o+4) are fixed, so each run is searched for those two bytes (memmem in
+  // Buffer.indexOf), and only matches are checked. Runs whose two bytes are 00 00 or ff ff
+  // (calls within 64 KiB of the target: such bytes are common) are checked byte by byte.
   const want = Int32Array.from([...targets].map((t) => t - r.addr + r.offset - 5));
+  const stop = end - 5;
+  const hits = new Set<number>();
+  const at1 = (o: number, w: number): void => {
+    if ((b[o]! & 0xfe) !== 0xe8) return;
+    if ((b[o + 1]! | (b[o + 2]! << 8) | (b[o + 3]! << 16) | (b[o + 4]! << 24)) + o === w) hits.add(o);
+  };
+  const needle = Buffer.alloc(2);
+  for (const w of want) {
+    if (stop < r.offset) break;
+    // rel32 = w - o must be an int32 (w is one, and sums of an int32 and o match only then).
+    const hLo = Math.max(-32768, Math.floor((w - stop) / 65536));
+    const hHi = Math.min(32767, Math.floor((w - r.offset) / 65536));
+    for (let h = hLo; h <= hHi; h++) {
+      const oLo = Math.max(r.offset, w - h * 65536 - 65535);
+      const oHi = Math.min(stop, w - h * 65536);
+      if (oLo > oHi) continue;
+      const c3 = h & 0xff;
+      const c4 = (h >> 8) & 0xff;
+      if ((c3 === 0 && c4 === 0) || (c3 === 0xff && c4 === 0xff)) {
+        for (let o = oLo; o <= oHi; o++) at1(o, w);
+        continue;
+      }
+      needle[0] = c3;
+      needle[1] = c4;
+      const win = buf.subarray(oLo + 3, oHi + 5);
+      for (let q = win.indexOf(needle); q >= 0; q = win.indexOf(needle, q + 1)) at1(oLo + q, w);
+    }
+  }
+  // e8 hits first, then e9, as before the single pass (the sort below is by address anyway).
+  const sorted = [...hits].sort((x, y) => x - y);
   for (const op of [0xe8, 0xe9]) {
-    for (let o = buf.indexOf(op, r.offset); o >= 0 && o + 5 <= end; o = buf.indexOf(op, o + 1)) {
-      const sum = (b[o + 1]! | (b[o + 2]! << 8) | (b[o + 3]! << 16) | (b[o + 4]! << 24)) + o;
-      let hit = false;
-      for (let k = 0; k < want.length; k++) if (want[k] === sum) hit = true;
-      if (!hit) continue;
+    for (const o of sorted) {
+      if (b[o] !== op) continue;
       const at = r.addr + (o - r.offset);
       if (op === 0xe9) push(out, at, { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' });
       else push(out, at, recoverX86(b, r.offset, o));

@@ -21,10 +21,11 @@ export const SCANNABLE_MACHINES: readonly number[] = [EM_386, EM_PPC, EM_PPC64, 
 
 /**
  * Finds the syscall instructions in the executable code of `elf` (as returned by `readElf` for
- * the same `bytes`), sorted by address. Returns [] for machines it does not know.
+ * the same `bytes`), sorted by address. Returns [] for machines it does not know. `context`: a
+ * ScanContext for the same elf and bytes, to share its function index with other passes.
  */
-export function findSyscallSites(elf: ElfInfo, bytes: Uint8Array): SyscallSite[] {
-  const ctx = new ScanContext(elf, bytes);
+export function findSyscallSites(elf: ElfInfo, bytes: Uint8Array, context?: ScanContext): SyscallSite[] {
+  const ctx = context ?? new ScanContext(elf, bytes);
   const out: SyscallSite[] = [];
   for (const region of elf.exec) {
     if (region.offset + region.size > bytes.byteLength) continue; // readElf guarantees this for its own bytes
