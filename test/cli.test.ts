@@ -3,6 +3,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, tempDir } from './helpers/build.ts';
 import { cli, cliProcess, ROOT } from './helpers/cli.ts';
+import { wantColor } from '../src/cli/io.ts';
+import { run } from '../src/cli/run.ts';
 
 const FIX = join(ROOT, 'test/fixtures/targets');
 
@@ -20,6 +22,17 @@ describe('cli', () => {
       assert.match(h.stdout, new RegExp(`^Usage: sysgate ${c}`), c);
       assert.match(h.stdout, /\nExamples?:\n|\n {2}sysgate /, `${c} --help shows examples`);
     }
+  });
+
+  it('colours only a terminal, never with NO_COLOR or TERM=dumb', async () => {
+    assert.equal(wantColor(true, {}), true);
+    assert.equal(wantColor(false, {}), false);
+    assert.equal(wantColor(true, { NO_COLOR: '' }), false);
+    assert.equal(wantColor(true, { NO_COLOR: '1' }), false);
+    assert.equal(wantColor(true, { TERM: 'dumb' }), false);
+    let out = '';
+    await run(['explain', '--target', 'codesafe5', 'getrandom'], { out: (t) => void (out += t), err: () => {}, color: true, isTTY: true, cwd: ROOT, env: {} });
+    assert.match(out, /\x1b\[31mDENIED\x1b\[0m/);
   });
 
   it('targets --json lists both shipped targets', async () => {

@@ -17,6 +17,11 @@ export interface Command {
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
 
+/** Colour on a terminal only, never with NO_COLOR (any value, https://no-color.org) or TERM=dumb. */
+export function wantColor(isTTY: boolean, env: Readonly<Record<string, string | undefined>>): boolean {
+  return isTTY && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+}
+
 export function paint(io: Io, code: string, text: string): string {
   return io.color ? `\x1b[${code}m${text}\x1b[0m` : text;
 }

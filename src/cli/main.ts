@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The executable: the only module that touches the process (argv, streams, exit code). */
-import type { Io } from './io.ts';
+import { wantColor, type Io } from './io.ts';
 import { VERSION } from '../version.ts';
 
 const isTTY = !!process.stdout.isTTY;
@@ -8,7 +8,7 @@ const io: Io = {
   out: (t) => void process.stdout.write(t),
   err: (t) => void process.stderr.write(t),
   isTTY,
-  color: isTTY && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb',
+  color: wantColor(isTTY, process.env),
   cwd: process.cwd(),
   env: process.env,
 };
