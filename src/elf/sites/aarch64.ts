@@ -2,7 +2,7 @@
  * AArch64: `svc #imm` with the number in x8/w8 (`mov w8,#N` = movz, optionally followed by movk).
  */
 import type { ElfExecRegion, SyscallSite } from '../types.ts';
-import { Bits, JOIN, type Recovered, type ScanContext, WINDOW } from './common.ts';
+import { Bits, JOIN, pushFixedWidthSites, type Recovered, type ScanContext } from './common.ts';
 
 const X8 = 8;
 /** AAPCS64 callee-saved registers survive a call. */
@@ -25,14 +25,7 @@ export function scanAarch64(ctx: ScanContext, region: ElfExecRegion, out: Syscal
     const t = branchTarget(w);
     if (t !== undefined) targets.set(i * 4 + t);
   }
-  const key = ctx.key(region);
-  for (const i of sites) {
-    const addr = region.addr + i * 4;
-    const f = ctx.funcs.at(addr, key);
-    const fIdx = f ? Math.ceil((f.start - region.addr) / 4) : -1;
-    const lowest = Math.max(0, i - WINDOW, fIdx);
-    out.push(ctx.site(region, addr, 'aarch64', 'svc', recover(ctx, region, i, lowest, fIdx, targets)));
-  }
+  pushFixedWidthSites(ctx, region, sites, targets, 'aarch64', 'svc', recover, out);
 }
 
 function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, targets: Bits): Recovered {

@@ -76,16 +76,7 @@ export class FunctionIndex {
   at(addr: number, shndx = -1): Func | undefined {
     const funcs = this.lists.get(shndx) ?? this.lists.get(-1);
     if (!funcs) return undefined;
-    let lo = 0;
-    let hi = funcs.length - 1;
-    let idx = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (funcs[mid]!.start <= addr) {
-        idx = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const idx = lastStartAtOrBefore(funcs, addr);
     // Nested or overlapping symbols: look back a little for one that covers addr.
     for (let i = idx; i >= 0 && i > idx - 8; i--) {
       const f = funcs[i]!;
@@ -123,16 +114,7 @@ export class FunctionIndex {
       });
       this.maxEnds.set(key, maxEnd);
     }
-    let lo = 0;
-    let hi = funcs.length - 1;
-    let idx = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (funcs[mid]!.start <= addr) {
-        idx = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const idx = lastStartAtOrBefore(funcs, addr);
     if (idx < 0) return undefined;
     if (maxEnd[idx]! <= addr) return maxEnd[idx];
     // Something covers addr (nested symbols): fall back to a short scan.
@@ -246,3 +228,36 @@ export class Bits {
 }
 
 export const JOIN = 'a branch target lies between the site and the instruction that sets the number';
+
+/** Index of the last function (sorted by start) that starts at or before `addr`; -1 if none. */
+function lastStartAtOrBefore(funcs: readonly Func[], addr: number): number {
+  let lo = 0;
+  let hi = funcs.length - 1;
+  let idx = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (funcs[mid]!.start <= addr) {
+      idx = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return idx;
+}
+
+export type FixedRecover = (ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, targets: Bits) => Recovered;
+
+/**
+ * Sites of a fixed-width ISA (word index i in the region): bound each look-back by the window
+ * and the enclosing function's start, recover the number, and name the site.
+ */
+export function pushFixedWidthSites(ctx: ScanContext, region: ElfExecRegion, sites: readonly number[], targets: Bits,
+  isa: SiteIsa, kind: SiteKind, recover: FixedRecover, out: SyscallSite[]): void {
+  const key = ctx.key(region);
+  for (const i of sites) {
+    const addr = region.addr + i * 4;
+    const f = ctx.funcs.at(addr, key);
+    const fIdx = f ? Math.ceil((f.start - region.addr) / 4) : -1;
+    const lowest = Math.max(0, i - WINDOW, fIdx);
+    out.push(ctx.site(region, addr, isa, kind, recover(ctx, region, i, lowest, fIdx, targets)));
+  }
+}

@@ -2,7 +2,7 @@
  * PowerPC (32- and 64-bit, either endianness): `sc` with the number in r0 (`li r0,N`).
  */
 import type { ElfExecRegion, SyscallSite } from '../types.ts';
-import { Bits, JOIN, type Recovered, type ScanContext, WINDOW } from './common.ts';
+import { Bits, JOIN, pushFixedWidthSites, type Recovered, type ScanContext } from './common.ts';
 
 const SC = 0x44000002;
 // X-form stores under primary opcode 31 (extended opcode in bits 1-10): they only write RA on update.
@@ -26,14 +26,7 @@ export function scanPpc(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
     if (op === 18 && (w & 3) === 0) targets.set(i * 4 + ((w << 6) >> 8) * 4);
     else if (op === 16 && (w & 3) === 0) targets.set(i * 4 + ((w << 16) >> 18) * 4);
   }
-  const key = ctx.key(region);
-  for (const i of sites) {
-    const addr = region.addr + i * 4;
-    const f = ctx.funcs.at(addr, key);
-    const fIdx = f ? Math.ceil((f.start - region.addr) / 4) : -1;
-    const lowest = Math.max(0, i - WINDOW, fIdx);
-    out.push(ctx.site(region, addr, 'ppc', 'sc', recover(ctx, region, i, lowest, fIdx, targets)));
-  }
+  pushFixedWidthSites(ctx, region, sites, targets, 'ppc', 'sc', recover, out);
 }
 
 function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, targets: Bits): Recovered {
