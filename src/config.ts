@@ -1,8 +1,9 @@
 /** sysgate.config.json: project defaults that command-line flags override. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DiagnosticsError, InputError } from './errors.ts';
 import type { ArchName } from './syscalls/arches.ts';
+import { readRegularText } from './util/read-input.ts';
 import { validateJson } from './util/validate-json.ts';
 
 export const CONFIG_FILE = 'sysgate.config.json';
@@ -38,9 +39,11 @@ export function findConfig(cwd: string, explicit?: string): string | undefined {
 export async function loadConfig(cwd: string, explicit?: string): Promise<Config> {
   const file = findConfig(cwd, explicit);
   if (!file) return {};
+  // A FIFO or /dev/zero named as the config must fail at once, not hang or fill memory.
+  const text = readRegularText(file, 'config file');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new InputError(`${file}: not valid JSON: ${(e as Error).message}`);
   }

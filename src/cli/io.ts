@@ -1,6 +1,8 @@
 /** What a command may touch: output streams and a few facts about the terminal. */
 export interface Io {
   out(text: string): void;
+  /** Raw bytes to stdout (binary output such as `generate --format bpf --out -`). */
+  outBytes?(bytes: Uint8Array): void;
   err(text: string): void;
   /** Colour and progress are for terminals only, and never with NO_COLOR. */
   color: boolean;

@@ -6,6 +6,7 @@ import { VERSION } from '../version.ts';
 const isTTY = !!process.stdout.isTTY;
 const io: Io = {
   out: (t) => void process.stdout.write(t),
+  outBytes: (b) => void process.stdout.write(b),
   err: (t) => void process.stderr.write(t),
   isTTY,
   color: wantColor(isTTY, process.env),

@@ -2,7 +2,7 @@
  * Loading targets: shipped ones by id, users' by path. Every problem in a file is collected
  * with its JSON pointer and reported together; a TargetDef is returned only for a clean file.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { DiagnosticsError, InputError, type Diagnostic } from '../errors.ts';
 import { isArchName, type ArchName } from '../syscalls/arches.ts';
@@ -15,6 +15,7 @@ import type { RawArgCondition, RawGroupEntry, RawSyscallEntry, RawTarget } from 
 import { isShippedTarget, shippedGroups, shippedTarget, shippedTargetIds } from './shipped.ts';
 import type { RawGroups } from './raw.ts';
 import type { Action, ArgCondition, SyscallEntry, TargetDef } from './types.ts';
+import { readRegularText } from '../util/read-input.ts';
 import { validateJson } from '../util/validate-json.ts';
 
 export interface LoadOptions {
@@ -90,13 +91,8 @@ async function load(ref: string, cwd: string, chain: string[]): Promise<TargetDe
 }
 
 function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: cannot read target file${code === 'ENOENT' ? ' (no such file)' : code ? ` (${code})` : ''}`);
-  }
+  // Regular files only, with a size cap: a FIFO would hang the open, /dev/zero fill memory.
+  const text = readRegularText(file, 'target file');
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -28,7 +28,10 @@ function kindOf(st: Stats): string {
 }
 
 function code(e: unknown): string {
-  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  const c = (e as NodeJS.ErrnoException).code;
+  // The common case in words (and the code, which scripts and tests match on).
+  if (c === 'ENOENT') return 'no such file (ENOENT)';
+  return c ?? (e as Error).message;
 }
 
 /**

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { auditFilter, decodeFilter, disassemble, formatAudit, runFilter } from '../../bpf/index.ts';
 import { InputError } from '../../errors.ts';
 import { formatAction, describeOutcome } from '../../policy/action.ts';
 import { lookupArch, ARCH_NAMES, type ArchInfo } from '../../syscalls/arches.ts';
 import { allSyscallNames, syscallName, syscallNumber, tableMax } from '../../syscalls/table.ts';
+import { MAX_FILTER_BYTES, readRegularFile } from '../../util/read-input.ts';
 import { didYouMean } from '../../util/suggest.ts';
 import { parseArgs, requireFlag } from '../args.ts';
 import { json, red, type Command, type Io } from '../io.ts';
@@ -40,12 +40,8 @@ function archFlag(value: string | undefined): ArchInfo {
 function readFilter(file: string | undefined, arch: ArchInfo, io: Io) {
   if (!file) throw new InputError("name a filter file (see 'sysgate bpf --help')");
   const path = resolve(io.cwd, file);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  // A filter is at most 4096 instructions: a FIFO, a device or anything bigger is refused at once.
+  const bytes = readRegularFile(path, 'filter', MAX_FILTER_BYTES);
   try {
     return decodeFilter(bytes, arch.endian);
   } catch (e) {

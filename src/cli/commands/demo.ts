@@ -1,5 +1,6 @@
 import { join, relative, resolve } from 'node:path';
 import { checkFile } from '../../check/file.ts';
+import { InputError } from '../../errors.ts';
 import { isCheckError, type CheckReport } from '../../check/types.ts';
 import { generate, DEFAULT_FORMATS } from '../../generate.ts';
 import { compareFirmwares } from '../../policy/compat.ts';
@@ -48,6 +49,8 @@ Examples:
     io.out(dim(io, '   sysgate compat --target codesafe5 --from 13.5 --to 13.7\n'));
 
     h('3. Filters and shim for codesafe5 13.7 arm');
+    // The demo prints its story on stdout: its files need a directory ('-' is refused, not made).
+    if (flags['--out'] === '-') throw new InputError('--out -: the demo writes several files; give a directory');
     const out = resolve(io.cwd, flags['--out'] ?? 'sysgate-out');
     const [g] = generate(target, { firmware: '13.7', arches: ['arm'], formats: [...DEFAULT_FORMATS, 'shim'] });
     writeFilesAtomic(out, g!.files);

@@ -1,8 +1,10 @@
 import { generate, DEFAULT_FORMATS } from '../../generate.ts';
 import { EMITTERS } from '../../emit/index.ts';
-import { writeFilesAtomic } from '../../util/atomic-write.ts';
+import { STDOUT } from '../../util/out-dir.ts';
 import { parseArgs } from '../args.ts';
 import { bold, json, type Command } from '../io.ts';
+import { writeOutput } from '../output.ts';
+import { InputError } from '../../errors.ts';
 import { settings } from './common.ts';
 import { resolve } from 'node:path';
 
@@ -19,6 +21,7 @@ flags the settings come from sysgate.config.json (the nearest one upwards, or --
   --arch A,B     one program with a block per arch (same byte order: x86_64,i386; arm,aarch64)
   --arch all     one filter per arch of the target
   --name STEM    file names STEM.<ext> instead of <target>-<firmware>-<arch>.<ext>
+  --out -        write the one file to stdout instead (one format, one filter; no summary)
 
 Formats:
 ${EMITTERS.map((e) => `  ${e.format.padEnd(11)} ${e.summary}`).join('\n')}
@@ -45,8 +48,13 @@ Examples:
       formats,
       ...(flags['--name'] ? { name: flags['--name'] } : {}),
     });
-    const out = flags['--out'] ? resolve(io.cwd, flags['--out']) : config.out ?? resolve(io.cwd, 'sysgate-out');
-    const written = writeFilesAtomic(out, results.flatMap((r) => r.files));
+    const outFlag = flags['--out'];
+    // '-' is stdout only on the command line; in sysgate.config.json "out" is always a directory.
+    const out = outFlag === STDOUT ? STDOUT : outFlag ? resolve(io.cwd, outFlag) : config.out ?? resolve(io.cwd, 'sysgate-out');
+    if (out === STDOUT && flags['--json']) throw new InputError('--out - and --json both want stdout; choose one');
+    const w = writeOutput(out, results.flatMap((r) => r.files), io);
+    if (w.to === 'stdout') return 0;
+    const written = w.paths;
     if (flags['--json']) {
       io.out(json({ out, filters: results.map((r) => ({ baseName: r.baseName, arches: r.arches, firmware: r.firmware, stats: r.stats, files: r.files.map((f) => f.name) })) }));
     } else if (!flags['--quiet']) {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { InputError } from '../../errors.ts';
 import { TEMPLATES } from '../../templates/templates.generated.ts';
@@ -55,9 +55,12 @@ Examples:
     const kind = flags._[0];
     if (kind !== 'cmake' && kind !== 'make') throw new InputError("say which: 'sysgate init cmake' or 'sysgate init make'");
     const k = KINDS[kind];
+    // A directory named '-' is almost surely a mistake for stdout, which init does not offer.
+    if (flags['--dir'] === '-') throw new InputError("--dir -: init writes a file into your project; give a directory");
     const dir = resolve(io.cwd, flags['--dir'] ?? k.dir);
     const path = join(dir, k.file);
-    if (existsSync(path) && !flags['--force']) throw new InputError(`${path} exists; use --force to overwrite it`);
+    // lstat, not exists: a dangling symlink there is an existing name too (it would be replaced).
+    if (lstatSync(path, { throwIfNoEntry: false }) && !flags['--force']) throw new InputError(`${path} exists; use --force to overwrite it`);
     writeFilesAtomic(dir, [{ name: k.file, content: TEMPLATES[k.template]! }]);
     io.out(`wrote ${path}\n${k.usage(relative(io.cwd, dir) || '.')}`);
     return 0;

@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import { generateShim, SHIM_ARCHES } from '../../shim/index.ts';
-import { writeFilesAtomic } from '../../util/atomic-write.ts';
+import { InputError } from '../../errors.ts';
+import { STDOUT } from '../../util/out-dir.ts';
 import { parseArgs } from '../args.ts';
 import { bold, dim, json, table, type Command } from '../io.ts';
 import { policyFromFlags } from './common.ts';
+import { writeOutput } from '../output.ts';
 
 export const shimCommand: Command = {
   name: 'shim',
@@ -21,6 +23,7 @@ the program and from every shared library it loads reach it. Compile it with the
 cflags and link the object into the executable with the printed ldflags.
 
   --arch A     ${SHIM_ARCHES.join(', ')} (default: the target's default arch)
+  --out -      write the C source to stdout instead (nothing else is printed)
   --flags      print only the compile and link flags (nothing is written)
   --sigsys     add a SIGSYS handler: where a denial is a seccomp TRAP (firmware < 13.7),
                calls made inside the C library get the fallback or ENOSYS instead of death
@@ -45,8 +48,11 @@ Examples:
       io.out(flags['--json'] ? json(shim.flags) : `cflags: ${shim.flags.cflags.join(' ')}\nldflags: ${shim.flags.ldflags.join(' ')}\n`);
       return 0;
     }
-    const out = resolve(io.cwd, flags['--out'] ?? 'sysgate-out');
-    const written = writeFilesAtomic(out, shim.files);
+    const out = flags['--out'] === STDOUT ? STDOUT : resolve(io.cwd, flags['--out'] ?? 'sysgate-out');
+    if (out === STDOUT && flags['--json']) throw new InputError('--out - and --json both want stdout; choose one');
+    const w = writeOutput(out, shim.files, io);
+    if (w.to === 'stdout') return 0;
+    const written = w.paths;
     if (flags['--json']) {
       io.out(json({ out, files: shim.files.map((f) => f.name), flags: shim.flags, wrappers: shim.wrappers }));
     } else if (!flags['--quiet']) {
