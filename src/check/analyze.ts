@@ -82,9 +82,8 @@ const libCache = new Map<string, { elf: ElfInfo; collected: Collected } | { erro
 const importReaches = new Map<string, Reach[] | null>();
 /** The action (and rule) per policy and syscall number. */
 const actions = new WeakMap<Policy, Map<number, { action: Action; rule?: Rule }>>();
-/** `a.localeCompare(b)` (the default locale's collator), without building a collator per call. */
-let collator: Intl.Collator | undefined;
-const collate = (a: string, b: string): number => (collator ??= new Intl.Collator()).compare(a, b);
+/** By UTF-16 code unit (bytes, for the ASCII names here): never a collator, whose order follows LANG. */
+const collate = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function policyFor(target: TargetDef, firmware: string | undefined, arch: ArchName, file: string): Policy {
   let m = policies.get(target);

@@ -1,5 +1,9 @@
-/** Checking one file on disk: read, skip non-ELF files (by magic), turn input errors into results. */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+/**
+ * Checking one file on disk: read, skip non-ELF files (by magic), turn input errors into results.
+ * A file that cannot be read is an error result whether it was named or found by a walk: a walk
+ * that skipped it would pass a CI gate with that file unchecked.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync, type PathLike } from 'node:fs';
 import { InputError } from '../errors.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { checkElf } from './analyze.ts';
@@ -28,12 +32,14 @@ export function isElfFile(path: string): boolean {
  * Checks the file at `path`. `explicit`: named by the user, so a non-ELF file is an error;
  * found by walking a directory, it is skipped (null). Bugs (non-InputErrors) propagate.
  */
-export function checkFile(path: string, display: string, target: TargetDef, opts: CheckOptions, explicit: boolean): CheckResult | null {
+export function checkFile(path: PathLike, display: string, target: TargetDef, opts: CheckOptions, explicit: boolean): CheckResult | null {
   let bytes: Uint8Array;
   let fd: number | undefined;
   try {
     // The magic first: a directory walk meets big archives and data files that are never read whole.
-    fd = openSync(path, 'r');
+    // O_NONBLOCK: a file swapped for a FIFO after the walk looked at it must not block the open.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    if (!fstatSync(fd).isFile()) return explicit ? { file: display, error: 'not a regular file' } : null;
     const head = Buffer.alloc(4);
     if (readSync(fd, head, 0, 4, 0) !== 4 || head.readUInt32BE(0) !== MAGIC) {
       return explicit ? { file: display, error: 'not an ELF file' } : null;
@@ -54,8 +60,8 @@ export function checkFile(path: string, display: string, target: TargetDef, opts
     }
     bytes = new Uint8Array(buf.buffer, buf.byteOffset, got);
   } catch (e) {
-    if (!explicit) return null;
-    return { file: display, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    const code = (e as NodeJS.ErrnoException).code;
+    return { file: display, error: code === 'ENOENT' ? 'vanished before it was read (ENOENT)' : `cannot read: ${code ?? (e as Error).message}` };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -1,12 +1,24 @@
 /**
- * Checking files and directories: directories are walked (symlinks are not followed inside
- * them, so a library is not checked once per alias), files are checked in a pool of worker
- * threads when there are enough of them, in this thread otherwise. Results keep the order of
- * the walk (sorted names); files found in a walk that are not ELF are skipped silently.
+ * Checking files and directories: directories are walked, files are checked in a pool of
+ * worker threads when there are enough of them, in this thread otherwise. Results keep the
+ * order of the walk (names sorted by their bytes, the same in every locale).
+ *
+ * A walk is a CI gate, so it fails closed: whatever it cannot look at (EACCES on a file or a
+ * directory, a dangling symlink, a path past PATH_MAX, a file that vanished mid-walk) becomes
+ * an error result naming the path, which makes `check` exit 2; it is never skipped. What is
+ * skipped is only what cannot be a program: files that are not ELF (by magic), files shorter
+ * than an ELF header, FIFOs, sockets and devices.
+ *
+ * Symlinks inside a walk are followed, and every directory and file is visited once, by
+ * (device, inode), under the first name the sorted walk meets: so a link loop ends, a library
+ * reached through aliases is checked once, and a link pointing outside the tree is checked too.
+ *
+ * Names are read as bytes: a name that is not UTF-8 is opened by its exact bytes and shown
+ * with the bytes that are not UTF-8 (and control characters, and backslash) as \xNN.
  */
-import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.ts';
 import type { TargetDef } from '../policy/types.ts';
@@ -17,54 +29,138 @@ import { WORKER_MARK, type Job, type Reply, type WorkerInit } from './worker.ts'
 export interface WalkOptions extends CheckOptions {
   /** Directory paths are shown relative to (default: process.cwd()). */
   cwd?: string;
-  /** Worker threads; default: available parallelism (1 = no workers). */
+  /** Worker threads; default and upper bound: available parallelism (1 = no workers). */
   jobs?: number;
   /** Called after each file. */
   onProgress?: (done: number, total: number, file: string) => void;
 }
 
-interface Item {
-  path: string;
+/** A file to check, or a path the walk could not look at. */
+export interface Item {
+  /** A string when the path is valid UTF-8 (as Node would encode it), else its exact bytes. */
+  path: string | Buffer;
   display: string;
   explicit: boolean;
   size: number;
+  /** Set when the path could not be walked or read: it becomes an error result. */
+  error?: string;
 }
 
-function walk(dir: string, cwd: string, out: Item[]): void {
-  let names: string[];
+/** Smallest ELF header (ELFCLASS32); anything shorter cannot be a program or library. */
+const MIN_ELF = 52;
+const SLASH = Buffer.from('/');
+
+/** A name's bytes as text: UTF-8 where it is valid, \xNN for every other byte, control characters and backslash. */
+export function displayName(bytes: Buffer): string {
+  let out = '';
+  const text = bytes.toString('utf8');
+  if (Buffer.from(text, 'utf8').equals(bytes) && !/[\x00-\x1f\x7f\\]/.test(text)) return text;
+  // Byte by byte: decode each UTF-8 sequence that is valid on its own, escape the rest.
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len > 1 && i + len <= bytes.length) {
+      const seq = bytes.subarray(i, i + len);
+      const t = seq.toString('utf8');
+      if (!t.includes('\ufffd') && Buffer.from(t, 'utf8').equals(seq)) {
+        out += t;
+        i += len;
+        continue;
+      }
+    }
+    out += len === 1 && b >= 0x20 && b !== 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+    i++;
+  }
+  return out;
+}
+
+/** The path Node should open: the string when it encodes back to exactly these bytes. */
+function fsPath(bytes: Buffer): string | Buffer {
+  const s = bytes.toString('utf8');
+  return Buffer.from(s, 'utf8').equals(bytes) ? s : bytes;
+}
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+/** Why a name read from a directory cannot be looked at. */
+function statError(path: Buffer, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    const l = lstatSync(path, { throwIfNoEntry: false });
+    return l?.isSymbolicLink() ? 'symlink to a missing file (ENOENT)' : 'vanished during the walk (ENOENT)';
+  }
+  if (code === 'ELOOP') return 'symlink loop (ELOOP)';
+  return `cannot read: ${errCode(e)}`;
+}
+
+interface WalkState {
+  cwd: string;
+  out: Item[];
+  seen: Set<string>;
+}
+
+const inode = (st: Stats) => `${st.dev}:${st.ino}`;
+
+function show(path: Buffer, state: WalkState): string {
+  const shown = displayName(path);
+  return relative(state.cwd, shown) || shown;
+}
+
+function walk(dir: Buffer, state: WalkState): void {
+  let names: Buffer[];
   try {
-    names = readdirSync(dir).sort();
-  } catch {
+    names = readdirSync(dir, { encoding: 'buffer' });
+  } catch (e) {
+    state.out.push({ path: fsPath(dir), display: show(dir, state), explicit: false, size: 0, error: `cannot read directory: ${errCode(e)}` });
     return;
   }
+  names.sort(Buffer.compare);
   for (const n of names) {
-    const p = join(dir, n);
-    let st;
+    const p = Buffer.concat([dir, SLASH, n]);
+    let st: Stats;
     try {
-      st = lstatSync(p);
-    } catch {
+      st = statSync(p);
+    } catch (e) {
+      state.out.push({ path: fsPath(p), display: show(p, state), explicit: false, size: 0, error: statError(p, e) });
       continue;
     }
-    if (st.isDirectory()) walk(p, cwd, out);
-    else if (st.isFile() && st.size >= 52) out.push({ path: p, display: relative(cwd, p) || p, explicit: false, size: st.size });
+    if (!st.isDirectory() && !st.isFile()) continue; // FIFOs, sockets, devices: never a program, and opening some blocks
+    if (st.isFile() && st.size < MIN_ELF) continue;
+    const key = inode(st);
+    if (state.seen.has(key)) continue;
+    state.seen.add(key);
+    if (st.isDirectory()) walk(p, state);
+    else state.out.push({ path: fsPath(p), display: show(p, state), explicit: false, size: st.size });
   }
 }
 
 /** The files `paths` stand for, in order. Throws InputError for a path that does not exist. */
 export function expandPaths(paths: string[], cwd: string): Item[] {
-  const out: Item[] = [];
+  const state: WalkState = { cwd, out: [], seen: new Set() };
   for (const p of paths) {
     const abs = resolve(cwd, p);
     let st;
     try {
       st = statSync(abs);
-    } catch {
-      throw new InputError(`${p}: no such file or directory`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`${p}: no such file or directory`);
+      throw new InputError(`${p}: cannot read: ${errCode(e)}`);
     }
-    if (st.isDirectory()) walk(abs, cwd, out);
-    else out.push({ path: abs, display: p, explicit: true, size: st.size });
+    if (st.isDirectory()) {
+      const key = inode(st);
+      if (state.seen.has(key)) continue;
+      state.seen.add(key);
+      walk(Buffer.from(abs), state);
+    } else if (st.isFile()) {
+      state.out.push({ path: abs, display: p, explicit: true, size: st.size });
+    } else {
+      // Named by the user, so an error, not a skip: and never opened (a FIFO would block).
+      state.out.push({ path: abs, display: p, explicit: true, size: 0, error: 'not a regular file or directory' });
+    }
   }
-  return out;
+  return state.out;
 }
 
 /**
@@ -83,19 +179,37 @@ function startWorker(init: WorkerInit): Worker {
 /** Files per worker below which starting workers costs more than it saves. */
 const MIN_FILES_PER_WORKER = 6;
 
+/**
+ * Worker threads for `files` files: what was asked, but never more than the cores (a thread
+ * per core is all the work can use; each costs tens of MB) or one per MIN_FILES_PER_WORKER files.
+ */
+export function workerCount(requested: number | undefined, files: number, cores = availableParallelism()): number {
+  if (requested !== undefined && (!Number.isInteger(requested) || requested < 1)) {
+    throw new InputError(`bad jobs ${requested}: expected a whole number >= 1`);
+  }
+  return Math.max(1, Math.min(requested ?? cores, cores, Math.floor(files / MIN_FILES_PER_WORKER)));
+}
+
 export async function checkPaths(paths: string[], target: TargetDef, opts: WalkOptions = {}): Promise<CheckResult[]> {
   const cwd = opts.cwd ?? process.cwd();
   const items = expandPaths(paths, cwd);
   const { onProgress, jobs: jobsOpt, cwd: _cwd, ...checkOpts } = opts;
-  const jobs = Math.max(1, Math.min(jobsOpt ?? availableParallelism(), Math.floor(items.length / MIN_FILES_PER_WORKER)));
   const results: (CheckResult | null)[] = new Array(items.length).fill(null);
+  // Paths the walk could not look at are results already; the rest is work.
+  const work: number[] = [];
+  items.forEach((it, i) => {
+    if (it.error !== undefined) results[i] = { file: it.display, error: it.error };
+    else work.push(i);
+  });
+  const jobs = workerCount(jobsOpt, work.length);
   let done = 0;
   if (jobs <= 1) {
-    items.forEach((it, i) => {
+    for (const i of work) {
+      const it = items[i]!;
       results[i] = checkFile(it.path, it.display, target, checkOpts, it.explicit);
       done++;
-      onProgress?.(done, items.length, it.display);
-    });
+      onProgress?.(done, work.length, it.display);
+    }
     return results.filter((r): r is CheckResult => r !== null);
   }
   const init: WorkerInit = { [WORKER_MARK]: true, target, opts: checkOpts };
@@ -103,7 +217,7 @@ export async function checkPaths(paths: string[], target: TargetDef, opts: WalkO
   try {
     await new Promise<void>((resolveAll, reject) => {
       // Largest files first, so that no big file is left for the end (results keep walk order).
-      const order = items.map((_, i) => i).sort((a, b) => items[b]!.size - items[a]!.size);
+      const order = [...work].sort((a, b) => items[b]!.size - items[a]!.size || a - b);
       let next = 0;
       const feed = (w: Worker) => {
         if (next >= order.length) return;
@@ -118,13 +232,13 @@ export async function checkPaths(paths: string[], target: TargetDef, opts: WalkO
           if ('crash' in m) return reject(new Error(`checking ${items[m.id]!.display}: ${m.crash}`));
           results[m.id] = m.result;
           done++; // not inside onProgress?.(...): its arguments are skipped when it is undefined
-          onProgress?.(done, items.length, items[m.id]!.display);
-          if (done === items.length) resolveAll();
+          onProgress?.(done, work.length, items[m.id]!.display);
+          if (done === work.length) resolveAll();
           else feed(w);
         });
         w.on('error', reject);
         w.on('exit', (code) => {
-          if (done < items.length) reject(new Error(`check worker exited with code ${code}`));
+          if (done < work.length) reject(new Error(`check worker exited with code ${code}`));
         });
         // Two jobs in flight per worker keep it busy while the reply travels.
         feed(w);

@@ -18,7 +18,8 @@ export interface WorkerInit {
 
 export interface Job {
   id: number;
-  path: string;
+  /** A Buffer (a name that is not UTF-8) arrives as a plain Uint8Array: structured clone. */
+  path: string | Uint8Array;
   display: string;
   explicit: boolean;
 }
@@ -29,7 +30,7 @@ function serve(init: WorkerInit): void {
   parentPort!.on('message', (job: Job) => {
     let reply: Reply;
     try {
-      reply = { id: job.id, result: checkFile(job.path, job.display, init.target, init.opts, job.explicit) };
+      reply = { id: job.id, result: checkFile(typeof job.path === 'string' ? job.path : Buffer.from(job.path), job.display, init.target, init.opts, job.explicit) };
     } catch (e) {
       reply = { id: job.id, crash: (e as Error)?.stack ?? String(e) };
     }

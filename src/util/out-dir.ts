@@ -63,7 +63,7 @@ export function ensureOutputDir(dir: string): string[] {
       throw new InputError(`${p}: ${missing.length ? `cannot create ${dir} under it, ` : ''}not a directory`);
     }
     const fs = pseudoFilesystem(p);
-    if (fs) throw new InputError(`${p}: is on ${fs}, a pseudo-filesystem; choose an output directory on a real one`);
+    if (fs) throw new InputError(`${dir}: ${p} is on ${fs}, a pseudo-filesystem that keeps no files; choose an output directory on a real one`);
     break;
   }
   const created: string[] = [];

@@ -18,8 +18,11 @@ export const checkCommand: Command = {
 
 Reads each ELF the way the device's kernel will meet it and reports every syscall it can
 make, what the target does with it at firmware V, and what happens then. The arch comes
-from the file. A directory is walked (symlinks inside it are not followed, files that are
-not ELF are skipped) and its files are checked in parallel.
+from the file. A directory is walked (files that are not ELF are skipped) and its files
+are checked in parallel. Inside it symlinks are followed and each file and directory is
+checked once (by inode, under the first name in byte order); names are read as bytes.
+What a walk cannot read (permissions, dangling symlinks, paths past PATH_MAX, files that
+vanish) is an error: exit 2.
 
 What counts as a call:
   imports      undefined dynamic symbols (weak too), mapped through the libc knowledge base
@@ -47,7 +50,8 @@ Options:
                              else the file's highest GLIBC_ reference or the knowledge base's default)
   --format F                 text (default), json, sarif (SARIF 2.1.0 for code-scanning UIs)
   --json                     same as --format json
-  --jobs N                   worker threads for directories (default: available cores)
+  --jobs N                   worker threads for directories (default and most: the available
+                             cores, and at most one per 6 files)
   --quiet, -q                no progress on the terminal; text output lists failing files only
   --delete-on-fatal          remove each file with a fatal finding (for build steps: a failed
                              check must not leave a binary that looks up to date)
@@ -77,7 +81,7 @@ Examples:
   async run(argv, io) {
     const flags = parseArgs({
       '--target': String, '--firmware': String, '--sysroot': String, '--format': String, '--config': String,
-      '--libc-version': String, '--jobs': Number,
+      '--libc-version': String, '--jobs': String,
       '--json': Boolean, '--quiet': Boolean, '--delete-on-fatal': Boolean, '--help': Boolean,
       '-t': '--target', '-f': '--firmware', '-q': '--quiet', '-c': '--config', '-h': '--help', '-j': '--jobs',
     }, argv, 'check');
@@ -86,8 +90,10 @@ Examples:
     const format = flags['--json'] ? 'json' : (flags['--format'] ?? 'text');
     if (!(FORMATS as readonly string[]).includes(format)) throw new InputError(`unknown format '${format}' (expected ${FORMATS.join(', ')})`);
     if (paths.length === 0) throw new InputError(`missing FILE or DIR (see 'sysgate check --help')`);
-    const jobs = flags['--jobs'];
-    if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new InputError(`bad --jobs ${jobs}: expected a whole number >= 1`);
+    const jobsFlag = flags['--jobs'];
+    // Digits only: '1e6', '0x10', '2.5', '' and '-1' are all refused, not reinterpreted.
+    if (jobsFlag !== undefined && (!/^\d+$/.test(jobsFlag) || Number(jobsFlag) < 1)) throw new InputError(`bad --jobs '${jobsFlag}': expected a whole number from 1 (more than the cores are not used)`);
+    const jobs = jobsFlag === undefined ? undefined : Number(jobsFlag);
     const libcVersion = flags['--libc-version'];
     if (libcVersion !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(libcVersion)) throw new InputError(`bad --libc-version '${libcVersion}': expected e.g. 2.36`);
     const { target, firmware } = await settings({ ...flags, '--arch': undefined }, 'check', io);
