@@ -3,7 +3,7 @@
  * A file that cannot be read is an error result whether it was named or found by a walk: a walk
  * that skipped it would pass a CI gate with that file unchecked.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, type PathLike } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../errors.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { checkElf } from './analyze.ts';
@@ -32,13 +32,14 @@ export function isElfFile(path: string): boolean {
  * Checks the file at `path`. `explicit`: named by the user, so a non-ELF file is an error;
  * found by walking a directory, it is skipped (null). Bugs (non-InputErrors) propagate.
  */
-export function checkFile(path: PathLike, display: string, target: TargetDef, opts: CheckOptions, explicit: boolean): CheckResult | null {
+export function checkFile(path: string | Uint8Array, display: string, target: TargetDef, opts: CheckOptions, explicit: boolean): CheckResult | null {
   let bytes: Uint8Array;
   let fd: number | undefined;
   try {
     // The magic first: a directory walk meets big archives and data files that are never read whole.
     // O_NONBLOCK: a file swapped for a FIFO after the walk looked at it must not block the open.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    // Bytes (a name that is not UTF-8) are opened as they are: fs takes a Buffer, not a Uint8Array.
+    fd = openSync(typeof path === 'string' ? path : Buffer.from(path.buffer, path.byteOffset, path.byteLength), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
     if (!fstatSync(fd).isFile()) return explicit ? { file: display, error: 'not a regular file' } : null;
     const head = Buffer.alloc(4);
     if (readSync(fd, head, 0, 4, 0) !== 4 || head.readUInt32BE(0) !== MAGIC) {

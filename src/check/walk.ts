@@ -38,7 +38,7 @@ export interface WalkOptions extends CheckOptions {
 /** A file to check, or a path the walk could not look at. */
 export interface Item {
   /** A string when the path is valid UTF-8 (as Node would encode it), else its exact bytes. */
-  path: string | Buffer;
+  path: string | Uint8Array;
   display: string;
   explicit: boolean;
   size: number;
@@ -51,8 +51,9 @@ const MIN_ELF = 52;
 const SLASH = Buffer.from('/');
 
 /** A name's bytes as text: UTF-8 where it is valid, \xNN for every other byte, control characters and backslash. */
-export function displayName(bytes: Buffer): string {
+export function displayName(raw: Uint8Array): string {
   let out = '';
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength); // a view, no copy
   const text = bytes.toString('utf8');
   if (Buffer.from(text, 'utf8').equals(bytes) && !/[\x00-\x1f\x7f\\]/.test(text)) return text;
   // Byte by byte: decode each UTF-8 sequence that is valid on its own, escape the rest.
@@ -75,10 +76,13 @@ export function displayName(bytes: Buffer): string {
 }
 
 /** The path Node should open: the string when it encodes back to exactly these bytes. */
-function fsPath(bytes: Buffer): string | Buffer {
+function fsPath(bytes: Buffer): string | Uint8Array {
   const s = bytes.toString('utf8');
   return Buffer.from(s, 'utf8').equals(bytes) ? s : bytes;
 }
+
+/** Node opens by path, and the kernel takes at most PATH_MAX bytes of one. */
+const TOO_LONG = 'path longer than PATH_MAX (ENAMETOOLONG): cannot be checked';
 
 function errCode(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -92,6 +96,7 @@ function statError(path: Buffer, e: unknown): string {
     return l?.isSymbolicLink() ? 'symlink to a missing file (ENOENT)' : 'vanished during the walk (ENOENT)';
   }
   if (code === 'ELOOP') return 'symlink loop (ELOOP)';
+  if (code === 'ENAMETOOLONG') return TOO_LONG;
   return `cannot read: ${errCode(e)}`;
 }
 
@@ -113,7 +118,7 @@ function walk(dir: Buffer, state: WalkState): void {
   try {
     names = readdirSync(dir, { encoding: 'buffer' });
   } catch (e) {
-    state.out.push({ path: fsPath(dir), display: show(dir, state), explicit: false, size: 0, error: `cannot read directory: ${errCode(e)}` });
+    state.out.push({ path: fsPath(dir), display: show(dir, state), explicit: false, size: 0, error: (e as NodeJS.ErrnoException).code === 'ENAMETOOLONG' ? TOO_LONG : `cannot read directory: ${errCode(e)}` });
     return;
   }
   names.sort(Buffer.compare);
