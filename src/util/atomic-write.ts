@@ -68,15 +68,14 @@ interface Committed {
   renamed: boolean;
 }
 
-function exists(path: string): boolean {
-  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
-}
-
 function commitOne(dir: string, name: string, tmp: string, done: Committed[]): void {
   const final = join(dir, name);
   const c: Committed = { final, renamed: false };
   done.push(c);
-  if (exists(final)) {
+  const st = lstatSync(final, { throwIfNoEntry: false });
+  // A directory in the way is never moved aside to make room: no backup, and the rename
+  // below fails with the kernel's own EISDIR.
+  if (st && !st.isDirectory()) {
     const backup = join(dir, hiddenName(name, 'bak'));
     try {
       // link(2) does not follow a symlink at `final`: the link itself is what is kept.

@@ -54,7 +54,8 @@ export function ensureOutputDir(dir: string): string[] {
       st = statSync(p);
     } catch (e) {
       const c = (e as NodeJS.ErrnoException).code;
-      if (c !== 'ENOENT' || dirname(p) === p) throw new InputError(`${p}: cannot use as output directory: ${errCode(e)}`);
+      // ENOTDIR: a component on the way is a file; the ancestor check below names it.
+      if ((c !== 'ENOENT' && c !== 'ENOTDIR') || dirname(p) === p) throw new InputError(`${p}: cannot use as output directory: ${errCode(e)}`);
       missing.unshift(p);
       p = dirname(p);
       continue;
