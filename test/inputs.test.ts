@@ -5,8 +5,9 @@
  * line on stderr naming the file, exit 2, and nothing else.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { removeDir, tempDir } from './helpers/build.ts';
 import { DIST_CLI, ROOT } from './helpers/cli.ts';
@@ -34,6 +35,27 @@ function sysgate(args: string[], opts: { cwd?: string; env?: Record<string, stri
     maxBuffer: 1 << 26,
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The most threads the CLI process had at once, read from /proc/PID/status every few ms. */
+function peakThreads(args: string[]): Promise<number> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: ROOT, stdio: 'ignore' });
+    let peak = 0;
+    const timer = setInterval(() => {
+      try {
+        const m = /^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]));
+      } catch {
+        // exited between two samples
+      }
+    }, 5);
+    child.on('error', fail);
+    child.on('exit', () => {
+      clearInterval(timer);
+      done(peak);
+    });
+  });
 }
 
 function oneLineError(r: Run, pattern: RegExp): void {
@@ -210,6 +232,21 @@ describe('check --jobs', () => {
       oneLineError(sysgate(['check', ELF, '--target', 'codesafe5', `--jobs=${bad}`]), /^sysgate: bad --jobs '.*': expected a whole number/);
     });
   }
+
+  it('--jobs 1000000 starts no more threads than --jobs <cores> (the real process, sampled from /proc)', async function () {
+    // 60 files: without the cap, one worker per 6 files (10) would start whatever the cores.
+    const dir = tempDir();
+    try {
+      for (let i = 0; i < 60; i++) copyFileSync(ELF, join(dir, `app${String(i).padStart(2, '0')}`));
+      const cores = availableParallelism();
+      const huge = await peakThreads(['check', dir, '--target', 'codesafe5', '--json', '--jobs', '1000000']);
+      const capped = await peakThreads(['check', dir, '--target', 'codesafe5', '--json', '--jobs', String(cores)]);
+      // One thread of slack for sampling: what matters is the order of magnitude (10 vs 2 here).
+      assert.ok(huge <= capped + 1, `--jobs 1000000: ${huge} threads; --jobs ${cores}: ${capped}`);
+    } finally {
+      removeDir(dir);
+    }
+  });
 
   it('--jobs 1000000 on a directory runs and gives the same reports as --jobs 1', () => {
     const dir = tempDir();
