@@ -6,13 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { removeDir, tempDir } from './helpers/build.ts';
 import { DIST_CLI, ROOT } from './helpers/cli.ts';
 import { requireTool } from './helpers/tools.ts';
-import { workerCount, displayName } from '../src/check/walk.ts';
+import { checkPaths, displayName, workerCount } from '../src/check/walk.ts';
+import { isCheckError } from '../src/check/types.ts';
+import { loadTarget } from '../src/policy/load.ts';
 
 const ELF = join(ROOT, 'examples/bin/keygen.arm');
 
@@ -207,6 +209,23 @@ describe('check: a directory walk fails closed', () => {
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, new RegExp(`^sysgate: tree/(${seg}/)+${seg}: path longer than PATH_MAX \\(ENAMETOOLONG\\): cannot be checked$`));
+  });
+
+  it('a file that vanishes after the walk listed it is an error, not a skip', async () => {
+    copyFileSync(ELF, join(dir, 'tree/later'));
+    const target = await loadTarget('codesafe5');
+    // The walk lists both files first; once the first is checked, the second is deleted.
+    const results = await checkPaths([join(dir, 'tree')], target, {
+      cwd: dir,
+      jobs: 1,
+      onProgress: (done) => {
+        if (done === 1) rmSync(join(dir, 'tree/later'));
+      },
+    });
+    assert.deepEqual(results.map((r) => [r.file, isCheckError(r) ? r.error : 'checked']), [
+      ['tree/app', 'checked'],
+      ['tree/later', 'vanished before it was read (ENOENT)'],
+    ]);
   });
 
   it('a FIFO, a socket and short files inside a walk are skipped without blocking', () => {
