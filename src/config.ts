@@ -51,6 +51,8 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Config
   const diags = await validateJson(configSchema, raw, file);
   if (diags.length) throw new DiagnosticsError(diags);
   const c = raw as Omit<Config, 'file'>;
+  // '-' means stdout on the command line only; here it would silently become a directory named '-'.
+  if (c.out === '-') throw new InputError(`${file}#/out: "-" (stdout) is for --out on the command line; give a directory`);
   const base = dirname(file);
   const rel = (p: string) => resolve(base, p);
   const looksLikePath = (t: string) => t.includes('/') || t.endsWith('.json');

@@ -49,4 +49,12 @@ describe('sysgate.config.json', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /missing --target/);
   });
+
+  it('"out": "-" is refused with file and pointer (a directory named "-" is never made)', async () => {
+    writeFileSync(join(dir, 'sysgate.config.json'), JSON.stringify({ target: 'codesafe5', out: '-' }));
+    const r = await cli(['generate'], dir);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `sysgate: ${join(dir, 'sysgate.config.json')}#/out: "-" (stdout) is for --out on the command line; give a directory\n`);
+    assert.deepEqual(readdirSync(dir), ['sysgate.config.json']);
+  });
 });
