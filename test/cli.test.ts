@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, tempDir } from './helpers/build.ts';
 import { cli, cliProcess, ROOT } from './helpers/cli.ts';
@@ -155,6 +155,25 @@ describe('cli', () => {
       assert.match(demo.stdout, /sensor-log\.arm\s+firmware 13\.7: PASS/);
       assert.match(demo.stdout, /keygen\.arm\s+firmware 13\.7: FAIL getrandom fails with no fallback/);
       assert.match(demo.stdout, /keygen\.arm\s+firmware 13\.5: FAIL .*getrandom raises SIGSYS/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('init: a dangling symlink at the file name counts as existing; --force replaces the link, not its target', async () => {
+    const dir = tempDir();
+    try {
+      const victim = join(dir, 'victim');
+      symlinkSync(victim, join(dir, 'sysgate.mk')); // dangling: existsSync would say "absent"
+      const r = await cli(['init', 'make'], dir);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /sysgate\.mk exists; use --force/);
+      assert.equal((await cli(['init', 'make', '--force'], dir)).code, 0);
+      assert.ok(lstatSync(join(dir, 'sysgate.mk')).isFile());
+      assert.ok(!existsSync(victim), 'nothing was written through the link');
+      const dash = await cli(['init', 'make', '--dir', '-'], dir);
+      assert.equal(dash.code, 2);
+      assert.deepEqual(readdirSync(dir), ['sysgate.mk']);
     } finally {
       removeDir(dir);
     }
