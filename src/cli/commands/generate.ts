@@ -14,7 +14,8 @@ export const generateCommand: Command = {
 
 Builds an arch-checked seccomp-BPF filter for the target at firmware V and writes it in
 each format of LIST (default: all) to DIR (default: ./sysgate-out). Files are named
-<target>-<firmware>-<arch>.<ext> and written atomically: all of them or none. With no
+<target>-<firmware>-<arch>.<ext> and written atomically: all of them or none (a failure
+leaves DIR as it was; /proc, /sys and other pseudo-filesystems are refused). With no
 flags the settings come from sysgate.config.json (the nearest one upwards, or --config).
 
   --arch A       one arch (default: the target's default arch)
