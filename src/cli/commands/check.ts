@@ -92,7 +92,8 @@ Examples:
     if (libcVersion !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(libcVersion)) throw new InputError(`bad --libc-version '${libcVersion}': expected e.g. 2.36`);
     const { target, firmware } = await settings({ ...flags, '--arch': undefined }, 'check', io);
     const quiet = !!flags['--quiet'];
-    const progress = io.isTTY && !quiet;
+    // Progress goes to stderr, so it is for stderr's terminal, whatever stdout is.
+    const progress = !!io.errIsTTY && !quiet;
     let last = 0;
     const results = await checkPaths(paths, target, {
       cwd: io.cwd,
@@ -111,13 +112,19 @@ Examples:
       } : {}),
     });
     const single = paths.length === 1 && results.length === 1 && results[0]!.file === paths[0];
+    const errors = results.filter(isCheckError);
+    // A machine reading JSON or SARIF must not take a partial log for the whole answer:
+    // on exit 2 it gets nothing on stdout, only the error lines on stderr.
+    if (errors.length && format !== 'text') {
+      for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
+      return EXIT.usage;
+    }
     if (format === 'json') io.out(json(toJson(results, single)));
-    else if (format === 'sarif') io.out(json(toSarif(results)));
+    else if (format === 'sarif') io.out(json(toSarif(results, { cwd: io.cwd })));
     else {
       const shown = results.filter((r) => !isCheckError(r) && (!quiet || r.fatal));
       io.out(renderText(shown, { bold: (s) => bold(io, s), red: (s) => red(io, s), yellow: (s) => yellow(io, s), green: (s) => green(io, s), dim: (s) => dim(io, s) }));
     }
-    const errors = results.filter(isCheckError);
     for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
     if (errors.length) return EXIT.usage;
     const fatal = results.filter((r) => !isCheckError(r) && r.fatal);
