@@ -9,7 +9,7 @@ import { isCheckError } from '../../check/types.ts';
 import { InputError } from '../../errors.ts';
 import { resolvePolicy } from '../../policy/resolve.ts';
 import { parseArgs } from '../args.ts';
-import { bold, dim, green, red, yellow, type Command, type Io } from '../io.ts';
+import { bold, dim, errIo, green, red, yellow, type Command, type Io } from '../io.ts';
 import { settings } from './common.ts';
 
 export const ccCommand: Command = {
@@ -46,7 +46,7 @@ Examples:
     let args = inv.args;
     if (useShim) {
       const shim = shimObject(policy, inv.compiler, defaultCacheDir(io.env), { sigsys: !!flags['--sigsys'] });
-      if (shim.built && !flags['--quiet']) io.err(dim(io, `sysgate: built the shim for ${s.target.id} ${policy.firmware ?? ''} ${arch.name}: ${shim.object}\n`));
+      if (shim.built && !flags['--quiet']) io.err(dim(errIo(io), `sysgate: built the shim for ${s.target.id} ${policy.firmware ?? ''} ${arch.name}: ${shim.object}\n`));
       args = [...args, shim.object, ...shim.ldflags];
     }
     const status = runCompiler(inv.compiler, args, io);
@@ -68,7 +68,9 @@ Examples:
   },
 };
 
-function style(io: Io): TextStyle {
+/** cc reports on stderr (stdout is the compiler's), so it paints by stderr's terminal state. */
+function style(out: Io): TextStyle {
+  const io = errIo(out);
   return { bold: (t) => bold(io, t), red: (t) => red(io, t), green: (t) => green(io, t), yellow: (t) => yellow(io, t), dim: (t) => dim(io, t) };
 }
 

@@ -49,6 +49,9 @@ Options:
   --json                     same as --format json
   --jobs N                   worker threads for directories (default: available cores)
   --quiet, -q                no progress on the terminal; text output lists failing files only
+                             (progress goes to stderr, and only when stderr is a terminal)
+  --color auto|always|never  colour in the text report (auto: stdout is a terminal, unless
+                             NO_COLOR; FORCE_COLOR=1 colours a pipe too; TERM=dumb never)
   --delete-on-fatal          remove each file with a fatal finding (for build steps: a failed
                              check must not leave a binary that looks up to date)
 
