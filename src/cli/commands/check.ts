@@ -55,19 +55,22 @@ Options:
   --delete-on-fatal          remove each file with a fatal finding (for build steps: a failed
                              check must not leave a binary that looks up to date)
 
-JSON: one object for one FILE, an array for several files or a directory. Per file:
-  file, arch, target, firmware, defaultAction, static, type, library (a shared library),
-  libc {name, version, versionFrom, referenced},
+JSON (check --json): {file, arch, target, firmware, defaultAction, static, type, library,
+  libc, syscalls, unresolved, unknownImports, libraries, summary, fatal} for one FILE; an
+  array of them for several files or a directory. In detail:
+  library (a shared library), libc {name, version, versionFrom, referenced},
   syscalls [{name, nr, verdict, severity (fatal|warning|ok), action, outcome, condition?,
              reason?, fix?, via [...]}],
   via: {kind: import, symbol, version?, weak, role (chain|also|conditional|on-enosys), step?,
         next?, source} | {kind: startup, when, onEnosys, next?} | {kind: site, address,
         siteKind, function?, step?, next?} | {kind: "syscall()", address, function?};
         each with library (null: the file itself), verdict, detail?
-  unresolved [{library, address, kind, function?, reason}], unknownImports [name],
+        imports, sites and syscall() calls with span? {offset, length}: their bytes in
+        that object (the instruction; the import's Elf_Sym entry)
+  unresolved [{library, address, kind, function?, reason, span?}], unknownImports [name],
   libraries [{name, path?, status (analysed|libc|missing|error), neededBy}],
   summary {syscalls, denied, fatal, warnings, unresolved}, fatal.
-  A file that could not be checked: {file, error}.
+  A file that could not be checked: no JSON at all (exit 2), its error line on stderr.
 
 Exit codes: 0 nothing fatal, 1 a fatal finding in some file, 2 bad input (a file that could
 not be checked: not an ELF, an arch the target lacks).

@@ -20,6 +20,10 @@ flags the settings come from sysgate.config.json (the nearest one upwards, or --
   --arch all     one filter per arch of the target
   --name STEM    file names STEM.<ext> instead of <target>-<firmware>-<arch>.<ext>
 
+JSON (generate --json): {out (the directory), filters: [{baseName, arches, firmware,
+  stats: {length, ranges, worstPath, averagePath, trampolines, perArch}, files (names
+  written in out)}]}
+
 Formats:
 ${EMITTERS.map((e) => `  ${e.format.padEnd(11)} ${e.summary}`).join('\n')}
 
