@@ -1,7 +1,11 @@
-// Bundles the CLI (dist/cli.js), the Node API (dist/index.js) and check's worker entry
-// (dist/check-worker.js), with sourcemaps. Deterministic: no timestamps, no absolute paths.
+// Bundles the CLI (dist/cli.js), the Node API as an ES module (dist/index.js) and as CommonJS
+// (dist/index.cjs, for require('sysgate')), and check's worker entry (dist/check-worker.js).
+// Deterministic: no timestamps, no absolute paths. Source maps only with --sourcemap: they
+// were 3.3 MB of the 3.9 MB package and no user needs them (the tests run the sources).
 import { build } from 'esbuild';
 import { chmodSync, rmSync } from 'node:fs';
+
+const sourcemap = process.argv.includes('--sourcemap');
 
 // Chunk names carry content hashes: start clean so that old chunks do not pile up.
 rmSync('dist', { recursive: true, force: true });
@@ -11,7 +15,7 @@ const common = {
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  sourcemap: true,
+  sourcemap,
   legalComments: 'none',
   logLevel: 'warning',
   // CommonJS dependencies (ajv) need require() inside an ES module bundle.
@@ -34,4 +38,18 @@ const heavyCommands = {
 };
 await build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: '[name]-[hash]', external: ['ajv'], plugins: [heavyCommands] });
 await build({ ...common, entryPoints: { commands: 'src/cli/commands/heavy.ts', index: 'src/index.ts', 'check-worker': 'src/check/worker-entry.ts' }, outdir: 'dist', external: ['ajv'] });
+
+// require('sysgate'): the same API bundled as CommonJS. import.meta.url (the package root, the
+// schema for firmware ranges, check's worker next to it) becomes the bundle's own file URL;
+// check's workers still run dist/check-worker.js, an ES module, which a CommonJS parent can start.
+await build({
+  ...common,
+  format: 'cjs',
+  banner: { js: "const __sysgateImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__sysgateImportMetaUrl' },
+  entryPoints: { index: 'src/index.ts' },
+  outExtension: { '.js': '.cjs' },
+  outdir: 'dist',
+  external: ['ajv'],
+});
 chmodSync('dist/cli.js', 0o755);

@@ -31,6 +31,7 @@ import {
   type Unresolved, type Verdict, type Via,
 } from './types.ts';
 import { findSyscallCalls } from './wrapper-calls.ts';
+import { callLength, codeSpan, importSpan, siteLength } from './span.ts';
 
 /** How the code around a call reacts to its failure (before the policy is known). */
 type Handling =
@@ -269,28 +270,33 @@ function collectObject(elf: ElfInfo, bytes: Uint8Array, ctx: Ctx, library: strin
       if (imp.type === 'func') out.unknownImports.push(imp.name);
       continue;
     }
-    for (const r of got) out.reaches.push(r);
+    // The cached reaches are shared by every file importing the symbol: the span, which is
+    // this file's own, goes on a copy.
+    const span = importSpan(elf, imp.symbolOffset);
+    for (const r of got) out.reaches.push(span ? { ...r, via: { ...r.via, span } as ViaBase } : r);
   }
   // 2. Sites (the scan context's function index, built only when a site or call needs it, is shared with 3).
   const scan = new ScanContext(elf, bytes);
   const sites = findSyscallSites(elf, bytes, scan);
   const hasWrapperSym = elf.symbols.some((s) => s.name === 'syscall' && s.type === 'func');
   for (const s of sites) {
+    const span = codeSpan(elf, s.address, siteLength(s.kind, s.isa));
+    const at = span ? { span } : {};
     if (s.number === null) {
       if (s.kind === 'syscall_wrapper' && (hasWrapperSym || importsSyscall || s.function === 'syscall')) continue; // resolved at its callers
-      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: s.reason ?? 'number not recovered' });
+      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: s.reason ?? 'number not recovered', ...at });
       continue;
     }
     if (s.kind === 'int80' && ctx.arch === 'x86_64') {
-      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `int $0x80 enters the i386 ABI (i386 syscall ${s.number}): a foreign arch for an x86_64 filter` });
+      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `int $0x80 enters the i386 ABI (i386 syscall ${s.number}): a foreign arch for an x86_64 filter`, ...at });
       continue;
     }
     const name = syscallName(ctx.arch, s.number);
     if (!name) {
-      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `${s.number} is not a ${ctx.arch} syscall number` });
+      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `${s.number} is not a ${ctx.arch} syscall number`, ...at });
       continue;
     }
-    const via: ViaBase = { kind: 'site', library, address: s.address, siteKind: s.kind, ...(s.function ? { function: s.function } : {}) };
+    const via: ViaBase = { kind: 'site', library, address: s.address, siteKind: s.kind, ...(s.function ? { function: s.function } : {}), ...at };
     const info = functionInfo(ctx, s.function);
     const i = info ? info.chain.findIndex((c) => c.syscall === name) : -1;
     if (info && i >= 0) {
@@ -308,16 +314,18 @@ function collectObject(elf: ElfInfo, bytes: Uint8Array, ctx: Ctx, library: strin
   }
   // 3. syscall() with a constant.
   for (const c of findSyscallCalls(elf, bytes, scan)) {
+    const span = codeSpan(elf, c.address, callLength(elf));
+    const at = span ? { span } : {};
     if (c.number === null) {
-      out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: c.reason ?? 'number not recovered' });
+      out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: c.reason ?? 'number not recovered', ...at });
       continue;
     }
     const name = syscallName(ctx.arch, c.number);
     if (!name) {
-      out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: `${c.number} is not a ${ctx.arch} syscall number` });
+      out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: `${c.number} is not a ${ctx.arch} syscall number`, ...at });
       continue;
     }
-    out.reaches.push({ name, nr: c.number, via: { kind: 'syscall()', library, address: c.address, ...(c.function ? { function: c.function } : {}) }, handling: { k: 'direct' } });
+    out.reaches.push({ name, nr: c.number, via: { kind: 'syscall()', library, address: c.address, ...(c.function ? { function: c.function } : {}), ...at }, handling: { k: 'direct' } });
   }
   return out;
 }

@@ -2,40 +2,83 @@
  * SARIF 2.1.0 output for code-scanning UIs (GitHub code scanning, VS Code SARIF viewer):
  * one run, one rule per verdict, one result per denied syscall of each file (level error
  * for fatal verdicts, warning for unknown handling and unresolved sites, note for fallbacks).
+ *
+ * Beyond the schema it keeps GitHub's upload rules (checked in the tests with Microsoft's SARIF
+ * Multitool, GitHub rule kind): every rule has `help`; every result a `region`, which in a
+ * binary is bytes (`byteOffset`/`byteLength` of the site's instruction or the import's
+ * Elf_Sym entry, the ELF identification when the call has no bytes of its own, such as the C
+ * library's start-up); absolute paths are `file://` URIs, relative ones carry the
+ * `SRCROOT` uriBaseId (the working directory, given in `originalUriBaseIds`); and each result's
+ * partial fingerprint names the file, so the same call in two binaries is two alerts.
  */
+import { pathToFileURL } from 'node:url';
 import { VERSION } from '../version.ts';
 import { describeVia } from './report-text.ts';
-import { isCheckError, type CheckResult, type Verdict } from './types.ts';
+import type { ByteSpan } from './span.ts';
+import { isCheckError, type CheckReport, type CheckResult, type Finding, type Verdict } from './types.ts';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
+
+/** The uriBaseId of relative paths: the directory sysgate ran in (the repository root in CI). */
+export const URI_BASE = 'SRCROOT';
+
+/** Bumped only when the fingerprint's recipe changes (GitHub then sees new alerts). */
+const FINGERPRINT = 'sysgateFinding/v1';
 
 interface Rule {
   id: string;
   name: string;
   short: string;
   full: string;
+  /** What to do about it: GitHub shows it beside each alert (and refuses rules without it). */
+  help: string;
   level: 'error' | 'warning' | 'note';
 }
 
 const RULES: Rule[] = [
-  { id: 'SG001', name: 'killed', short: 'The filter kills the process', full: 'The target kills a process that makes this syscall.', level: 'error' },
-  { id: 'SG002', name: 'sigsys', short: 'The syscall raises SIGSYS', full: 'The target raises SIGSYS for this syscall (CodeSafe firmware before 13.7): the process dies; libraries do not fall back on a signal.', level: 'error' },
-  { id: 'SG003', name: 'aborts', short: 'The C library cannot go on', full: 'The syscall fails where the C library (or loader) treats failure as fatal.', level: 'error' },
-  { id: 'SG004', name: 'broken', short: 'Denied, no fallback', full: 'The syscall fails and the caller gets the error: the feature that needs it breaks.', level: 'error' },
-  { id: 'SG005', name: 'unknown', short: 'Denied, handling unknown', full: 'The syscall fails; nothing known says how the code handles the error.', level: 'warning' },
-  { id: 'SG006', name: 'fallback', short: 'Denied, the C library falls back', full: 'The syscall fails with ENOSYS and the C library falls back to an alternative.', level: 'note' },
-  { id: 'SG007', name: 'ignored', short: 'Denied, the C library carries on', full: 'The syscall fails with ENOSYS and the C library carries on without it.', level: 'note' },
-  { id: 'SG008', name: 'unresolved', short: 'Syscall number not recovered', full: 'A syscall instruction (or call to syscall()) whose number could not be recovered from the code before it.', level: 'warning' },
-  { id: 'SG009', name: 'not-checked', short: 'File could not be checked', full: 'The file is not an ELF sysgate can read, or its arch is not one the target supports.', level: 'error' },
+  { id: 'SG001', name: 'killed', short: 'The filter kills the process', full: 'The target kills a process that makes this syscall.', help: "Remove the call from the program, or from the library that makes it (the result's message names the import or the instruction). If the target should allow it, add it to the target file and regenerate the filter. 'sysgate explain --target T NAME' says why the target kills it.", level: 'error' },
+  { id: 'SG002', name: 'sigsys', short: 'The syscall raises SIGSYS', full: 'The target raises SIGSYS for this syscall (CodeSafe firmware before 13.7): the process dies; libraries do not fall back on a signal.', help: "Firmware before 13.7 raises SIGSYS where 13.7 returns ENOSYS, and no C library falls back on a signal. Build for firmware 13.7 or later, remove the call, or link the sysgate shim with --sigsys ('sysgate shim --sigsys') so calls made inside the C library get their fallback instead.", level: 'error' },
+  { id: 'SG003', name: 'aborts', short: 'The C library cannot go on', full: 'The syscall fails where the C library (or loader) treats failure as fatal.', help: "The C library (or the loader) cannot continue when this call fails: the process dies. Allow the call in the target, or avoid the code path (for example a static build without the feature). 'sysgate explain' shows what the C library does.", level: 'error' },
+  { id: 'SG004', name: 'broken', short: 'Denied, no fallback', full: 'The syscall fails and the caller gets the error: the feature that needs it breaks.', help: "The call fails and nothing falls back: the feature that needs it breaks. Link the sysgate libc shim ('sysgate cc' or 'sysgate shim'), which maps denied calls to allowed ones where it can, or change the code to use an allowed call.", level: 'error' },
+  { id: 'SG005', name: 'unknown', short: 'Denied, handling unknown', full: 'The syscall fails; nothing known says how the code handles the error.', help: 'The call fails and nothing known says how the code handles the error. Review the call site the region points to; if the code copes with the error, this is fine; if not, avoid the call or link the sysgate shim.', level: 'warning' },
+  { id: 'SG006', name: 'fallback', short: 'Denied, the C library falls back', full: 'The syscall fails with ENOSYS and the C library falls back to an alternative.', help: 'Nothing to do: the call fails with ENOSYS and the C library falls back to an alternative the target allows. Listed so that a reviewer sees what the program relies on.', level: 'note' },
+  { id: 'SG007', name: 'ignored', short: 'Denied, the C library carries on', full: 'The syscall fails with ENOSYS and the C library carries on without it.', help: 'Nothing to do: the call fails with ENOSYS and the C library carries on without it.', level: 'note' },
+  { id: 'SG008', name: 'unresolved', short: 'Syscall number not recovered', full: 'A syscall instruction (or call to syscall()) whose number could not be recovered from the code before it.', help: 'sysgate could not tell which syscall this instruction makes, so it is not judged. Review the code at the region; a call through syscall() with a number computed at run time cannot be checked at build time.', level: 'warning' },
+  { id: 'SG009', name: 'not-checked', short: 'File could not be checked', full: 'The file is not an ELF sysgate can read, or its arch is not one the target supports.', help: 'The file could not be checked: give sysgate an ELF file of an arch the target supports, or leave the file out of the scan.', level: 'error' },
 ];
 
 const ruleIndex = (name: string): number => RULES.findIndex((r) => r.name === name);
 
-function uri(file: string): string {
-  return file.split('/').map(encodeURIComponent).join('/');
+/** What a result points at in a binary. */
+interface Region {
+  byteOffset: number;
+  byteLength: number;
 }
 
-export function toSarif(results: CheckResult[]): unknown {
+/** e_ident: where a finding about the file as a whole points (the C library's start-up, a file that cannot be read). */
+const WHOLE_FILE: Region = { byteOffset: 0, byteLength: 16 };
+
+const region = (s: ByteSpan | undefined): Region => (s ? { byteOffset: s.offset, byteLength: s.length } : WHOLE_FILE);
+
+/** The bytes in the checked file (not a --sysroot library) of a finding's worst way of reaching the call. */
+function findingSpan(f: Finding): ByteSpan | undefined {
+  for (const v of f.via) if (v.library === null && v.kind !== 'startup' && v.span) return v.span;
+  return undefined;
+}
+
+/** Absolute paths become file:// URIs; relative ones stay relative, against SRCROOT (SARIF1004). */
+function artifactLocation(file: string): { uri: string; uriBaseId?: string } {
+  if (file.startsWith('/')) return { uri: pathToFileURL(file).href };
+  // Percent-encode each segment (spaces, '#', '%', non-ASCII) but keep the slashes.
+  return { uri: file.split('/').map(encodeURIComponent).join('/'), uriBaseId: URI_BASE };
+}
+
+export interface SarifOptions {
+  /** The directory relative paths are relative to: recorded as SRCROOT's originalUriBaseIds. */
+  cwd?: string;
+}
+
+export function toSarif(results: CheckResult[], options: SarifOptions = {}): unknown {
   const out: unknown[] = [];
   const artifacts: string[] = [];
   const artifactIndex = (file: string): number => {
@@ -43,10 +86,17 @@ export function toSarif(results: CheckResult[]): unknown {
     if (i < 0) i = artifacts.push(file) - 1;
     return i;
   };
-  const location = (file: string) => [{ physicalLocation: { artifactLocation: { uri: uri(file), index: artifactIndex(file) } } }];
+  const location = (file: string, at: Region) => [{
+    physicalLocation: { artifactLocation: { ...artifactLocation(file), index: artifactIndex(file) }, region: at },
+  }];
+  const fingerprint = (file: string, what: string) => ({ [FINGERPRINT]: `${file}:${what}` });
+  const describe = (r: CheckReport) => `${r.target}${r.firmware ? ` ${r.firmware}` : ''} (${r.arch})`;
   for (const r of results) {
     if (isCheckError(r)) {
-      out.push({ ruleId: 'SG009', ruleIndex: ruleIndex('not-checked'), level: 'error', message: { text: r.error }, locations: location(r.file) });
+      out.push({
+        ruleId: 'SG009', ruleIndex: ruleIndex('not-checked'), level: 'error', message: { text: r.error },
+        locations: location(r.file, WHOLE_FILE), partialFingerprints: fingerprint(r.file, 'not-checked'),
+      });
       continue;
     }
     for (const f of r.syscalls) {
@@ -54,14 +104,13 @@ export function toSarif(results: CheckResult[]): unknown {
       const i = ruleIndex(f.verdict as Exclude<Verdict, 'allowed'>);
       const rule = RULES[i]!;
       const via = f.via.slice(0, 5).map(describeVia).join('; ');
-      const fw = r.firmware ? ` ${r.firmware}` : '';
       out.push({
         ruleId: rule.id,
         ruleIndex: i,
         level: rule.level,
-        message: { text: `${f.name} on ${r.target}${fw} (${r.arch}): ${f.outcome}. Via ${via}.${f.fix ? ` Fix: ${f.fix}` : ''}` },
-        locations: location(r.file),
-        partialFingerprints: { 'sysgate/syscall': `${r.target}/${r.arch}/${f.name}` },
+        message: { text: `${f.name} on ${describe(r)}: ${f.outcome}. Via ${via}.${f.fix ? ` Fix: ${f.fix}` : ''}` },
+        locations: location(r.file, region(findingSpan(f))),
+        partialFingerprints: fingerprint(r.file, `${r.target}/${r.arch}/${f.name}`),
         properties: { syscall: f.name, nr: f.nr, verdict: f.verdict, action: f.action, arch: r.arch, target: r.target, firmware: r.firmware },
       });
     }
@@ -71,11 +120,13 @@ export function toSarif(results: CheckResult[]): unknown {
         ruleIndex: ruleIndex('unresolved'),
         level: 'warning',
         message: { text: `${u.kind} at 0x${u.address.toString(16)}${u.function ? ` in ${u.function}` : ''}${u.library ? ` (${u.library})` : ''}: ${u.reason}` },
-        locations: location(r.file),
-        properties: { address: u.address, kind: u.kind, ...(u.function ? { function: u.function } : {}) },
+        locations: location(r.file, region(u.library === null ? u.span : undefined)),
+        partialFingerprints: fingerprint(r.file, `unresolved/${u.library ?? ''}/${u.kind}/0x${u.address.toString(16)}`),
+        properties: { address: u.address, kind: u.kind, ...(u.function ? { function: u.function } : {}), ...(u.library ? { library: u.library } : {}) },
       });
     }
   }
+  const relative = artifacts.some((a) => !a.startsWith('/'));
   return {
     $schema: SARIF_SCHEMA,
     version: '2.1.0',
@@ -91,11 +142,14 @@ export function toSarif(results: CheckResult[]): unknown {
             name: r.name,
             shortDescription: { text: r.short },
             fullDescription: { text: r.full },
+            help: { text: r.help },
             defaultConfiguration: { level: r.level },
           })),
         },
       },
-      artifacts: artifacts.map((a) => ({ location: { uri: uri(a) } })),
+      ...(relative && options.cwd ? { originalUriBaseIds: { [URI_BASE]: { uri: pathToFileURL(options.cwd.endsWith('/') ? options.cwd : `${options.cwd}/`).href } } } : {}),
+      // roles: every artifact listed is a file sysgate was asked to check.
+      artifacts: artifacts.map((a) => ({ location: artifactLocation(a), roles: ['analysisTarget'] })),
       results: out,
     }],
   };

@@ -5,6 +5,7 @@
  */
 import type { ArchName } from '../syscalls/arches.ts';
 import type { SiteKind } from '../elf/types.ts';
+import type { ByteSpan } from './span.ts';
 
 /**
  * What happens when the binary makes the call on the target at this firmware:
@@ -61,6 +62,8 @@ export type Via =
       next?: string;
       when?: string;
       source: string;
+      /** The import's Elf_Sym entry in the file (or library) that imports it. */
+      span?: ByteSpan;
     })
   | (Origin & {
       kind: 'startup';
@@ -79,12 +82,16 @@ export type Via =
       /** When the enclosing function is a knowledge-base function: its fallback step. */
       step?: number;
       next?: string;
+      /** The instruction's bytes in the file (or library). */
+      span?: ByteSpan;
     })
   | (Origin & {
       kind: 'syscall()';
       /** Address of the call to the C library's syscall() with a constant number. */
       address: number;
       function?: string;
+      /** The call instruction's bytes in the file (or library). */
+      span?: ByteSpan;
     });
 
 /** One syscall the binary reaches, with the target's verdict. */
@@ -114,6 +121,8 @@ export interface Unresolved {
   kind: SiteKind | 'syscall()';
   function?: string;
   reason: string;
+  /** The instruction's bytes in the file (or library). */
+  span?: ByteSpan;
 }
 
 export interface LibraryReport {

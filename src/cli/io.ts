@@ -4,9 +4,17 @@ export interface Io {
   /** Raw bytes to stdout (binary output such as `generate --format bpf --out -`). */
   outBytes?(bytes: Uint8Array): void;
   err(text: string): void;
-  /** Colour and progress are for terminals only, and never with NO_COLOR. */
+  /** Colour in what goes to stdout (see `wantColor`). */
   color: boolean;
+  /** stdout is a terminal. */
   isTTY: boolean;
+  /**
+   * The same two facts for stderr, which can be a terminal while stdout is a pipe
+   * (`sysgate check dir --json > out.json`) and the other way round. Progress and anything
+   * painted on stderr follow these, never stdout's. Absent: not a terminal, no colour.
+   */
+  errColor?: boolean;
+  errIsTTY?: boolean;
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -19,9 +27,26 @@ export interface Command {
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
 
-/** Colour on a terminal only, never with NO_COLOR (any value, https://no-color.org) or TERM=dumb. */
-export function wantColor(isTTY: boolean, env: Readonly<Record<string, string | undefined>>): boolean {
-  return isTTY && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+export const COLOR_MODES = ['auto', 'always', 'never'] as const;
+export type ColorMode = (typeof COLOR_MODES)[number];
+
+/**
+ * The one rule for colour on a stream. `--color always|never` decides outright. In `auto`:
+ * NO_COLOR set to anything but "" means never (https://no-color.org); FORCE_COLOR set and not
+ * "0" means colour even when the stream is not a terminal (CI logs that render ANSI), "0"
+ * means none; TERM=dumb means none; otherwise colour exactly when the stream is a terminal.
+ */
+export function wantColor(isTTY: boolean, env: Readonly<Record<string, string | undefined>>, mode: ColorMode = 'auto'): boolean {
+  if (mode !== 'auto') return mode === 'always';
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0';
+  if (env.TERM === 'dumb') return false;
+  return isTTY;
+}
+
+/** The Io as seen by text that goes to stderr: the helpers below then paint by stderr's state. */
+export function errIo(io: Io): Io {
+  return { ...io, out: io.err, color: !!io.errColor, isTTY: !!io.errIsTTY };
 }
 
 export function paint(io: Io, code: string, text: string): string {

@@ -3,13 +3,17 @@
 import { wantColor, type Io } from './io.ts';
 import { VERSION } from '../version.ts';
 
+// Each stream by its own terminal state: stderr can be a terminal while stdout is a pipe.
 const isTTY = !!process.stdout.isTTY;
+const errIsTTY = !!process.stderr.isTTY;
 const io: Io = {
   out: (t) => void process.stdout.write(t),
   outBytes: (b) => void process.stdout.write(b),
   err: (t) => void process.stderr.write(t),
   isTTY,
   color: wantColor(isTTY, process.env),
+  errIsTTY,
+  errColor: wantColor(errIsTTY, process.env),
   cwd: process.cwd(),
   env: process.env,
 };

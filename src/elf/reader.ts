@@ -100,6 +100,8 @@ interface StrTab {
 
 /** One raw symbol table entry. */
 interface RawSym {
+  /** File offset of the Elf_Sym entry (where a report points for an import). */
+  at: number;
   name: string;
   value: number;
   size: number;
@@ -439,7 +441,7 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     const bind = s.info >> 4;
     if (bind === STB_LOCAL || s.name === '') continue;
     if (s.shndx === SHN_UNDEF) {
-      const imp: ElfImport = { name: s.name, weak: bind === STB_WEAK, type: symType(s.info & 0xf) };
+      const imp: ElfImport = { name: s.name, weak: bind === STB_WEAK, type: symType(s.info & 0xf), symbolOffset: s.at };
       if (versym && i < versym.count) {
         const v = versionNames.get(b.u16(versym.off + 2 * i) & 0x7fff);
         if (v && v.file !== undefined) {
@@ -576,9 +578,9 @@ function readSymbols(b: Bin, off: number, size: number, entsize: number, strs: S
   for (let i = 0; i < n; i++) {
     const o = off + i * entsize;
     if (b.is64) {
-      out[i] = { name: b.str(strs, b.u32(o)), info: b.u8(o + 4), shndx: b.u16(o + 6), value: b.u64(o + 8), size: b.u64(o + 16) };
+      out[i] = { at: o, name: b.str(strs, b.u32(o)), info: b.u8(o + 4), shndx: b.u16(o + 6), value: b.u64(o + 8), size: b.u64(o + 16) };
     } else {
-      out[i] = { name: b.str(strs, b.u32(o)), value: b.u32(o + 4), size: b.u32(o + 8), info: b.u8(o + 12), shndx: b.u16(o + 14) };
+      out[i] = { at: o, name: b.str(strs, b.u32(o)), value: b.u32(o + 4), size: b.u32(o + 8), info: b.u8(o + 12), shndx: b.u16(o + 14) };
     }
   }
   return out;

@@ -18,6 +18,8 @@ export interface ElfImport {
   library?: string;
   /** STT_* of the symbol: imports of data (`object`) and TLS are listed too. */
   type: ElfSymbolType;
+  /** File offset of its Elf_Sym entry (16 bytes in ELF32, 24 in ELF64): where reports point. */
+  symbolOffset?: number;
 }
 
 export type ElfSymbolType = 'func' | 'object' | 'tls' | 'other';

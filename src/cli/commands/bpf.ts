@@ -14,15 +14,23 @@ const HELP = `Usage: sysgate bpf <disasm|run|audit> FILE --arch A [options]
 Tools for any raw seccomp filter (an array of struct sock_filter in the arch's byte order),
 whether sysgate made it or not.
 
-  sysgate bpf disasm FILE --arch A
+  sysgate bpf disasm FILE --arch A [--json]
       readable listing: loads, jumps with targets, syscall names, actions
-  sysgate bpf run FILE --arch A --syscall NAME|NR [--args A0,A1,...] [--audit-arch A2]
+  sysgate bpf run FILE --arch A --syscall NAME|NR [--args A0,A1,...] [--audit-arch A2] [--json]
       run the filter in sysgate's emulator (checked against the kernel in the tests) and
       print the action, the path taken and its length
   sysgate bpf audit FILE --arch A [--json]
       arch check first, foreign arches denied, x32 guarded (x86_64), default action,
       every unconditional allow cacheable by the kernel (Linux >= 5.11), size.
       Exit 1 when it finds a problem.
+
+JSON (bpf disasm --json): {arch, length, instructions: [{pc, code, jt, jf, k, text (the
+  listing's line without the pc)}]}
+JSON (bpf run --json): {nr, name (null: not a syscall on the arch), arch, action, ret (the
+  32-bit return value), steps, path (the pcs taken)}
+JSON (bpf audit --json): {arch, length, valid, loadsArchFirst, foreignArchAllowed,
+  x32Guarded, skipNr, defaultAction, defaultRet, cache, unconditionalAllowsCacheable,
+  problems, notes}
 
 Examples:
   sysgate generate -t codesafe5 -a arm --format bpf -o out && sysgate bpf audit out/codesafe5-13.7-arm.bpf --arch arm
@@ -85,9 +93,18 @@ export const bpfCommand: Command = {
     const insns = readFilter(file, arch, io);
     const names = (nr: number) => syscallName(arch.name, nr);
     switch (sub) {
-      case 'disasm':
-        io.out(disassemble(insns, { endian: arch.endian, nrName: names }));
+      case 'disasm': {
+        const listing = disassemble(insns, { endian: arch.endian, nrName: names });
+        if (!flags['--json']) return io.out(listing), 0;
+        // One listing line per instruction, "pc: text"; the JSON keeps the text and the raw fields.
+        const lines = listing.split('\n');
+        io.out(json({
+          arch: arch.name,
+          length: insns.length,
+          instructions: insns.map((ins, pc) => ({ pc, code: ins.code, jt: ins.jt, jf: ins.jf, k: ins.k >>> 0, text: lines[pc]!.replace(/^\s*\d+: /, '') })),
+        }));
         return 0;
+      }
       case 'run': {
         const nr = syscallArg(requireFlag(flags['--syscall'], '--syscall', 'bpf run'), arch);
         const args = (flags['--args'] ?? '').split(',').filter((x) => x.trim() !== '').map((x) => parseNumber(x, 'argument'));

@@ -5,16 +5,17 @@ import { compilerArch, parseInvocation } from '../../build/compiler.ts';
 import { defaultCacheDir, shimObject } from '../../build/shim-cache.ts';
 import { checkFile } from '../../check/file.ts';
 import { renderReport, type TextStyle } from '../../check/report-text.ts';
+import { toJson } from '../../check/report-json.ts';
 import { isCheckError } from '../../check/types.ts';
 import { InputError } from '../../errors.ts';
 import { resolvePolicy } from '../../policy/resolve.ts';
 import { parseArgs } from '../args.ts';
-import { bold, dim, green, red, yellow, type Command, type Io } from '../io.ts';
+import { bold, dim, errIo, green, json, red, yellow, type Command, type Io } from '../io.ts';
 import { settings } from './common.ts';
 
 export const ccCommand: Command = {
   name: 'cc',
-  help: `Usage: sysgate cc [--target T] [--firmware V] [--sysroot DIR] [--no-shim] [--no-check] [--sigsys] -- COMPILER ARGS...
+  help: `Usage: sysgate cc [--target T] [--firmware V] [--sysroot DIR] [--no-shim] [--no-check] [--sigsys] [--json] -- COMPILER ARGS...
 
 Runs the real compiler. When the command links, sysgate first adds the libc shim for the
 target, firmware and the compiler's arch (generated and compiled once into a cache directory:
@@ -25,6 +26,13 @@ Exit status: the compiler's when it fails; 1 when the check finds a call that wo
 app or break with no fallback on the device (the output file is then removed, so a rebuild
 runs the check again); otherwise 0. Settings not given come from sysgate.config.json.
 
+  --json   print the check of the linked file on stdout instead of the text report on
+           stderr (nothing for compile-only steps or with --no-check)
+
+JSON (cc --json): {file, arch, target, firmware, defaultAction, static, type, library, libc,
+  syscalls, unresolved, unknownImports, libraries, summary, fatal}: the object
+  'sysgate check --json' prints for one file (see 'sysgate check --help')
+
 Examples:
   sysgate cc --target codesafe5 --firmware 13.7 -- arm-linux-gnueabihf-gcc -O2 -o app main.c
   make CC="sysgate cc --target codesafe5 --firmware 13.7 -- arm-linux-gnueabihf-gcc"
@@ -32,7 +40,7 @@ Examples:
   async run(argv, io) {
     const flags = parseArgs({
       '--target': String, '--firmware': String, '--sysroot': String, '--config': String,
-      '--no-shim': Boolean, '--no-check': Boolean, '--sigsys': Boolean, '--quiet': Boolean, '--help': Boolean,
+      '--no-shim': Boolean, '--no-check': Boolean, '--sigsys': Boolean, '--quiet': Boolean, '--json': Boolean, '--help': Boolean,
       '-t': '--target', '-f': '--firmware', '-c': '--config', '-q': '--quiet', '-h': '--help',
     }, argv, 'cc');
     if (flags['--help']) return io.out(this.help), 0;
@@ -46,7 +54,7 @@ Examples:
     let args = inv.args;
     if (useShim) {
       const shim = shimObject(policy, inv.compiler, defaultCacheDir(io.env), { sigsys: !!flags['--sigsys'] });
-      if (shim.built && !flags['--quiet']) io.err(dim(io, `sysgate: built the shim for ${s.target.id} ${policy.firmware ?? ''} ${arch.name}: ${shim.object}\n`));
+      if (shim.built && !flags['--quiet']) io.err(dim(errIo(io), `sysgate: built the shim for ${s.target.id} ${policy.firmware ?? ''} ${arch.name}: ${shim.object}\n`));
       args = [...args, shim.object, ...shim.ldflags];
     }
     const status = runCompiler(inv.compiler, args, io);
@@ -57,18 +65,21 @@ Examples:
     const result = checkFile(output, inv.output!, s.target, { ...(s.firmware !== undefined ? { firmware: s.firmware } : {}), ...(sysroot ? { sysroot } : {}) }, true);
     if (!result) throw new InputError(`${inv.output}: the linked file is not an ELF file`);
     if (isCheckError(result)) throw new InputError(`${inv.output}: ${result.error}`);
+    if (flags['--json']) io.out(json(toJson([result], true)));
     if (result.fatal) {
       rmSync(output, { force: true });
-      io.err(renderReport(result, style(io)));
+      if (!flags['--json']) io.err(renderReport(result, style(io)));
       io.err(`sysgate: ${inv.output} would fail on the device (${result.summary.fatal} fatal); removed it\n`);
       return 1;
     }
-    if (!flags['--quiet'] && result.summary.warnings) io.err(renderReport(result, style(io)));
+    if (!flags['--quiet'] && !flags['--json'] && result.summary.warnings) io.err(renderReport(result, style(io)));
     return 0;
   },
 };
 
-function style(io: Io): TextStyle {
+/** cc reports on stderr (stdout is the compiler's), so it paints by stderr's terminal state. */
+function style(out: Io): TextStyle {
+  const io = errIo(out);
   return { bold: (t) => bold(io, t), red: (t) => red(io, t), green: (t) => green(io, t), yellow: (t) => yellow(io, t), dim: (t) => dim(io, t) };
 }
 

@@ -53,22 +53,28 @@ Options:
   --jobs N                   worker threads for directories (default and most: the available
                              cores, and at most one per 6 files)
   --quiet, -q                no progress on the terminal; text output lists failing files only
+                             (progress goes to stderr, and only when stderr is a terminal)
+  --color auto|always|never  colour in the text report (auto: stdout is a terminal, unless
+                             NO_COLOR; FORCE_COLOR=1 colours a pipe too; TERM=dumb never)
   --delete-on-fatal          remove each file with a fatal finding (for build steps: a failed
                              check must not leave a binary that looks up to date)
 
-JSON: one object for one FILE, an array for several files or a directory. Per file:
-  file, arch, target, firmware, defaultAction, static, type, library (a shared library),
-  libc {name, version, versionFrom, referenced},
+JSON (check --json): {file, arch, target, firmware, defaultAction, static, type, library,
+  libc, syscalls, unresolved, unknownImports, libraries, summary, fatal} for one FILE; an
+  array of them for several files or a directory. In detail:
+  library (a shared library), libc {name, version, versionFrom, referenced},
   syscalls [{name, nr, verdict, severity (fatal|warning|ok), action, outcome, condition?,
              reason?, fix?, via [...]}],
   via: {kind: import, symbol, version?, weak, role (chain|also|conditional|on-enosys), step?,
         next?, source} | {kind: startup, when, onEnosys, next?} | {kind: site, address,
         siteKind, function?, step?, next?} | {kind: "syscall()", address, function?};
         each with library (null: the file itself), verdict, detail?
-  unresolved [{library, address, kind, function?, reason}], unknownImports [name],
+        imports, sites and syscall() calls with span? {offset, length}: their bytes in
+        that object (the instruction; the import's Elf_Sym entry)
+  unresolved [{library, address, kind, function?, reason, span?}], unknownImports [name],
   libraries [{name, path?, status (analysed|libc|missing|error), neededBy}],
   summary {syscalls, denied, fatal, warnings, unresolved}, fatal.
-  A file that could not be checked: {file, error}.
+  A file that could not be checked: no JSON at all (exit 2), its error line on stderr.
 
 Exit codes: 0 nothing fatal, 1 a fatal finding in some file, 2 bad input (a file that could
 not be checked: not an ELF, an arch the target lacks).
@@ -98,7 +104,8 @@ Examples:
     if (libcVersion !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(libcVersion)) throw new InputError(`bad --libc-version '${libcVersion}': expected e.g. 2.36`);
     const { target, firmware } = await settings({ ...flags, '--arch': undefined }, 'check', io);
     const quiet = !!flags['--quiet'];
-    const progress = io.isTTY && !quiet;
+    // Progress goes to stderr, so it is for stderr's terminal, whatever stdout is.
+    const progress = !!io.errIsTTY && !quiet;
     let last = 0;
     const results = await checkPaths(paths, target, {
       cwd: io.cwd,
@@ -117,13 +124,19 @@ Examples:
       } : {}),
     });
     const single = paths.length === 1 && results.length === 1 && results[0]!.file === paths[0];
+    const errors = results.filter(isCheckError);
+    // A machine reading JSON or SARIF must not take a partial log for the whole answer:
+    // on exit 2 it gets nothing on stdout, only the error lines on stderr.
+    if (errors.length && format !== 'text') {
+      for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
+      return EXIT.usage;
+    }
     if (format === 'json') io.out(json(toJson(results, single)));
-    else if (format === 'sarif') io.out(json(toSarif(results)));
+    else if (format === 'sarif') io.out(json(toSarif(results, { cwd: io.cwd })));
     else {
       const shown = results.filter((r) => !isCheckError(r) && (!quiet || r.fatal));
       io.out(renderText(shown, { bold: (s) => bold(io, s), red: (s) => red(io, s), yellow: (s) => yellow(io, s), green: (s) => green(io, s), dim: (s) => dim(io, s) }));
     }
-    const errors = results.filter(isCheckError);
     for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
     if (errors.length) return EXIT.usage;
     const fatal = results.filter((r) => !isCheckError(r) && r.fatal);

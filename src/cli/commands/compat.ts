@@ -13,6 +13,9 @@ Syscalls allowed on V2 but not V1 and the other way round, the change of default
 (SIGSYS before CodeSafe 13.7, ENOSYS from 13.7), and a plain summary of what it means for
 an app built on one and run on the other.
 
+JSON (compat --json): {target, arch, from, to, defaultAction: {from, to, changed}, added,
+  removed, summary}
+
 Examples:
   sysgate compat --target codesafe5 --from 13.5 --to 13.7
   sysgate compat --target codesafe5 --from 13.7 --to 13.4 --arch ppc --json

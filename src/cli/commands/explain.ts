@@ -14,6 +14,10 @@ For each syscall NAME: whether the target allows it at that firmware on that arc
 the calling program sees if not (ENOSYS, SIGSYS, killed), the firmware that first allows
 it, the target's reason, its twins on other arches, and the known fix.
 
+JSON (explain --json): [{name, target, firmware, firmwareShown, arch, number, allowed,
+  effectiveAction, effective, defaultAction, rule?, since, category?, note?, limit?, reason?,
+  fix?, replacedBy, twins: [{name, number, allowed}]}], one per NAME
+
 Examples:
   sysgate explain --target codesafe5 --firmware 13.5 getrandom clock_gettime64
   sysgate explain --target enclave-x86_64 ptrace

@@ -24,6 +24,10 @@ flags the settings come from sysgate.config.json (the nearest one upwards, or --
   --name STEM    file names STEM.<ext> instead of <target>-<firmware>-<arch>.<ext>
   --out -        write the one file to stdout instead (one format, one filter; no summary)
 
+JSON (generate --json): {out (the directory), filters: [{baseName, arches, firmware,
+  stats: {length, ranges, worstPath, averagePath, trampolines, perArch}, files (names
+  written in out)}]}
+
 Formats:
 ${EMITTERS.map((e) => `  ${e.format.padEnd(11)} ${e.summary}`).join('\n')}
 

@@ -4,7 +4,7 @@ import { InputError } from '../../errors.ts';
 import { TEMPLATES } from '../../templates/templates.generated.ts';
 import { writeFilesAtomic } from '../../util/atomic-write.ts';
 import { parseArgs } from '../args.ts';
-import type { Command } from '../io.ts';
+import { json, type Command } from '../io.ts';
 
 const KINDS = {
   cmake: {
@@ -36,7 +36,7 @@ and in main(): #include "sysgate.h", then call sysgate_codesafe5_install().
 
 export const initCommand: Command = {
   name: 'init',
-  help: `Usage: sysgate init cmake|make [--dir DIR] [--force]
+  help: `Usage: sysgate init cmake|make [--dir DIR] [--force] [--json]
 
 Writes sysgate's build integration into your project and prints the lines to add:
   cmake   DIR/Sysgate.cmake (default DIR: ./cmake): sysgate_protect(<exe> TARGET ... FIRMWARE ...)
@@ -45,12 +45,14 @@ Both generate the filter header and the libc shim at build time, link the shim, 
 'sysgate check' on the linked executable: a fatal finding fails the build.
 An existing file is kept unless --force.
 
+JSON (init --json): {kind (cmake|make), path (the file written), usage (the lines to add)}
+
 Examples:
   sysgate init cmake                 # writes cmake/Sysgate.cmake
   sysgate init make --dir build      # writes build/sysgate.mk
 `,
   async run(argv, io) {
-    const flags = parseArgs({ '--dir': String, '--force': Boolean, '--help': Boolean, '-h': '--help' }, argv, 'init');
+    const flags = parseArgs({ '--dir': String, '--force': Boolean, '--json': Boolean, '--help': Boolean, '-h': '--help' }, argv, 'init');
     if (flags['--help']) return io.out(this.help), 0;
     const kind = flags._[0];
     if (kind !== 'cmake' && kind !== 'make') throw new InputError("say which: 'sysgate init cmake' or 'sysgate init make'");
@@ -62,7 +64,8 @@ Examples:
     // lstat, not exists: a dangling symlink there is an existing name too (it would be replaced).
     if (lstatSync(path, { throwIfNoEntry: false }) && !flags['--force']) throw new InputError(`${path} exists; use --force to overwrite it`);
     writeFilesAtomic(dir, [{ name: k.file, content: TEMPLATES[k.template]! }]);
-    io.out(`wrote ${path}\n${k.usage(relative(io.cwd, dir) || '.')}`);
+    const usage = k.usage(relative(io.cwd, dir) || '.');
+    io.out(flags['--json'] ? json({ kind, path, usage }) : `wrote ${path}\n${usage}`);
     return 0;
   },
 };

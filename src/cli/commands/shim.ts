@@ -29,6 +29,11 @@ cflags and link the object into the executable with the printed ldflags.
                calls made inside the C library get the fallback or ENOSYS instead of death
   --json       machine-readable: files, flags and every wrapper with its fallback
 
+JSON (shim --json): {out (the directory), files (names written in out), flags: {cflags,
+  ldflags}, wrappers: [{name, fallback (the calls used instead; "" for none), status
+  (fallback|enosys)}]}
+JSON (shim --flags --json): {cflags, ldflags}
+
 Examples:
   sysgate shim --target codesafe5 --firmware 13.7 --arch arm --out build/shim
   arm-linux-gnueabihf-gcc $(sysgate shim --target codesafe5 --arch arm --flags | sed -n 's/^cflags: //p') \\

@@ -20,9 +20,11 @@ Options:
   -t, --target T     shipped target id (see 'sysgate targets') or path to a target .json
   -f, --firmware V   firmware version: 13.7, v13.7, 13.7.2
   -a, --arch A       arm, aarch64, x86_64, i386, ppc, ppc64
-      --json         one JSON object (fields: target, firmware, arch, defaultAction,
-                     foreignArchAction, allowed[{name, number, since, provenance, ...}],
-                     absent[{name, since, replacedBy}], counts)
+      --json         one JSON object, below
+
+JSON (syscalls --json): {target, title, firmware, arch, defaultAction, foreignArchAction,
+  allowed: [{name, number, since, provenance, action?, conditions?, limit?, replacedBy?}],
+  absent: [{name, since, replacedBy}], counts: {listed, rules, family, essential, absent}}
 
 Examples:
   sysgate syscalls --target codesafe5 --firmware 13.5 --arch arm

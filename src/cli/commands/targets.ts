@@ -12,6 +12,9 @@ Lists the targets sysgate ships: id, title, arches, firmware versions and defaul
 Your own targets are JSON files (schema: schemas/target.schema.json) given by path to
 --target; they may "extend" a shipped one.
 
+JSON (targets --json): [{id, title, arches, defaultArch, firmwares, defaultActions,
+  foreignArchAction, syscalls (the number of entries)}]
+
 Examples:
   sysgate targets
   sysgate targets --json | jq '.[].id'
