@@ -96,7 +96,7 @@ describe('build integration', function () {
 
     it('the app also runs under the generated filter on this kernel (host run)', () => {
       assert.equal(run('make', [`SYSGATE=${SYSGATE}`, 'build/sysgate/sysgate.shim.o'], proj).status, 0);
-      const cc = sh('gcc', ['-O2', '-DSYSGATE_HOST_RUN', `-I${join(proj, 'build/sysgate')}`, '-o', join(proj, 'app-host'), join(proj, 'app.c'), join(proj, 'build/sysgate/sysgate.shim.o'),
+      const cc = sh('gcc', ['-O2', '-DSYSGATE_HOST_FILTER', `-I${join(proj, 'build/sysgate')}`, '-o', join(proj, 'app-host'), join(proj, 'app.c'), join(proj, 'build/sysgate/sysgate.shim.o'),
         ...readFileSync(join(proj, 'build/sysgate/sysgate.shim.c'), 'utf8').match(/-Wl,--export-dynamic-symbol=\w+/g)!]);
       assert.equal(cc.status, 0, cc.stderr);
       const app = sh(join(proj, 'app-host'), []);

@@ -1,13 +1,14 @@
 import { resolve } from 'node:path';
 import { generateShim, SHIM_ARCHES } from '../../shim/index.ts';
 import { writeFilesAtomic } from '../../util/atomic-write.ts';
+import { shellWords } from '../../util/shell-words.ts';
 import { parseArgs } from '../args.ts';
 import { bold, dim, json, table, type Command } from '../io.ts';
 import { policyFromFlags } from './common.ts';
 
 export const shimCommand: Command = {
   name: 'shim',
-  help: `Usage: sysgate shim --target T [--firmware V] [--arch A] [--out DIR] [--flags] [--sigsys] [--json]
+  help: `Usage: sysgate shim --target T [--firmware V] [--arch A] [--out DIR] [--flags|--cflags|--libs] [--sigsys] [--json]
 
 Writes <target>-<firmware>-<arch>.shim.c to DIR (default: ./sysgate-out): C source that an
 application links so that library code keeps working where the target denies a call.
@@ -22,25 +23,33 @@ cflags and link the object into the executable with the printed ldflags.
 
   --arch A     ${SHIM_ARCHES.join(', ')} (default: the target's default arch)
   --flags      print only the compile and link flags (nothing is written)
+  --cflags     print only the compile flags, like pkg-config: one line, shell-quoted words
+  --libs       print only the link flags, the same way (both: cflags, then libs)
   --sigsys     add a SIGSYS handler: where a denial is a seccomp TRAP (firmware < 13.7),
                calls made inside the C library get the fallback or ENOSYS instead of death
   --json       machine-readable: files, flags and every wrapper with its fallback
 
 Examples:
   sysgate shim --target codesafe5 --firmware 13.7 --arch arm --out build/shim
-  arm-linux-gnueabihf-gcc $(sysgate shim --target codesafe5 --arch arm --flags | sed -n 's/^cflags: //p') \\
+  arm-linux-gnueabihf-gcc $(sysgate shim --target codesafe5 --arch arm --cflags) \\
       -c build/shim/codesafe5-13.7-arm.shim.c -o build/shim.o
+  arm-linux-gnueabihf-gcc -o app main.o build/shim.o $(sysgate shim --target codesafe5 --arch arm --libs)
   sysgate shim --target codesafe5 --firmware 13.5 --arch ppc --sigsys --json
 `,
   async run(argv, io) {
     const flags = parseArgs({
       '--target': String, '--firmware': String, '--arch': String, '--out': String,
-      '--flags': Boolean, '--sigsys': Boolean, '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
+      '--flags': Boolean, '--cflags': Boolean, '--libs': Boolean, '--sigsys': Boolean, '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
       '-t': '--target', '-f': '--firmware', '-a': '--arch', '-o': '--out', '-q': '--quiet', '-h': '--help',
     }, argv, 'shim');
     if (flags['--help']) return io.out(this.help), 0;
     const { policy } = await policyFromFlags(flags, 'shim', io);
     const shim = generateShim(policy, { sigsys: !!flags['--sigsys'] });
+    if (flags['--cflags'] || flags['--libs']) {
+      const words = [...(flags['--cflags'] ? shim.flags.cflags : []), ...(flags['--libs'] ? shim.flags.ldflags : [])];
+      io.out(`${shellWords(words)}\n`);
+      return 0;
+    }
     if (flags['--flags']) {
       io.out(flags['--json'] ? json(shim.flags) : `cflags: ${shim.flags.cflags.join(' ')}\nldflags: ${shim.flags.ldflags.join(' ')}\n`);
       return 0;
