@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, sh, tempDir } from './helpers/build.ts';
 import { cli, DIST_CLI, ROOT } from './helpers/cli.ts';
@@ -70,6 +70,126 @@ describe('build integration', function () {
       const r = run(process.execPath, [DIST_CLI, 'cc', '--target', 'codesafe5', '--', 'arm-linux-gnueabihf-gcc', '-o', 'broken', 'broken.c'], src);
       assert.equal(r.status, 1);
       assert.match(r.out, /error/);
+    });
+  });
+
+  describe('sysgate cc and sysgate-cc, x86_64: launchers, partial links, export modes', () => {
+    let src: string;
+    const LAUNCHER = join(ROOT, 'bin/sysgate-cc');
+    const POLICY = ['--target', 'codesafe5', '--firmware', '13.7', '--quiet'];
+    const cc = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+      const r = spawnSync(LAUNCHER, [...POLICY, '--', ...args], { cwd: src, env: { ...env, SYSGATE_NODE: process.execPath, ...extraEnv }, encoding: 'utf8' });
+      return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    };
+    /** Runs a program under strace: the getrandom sizes it asked for, and whether it opened /dev/urandom. */
+    const randomness = (exe: string, ctx: Mocha.Context) => {
+      requireTool(ctx, 'strace', 'strace');
+      const r = sh('strace', ['-f', '-e', 'trace=getrandom,openat', exe], { cwd: src });
+      assert.equal(r.status, 0, r.stderr);
+      return { stdout: r.stdout, sizes: [...r.stderr.matchAll(/getrandom\(0x[0-9a-f]+, (\d+),/g)].map((m) => Number(m[1])), urandom: /openat\(AT_FDCWD, "\/dev\/urandom"/.test(r.stderr) };
+    };
+    /** A compiler that logs its arguments, and answers -Wl,--version with $FAKE_LD when set (an old linker). */
+    const loggingCompiler = (name: string) => {
+      const wrapper = join(src, `logcc-${name}`);
+      writeFileSync(wrapper, '#!/bin/sh\necho "$*" >> "$LOG"\nif [ "$*" = -Wl,--version ] && [ -n "$FAKE_LD" ]; then echo "$FAKE_LD"; exit 0; fi\nexec gcc "$@"\n', { mode: 0o755 });
+      return { wrapper, log: join(src, `logcc-${name}.log`) };
+    };
+    before(function () {
+      requireTool(this, 'gcc', 'gcc');
+      src = join(dir, 'cc-x86');
+      cpSync(join(ROOT, 'examples/src'), src, { recursive: true });
+      writeFileSync(join(src, 'seed.c'), '#include <unistd.h>\nint seed(unsigned char *b, unsigned n) { return getentropy(b, n); }\n');
+      writeFileSync(join(src, 'main.c'), '#include <stdio.h>\nint seed(unsigned char *b, unsigned n);\nint main(void) { unsigned char b[32]; if (seed(b, sizeof b)) return 1; puts("seeded"); return 0; }\n');
+    });
+
+    it('sysgate-cc runs compile steps without Node, and links through it', () => {
+      // A Node that cannot start: the compile step must not need it.
+      const c = cc(['gcc', '-c', 'seed.c', '-o', 'seed.o'], { SYSGATE_NODE: '/bin/false' });
+      assert.equal(c.status, 0, c.out);
+      assert.ok(existsSync(join(src, 'seed.o')));
+      assert.equal(cc(['gcc', '-o', 'nolink', 'main.c', 'seed.o'], { SYSGATE_NODE: '/bin/false' }).status, 1, 'a link does go to Node');
+      assert.equal(cc(['gcc', '-o', 'linked', 'main.c', 'seed.o']).status, 0);
+      assert.equal(sh(join(src, 'linked'), []).stdout, 'seeded\n');
+    });
+
+    it('a -r partial link gets no shim, so the final link through cc succeeds and the binary runs', function () {
+      assert.equal(cc(['gcc', '-c', 'main.c', '-o', 'main.o']).status, 0);
+      assert.equal(cc(['gcc', '-c', 'seed.c', '-o', 'seed.o']).status, 0);
+      for (const [out, flag] of [['part-r.o', ['-r']], ['part-wl.o', ['-Wl,-r', '-no-pie']]] as const) {
+        const p = cc(['gcc', ...flag, '-nostdlib', '-o', out, 'main.o', 'seed.o']);
+        assert.equal(p.status, 0, p.out);
+        const nm = sh('nm', [join(src, out)]);
+        assert.doesNotMatch(nm.stdout, / T getentropy$/m, `${flag}: the partial link holds no shim`);
+        const exe = `final${flag[0]}`;
+        const f = cc(['gcc', '-o', exe, out]);
+        assert.equal(f.status, 0, f.out);
+        const r = randomness(join(src, exe), this);
+        assert.equal(r.stdout, 'seeded\n');
+        assert.ok(r.urandom && !r.sizes.includes(32), 'the seed came from the shim, not getrandom');
+      }
+    });
+
+    it('env NAME=VALUE before the compiler applies to the compile and the link', () => {
+      mkdirSync(join(src, 'inc'), { recursive: true });
+      writeFileSync(join(src, 'inc/only-here.h'), '#define GREETING "env ok"\n');
+      writeFileSync(join(src, 'envapp.c'), '#include <stdio.h>\n#include "only-here.h"\nint main(void) { puts(GREETING); return 0; }\n');
+      const r = cc(['env', '-u', 'SYSGATE_UNUSED', `CPATH=${join(src, 'inc')}`, 'gcc', '-o', 'envapp', 'envapp.c']);
+      assert.equal(r.status, 0, r.out);
+      assert.equal(sh(join(src, 'envapp'), []).stdout, 'env ok\n');
+      // and without env's setting the header is not found: the setting really reached gcc
+      assert.notEqual(cc(['gcc', '-o', 'envapp2', 'envapp.c']).status, 0);
+    });
+
+    it('ccache before the compiler: compiles go through ccache, the link gets the shim', function () {
+      requireTool(this, 'ccache', 'ccache');
+      const ccacheEnv = { CCACHE_DIR: join(dir, 'ccache'), CCACHE_NOHASHDIR: '1' };
+      for (let i = 0; i < 2; i++) {
+        rmSync(join(src, 'seed-cc.o'), { force: true });
+        assert.equal(cc(['ccache', 'gcc', '-O2', '-c', 'seed.c', '-o', 'seed-cc.o'], ccacheEnv).status, 0);
+      }
+      const stats = spawnSync('ccache', ['--print-stats'], { env: { ...env, ...ccacheEnv }, encoding: 'utf8' }).stdout;
+      assert.match(stats, /^(direct_cache_hit|cache_hit_direct)\t1$/m, stats);
+      const l = cc(['ccache', 'gcc', '-o', 'ccapp', 'main.c', 'seed-cc.o'], ccacheEnv);
+      assert.equal(l.status, 0, l.out);
+      assert.equal(sh(join(src, 'ccapp'), []).stdout, 'seeded\n');
+    });
+
+    it('--dynamic-list fallback, forced: a dlopened library\'s getentropy still reaches the shim', function () {
+      const lib = join(src, 'libneedrand.so');
+      assert.equal(sh('gcc', ['-O1', '-shared', '-fPIC', '-o', lib, join(ROOT, 'test/fixtures/shim/needrand.c')]).status, 0);
+      // dlopen: a library the linker never saw (as libcrypto behind another library).
+      writeFileSync(join(src, 'uselib.c'), `#include <dlfcn.h>\n#include <stdio.h>\n#include <stddef.h>\nint main(void) { unsigned char b[24]; void *h = dlopen("${lib}", RTLD_NOW); if (!h) return 2;
+  int (*f)(unsigned char *, size_t) = (int (*)(unsigned char *, size_t))dlsym(h, "needrand"); if (!f || f(b, sizeof b)) return 1; puts("lib seeded"); return 0; }\n`);
+      const { log, wrapper } = loggingCompiler('forced');
+      const cacheDir = join(dir, 'cache-forced');
+      const r = cc([wrapper, '-o', 'uselib', 'uselib.c', '-ldl'], { SYSGATE_SHIM_EXPORT: 'dynamic-list', SYSGATE_CACHE_DIR: cacheDir, LOG: log });
+      assert.equal(r.status, 0, r.out);
+      const linkLine = readFileSync(log, 'utf8').split('\n').find((l) => l.includes('-o uselib '))!;
+      const list = /-Wl,--dynamic-list=(\S+)/.exec(linkLine)?.[1];
+      assert.ok(list && list.startsWith(cacheDir), linkLine);
+      assert.doesNotMatch(linkLine, /--export-dynamic-symbol/);
+      assert.match(readFileSync(list, 'utf8'), /^\{\n(  \w+;\n)*  getentropy;\n(  \w+;\n)*\};\n$/);
+      assert.match(sh('readelf', ['--dyn-syms', '-W', join(src, 'uselib')]).stdout, /FUNC +GLOBAL +DEFAULT +\d+ getentropy$/m, 'exported from the executable');
+      const got = randomness(join(src, 'uselib'), this);
+      assert.equal(got.stdout, 'lib seeded\n');
+      assert.ok(got.urandom && !got.sizes.includes(24), `the library's getentropy bound to the shim (getrandom sizes: ${got.sizes})`);
+    });
+
+    it('the linker is probed once per compiler: GNU ld 2.34 gets the list, 2.40 --export-dynamic-symbol', () => {
+      for (const [name, fake, mode] of [['old', 'GNU ld (GNU Binutils) 2.34', 'dynamic-list'], ['new', '', 'export-dynamic-symbol']] as const) {
+        const { log, wrapper } = loggingCompiler(name);
+        const cacheDir = join(dir, `cache-probe-${name}`);
+        for (const out of ['probe1', 'probe2']) {
+          const r = cc([wrapper, '-o', `${out}-${name}`, 'main.c', 'seed.c'], { SYSGATE_CACHE_DIR: cacheDir, LOG: log, FAKE_LD: fake });
+          assert.equal(r.status, 0, r.out);
+          assert.equal(sh(join(src, `${out}-${name}`), []).stdout, 'seeded\n');
+        }
+        const lines = readFileSync(log, 'utf8').split('\n');
+        assert.equal(lines.filter((l) => l === '-Wl,--version').length, 1, `${name}: one probe for two links`);
+        const links = lines.filter((l) => l.includes(' main.c seed.c '));
+        assert.equal(links.length, 2);
+        for (const l of links) assert.match(l, mode === 'dynamic-list' ? /-Wl,--dynamic-list=/ : /-Wl,--export-dynamic-symbol=getentropy/, `${name}: ${l}`);
+      }
     });
   });
 
