@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, sh, tempDir } from './helpers/build.ts';
 import { cli, DIST_CLI, ROOT } from './helpers/cli.ts';
@@ -77,8 +77,10 @@ describe('build integration', function () {
     let src: string;
     const LAUNCHER = join(ROOT, 'bin/sysgate-cc');
     const POLICY = ['--target', 'codesafe5', '--firmware', '13.7', '--quiet'];
-    const cc = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-      const r = spawnSync(LAUNCHER, [...POLICY, '--', ...args], { cwd: src, env: { ...env, SYSGATE_NODE: process.execPath, ...extraEnv }, encoding: 'utf8' });
+    /** Through the sh launcher (viaNode: through `sysgate cc` itself, which must decide alike). */
+    const cc = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, viaNode = false) => {
+      const [cmd, pre] = viaNode ? [process.execPath, [DIST_CLI, 'cc']] : [LAUNCHER, []];
+      const r = spawnSync(cmd, [...pre, ...POLICY, '--', ...args], { cwd: src, env: { ...env, SYSGATE_NODE: process.execPath, ...extraEnv }, encoding: 'utf8' });
       return { status: r.status, out: `${r.stdout}${r.stderr}` };
     };
     /** Runs a program under strace: the getrandom sizes it asked for, and whether it opened /dev/urandom. */
@@ -115,13 +117,13 @@ describe('build integration', function () {
     it('a -r partial link gets no shim, so the final link through cc succeeds and the binary runs', function () {
       assert.equal(cc(['gcc', '-c', 'main.c', '-o', 'main.o']).status, 0);
       assert.equal(cc(['gcc', '-c', 'seed.c', '-o', 'seed.o']).status, 0);
-      for (const [out, flag] of [['part-r.o', ['-r']], ['part-wl.o', ['-Wl,-r', '-no-pie']]] as const) {
-        const p = cc(['gcc', ...flag, '-nostdlib', '-o', out, 'main.o', 'seed.o']);
+      for (const [out, flag, viaNode] of [['part-r.o', ['-r'], true], ['part-wl.o', ['-Wl,-r', '-no-pie'], true], ['part-sh.o', ['-r'], false]] as const) {
+        const p = cc(['gcc', ...flag, '-nostdlib', '-o', out, 'main.o', 'seed.o'], {}, viaNode);
         assert.equal(p.status, 0, p.out);
         const nm = sh('nm', [join(src, out)]);
         assert.doesNotMatch(nm.stdout, / T getentropy$/m, `${flag}: the partial link holds no shim`);
-        const exe = `final${flag[0]}`;
-        const f = cc(['gcc', '-o', exe, out]);
+        const exe = `final-${out}`;
+        const f = cc(['gcc', '-o', exe, out], {}, viaNode);
         assert.equal(f.status, 0, f.out);
         const r = randomness(join(src, exe), this);
         assert.equal(r.stdout, 'seeded\n');
@@ -175,6 +177,22 @@ describe('build integration', function () {
       assert.ok(got.urandom && !got.sizes.includes(24), `the library's getentropy bound to the shim (getrandom sizes: ${got.sizes})`);
     });
 
+    it('gcc $(sysgate shim --cflags) ... $(sysgate shim --libs) works in a real shell, no sed', () => {
+      const policy = '--target codesafe5 --firmware 13.7 --arch x86_64';
+      const script = `set -e
+S="${SYSGATE}"
+$S shim ${policy} --out shimsrc --quiet
+gcc $($S shim ${policy} --cflags) -c shimsrc/codesafe5-13.7-x86_64.shim.c -o shim-pc.o
+gcc -O2 -o keygen-pc keygen.c shim-pc.o $($S shim ${policy} --libs)
+test "$($S shim ${policy} --cflags --libs)" = "$($S shim ${policy} --cflags) $($S shim ${policy} --libs)"
+./keygen-pc`;
+      const r = spawnSync('sh', ['-c', script], { cwd: src, env, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^[0-9a-f]{64}\n$/);
+      const dyn = sh('readelf', ['--dyn-syms', '-W', join(src, 'keygen-pc')]).stdout;
+      assert.match(dyn, /FUNC +GLOBAL +DEFAULT +\d+ getentropy$/m, 'the shim is linked and exported');
+    });
+
     it('the linker is probed once per compiler: GNU ld 2.34 gets the list, 2.40 --export-dynamic-symbol', () => {
       for (const [name, fake, mode] of [['old', 'GNU ld (GNU Binutils) 2.34', 'dynamic-list'], ['new', '', 'export-dynamic-symbol']] as const) {
         const { log, wrapper } = loggingCompiler(name);
@@ -224,6 +242,38 @@ describe('build integration', function () {
       assert.equal(app.stdout, 'app ok\n');
     });
 
+    it('including sysgate.mk keeps the includer\'s default goal, before or after its first target', () => {
+      const rule = 'hello:\n\techo hello > hello.txt\n';
+      const makefiles = {
+        'Makefile.before': `SYSGATE_TARGET := codesafe5\ninclude sysgate.mk\n${rule}other:\n\techo other > other.txt\n`,
+        'Makefile.after': `${rule}SYSGATE_TARGET := codesafe5\ninclude sysgate.mk\nother:\n\techo other > other.txt\n`,
+      };
+      for (const [name, text] of Object.entries(makefiles)) {
+        const d = join(dir, `goal-${name}`);
+        mkdirSync(d, { recursive: true });
+        cpSync(join(proj, 'sysgate.mk'), join(d, 'sysgate.mk'));
+        writeFileSync(join(d, 'Makefile'), text);
+        const r = run('make', [`SYSGATE=${SYSGATE}`], d);
+        assert.equal(r.status, 0, r.out);
+        assert.ok(existsSync(join(d, 'hello.txt')), `${name}: plain make built the includer's first target`);
+        assert.ok(!existsSync(join(d, 'other.txt')) && !existsSync(join(d, 'build')), `${name}: and nothing else`);
+      }
+    });
+
+    it('the header\'s installer exists only for host builds (-DSYSGATE_HOST_FILTER)', () => {
+      assert.equal(run('make', [`SYSGATE=${SYSGATE}`, 'build/sysgate/sysgate.h'], proj).status, 0);
+      const src = '#include "sysgate.h"\nint main(void) { return sysgate_codesafe5_install(); }\n';
+      const device = spawnSync('gcc', ['-std=c99', '-Werror', `-I${join(proj, 'build/sysgate')}`, '-c', '-x', 'c', '-', '-o', join(proj, 'dev.o')], { input: src, encoding: 'utf8' });
+      assert.notEqual(device.status, 0, 'a device build that calls the installer does not compile');
+      assert.match(device.stderr, /sysgate_codesafe5_install/);
+      const host = spawnSync('gcc', ['-std=c99', '-Wall', '-Werror', '-DSYSGATE_HOST_FILTER', `-I${join(proj, 'build/sysgate')}`, '-c', '-x', 'c', '-', '-o', join(proj, 'host.o')], { input: src, encoding: 'utf8' });
+      assert.equal(host.status, 0, host.stderr);
+      // A device build that includes the header (without the define) carries no installer: nothing
+      // for the check to find.
+      const nm = sh('nm', [join(proj, 'app.o')]).stdout;
+      assert.doesNotMatch(nm, /prctl|syscall/);
+    });
+
     it('fails the build for an app that mounts, with the check\'s message, and removes the binary', () => {
       const r = run('make', [`SYSGATE=${SYSGATE}`, 'mounter'], proj);
       assert.notEqual(r.status, 0);
@@ -231,6 +281,44 @@ describe('build integration', function () {
       assert.equal(existsSync(join(proj, 'mounter')), false);
       // and a second make does not take it as done
       assert.notEqual(run('make', [`SYSGATE=${SYSGATE}`, 'mounter'], proj).status, 0);
+    });
+  });
+
+  describe('CMake module, policies', () => {
+    it('include(Sysgate) leaves a 3.10 project\'s policies and minimum version as they were', async function () {
+      requireTool(this, 'cmake', 'cmake');
+      requireTool(this, 'gcc', 'gcc');
+      // CMP0110 (3.19), CMP0083 (3.14) and CMP0074 (3.12) are newer than the project's 3.10:
+      // unset before the include, and they must stay unset after it, also where the includer
+      // asks for no policy scope of include()'s own.
+      for (const how of ['', ' NO_POLICY_SCOPE']) {
+        const proj = join(dir, `cmake-policy${how.replace(' ', '-')}`);
+        mkdirSync(proj, { recursive: true });
+        assert.equal((await cli(['init', 'cmake'], proj)).code, 0);
+        writeFileSync(join(proj, 'CMakeLists.txt'), `cmake_minimum_required(VERSION 3.10)
+project(policy_check C)
+function(show when)
+  set(s "min=\${CMAKE_MINIMUM_REQUIRED_VERSION}")
+  foreach(p CMP0110 CMP0083 CMP0074)
+    cmake_policy(GET \${p} v)
+    string(APPEND s " \${p}=[\${v}]")
+  endforeach()
+  message(STATUS "\${when}: \${s}")
+endfunction()
+show(before)
+list(APPEND CMAKE_MODULE_PATH "\${CMAKE_SOURCE_DIR}/cmake")
+include(Sysgate${how})
+show(after)
+if(NOT COMMAND sysgate_protect)
+  message(FATAL_ERROR "sysgate_protect is not defined")
+endif()
+`);
+        const c = run('cmake', ['-S', '.', '-B', 'build', `-DSYSGATE_COMMAND=${process.execPath};${DIST_CLI}`], proj);
+        assert.equal(c.status, 0, c.out);
+        const want = 'min=3.10 CMP0110=[] CMP0083=[] CMP0074=[]';
+        assert.ok(c.out.includes(`-- before: ${want}\n`), c.out);
+        assert.ok(c.out.includes(`-- after: ${want}\n`), `include(Sysgate${how}):\n${c.out}`);
+      }
     });
   });
 
