@@ -6,7 +6,7 @@
  *   total CPU (user + sys of make and everything it ran, GNU time) and wall time, the link
  *   (shim from a warm cache + check) included.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Section } from './sections.ts';
@@ -59,6 +59,10 @@ export const ccSection: Section = {
         console.log(`  ${label.padEnd(42)} median ${ms(m)}  p90 ${ms(percentile(times[j]!, 90))}  ${verdict}`);
       });
 
+      if (!existsSync('/usr/bin/time')) {
+        console.log('  (build CPU skipped: GNU time not installed: apt-get install time)');
+        return;
+      }
       // The project: FILES units and a main, built with make -j2.
       const proj = join(dir, 'proj');
       spawnSync('mkdir', ['-p', proj]);
