@@ -260,6 +260,23 @@ test "$($S shim ${policy} --cflags --libs)" = "$($S shim ${policy} --cflags) $($
       }
     });
 
+    it('a linker older than GNU ld 2.35 gets a dynamic list, and the app builds, passes the check and runs', () => {
+      const old = join(dir, 'make-old-ld');
+      cpSync(PROJECT, old, { recursive: true });
+      cpSync(join(proj, 'sysgate.mk'), join(old, 'sysgate.mk'));
+      // gcc, except that its linker says it is GNU ld 2.34 when asked.
+      const wrapper = join(old, 'oldld-gcc');
+      writeFileSync(wrapper, '#!/bin/sh\necho "$*" >> "$0.log"\nif [ "$*" = -Wl,--version ]; then echo "GNU ld (GNU Binutils) 2.34"; exit 0; fi\nexec gcc "$@"\n', { mode: 0o755 });
+      const r = run('make', [`SYSGATE=${SYSGATE}`, `CC=${wrapper}`, 'app'], old);
+      assert.equal(r.status, 0, r.out);
+      const link = readFileSync(`${wrapper}.log`, 'utf8').split('\n').find((l) => l.startsWith('-o app '))!;
+      const list = /-Wl,--dynamic-list=(\S+)/.exec(link)?.[1];
+      assert.ok(list && existsSync(list), link);
+      assert.doesNotMatch(link, /--export-dynamic-symbol/);
+      assert.match(readFileSync(list, 'utf8'), /^\{\n(  \w+;\n)+\};\n$/);
+      assert.equal(sh(join(old, 'app'), []).stdout, 'app ok\n');
+    });
+
     it('the header\'s installer exists only for host builds (-DSYSGATE_HOST_FILTER)', () => {
       assert.equal(run('make', [`SYSGATE=${SYSGATE}`, 'build/sysgate/sysgate.h'], proj).status, 0);
       const src = '#include "sysgate.h"\nint main(void) { return sysgate_codesafe5_install(); }\n';

@@ -44,3 +44,8 @@ export function exportSymbols(flags: readonly string[]): string[] {
   const prefix = '-Wl,--export-dynamic-symbol=';
   return flags.filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length));
 }
+
+/** A linker version script's dynamic list: `{ name; ... };`, in the given order. */
+export function dynamicListText(symbols: readonly string[]): string {
+  return `{\n${symbols.map((s) => `  ${s};`).join('\n')}\n};\n`;
+}

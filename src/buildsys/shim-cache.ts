@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Policy } from '../policy/types.ts';
 import { generateShim } from '../shim/index.ts';
-import { exportMode, exportModeFromEnv, exportSymbols, type ExportMode } from './link-export.ts';
+import { dynamicListText, exportMode, exportModeFromEnv, exportSymbols, type ExportMode } from './link-export.ts';
 
 export function defaultCacheDir(env: Readonly<Record<string, string | undefined>>): string {
   if (env.SYSGATE_CACHE_DIR) return env.SYSGATE_CACHE_DIR;
@@ -43,7 +43,7 @@ export function shimObject(policy: Policy, driver: readonly string[], cacheDir: 
   const object = join(dir, 'shim.o');
   const src = join(dir, shim.files[0]!.name);
   mkdirSync(dir, { recursive: true });
-  const mode = exportModeFromEnv(opts.env ?? {}) ?? cachedExportMode(dir, driver);
+  const mode = exportModeFromEnv(opts.env ?? {}) ?? probedExportMode(driver, cacheDir);
   const ldflags = mode === 'export-dynamic-symbol' ? shim.flags.ldflags : dynamicListFlags(dir, shim.flags.ldflags);
   if (existsSync(object)) return { object, source: src, ldflags, exportMode: mode, built: false };
   writeFileSync(src, source);
@@ -59,13 +59,16 @@ export function shimObject(policy: Policy, driver: readonly string[], cacheDir: 
   return { object, source: src, ldflags, exportMode: mode, built: true };
 }
 
-/** The probe runs the linker once per compiler: its answer is kept in the cache directory. */
-function cachedExportMode(dir: string, driver: readonly string[]): ExportMode {
-  const file = join(dir, 'export-mode');
+/** The probe runs the linker once per compiler command: its answer is kept in the cache. */
+export function probedExportMode(driver: readonly string[], cacheDir: string): ExportMode {
+  const dir = join(cacheDir, 'linkers');
+  const name = createHash('sha256').update(driver.join('\0')).digest('hex').slice(0, 24);
+  const file = join(dir, name);
   const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
   if (kept === 'export-dynamic-symbol' || kept === 'dynamic-list') return kept;
   const mode = exportMode(driver);
-  writeAtomic(dir, 'export-mode', `${mode}\n`);
+  mkdirSync(dir, { recursive: true });
+  writeAtomic(dir, name, `${mode}\n`);
   return mode;
 }
 
@@ -74,7 +77,7 @@ function dynamicListFlags(dir: string, exportFlags: readonly string[]): string[]
   const symbols = exportSymbols(exportFlags);
   // One list per cache directory: the directory's key already covers the shim's source.
   const name = 'shim.dynlist';
-  if (!existsSync(join(dir, name))) writeAtomic(dir, name, `{\n${symbols.map((s) => `  ${s};`).join('\n')}\n};\n`);
+  if (!existsSync(join(dir, name))) writeAtomic(dir, name, dynamicListText(symbols));
   return [`-Wl,--dynamic-list=${join(dir, name)}`];
 }
 

@@ -86,7 +86,8 @@ function(sysgate_protect exe)
   target_sources(${exe} PRIVATE ${outputs})
   target_include_directories(${exe} PRIVATE "${dir}")
   if(NOT SG_NO_SHIM)
-    execute_process(COMMAND ${SYSGATE_COMMAND} shim ${policy} --flags --json
+    # --cc: before GNU ld 2.35 the link flags name a dynamic list (written to dir) instead.
+    execute_process(COMMAND ${SYSGATE_COMMAND} shim ${policy} --flags --json --cc "${CMAKE_C_COMPILER}" --out "${dir}"
       OUTPUT_VARIABLE flags_json RESULT_VARIABLE rc ERROR_VARIABLE err)
     if(NOT rc EQUAL 0)
       message(FATAL_ERROR "sysgate shim --flags failed: ${err}")

@@ -34,7 +34,9 @@ SYSGATE_HEADER := $(SYSGATE_DIR)/sysgate.h
 SYSGATE_SHIM_SRC := $(SYSGATE_DIR)/sysgate.shim.c
 SYSGATE_SHIM_OBJ := $(SYSGATE_DIR)/sysgate.shim.o
 SYSGATE_CFLAGS := -I$(SYSGATE_DIR)
-SYSGATE_LDFLAGS := $(shell $(SYSGATE) shim $(SYSGATE_POLICY) --libs)
+# --cc: the linker is asked its version (once, cached); before GNU ld 2.35 the flags name a
+# dynamic list written to $(SYSGATE_DIR) instead of -Wl,--export-dynamic-symbol.
+SYSGATE_LDFLAGS := $(shell $(SYSGATE) shim $(SYSGATE_POLICY) --libs --cc '$(CC)' --out $(SYSGATE_DIR))
 SYSGATE_SHIM_CFLAGS := $(shell $(SYSGATE) shim $(SYSGATE_POLICY) --cflags)
 
 # One command writes both (grouped target: GNU make >= 4.3).

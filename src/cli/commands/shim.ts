@@ -1,5 +1,8 @@
-import { resolve } from 'node:path';
-import { generateShim, SHIM_ARCHES } from '../../shim/index.ts';
+import { join, resolve } from 'node:path';
+import { parseInvocation } from '../../buildsys/compiler.ts';
+import { dynamicListText, exportModeFromEnv, exportSymbols } from '../../buildsys/link-export.ts';
+import { defaultCacheDir, probedExportMode } from '../../buildsys/shim-cache.ts';
+import { generateShim, SHIM_ARCHES, type ShimResult } from '../../shim/index.ts';
 import { writeFilesAtomic } from '../../util/atomic-write.ts';
 import { shellWords } from '../../util/shell-words.ts';
 import { parseArgs } from '../args.ts';
@@ -8,7 +11,7 @@ import { policyFromFlags } from './common.ts';
 
 export const shimCommand: Command = {
   name: 'shim',
-  help: `Usage: sysgate shim --target T [--firmware V] [--arch A] [--out DIR] [--flags|--cflags|--libs] [--sigsys] [--json]
+  help: `Usage: sysgate shim --target T [--firmware V] [--arch A] [--out DIR] [--flags|--cflags|--libs] [--cc COMPILER] [--sigsys] [--json]
 
 Writes <target>-<firmware>-<arch>.shim.c to DIR (default: ./sysgate-out): C source that an
 application links so that library code keeps working where the target denies a call.
@@ -25,6 +28,11 @@ cflags and link the object into the executable with the printed ldflags.
   --flags      print only the compile and link flags (nothing is written)
   --cflags     print only the compile flags, like pkg-config: one line, shell-quoted words
   --libs       print only the link flags, the same way (both: cflags, then libs)
+  --cc CC      the compiler that will link (e.g. "arm-linux-gnueabihf-gcc"): its linker is asked
+               its version once (cached): GNU ld before 2.35 has no --export-dynamic-symbol,
+               so the flags then name a dynamic list, written to DIR as <name>.dynlist.
+               Without --cc: --export-dynamic-symbol. SYSGATE_SHIM_EXPORT=dynamic-list|
+               export-dynamic-symbol forces one (then the list is written even with --flags).
   --sigsys     add a SIGSYS handler: where a denial is a seccomp TRAP (firmware < 13.7),
                calls made inside the C library get the fallback or ENOSYS instead of death
   --json       machine-readable: files, flags and every wrapper with its fallback
@@ -39,12 +47,17 @@ Examples:
   async run(argv, io) {
     const flags = parseArgs({
       '--target': String, '--firmware': String, '--arch': String, '--out': String,
-      '--flags': Boolean, '--cflags': Boolean, '--libs': Boolean, '--sigsys': Boolean, '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
+      '--flags': Boolean, '--cflags': Boolean, '--libs': Boolean, '--cc': String, '--sigsys': Boolean, '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
       '-t': '--target', '-f': '--firmware', '-a': '--arch', '-o': '--out', '-q': '--quiet', '-h': '--help',
     }, argv, 'shim');
     if (flags['--help']) return io.out(this.help), 0;
     const { policy } = await policyFromFlags(flags, 'shim', io);
-    const shim = generateShim(policy, { sigsys: !!flags['--sigsys'] });
+    const generated = generateShim(policy, { sigsys: !!flags['--sigsys'] });
+    const out = resolve(io.cwd, flags['--out'] ?? 'sysgate-out');
+    const shim = withExportMode(generated, out, flags['--cc'], io.env, io.cwd);
+    // A build reads the flags before it writes anything: the list they name must exist by then.
+    const list = shim.files.filter((f) => f.name.endsWith('.dynlist'));
+    if ((flags['--cflags'] || flags['--libs'] || flags['--flags']) && list.length) writeFilesAtomic(out, list);
     if (flags['--cflags'] || flags['--libs']) {
       const words = [...(flags['--cflags'] ? shim.flags.cflags : []), ...(flags['--libs'] ? shim.flags.ldflags : [])];
       io.out(`${shellWords(words)}\n`);
@@ -54,7 +67,6 @@ Examples:
       io.out(flags['--json'] ? json(shim.flags) : `cflags: ${shim.flags.cflags.join(' ')}\nldflags: ${shim.flags.ldflags.join(' ')}\n`);
       return 0;
     }
-    const out = resolve(io.cwd, flags['--out'] ?? 'sysgate-out');
     const written = writeFilesAtomic(out, shim.files);
     if (flags['--json']) {
       io.out(json({ out, files: shim.files.map((f) => f.name), flags: shim.flags, wrappers: shim.wrappers }));
@@ -67,3 +79,15 @@ Examples:
     return 0;
   },
 };
+
+/**
+ * The shim's link flags for the linker that will be used: where it is told (or found) to lack
+ * --export-dynamic-symbol, a dynamic list in `out` instead (one more file of the result).
+ */
+function withExportMode(shim: ShimResult, out: string, cc: string | undefined, env: Readonly<Record<string, string | undefined>>, cwd: string): ShimResult {
+  const mode = exportModeFromEnv(env) ?? (cc ? probedExportMode(parseInvocation(cc.trim().split(/\s+/), cwd).driver, defaultCacheDir(env)) : 'export-dynamic-symbol');
+  if (mode === 'export-dynamic-symbol') return shim;
+  const name = shim.files[0]!.name.replace(/\.shim\.c$/, '.dynlist');
+  const list = { name, content: dynamicListText(exportSymbols(shim.flags.ldflags)) };
+  return { ...shim, files: [...shim.files, list], flags: { ...shim.flags, ldflags: [`-Wl,--dynamic-list=${join(out, name)}`] } };
+}
