@@ -25,7 +25,7 @@ the program and from every shared library it loads reach it. Compile it with the
 cflags and link the object into the executable with the printed ldflags.
 
   --arch A     ${SHIM_ARCHES.join(', ')} (default: the target's default arch)
-  --flags      print only the compile and link flags (nothing is written)
+  --flags      print only the compile and link flags (nothing is written but a dynamic list, see --cc)
   --cflags     print only the compile flags, like pkg-config: one line, shell-quoted words
   --libs       print only the link flags, the same way (both: cflags, then libs)
   --cc CC      the compiler that will link (e.g. "arm-linux-gnueabihf-gcc"): its linker is asked
