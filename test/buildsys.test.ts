@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { exportModeFor, exportModeFromEnv, exportSymbols } from '../src/buildsys/link-export.ts';
 import { InputError } from '../src/errors.ts';
 import { shellWords } from '../src/util/shell-words.ts';
+import { cli } from './helpers/cli.ts';
 
 describe('linker export mode', () => {
   it('GNU ld from 2.35 on, gold, lld and mold get --export-dynamic-symbol; older ld and unknown linkers the list', () => {
@@ -29,6 +30,13 @@ describe('linker export mode', () => {
     assert.equal(exportModeFromEnv({}), undefined);
     assert.equal(exportModeFromEnv({ SYSGATE_SHIM_EXPORT: 'dynamic-list' }), 'dynamic-list');
     assert.throws(() => exportModeFromEnv({ SYSGATE_SHIM_EXPORT: 'yes' }), InputError);
+  });
+
+  it('shim --cc with a compiler that cannot run: one line, exit 2, nothing printed', async () => {
+    const r = await cli(['shim', '--target', 'codesafe5', '--arch', 'x86_64', '--libs', '--cc', 'no-such-gcc-sysgate']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^sysgate: cannot run 'no-such-gcc-sysgate -Wl,--version' \(ENOENT\)[^\n]*\n$/);
   });
 
   it('reads the symbol names back from the export flags', () => {
