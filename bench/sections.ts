@@ -1,6 +1,7 @@
 /** The benchmark's sections; each issue's speed goals get one. */
 import type { spawnSync } from 'node:child_process';
 import { bpfSection } from './bpf.ts';
+import { ccSection } from './cc.ts';
 import { elfSection } from './elf.ts';
 import { median, ms, percentile, timeCommand } from './stats.ts';
 
@@ -40,4 +41,4 @@ const coldStart: Section = {
   },
 };
 
-export const SECTIONS: Section[] = [coldStart, bpfSection, elfSection];
+export const SECTIONS: Section[] = [coldStart, bpfSection, elfSection, ccSection];

@@ -110,7 +110,7 @@ describe('generate', () => {
       requireTool(this, cc, pkg);
       const [g] = generate(await loadTarget('codesafe5'), { firmware: '13.7', arches: [arch], formats: ['c'] });
       writeFileSync(join(dir, `${g!.baseName}.h`), fileText(g!.files, '.h'));
-      compileC(cc, dir, `hdr-${arch}`, `#include "${g!.baseName}.h"\nint main(void) { return sysgate_codesafe5_install(); }\n`, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-c']);
+      compileC(cc, dir, `hdr-${arch}`, `#include "${g!.baseName}.h"\nint main(void) { return sysgate_codesafe5_install(); }\n`, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-DSYSGATE_HOST_FILTER', '-c']);
     });
   }
 });
@@ -124,6 +124,7 @@ describe('generated filters in the kernel', () => {
   after(() => dir && removeDir(dir));
 
   const program = (header: string, cname: string, extra = '') => `#define _GNU_SOURCE
+#define SYSGATE_HOST_FILTER
 #include "${header}"
 #include <stdio.h>
 #include <stdlib.h>

@@ -43,6 +43,17 @@ describe('npm package', function () {
     assert.match(bad.stderr, /did you mean 'getrandom'/);
   });
 
+  it('installs sysgate-cc, which finds its package through npm\'s .bin symlink', () => {
+    const bin = join(project, 'node_modules/.bin/sysgate-cc');
+    writeFileSync(join(project, 'x.c'), 'int main(void) { return 0; }\n');
+    const env = { ...process.env, SYSGATE_CACHE_DIR: join(dir, 'cache'), SYSGATE_NODE: process.execPath };
+    const c = spawnSync(bin, ['--target', 'codesafe5', '--', 'gcc', '-c', 'x.c', '-o', 'x.o'], { encoding: 'utf8', cwd: project, env });
+    assert.equal(c.status, 0, c.stderr);
+    const l = spawnSync(bin, ['--target', 'codesafe5', '--quiet', '--', 'gcc', '-o', 'x', 'x.o'], { encoding: 'utf8', cwd: project, env });
+    assert.equal(l.status, 0, l.stderr);
+    assert.equal(spawnSync(join(project, 'x')).status, 0);
+  });
+
   it('exports the Node API with type declarations', () => {
     writeFileSync(join(project, 'use.mjs'), `
 import { readFileSync } from 'node:fs';

@@ -294,7 +294,7 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
   }
 
   const kernelSrc = () => readFileSync(join(FIXTURES, 'kernel.c'), 'utf8');
-  const defs = (header: string) => [`-DSYSGATE_HEADER="${header}"`, '-DSYSGATE_INSTALL=sysgate_codesafe5_install'];
+  const defs = (header: string) => [`-DSYSGATE_HEADER="${header}"`, '-DSYSGATE_INSTALL=sysgate_codesafe5_install', '-DSYSGATE_HOST_FILTER'];
 
   it('13.7: a library that needs randomness gets ENOSYS without the shim and works with it', async () => {
     const { header, obj, ldflags } = await prepare('13.7');

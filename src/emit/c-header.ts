@@ -6,7 +6,7 @@ import type { Emitter } from './types.ts';
 
 export const cHeaderEmitter: Emitter = {
   format: 'c',
-  summary: 'C header: the sock_filter program and <name>_install() (no_new_privs + seccomp, prctl fallback)',
+  summary: 'C header: the sock_filter program and <name>_install() (no_new_privs + seccomp, prctl fallback), for host tests (-DSYSGATE_HOST_FILTER)',
   emit({ policies, filter, baseName, cName, version, target }) {
     const guard = cIdent(baseName.toUpperCase(), 'H');
     const arr = cIdent(cName, 'filter');
@@ -20,12 +20,21 @@ export const cHeaderEmitter: Emitter = {
  * Target ${cComment(target.id)} (${cComment(target.title)})${fw ? `, firmware ${showFirmware(fw)}` : ''}, arch ${policies.map((p) => p.arch.name).join(' + ')}.
  * ${filter.insns.length} instructions; calls outside the list: ${cComment(formatAction(policies[0]!.defaultAction))}; other arches: ${cComment(formatAction(policies[0]!.foreignArchAction))}.
  *
- * Call ${cName}_install() early in main(), before any thread starts. It returns 0, or -1
- * with errno set. The filter applies to the calling thread and everything it starts.
+ * Host tests only: on the device the firmware enforces the policy itself and denies the
+ * installer's own calls (prctl, seccomp), so the post-build check fails a device binary that
+ * contains it. Build host tests with -DSYSGATE_HOST_FILTER; there call ${cName}_install()
+ * early in main(), before any thread starts (it returns 0, or -1 with errno set; the filter
+ * applies to the calling thread and everything it starts):
+ *   #ifdef SYSGATE_HOST_FILTER
+ *     if (${cName}_install() != 0) return 1;
+ *   #endif
+ * Without SYSGATE_HOST_FILTER this header defines nothing, so a device build that calls the
+ * installer fails to compile instead of failing on the device.
  */
 #ifndef ${guard}
 #define ${guard}
 
+#ifdef SYSGATE_HOST_FILTER
 #include <errno.h>
 #include <stddef.h>
 #include <linux/filter.h>
@@ -55,6 +64,7 @@ static inline int ${cName}_install(void)
 #endif
   return prctl(PR_SET_SECCOMP, 2L /* SECCOMP_MODE_FILTER */, &prog, 0L, 0L);
 }
+#endif /* SYSGATE_HOST_FILTER */
 
 #endif /* ${guard} */
 `;

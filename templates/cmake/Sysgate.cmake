@@ -7,15 +7,24 @@
 #
 # sysgate_protect(<executable> TARGET <id|file.json> [FIRMWARE <version>] [ARCH <arch>]
 #                 [SYSROOT <dir>] [NO_SHIM] [NO_CHECK])
-#   - generates, at build time, the seccomp filter header (#include "sysgate.h", then call
-#     sysgate_<target>_install() early in main) and the libc shim for the target;
+#   - generates, at build time, the seccomp filter header (#include "sysgate.h"; its
+#     sysgate_<target>_install() exists only with -DSYSGATE_HOST_FILTER, for host tests: on the
+#     device the firmware enforces the policy and denies the installer's own calls) and the
+#     libc shim for the target;
 #   - compiles the shim into the executable and adds its link flags;
 #   - after linking, runs `sysgate check` on the executable: a call that would kill the app or
 #     break with no fallback on the device fails the build (and removes the binary).
 # ARCH defaults to CMAKE_SYSTEM_PROCESSOR (arm*, aarch64, powerpc, x86_64).
 # SYSGATE_COMMAND (cache variable) is how to run sysgate; default: the sysgate found on PATH or
 # in node_modules/.bin.
-cmake_minimum_required(VERSION 3.19)
+# Including this module leaves the includer's policy settings as they were: the module's own
+# settings live between cmake_policy(PUSH) and (POP), and its functions keep them (CMake
+# records policies when a function is defined).
+if(CMAKE_VERSION VERSION_LESS 3.19)
+  message(FATAL_ERROR "Sysgate.cmake needs CMake 3.19 or later (string(JSON)); this is ${CMAKE_VERSION}")
+endif()
+cmake_policy(PUSH)
+cmake_policy(VERSION 3.19)
 
 if(NOT SYSGATE_COMMAND)
   find_program(SYSGATE_EXECUTABLE NAMES sysgate
@@ -77,7 +86,8 @@ function(sysgate_protect exe)
   target_sources(${exe} PRIVATE ${outputs})
   target_include_directories(${exe} PRIVATE "${dir}")
   if(NOT SG_NO_SHIM)
-    execute_process(COMMAND ${SYSGATE_COMMAND} shim ${policy} --flags --json
+    # --cc: before GNU ld 2.35 the link flags name a dynamic list (written to dir) instead.
+    execute_process(COMMAND ${SYSGATE_COMMAND} shim ${policy} --flags --json --cc "${CMAKE_C_COMPILER}" --out "${dir}"
       OUTPUT_VARIABLE flags_json RESULT_VARIABLE rc ERROR_VARIABLE err)
     if(NOT rc EQUAL 0)
       message(FATAL_ERROR "sysgate shim --flags failed: ${err}")
@@ -110,3 +120,5 @@ function(sysgate_protect exe)
       VERBATIM)
   endif()
 endfunction()
+
+cmake_policy(POP)

@@ -7,13 +7,20 @@
 #   app: main.o $(SYSGATE_SHIM_OBJ)
 #   	$(call sysgate_link,$@,$^)
 #
-#   main.o: main.c $(SYSGATE_HEADER)     # #include "sysgate.h", call sysgate_<target>_install()
+#   main.o: main.c $(SYSGATE_HEADER)     # #include "sysgate.h"
 #   	$(CC) $(CFLAGS) $(SYSGATE_CFLAGS) -c $< -o $@
+#
+# The header's sysgate_<target>_install() exists only with -DSYSGATE_HOST_FILTER, for host
+# tests: on the device the firmware enforces the policy and denies the installer's own calls.
+# Including this file does not change the Makefile's default goal.
 #
 # sysgate_link links with the shim's flags, then runs `sysgate check` on the result: a call that
 # would kill the app or break with no fallback on the device fails the build and removes the binary.
 # Optional: SYSGATE_ARCH (default: from $(CC) -dumpmachine), SYSGATE_SYSROOT, SYSGATE_DIR,
 # SYSGATE (how to run sysgate; default: sysgate on PATH or node_modules/.bin).
+
+# The rules below must not become the includer's default goal: keep the one make had.
+_sysgate_default_goal := $(.DEFAULT_GOAL)
 
 SYSGATE ?= $(shell command -v sysgate 2>/dev/null || echo node_modules/.bin/sysgate)
 SYSGATE_DIR ?= build/sysgate
@@ -27,8 +34,10 @@ SYSGATE_HEADER := $(SYSGATE_DIR)/sysgate.h
 SYSGATE_SHIM_SRC := $(SYSGATE_DIR)/sysgate.shim.c
 SYSGATE_SHIM_OBJ := $(SYSGATE_DIR)/sysgate.shim.o
 SYSGATE_CFLAGS := -I$(SYSGATE_DIR)
-SYSGATE_LDFLAGS := $(shell $(SYSGATE) shim $(SYSGATE_POLICY) --flags | sed -n 's/^ldflags: //p')
-SYSGATE_SHIM_CFLAGS := $(shell $(SYSGATE) shim $(SYSGATE_POLICY) --flags | sed -n 's/^cflags: //p')
+# --cc: the linker is asked its version (once, cached); before GNU ld 2.35 the flags name a
+# dynamic list written to $(SYSGATE_DIR) instead of -Wl,--export-dynamic-symbol.
+SYSGATE_LDFLAGS := $(shell $(SYSGATE) shim $(SYSGATE_POLICY) --libs --cc '$(CC)' --out $(SYSGATE_DIR))
+SYSGATE_SHIM_CFLAGS := $(shell $(SYSGATE) shim $(SYSGATE_POLICY) --cflags)
 
 # One command writes both (grouped target: GNU make >= 4.3).
 $(SYSGATE_HEADER) $(SYSGATE_SHIM_SRC) &:
@@ -40,3 +49,6 @@ $(SYSGATE_SHIM_OBJ): $(SYSGATE_SHIM_SRC)
 # $(call sysgate_link,OUTPUT,INPUTS): link, then check; a fatal finding fails and removes OUTPUT.
 sysgate_link = $(CC) $(LDFLAGS) -o $(1) $(2) $(SYSGATE_LDFLAGS) $(LDLIBS) && \
 	$(SYSGATE) check $(1) --target $(SYSGATE_TARGET) $(if $(SYSGATE_FIRMWARE),--firmware $(SYSGATE_FIRMWARE)) $(if $(SYSGATE_SYSROOT),--sysroot $(SYSGATE_SYSROOT)) --delete-on-fatal --quiet
+
+# Empty when nothing was defined before the include: make then takes the includer's next target.
+.DEFAULT_GOAL := $(_sysgate_default_goal)

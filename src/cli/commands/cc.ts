@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compilerArch, parseInvocation } from '../../build/compiler.ts';
-import { defaultCacheDir, shimObject } from '../../build/shim-cache.ts';
+import { compilerArch, parseInvocation } from '../../buildsys/compiler.ts';
+import { defaultCacheDir, shimObject } from '../../buildsys/shim-cache.ts';
 import { checkFile } from '../../check/file.ts';
 import { renderReport, type TextStyle } from '../../check/report-text.ts';
 import { toJson } from '../../check/report-json.ts';
@@ -15,12 +15,25 @@ import { settings } from './common.ts';
 
 export const ccCommand: Command = {
   name: 'cc',
-  help: `Usage: sysgate cc [--target T] [--firmware V] [--sysroot DIR] [--no-shim] [--no-check] [--sigsys] [--json] -- COMPILER ARGS...
+  help: `Usage: sysgate cc [--target T] [--firmware V] [--sysroot DIR] [--no-shim] [--no-check] [--sigsys] [--json] -- [LAUNCHER] COMPILER ARGS...
 
 Runs the real compiler. When the command links, sysgate first adds the libc shim for the
 target, firmware and the compiler's arch (generated and compiled once into a cache directory:
 $SYSGATE_CACHE_DIR, else $XDG_CACHE_HOME/sysgate or ~/.cache/sysgate) with its link flags,
-then checks the linked file. Compile-only steps (-c, -E, -S, -M) pass through untouched.
+then checks the linked file. Steps that do not link (-c, -E, -S, -M, -MM, -fsyntax-only,
+--version, -print-*, no input files) and partial links (-r, -Wl,-r) pass through untouched.
+For builds use the launcher sysgate-cc (same arguments): it passes those steps to the
+compiler without starting Node.
+
+LAUNCHER: env [-i] [-u NAME] [NAME=VALUE...], ccache, distcc, sccache or icecc before the
+compiler. The whole command runs the user's steps; the shim is compiled (and the linker
+probed) with the compiler itself, under env's settings.
+-shared: a shared library is linked without the shim (the shim interposes libc from the
+executable; a library exporting getrandom would do it in every program that loads it) and
+checked like an executable.
+The shim's symbols are exported with -Wl,--export-dynamic-symbol where the linker has it
+(GNU ld >= 2.35, gold, lld, mold), else with -Wl,--dynamic-list=FILE (FILE in the cache);
+SYSGATE_SHIM_EXPORT=dynamic-list|export-dynamic-symbol forces one.
 
 Exit status: the compiler's when it fails; 1 when the check finds a call that would kill the
 app or break with no fallback on the device (the output file is then removed, so a rebuild
@@ -35,7 +48,7 @@ JSON (cc --json): {file, arch, target, firmware, defaultAction, static, type, li
 
 Examples:
   sysgate cc --target codesafe5 --firmware 13.7 -- arm-linux-gnueabihf-gcc -O2 -o app main.c
-  make CC="sysgate cc --target codesafe5 --firmware 13.7 -- arm-linux-gnueabihf-gcc"
+  make CC="sysgate-cc --target codesafe5 --firmware 13.7 -- ccache arm-linux-gnueabihf-gcc"
 `,
   async run(argv, io) {
     const flags = parseArgs({
@@ -44,20 +57,22 @@ Examples:
       '-t': '--target', '-f': '--firmware', '-c': '--config', '-q': '--quiet', '-h': '--help',
     }, argv, 'cc');
     if (flags['--help']) return io.out(this.help), 0;
-    const inv = parseInvocation(flags._);
-    if (!inv.links) return runCompiler(inv.compiler, inv.args, io);
+    const inv = parseInvocation(flags._, io.cwd);
+    if (!inv.links) return runCompiler(inv.command, inv.args, io);
 
     const s = await settings({ ...flags, '--arch': undefined }, 'cc', io);
-    const arch = compilerArch(inv.compiler);
+    // -fuse-ld picks the linker, so it belongs to the linker probe (and to the cache key).
+    const driver = [...inv.driver, ...inv.args.filter((a) => a.startsWith('-fuse-ld=') || a.startsWith('--ld-path='))];
+    const arch = compilerArch(inv.driver);
     const policy = resolvePolicy(s.target, { ...(s.firmware !== undefined ? { firmware: s.firmware } : {}), arch: arch.name });
     const useShim = !flags['--no-shim'] && (s.config.shim ?? true) && !inv.shared;
     let args = inv.args;
     if (useShim) {
-      const shim = shimObject(policy, inv.compiler, defaultCacheDir(io.env), { sigsys: !!flags['--sigsys'] });
+      const shim = shimObject(policy, driver, defaultCacheDir(io.env), { sigsys: !!flags['--sigsys'], env: io.env });
       if (shim.built && !flags['--quiet']) io.err(dim(errIo(io), `sysgate: built the shim for ${s.target.id} ${policy.firmware ?? ''} ${arch.name}: ${shim.object}\n`));
       args = [...args, shim.object, ...shim.ldflags];
     }
-    const status = runCompiler(inv.compiler, args, io);
+    const status = runCompiler(inv.command, args, io);
     if (status !== 0 || flags['--no-check']) return status;
 
     const output = resolve(io.cwd, inv.output!);
@@ -83,8 +98,9 @@ function style(out: Io): TextStyle {
   return { bold: (t) => bold(io, t), red: (t) => red(io, t), green: (t) => green(io, t), yellow: (t) => yellow(io, t), dim: (t) => dim(io, t) };
 }
 
-function runCompiler(compiler: string, args: string[], io: Io): number {
-  const r = spawnSync(compiler, args, { stdio: 'inherit', cwd: io.cwd });
-  if (r.error) throw new InputError(`cannot run ${compiler}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`);
+function runCompiler(command: readonly string[], args: string[], io: Io): number {
+  const [cmd, ...pre] = command;
+  const r = spawnSync(cmd!, [...pre, ...args], { stdio: 'inherit', cwd: io.cwd });
+  if (r.error) throw new InputError(`cannot run ${command.join(' ')}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`);
   return r.status ?? 1;
 }

@@ -15,7 +15,9 @@ const KINDS = {
   list(APPEND CMAKE_MODULE_PATH "\${CMAKE_SOURCE_DIR}/${rel}")
   include(Sysgate)
   sysgate_protect(app TARGET codesafe5 FIRMWARE 13.7)   # one line per executable
-and in main(): #include "sysgate.h", then call sysgate_codesafe5_install().
+and #include "sysgate.h" where you want the filter. Its sysgate_codesafe5_install() is for
+host tests only (build them with -DSYSGATE_HOST_FILTER): on the device the firmware enforces
+the policy and denies the installer's own calls, so device builds must not call it.
 `,
   },
   make: {
