@@ -365,6 +365,31 @@ int main(void)
   });
 });
 
+describe('shim: getrandom keeps one /dev/urandom descriptor', () => {
+  let dir: string;
+  before(() => (dir = tempDir()));
+  after(() => removeDir(dir));
+
+  for (const arch of ['x86_64', 'arm', 'aarch64', 'ppc'] as ArchName[]) {
+    it(`${arch}: opened once, checked on every use, safe after close/dup2/fork, EMFILE and 8 racing threads`, async function () {
+      this.timeout(120000);
+      const cc = requireRun(this, arch);
+      const exe = buildWithShim(dir, cc, await fallbackPolicy(arch), 'random', ['-pthread']);
+      const count = traced(dir, arch, exe, ['count']);
+      assert.match(count.out, /END ok/, count.out);
+      const after = count.log.slice(count.log.search(/"BEGIN\\n"|write\(1,0x[0-9a-f]+,6\)/));
+      const opens = (dev: string) => after.match(new RegExp(`openat\\(AT_FDCWD, ?"/dev/${dev}"`, 'g'))?.length ?? 0;
+      assert.equal(opens('urandom'), 1, '200 calls open /dev/urandom once');
+      assert.equal(opens('random'), 1, '10 GRND_RANDOM calls open /dev/random once');
+      assert.ok(!count.calls.includes('getrandom'), 'getrandom reached the kernel');
+      const all = traced(dir, arch, exe, ['all']);
+      assert.match(all.out, /END ok/, all.out);
+      assert.equal(all.status, 0, all.out);
+      assert.ok(!all.calls.includes('getrandom'), 'getrandom reached the kernel');
+    });
+  }
+});
+
 describe('shim: proven on ARM under qemu-arm (codesafe5 13.7)', () => {
   let dir: string;
   let exe: string;
