@@ -1,7 +1,7 @@
 /**
  * The shim's data: for each call a target may deny, which libc symbols reach it, which older
  * calls can stand in for it and which flags the stand-in must emulate. The generator
- * (./plan.ts) reads only this table and the policy; the C for each entry lives in
+ * (./index.ts, planShim) reads only this table and the policy; the C for each entry lives in
  * templates/shim/<template>.c.tmpl, one `core <variant>` section per variant id below.
  */
 import type { ArchName } from '../syscalls/arches.ts';
@@ -193,6 +193,7 @@ export const FALLBACKS: readonly FallbackEntry[] = [
       // glibc's own fallback: the old call where it answers the same question, else fstatat and
       // the mode bits checked against the ids. One core; the arch picks the stat and id calls.
       { id: 'fstatat', calls: ['faccessat', 'newfstatat', ...FA_IDS], flags: FA_FLAGS, limits: FA_LIMITS },
+      // 32-bit ppc's plain id calls are 32-bit; ARM's are 16-bit (its getuid32.. follow), hence ppc only
       { id: 'fstatat', calls: ['faccessat', 'fstatat64', ...FA_IDS], flags: FA_FLAGS, limits: FA_LIMITS, arches: ['ppc'] },
       { id: 'fstatat', calls: ['faccessat', 'fstatat64', ...FA_IDS.map((n) => `${n}32`)], flags: FA_FLAGS, limits: FA_LIMITS },
       {
