@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../src/generate.ts';
 import { loadTarget } from '../src/policy/load.ts';
@@ -81,7 +81,10 @@ describe('shim: plan and generated source', () => {
           if (plan.variant) {
             for (const c of plan.variant.calls) assert.equal(verdictOf(p, c), 'allowed', `${fw} ${arch} ${plan.entry.id}: ${c}`);
           } else {
-            for (const v of plan.entry.variants) assert.ok(v.calls.some((c) => verdictOf(p, c) !== 'allowed'), `${fw} ${arch} ${plan.entry.id}: ${v.id} was possible`);
+            for (const v of plan.entry.variants) {
+              if (v.arches && !v.arches.includes(p.arch.name)) continue;
+              assert.ok(v.calls.some((c) => verdictOf(p, c) !== 'allowed'), `${fw} ${arch} ${plan.entry.id}: ${v.id} was possible`);
+            }
           }
           for (const s of plan.symbols) {
             const used = s.libcCalls.find((c) => verdictOf(p, c) !== 'absent');
@@ -96,8 +99,8 @@ describe('shim: plan and generated source', () => {
     const t = await loadTarget('codesafe5');
     const wrappers = (fw: string, arch: string) => Object.fromEntries(generateShim(resolvePolicy(t, { firmware: fw, arch })).wrappers.map((w) => [w.name, w.status === 'fallback' ? w.fallback : 'ENOSYS']));
     const arm137 = wrappers('13.7', 'arm');
-    assert.equal(arm137.getrandom, 'openat + read + close');
-    assert.equal(arm137.getentropy, 'openat + read + close');
+    assert.equal(arm137.getrandom, 'openat + fstat + read + close');
+    assert.equal(arm137.getentropy, 'openat + fstat + read + close');
     assert.equal(arm137.eventfd, 'eventfd + fcntl + close'); // eventfd2 denied, eventfd allowed
     assert.equal(arm137.fcntl64, 'fcntl'); // glibc's fcntl enters fcntl64, which is never allowed
     assert.equal(arm137.signalfd, 'ENOSYS');
@@ -171,7 +174,11 @@ describe('shim: compiles warning-free', () => {
       requireTool(this, cc, pkg);
       const t = await loadTarget('codesafe5');
       const policies: [string, Policy][] = FIRMWARES.map((fw) => [fw, resolvePolicy(t, { firmware: fw, arch })]);
-      policies.push(['fallbacks', await fallbackPolicy(arch as ArchName)]);
+      const fallbacks = await fallbackPolicy(arch as ArchName);
+      policies.push(['fallbacks', fallbacks]);
+      // faccessat's fstatat core (codesafe5 denies ARM's getuid32.., so the plain policies miss it there)
+      const ids = ['getuid', 'geteuid', 'getgid', 'getegid', 'getgroups'].map((n) => (arch === 'arm' ? `${n}32` : n));
+      policies.push(['fstatat', withAllowed(fallbacks, [arch === 'arm' || arch === 'ppc' ? 'fstatat64' : 'newfstatat', ...ids])]);
       for (const [name, p] of policies) {
         for (const sigsys of [false, true]) {
           const src = join(dir, `${arch}-${name}-${sigsys}.c`);
@@ -234,7 +241,155 @@ describe('shim: flag emulation of every wrapper', () => {
       // qemu's -strace log interleaves with the program's output on the same streams
       const calls = callsAfterMarker(r.stderr + r.stdout);
       assertClean(r.stdout, calls, arch);
-      if (arch !== 'aarch64') assert.ok(calls.includes('fcntl') && !calls.includes('fcntl64'));
+      if (arch !== 'aarch64') {
+        assert.ok(calls.includes('fcntl') && !calls.includes('fcntl64'));
+        // the EINVAL for OFD locks is the shim's own: the old call would get it from a 32-bit
+        // kernel, while qemu-user would take (and misread) the converted struct
+        const ofd = /.*fcntl(?:64)?\(\d+,F_OFD_.*/.exec(r.stderr + r.stdout);
+        assert.equal(ofd, null, `an OFD lock command reached the old fcntl: ${ofd?.[0]}`);
+      }
+    });
+  }
+});
+
+/** `policy` with `names` allowed as well (the test policies' way to reach one fallback variant). */
+function withAllowed(policy: Policy, names: string[]): Policy {
+  const rules = [...policy.rules];
+  for (const name of names) {
+    const nr = syscallNumber(policy.arch.name, name);
+    assert.notEqual(nr, null, `${name} on ${policy.arch.name}`);
+    const i = rules.findIndex((r) => r.nr === nr);
+    const rule: Rule = { name, nr: nr!, action: { kind: 'allow' }, conditions: [], provenance: { kind: 'target' } };
+    if (i >= 0) rules[i] = rule;
+    else rules.push(rule);
+  }
+  return { ...policy, rules: rules.sort((a, b) => a.nr - b.nr) };
+}
+
+/** The QEMU runs of the fallback tests: arch, emulator, sysroot. */
+const EMULATED: [ArchName, string, string][] = [
+  ['arm', 'qemu-arm', '/usr/arm-linux-gnueabihf'],
+  ['aarch64', 'qemu-aarch64', '/usr/aarch64-linux-gnu'],
+  ['ppc', 'qemu-ppc', '/usr/powerpc-linux-gnu'],
+];
+
+/** Builds fixtures/shim/<fixture>.c (or `source`) with the shim for `policy`; returns the executable. */
+function buildWithShim(dir: string, cc: string, policy: Policy, fixture: string, extra: string[] = [], source?: string): string {
+  const shim = generateShim(policy);
+  const src = join(dir, `${fixture}-${policy.arch.name}.shim.c`);
+  writeFileSync(src, shim.files[0]!.content);
+  const r = sh(cc, [...shim.flags.cflags, ...WARN, '-c', src, '-o', `${src}.o`]);
+  assert.equal(r.status, 0, r.stderr);
+  return compileC(cc, dir, `${fixture}-${policy.arch.name}`, source ?? readFileSync(join(FIXTURES, `${fixture}.c`), 'utf8'), ['-O1', ...WARN, ...extra, `${src}.o`, ...shim.flags.ldflags]);
+}
+
+/** Runs exe natively under strace, or under qemu-user -strace; the output and the calls after BEGIN. */
+function traced(dir: string, arch: ArchName, exe: string, args: string[]): { status: number | null; out: string; calls: string[]; log: string } {
+  if (arch === 'x86_64') {
+    const log = join(dir, `${exe.split('/').pop()}.strace`);
+    const r = sh('strace', ['-f', '-qq', '-o', log, exe, ...args]);
+    const text = readFileSync(log, 'utf8');
+    return { status: r.status, out: r.stdout + r.stderr, calls: callsAfterMarker(text), log: text };
+  }
+  const [, qemu, sysroot] = EMULATED.find(([a]) => a === arch)!;
+  const r = sh(qemu, ['-L', sysroot, '-strace', exe, ...args]);
+  return { status: r.status, out: r.stdout, calls: callsAfterMarker(r.stderr + r.stdout), log: r.stderr + r.stdout };
+}
+
+function requireRun(ctx: Mocha.Context, arch: ArchName): string {
+  const [cc, pkg] = CROSS[arch]!;
+  requireTool(ctx, cc, pkg);
+  if (arch === 'x86_64') requireTool(ctx, 'strace', 'strace');
+  else requireTool(ctx, EMULATED.find(([a]) => a === arch)![1], 'qemu-user');
+  return cc;
+}
+
+describe('shim: faccessat flags answered as glibc\'s own fallback answers them', () => {
+  let dir: string;
+  before(() => (dir = tempDir()));
+  after(() => removeDir(dir));
+
+  /** The id calls the fstatat fallback needs (32-bit ARM: the *32 ones). */
+  const idCalls = (arch: ArchName) => ['getuid', 'geteuid', 'getgid', 'getegid', 'getgroups'].map((n) => (arch === 'arm' ? `${n}32` : n));
+  const statCall = (arch: ArchName) => (arch === 'aarch64' || arch === 'x86_64' ? 'newfstatat' : 'fstatat64');
+
+  it('the plan picks the arch\'s fstatat twin and id calls, or the old call alone, never 16-bit ids', async () => {
+    const t = await loadTarget('codesafe5');
+    const via = (p: Policy) => generateShim(p).wrappers.find((w) => w.name === 'faccessat')?.fallback;
+    for (const arch of ['x86_64', 'aarch64', 'ppc'] as ArchName[]) {
+      assert.equal(via(resolvePolicy(t, { firmware: '13.7', arch })), ['faccessat', statCall(arch), ...idCalls(arch)].join(' + '), arch);
+    }
+    // codesafe5 allows ARM's 16-bit getuid, not getuid32: only the old call's answers remain
+    const arm = resolvePolicy(t, { firmware: '13.7', arch: 'arm' });
+    assert.equal(via(arm), 'faccessat');
+    assert.equal(via(withAllowed(arm, idCalls('arm'))), ['faccessat', 'fstatat64', ...idCalls('arm')].join(' + '));
+  });
+
+  for (const arch of ['x86_64', 'arm', 'aarch64', 'ppc'] as ArchName[]) {
+    it(`${arch}: every case equals the kernel's faccessat2, with ${statCall(arch)} and no faccessat2 call`, async function () {
+      this.timeout(120000);
+      const cc = requireRun(this, arch);
+      const policy = withAllowed(await fallbackPolicy(arch), ['faccessat', statCall(arch), ...idCalls(arch)]);
+      const exe = buildWithShim(dir, cc, policy, 'faccess', ['-ldl']);
+      const scratch = join(dir, `scratch-${arch}`);
+      mkdirSync(scratch);
+      const r = traced(dir, arch, exe, [scratch]);
+      assert.match(r.out, /END ok/, r.out);
+      assert.equal(r.status, 0, r.out);
+      // as root (the test machine and CI), the four identities ran: 4 * 60 paths * 8 modes * 4 flags
+      if (process.getuid?.() === 0) assert.match(r.out, /identities 0xf, paths 60, cases 7680/);
+      const before = r.log.slice(0, r.log.search(/"BEGIN\\n"|write\(1,0x[0-9a-f]+,6\)/));
+      assert.match(before, /faccessat2\(/, 'the reference answers come from the kernel\'s faccessat2');
+      assert.ok(!r.calls.includes('faccessat2'), 'the shim made a faccessat2 call');
+      assert.ok(r.calls.includes(statCall(arch)) && r.calls.includes('faccessat'), r.calls.slice(0, 50).join(' '));
+    });
+  }
+
+  it('arm with the old call only: flags 0 and AT_EACCESS answered, AT_SYMLINK_NOFOLLOW ENOSYS', async function () {
+    const cc = requireRun(this, 'arm');
+    const policy = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.7', arch: 'arm' });
+    const src = `#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+int main(void)
+{
+  int ok = faccessat(AT_FDCWD, "/", R_OK, 0) == 0 && faccessat(AT_FDCWD, "/", R_OK | X_OK, AT_EACCESS) == 0;
+  errno = 0;
+  ok = ok && faccessat(AT_FDCWD, "/", R_OK, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOSYS;
+  errno = 0;
+  ok = ok && faccessat(AT_FDCWD, "/", R_OK, AT_EMPTY_PATH) == -1 && errno == EINVAL;
+  return write(1, ok ? "END ok\\n" : "END failures\\n", ok ? 7 : 13) > 0 ? !ok : 2;
+}
+`;
+    const exe = buildWithShim(dir, cc, policy, 'oldcall', [], src);
+    const r = sh('qemu-arm', ['-L', '/usr/arm-linux-gnueabihf', exe]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+});
+
+describe('shim: getrandom keeps one /dev/urandom descriptor', () => {
+  let dir: string;
+  before(() => (dir = tempDir()));
+  after(() => removeDir(dir));
+
+  for (const arch of ['x86_64', 'arm', 'aarch64', 'ppc'] as ArchName[]) {
+    it(`${arch}: opened once, checked on every use, safe after close/dup2/fork, EMFILE and 8 racing threads`, async function () {
+      this.timeout(120000);
+      const cc = requireRun(this, arch);
+      const exe = buildWithShim(dir, cc, await fallbackPolicy(arch), 'random', ['-pthread']);
+      const count = traced(dir, arch, exe, ['count']);
+      assert.match(count.out, /END ok/, count.out);
+      const after = count.log.slice(count.log.search(/"BEGIN\\n"|write\(1,0x[0-9a-f]+,6\)/));
+      const opens = (dev: string) => after.match(new RegExp(`openat\\(AT_FDCWD, ?"/dev/${dev}"`, 'g'))?.length ?? 0;
+      assert.equal(opens('urandom'), 1, '200 calls open /dev/urandom once');
+      assert.equal(opens('random'), 1, '10 GRND_RANDOM calls open /dev/random once');
+      assert.ok(!count.calls.includes('getrandom'), 'getrandom reached the kernel');
+      const all = traced(dir, arch, exe, ['all']);
+      assert.match(all.out, /END ok/, all.out);
+      assert.equal(all.status, 0, all.out);
+      assert.ok(!all.calls.includes('getrandom'), 'getrandom reached the kernel');
     });
   }
 });
@@ -296,7 +451,7 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
   const kernelSrc = () => readFileSync(join(FIXTURES, 'kernel.c'), 'utf8');
   const defs = (header: string) => [`-DSYSGATE_HEADER="${header}"`, '-DSYSGATE_INSTALL=sysgate_codesafe5_install', '-DSYSGATE_HOST_FILTER'];
 
-  it('13.7: a library that needs randomness gets ENOSYS without the shim and works with it', async () => {
+  it('13.7: a library that needs randomness gets ENOSYS without the shim and works with it (and faccessat flags)', async () => {
     const { header, obj, ldflags } = await prepare('13.7');
     const lib = join(dir, 'libneedrand.so');
     const cc = sh('gcc', ['-O1', '-shared', '-fPIC', '-o', lib, join(FIXTURES, 'needrand.c')]);
@@ -305,7 +460,7 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
     writeFileSync(src, kernelSrc());
     const build = (name: string, extra: string[]) => {
       const out = join(dir, name);
-      const r = sh('gcc', ['-O1', '-DNEEDRAND', '-DUSE_STDIO', ...defs(header), '-o', out, src, ...extra, `-L${dir}`, '-lneedrand', `-Wl,-rpath,${dir}`]);
+      const r = sh('gcc', ['-O1', '-DNEEDRAND', '-DUSE_STDIO', '-DFACCESS_FLAGS', ...defs(header), '-o', out, src, ...extra, `-L${dir}`, '-lneedrand', `-Wl,-rpath,${dir}`]);
       assert.equal(r.status, 0, r.stderr);
       return out;
     };

@@ -1,9 +1,10 @@
 /**
  * The shim's data: for each call a target may deny, which libc symbols reach it, which older
  * calls can stand in for it and which flags the stand-in must emulate. The generator
- * (./plan.ts) reads only this table and the policy; the C for each entry lives in
- * templates/shim/<template>.c.tmpl, one `core <variant>` section per variant below.
+ * (./index.ts, planShim) reads only this table and the policy; the C for each entry lives in
+ * templates/shim/<template>.c.tmpl, one `core <variant>` section per variant id below.
  */
+import type { ArchName } from '../syscalls/arches.ts';
 
 /** A flag of the new call that the old call lacks, and how the shim sets it afterwards. */
 export interface FlagEmulation {
@@ -20,6 +21,11 @@ export interface FallbackVariant {
   flags: FlagEmulation[];
   /** What the variant cannot emulate, and what the caller gets instead. */
   limits?: string;
+  /**
+   * Only on these arches: where the same call names mean something else elsewhere (32-bit
+   * ARM's plain getuid returns a 16-bit id). Absent: wherever the calls exist.
+   */
+  arches?: readonly ArchName[];
 }
 
 export interface ShimSymbol {
@@ -62,6 +68,14 @@ const NONBLOCK: FlagEmulation = { flag: 'O_NONBLOCK', via: 'fcntl(fd, F_SETFL, f
 
 const direct = (call: string): FallbackVariant => ({ id: call, calls: [call], flags: [] });
 
+/** The id calls of faccessat's fstatat fallback (32-bit ARM: their *32 forms). */
+const FA_IDS = ['getuid', 'geteuid', 'getgid', 'getegid', 'getgroups'];
+const FA_FLAGS: FlagEmulation[] = [
+  { flag: 'AT_EACCESS', via: 'the old call when real and effective ids are equal, else fstatat + the mode bits against the effective ids' },
+  { flag: 'AT_SYMLINK_NOFOLLOW', via: 'fstatat(AT_SYMLINK_NOFOLLOW) + the mode bits against the real ids' },
+];
+const FA_LIMITS = 'answered from fstatat: ACLs, capabilities other than root\'s, read-only mounts and LSMs are not seen (as glibc\'s fallback); AT_EMPTY_PATH: EINVAL (as glibc); more than 256 supplementary groups: ENOSYS';
+
 export const FALLBACKS: readonly FallbackEntry[] = [
   {
     id: 'getrandom',
@@ -76,9 +90,10 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     ],
     variants: [{
       id: 'urandom',
-      calls: ['openat', 'read', 'close'],
-      flags: [{ flag: 'GRND_NONBLOCK', via: 'open with O_NONBLOCK' }, { flag: 'GRND_RANDOM', via: 'read /dev/random instead of /dev/urandom' }],
-      limits: 'before the kernel pool is initialised /dev/urandom does not block where getrandom() would (or fail with EAGAIN under GRND_NONBLOCK)',
+      // fstat: the descriptor opened once is checked on every use (see random.c.tmpl)
+      calls: ['openat', 'fstat', 'read', 'close'],
+      flags: [{ flag: 'GRND_NONBLOCK', via: '/dev/random opened with O_NONBLOCK (/dev/urandom never blocks)' }, { flag: 'GRND_RANDOM', via: 'read /dev/random instead of /dev/urandom' }],
+      limits: 'before the kernel pool is initialised /dev/urandom does not block where getrandom() would (or fail with EAGAIN under GRND_NONBLOCK); a /dev/urandom that is not a character device: EIO',
     }],
     routes: ['getrandom'],
     notes: 'CodeSafe 5 never allows getrandom: applications read /dev/urandom (HSM-backed). EINTR and short reads handled as getrandom(2) documents.',
@@ -164,7 +179,7 @@ export const FALLBACKS: readonly FallbackEntry[] = [
       { name: 'fcntl64', libcCalls: ['fcntl64', 'fcntl'] },
       { name: '__fcntl_time64', libcCalls: ['fcntl64', 'fcntl'], guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
     ],
-    variants: [{ id: 'fcntl', calls: ['fcntl'], flags: [], limits: 'flock64 offsets beyond 2^31-1: EOVERFLOW' }],
+    variants: [{ id: 'fcntl', calls: ['fcntl'], flags: [], limits: 'flock64 offsets beyond 2^31-1: EOVERFLOW; OFD locks (F_OFD_GETLK/SETLK/SETLKW): EINVAL, as a kernel without them (the old call refuses them on 32-bit kernels; no conversion exists)' }],
     routes: ['fcntl64'],
     notes: '32-bit arches only (64-bit ones have no fcntl64): glibc enters fcntl64 for every fcntl().',
   },
@@ -173,9 +188,23 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'faccessat2',
     template: 'faccessat',
     symbols: [{ name: 'faccessat', libcCalls: ['faccessat2'], note: 'glibc >= 2.33 enters faccessat2 first and dies on SIGSYS' }],
-    variants: [direct('faccessat2'), { id: 'faccessat', calls: ['faccessat'], flags: [], limits: 'flags other than 0 (AT_EACCESS, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH): ENOSYS' }],
+    variants: [
+      direct('faccessat2'),
+      // glibc's own fallback: the old call where it answers the same question, else fstatat and
+      // the mode bits checked against the ids. One core; the arch picks the stat and id calls.
+      { id: 'fstatat', calls: ['faccessat', 'newfstatat', ...FA_IDS], flags: FA_FLAGS, limits: FA_LIMITS },
+      // 32-bit ppc's plain id calls are 32-bit; ARM's are 16-bit (its getuid32.. follow), hence ppc only
+      { id: 'fstatat', calls: ['faccessat', 'fstatat64', ...FA_IDS], flags: FA_FLAGS, limits: FA_LIMITS, arches: ['ppc'] },
+      { id: 'fstatat', calls: ['faccessat', 'fstatat64', ...FA_IDS.map((n) => `${n}32`)], flags: FA_FLAGS, limits: FA_LIMITS },
+      {
+        id: 'faccessat',
+        calls: ['faccessat'],
+        flags: [{ flag: 'AT_EACCESS', via: 'the old call when the program is not set-user/group-ID (AT_SECURE), as glibc' }],
+        limits: 'AT_SYMLINK_NOFOLLOW, and AT_EACCESS in a set-user/group-ID program: ENOSYS; AT_EACCESS in a program that changed its ids after start is answered for the real ids (as glibc); AT_EMPTY_PATH: EINVAL (as glibc)',
+      },
+    ],
     routes: ['faccessat2', 'faccessat'],
-    notes: '',
+    notes: 'Follows glibc 2.33-2.40 sysdeps/unix/sysv/linux/faccessat.c for kernels without faccessat2.',
   },
   {
     id: 'epoll_pwait2',
