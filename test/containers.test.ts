@@ -192,7 +192,8 @@ describe('container runtimes: real containers (root, crun, runc)', function () {
     ...p, syscalls: p.syscalls.map((s) => ({ ...s, names: s.names.filter((x) => x !== name) })).filter((s) => s.names.length),
   });
 
-  for (const [target, fw] of [['enclave-x86_64', undefined], ['codesafe5', '13.5']] as const) {
+  // What runc's profile adds, as the issue found it: its init dies on fstatfs (enclave), panics without epoll_ctl (13.5).
+  for (const [target, fw, runcAdds] of [['enclave-x86_64', undefined, ['fstatfs']], ['codesafe5', '13.5', ['epoll_ctl', 'fstatfs']]] as const) {
     const label = `${target}${fw ? ` ${fw}` : ''}`;
 
     it(`${label}: runc cannot start the container without --runtime, starts it with --runtime runc and docker`, async () => {
@@ -209,7 +210,7 @@ describe('container runtimes: real containers (root, crun, runc)', function () {
     it(`${label}: every call runc's profile adds is needed (drop any one and runc fails again)`, async () => {
       const p = await profile(target, fw, 'runc');
       const added = p.syscalls.at(-1)!.names;
-      assert.ok(added.length > 0);
+      assert.deepEqual(added, runcAdds);
       for (const name of added) {
         const r = start('runc', without(p, name), ['hello']);
         assert.notEqual(r.code, 0, `runc started without ${name}`);
