@@ -153,6 +153,7 @@ describe('container runtimes: real containers (root, crun, runc)', function () {
     requireTool(this, 'crun', 'crun');
     requireTool(this, 'runc', 'runc');
     requireTool(this, 'musl-gcc', 'musl-tools');
+    requireTool(this, 'gcc', 'gcc');
     requireTool(this, 'strace', 'strace');
     requireTool(this, 'unshare', 'util-linux');
     // Root runs the runtimes directly; otherwise through password-less sudo (a CI runner's usual setup).
@@ -252,6 +253,18 @@ describe('container runtimes: real containers (root, crun, runc)', function () {
       // The i386 getpid never returned, yet the process lived on: kill-thread, not kill-process.
       assert.equal(r.stdout, 'thread-survivor i386-returned=0\n');
     }
+  });
+
+  it("sysgate's own filter for the same target kills the whole process instead (the contrast the profile cannot express)", async () => {
+    const out = join(dir, `bpf${n++}`);
+    const g = await cli(['generate', '--target', 'enclave-x86_64', '--format', 'bpf', '--name', 'own', '--out', out]);
+    assert.equal(g.code, 0, g.stderr);
+    const loader = join(dir, 'load-bpf');
+    const cc = spawnSync('gcc', ['-O2', '-o', loader, join(ROOT, 'test/fixtures/containers/load-bpf.c')], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+    const r = spawnSync(loader, [join(out, 'own.bpf'), probe, 'hello', 'i386'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.stdout, 'hello\n');
+    assert.equal(r.signal, 'SIGSYS');
   });
 
   it("the runtimes' calls after loading today are within the recorded ones, and the always-seen ones all occur", async () => {
