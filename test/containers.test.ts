@@ -119,6 +119,9 @@ describe('container runtimes: profiles', () => {
       assert.deepEqual(p.syscalls.at(-1), { names: ['epoll_ctl', 'fstatfs'], action: 'SCMP_ACT_ALLOW' });
       // Listed once: not also in the target's own allow entry.
       assert.equal(p.syscalls.flatMap((s) => s.names).filter((n) => n === 'fstatfs').length, 1);
+      const j = JSON.parse((await cli(['generate', '--target', 'enclave-x86_64', '--format', 'oci', '--runtime', 'crun', '--out', dir, '--json'])).stdout);
+      assert.deepEqual(j.filters.map((f: { files: string[]; runtime: { engine: string; added: string[]; alreadyAllowed: string[] } }) => [f.files, f.runtime.engine, f.runtime.added, f.runtime.alreadyAllowed]),
+        [[['enclave-x86_64-x86_64-crun.oci.json'], 'crun', [], ['close', 'execve']]]);
       const bad = await cli(['generate', '--target', 'codesafe5', '--format', 'oci', '--runtime', 'runc', '--out', join(dir, 'no')]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--arch x86_64/);
