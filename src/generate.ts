@@ -5,6 +5,7 @@ import { emitterFor, type EmittedFile } from './emit/index.ts';
 import { cIdent } from './emit/c-syntax.ts';
 import { showFirmware } from './policy/firmware.ts';
 import { resolveArch, resolvePolicy } from './policy/resolve.ts';
+import { runtimeProfile, withRuntime, type RuntimeAddition } from './policy/runtimes.ts';
 import type { Policy, TargetDef } from './policy/types.ts';
 import { VERSION } from './version.ts';
 
@@ -19,6 +20,11 @@ export interface GenerateOptions {
   formats: string[];
   /** File name stem instead of <target>-<firmware>-<arches>; with several filters, -<arch> is appended. */
   name?: string;
+  /**
+   * Container runtime (runc, crun, docker, podman): add the calls it makes itself after loading
+   * the filter (src/policy/runtimes.ts); file names get -<runtime>.
+   */
+  runtime?: string;
 }
 
 export interface GeneratedFilter {
@@ -27,6 +33,8 @@ export interface GeneratedFilter {
   firmware: string | null;
   stats: FilterStats;
   files: EmittedFile[];
+  /** With a runtime: which engine, and what it added on top of the target. */
+  runtime?: { name: string; engine: string; version: string; added: string[]; alreadyAllowed: string[] };
 }
 
 export const DEFAULT_FORMATS = ['bpf', 'c', 'oci', 'systemd', 'libseccomp', 'asm'];
@@ -37,13 +45,19 @@ export function generate(target: TargetDef, opts: GenerateOptions): GeneratedFil
     ? target.arches.map((a) => [a])
     : [opts.arches?.length ? opts.arches : [target.defaultArch]];
   return sets.map((set) => {
-    const policies = set.map((a) => resolvePolicy(target, { ...(opts.firmware !== undefined ? { firmware: opts.firmware } : {}), arch: resolveArch(target, a).name }));
+    let policies = set.map((a) => resolvePolicy(target, { ...(opts.firmware !== undefined ? { firmware: opts.firmware } : {}), arch: resolveArch(target, a).name }));
     const name = opts.name === undefined ? undefined : sets.length > 1 ? `${opts.name}-${set.join('+')}` : opts.name;
-    return generateFor(target, policies, emitters, name);
+    if (opts.runtime === undefined) return generateFor(target, policies, emitters, name);
+    const profile = runtimeProfile(opts.runtime);
+    const done = policies.map((p) => withRuntime(p, profile));
+    policies = done.map((d) => d.policy);
+    const addition: RuntimeAddition = done[0]!.addition;
+    const out = generateFor(target, policies, emitters, name, `-${profile.name}`);
+    return { ...out, runtime: { name: profile.name, engine: profile.engine.runtime, version: profile.engine.version, ...addition } };
   });
 }
 
-function generateFor(target: TargetDef, policies: Policy[], emitters: ReturnType<typeof emitterFor>[], name?: string): GeneratedFilter {
+function generateFor(target: TargetDef, policies: Policy[], emitters: ReturnType<typeof emitterFor>[], name?: string, suffix = ''): GeneratedFilter {
   const names = policies.map((p) => p.arch.name);
   if (new Set(names).size !== names.length) throw new InputError(`arch listed twice: ${names.join(', ')}`);
   const endians = new Set(policies.map((p) => p.arch.endian));
@@ -51,7 +65,7 @@ function generateFor(target: TargetDef, policies: Policy[], emitters: ReturnType
   const filter = compileFilter(policies);
   const fw = policies[0]!.firmware;
   if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name)) throw new InputError(`bad --name '${name}': letters, digits, '.', '_', '+', '-'`);
-  const baseName = name ?? [target.id, ...(fw ? [showFirmware(fw)] : []), names.join('+')].join('-');
+  const baseName = name ?? [target.id, ...(fw ? [showFirmware(fw)] : []), names.join('+')].join('-') + suffix;
   const input = { target, policies, filter, baseName, cName: cIdent('sysgate', target.id), version: VERSION };
   const files = emitters.flatMap((e) => e.emit(input));
   return { baseName, arches: names, firmware: fw, stats: filter.stats, files };

@@ -1,6 +1,7 @@
 /** `oci`: the runtime-spec `linux.seccomp` object (runc, crun, containerd, podman). */
 import type { Action } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
+import { runtimeCallNames } from '../policy/runtimes.ts';
 import { as64, rulesByName } from './by-name.ts';
 import type { Emitter } from './types.ts';
 
@@ -38,7 +39,11 @@ export const ociEmitter: Emitter = {
     const def = ociAction(p0.defaultAction);
     const groups = new Map<string, { names: string[]; action: string; errnoRet?: number }>();
     const conditional: object[] = [];
+    // A container runtime's own calls: one entry of their own, last, so they stay visible (OCI has no comment field).
+    const runtimeOnly = runtimeCallNames(policies);
+    const runtimeEntry = { names: [] as string[], action: 'SCMP_ACT_ALLOW' };
     for (const r of rulesByName(policies)) {
+      if (runtimeOnly.has(r.name)) { runtimeEntry.names.push(r.name); continue; }
       const act = ociAction(r.action);
       if (!r.conditions.length) {
         const key = `${act.action}/${act.errnoRet ?? ''}`;
@@ -66,7 +71,7 @@ export const ociEmitter: Emitter = {
       defaultAction: def.action,
       ...(def.errnoRet !== undefined ? { defaultErrnoRet: def.errnoRet } : {}),
       architectures: policies.map((p) => OCI_ARCH[p.arch.name]),
-      syscalls: [...[...groups.values()].sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0)), ...conditional],
+      syscalls: [...[...groups.values()].sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0)), ...conditional, ...(runtimeEntry.names.length ? [runtimeEntry] : [])],
     };
     return [{ name: `${baseName}.oci.json`, content: `${JSON.stringify(profile, null, 2)}\n` }];
   },

@@ -9,6 +9,7 @@ export function describeProvenance(p: Provenance): string {
     case 'group': return `group ${p.group}`;
     case 'family': return `for ${p.of} (family ${p.family})`;
     case 'essential': return 'arch essential';
+    case 'runtime': return `runtime: ${p.engine} ${p.version.replace(/^\S+ version /, '')} needs it after loading the filter${p.runtime !== p.engine ? ` (${p.runtime} runs ${p.engine})` : ''}`;
   }
 }
 

@@ -50,7 +50,7 @@ export function activeEntries(target: TargetDef, firmware: string | null): Sysca
   return target.entries.filter((e) => firmwareAtLeast(firmware, e.since) && firmwareBefore(firmware, e.until));
 }
 
-const RANK: Record<Provenance['kind'], number> = { target: 0, group: 1, family: 2, essential: 3 };
+const RANK: Record<Provenance['kind'], number> = { target: 0, group: 1, family: 2, essential: 3, runtime: 4 };
 
 export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Policy {
   const arch = resolveArch(target, opts.arch);

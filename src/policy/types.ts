@@ -82,7 +82,9 @@ export type Provenance =
   | { kind: 'target' }
   | { kind: 'group'; group: string }
   | { kind: 'family'; of: string; family: string }
-  | { kind: 'essential'; why: string };
+  | { kind: 'essential'; why: string }
+  /** Added for a container runtime's own start-up calls (src/policy/runtimes.ts). */
+  | { kind: 'runtime'; runtime: string; engine: string; version: string; seen: number; runs: number };
 
 /** One syscall number's rule in a resolved policy. */
 export interface Rule {

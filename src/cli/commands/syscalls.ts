@@ -5,10 +5,13 @@ import type { Policy } from '../../policy/types.ts';
 import { parseArgs } from '../args.ts';
 import { bold, dim, json, table, type Command, type Io } from '../io.ts';
 import { policyFromFlags, TARGET_FLAGS } from './common.ts';
+import { FOREIGN_ARCH_NOTE, runtimeProfile, withRuntime, type RuntimeAddition, type RuntimeProfile } from '../../policy/runtimes.ts';
+
+interface RuntimeView { profile: RuntimeProfile; addition: RuntimeAddition }
 
 export const syscallsCommand: Command = {
   name: 'syscalls',
-  help: `Usage: sysgate syscalls --target T [--firmware V] [--arch A] [--json]
+  help: `Usage: sysgate syscalls --target T [--firmware V] [--arch A] [--runtime R] [--json]
 
 Lists what the target allows at firmware V (default: the newest it knows) on arch A
 (default: the target's default arch): each syscall with its number on that arch, the
@@ -20,25 +23,52 @@ Options:
   -t, --target T     shipped target id (see 'sysgate targets') or path to a target .json
   -f, --firmware V   firmware version: 13.7, v13.7, 13.7.2
   -a, --arch A       arm, aarch64, x86_64, i386, ppc, ppc64
+      --runtime R    as generated for container runtime R (runc, crun, docker, podman):
+                     the calls R needs after loading the filter, marked 'runtime'
       --json         one JSON object, below
 
 JSON (syscalls --json): {target, title, firmware, arch, defaultAction, foreignArchAction,
-  allowed: [{name, number, since, provenance, action?, conditions?, limit?, replacedBy?}],
-  absent: [{name, since, replacedBy}], counts: {listed, rules, family, essential, absent}}
+  runtime? (with --runtime), allowed: [{name, number, since, provenance, action?, conditions?,
+  limit?, replacedBy?}], absent: [{name, since, replacedBy}], counts: {listed, rules, family,
+  essential, absent, runtime?}}
 
 Examples:
   sysgate syscalls --target codesafe5 --firmware 13.5 --arch arm
   sysgate syscalls --target codesafe5 --arch ppc --json
   sysgate syscalls --target ./my-target.json
+  sysgate syscalls --target enclave-x86_64 --runtime runc
 `,
   async run(argv, io) {
-    const flags = parseArgs(TARGET_FLAGS, argv, 'syscalls');
+    const flags = parseArgs({ ...TARGET_FLAGS, '--runtime': String }, argv, 'syscalls');
     if (flags['--help']) return io.out(this.help), 0;
-    const { policy } = await policyFromFlags(flags, 'syscalls', io);
-    io.out(flags['--json'] ? json(policyJson(policy)) : policyText(policy, io));
+    let { policy } = await policyFromFlags(flags, 'syscalls', io);
+    let rt: RuntimeView | undefined;
+    if (flags['--runtime'] !== undefined) {
+      const profile = runtimeProfile(flags['--runtime']);
+      const done = withRuntime(policy, profile);
+      policy = done.policy;
+      rt = { profile, addition: done.addition };
+    }
+    io.out(flags['--json'] ? json({ ...policyJson(policy), ...(rt ? { runtime: runtimeJson(rt) } : {}) }) : policyText(policy, io) + (rt ? runtimeText(rt) : ''));
     return 0;
   },
 };
+
+function runtimeJson({ profile, addition }: RuntimeView) {
+  return {
+    name: profile.name, engine: profile.engine.runtime, version: profile.engine.version, debianPackage: profile.engine.debianPackage,
+    ...(profile.via ? { via: profile.via } : {}),
+    added: addition.added, alreadyAllowed: addition.alreadyAllowed, measured: profile.engine.command, runs: profile.engine.runs,
+    foreignArch: FOREIGN_ARCH_NOTE,
+  };
+}
+
+function runtimeText({ profile, addition }: RuntimeView): string {
+  const m = profile.engine;
+  return `${profile.via ? `${profile.via}\n` : ''}${m.version} (Debian ${m.debianPackage}) calls after loading the filter: ${m.calls.map((c) => c.name).join(', ')}` +
+    ` (${m.runs} measured runs); added ${addition.added.length ? addition.added.join(', ') : 'nothing'}, the rest the target allows.\n` +
+    `These stay allowed for the container's program too. Note: ${FOREIGN_ARCH_NOTE}.\n`;
+}
 
 export function policyJson(p: Policy) {
   const allowed = [
@@ -74,6 +104,7 @@ export function policyJson(p: Policy) {
       rules: p.rules.length,
       family: count('family'),
       essential: count('essential'),
+      runtime: count('runtime'),
       absent: p.absent.length,
     },
   };
