@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../src/generate.ts';
 import { loadTarget } from '../src/policy/load.ts';
@@ -51,7 +51,12 @@ async function fallbackPolicy(arch: ArchName): Promise<Policy> {
 }
 
 function shimText(policy: Policy, sigsys = false): string {
-  return generateShim(policy, { sigsys }).files[0]!.content;
+  return generateShim(sigsys ? trapping(policy) : policy, { sigsys }).files[0]!.content;
+}
+
+/** The policy with a catchable TRAP for denied calls, as a user target could ask: --sigsys serves only that. */
+function trapping(policy: Policy): Policy {
+  return { ...policy, defaultAction: { kind: 'trap' } };
 }
 
 /** Syscall names in an strace / qemu -strace log after the program's BEGIN marker. */
@@ -146,10 +151,15 @@ describe('shim: plan and generated source', () => {
       const f = await cli(['shim', '--target', 'codesafe5', '--arch', 'arm', '--flags']);
       assert.equal(f.code, 0);
       assert.match(f.stdout, /^cflags: -std=gnu11 -O2\nldflags: -Wl,--export-dynamic-symbol=/);
-      const j = await cli(['shim', '--target', 'codesafe5', '--firmware', '13.5', '--arch', 'ppc', '--sigsys', '--json', '--out', dir]);
+      const j = await cli(['shim', '--target', 'codesafe5', '--firmware', '13.5', '--arch', 'ppc', '--json', '--out', dir]);
       const doc = JSON.parse(j.stdout) as { wrappers: { name: string; status: string }[]; flags: { ldflags: string[] } };
       assert.ok(doc.wrappers.some((w) => w.name === 'signalfd' && w.status === 'enosys'));
-      assert.ok(readFileSync(join(dir, 'codesafe5-13.5-ppc.shim.c'), 'utf8').includes('sg_sigsys_install'));
+      // Before 13.7 CodeSafe kills: a SIGSYS handler cannot run, so --sigsys is refused, nothing written.
+      const killing = await cli(['shim', '--target', 'codesafe5', '--firmware', '13.5', '--arch', 'ppc64', '--sigsys', '--out', dir]);
+      assert.equal(killing.code, 2);
+      assert.match(killing.stderr, /^sysgate: --sigsys cannot help codesafe5 at firmware 13\.5: a denied call there is kill-process/);
+      assert.ok(!readdirSync(dir).some((n) => n.includes('ppc64')));
+      assert.match(generateShim(trapping(resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.5', arch: 'ppc' })), { sigsys: true }).files[0]!.content, /sg_sigsys_install/);
       const bad = await cli(['shim', '--target', 'codesafe5', '--arch', 'i386']);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /i386/);
@@ -282,13 +292,15 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
   });
   after(() => dir && removeDir(dir));
 
-  async function prepare(fw: string, sigsys = false): Promise<{ header: string; obj: string; ldflags: string[] }> {
-    const t = await loadTarget('codesafe5');
+  async function prepare(fw: string, sigsys = false, trap = false): Promise<{ header: string; obj: string; ldflags: string[] }> {
+    const t0 = await loadTarget('codesafe5');
+    // `trap`: a user target whose denial before 13.7 is a catchable trap, the case --sigsys serves.
+    const t = trap ? { ...t0, defaultActions: t0.defaultActions.map((d) => (d.action.kind === 'kill-process' ? { ...d, action: { kind: 'trap' as const } } : d)) } : t0;
     const [g] = generate(t, { firmware: fw, arches: ['x86_64'], formats: ['c'] });
     const header = join(dir, `${g!.baseName}.h`);
     writeFileSync(header, g!.files.find((f) => f.name.endsWith('.h'))!.content);
     const shim = generateShim(resolvePolicy(t, { firmware: fw, arch: 'x86_64' }), { sigsys });
-    const src = join(dir, `${fw}-${sigsys}.shim.c`);
+    const src = join(dir, `${fw}-${sigsys}-${trap}.shim.c`);
     writeFileSync(src, shim.files[0]!.content);
     return { header, obj: src, ldflags: shim.flags.ldflags };
   }
@@ -322,7 +334,7 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
     assert.notEqual(/random (\w+)/.exec(outs[0]!.stdout)?.[1], /random (\w+)/.exec(outs[1]!.stdout)?.[1]);
   });
 
-  it('13.5 (SIGSYS): a static musl program dies without the shim and exits 0 with it', async function () {
+  it('13.5 (kill): a static musl program is killed without the shim and exits 0 with it', async function () {
     requireTool(this, 'musl-gcc', 'musl-tools');
     const { header, obj } = await prepare('13.5');
     // musl's include path has no linux/ headers: take the kernel's from the host after musl's
@@ -337,12 +349,15 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
     assert.match(r1.stdout, /random [0-9a-f]{32}/);
   });
 
-  it('13.5 (SIGSYS): glibc\'s own getrandom (malloc) kills a shimmed program unless --sigsys is on', async function () {
+  it('13.5 (kill): glibc\'s own getrandom (malloc) kills a shimmed program; under a trap target --sigsys rescues it', async function () {
     const plain = await prepare('13.5');
-    const handled = await prepare('13.5', true);
+    const trapPlain = await prepare('13.5', false, true);
+    const handled = await prepare('13.5', true, true);
     const args = (p: { header: string; obj: string; ldflags: string[] }) => ['-O1', '-DUSE_STDIO', ...defs(p.header), p.obj, ...p.ldflags];
     const r0 = sh(compileC('gcc', dir, 'glibc-plain', kernelSrc(), args(plain)), []);
     assert.equal(r0.signal, 'SIGSYS', `${r0.status} ${r0.stdout}`);
+    const rt = sh(compileC('gcc', dir, 'glibc-trap-plain', kernelSrc(), args(trapPlain)), []);
+    assert.equal(rt.signal, 'SIGSYS', `${rt.status} ${rt.stdout}`);
     const r1 = sh(compileC('gcc', dir, 'glibc-sigsys', kernelSrc(), args(handled)), []);
     assert.equal(r1.signal, null, r1.stderr);
     assert.equal(r1.status, 0, r1.stdout + r1.stderr);

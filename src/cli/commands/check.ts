@@ -37,8 +37,8 @@ Verdicts:
   unknown      fails; nothing known says how the code handles it            (warning)
   broken       fails, no fallback: the feature that needs it breaks         (fatal)
   aborts       fails where the C library cannot go on: the process dies     (fatal)
-  sigsys       raises SIGSYS: the process dies (CodeSafe firmware < 13.7)   (fatal)
-  killed       the filter kills the process (enclave)                        (fatal)
+  sigsys       raises SIGSYS (a trap): the process dies unless it handles it (fatal)
+  killed       the process is killed (CodeSafe firmware < 13.7, the enclave)  (fatal)
 
 Options:
   --target T, --firmware V   as for generate (default firmware: the newest; or sysgate.config.json)

@@ -22,15 +22,18 @@ cflags and link the object into the executable with the printed ldflags.
 
   --arch A     ${SHIM_ARCHES.join(', ')} (default: the target's default arch)
   --flags      print only the compile and link flags (nothing is written)
-  --sigsys     add a SIGSYS handler: where a denial is a seccomp TRAP (firmware < 13.7),
-               calls made inside the C library get the fallback or ENOSYS instead of death
+  --sigsys     add a SIGSYS handler: where a denial is a seccomp TRAP (user targets; not
+               codesafe5, whose denials before 13.7 kill the process, nor the enclave),
+               calls made inside the C library get the fallback or ENOSYS instead of death.
+               It never rescues calls made with signals blocked (glibc's clone for
+               pthread_create) or before it is installed (start-up). Refused where nothing traps.
   --json       machine-readable: files, flags and every wrapper with its fallback
 
 Examples:
   sysgate shim --target codesafe5 --firmware 13.7 --arch arm --out build/shim
   arm-linux-gnueabihf-gcc $(sysgate shim --target codesafe5 --arch arm --flags | sed -n 's/^cflags: //p') \\
       -c build/shim/codesafe5-13.7-arm.shim.c -o build/shim.o
-  sysgate shim --target codesafe5 --firmware 13.5 --arch ppc --sigsys --json
+  sysgate shim --target codesafe5 --firmware 13.5 --arch ppc64 --json
 `,
   async run(argv, io) {
     const flags = parseArgs({
