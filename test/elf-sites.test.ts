@@ -35,6 +35,11 @@ const RAW: Record<string, Expect[]> = {
     { fn: 'raw_gettid', number: 178, isa: 'aarch64', kind: 'svc' },
     { fn: 'raw_dynamic', number: null, isa: 'aarch64', kind: 'syscall_wrapper' },
   ],
+  ppc64: [
+    { fn: 'raw_getpid', number: 20, isa: 'ppc', kind: 'sc' },
+    { fn: 'raw_gettid', number: 207, isa: 'ppc', kind: 'sc' },
+    { fn: 'raw_dynamic', number: null, isa: 'ppc', kind: 'syscall_wrapper' },
+  ],
   ppc: [
     { fn: 'raw_getpid', number: 20, isa: 'ppc', kind: 'sc' },
     { fn: 'raw_gettid', number: 207, isa: 'ppc', kind: 'sc' },
@@ -48,6 +53,7 @@ const NR: Partial<Record<ArchName, { getpid: number; pipe2: number; eventfd2: nu
   arm: { getpid: 20, pipe2: 359, eventfd2: 356 },
   aarch64: { getpid: 172, pipe2: 59, eventfd2: 19 },
   ppc: { getpid: 20, pipe2: 317, eventfd2: 314 },
+  ppc64: { getpid: 20, pipe2: 317, eventfd2: 314 },
 };
 
 function rawSites(sites: SyscallSite[]): Expect[] {
@@ -60,7 +66,7 @@ function rawSites(sites: SyscallSite[]): Expect[] {
 function objdumpTraps(objdump: string, path: string): number[] {
   const out = execFileSync(objdump, ['-d', '--no-show-raw-insn', path], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const addrs: number[] = [];
-  const re = /^\s*([0-9a-f]+):\s+(syscall|int\s+\$0x80|svc\b|sc\b|swi\b)/;
+  const re = /^\s*([0-9a-f]+):\s+(syscall|int\s+\$0x80|svc\b|sc\b|scv\s+0\b|swi\b)/;
   for (const line of out.split('\n')) {
     const m = re.exec(line);
     if (m) addrs.push(parseInt(m[1]!, 16));
