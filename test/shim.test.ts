@@ -20,6 +20,7 @@ const CROSS: Record<string, [string, string]> = {
   arm: ['arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf'],
   aarch64: ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'],
   ppc: ['powerpc-linux-gnu-gcc', 'gcc-powerpc-linux-gnu'],
+  ppc64: ['powerpc64-linux-gnu-gcc', 'gcc-powerpc64-linux-gnu'],
 };
 const FIRMWARES = ['13.4', '13.5', '13.7'];
 const WARN = ['-Wall', '-Wextra', '-Werror'];
@@ -233,9 +234,11 @@ describe('shim: flag emulation of every wrapper', () => {
     ['arm', 'qemu-arm', '/usr/arm-linux-gnueabihf', ['-D_TIME_BITS=64']],
     ['aarch64', 'qemu-aarch64', '/usr/aarch64-linux-gnu', ['-DNO_OLD_EVENTFD']],
     ['ppc', 'qemu-ppc', '/usr/powerpc-linux-gnu', ['-D_TIME_BITS=64']],
+    ['ppc64', 'qemu-ppc64', '/usr/powerpc64-linux-gnu', []],
   ];
   for (const [arch, qemu, sysroot, extra] of QEMU) {
-    it(`${arch} under ${qemu} -strace${arch === 'aarch64' ? '' : ', including fcntl64 -> fcntl with struct flock64 conversion'}`, async function () {
+    const bits32 = arch === 'arm' || arch === 'ppc';
+    it(`${arch} under ${qemu} -strace${bits32 ? ', including fcntl64 -> fcntl with struct flock64 conversion' : ''}`, async function () {
       const [cc, pkg] = CROSS[arch]!;
       requireTool(this, cc, pkg);
       requireTool(this, qemu, 'qemu-user');
@@ -244,31 +247,32 @@ describe('shim: flag emulation of every wrapper', () => {
       // qemu's -strace log interleaves with the program's output on the same streams
       const calls = callsAfterMarker(r.stderr + r.stdout);
       assertClean(r.stdout, calls, arch);
-      if (arch !== 'aarch64') assert.ok(calls.includes('fcntl') && !calls.includes('fcntl64'));
+      if (bits32) assert.ok(calls.includes('fcntl') && !calls.includes('fcntl64'));
     });
   }
 });
 
-describe('shim: proven on ARM under qemu-arm (codesafe5 13.7)', () => {
+for (const [arch, qemu, sysroot] of [['arm', 'qemu-arm', '/usr/arm-linux-gnueabihf'], ['ppc64', 'qemu-ppc64', '/usr/powerpc64-linux-gnu']] as const) describe(`shim: proven on ${arch} under ${qemu} (codesafe5 13.7)`, () => {
   let dir: string;
   let exe: string;
   let policy: Policy;
   before(async function () {
-    requireTool(this, 'arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf');
-    requireTool(this, 'qemu-arm', 'qemu-user');
+    const [cc, pkg] = CROSS[arch]!;
+    requireTool(this, cc, pkg);
+    requireTool(this, qemu, 'qemu-user');
     dir = tempDir();
-    policy = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.7', arch: 'arm' });
+    policy = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.7', arch });
     const shim = generateShim(policy);
     const src = join(dir, shim.files[0]!.name);
     writeFileSync(src, shim.files[0]!.content);
-    const r = sh('arm-linux-gnueabihf-gcc', [...shim.flags.cflags, ...WARN, '-c', src, '-o', `${src}.o`]);
+    const r = sh(cc, [...shim.flags.cflags, ...WARN, '-c', src, '-o', `${src}.o`]);
     assert.equal(r.status, 0, r.stderr);
-    exe = compileC('arm-linux-gnueabihf-gcc', dir, 'proof', readFileSync(join(FIXTURES, 'proof.c'), 'utf8'), ['-O1', `${src}.o`, ...shim.flags.ldflags]);
+    exe = compileC(cc, dir, 'proof', readFileSync(join(FIXTURES, 'proof.c'), 'utf8'), ['-O1', `${src}.o`, ...shim.flags.ldflags]);
   });
   after(() => dir && removeDir(dir));
 
   it('randomness, pipe, eventfd + epoll, accept4 work and no call the policy denies is made', () => {
-    const runs = [0, 1].map(() => sh('qemu-arm', ['-L', '/usr/arm-linux-gnueabihf', '-strace', exe]));
+    const runs = [0, 1].map(() => sh(qemu, ['-L', sysroot, '-strace', exe]));
     const randoms = runs.map((r) => {
       assert.equal(r.status, 0, r.stdout + r.stderr.slice(-2000));
       const calls = callsAfterMarker(r.stderr + r.stdout);
