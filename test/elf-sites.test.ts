@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readElf } from '../src/elf/reader.ts';
 import { findSyscallSites } from '../src/elf/sites/index.ts';
 import type { SyscallSite } from '../src/elf/types.ts';
 import type { ArchName } from '../src/syscalls/arches.ts';
+import { compileC, removeDir, tempDir } from './helpers/build.ts';
 import { buildFor, read, TOOLCHAINS } from './helpers/elf-build.ts';
+import { ROOT } from './helpers/paths.ts';
 import { hasTool, requireTool } from './helpers/tools.ts';
 
 interface Expect {
@@ -273,4 +276,24 @@ describe('elf syscall sites', function () {
       assert.deepEqual(sites.map((s) => [s.address - 0x401000, s.number]), [[8, 0x10011], [16, null]]);
     });
   });
+});
+
+describe('elf syscall sites: 64-bit PowerPC ELFv1 and ELFv2', () => {
+  for (const abi of ['elfv1', 'elfv2'] as const) {
+    it(`${abi}: sites are named by the function whose code holds them${abi === 'elfv1' ? ' (through the .opd descriptor)' : ''}`, function () {
+      requireTool(this, 'powerpc64-linux-gnu-gcc', 'gcc-powerpc64-linux-gnu');
+      const dir = tempDir();
+      try {
+        const exe = compileC('powerpc64-linux-gnu-gcc', dir, `ppc64-${abi}`, readFileSync(join(ROOT, 'test/fixtures/elf/ppc64-abi.c'), 'utf8'),
+          ['-O1', `-mabi=${abi}`, '-nostdlib', '-static', '-fno-inline']);
+        const bytes = read(exe);
+        const elf = readElf(bytes, exe);
+        assert.equal(elf.flags & 3, abi === 'elfv1' ? 1 : 2);
+        const sites = findSyscallSites(elf, bytes).map((s) => [s.function, s.number]);
+        assert.deepEqual(sites, [['raw_getpid', 20], ['_start', 1]]);
+      } finally {
+        removeDir(dir);
+      }
+    });
+  }
 });
