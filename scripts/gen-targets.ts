@@ -192,6 +192,15 @@ const CS_EXTRA: Record<string, Pick<SyscallEntry, 'args' | 'limit' | 'note'>> = 
   },
 };
 
+/**
+ * 32-bit glibc >= 2.34 and its time64 calls (sysdeps/unix/sysv/linux/*.c at glibc-2.34..2.36): the
+ * calls that return a time try the `_time64` call first (they cannot know whether the answer fits);
+ * those that take a time call the old syscall while it fits in 32 bits ("y2038: Use the 32-bit
+ * syscall if the time fits").
+ */
+const TIME64_FIRST = new Set(['clock_gettime', 'clock_getres', 'recvmmsg']);
+const TIME64_PAST_2038 = new Set(['futex', 'ppoll', 'pselect6', 'clock_nanosleep', 'utimensat', 'rt_sigtimedwait']);
+
 function joinNotes(...parts: (string | undefined)[]): string | undefined {
   const kept = parts.filter((p): p is string => !!p);
   return kept.length ? kept.join(' ') : undefined;
@@ -210,8 +219,16 @@ function codesafeEntries(rows: VendorRow[]): SyscallEntry[] {
     const t64 = FAMILIES.find((f) => f.kind === 'time64' && f.members[0] === r.name);
     if (t64) {
       const neu = t64.members[1]!;
-      t64Note = `Not in the vendor list: ${neu}, which 32-bit glibc >= 2.34 may try first; it fails with ENOSYS from 13.7 `
-        + `(glibc then falls back to ${r.name}) but kills the process before 13.7.`;
+      if (TIME64_FIRST.has(r.name)) {
+        t64Note = `Not in the vendor list: ${neu}, which 32-bit glibc >= 2.34 tries first; it fails with ENOSYS from 13.7 `
+          + `(glibc then falls back to ${r.name}) but kills the process before 13.7.`;
+      } else if (TIME64_PAST_2038.has(r.name)) {
+        t64Note = `Not in the vendor list: ${neu}. 32-bit glibc >= 2.34 calls ${r.name} itself while the time fits in 32 bits `
+          + `and tries ${neu} only for a time past 2038 (which then fails from 13.7 and kills the process before).`;
+      } else {
+        t64Note = `Not in the vendor list: ${neu}, which 32-bit glibc >= 2.34 may try first; it fails with ENOSYS from 13.7 `
+          + `(glibc then falls back to ${r.name}) but kills the process before 13.7.`;
+      }
     }
     const e: SyscallEntry = { name: r.name, since: r.since, category: r.category };
     const note = joinNotes(extra.note, armNote, t64Note);
