@@ -55,7 +55,7 @@ export interface FirmwareRangeAction {
   note?: string;
 }
 
-export type FamilyExpansion = 'none' | 'absent' | 'all';
+export type FamilyExpansion = 'none' | 'absent' | 'all' | 'operations';
 
 export interface TargetDef {
   id: string;
@@ -69,6 +69,8 @@ export interface TargetDef {
   defaultActions: FirmwareRangeAction[];
   foreignArchAction: Action;
   expandFamilies: FamilyExpansion;
+  /** The arch whose ABI the names come from (literal there under `operations`). */
+  abi?: ArchName;
   /** Add each arch's essentials (set_tls, arch_prctl, ...). */
   essentials: boolean;
   entries: SyscallEntry[];
