@@ -12,6 +12,7 @@ import { resolvePolicy } from '../src/policy/resolve.ts';
 import { syscallNumber } from '../src/syscalls/table.ts';
 import { buildFixture, observe, TOOLCHAINS } from './helpers/check-build.ts';
 import { read } from './helpers/elf-build.ts';
+import { cli } from './helpers/cli.ts';
 import { requireTool } from './helpers/tools.ts';
 
 const arm = TOOLCHAINS.find((t) => t.arch === 'arm')!;
@@ -68,5 +69,24 @@ describe('codesafe5 on ARM: operations, not spellings', function () {
     const exe = buildFixture(arm, 'operations', ['-DADVISE']);
     const r = checkElf(read(exe), exe, await loadTarget('codesafe5'), { firmware: '13.7' });
     assert.deepEqual(r.syscalls.filter((f) => f.severity === 'fatal').map((f) => f.name), ['arm_fadvise64_64']);
+  });
+
+  it('a 32-bit ppc program cannot start under the ppc64 list: check says why and what to build; syscalls and explain say which ABI', async function () {
+    const ppc = TOOLCHAINS.find((t) => t.arch === 'ppc')!;
+    const ppc64 = TOOLCHAINS.find((t) => t.arch === 'ppc64')!;
+    requireTool(this, ppc.cc, ppc.pkg);
+    requireTool(this, ppc64.cc, ppc64.pkg);
+    const t = await loadTarget('codesafe5');
+    const r32 = checkElf(read(buildFixture(ppc, 'hello')), 'hello32', t, { firmware: '13.7' });
+    assert.equal(r32.syscalls.find((f) => f.name === 'mmap2')?.severity, 'fatal');
+    assert.match(r32.abiNote ?? '', /shares ppc64's kernel syscall table.*build for ppc64/);
+    const r64 = checkElf(read(buildFixture(ppc64, 'hello')), 'hello64', t, { firmware: '13.7' });
+    assert.equal(r64.abiNote, undefined);
+    assert.equal(r64.fatal, false, JSON.stringify(r64.syscalls.filter((f) => f.severity === 'fatal').map((f) => f.name)));
+    const s = JSON.parse((await cli(['syscalls', '--target', 'codesafe5', '--arch', 'arm', '--json'])).stdout) as { abi: { name: string; here: string } };
+    assert.deepEqual([s.abi.name, s.abi.here], ['ppc64', 'translated']);
+    assert.match((await cli(['syscalls', '--target', 'codesafe5', '--arch', 'ppc64'])).stdout, /^codesafe5 firmware 13\.7 on ppc64: default errno:ENOSYS\nppc64 is the ABI of the target's own table/);
+    assert.match((await cli(['explain', '--target', 'codesafe5', '--arch', 'ppc', 'mmap2'])).stdout, /abi: ppc shares ppc64's kernel syscall table/);
+    assert.match((await cli(['targets'])).stdout, /names and numbers: the ppc64 syscall ABI/);
   });
 });

@@ -135,6 +135,7 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
     rules: [...byNr.values()].sort((a, b) => a.nr - b.nr),
     absent,
     tableMax: tableMax(arch.name),
+    ...(target.abi ? { abi: { name: target.abi, here: target.abi === arch.name ? 'own' as const : translate ? 'translated' as const : 'same-table' as const } } : {}),
   };
 }
 

@@ -120,4 +120,10 @@ export interface Policy {
   absent: AbsentName[];
   /** Highest syscall number the arch's table knows (past it: default action). */
   tableMax: number;
+  /**
+   * Whose names the target lists, and what that means on this arch: `own` (the ABI itself),
+   * `same-table` (another arch of the same kernel table: the numbers apply as they are) or
+   * `translated` (the names' operations, under this arch's names).
+   */
+  abi?: { name: ArchName; here: 'own' | 'same-table' | 'translated' };
 }

@@ -62,7 +62,8 @@ Options:
 
 JSON: one object for one FILE, an array for several files or a directory. Per file:
   file, arch, target, firmware, defaultAction, static, type, library (a shared library),
-  libc {name, version, versionFrom, referenced},
+  libc {name, version, versionFrom, referenced}, abiNote? (the target's numbers are another
+  ABI's of the same kernel table: 32-bit ppc under the ppc64 list),
   syscalls [{name, nr, verdict, severity (fatal|warning|ok), action, outcome, condition?,
              reason?, fix?, via [...]}],
   via: {kind: import, symbol, version?, weak, role (chain|also|conditional|on-enosys), step?,
