@@ -17,7 +17,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
 import { ARCH_NAMES, type ArchName } from '../src/syscalls/arches.ts';
-import { FAMILIES, replacementsOf } from '../src/syscalls/families.ts';
+import { FAMILIES, replacementsOf, twinClosure } from '../src/syscalls/families.ts';
 import { isKnownSyscall, syscallNumber } from '../src/syscalls/table.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,7 +71,8 @@ interface Target {
   firmware?: { versions: string[]; defaultAction: { range: string; action: string; note: string }[] };
   defaultAction?: string;
   foreignArchAction: string;
-  expandFamilies: 'none' | 'absent' | 'all';
+  expandFamilies: 'none' | 'absent' | 'all' | 'operations';
+  abi?: ArchName;
   essentials: boolean;
   syscalls: SyscallEntry[];
   deny: DenyEntry[];
@@ -133,13 +134,13 @@ function checkCodesafe(rows: VendorRow[]): void {
     lastNr = r.nr;
     if (!(CS_VERSIONS as readonly string[]).includes(r.since)) fail(`${CS_FILE}: ${r.name}: unknown version ${r.since}`);
     counts[r.since] = (counts[r.since] ?? 0) + 1;
-    // The vendor numbers are PowerPC's: 32-bit ppc, or ppc64 for newfstatat (fstatat64 on ppc).
-    const ppc = syscallNumber('ppc', r.name);
+    // The vendor numbers are the 64-bit PowerPC ABI's: every (number, name) pair is ppc64's, with
+    // no exception. Against 32-bit ppc all agree but 291, which ppc names fstatat64 (same number).
     const ppc64 = syscallNumber('ppc64', r.name);
-    const ok = ppc === r.nr || (ppc === null && ppc64 === r.nr && r.name === 'newfstatat'
-      && syscallNumber('ppc', 'fstatat64') === r.nr);
-    if (!ok) fail(`${CS_FILE}: ${r.name}: vendor number ${r.nr}, table says ppc ${ppc}, ppc64 ${ppc64}`);
     if (ppc64 !== r.nr) fail(`${CS_FILE}: ${r.name}: vendor number ${r.nr} differs from ppc64 ${ppc64}`);
+    const ppc = syscallNumber('ppc', r.name);
+    const ppcOk = ppc === r.nr || (ppc === null && r.name === 'newfstatat' && syscallNumber('ppc', 'fstatat64') === r.nr);
+    if (!ppcOk) fail(`${CS_FILE}: ${r.name}: vendor number ${r.nr}, 32-bit ppc table says ${ppc}`);
   }
   for (const v of CS_VERSIONS) {
     if (counts[v] !== CS_EXPECTED_COUNTS[v]) fail(`${CS_FILE}: ${counts[v]} entries since ${v}, expected ${CS_EXPECTED_COUNTS[v]}`);
@@ -192,6 +193,15 @@ const CS_EXTRA: Record<string, Pick<SyscallEntry, 'args' | 'limit' | 'note'>> = 
   },
 };
 
+/**
+ * 32-bit glibc >= 2.34 and its time64 calls (sysdeps/unix/sysv/linux/*.c at glibc-2.34..2.36): the
+ * calls that return a time try the `_time64` call first (they cannot know whether the answer fits);
+ * those that take a time call the old syscall while it fits in 32 bits ("y2038: Use the 32-bit
+ * syscall if the time fits").
+ */
+const TIME64_FIRST = new Set(['clock_gettime', 'clock_getres', 'recvmmsg']);
+const TIME64_PAST_2038 = new Set(['futex', 'ppoll', 'pselect6', 'clock_nanosleep', 'utimensat', 'rt_sigtimedwait']);
+
 function joinNotes(...parts: (string | undefined)[]): string | undefined {
   const kept = parts.filter((p): p is string => !!p);
   return kept.length ? kept.join(' ') : undefined;
@@ -204,21 +214,29 @@ function codesafeEntries(rows: VendorRow[]): SyscallEntry[] {
     if (syscallNumber('arm', r.name) === null) {
       const repl = [...new Set(replacementsOf(r.name).map((x) => x.name))].filter((n) => syscallNumber('arm', n) !== null);
       if (repl.length === 0) fail(`${r.name}: absent on arm with no replacement there`);
-      armNote = `Absent on 32-bit ARM EABI: with expandFamilies "absent" the resolver allows ${repl.join(', ')} there instead.`;
+      armNote = `Absent on 32-bit ARM EABI: the resolver allows ${repl.join(', ')} there instead.`;
     }
     let t64Note: string | undefined;
     const t64 = FAMILIES.find((f) => f.kind === 'time64' && f.members[0] === r.name);
     if (t64) {
       const neu = t64.members[1]!;
-      t64Note = `Not in the vendor list: ${neu}, which 32-bit glibc >= 2.34 may try first; it fails with ENOSYS from 13.7 `
-        + `(glibc then falls back to ${r.name}) but raised SIGSYS before 13.7.`;
+      if (TIME64_FIRST.has(r.name)) {
+        t64Note = `Not in the vendor list: ${neu}, which 32-bit glibc >= 2.34 tries first; it fails with ENOSYS from 13.7 `
+          + `(glibc then falls back to ${r.name}) but kills the process before 13.7.`;
+      } else if (TIME64_PAST_2038.has(r.name)) {
+        t64Note = `Not in the vendor list: ${neu}. 32-bit glibc >= 2.34 calls ${r.name} itself while the time fits in 32 bits `
+          + `and tries ${neu} only for a time past 2038 (which then fails from 13.7 and kills the process before).`;
+      } else {
+        t64Note = `Not in the vendor list: ${neu}, which 32-bit glibc >= 2.34 may try first; it fails with ENOSYS from 13.7 `
+          + `(glibc then falls back to ${r.name}) but kills the process before 13.7.`;
+      }
     }
     const e: SyscallEntry = { name: r.name, since: r.since, category: r.category };
     const note = joinNotes(extra.note, armNote, t64Note);
     if (note) e.note = note;
     if (extra.args) e.args = extra.args;
     if (extra.limit) e.limit = extra.limit;
-    e.documented = { ppc: r.nr };
+    e.documented = { ppc64: r.nr };
     return e;
   });
 }
@@ -243,20 +261,20 @@ const CS_DENY: DenyEntry[] = [
   {
     name: 'set_robust_list',
     reason: 'Not in the vendor list. glibc calls it at start-up and for each new thread, and carries on without '
-      + 'robust mutexes when it fails with ENOSYS (13.7+); before 13.7 the call raised SIGSYS.',
+      + 'robust mutexes when it fails with ENOSYS (13.7+); before 13.7 the call kills the process.',
     fix: 'Use firmware 13.7 or later and do not rely on PTHREAD_MUTEX_ROBUST.',
   },
   {
     name: 'rseq',
     reason: 'Not in the vendor list. glibc >= 2.35 registers restartable sequences at start-up and for each thread, '
-      + 'and carries on without them on ENOSYS (13.7+); before 13.7 the call raised SIGSYS.',
+      + 'and carries on without them on ENOSYS (13.7+); before 13.7 the call kills the process.',
     fix: 'Use firmware 13.7 or later, or run with GLIBC_TUNABLES=glibc.pthread.rseq=0.',
   },
   {
     name: 'clone3',
     reason: 'Not in the vendor list. glibc tries clone3 first for pthread_create and posix_spawn on arches where it '
       + 'implements it (x86_64 from 2.34, more arches in later releases) and falls back to clone on ENOSYS (13.7+); '
-      + 'before 13.7 it raised SIGSYS.',
+      + 'before 13.7 it kills the process.',
     fix: 'Use firmware 13.7 or later; clone (allowed) is the fallback.',
   },
   {
@@ -341,22 +359,30 @@ function buildCodesafe(): { target: Target; rows: VendorRow[] } {
       + 'applications" page: 170 calls, each with the firmware version that first allowed it (104 since v13.4, 6 since '
       + 'v13.5, 60 since v13.7); nice and setpriority only to reduce priority, setrlimit and prlimit64 only to reduce '
       + 'limits. A denied call fails with ENOSYS (errno 38) from v13.7 on, so glibc and other libraries can fall back to '
-      + 'an allowed alternative; before v13.7 it raised SIGSYS (older vendor pages: the process was terminated). The '
-      + 'numbers in the vendor table are PowerPC\'s (poll 167, futex 221, openat 286, socket 326, statx 383), not '
-      + 'ARM\'s: the policy is a list of names, numbers come from the per-arch tables, and the vendor numbers (documented.ppc) '
-      + 'are a consistency check only. Names 32-bit ARM lacks (waitpid time alarm utime mmap socketcall ipc newfstatat) '
-      + 'are replaced by their family members there (expandFamilies "absent"). Generated by scripts/gen-targets.ts.',
+      + 'an allowed alternative; before v13.7 the device kills the application (older vendor pages: it "will be '
+      + 'immediately terminated by a safeguarding process"; the current page: "the SIGSYS signal was raised"), modelled as '
+      + 'kill-process. The vendor table is the 64-bit big-endian PowerPC (ppc64) syscall ABI: all 170 (number, name) pairs '
+      + 'are ppc64\'s (poll 167, futex 221, openat 286, newfstatat 291, socket 326, statx 383); ppc64 is the device\'s own '
+      + 'ABI and needs no replacement. The policy is a list of names of operations, numbers come from the per-arch tables, '
+      + 'and the vendor numbers (documented.ppc64) are a consistency check only. ARM (the default arch, as the project '
+      + 'brief says "ARM CodeSafe 5"), 32-bit ppc, aarch64 and x86_64 (host emulation) are translations: names 32-bit '
+      + 'ARM lacks (waitpid time alarm utime mmap socketcall ipc newfstatat) are replaced by their family members there, '
+      + 'and every allowed operation is also allowed under the names a libc uses for it on that arch (fcntl64, getuid32, '
+      + 'stat64, truncate64, sendfile64, arm_fadvise64_64, the *_time64 twins): expandFamilies "operations", abi "ppc64". Generated by scripts/gen-targets.ts.',
     sources: [src(CS_FILE, 'Entrust nShield documentation, "System calls allowed by CodeSafe 5 applications"')],
-    arches: ['arm', 'ppc', 'aarch64', 'x86_64'],
+    arches: ['arm', 'ppc64', 'ppc', 'aarch64', 'x86_64'],
     defaultArch: 'arm',
     firmware: {
       versions: [...CS_VERSIONS],
       defaultAction: [
         {
           range: '<13.7',
-          action: 'trap',
-          note: 'Before v13.7 a denied call raised SIGSYS (older vendor pages: the process was terminated). Libraries '
-            + 'do not fall back on a signal, so a probe for a newer call (clock_gettime64, clone3, rseq) breaks the program.',
+          action: 'kill-process',
+          note: 'Before v13.7 the device ends the application that makes a denied call: the 13.5.1 and 13.6.5 vendor '
+            + 'pages say it "will be immediately terminated by a safeguarding process" (the current page: "the SIGSYS '
+            + 'signal was raised"). Modelled as kill-process (the whole process dies with SIGSYS), not a catchable trap: '
+            + 'no SIGSYS handler can rescue the call, and a probe for a newer call (clock_gettime64, clone3, rseq) kills '
+            + 'the program.',
         },
         {
           range: '>=13.7',
@@ -367,7 +393,8 @@ function buildCodesafe(): { target: Target; rows: VendorRow[] } {
       ],
     },
     foreignArchAction: 'kill-process',
-    expandFamilies: 'absent',
+    expandFamilies: 'operations',
+    abi: 'ppc64',
     essentials: true,
     syscalls: codesafeEntries(rows),
     deny: CS_DENY,
@@ -720,6 +747,10 @@ function codesafeDoc(t: Target, rows: VendorRow[]): string {
   const byVersion = CS_VERSIONS.map((v) => `${rows.filter((r) => r.since === v).length} since v${v}`).join(', ');
   const armAbsent = t.syscalls.filter((s) => syscallNumber('arm', s.name) === null);
   const t64 = t.syscalls.filter((s) => FAMILIES.some((f) => f.kind === 'time64' && f.members[0] === s.name));
+  const listed = new Set(t.syscalls.map((s) => s.name));
+  const deniedNames = new Set((t.deny ?? []).map((d) => d.name));
+  const armTwins = [...new Set(t.syscalls.flatMap((s) => twinClosure(s.name).map((x) => x.name)))]
+    .filter((n) => !listed.has(n) && !deniedNames.has(n) && syscallNumber('arm', n) !== null).sort();
   const lines = [
     '# Target `codesafe5`: Entrust nShield CodeSafe 5',
     '',
@@ -731,19 +762,36 @@ function codesafeDoc(t: Target, rows: VendorRow[]): string {
     `- ${rows.length} allowed calls in vendor-table order: ${byVersion}. Each entry keeps the vendor's category and the`,
     '  firmware version that first allowed it (`since`).',
     '',
-    '## PowerPC numbering',
+    '## The vendor\'s ABI: 64-bit big-endian PowerPC',
     '',
-    'The numbers in the vendor table are PowerPC\'s, not ARM\'s (poll 167, rt_sigreturn 172, futex 221, openat 286,',
-    'socket 326, accept4 344, statx 383). The target is a list of **names**: numbers come from the per-arch tables,',
-    'and the vendor number is kept as `documented.ppc`, a consistency check only. The generator checks every vendor',
-    'number against the ppc and ppc64 columns of the table and fails on a mismatch. 291 is `newfstatat` on ppc64 and',
-    '`fstatat64` on 32-bit ppc.',
+    'The numbers in the vendor table are the **64-bit big-endian PowerPC (ppc64)** syscall ABI\'s: all 170 (number,',
+    'name) pairs equal the ppc64 column of the table (poll 167, rt_sigreturn 172, futex 221, openat 286, newfstatat 291,',
+    'socket 326, accept4 344, statx 383), with no exception. The generator checks every one and fails on a mismatch.',
+    'Against 32-bit ppc they agree too, but for 291, which 32-bit ppc names `fstatat64`. The list has none of the calls',
+    'only a 32-bit libc makes (`mmap2`, `fstat64`, `fcntl64`, `truncate64`, any `*_time64`), and it does have `_llseek`',
+    'and `statfs64`/`fstatfs64`, which 64-bit PowerPC glibc and musl really use for `lseek` and `statfs`. Entrust\'s host',
+    'driver names a NXP T1022 (e5500 cores, 64-bit) in the Solo XC, whose hardware the nShield 5s resembles. So `ppc64`',
+    'is the device\'s own ABI: on it every listed name resolves to the vendor\'s number and nothing needs replacing.',
     '',
-    '## Names ARM lacks',
+    'The target is a list of **names of operations**: numbers come from the per-arch tables, and the vendor number is',
+    'kept as `documented.ppc64`, a consistency check only. The other arches are translations: `arm` (the default arch,',
+    'as the project brief says "ARM CodeSafe 5"), 32-bit `ppc`, `aarch64`, and `x86_64` for running a program under the',
+    'device\'s rules on a development machine. A dynamically linked 32-bit ppc program cannot even start on the device',
+    '(its loader maps libraries with `mmap2`, which the list lacks): build for ppc64.',
     '',
-    `32-bit ARM EABI has no ${armAbsent.map((s) => `\`${s.name}\``).join(', ')}. The target sets`,
-    '`expandFamilies: "absent"`: on an arch that lacks a listed name, the resolver allows the family members the arch',
-    'has instead (src/syscalls/families.ts):',
+    '## Operations, not spellings: the other arches',
+    '',
+    'A name on the vendor list means an operation of the 64-bit PowerPC ABI. The target sets `abi: "ppc64"` and',
+    '`expandFamilies: "operations"`: on ppc64 the names are taken literally; on every other arch each allowed operation',
+    'is also allowed under the names a libc uses for it there, and nothing more (src/syscalls/families.ts: the twin and',
+    'time64 families, followed transitively), each with its provenance in `sysgate syscalls` and `explain`. On 32-bit',
+    `ARM at 13.7 that adds ${armTwins.map((n) => `\`${n}\``).join(', ')}.`,
+    'Without it, every real ARM program that calls `fcntl()` (glibc enters `fcntl64`), `getuid()` (`getuid32`) or',
+    '`posix_fadvise()` (`arm_fadvise64_64`) would be denied. Argument conditions carry over to a twin (same',
+    'arguments), never to another call. A user target can still ask for names only (`expandFamilies: "none"`).',
+    '',
+    `32-bit ARM EABI has no ${armAbsent.map((s) => `\`${s.name}\``).join(', ')}: there the resolver allows the`,
+    'family members the arch has instead:',
     '',
     ...armAbsent.map((s) => {
       const repl = [...new Set(replacementsOf(s.name).map((x) => x.name))].filter((n) => syscallNumber('arm', n) !== null);
@@ -753,9 +801,10 @@ function codesafeDoc(t: Target, rows: VendorRow[]): string {
     '`essentials: true` adds what every program on the arch needs before `main` and the vendor list leaves out:',
     '`set_tls` on ARM, `arch_prctl` on x86_64 (ppc needs neither).',
     '',
-    'The vendor list has no 64-bit-time calls. On 32-bit arches glibc >= 2.34 may try them first',
-    `(${t64.map((s) => `\`${s.name}\``).join(', ')} have \`_time64\` twins) and falls back on ENOSYS: that works`,
-    'from v13.7, and raised SIGSYS before.',
+    'The vendor list has no 64-bit-time calls: they are the same operations as their 32-bit-time twins',
+    `(${t64.map((s) => `\`${s.name}\``).join(', ')}), so on 32-bit arches the \`_time64\` twins are allowed with them.`,
+    '32-bit glibc >= 2.34 tries `clock_gettime64`, `clock_getres_time64` and `recvmmsg_time64` first; `futex`, `ppoll`,',
+    '`pselect6`, `clock_nanosleep`, `utimensat` and `rt_sigtimedwait` call the old syscall unless a time is past 2038.',
     '',
     '## Conditions and limits',
     '',
@@ -771,7 +820,7 @@ function codesafeDoc(t: Target, rows: VendorRow[]): string {
     '',
     '| Firmware | Action | Why |',
     '|---|---|---|',
-    '| < 13.7 | `trap` (SIGSYS) | The vendor raised SIGSYS for a denied call (older pages: the process was terminated). |',
+    '| < 13.7 | `kill-process` | The application is ended: the 13.5.1 and 13.6.5 vendor pages say it "will be immediately terminated by a safeguarding process" (the current page: "the SIGSYS signal was raised"). No SIGSYS handler can rescue the call. |',
     '| >= 13.7 | `errno:ENOSYS` | A denied call returns -1 with errno 38, so libraries fall back to an allowed call. |',
     '',
     'A call from another arch (`foreignArchAction`) kills the process.',

@@ -61,7 +61,7 @@ describe('cli', () => {
   it('syscalls text output is a table ending with a summary', async () => {
     const r = await cli(['syscalls', '-t', 'codesafe5', '-f', '13.4', '-a', 'ppc']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^codesafe5 firmware 13\.4 on ppc: default trap\n/);
+    assert.match(r.stdout, /^codesafe5 firmware 13\.4 on ppc: default kill-process\n/);
     assert.match(r.stdout, /\n  221\s+futex\s+13\.4\n/);
     assert.match(r.stdout, /104 listed by the target, 104 syscall numbers allowed on ppc/);
   });
@@ -70,7 +70,7 @@ describe('cli', () => {
     const old = await cli(['explain', '--target', 'codesafe5', '--firmware', '13.5', 'getrandom']);
     assert.equal(old.code, 0);
     assert.match(old.stdout, /getrandom \(nr 384\): DENIED/);
-    assert.match(old.stdout, /raises SIGSYS/);
+    assert.match(old.stdout, /kills the whole process \(SIGSYS\)/);
     assert.match(old.stdout, /fix: .*\/dev\/urandom/);
     const neu = await cli(['explain', '--target', 'codesafe5', '--firmware', '13.7', '--json', 'getrandom', 'statx', 'mmap']);
     const [g, s, m] = JSON.parse(neu.stdout);
@@ -154,7 +154,7 @@ describe('cli', () => {
       assert.deepEqual(readdirSync(join(dir, 'sysgate-out')).sort(), ['asm', 'bpf', 'h', 'libseccomp.c', 'oci.json', 'shim.c', 'systemd.conf'].map((e) => `codesafe5-13.7-arm.${e}`).sort());
       assert.match(demo.stdout, /sensor-log\.arm\s+firmware 13\.7: PASS/);
       assert.match(demo.stdout, /keygen\.arm\s+firmware 13\.7: FAIL getrandom fails with no fallback/);
-      assert.match(demo.stdout, /keygen\.arm\s+firmware 13\.5: FAIL .*getrandom raises SIGSYS/);
+      assert.match(demo.stdout, /keygen\.arm\s+firmware 13\.5: FAIL .*getrandom kills the process/);
     } finally {
       removeDir(dir);
     }

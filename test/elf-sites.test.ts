@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readElf } from '../src/elf/reader.ts';
 import { findSyscallSites } from '../src/elf/sites/index.ts';
 import type { SyscallSite } from '../src/elf/types.ts';
 import type { ArchName } from '../src/syscalls/arches.ts';
+import { compileC, removeDir, tempDir } from './helpers/build.ts';
 import { buildFor, read, TOOLCHAINS } from './helpers/elf-build.ts';
+import { ROOT } from './helpers/paths.ts';
 import { hasTool, requireTool } from './helpers/tools.ts';
 
 interface Expect {
@@ -35,6 +38,11 @@ const RAW: Record<string, Expect[]> = {
     { fn: 'raw_gettid', number: 178, isa: 'aarch64', kind: 'svc' },
     { fn: 'raw_dynamic', number: null, isa: 'aarch64', kind: 'syscall_wrapper' },
   ],
+  ppc64: [
+    { fn: 'raw_getpid', number: 20, isa: 'ppc', kind: 'sc' },
+    { fn: 'raw_gettid', number: 207, isa: 'ppc', kind: 'sc' },
+    { fn: 'raw_dynamic', number: null, isa: 'ppc', kind: 'syscall_wrapper' },
+  ],
   ppc: [
     { fn: 'raw_getpid', number: 20, isa: 'ppc', kind: 'sc' },
     { fn: 'raw_gettid', number: 207, isa: 'ppc', kind: 'sc' },
@@ -48,6 +56,7 @@ const NR: Partial<Record<ArchName, { getpid: number; pipe2: number; eventfd2: nu
   arm: { getpid: 20, pipe2: 359, eventfd2: 356 },
   aarch64: { getpid: 172, pipe2: 59, eventfd2: 19 },
   ppc: { getpid: 20, pipe2: 317, eventfd2: 314 },
+  ppc64: { getpid: 20, pipe2: 317, eventfd2: 314 },
 };
 
 function rawSites(sites: SyscallSite[]): Expect[] {
@@ -60,7 +69,7 @@ function rawSites(sites: SyscallSite[]): Expect[] {
 function objdumpTraps(objdump: string, path: string): number[] {
   const out = execFileSync(objdump, ['-d', '--no-show-raw-insn', path], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const addrs: number[] = [];
-  const re = /^\s*([0-9a-f]+):\s+(syscall|int\s+\$0x80|svc\b|sc\b|swi\b)/;
+  const re = /^\s*([0-9a-f]+):\s+(syscall|int\s+\$0x80|svc\b|sc\b|scv\s+0\b|swi\b)/;
   for (const line of out.split('\n')) {
     const m = re.exec(line);
     if (m) addrs.push(parseInt(m[1]!, 16));
@@ -267,4 +276,24 @@ describe('elf syscall sites', function () {
       assert.deepEqual(sites.map((s) => [s.address - 0x401000, s.number]), [[8, 0x10011], [16, null]]);
     });
   });
+});
+
+describe('elf syscall sites: 64-bit PowerPC ELFv1 and ELFv2', () => {
+  for (const abi of ['elfv1', 'elfv2'] as const) {
+    it(`${abi}: sites are named by the function whose code holds them${abi === 'elfv1' ? ' (through the .opd descriptor)' : ''}`, function () {
+      requireTool(this, 'powerpc64-linux-gnu-gcc', 'gcc-powerpc64-linux-gnu');
+      const dir = tempDir();
+      try {
+        const exe = compileC('powerpc64-linux-gnu-gcc', dir, `ppc64-${abi}`, readFileSync(join(ROOT, 'test/fixtures/elf/ppc64-abi.c'), 'utf8'),
+          ['-O1', `-mabi=${abi}`, '-nostdlib', '-static', '-fno-inline']);
+        const bytes = read(exe);
+        const elf = readElf(bytes, exe);
+        assert.equal(elf.flags & 3, abi === 'elfv1' ? 1 : 2);
+        const sites = findSyscallSites(elf, bytes).map((s) => [s.function, s.number]);
+        assert.deepEqual(sites, [['raw_getpid', 20], ['_start', 1]]);
+      } finally {
+        removeDir(dir);
+      }
+    });
+  }
 });

@@ -44,7 +44,7 @@ describe('generate', () => {
       assert.equal(r.code, 0, r.stderr);
     }
     const names = readdirSync(a).sort();
-    assert.equal(names.length, 4 * 6);
+    assert.equal(names.length, 5 * 6); // arm, ppc64, ppc, aarch64, x86_64
     assert.deepEqual(readdirSync(b).sort(), names);
     for (const n of names) assert.ok(readFileSync(join(a, n)).equals(readFileSync(join(b, n))), n);
     assert.ok(names.includes('codesafe5-13.7-arm.bpf') && names.includes('codesafe5-13.7-ppc.oci.json'));
@@ -88,7 +88,7 @@ describe('generate', () => {
       for (const g of generate(t, { ...(fw ? { firmware: fw } : {}), arches: 'all', formats: ['oci'] })) {
         const doc: { defaultAction: string; defaultErrnoRet?: number } = JSON.parse(fileText(g.files, '.oci.json'));
         assert.ok(validate(doc as object), `${g.baseName}: ${JSON.stringify(validate.errors)}`);
-        assert.equal(doc.defaultAction, fw === '13.7' ? 'SCMP_ACT_ERRNO' : id === 'codesafe5' ? 'SCMP_ACT_TRAP' : 'SCMP_ACT_KILL_PROCESS');
+        assert.equal(doc.defaultAction, fw === '13.7' ? 'SCMP_ACT_ERRNO' : 'SCMP_ACT_KILL_PROCESS');
         if (fw === '13.7') assert.equal(doc.defaultErrnoRet, 38);
       }
     }
@@ -167,20 +167,23 @@ int main(int argc, char **argv) {
     });
   }
 
-  it('enforces: getrandom gets ENOSYS on 13.7 and SIGSYS kills on 13.5', async () => {
+  it('enforces: getrandom gets ENOSYS on 13.7 and kills the process on 13.5, SIGSYS handler or not', async () => {
     const t = await loadTarget('codesafe5');
     for (const fw of ['13.7', '13.5']) {
       const [g] = generate(t, { firmware: fw, arches: ['x86_64'], formats: ['c'] });
       writeFileSync(join(dir, `${g!.baseName}.h`), fileText(g!.files, '.h'));
-      const probe = `{ char b[8]; long rc = syscall(SYS_getrandom, b, 8, 0); if (rc != -1) return 20; printf("errno=%d\\n", errno); fflush(stdout); }`;
-      const src = program(`${g!.baseName}.h`, 'sysgate_codesafe5', probe).replace('#include <stdio.h>', '#include <stdio.h>\n#include <errno.h>');
+      // A SIGSYS handler would catch a seccomp TRAP; kill-process ends the process before any handler runs.
+      const probe = `{ char b[8]; signal(SIGSYS, on_sys); long rc = syscall(SYS_getrandom, b, 8, 0); if (rc != -1) return 20; printf("errno=%d\\n", errno); fflush(stdout); }`;
+      const src = program(`${g!.baseName}.h`, 'sysgate_codesafe5', probe).replace('#include <stdio.h>',
+        '#include <stdio.h>\n#include <errno.h>\n#include <signal.h>\n#include <unistd.h>\nstatic void on_sys(int s) { (void)s; write(1, "caught\\n", 7); _exit(7); }');
       const exe = compileC('gcc', dir, `enforce-${fw}`, src, ['-O1']);
       const r = sh(exe, [join(dir, `enf-${fw}.txt`)]);
       if (fw === '13.7') {
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /errno=38/);
       } else {
-        assert.equal(r.signal, 'SIGSYS');
+        assert.equal(r.signal, 'SIGSYS', `${r.status} ${r.stdout}`);
+        assert.doesNotMatch(r.stdout, /caught/);
       }
     }
   });

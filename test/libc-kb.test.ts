@@ -234,7 +234,7 @@ describe('libc knowledge base', () => {
         ['mkdir', 'aarch64', ['mkdirat']], ['unlink', 'aarch64', ['unlinkat']], ['rename', 'aarch64', ['renameat']],
         ['readlink', 'aarch64', ['readlinkat']], ['poll', 'aarch64', ['ppoll']], ['poll', 'arm', ['poll']],
         ['getrlimit', 'arm', ['ugetrlimit']], ['getrlimit', 'aarch64', ['prlimit64']], ['setrlimit', 'arm', ['prlimit64']],
-        ['mmap', 'arm', ['mmap2']], ['mmap64', 'x86_64', ['mmap']], ['lseek', 'ppc', ['_llseek']], ['lseek64', 'aarch64', ['lseek']],
+        ['mmap', 'arm', ['mmap2']], ['mmap64', 'x86_64', ['mmap']], ['lseek', 'ppc', ['_llseek']], ['lseek', 'ppc64', ['_llseek']], ['statfs', 'ppc64', ['statfs64']], ['fstatvfs', 'ppc64', ['fstatfs64']], ['lseek64', 'aarch64', ['lseek']],
         ['pread', 'arm', ['pread64']], ['sendfile64', 'arm', ['sendfile64']], ['sendfile64', 'x86_64', ['sendfile']],
         ['readdir', 'arm', ['getdents64']], ['socket', 'arm', ['socket']], ['accept4', 'ppc', ['accept4']],
         ['socket', 'i386', ['socketcall']], ['send', 'arm', ['send']], ['send', 'x86_64', ['sendto']], ['recv', 'ppc', ['recv']],

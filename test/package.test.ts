@@ -68,7 +68,7 @@ console.log(JSON.stringify({ rules: p.rules.length, def: formatAction(p.defaultA
     const r = spawnSync(process.execPath, ['use.mjs'], { cwd: project, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.equal(out.def, 'trap');
+    assert.equal(out.def, 'kill-process');
     assert.ok(out.rules > 100 && out.bytes > 100 && out.bytes % 8 === 0);
     assert.equal(out.fatal, true);
 

@@ -69,7 +69,18 @@ describe('codesafe5 target', () => {
     for (const v of vendor) assert.equal(t.entries.find((e) => e.name === v.name)!.since, `${v.since}.0`, v.name);
   });
 
-  it('every vendor number equals the ppc table (newfstatat: fstatat64 on 32-bit ppc)', () => {
+  it('every vendor (number, name) pair is the 64-bit PowerPC ABI\'s, with no exception', () => {
+    const vendor = vendorTable();
+    assert.equal(vendor.filter((v) => syscallNumber('ppc64', v.name) === v.nr).length, 170);
+    // None of the calls only a 32-bit libc makes; _llseek and statfs64/fstatfs64, which 64-bit PowerPC uses.
+    const names = new Set(vendor.map((v) => v.name));
+    for (const n of ['mmap2', 'fstat64', 'stat64', 'lstat64', 'fcntl64', 'truncate64', 'ftruncate64', 'sendfile64', 'fadvise64_64', 'clock_gettime64', 'futex_time64']) {
+      assert.ok(!names.has(n), n);
+    }
+    for (const n of ['_llseek', 'statfs64', 'fstatfs64', 'newfstatat']) assert.ok(names.has(n), n);
+  });
+
+  it('against 32-bit ppc, 169 numbers agree and 291 is fstatat64 there', () => {
     for (const v of vendorTable()) {
       const ppc = syscallNumber('ppc', v.name);
       if (v.name === 'newfstatat') {
@@ -81,6 +92,16 @@ describe('codesafe5 target', () => {
   });
 
   for (const [fw, count] of [['13.4', 104], ['13.5', 110], ['13.7', 170]] as const) {
+    it(`allows exactly the ${count} vendor entries at ${fw} on ppc64, at the vendor's numbers, with no replacement`, async () => {
+      const t = await loadTarget('codesafe5');
+      assert.ok(t.arches.includes('ppc64'));
+      const p = resolvePolicy(t, { firmware: fw, arch: 'ppc64' });
+      const vendor = vendorTable().filter((v) => v.since <= fw);
+      assert.equal(vendor.length, count);
+      assert.deepEqual(p.rules.map((r) => [r.name, r.nr, r.provenance.kind]), vendor.map((v) => [v.name, v.nr, 'target']).sort((a, b) => (a[1] as number) - (b[1] as number)));
+      assert.deepEqual(p.absent, []);
+    });
+
     it(`allows ${count} vendor entries at ${fw} on ppc, each at the vendor's number`, async () => {
       const p = resolvePolicy(await loadTarget('codesafe5'), { firmware: fw, arch: 'ppc' });
       const vendor = new Map(vendorTable().map((v) => [v.name, v.nr]));
@@ -94,9 +115,11 @@ describe('codesafe5 target', () => {
     });
   }
 
-  it('uses SIGSYS before 13.7 and ENOSYS from 13.7, latest by default', async () => {
+  it('kills the process before 13.7 and answers ENOSYS from 13.7, latest by default', async () => {
     const t = await loadTarget('codesafe5');
-    assert.deepEqual(resolvePolicy(t, { firmware: '13.5' }).defaultAction, { kind: 'trap' });
+    assert.deepEqual(resolvePolicy(t, { firmware: '13.4' }).defaultAction, { kind: 'kill-process' });
+    assert.deepEqual(resolvePolicy(t, { firmware: '13.5' }).defaultAction, { kind: 'kill-process' });
+    assert.deepEqual(resolvePolicy(t, { firmware: '13.6.5' }).defaultAction, { kind: 'kill-process' });
     assert.deepEqual(resolvePolicy(t, { firmware: '13.7.2' }).defaultAction, { kind: 'errno', errno: 38 });
     assert.deepEqual(resolvePolicy(t, { firmware: '13.9.5' }).defaultAction, { kind: 'errno', errno: 38 });
     assert.equal(resolvePolicy(t).firmware, '13.7.0');
@@ -116,7 +139,9 @@ describe('codesafe5 target', () => {
     const mmap2 = p.rules.find((r) => r.name === 'mmap2')!;
     assert.deepEqual(mmap2.provenance, { kind: 'family', of: 'mmap', family: 'mmap' });
     assert.ok(!ruleNames(p).includes('getrandom'));
-    assert.ok(!ruleNames(p).includes('clock_gettime64'), 'time64 twins are not allowed unless listed');
+    // The same operations under ARM's names (expandFamilies "operations", abi ppc64).
+    assert.deepEqual(p.rules.find((r) => r.name === 'clock_gettime64')!.provenance, { kind: 'family', of: 'clock_gettime', family: 'clock_gettime' });
+    assert.deepEqual(p.rules.find((r) => r.name === 'fcntl64')!.provenance, { kind: 'family', of: 'fcntl', family: 'fcntl' });
   });
 
   it('gates by firmware: later versions inherit', async () => {
@@ -233,11 +258,11 @@ describe('user targets', () => {
 });
 
 describe('compat', () => {
-  it('reports 60 calls and the SIGSYS -> ENOSYS change from 13.5 to 13.7 on ppc', async () => {
+  it('reports 60 calls and the kill -> ENOSYS change from 13.5 to 13.7 on ppc', async () => {
     const r = compareFirmwares(await loadTarget('codesafe5'), '13.5', '13.7', 'ppc');
     assert.equal(r.added.length, 60);
     assert.equal(r.removed.length, 0);
-    assert.deepEqual(r.defaultAction, { from: 'trap', to: 'errno:ENOSYS', changed: true });
+    assert.deepEqual(r.defaultAction, { from: 'kill-process', to: 'errno:ENOSYS', changed: true });
     assert.ok(r.summary.some((s) => /stop killing the app/.test(s)));
     const back = compareFirmwares(await loadTarget('codesafe5'), '13.7', '13.4', 'ppc');
     assert.equal(back.removed.length, 66);

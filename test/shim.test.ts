@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../src/generate.ts';
 import { loadTarget } from '../src/policy/load.ts';
@@ -20,6 +20,7 @@ const CROSS: Record<string, [string, string]> = {
   arm: ['arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf'],
   aarch64: ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'],
   ppc: ['powerpc-linux-gnu-gcc', 'gcc-powerpc-linux-gnu'],
+  ppc64: ['powerpc64-linux-gnu-gcc', 'gcc-powerpc64-linux-gnu'],
 };
 const FIRMWARES = ['13.4', '13.5', '13.7'];
 const WARN = ['-Wall', '-Wextra', '-Werror'];
@@ -51,7 +52,12 @@ async function fallbackPolicy(arch: ArchName): Promise<Policy> {
 }
 
 function shimText(policy: Policy, sigsys = false): string {
-  return generateShim(policy, { sigsys }).files[0]!.content;
+  return generateShim(sigsys ? trapping(policy) : policy, { sigsys }).files[0]!.content;
+}
+
+/** The policy with a catchable TRAP for denied calls, as a user target could ask: --sigsys serves only that. */
+function trapping(policy: Policy): Policy {
+  return { ...policy, defaultAction: { kind: 'trap' } };
 }
 
 /** Syscall names in an strace / qemu -strace log after the program's BEGIN marker. */
@@ -102,7 +108,7 @@ describe('shim: plan and generated source', () => {
     assert.equal(arm137.getrandom, 'openat + fstat + read + close');
     assert.equal(arm137.getentropy, 'openat + fstat + read + close');
     assert.equal(arm137.eventfd, 'eventfd + fcntl + close'); // eventfd2 denied, eventfd allowed
-    assert.equal(arm137.fcntl64, 'fcntl'); // glibc's fcntl enters fcntl64, which is never allowed
+    assert.equal(arm137.fcntl64, undefined, 'fcntl64 is the fcntl operation on ARM: allowed, no wrapper');
     assert.equal(arm137.signalfd, 'ENOSYS');
     assert.equal(arm137.pipe2, undefined, 'pipe2 is allowed at 13.7');
     const x134 = wrappers('13.4', 'x86_64');
@@ -149,10 +155,15 @@ describe('shim: plan and generated source', () => {
       const f = await cli(['shim', '--target', 'codesafe5', '--arch', 'arm', '--flags']);
       assert.equal(f.code, 0);
       assert.match(f.stdout, /^cflags: -std=gnu11 -O2\nldflags: -Wl,--export-dynamic-symbol=/);
-      const j = await cli(['shim', '--target', 'codesafe5', '--firmware', '13.5', '--arch', 'ppc', '--sigsys', '--json', '--out', dir]);
+      const j = await cli(['shim', '--target', 'codesafe5', '--firmware', '13.5', '--arch', 'ppc', '--json', '--out', dir]);
       const doc = JSON.parse(j.stdout) as { wrappers: { name: string; status: string }[]; flags: { ldflags: string[] } };
       assert.ok(doc.wrappers.some((w) => w.name === 'signalfd' && w.status === 'enosys'));
-      assert.ok(readFileSync(join(dir, 'codesafe5-13.5-ppc.shim.c'), 'utf8').includes('sg_sigsys_install'));
+      // Before 13.7 CodeSafe kills: a SIGSYS handler cannot run, so --sigsys is refused, nothing written.
+      const killing = await cli(['shim', '--target', 'codesafe5', '--firmware', '13.5', '--arch', 'ppc64', '--sigsys', '--out', dir]);
+      assert.equal(killing.code, 2);
+      assert.match(killing.stderr, /^sysgate: --sigsys cannot help codesafe5 at firmware 13\.5: a denied call there is kill-process/);
+      assert.ok(!readdirSync(dir).some((n) => n.includes('ppc64')));
+      assert.match(generateShim(trapping(resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.5', arch: 'ppc' })), { sigsys: true }).files[0]!.content, /sg_sigsys_install/);
       const bad = await cli(['shim', '--target', 'codesafe5', '--arch', 'i386']);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /i386/);
@@ -230,9 +241,11 @@ describe('shim: flag emulation of every wrapper', () => {
     ['arm', 'qemu-arm', '/usr/arm-linux-gnueabihf', ['-D_TIME_BITS=64']],
     ['aarch64', 'qemu-aarch64', '/usr/aarch64-linux-gnu', ['-DNO_OLD_EVENTFD']],
     ['ppc', 'qemu-ppc', '/usr/powerpc-linux-gnu', ['-D_TIME_BITS=64']],
+    ['ppc64', 'qemu-ppc64', '/usr/powerpc64-linux-gnu', []],
   ];
   for (const [arch, qemu, sysroot, extra] of QEMU) {
-    it(`${arch} under ${qemu} -strace${arch === 'aarch64' ? '' : ', including fcntl64 -> fcntl with struct flock64 conversion'}`, async function () {
+    const bits32 = arch === 'arm' || arch === 'ppc';
+    it(`${arch} under ${qemu} -strace${bits32 ? ', including fcntl64 -> fcntl with struct flock64 conversion' : ''}`, async function () {
       const [cc, pkg] = CROSS[arch]!;
       requireTool(this, cc, pkg);
       requireTool(this, qemu, 'qemu-user');
@@ -241,7 +254,7 @@ describe('shim: flag emulation of every wrapper', () => {
       // qemu's -strace log interleaves with the program's output on the same streams
       const calls = callsAfterMarker(r.stderr + r.stdout);
       assertClean(r.stdout, calls, arch);
-      if (arch !== 'aarch64') {
+      if (bits32) {
         assert.ok(calls.includes('fcntl') && !calls.includes('fcntl64'));
         // the EINVAL for OFD locks is the shim's own: the old call would get it from a 32-bit
         // kernel, while qemu-user would take (and misread) the converted struct
@@ -319,10 +332,12 @@ describe('shim: faccessat flags answered as glibc\'s own fallback answers them',
     for (const arch of ['x86_64', 'aarch64', 'ppc'] as ArchName[]) {
       assert.equal(via(resolvePolicy(t, { firmware: '13.7', arch })), ['faccessat', statCall(arch), ...idCalls(arch)].join(' + '), arch);
     }
-    // codesafe5 allows ARM's 16-bit getuid, not getuid32: only the old call's answers remain
+    // codesafe5 on ARM allows the getuid operation as getuid32 (the *32 calls): the full fallback
     const arm = resolvePolicy(t, { firmware: '13.7', arch: 'arm' });
-    assert.equal(via(arm), 'faccessat');
-    assert.equal(via(withAllowed(arm, idCalls('arm'))), ['faccessat', 'fstatat64', ...idCalls('arm')].join(' + '));
+    assert.equal(via(arm), ['faccessat', 'fstatat64', ...idCalls('arm')].join(' + '));
+    // Without the id calls only the old call's answers remain.
+    const noIds = { ...arm, rules: arm.rules.filter((r) => !idCalls('arm').includes(r.name)) };
+    assert.equal(via(noIds), 'faccessat');
   });
 
   for (const arch of ['x86_64', 'arm', 'aarch64', 'ppc'] as ArchName[]) {
@@ -394,26 +409,27 @@ describe('shim: getrandom keeps one /dev/urandom descriptor', () => {
   }
 });
 
-describe('shim: proven on ARM under qemu-arm (codesafe5 13.7)', () => {
+for (const [arch, qemu, sysroot] of [['arm', 'qemu-arm', '/usr/arm-linux-gnueabihf'], ['ppc64', 'qemu-ppc64', '/usr/powerpc64-linux-gnu']] as const) describe(`shim: proven on ${arch} under ${qemu} (codesafe5 13.7)`, () => {
   let dir: string;
   let exe: string;
   let policy: Policy;
   before(async function () {
-    requireTool(this, 'arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf');
-    requireTool(this, 'qemu-arm', 'qemu-user');
+    const [cc, pkg] = CROSS[arch]!;
+    requireTool(this, cc, pkg);
+    requireTool(this, qemu, 'qemu-user');
     dir = tempDir();
-    policy = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.7', arch: 'arm' });
+    policy = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.7', arch });
     const shim = generateShim(policy);
     const src = join(dir, shim.files[0]!.name);
     writeFileSync(src, shim.files[0]!.content);
-    const r = sh('arm-linux-gnueabihf-gcc', [...shim.flags.cflags, ...WARN, '-c', src, '-o', `${src}.o`]);
+    const r = sh(cc, [...shim.flags.cflags, ...WARN, '-c', src, '-o', `${src}.o`]);
     assert.equal(r.status, 0, r.stderr);
-    exe = compileC('arm-linux-gnueabihf-gcc', dir, 'proof', readFileSync(join(FIXTURES, 'proof.c'), 'utf8'), ['-O1', `${src}.o`, ...shim.flags.ldflags]);
+    exe = compileC(cc, dir, 'proof', readFileSync(join(FIXTURES, 'proof.c'), 'utf8'), ['-O1', `${src}.o`, ...shim.flags.ldflags]);
   });
   after(() => dir && removeDir(dir));
 
   it('randomness, pipe, eventfd + epoll, accept4 work and no call the policy denies is made', () => {
-    const runs = [0, 1].map(() => sh('qemu-arm', ['-L', '/usr/arm-linux-gnueabihf', '-strace', exe]));
+    const runs = [0, 1].map(() => sh(qemu, ['-L', sysroot, '-strace', exe]));
     const randoms = runs.map((r) => {
       assert.equal(r.status, 0, r.stdout + r.stderr.slice(-2000));
       const calls = callsAfterMarker(r.stderr + r.stdout);
@@ -437,13 +453,15 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
   });
   after(() => dir && removeDir(dir));
 
-  async function prepare(fw: string, sigsys = false): Promise<{ header: string; obj: string; ldflags: string[] }> {
-    const t = await loadTarget('codesafe5');
+  async function prepare(fw: string, sigsys = false, trap = false): Promise<{ header: string; obj: string; ldflags: string[] }> {
+    const t0 = await loadTarget('codesafe5');
+    // `trap`: a user target whose denial before 13.7 is a catchable trap, the case --sigsys serves.
+    const t = trap ? { ...t0, defaultActions: t0.defaultActions.map((d) => (d.action.kind === 'kill-process' ? { ...d, action: { kind: 'trap' as const } } : d)) } : t0;
     const [g] = generate(t, { firmware: fw, arches: ['x86_64'], formats: ['c'] });
     const header = join(dir, `${g!.baseName}.h`);
     writeFileSync(header, g!.files.find((f) => f.name.endsWith('.h'))!.content);
     const shim = generateShim(resolvePolicy(t, { firmware: fw, arch: 'x86_64' }), { sigsys });
-    const src = join(dir, `${fw}-${sigsys}.shim.c`);
+    const src = join(dir, `${fw}-${sigsys}-${trap}.shim.c`);
     writeFileSync(src, shim.files[0]!.content);
     return { header, obj: src, ldflags: shim.flags.ldflags };
   }
@@ -477,7 +495,7 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
     assert.notEqual(/random (\w+)/.exec(outs[0]!.stdout)?.[1], /random (\w+)/.exec(outs[1]!.stdout)?.[1]);
   });
 
-  it('13.5 (SIGSYS): a static musl program dies without the shim and exits 0 with it', async function () {
+  it('13.5 (kill): a static musl program is killed without the shim and exits 0 with it', async function () {
     requireTool(this, 'musl-gcc', 'musl-tools');
     const { header, obj } = await prepare('13.5');
     // musl's include path has no linux/ headers: take the kernel's from the host after musl's
@@ -492,12 +510,15 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
     assert.match(r1.stdout, /random [0-9a-f]{32}/);
   });
 
-  it('13.5 (SIGSYS): glibc\'s own getrandom (malloc) kills a shimmed program unless --sigsys is on', async function () {
+  it('13.5 (kill): glibc\'s own getrandom (malloc) kills a shimmed program; under a trap target --sigsys rescues it', async function () {
     const plain = await prepare('13.5');
-    const handled = await prepare('13.5', true);
+    const trapPlain = await prepare('13.5', false, true);
+    const handled = await prepare('13.5', true, true);
     const args = (p: { header: string; obj: string; ldflags: string[] }) => ['-O1', '-DUSE_STDIO', ...defs(p.header), p.obj, ...p.ldflags];
     const r0 = sh(compileC('gcc', dir, 'glibc-plain', kernelSrc(), args(plain)), []);
     assert.equal(r0.signal, 'SIGSYS', `${r0.status} ${r0.stdout}`);
+    const rt = sh(compileC('gcc', dir, 'glibc-trap-plain', kernelSrc(), args(trapPlain)), []);
+    assert.equal(rt.signal, 'SIGSYS', `${rt.status} ${rt.stdout}`);
     const r1 = sh(compileC('gcc', dir, 'glibc-sigsys', kernelSrc(), args(handled)), []);
     assert.equal(r1.signal, null, r1.stderr);
     assert.equal(r1.status, 0, r1.stdout + r1.stderr);

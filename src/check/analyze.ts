@@ -10,6 +10,7 @@
  * Then each way of reaching a call is judged against the resolved policy: the worst way
  * decides the call's verdict. Pure apart from reading --sysroot libraries.
  */
+import { abiNote } from '../policy/describe.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findSyscallSites, readElf } from '../elf/index.ts';
@@ -542,6 +543,8 @@ export function checkElf(bytes: Uint8Array, file: string, target: TargetDef, opt
     type: elf.type,
     library: isLibrary,
     libc: libcInfo,
+    // A 32-bit program meeting a 64-bit ABI's numbers as they are: say why it fails and what to build.
+    ...(policy.abi?.here === 'same-table' ? { abiNote: abiNote(policy)! } : {}),
     syscalls,
     unresolved,
     unknownImports: [...unknownImports].sort(),

@@ -166,6 +166,8 @@ export interface CheckReport {
   unknownImports: string[];
   libraries: LibraryReport[];
   /** Counts by severity over `syscalls`, and whether any finding is fatal. */
+  /** Set when the target's numbers belong to another ABI of the same kernel table (32-bit ppc under a ppc64 list). */
+  abiNote?: string;
   summary: { syscalls: number; denied: number; fatal: number; warnings: number; unresolved: number };
   fatal: boolean;
 }

@@ -31,12 +31,13 @@ type Rec = { k: 'const'; v: number } | { k: 'unknown'; why: string };
 const BACK = 10;
 
 const EM_PPC = 20;
+const EM_PPC64 = 21;
 const EM_ARM = 40;
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 
 export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: FunctionIndex | ScanContext): WrapperCall[] {
-  if (![EM_X86_64, EM_ARM, EM_AARCH64, EM_PPC].includes(elf.machine) || (elf.machine === EM_X86_64 && elf.class !== 64)) return [];
+  if (![EM_X86_64, EM_ARM, EM_AARCH64, EM_PPC, EM_PPC64].includes(elf.machine) || (elf.machine === EM_X86_64 && elf.class !== 64)) return [];
   const imported = elf.imports.some((i) => i.name === 'syscall');
   const sym = elf.symbols.find((s) => s.name === 'syscall' && s.type === 'func' && s.value !== 0);
   if (!imported && !sym) return [];
@@ -52,17 +53,25 @@ export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: Functi
   }
   if (targets.size === 0 && slots.size === 0) return [];
   const out: WrapperCall[] = [];
+  if (elf.machine === EM_PPC64 && imported) {
+    // 64-bit PowerPC call stubs reach the PLT through the TOC (r2), which this scan does not
+    // model: the calls cannot be located, so say so rather than report none (fail closed).
+    for (const slot of slots) {
+      out.push({ address: slot, number: null, reason: 'syscall() is imported; its call sites through 64-bit PowerPC PLT stubs are not located (the number of every call is unknown)' });
+    }
+  }
   for (const r of elf.exec) {
     if (r.offset + r.size > bytes.byteLength) continue;
     switch (elf.machine) {
       case EM_X86_64: callsX86(bytes, r, targets, slots, out); break;
       case EM_AARCH64: callsA64(dv, r, targets, out); break;
       case EM_ARM: callsArm(dv, le, r, targets, out); break;
-      case EM_PPC: callsPpc(dv, r, targets, out); break;
+      case EM_PPC: case EM_PPC64: callsPpc(dv, r, targets, out); break;
     }
   }
   const index = out.length ? (funcs instanceof ScanContext ? funcs.funcs : funcs ?? new FunctionIndex(elf)) : undefined;
   for (const c of out) {
+    if (c.number === null && elf.machine === EM_PPC64 && slots.has(c.address)) continue; // a PLT slot, not code
     const f = index!.at(c.address);
     if (f && f.start !== sym?.value) c.function = f.name;
   }

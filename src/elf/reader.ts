@@ -66,6 +66,7 @@ const STT_TLS = 6;
 const STT_GNU_IFUNC = 10;
 const EM_ARM = 40;
 const EM_AARCH64 = 183;
+const EM_PPC64 = 21;
 
 const TYPES: Record<number, ElfType> = { 1: 'rel', 2: 'exec', 3: 'dyn', 4: 'core' };
 
@@ -456,6 +457,17 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
   }
 
   // .symtab, mapping symbols, and the symbol list used for naming.
+  // ELFv1 (e_flags 1, or 0: unspecified, the old ABI) has function descriptors; ELFv2 (2) does not.
+  const opdDescriptors = machine === EM_PPC64 && is64 && (flags & 3) !== 2 && eType !== 1 /* ET_REL: values are section-relative */;
+  const descriptorEntry = (addr: number): number | undefined => {
+    for (const s of loads) {
+      if (addr >= s.vaddr && addr - s.vaddr + 8 <= s.filesz) {
+        const off = s.offset + (addr - s.vaddr);
+        return off + 8 <= b.len ? b.u64(off) : undefined;
+      }
+    }
+    return undefined;
+  };
   const symtabSec = sections.find((s) => s.type === SHT_SYMTAB);
   const symbols: ElfSymbol[] = [];
   const mappingSymbols: ElfMappingSymbol[] = [];
@@ -480,6 +492,13 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     if (isArm && type === 'func' && value % 2 === 1) {
       value -= 1;
       thumb = true;
+    }
+    if (opdDescriptors && type === 'func') {
+      // 64-bit PowerPC ELFv1: a function symbol's value is the address of its descriptor in .opd
+      // (entry point, TOC, environment); the code starts at the descriptor's first doubleword.
+      const entry = descriptorEntry(value);
+      if (entry === undefined) return;
+      value = entry;
     }
     const first = seen.get(s.name);
     if (first === undefined) seen.set(s.name, value);

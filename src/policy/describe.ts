@@ -26,6 +26,18 @@ export function describeConditions(lists: ArgCondition[][]): string {
   return lists.map((l) => l.map(describeCondition).join(' && ')).join(' || ');
 }
 
+/** What the target's names mean on the policy's arch, in one sentence; undefined without an `abi`. */
+export function abiNote(p: Policy): string | undefined {
+  if (!p.abi) return undefined;
+  const abi = p.abi.name;
+  switch (p.abi.here) {
+    case 'own': return `${abi} is the ABI of the target's own table: the calls are allowed as listed, at its numbers`;
+    case 'same-table': return `${p.arch.name} shares ${abi}'s kernel syscall table, so the target's numbers apply as they are: `
+      + `calls only a 32-bit libc makes (mmap2, fcntl64, stat64, *_time64) are not on the list; build for ${abi}`;
+    case 'translated': return `the target lists operations of the ${abi} ABI; on ${p.arch.name} each is allowed under the names a libc uses for it here (see "for ..." in the notes)`;
+  }
+}
+
 export function policyHeading(p: Policy): string {
   const fw = p.firmware ? ` firmware ${showFirmware(p.firmware)}` : '';
   return `${p.target.id}${fw} on ${p.arch.name}: default ${formatAction(p.defaultAction)}`;

@@ -4,6 +4,7 @@ import { familiesOf, replacementsOf } from '../syscalls/families.ts';
 import { allSyscallNames, isKnownSyscall, syscallNumber } from '../syscalls/table.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { formatAction, isAllow } from './action.ts';
+import { abiNote } from './describe.ts';
 import { showFirmware } from './firmware.ts';
 import { KNOWN_FIXES } from './fixes.ts';
 import type { Action, Policy, Rule, TargetDef } from './types.ts';
@@ -29,6 +30,8 @@ export interface Explanation {
   reason?: string;
   fix?: string;
   replacedBy: string[];
+  /** What the target's names mean on this arch (targets with an `abi`). */
+  abi?: string;
   twins: { name: string; number: number | null; allowed: boolean }[];
 }
 
@@ -66,6 +69,7 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
     ...(denied ? { reason: denied.reason } : {}),
     ...(fix ? { fix } : {}),
     replacedBy: absent?.replacedBy ?? [],
+    ...(abiNote(policy) ? { abi: abiNote(policy)! } : {}),
     twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: !!ruleFor(t) && isAllow(ruleFor(t)!.action) })),
   };
 }

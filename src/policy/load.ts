@@ -121,6 +121,12 @@ function semanticChecks(r: RawTarget, file: string, parent: TargetDef | undefine
     }
   };
 
+  // The names' own ABI: needed to know where names are literal.
+  const abi = r.abi ?? parent?.abi;
+  if (r.expandFamilies === 'operations' && abi === undefined) d('/expandFamilies', `"operations" needs "abi": the arch whose syscall names the list uses`);
+  const abiArches: readonly string[] | undefined = Array.isArray(r.arches) ? r.arches : parent?.arches;
+  if (typeof r.abi === 'string' && abiArches && !abiArches.includes(r.abi)) d('/abi', `abi '${r.abi}' is not one of the target's arches (${abiArches.join(', ')})`);
+
   // Versions
   const versions: string[] = [];
   const fw = isObj(r.firmware) ? r.firmware : undefined;
@@ -383,6 +389,7 @@ function convert(r: RawTarget, file: string, parent: TargetDef | undefined, ship
     defaultActions,
     foreignArchAction: r.foreignArchAction ? parseAction(r.foreignArchAction) : parent?.foreignArchAction ?? { kind: 'kill-process' },
     expandFamilies: r.expandFamilies ?? parent?.expandFamilies ?? 'none',
+    ...((r.abi ?? parent?.abi) ? { abi: (r.abi ?? parent?.abi) as ArchName } : {}),
     essentials: r.essentials ?? parent?.essentials ?? true,
     entries,
     denied: deny,

@@ -44,7 +44,8 @@ export interface RawTarget {
   };
   defaultAction?: string;
   foreignArchAction?: string;
-  expandFamilies?: 'none' | 'absent' | 'all';
+  expandFamilies?: 'none' | 'absent' | 'all' | 'operations';
+  abi?: string;
   essentials?: boolean;
   groups?: Record<string, string[]>;
   syscalls: (RawSyscallEntry | RawGroupEntry)[];

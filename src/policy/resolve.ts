@@ -4,7 +4,7 @@
  */
 import { InputError } from '../errors.ts';
 import { ARCHES, lookupArch, type ArchInfo, type ArchName, ARCH_NAMES } from '../syscalls/arches.ts';
-import { replacementsOf, twinsOf } from '../syscalls/families.ts';
+import { replacementsOf, twinClosure, twinsOf } from '../syscalls/families.ts';
 import { syscallNumber, tableMax } from '../syscalls/table.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { isAllow } from './action.ts';
@@ -89,8 +89,18 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
   };
 
   const active = activeEntries(target, firmware);
+  // Names are operations of the target's own ABI: literal there, translated on every other arch.
+  // Where the arch shares the ABI's kernel table (ppc with ppc64), the device's numbers apply as they are.
+  const translate = target.expandFamilies === 'operations' && target.abi !== undefined && ARCHES[target.abi].kernelTable !== arch.kernelTable;
   for (const e of active) {
     const provenance: Provenance = e.origin.group ? { kind: 'group', group: e.origin.group } : { kind: 'target' };
+    if (translate && isAllow(e.action)) {
+      // The same operation under the names a libc uses on this arch (fcntl -> fcntl64, getuid ->
+      // getuid32, fadvise64 -> fadvise64_64 -> arm_fadvise64_64, clock_gettime -> clock_gettime64).
+      for (const t of twinClosure(e.name)) {
+        if (!denied.has(t.name)) add(t.name, e, { kind: 'family', of: e.name, family: t.family.id });
+      }
+    }
     if (add(e.name, e, provenance)) {
       if (target.expandFamilies === 'all' && isAllow(e.action)) {
         for (const t of twinsOf(e.name)) {
@@ -125,6 +135,7 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
     rules: [...byNr.values()].sort((a, b) => a.nr - b.nr),
     absent,
     tableMax: tableMax(arch.name),
+    ...(target.abi ? { abi: { name: target.abi, here: target.abi === arch.name ? 'own' as const : translate ? 'translated' as const : 'same-table' as const } } : {}),
   };
 }
 

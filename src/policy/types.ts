@@ -55,7 +55,7 @@ export interface FirmwareRangeAction {
   note?: string;
 }
 
-export type FamilyExpansion = 'none' | 'absent' | 'all';
+export type FamilyExpansion = 'none' | 'absent' | 'all' | 'operations';
 
 export interface TargetDef {
   id: string;
@@ -69,6 +69,8 @@ export interface TargetDef {
   defaultActions: FirmwareRangeAction[];
   foreignArchAction: Action;
   expandFamilies: FamilyExpansion;
+  /** The arch whose ABI the names come from (literal there under `operations`). */
+  abi?: ArchName;
   /** Add each arch's essentials (set_tls, arch_prctl, ...). */
   essentials: boolean;
   entries: SyscallEntry[];
@@ -120,4 +122,10 @@ export interface Policy {
   absent: AbsentName[];
   /** Highest syscall number the arch's table knows (past it: default action). */
   tableMax: number;
+  /**
+   * Whose names the target lists, and what that means on this arch: `own` (the ABI itself),
+   * `same-table` (another arch of the same kernel table: the numbers apply as they are) or
+   * `translated` (the names' operations, under this arch's names).
+   */
+  abi?: { name: ArchName; here: 'own' | 'same-table' | 'translated' };
 }

@@ -14,7 +14,7 @@
  */
 import { cComment, cIdent } from '../emit/c-syntax.ts';
 import { InputError } from '../errors.ts';
-import { isAllow } from '../policy/action.ts';
+import { formatAction, isAllow } from '../policy/action.ts';
 import { showFirmware } from '../policy/firmware.ts';
 import type { ArgCondition, Policy } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
@@ -115,11 +115,23 @@ export function generateShim(policy: Policy, opts: ShimOptions = {}): ShimResult
   return renderShim(policy, shimBaseName(policy), opts);
 }
 
+/**
+ * Whether some denial of the policy is a catchable seccomp TRAP, the only case the SIGSYS
+ * handler serves: kill-process ends the process before any handler could run.
+ */
+function deniesByTrap(policy: Policy): boolean {
+  return policy.defaultAction.kind === 'trap' || policy.rules.some((r) => r.action.kind === 'trap');
+}
+
 /** The shim for one policy, its file named `<baseName>.shim.c`. */
 export function renderShim(policy: Policy, baseName: string, opts: ShimOptions = {}): ShimResult {
   const arch = policy.arch.name;
   const archCheck = ARCH_CHECK[arch];
   if (!archCheck) throw new InputError(`no libc shim for ${arch} (shim arches: ${SHIM_ARCHES.join(', ')})`);
+  if (opts.sigsys && !deniesByTrap(policy)) {
+    throw new InputError(`--sigsys cannot help ${policy.target.id}${policy.firmware ? ` at firmware ${showFirmware(policy.firmware)}` : ''}: `
+      + `a denied call there is ${formatAction(policy.defaultAction)}, not a trap; no signal handler runs before the process dies`);
+  }
   const plans = planShim(policy);
 
   const wrappers: ShimWrapper[] = [];

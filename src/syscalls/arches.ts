@@ -17,6 +17,12 @@ export interface ArchInfo {
   essentialsWhy: string;
   /** Other spellings accepted on the command line. */
   aliases: readonly string[];
+  /**
+   * The kernel syscall table the arch's numbers come from. 32- and 64-bit PowerPC share one
+   * (arch/powerpc/kernel/syscalls/syscall.tbl): a 32-bit process on a 64-bit PowerPC kernel meets
+   * a filter's numbers as they are, so a list of ppc64 names is no translation there.
+   */
+  kernelTable: string;
 }
 
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
@@ -26,36 +32,42 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     essentials: ['set_tls'],
     essentialsWhy: 'glibc and musl set the TLS register through the ARM-private set_tls (0xf0005) before main',
     aliases: ['armhf', 'armel', 'arm-eabi', 'armv7'],
+    kernelTable: 'arm',
   },
   aarch64: {
     name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: 183,
     essentials: [],
     essentialsWhy: 'TLS is a user-writable register (tpidr_el0): no syscall needed',
     aliases: ['arm64'],
+    kernelTable: 'asm-generic',
   },
   x86_64: {
     name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: 62,
     essentials: ['arch_prctl'],
     essentialsWhy: 'the C library sets the %fs base for TLS with arch_prctl(ARCH_SET_FS) before main',
     aliases: ['amd64', 'x86-64', 'x64'],
+    kernelTable: 'x86_64',
   },
   i386: {
     name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: 3,
     essentials: ['set_thread_area'],
     essentialsWhy: 'the C library sets up the %gs TLS segment with set_thread_area before main',
     aliases: ['x86', 'i686', 'ia32'],
+    kernelTable: 'i386',
   },
   ppc: {
     name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: 20,
     essentials: [],
     essentialsWhy: 'TLS lives in r2, set from user space: no syscall needed',
     aliases: ['powerpc', 'ppc32'],
+    kernelTable: 'powerpc',
   },
   ppc64: {
     name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: 21,
     essentials: [],
     essentialsWhy: 'TLS lives in r13, set from user space: no syscall needed',
     aliases: ['powerpc64'],
+    kernelTable: 'powerpc',
   },
 };
 

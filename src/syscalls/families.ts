@@ -154,6 +154,24 @@ export function twinsOf(name: string): { name: string; family: Family }[] {
 }
 
 /**
+ * Every name reached from `name` through twin and time64 families, transitively (fadvise64 ->
+ * fadvise64_64 -> arm_fadvise64_64), each with the family that led to it; `name` itself excluded.
+ */
+export function twinClosure(name: string): { name: string; family: Family }[] {
+  const out: { name: string; family: Family }[] = [];
+  const seen = new Set([name]);
+  for (let i = -1; i < out.length; i++) {
+    const from = i < 0 ? name : out[i]!.name;
+    for (const t of twinsOf(from)) {
+      if (seen.has(t.name)) continue;
+      seen.add(t.name);
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+/**
  * What stands in for `name` where it is absent: its twins, and if it is a multiplexer or a
  * legacy call, the calls libc uses instead. The caller filters by what the arch has.
  */

@@ -22,6 +22,7 @@ export const RUNNERS: Partial<Record<ArchName, { qemu: string; pkg: string; root
   arm: { qemu: 'qemu-arm', pkg: 'qemu-user', root: '/usr/arm-linux-gnueabihf' },
   aarch64: { qemu: 'qemu-aarch64', pkg: 'qemu-user', root: '/usr/aarch64-linux-gnu' },
   ppc: { qemu: 'qemu-ppc', pkg: 'qemu-user', root: '/usr/powerpc-linux-gnu' },
+  ppc64: { qemu: 'qemu-ppc64', pkg: 'qemu-user', root: '/usr/powerpc64-linux-gnu' },
 };
 
 let dir: string | undefined;

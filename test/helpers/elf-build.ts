@@ -29,6 +29,7 @@ export const TOOLCHAINS: readonly Toolchain[] = [
   { arch: 'x86_64', cc: 'gcc', pkg: 'gcc', objdump: 'objdump', libc: '/usr/lib/x86_64-linux-gnu/libc.so.6', machine: 62, class: 64, endian: 'little', interp: '/lib64/ld-linux-x86-64.so.2' },
   { arch: 'arm', cc: 'arm-linux-gnueabihf-gcc', pkg: 'gcc-arm-linux-gnueabihf', objdump: 'arm-linux-gnueabihf-objdump', libc: '/usr/arm-linux-gnueabihf/lib/libc.so.6', machine: 40, class: 32, endian: 'little', interp: '/lib/ld-linux-armhf.so.3' },
   { arch: 'aarch64', cc: 'aarch64-linux-gnu-gcc', pkg: 'gcc-aarch64-linux-gnu', objdump: 'aarch64-linux-gnu-objdump', libc: '/usr/aarch64-linux-gnu/lib/libc.so.6', machine: 183, class: 64, endian: 'little', interp: '/lib/ld-linux-aarch64.so.1' },
+  { arch: 'ppc64', cc: 'powerpc64-linux-gnu-gcc', pkg: 'gcc-powerpc64-linux-gnu', objdump: 'powerpc64-linux-gnu-objdump', libc: '/usr/powerpc64-linux-gnu/lib/libc.so.6', machine: 21, class: 64, endian: 'big', interp: '/lib64/ld64.so.1' },
   { arch: 'ppc', cc: 'powerpc-linux-gnu-gcc', pkg: 'gcc-powerpc-linux-gnu', objdump: 'powerpc-linux-gnu-objdump', libc: '/usr/powerpc-linux-gnu/lib/libc.so.6', machine: 20, class: 32, endian: 'big', interp: '/lib/ld.so.1' },
 ];
 

@@ -3,9 +3,10 @@ import { checkPaths } from '../../check/walk.ts';
 import { renderText } from '../../check/report-text.ts';
 import { toJson } from '../../check/report-json.ts';
 import { toSarif } from '../../check/report-sarif.ts';
-import { isCheckError } from '../../check/types.ts';
+import { combineFirmwares, firmwaresIn, isFirmwareSpan, renderAcross, type AcrossFirmwares } from '../../check/firmwares.ts';
+import { isCheckError, type CheckResult } from '../../check/types.ts';
 import { parseArgs } from '../args.ts';
-import { bold, dim, EXIT, green, json, red, yellow, type Command } from '../io.ts';
+import { bold, dim, EXIT, green, json, red, yellow, type Command, type Io } from '../io.ts';
 import { settings } from './common.ts';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -40,11 +41,18 @@ Verdicts:
   unknown      fails; nothing known says how the code handles it            (warning)
   broken       fails, no fallback: the feature that needs it breaks         (fatal)
   aborts       fails where the C library cannot go on: the process dies     (fatal)
-  sigsys       raises SIGSYS: the process dies (CodeSafe firmware < 13.7)   (fatal)
-  killed       the filter kills the process (enclave)                        (fatal)
+  sigsys       raises SIGSYS (a trap): the process dies unless it handles it (fatal)
+  killed       the process is killed (CodeSafe firmware < 13.7, the enclave)  (fatal)
 
 Options:
   --target T, --firmware V   as for generate (default firmware: the newest; or sysgate.config.json)
+  --firmware all|A..B        the verdict at every firmware the target knows (or those from A to
+                             B; A.. and ..B leave an end open) side by side, and the oldest one
+                             the file survives on: "needs 13.7: on 13.5 it is killed at start-up
+                             by set_robust_list". Exit 1 when it fails at any of them. JSON: per
+                             file {file, target, verdicts [{firmware, pass, fatal, warnings,
+                             unresolved, because}], needs, summary, reports [{firmware, report}]};
+                             SARIF: one run per firmware (automationDetails.id names it)
   --sysroot DIR              follow DT_NEEDED into DIR and analyse those libraries too
   --libc-version X.Y         assume this C library version (default: the sysroot's libc.so.6,
                              else the file's highest GLIBC_ reference or the knowledge base's default)
@@ -60,9 +68,10 @@ Options:
                              check must not leave a binary that looks up to date)
 
 JSON (check --json): {file, arch, target, firmware, defaultAction, static, type, library,
-  libc, syscalls, unresolved, unknownImports, libraries, summary, fatal} for one FILE; an
+  libc, abiNote?, syscalls, unresolved, unknownImports, libraries, summary, fatal} for one FILE; an
   array of them for several files or a directory. In detail:
-  library (a shared library), libc {name, version, versionFrom, referenced},
+  library (a shared library), libc {name, version, versionFrom, referenced}, abiNote? (the
+  target's numbers are another ABI's of the same kernel table: 32-bit ppc under the ppc64 list),
   syscalls [{name, nr, verdict, severity (fatal|warning|ok), action, outcome, condition?,
              reason?, fix?, via [...]}],
   via: {kind: import, symbol, version?, weak, role (chain|also|conditional|on-enosys), step?,
@@ -81,6 +90,7 @@ not be checked: not an ELF, an arch the target lacks).
 
 Examples:
   sysgate check build/app --target codesafe5 --firmware 13.7
+  sysgate check build/app --target codesafe5 --firmware all
   sysgate check build/app --target codesafe5 --sysroot /usr/arm-linux-gnueabihf --json
   sysgate check out/ --target enclave-x86_64 --format sarif > check.sarif
 `,
@@ -107,9 +117,10 @@ Examples:
     // Progress goes to stderr, so it is for stderr's terminal, whatever stdout is.
     const progress = !!io.errIsTTY && !quiet;
     let last = 0;
-    const results = await checkPaths(paths, target, {
+    const span = firmware !== undefined && isFirmwareSpan(firmware) ? firmwaresIn(target, firmware) : undefined;
+    const runAt = (fw: string | undefined) => checkPaths(paths, target, {
       cwd: io.cwd,
-      ...(firmware !== undefined ? { firmware } : {}),
+      ...(fw !== undefined ? { firmware: fw } : {}),
       ...(flags['--sysroot'] ? { sysroot: resolve(io.cwd, flags['--sysroot']) } : {}),
       ...(libcVersion ? { libcVersion } : {}),
       ...(jobs !== undefined ? { jobs } : {}),
@@ -123,6 +134,13 @@ Examples:
         },
       } : {}),
     });
+    if (span) {
+      // One firmware after another: each run already uses every core for a directory.
+      const perFirmware: CheckResult[][] = [];
+      for (const fw of span) perFirmware.push(await runAt(fw));
+      return reportSpan(io, span, perFirmware, paths, format, !!flags['--delete-on-fatal']);
+    }
+    const results = await runAt(firmware);
     const single = paths.length === 1 && results.length === 1 && results[0]!.file === paths[0];
     const errors = results.filter(isCheckError);
     // A machine reading JSON or SARIF must not take a partial log for the whole answer:
@@ -150,3 +168,35 @@ Examples:
     return fatal.length ? EXIT.findings : EXIT.ok;
   },
 };
+
+/**
+ * --firmware all | A..B: the verdict at every firmware of the span side by side, and the oldest
+ * firmware the file survives on. Exit 1 when a file fails at any firmware of the span (the span
+ * is what the user asked to run on), 2 when a file could not be checked.
+ */
+function reportSpan(io: Io, firmwares: string[], perFirmware: CheckResult[][], paths: string[], format: string, deleteOnFatal: boolean): number {
+  const rows = combineFirmwares(firmwares, perFirmware);
+  const ok = rows.filter((r): r is AcrossFirmwares => !isCheckError(r as CheckResult));
+  const single = paths.length === 1 && rows.length === 1 && rows[0]!.file === paths[0];
+  if (format === 'json') io.out(json(single ? rows[0] : rows));
+  else if (format === 'sarif') {
+    // One SARIF run per firmware, told apart by automationDetails.
+    const logs = perFirmware.map((rs, k) => {
+      const log = toSarif(rs) as { runs: Record<string, unknown>[] };
+      for (const run of log.runs) run.automationDetails = { id: `sysgate/check/${firmwares[k]}/` };
+      return log;
+    });
+    io.out(json({ ...logs[0]!, runs: logs.flatMap((l) => l.runs) }));
+  } else io.out(renderAcross(ok));
+  const errors = rows.filter((r) => isCheckError(r as CheckResult)) as { file: string; error: string }[];
+  for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
+  if (errors.length) return EXIT.usage;
+  const failing = ok.filter((r) => r.verdicts.some((v) => !v.pass));
+  if (deleteOnFatal) {
+    for (const r of failing) {
+      rmSync(resolve(io.cwd, r.file), { force: true });
+      io.err(`sysgate: removed ${r.file}\n`);
+    }
+  }
+  return failing.length ? EXIT.findings : EXIT.ok;
+}

@@ -66,7 +66,7 @@ Examples:
       io.out(`   ${line(r, app, fw, io)}\n`);
     }
     io.out(`   The shim fixes keygen on 13.7 (getentropy reads /dev/urandom): sysgate cc --target codesafe5 -- arm-linux-gnueabihf-gcc ...\n`);
-    io.out(`   On 13.5 even a clean glibc app dies at start-up: rseq and set_robust_list raise SIGSYS there.\n`);
+    io.out(`   On 13.5 even a clean glibc app dies at start-up: rseq and set_robust_list kill it there.\n`);
     io.out(dim(io, '   sysgate check examples/bin --target codesafe5 --firmware 13.7\n'));
     return 0;
   },
@@ -81,6 +81,6 @@ function line(r: CheckReport, app: string, fw: string, io: Io): string {
     const w = r.summary.warnings;
     return `${head}${green(io, 'PASS')} (${r.summary.syscalls} syscalls; ${r.summary.denied} denied, none fatal${w ? `; ${w} warning${w === 1 ? '' : 's'}` : ''})`;
   }
-  const what = fatal.map((f) => `${f.name} ${f.verdict === 'sigsys' ? 'raises SIGSYS' : f.verdict === 'broken' ? 'fails with no fallback' : f.verdict}`);
+  const what = fatal.map((f) => `${f.name} ${f.verdict === 'sigsys' ? 'raises SIGSYS' : f.verdict === 'killed' ? 'kills the process' : f.verdict === 'broken' ? 'fails with no fallback' : f.verdict}`);
   return `${head}${red(io, 'FAIL')} ${yellow(io, what.slice(0, 3).join(', '))}${what.length > 3 ? ` and ${what.length - 3} more` : ''}`;
 }

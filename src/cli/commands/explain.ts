@@ -55,5 +55,6 @@ function explainText(e: Explanation, io: Io): string {
   if (e.reason) lines.push(`  reason: ${e.reason}`);
   if (e.twins.length) lines.push(`  related: ${e.twins.map((t) => `${t.name} (${t.allowed ? 'allowed' : 'denied'}${t.number === null ? ', not on this arch' : ''})`).join(', ')}`);
   if (e.fix && !e.allowed) lines.push(`  fix: ${e.fix}`);
+  if (e.abi) lines.push(`  abi: ${e.abi}`);
   return `${lines.join('\n')}\n`;
 }

@@ -37,8 +37,11 @@ cflags and link the object into the executable with the printed ldflags.
                so the flags then name a dynamic list, written to DIR as <name>.dynlist.
                Without --cc: --export-dynamic-symbol. SYSGATE_SHIM_EXPORT=dynamic-list|
                export-dynamic-symbol forces one (then the list is written even with --flags).
-  --sigsys     add a SIGSYS handler: where a denial is a seccomp TRAP (firmware < 13.7),
-               calls made inside the C library get the fallback or ENOSYS instead of death
+  --sigsys     add a SIGSYS handler: where a denial is a seccomp TRAP (user targets; not
+               codesafe5, whose denials before 13.7 kill the process, nor the enclave),
+               calls made inside the C library get the fallback or ENOSYS instead of death.
+               It never rescues calls made with signals blocked (glibc's clone for
+               pthread_create) or before it is installed (start-up). Refused where nothing traps.
   --json       machine-readable: files, flags and every wrapper with its fallback
 
 JSON (shim --json): {out (the directory), files (names written in out), flags: {cflags,
@@ -51,7 +54,7 @@ Examples:
   arm-linux-gnueabihf-gcc $(sysgate shim --target codesafe5 --arch arm --cflags) \\
       -c build/shim/codesafe5-13.7-arm.shim.c -o build/shim.o
   arm-linux-gnueabihf-gcc -o app main.o build/shim.o $(sysgate shim --target codesafe5 --arch arm --libs)
-  sysgate shim --target codesafe5 --firmware 13.5 --arch ppc --sigsys --json
+  sysgate shim --target codesafe5 --firmware 13.5 --arch ppc64 --json
 `,
   async run(argv, io) {
     const flags = parseArgs({

@@ -1,5 +1,5 @@
 import { formatAction, isAllow } from '../../policy/action.ts';
-import { describeConditions, describeProvenance, policyHeading } from '../../policy/describe.ts';
+import { abiNote, describeConditions, describeProvenance, policyHeading } from '../../policy/describe.ts';
 import { showFirmware } from '../../policy/firmware.ts';
 import type { Policy } from '../../policy/types.ts';
 import { parseArgs } from '../args.ts';
@@ -97,6 +97,7 @@ export function policyJson(p: Policy) {
     arch: p.arch.name,
     defaultAction: formatAction(p.defaultAction),
     foreignArchAction: formatAction(p.foreignArchAction),
+    ...(p.abi ? { abi: { ...p.abi, note: abiNote(p) } } : {}),
     allowed,
     absent: p.absent.map((a) => ({ name: a.name, since: a.since ?? null, replacedBy: a.replacedBy })),
     counts: {
@@ -121,7 +122,8 @@ function policyText(p: Policy, io: Io): string {
     ].filter(Boolean).join('; ');
     rows.push([String(r.nr), r.name, r.since ? showFirmware(r.since) : '-', notes]);
   }
-  let out = `${bold(io, policyHeading(p))}\n${table(rows)}`;
+  const abi = abiNote(p);
+  let out = `${bold(io, policyHeading(p))}\n${abi ? `${abi}\n` : ''}${table(rows)}`;
   if (p.absent.length) {
     out += `\nNot on ${p.arch.name}:\n`;
     out += table(p.absent.map((a) => [a.name, a.replacedBy.length ? `-> ${a.replacedBy.join(', ')}` : 'no replacement']));

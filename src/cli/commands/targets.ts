@@ -32,11 +32,13 @@ Examples:
       defaultActions: t.defaultActions.map((d) => ({ range: d.range, action: formatAction(d.action) })),
       foreignArchAction: formatAction(t.foreignArchAction),
       syscalls: t.entries.length,
+      ...(t.abi ? { abi: t.abi, names: t.expandFamilies === 'operations' ? 'operations' : 'literal' } : {}),
     }));
     if (flags['--json']) return io.out(json(list)), 0;
     for (const t of list) {
       io.out(`${bold(io, t.id)}  ${t.title}\n`);
       io.out(`  arches: ${t.arches.join(', ')} (default ${t.defaultArch})\n`);
+      if (t.abi) io.out(`  names and numbers: the ${t.abi} syscall ABI${t.names === 'operations' ? `; on other arches, the same operations under their names` : ''}\n`);
       if (t.firmwares.length) io.out(`  firmware: ${t.firmwares.map(showFirmware).join(', ')}\n`);
       io.out(`  default action: ${t.defaultActions.map((d) => (d.range === '*' ? d.action : `${d.range}: ${d.action}`)).join('; ')}\n`);
       io.out(`  ${t.syscalls} syscalls listed\n\n`);

@@ -1,10 +1,20 @@
 /**
- * PowerPC (32- and 64-bit, either endianness): `sc` with the number in r0 (`li r0,N`).
+ * PowerPC (32- and 64-bit, either endianness): `sc` or `scv 0` with the number in r0 (`li r0,N`).
+ *
+ * 64-bit glibc (2.34+) chooses between `scv 0` (POWER9's vectored call) and `sc` at run time:
+ * `li r0,N; ...; beq 1f; ld; andis.; beq 1f; scv 0; b 2f; 1: sc; 2:`. Both instructions enter the
+ * kernel, and the `sc` is a join point, so the number is recovered on every path into it.
  */
 import type { ElfExecRegion, SyscallSite } from '../types.ts';
-import { Bits, JOIN, pushFixedWidthSites, type Recovered, type ScanContext } from './common.ts';
+import { Bits, JOIN, pushFixedWidthSites, WINDOW, type Recovered, type ScanContext } from './common.ts';
 
 const SC = 0x44000002;
+/** scv 0: LEV 0 only (other levels are reserved for the hypervisor and firmware). */
+const SCV0 = 0x44000001;
+const NOP = 0x60000000; // ori r0,r0,0
+/** How many join points one site's recovery may pass through, and paths it may follow. */
+const MAX_JOINS = 8;
+const MAX_PATHS = 32;
 // X-form stores under primary opcode 31 (extended opcode in bits 1-10): they only write RA on update.
 const STORES31 = new Set([151, 183, 215, 247, 407, 439, 149, 181, 662, 918, 150, 214, 694, 726, 663, 695, 727, 759, 983, 660, 1014, 982, 86, 54, 278, 246, 470]);
 // Opcode 31 forms that write no GPR: cmp, cmpl, tw, td, mtspr, mtcrf, mtmsr, sync, eieio, wait.
@@ -16,26 +26,95 @@ export function scanPpc(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
   const n = region.size >>> 2;
   const sites: number[] = [];
   const targets = new Bits(region.size, 2);
+  /** Word index of a branch target -> word indexes of the (non-linking, relative) branches to it. */
+  const sources = new Map<number, number[]>();
+  const branchTo = (i: number, to: number) => {
+    targets.set(to * 4);
+    const list = sources.get(to);
+    if (list) list.push(i);
+    else sources.set(to, [i]);
+  };
   for (let i = 0; i < n; i++) {
     const w = dv.getUint32(base + i * 4, le);
-    if (w === SC) {
+    if (w === SC || w === SCV0) {
       sites.push(i);
       continue;
     }
     const op = w >>> 26;
-    if (op === 18 && (w & 3) === 0) targets.set(i * 4 + ((w << 6) >> 8) * 4);
-    else if (op === 16 && (w & 3) === 0) targets.set(i * 4 + ((w << 16) >> 18) * 4);
+    if (op === 18 && (w & 3) === 0) branchTo(i, i + ((w << 6) >> 8));
+    else if (op === 16 && (w & 3) === 0) branchTo(i, i + ((w << 16) >> 18));
   }
+  const recover = (c: ScanContext, r: ElfExecRegion, i: number, lowest: number, fIdx: number, tg: Bits): Recovered => {
+    const budget = { joins: MAX_JOINS, paths: MAX_PATHS };
+    return walk(c, r, { site: i, lowest, fIdx, targets: tg, sources, budget }, i, true, 0, 'r0');
+  };
   pushFixedWidthSites(ctx, region, sites, targets, 'ppc', 'sc', recover, out);
 }
 
-function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, targets: Bits): Recovered {
+/** Whether the instruction word never falls through to the next one (b, unconditional bc, blr, bctr, rfid). */
+function neverFallsThrough(w: number): boolean {
+  const op = w >>> 26;
+  if (op === 18) return (w & 1) === 0;
+  const bo = (w >>> 21) & 31;
+  if (op === 16) return (w & 1) === 0 && (bo & 0x14) === 0x14;
+  if (op === 19) {
+    const xo = (w >>> 1) & 0x3ff;
+    if (xo === 16 || xo === 528 || xo === 560) return (w & 1) === 0 && (bo & 0x14) === 0x14;
+    return xo === 18; // rfid
+  }
+  return false;
+}
+
+/**
+ * The value of the number register at word `i`, walking back from it. At a join point every
+ * predecessor (the fall-through and each branch to it) is followed, within the function and a
+ * bounded budget; the answer is a constant only when every path gives the same constant.
+ */
+interface Walk {
+  site: number;
+  lowest: number;
+  fIdx: number;
+  targets: Bits;
+  sources: Map<number, number[]>;
+  budget: { joins: number; paths: number };
+}
+
+/** Walks back from word `from` (control stands there; `joinAtStart`: it may be a join point) tracking rT = `t0`. */
+function walk(ctx: ScanContext, region: ElfExecRegion, w0: Walk, from: number, joinAtStart: boolean, t0: number, name0: string): Recovered {
   const { dv, le } = ctx;
-  let t = 0;
-  let name = 'r0';
+  const { lowest, fIdx, targets, sources, budget } = w0;
+  let t = t0;
+  let name = name0;
   const lost = (): Recovered => ({ k: 'unknown', why: `${name} written by an instruction that is not li` });
-  for (let cur = i; ; cur--) {
+  for (let cur = from; ; cur--) {
     const j = cur - 1;
+    if ((cur !== from || joinAtStart) && targets.has(cur * 4)) {
+      // A join point between the site and the setter: every way into `cur` must agree.
+      if (--budget.joins < 0) return { k: 'unknown', why: JOIN };
+      const preds = [...(sources.get(cur) ?? [])];
+      // Alignment nops after an unconditional branch are unreachable unless branched to: skip them.
+      let k = j;
+      while (k >= 0 && dv.getUint32(region.offset + k * 4, le) === NOP && !targets.has(k * 4)) k--;
+      const fallsIn = k >= 0 && !neverFallsThrough(dv.getUint32(region.offset + k * 4, le));
+      let agreed: number | undefined;
+      const paths: Recovered[] = [];
+      for (const s of preds) {
+        // Only branches from within the function (or the window, without symbols), and never from
+        // at or after the site (a loop back into it).
+        if (s >= w0.site || s < (fIdx >= 0 ? fIdx : w0.site - WINDOW)) return { k: 'unknown', why: JOIN };
+        if (--budget.paths < 0) return { k: 'unknown', why: JOIN };
+        // Control stands before the branch at s (which writes no GPR): walk on from there, with a
+        // look-back window of its own (out-of-line blocks sit far from the code that branches there).
+        paths.push(walk(ctx, region, { ...w0, lowest: Math.max(0, s - WINDOW, fIdx) }, s, true, t, name));
+      }
+      if (fallsIn) paths.push(walk(ctx, region, w0, cur, false, t, name));
+      for (const p of paths) {
+        if (p.k !== 'const') return p.k === 'arg' ? { k: 'unknown', why: JOIN } : p;
+        if (agreed !== undefined && agreed !== p.v) return { k: 'unknown', why: `${name} differs between the paths into the site (${agreed}, ${p.v})` };
+        agreed = p.v;
+      }
+      return agreed === undefined ? { k: 'unknown', why: JOIN } : { k: 'const', v: agreed };
+    }
     if (j < lowest) {
       if (j < fIdx && fIdx === lowest) {
         if (t === 3) return { k: 'arg', why: `${name}: the number comes from the caller (first argument)` };
@@ -43,7 +122,6 @@ function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: num
       }
       return { k: 'unknown', why: `${name} not set before the site within the scanned code` };
     }
-    if (targets.has(cur * 4)) return { k: 'unknown', why: JOIN };
     const w = dv.getUint32(region.offset + j * 4, le);
     const op = w >>> 26;
     const rt = (w >>> 21) & 31;
@@ -59,7 +137,7 @@ function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: num
       name = `r0 (copied from r${rt})`;
       continue;
     }
-    if (w === 0x60000000) continue; // nop
+    if (w === NOP) continue;
     if (op === 46 && rt <= t) return lost(); // lmw writes rT..r31
     switch (op) {
       case 18: // b / bl
