@@ -124,7 +124,7 @@ const sysgate = require('sysgate');
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.match(out.version, /^\d+\.\d+\.\d+$/);
-    assert.equal(out.def, 'trap');
+    assert.equal(out.def, 'kill-process');
     assert.ok(out.rules > 100 && out.bytes > 100 && out.bytes % 8 === 0);
     assert.equal(out.fatal, true);
     assert.deepEqual(out.walked, ['keygen.arm', 'sensor-log.arm']);

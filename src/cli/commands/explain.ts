@@ -16,7 +16,8 @@ it, the target's reason, its twins on other arches, and the known fix.
 
 JSON (explain --json): [{name, target, firmware, firmwareShown, arch, number, allowed,
   effectiveAction, effective, defaultAction, rule?, since, category?, note?, limit?, reason?,
-  fix?, replacedBy, twins: [{name, number, allowed}]}], one per NAME
+  fix?, replacedBy, abi? (what the target's names mean on this arch), twins: [{name,
+  number, allowed}]}], one per NAME
 
 Examples:
   sysgate explain --target codesafe5 --firmware 13.5 getrandom clock_gettime64

@@ -28,7 +28,7 @@ Options:
       --json         one JSON object, below
 
 JSON (syscalls --json): {target, title, firmware, arch, defaultAction, foreignArchAction,
-  runtime? (with --runtime), allowed: [{name, number, since, provenance, action?, conditions?,
+  abi?: {name, here (own|same-table|translated), note}, runtime? (with --runtime), allowed: [{name, number, since, provenance, action?, conditions?,
   limit?, replacedBy?}], absent: [{name, since, replacedBy}], counts: {listed, rules, family,
   essential, absent, runtime?}}
 

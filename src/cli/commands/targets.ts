@@ -13,7 +13,8 @@ Your own targets are JSON files (schema: schemas/target.schema.json) given by pa
 --target; they may "extend" a shipped one.
 
 JSON (targets --json): [{id, title, arches, defaultArch, firmwares, defaultActions,
-  foreignArchAction, syscalls (the number of entries)}]
+  foreignArchAction, syscalls (the number of entries), abi? (the arch whose syscall ABI the
+  names come from), names? (operations: translated on other arches | literal)}]
 
 Examples:
   sysgate targets
