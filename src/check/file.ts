@@ -1,20 +1,19 @@
 /** Checking one file on disk: read, skip non-ELF files (by magic), turn input errors into results. */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { ElfFile } from '../elf/source.ts';
+import { openRegularFile } from '../util/read-input.ts';
 import { InputError } from '../errors.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { checkElf } from './analyze.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
 
 const MAGIC = 0x7f454c46;
-/** Largest read buffer kept for the next file. */
-const KEEP = 256 << 20;
-let scratch: Buffer | undefined;
 
 /** Whether the file starts with \x7fELF (false for unreadable files). */
 export function isElfFile(path: string): boolean {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularFile(path, 'ELF file').fd;
     const b = Buffer.alloc(4);
     return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === MAGIC;
   } catch {
@@ -29,40 +28,27 @@ export function isElfFile(path: string): boolean {
  * found by walking a directory, it is skipped (null). Bugs (non-InputErrors) propagate.
  */
 export function checkFile(path: string, display: string, target: TargetDef, opts: CheckOptions, explicit: boolean): CheckResult | null {
-  let bytes: Uint8Array;
-  let fd: number | undefined;
+  let src: ElfFile;
   try {
-    // The magic first: a directory walk meets big archives and data files that are never read whole.
-    fd = openSync(path, 'r');
-    const head = Buffer.alloc(4);
-    if (readSync(fd, head, 0, 4, 0) !== 4 || head.readUInt32BE(0) !== MAGIC) {
+    // A regular file only (a FIFO never blocks us), under a size cap; read lazily, only what
+    // the reader needs (the magic first: a walk meets big archives that are never read whole).
+    src = ElfFile.open(path);
+    src.ensure(0, 4);
+    if (src.bytes.byteLength < 4 || src.bytes.readUInt32BE(0) !== MAGIC) {
+      src.close();
       return explicit ? { file: display, error: 'not an ELF file' } : null;
     }
-    const size = fstatSync(fd).size;
-    // One buffer, reused while files fit in it (fresh pages per file cost more than the read);
-    // nothing in a report refers to the bytes.
-    let buf = scratch;
-    if (!buf || buf.byteLength < size) {
-      buf = Buffer.allocUnsafe(size);
-      if (size <= KEEP) scratch = buf;
-    }
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, buf, got, size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, got);
   } catch (e) {
     if (!explicit) return null;
+    if (e instanceof InputError) return { file: display, error: e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message };
     return { file: display, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
   try {
-    return checkElf(bytes, display, target, opts);
+    return checkElf(src, display, target, opts);
   } catch (e) {
     if (e instanceof InputError) return { file: display, error: e.message.startsWith(`${display}: `) ? e.message.slice(display.length + 2) : e.message };
     throw e;
+  } finally {
+    src.close();
   }
 }
