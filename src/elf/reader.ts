@@ -125,7 +125,11 @@ class Bin {
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  /** Set once the headers show the kernel would refuse the file: then that is the error. */
+  cannot: string | undefined;
+
   fail(msg: string): never {
+    if (this.cannot) throw new InputError(`${this.file}: cannot run: ${this.cannot}`);
     throw new InputError(`${this.file}: ${msg}`);
   }
 
@@ -349,6 +353,14 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
     interp = b.buf.toString('latin1', interpSeg.offset, end);
     interpFacts = { filesz: interpSeg.filesz, last: interpSeg.filesz > 0 ? b.u8(interpSeg.offset + interpSeg.filesz - 1) : undefined };
   }
+
+  // What the kernel refuses is decided by the headers alone; once it is known, any later
+  // problem is reported as that (a file that cannot run has nothing else worth saying).
+  const cannot = whyCannotRun({
+    eType, machine, class: is64 ? 64 : 32, phentsize, phnum, loads: loads.length,
+    ...(interpFacts ? { interp: interpFacts } : {}),
+  });
+  if (cannot && !isRel) b.cannot = cannot;
 
   // Dynamic section: PT_DYNAMIC by its address, as ld.so finds it (l_ld = p_vaddr + load bias).
   const dyn = new Map<number, number>();
@@ -616,12 +628,24 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   // Executable regions: for a program, the PF_X PT_LOAD segments, each byte once.
   const exec: ElfExecRegion[] = program ? execSegments(b, loads, opts.code !== false) : [];
   if (!program) {
-    for (const s of sections) {
-      if ((s.flags & SHF_EXECINSTR) === 0 || s.type === SHT_NOBITS || s.size === 0) continue;
+    // Each byte of the file once: a code section whose bytes an earlier one (by offset)
+    // already covers, duplicates and overlaps (65,535 of them in a hostile file), is skipped.
+    const code = sections.filter((s) => (s.flags & SHF_EXECINSTR) !== 0 && s.type !== SHT_NOBITS && s.size > 0);
+    const keep = new Map<Section, number>(); // section -> bytes at its start already covered
+    let end = -1;
+    for (const s of [...code].sort((x, y) => x.offset - y.offset || x.index - y.index)) {
+      if (s.offset + s.size <= end) continue;
+      keep.set(s, Math.max(0, end - s.offset));
+      end = s.offset + s.size;
+    }
+    for (const s of code) {
+      const skip = keep.get(s);
+      if (skip === undefined) continue;
       const name = sectionName(s);
-      if (opts.code !== false) b.check(s.offset, s.size, `section ${name}`);
-      else if (!(s.offset >= 0 && s.offset + s.size <= b.len)) b.fail(`section ${name} extends past the end of the file`);
-      exec.push({ name, addr: s.addr, offset: s.offset, size: s.size, shndx: s.index });
+      if (!(s.offset >= 0 && s.offset + s.size <= b.len)) b.fail(`section ${name} extends past the end of the file`);
+      const r = { name, addr: s.addr + skip, offset: s.offset + skip, size: s.size - skip, shndx: s.index };
+      if (opts.code !== false) b.check(r.offset, r.size, `section ${name}`);
+      exec.push(r);
     }
   } else if (sections.length > 0) {
     // Code the section headers hide, or claim, is a disagreement worth a line.
@@ -646,10 +670,6 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
     imports, exports, versionDefs, versionNeeds, symbols, mappingSymbols, exec,
     warnings,
   };
-  const cannot = whyCannotRun({
-    eType, machine, class: is64 ? 64 : 32, phentsize, phnum, loads: loads.length,
-    ...(interpFacts ? { interp: interpFacts } : {}),
-  });
   if (cannot) info.cannotRun = cannot;
   if (arch) info.arch = arch;
   if (interp !== undefined) info.interp = interp;
