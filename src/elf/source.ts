@@ -67,6 +67,13 @@ export class ElfFile implements ElfBytes {
     this.ensure(0, this.bytes.byteLength);
   }
 
+  /** Bytes read from the file so far (whole blocks). */
+  loadedBytes(): number {
+    let n = 0;
+    for (let i = 0; i < this.loaded.length; i++) if (this.loaded[i]) n += Math.min(BLOCK, this.bytes.byteLength - i * BLOCK);
+    return n;
+  }
+
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
