@@ -17,6 +17,7 @@ import { readElf } from '../src/elf/reader.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import type { TargetDef } from '../src/policy/types.ts';
 import { RUNNERS, TOOLCHAINS, type Toolchain } from './helpers/check-build.ts';
+import { FIXTURE_SRC } from './helpers/elf-build.ts';
 import { prng } from './helpers/prng.ts';
 import { hasTool, requireTool } from './helpers/tools.ts';
 
@@ -252,6 +253,22 @@ describe('check reads what the loader reads (tampered section headers)', functio
     assert.ok(r.fatal);
     assert.deepEqual(findings(r), findings(report(orig, 'orig')));
     assert.ok(r.warnings?.some((w) => /PT_DYNAMIC's p_offset 0x0 .*using the address/.test(w)), JSON.stringify(r.warnings));
+  });
+
+  it('PT_DYNAMIC p_offset moved (sections kept): syscall() callers are still found through the PLT', function () {
+    requireRunner(this, x86);
+    const exe = join(dir, 'prog');
+    const r0 = spawnSync('gcc', ['-O2', '-o', exe, FIXTURE_SRC], { encoding: 'utf8' });
+    assert.equal(r0.status, 0, r0.stderr);
+    const orig = new Uint8Array(readFileSync(exe));
+    const expected = runs(x86, exe);
+    const base = report(orig, 'orig');
+    assert.ok(base.syscalls.some((f) => f.via.some((v) => v.kind === 'syscall()')), 'the original has syscall() calls');
+    const m = orig.slice();
+    const e = new Elf(m);
+    e.setWord(e.segments().find((s) => s.type === 2)!.offAt, 0);
+    assert.ok(stillRuns(x86, m, 'prog-dynoff', expected));
+    assert.deepEqual(findings(report(m, 'prog-dynoff')), findings(base));
   });
 
   for (const tc of TOOLCHAINS) {
