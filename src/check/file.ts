@@ -34,7 +34,8 @@ export function checkFile(path: string, display: string, target: TargetDef, opts
     // the reader needs (the magic first: a walk meets big archives that are never read whole).
     src = ElfFile.open(path);
     src.ensure(0, 4);
-    if (src.bytes.byteLength < 4 || src.bytes.readUInt32BE(0) !== MAGIC) {
+    const h = src.bytes;
+    if (h.byteLength < 4 || ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0 !== MAGIC) {
       src.close();
       return explicit ? { file: display, error: 'not an ELF file' } : null;
     }

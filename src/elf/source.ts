@@ -31,14 +31,17 @@ export interface ElfBytes {
 
 /** An ELF file opened for lazy reading. Call `close()` when done (the bytes stay usable). */
 export class ElfFile implements ElfBytes {
-  readonly bytes: Buffer;
+  /** Typed as Uint8Array, not Buffer: the Node API's declarations must not need @types/node. */
+  readonly bytes: Uint8Array;
+  private readonly buf: Buffer;
   private readonly loaded: Uint8Array;
   private readonly scratch = Buffer.allocUnsafe(BLOCK);
   private fd: number | undefined;
 
   private constructor(readonly path: string, fd: number, size: number) {
     this.fd = fd;
-    this.bytes = Buffer.alloc(size);
+    this.buf = Buffer.alloc(size);
+    this.bytes = this.buf;
     this.loaded = new Uint8Array(Math.ceil(size / BLOCK));
   }
 
@@ -94,7 +97,7 @@ export class ElfFile implements ElfBytes {
       if (n === 0) break; // the file shrank: the rest stays zero
       got += n;
     }
-    if (got > 0 && this.scratch.compare(ZERO, 0, got, 0, got) !== 0) this.scratch.copy(this.bytes, start, 0, got);
+    if (got > 0 && this.scratch.compare(ZERO, 0, got, 0, got) !== 0) this.scratch.copy(this.buf, start, 0, got);
   }
 }
 
