@@ -601,8 +601,13 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
       lo = f.start;
       hi = f.end;
     } else {
-      lo = ctx.funcs.prevEnd(addr, key) ?? region.addr;
-      hi = ctx.funcs.nextStart(addr, key) ?? region.addr + size;
+      // No symbol says where this code starts: sweep from the previous symbol's end, but never
+      // more than UNNAMED_BEFORE bytes back (x86 decoding falls into step within a few
+      // instructions), nor UNNAMED_AFTER past it. Without the bound, a file whose executable
+      // segment also maps its data (a 108 MB one: 54 MB of .rodata and tables) was decoded end
+      // to end for a few byte pairs that look like syscalls.
+      lo = Math.max(ctx.funcs.prevEnd(addr, key) ?? region.addr, addr - UNNAMED_BEFORE);
+      hi = Math.min(ctx.funcs.nextStart(addr, key) ?? region.addr + size, addr + UNNAMED_AFTER);
     }
     lo = Math.max(lo, region.addr) - region.addr;
     hi = Math.min(hi, region.addr + size) - region.addr;
@@ -704,6 +709,10 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
     }
   }
 }
+
+/** How far a sweep reaches around a site no symbol encloses. */
+const UNNAMED_BEFORE = 1 << 16;
+const UNNAMED_AFTER = 1 << 12;
 
 /** Zero bytes in a row before the sweep skips the rest of the run. */
 const ZERO_RUN = 4096;
