@@ -11,9 +11,10 @@
  * decides the call's verdict. Pure apart from reading --sysroot libraries.
  */
 import { abiNote } from '../policy/describe.ts';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findSyscallSites, readElf } from '../elf/index.ts';
+import { type ElfBytes, ElfFile, inMemory } from '../elf/source.ts';
 import { ScanContext } from '../elf/sites/common.ts';
 import type { ElfInfo } from '../elf/types.ts';
 import { InputError } from '../errors.ts';
@@ -137,13 +138,16 @@ function maxGlibcDef(elf: ElfInfo): string | undefined {
 
 const GLIBC_MARK = Buffer.from('GLIBC_TUNABLES');
 
-function detectLibc(elf: ElfInfo, bytes: Uint8Array): Libc | undefined {
+function detectLibc(elf: ElfInfo, src: ElfBytes): Libc | undefined {
   if (elf.interp?.includes('ld-musl') || elf.needed.some((n) => n === 'libc.so' || n.startsWith('libc.musl-'))) return 'musl';
   if (elf.needed.some((n) => n === 'libc.so.6') || elf.versionNeeds.some((n) => n.versions.some((v) => v.startsWith('GLIBC_')))) return 'glibc';
   if (!elf.static) return undefined;
   const names = new Set(elf.symbols.map((s) => s.name));
   if (names.has('__libc_setup_tls') || names.has('_dl_relocate_static_pie') || names.has('__libc_start_call_main')) return 'glibc';
   if (names.has('__init_libc') || names.has('__libc_start_init')) return 'musl';
+  // The last resort looks at every byte: read them all (a stripped static binary, small).
+  src.ensure(0, src.bytes.byteLength);
+  const bytes = src.bytes;
   if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(GLIBC_MARK) >= 0) return 'glibc';
   return undefined;
 }
@@ -172,7 +176,14 @@ function libcVersion(elf: ElfInfo, libc: Libc | undefined, opts: CheckOptions): 
     const p = findInSysroot(opts.sysroot, elf.arch, 'libc.so.6');
     if (p) {
       try {
-        const v = maxGlibcDef(readElf(new Uint8Array(readFileSync(p)), p));
+        // Only its version definitions are needed: the code is never read.
+        const f = ElfFile.open(p);
+        let v: string | undefined;
+        try {
+          v = maxGlibcDef(readElf(f, p, { code: false }));
+        } finally {
+          f.close();
+        }
         if (v) return { ...info, version: v, versionFrom: 'sysroot' };
       } catch {
         // fall through to the file's own references
@@ -243,7 +254,8 @@ function functionInfo(ctx: Ctx, fn: string | undefined): FunctionInfo | undefine
   return lookup(ctx.libc, fn, ctx.arch, ctx.version) ?? (fn.startsWith('__') ? lookup(ctx.libc, fn.replace(/^__(libc_)?/, ''), ctx.arch, ctx.version) : undefined);
 }
 
-function collectObject(elf: ElfInfo, bytes: Uint8Array, ctx: Ctx, library: string | null): Collected {
+function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | null): Collected {
+  const bytes = src.bytes;
   const out: Collected = { reaches: [], unresolved: [], unknownImports: [] };
   // 1. Imports.
   let importsSyscall = false;
@@ -415,12 +427,15 @@ function outcomeText(verdict: Verdict, action: Action, via: Via | undefined, h: 
  * Checks one ELF against a target. Throws InputError for files that cannot be checked
  * (malformed, an arch the target lacks); returns the report otherwise.
  */
-export function checkElf(bytes: Uint8Array, file: string, target: TargetDef, opts: CheckOptions = {}): CheckReport {
-  const elf = readElf(bytes, file);
+export function checkElf(input: Uint8Array | ElfBytes, file: string, target: TargetDef, opts: CheckOptions = {}): CheckReport {
+  const src = input instanceof Uint8Array ? inMemory(input) : input;
+  const elf = readElf(src, file);
+  // A file the kernel refuses to execute makes no syscalls: never a PASS.
+  if (elf.cannotRun) throw new InputError(`${file}: cannot run: ${elf.cannotRun}`);
   if (!elf.arch) throw new InputError(`${file}: e_machine ${elf.machine} (${elf.class}-bit) is not an arch sysgate knows`);
   const arch = elf.arch;
   const policy = policyFor(target, opts.firmware, arch, file);
-  const libc = detectLibc(elf, bytes);
+  const libc = detectLibc(elf, src);
   const libcInfo = libcVersion(elf, libc, opts);
   const version = libcInfo.version ?? '0';
   const isLibrary = elf.type === 'dyn' && !elf.pie && !elf.interp;
@@ -443,7 +458,7 @@ export function checkElf(bytes: Uint8Array, file: string, target: TargetDef, opt
       handling: { k: 'startup', onEnosys: s.onEnosys, ...(s.fallback ? { next: s.fallback } : {}), ...(s.note ? { detail: s.note } : {}) },
     });
   }
-  const own = collectObject(elf, bytes, ctx, null);
+  const own = collectObject(elf, src, ctx, null);
   reaches.push(...own.reaches);
   unresolved.push(...own.unresolved);
   own.unknownImports.forEach((n) => unknownImports.add(n));
@@ -470,11 +485,17 @@ export function checkElf(bytes: Uint8Array, file: string, target: TargetDef, opt
       let lib = libCache.get(key);
       if (!lib) {
         try {
-          const lbytes = new Uint8Array(readFileSync(path));
-          const lelf = readElf(lbytes, path);
-          lib = lelf.arch !== arch
-            ? { error: `${lelf.arch ?? `e_machine ${lelf.machine}`} library, not ${arch}` }
-            : { elf: lelf, collected: collectObject(lelf, lbytes, { ...ctx, startup: new Map() }, name) };
+          const lf = ElfFile.open(path);
+          try {
+            const lelf = readElf(lf, path);
+            lib = lelf.arch !== arch
+              ? { error: `${lelf.arch ?? `e_machine ${lelf.machine}`} library, not ${arch}` }
+              : lelf.cannotRun
+                ? { error: `cannot be loaded: ${lelf.cannotRun}` }
+                : { elf: lelf, collected: collectObject(lelf, lf, { ...ctx, startup: new Map() }, name) };
+          } finally {
+            lf.close();
+          }
         } catch (e) {
           lib = { error: (e as Error).message };
         }
@@ -549,6 +570,7 @@ export function checkElf(bytes: Uint8Array, file: string, target: TargetDef, opt
     unresolved,
     unknownImports: [...unknownImports].sort(),
     libraries,
+    ...(elf.warnings.length ? { warnings: elf.warnings } : {}),
     summary: {
       syscalls: syscalls.length,
       denied: syscalls.filter((f) => f.verdict !== 'allowed').length,

@@ -3,7 +3,8 @@
  * that name a symbol (to find the GOT slot, and so the PLT stub, of `syscall`). Read from the
  * program headers (PT_LOAD, PT_DYNAMIC), the way the loader sees the file, so stripped
  * section headers do not matter. Malformed tables give no slots rather than an error:
- * `readElf` has already validated what the report depends on.
+ * `readElf` has already validated what the report depends on, and has read (for a lazily read
+ * file) the dynamic section, symbols, strings and relocation tables this looks at.
  */
 import type { ElfInfo } from '../elf/types.ts';
 
@@ -47,7 +48,7 @@ function slots(elf: ElfInfo, bytes: Uint8Array, name: string | null): number[] {
   const phentsize = dv.getUint16(is64 ? 0x36 : 0x2a, le);
   const phnum = dv.getUint16(is64 ? 0x38 : 0x2c, le);
   const loads: Load[] = [];
-  let dyn: { offset: number; size: number } | undefined;
+  let dyn: { vaddr: number; size: number } | undefined;
   for (let i = 0; i < phnum; i++) {
     const p = phoff + i * phentsize;
     if (p + phentsize > bytes.byteLength) break;
@@ -56,16 +57,19 @@ function slots(elf: ElfInfo, bytes: Uint8Array, name: string | null): number[] {
     const vaddr = is64 ? word(p + 16) : dv.getUint32(p + 8, le);
     const filesz = is64 ? word(p + 32) : dv.getUint32(p + 16, le);
     if (type === PT_LOAD) loads.push({ vaddr, offset, filesz });
-    else if (type === PT_DYNAMIC) dyn = { offset, size: filesz };
+    else if (type === PT_DYNAMIC) dyn = { vaddr, size: filesz };
   }
   if (!dyn) return [];
   const off = (vaddr: number): number | undefined => {
     for (const l of loads) if (vaddr >= l.vaddr && vaddr < l.vaddr + l.filesz) return l.offset + (vaddr - l.vaddr);
     return undefined;
   };
+  // ld.so finds the dynamic section by PT_DYNAMIC's address, never its p_offset.
+  const dynOff = off(dyn.vaddr);
+  if (dynOff === undefined) return [];
   const d = new Map<number, number>();
   const entSize = is64 ? 16 : 8;
-  for (let p = dyn.offset; p + entSize <= Math.min(bytes.byteLength, dyn.offset + dyn.size); p += entSize) {
+  for (let p = dynOff; p + entSize <= Math.min(bytes.byteLength, dynOff + dyn.size); p += entSize) {
     const tag = word(p);
     if (tag === DT_NULL) break;
     if (!d.has(tag)) d.set(tag, word(p + entSize / 2));

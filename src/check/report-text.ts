@@ -79,6 +79,7 @@ export function renderReport(r: CheckReport, st: TextStyle = PLAIN): string {
     lines.push(`  ${st.dim(`${r.unknownImports.length} imported function${r.unknownImports.length === 1 ? '' : 's'} the libc knowledge base does not model (not counted): ` +
       r.unknownImports.slice(0, 12).join(' ') + (r.unknownImports.length > 12 ? ' ...' : ''))}`);
   }
+  for (const w of r.warnings ?? []) lines.push(`  ${st.yellow('warning')} ${w}`);
   return `${lines.join('\n')}\n`;
 }
 

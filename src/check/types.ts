@@ -165,6 +165,11 @@ export interface CheckReport {
   /** Function imports the knowledge base does not model (their syscalls are not counted). */
   unknownImports: string[];
   libraries: LibraryReport[];
+  /**
+   * What the reader noticed about the file itself: section headers that disagree with the
+   * program headers (the segments were used), or that were ignored. Absent when none.
+   */
+  warnings?: string[];
   /** Counts by severity over `syscalls`, and whether any finding is fatal. */
   /** Set when the target's numbers belong to another ABI of the same kernel table (32-bit ppc under a ppc64 list). */
   abiNote?: string;

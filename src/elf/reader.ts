@@ -10,6 +10,8 @@
 import { Buffer } from 'node:buffer';
 import { InputError } from '../errors.ts';
 import { archByElfMachine } from '../syscalls/arches.ts';
+import { whyCannotRun } from './loadable.ts';
+import { type ElfBytes, inMemory } from './source.ts';
 import type {
   ElfExecRegion, ElfImport, ElfInfo, ElfMappingSymbol, ElfSymbol, ElfSymbolType, ElfType, ElfVersionNeed,
 } from './types.ts';
@@ -44,6 +46,10 @@ const DT_RPATH = 15;
 const DT_RUNPATH = 29;
 const DT_GNU_HASH = 0x6ffffef5;
 const DT_REL = 17;
+const DT_RELSZ = 18;
+const DT_PLTRELSZ = 2;
+const DT_RELASZ = 8;
+const DT_PLTREL = 20;
 const DT_RELA = 7;
 const DT_JMPREL = 23;
 const DT_VERSYM = 0x6ffffff0;
@@ -116,19 +122,25 @@ class Bin {
   readonly len: number;
   readonly buf: Buffer;
 
-  constructor(readonly bytes: Uint8Array, readonly file: string, readonly le: boolean, readonly is64: boolean) {
+  constructor(readonly bytes: Uint8Array, readonly file: string, readonly le: boolean, readonly is64: boolean, readonly src: ElfBytes) {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.len = bytes.byteLength;
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  /** Set once the headers show the kernel would refuse the file: then that is the error. */
+  cannot: string | undefined;
+
   fail(msg: string): never {
+    if (this.cannot) throw new InputError(`${this.file}: cannot run: ${this.cannot}`);
     throw new InputError(`${this.file}: ${msg}`);
   }
 
   /** Throws unless [off, off+size) lies inside the file. */
   check(off: number, size: number, what: string): void {
     if (!(off >= 0 && size >= 0 && off + size <= this.len)) this.fail(`${what} extends past the end of the file`);
+    // A lazily read file: every range is checked before it is read, so this is where it is loaded.
+    this.src.ensure(off, size);
   }
 
   // Unchecked reads: callers validate the range first.
@@ -167,8 +179,30 @@ class Bin {
   }
 }
 
-/** Reads an ELF file; throws `InputError` on anything malformed. */
-export function readElf(bytes: Uint8Array, file: string): ElfInfo {
+/** Options of `readElf`. */
+export interface ReadElfOptions {
+  /**
+   * Read the bytes of the executable regions (default true). False for callers that need only
+   * the dynamic information (imports, versions, needed libraries): with a lazy `ElfFile` the
+   * code is then never read from disk, so such an ElfInfo must not be given to a scanner.
+   */
+  code?: boolean;
+}
+
+/**
+ * Reads an ELF file; throws `InputError` on anything malformed.
+ *
+ * A program (anything with program headers) is read the way the kernel and ld.so read it:
+ * the dynamic section through PT_DYNAMIC's virtual address, every dynamic table (symbols,
+ * strings, hash, versions) by the address its DT_* tag gives, and code = the PF_X PT_LOAD
+ * segments. Section headers, which neither ever reads, only add .symtab (function names, ARM
+ * mapping symbols); where they disagree with the segments, the segments win and
+ * `warnings` says so. A relocatable object has no program headers: its sections are all there is.
+ */
+export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadElfOptions = {}): ElfInfo {
+  const src = input instanceof Uint8Array ? inMemory(input) : input;
+  const bytes = src.bytes;
+  src.ensure(0, Math.min(64, bytes.byteLength));
   if (bytes.byteLength < 16 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
     throw new InputError(`${file}: not an ELF file`);
   }
@@ -177,9 +211,10 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
   const data = bytes[5];
   if (data !== 1 && data !== 2) throw new InputError(`${file}: unsupported ELF data encoding ${data}`);
   const is64 = cls === 2;
-  const b: Bin = new Bin(bytes, file, data === 1, is64);
+  const b: Bin = new Bin(bytes, file, data === 1, is64, src);
   const ehsize = is64 ? 64 : 52;
   if (b.len < ehsize) b.fail('truncated ELF header');
+  const warnings: string[] = [];
 
   const eType = b.u16(16);
   const machine = b.u16(18);
@@ -191,20 +226,16 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
   const phentsize = b.u16(h);
   let phnum = b.u16(h + 2);
   const shentsize = b.u16(h + 4);
-  let shnum = b.u16(h + 6);
-  let shstrndx = b.u16(h + 8);
-
   const shStd = is64 ? 64 : 40;
   const phStd = is64 ? 56 : 32;
+  const isRel = eType === 1;
 
-  // Extended numbering lives in section header 0.
-  if (shoff !== 0 && (shnum === 0 || shstrndx === SHN_XINDEX || phnum === 0xffff)) {
+  // Extended numbering (phnum 0xffff) lives in section header 0; the kernel does not know it,
+  // so only an object file (which the kernel never loads) may use it for phnum.
+  if (phnum === 0xffff && isRel && shoff !== 0) {
     if (shentsize < shStd) b.fail(`bad e_shentsize ${shentsize}`);
     b.check(shoff, shStd, 'section header table');
-    const s0 = readSection(b, shoff, 0);
-    if (shnum === 0) shnum = s0.size;
-    if (shstrndx === SHN_XINDEX) shstrndx = s0.link;
-    if (phnum === 0xffff) phnum = s0.info;
+    phnum = readSection(b, shoff, 0).info;
   }
 
   // Program headers.
@@ -212,6 +243,7 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
   if (phnum > 0) {
     if (phentsize < phStd) b.fail(`bad e_phentsize ${phentsize}`);
     if (phoff + phnum * phentsize > b.len) b.fail('truncated program header table');
+    b.check(phoff, phnum * phentsize, 'program header table');
     for (let i = 0; i < phnum; i++) {
       const o = phoff + i * phentsize;
       segments.push(is64
@@ -220,25 +252,72 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     }
   }
   const loads = segments.filter((s) => s.type === PT_LOAD);
+  // A program is whatever the loader would map; an object file (or a program without program
+  // headers, which cannot run anyway) is read through its sections.
+  const program = !isRel && segments.length > 0;
 
-  // Section headers.
-  const sections: Section[] = [];
-  if (shoff !== 0 && shnum > 0) {
+  // Section headers: required for object files; for programs a broken table is ignored (the
+  // loader never reads it), with a warning.
+  let sections: Section[] = [];
+  let shstr: StrTab | undefined;
+  let symtabRaw: RawSym[] | undefined;
+  const readSectionsTable = (): void => {
+    let shnum = b.u16(h + 6);
+    let shstrndx = b.u16(h + 8);
+    if (shoff === 0) return;
+    if (shnum === 0 || shstrndx === SHN_XINDEX) {
+      if (shentsize < shStd) b.fail(`bad e_shentsize ${shentsize}`);
+      b.check(shoff, shStd, 'section header table');
+      const s0 = readSection(b, shoff, 0);
+      if (shnum === 0) shnum = s0.size;
+      if (shstrndx === SHN_XINDEX) shstrndx = s0.link;
+    }
+    if (shnum === 0) return;
     if (shentsize < shStd) b.fail(`bad e_shentsize ${shentsize}`);
     if (shoff + shnum * shentsize > b.len) b.fail('truncated section header table');
-    for (let i = 0; i < shnum; i++) sections.push(readSection(b, shoff + i * shentsize, i));
+    b.check(shoff, shnum * shentsize, 'section header table');
+    const list: Section[] = [];
+    for (let i = 0; i < shnum; i++) list.push(readSection(b, shoff + i * shentsize, i));
+    let names: StrTab | undefined;
+    if (shstrndx !== 0) {
+      const s = list[shstrndx];
+      if (!s) b.fail(`section name table index ${shstrndx} out of range`);
+      if (s.type !== SHT_NOBITS) names = sectionStrTab(b, s, 'section name table');
+    }
+    let syms: RawSym[] | undefined;
+    const symtabSec = list.find((s) => s.type === SHT_SYMTAB);
+    if (symtabSec) {
+      const t = list[symtabSec.link];
+      if (!t || symtabSec.link === 0) b.fail(`.symtab links to missing section ${symtabSec.link}`);
+      const strs = sectionStrTab(b, t, 'symbol string table');
+      syms = readSymbols(b, symtabSec.offset, symtabSec.size, symtabSec.entsize, strs, '.symtab');
+    }
+    // Only now, with everything read, do the sections count (all or nothing).
+    sections = list;
+    shstr = names;
+    symtabRaw = syms;
+  };
+  if (program) {
+    try {
+      readSectionsTable();
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      warnings.push(`section headers ignored (the loader never reads them): ${e.message.slice(file.length + 2)}`);
+    }
+  } else {
+    readSectionsTable();
   }
-  let shstr: StrTab | undefined;
-  if (sections.length > 0 && shstrndx !== 0) {
-    const s = sections[shstrndx];
-    if (!s) b.fail(`section name table index ${shstrndx} out of range`);
-    if (s.type !== SHT_NOBITS) shstr = sectionStrTab(b, s, 'section name table');
-  }
-  const sectionName = (s: Section): string => (shstr ? b.str(shstr, s.name) : `#${s.index}`);
-  const linked = (s: Section, what: string): Section => {
-    const t = sections[s.link];
-    if (!t || s.link === 0) b.fail(`${what} links to missing section ${s.link}`);
-    return t;
+  const sectionName = (s: Section): string => {
+    if (!shstr) return `#${s.index}`;
+    try {
+      return b.str(shstr, s.name);
+    } catch (e) {
+      if (!(e instanceof InputError) || !program) throw e;
+      return `#${s.index}`;
+    }
+  };
+  const disagree = (what: string): void => {
+    warnings.push(`section headers disagree with program headers: ${what}`);
   };
 
   /** File offset of a virtual address through PT_LOAD; `len` bytes must be in the segment's file image. */
@@ -253,7 +332,7 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     }
     return b.fail(`${what} address 0x${addr.toString(16)} is not in any loaded segment`);
   };
-  /** Bytes available from a vaddr to the end of its segment's file image. */
+  /** Bytes available from a vaddr to the end of its segment's file image (not read: callers check what they use). */
   const vaddrRoom = (addr: number, what: string): { off: number; room: number } => {
     for (const s of loads) {
       if (addr >= s.vaddr && addr - s.vaddr < s.filesz) {
@@ -267,6 +346,7 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
 
   // PT_INTERP.
   let interp: string | undefined;
+  let interpFacts: { filesz: number; last: number | undefined } | undefined;
   const interpSeg = segments.find((s) => s.type === PT_INTERP);
   if (interpSeg) {
     b.check(interpSeg.offset, interpSeg.filesz, 'PT_INTERP');
@@ -274,48 +354,58 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     const nul = b.bytes.indexOf(0, interpSeg.offset);
     if (nul >= 0 && nul < end) end = nul;
     interp = b.buf.toString('latin1', interpSeg.offset, end);
+    interpFacts = { filesz: interpSeg.filesz, last: interpSeg.filesz > 0 ? b.u8(interpSeg.offset + interpSeg.filesz - 1) : undefined };
   }
 
-  // Dynamic section: from the section header when present, else PT_DYNAMIC.
-  const dynSeg = segments.find((s) => s.type === PT_DYNAMIC);
-  const dynSec = sections.find((s) => s.type === SHT_DYNAMIC);
+  // What the kernel refuses is decided by the headers alone; once it is known, any later
+  // problem is reported as that (a file that cannot run has nothing else worth saying).
+  const cannot = whyCannotRun({
+    eType, machine, class: is64 ? 64 : 32, phentsize, phnum, loads: loads.length,
+    ...(interpFacts ? { interp: interpFacts } : {}),
+  });
+  if (cannot && !isRel) b.cannot = cannot;
+
+  // Dynamic section: PT_DYNAMIC by its address, as ld.so finds it (l_ld = p_vaddr + load bias).
   const dyn = new Map<number, number>();
   const needOffs: number[] = [];
   let dynStr: StrTab | undefined;
-  let hasDynamic = false;
-  {
-    let off = -1;
-    let size = 0;
-    if (dynSec) {
-      off = dynSec.offset;
-      size = dynSec.size;
-    } else if (dynSeg) {
-      off = dynSeg.offset;
-      size = dynSeg.filesz;
+  const dynSeg = program ? segments.find((s) => s.type === PT_DYNAMIC) : undefined;
+  const dynSec = program ? undefined : sections.find((s) => s.type === SHT_DYNAMIC);
+  let dynRange: { off: number; size: number } | undefined;
+  if (dynSeg) {
+    const { off, room } = vaddrRoom(dynSeg.vaddr, 'PT_DYNAMIC');
+    // ld.so reads to DT_NULL; p_filesz only bounds us (never past the segment's file image).
+    dynRange = { off, size: Math.min(room, Math.max(dynSeg.filesz, 0)) };
+    if (dynSeg.offset !== off) warnings.push(`PT_DYNAMIC's p_offset 0x${dynSeg.offset.toString(16)} is not where its address 0x${dynSeg.vaddr.toString(16)} is loaded from (0x${off.toString(16)}); using the address, as ld.so does`);
+    const ds = sections.find((s) => s.type === SHT_DYNAMIC);
+    if (sections.length > 0 && (!ds || ds.addr !== dynSeg.vaddr)) disagree('no SHT_DYNAMIC section at PT_DYNAMIC\'s address; using the dynamic segment');
+  } else if (dynSec) {
+    dynRange = { off: dynSec.offset, size: dynSec.size };
+  }
+  const hasDynamic = dynRange !== undefined;
+  if (dynRange) {
+    const ent = is64 ? 16 : 8;
+    const n = Math.floor(dynRange.size / ent);
+    b.check(dynRange.off, n * ent, 'dynamic section');
+    for (let i = 0; i < n; i++) {
+      const o = dynRange.off + i * ent;
+      const tag = is64 ? b.i64(o) : b.dv.getInt32(o, b.le);
+      if (tag === DT_NULL) break;
+      const val = b.word(o + (is64 ? 8 : 4));
+      if (tag === DT_NEEDED) needOffs.push(val);
+      else if (!dyn.has(tag)) dyn.set(tag, val);
     }
-    if (off >= 0 && (!dynSec || dynSec.type !== SHT_NOBITS)) {
-      hasDynamic = true;
-      b.check(off, size, 'dynamic section');
-      const ent = is64 ? 16 : 8;
-      const n = Math.floor(size / ent);
-      for (let i = 0; i < n; i++) {
-        const o = off + i * ent;
-        const tag = is64 ? b.i64(o) : b.dv.getInt32(o, b.le);
-        if (tag === DT_NULL) break;
-        const val = b.word(o + (is64 ? 8 : 4));
-        if (tag === DT_NEEDED) needOffs.push(val);
-        else if (!dyn.has(tag)) dyn.set(tag, val);
-      }
-    }
     if (dynSec) {
-      const t = linked(dynSec, 'dynamic section');
+      const t = sections[dynSec.link];
+      if (!t || dynSec.link === 0) b.fail(`dynamic section links to missing section ${dynSec.link}`);
       dynStr = sectionStrTab(b, t, 'dynamic string table');
-    } else if (hasDynamic && dyn.has(DT_STRTAB)) {
+    } else if (dyn.has(DT_STRTAB)) {
       const addr = dyn.get(DT_STRTAB)!;
       const { off: soff, room } = vaddrRoom(addr, 'DT_STRTAB');
       const strsz = dyn.get(DT_STRSZ);
       const size2 = strsz === undefined ? room : strsz;
       if (size2 > room) b.fail('DT_STRSZ extends past its segment');
+      b.check(soff, size2, 'dynamic string table');
       dynStr = { off: soff, size: size2, what: 'dynamic string table' };
     }
   }
@@ -336,49 +426,64 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
   let versym: { off: number; count: number } | undefined;
   let verneed: { off: number; end: number; count: number; strs: StrTab } | undefined;
   let verdef: { off: number; end: number; count: number; strs: StrTab } | undefined;
-  const dynsymSec = sections.find((s) => s.type === SHT_DYNSYM);
-  if (dynsymSec) {
-    const strSec = linked(dynsymSec, '.dynsym');
-    const strs = sectionStrTab(b, strSec, 'dynamic string table');
-    dynsyms = readSymbols(b, dynsymSec.offset, dynsymSec.size, dynsymSec.entsize, strs, '.dynsym');
-    const vs = sections.find((s) => s.type === SHT_GNU_VERSYM);
-    if (vs) {
-      b.check(vs.offset, vs.size, '.gnu.version');
-      versym = { off: vs.offset, count: Math.floor(vs.size / 2) };
+  if (program) {
+    if (dynSeg && dyn.has(DT_SYMTAB)) {
+      if (!dynStr) b.fail('DT_SYMTAB without DT_STRTAB');
+      const std = is64 ? 24 : 16;
+      const entsize = dyn.get(DT_SYMENT) ?? std;
+      if (entsize === 0) b.fail('DT_SYMENT is 0');
+      const symAddr = dyn.get(DT_SYMTAB)!;
+      const { off: symOff, room } = vaddrRoom(symAddr, 'DT_SYMTAB');
+      const count = dynsymCount(b, dyn, vaddrRoom, symAddr, entsize);
+      if (count * entsize > room) b.fail('dynamic symbol table extends past its segment');
+      dynsyms = readSymbols(b, symOff, count * entsize, entsize, dynStr, 'dynamic symbol table');
+      if (sections.length > 0) {
+        const sec = sections.find((s) => s.addr === symAddr && s.type !== SHT_NOBITS && s.size > 0);
+        if (!sec) disagree('no section at DT_SYMTAB\'s address; using the dynamic segment');
+        else if (sec.type !== SHT_DYNSYM) disagree(`${sectionName(sec)} is not SHT_DYNSYM; using the dynamic segment`);
+        else if (sec.size !== count * entsize) disagree(`${sectionName(sec)} has ${Math.floor(sec.size / entsize)} symbols, the hash table ${count}; using the hash table`);
+      }
+      const vsAddr = dyn.get(DT_VERSYM);
+      if (vsAddr !== undefined) versym = { off: vaddrToOffset(vsAddr, count * 2, 'DT_VERSYM'), count };
+      const vnAddr = dyn.get(DT_VERNEED);
+      if (vnAddr !== undefined) {
+        const r = vaddrRoom(vnAddr, 'DT_VERNEED');
+        verneed = { off: r.off, end: r.off + r.room, count: dyn.get(DT_VERNEEDNUM) ?? 0, strs: dynStr };
+      }
+      const vdAddr = dyn.get(DT_VERDEF);
+      if (vdAddr !== undefined) {
+        const r = vaddrRoom(vdAddr, 'DT_VERDEF');
+        verdef = { off: r.off, end: r.off + r.room, count: dyn.get(DT_VERDEFNUM) ?? 0, strs: dynStr };
+      }
+    } else if (sections.some((s) => s.type === SHT_DYNSYM)) {
+      disagree('a SHT_DYNSYM section, but no dynamic symbol table in PT_DYNAMIC; the loader binds nothing');
     }
-    const vn = sections.find((s) => s.type === SHT_GNU_VERNEED);
-    if (vn) {
-      b.check(vn.offset, vn.size, '.gnu.version_r');
-      const count = vn.info || (dyn.get(DT_VERNEEDNUM) ?? 0);
-      verneed = { off: vn.offset, end: vn.offset + vn.size, count, strs: sectionStrTab(b, linked(vn, '.gnu.version_r'), 'dynamic string table') };
-    }
-    const vd = sections.find((s) => s.type === SHT_GNU_VERDEF);
-    if (vd) {
-      b.check(vd.offset, vd.size, '.gnu.version_d');
-      const count = vd.info || (dyn.get(DT_VERDEFNUM) ?? 0);
-      verdef = { off: vd.offset, end: vd.offset + vd.size, count, strs: sectionStrTab(b, linked(vd, '.gnu.version_d'), 'dynamic string table') };
-    }
-  } else if (sections.length === 0 && hasDynamic && dyn.has(DT_SYMTAB)) {
-    // Section headers stripped: find the table through the dynamic section and the hash tables.
-    if (!dynStr) b.fail('DT_SYMTAB without DT_STRTAB');
-    const entsize = dyn.get(DT_SYMENT) ?? (is64 ? 24 : 16);
-    const symAddr = dyn.get(DT_SYMTAB)!;
-    const { off: symOff, room } = vaddrRoom(symAddr, 'DT_SYMTAB');
-    const count = dynsymCount(b, dyn, vaddrRoom, symAddr, entsize);
-    if (entsize === 0) b.fail('DT_SYMENT is 0');
-    if (count * entsize > room) b.fail('dynamic symbol table extends past its segment');
-    dynsyms = readSymbols(b, symOff, count * entsize, entsize, dynStr, 'dynamic symbol table');
-    const vsAddr = dyn.get(DT_VERSYM);
-    if (vsAddr !== undefined) versym = { off: vaddrToOffset(vsAddr, count * 2, 'DT_VERSYM'), count };
-    const vnAddr = dyn.get(DT_VERNEED);
-    if (vnAddr !== undefined) {
-      const r = vaddrRoom(vnAddr, 'DT_VERNEED');
-      verneed = { off: r.off, end: r.off + r.room, count: dyn.get(DT_VERNEEDNUM) ?? 0, strs: dynStr };
-    }
-    const vdAddr = dyn.get(DT_VERDEF);
-    if (vdAddr !== undefined) {
-      const r = vaddrRoom(vdAddr, 'DT_VERDEF');
-      verdef = { off: r.off, end: r.off + r.room, count: dyn.get(DT_VERDEFNUM) ?? 0, strs: dynStr };
+  } else {
+    // An object file: its sections are all there is.
+    const dynsymSec = sections.find((s) => s.type === SHT_DYNSYM);
+    const linked = (s: Section, what: string): Section => {
+      const t = sections[s.link];
+      if (!t || s.link === 0) b.fail(`${what} links to missing section ${s.link}`);
+      return t;
+    };
+    if (dynsymSec) {
+      const strs = sectionStrTab(b, linked(dynsymSec, '.dynsym'), 'dynamic string table');
+      dynsyms = readSymbols(b, dynsymSec.offset, dynsymSec.size, dynsymSec.entsize, strs, '.dynsym');
+      const vs = sections.find((s) => s.type === SHT_GNU_VERSYM);
+      if (vs) {
+        b.check(vs.offset, vs.size, '.gnu.version');
+        versym = { off: vs.offset, count: Math.floor(vs.size / 2) };
+      }
+      const vn = sections.find((s) => s.type === SHT_GNU_VERNEED);
+      if (vn) {
+        b.check(vn.offset, vn.size, '.gnu.version_r');
+        verneed = { off: vn.offset, end: vn.offset + vn.size, count: vn.info, strs: sectionStrTab(b, linked(vn, '.gnu.version_r'), 'dynamic string table') };
+      }
+      const vd = sections.find((s) => s.type === SHT_GNU_VERDEF);
+      if (vd) {
+        b.check(vd.offset, vd.size, '.gnu.version_d');
+        verdef = { off: vd.offset, end: vd.offset + vd.size, count: vd.info, strs: sectionStrTab(b, linked(vd, '.gnu.version_d'), 'dynamic string table') };
+      }
     }
   }
 
@@ -391,6 +496,7 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     let p = verneed.off;
     for (let i = 0; i < verneed.count; i++) {
       if (p + 16 > verneed.end) b.fail('truncated version needs (.gnu.version_r)');
+      b.check(p, 16, 'version needs');
       const cnt = b.u16(p + 2);
       const fileName = b.str(verneed.strs, b.u32(p + 4));
       const need: ElfVersionNeed = { file: fileName, versions: [] };
@@ -399,6 +505,7 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
       for (let j = 0; j < cnt; j++) {
         if (--budget < 0) b.fail('version needs chain loops or overlaps (.gnu.version_r)');
         if (a + 16 > verneed.end) b.fail('truncated version needs (.gnu.version_r)');
+        b.check(a, 16, 'version needs');
         const other = b.u16(a + 6);
         const name = b.str(verneed.strs, b.u32(a + 8));
         need.versions.push(name);
@@ -418,12 +525,14 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     let p = verdef.off;
     for (let i = 0; i < verdef.count; i++) {
       if (p + 20 > verdef.end) b.fail('truncated version definitions (.gnu.version_d)');
+      b.check(p, 20, 'version definitions');
       const vflags = b.u16(p + 2);
       const ndx = b.u16(p + 4);
       const cnt = b.u16(p + 6);
       const aux = p + b.u32(p + 12);
       if (cnt > 0) {
         if (aux + 8 > verdef.end) b.fail('truncated version definitions (.gnu.version_d)');
+        b.check(aux, 8, 'version definitions');
         const name = b.str(verdef.strs, b.u32(aux));
         if (!versionNames.has(ndx & 0x7fff)) versionNames.set(ndx & 0x7fff, { name });
         if ((vflags & 1) === 0) versionDefs.push(name); // VER_FLG_BASE names the file itself
@@ -468,7 +577,6 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     }
     return undefined;
   };
-  const symtabSec = sections.find((s) => s.type === SHT_SYMTAB);
   const symbols: ElfSymbol[] = [];
   const mappingSymbols: ElfMappingSymbol[] = [];
   const isArm = machine === EM_ARM;
@@ -518,29 +626,57 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     symbols.push(sym);
   };
   for (let i = 1; i < dynsyms.length; i++) addSym(dynsyms[i]!, true);
-  if (symtabSec) {
-    const strs = sectionStrTab(b, linked(symtabSec, '.symtab'), 'symbol string table');
-    const raw = readSymbols(b, symtabSec.offset, symtabSec.size, symtabSec.entsize, strs, '.symtab');
-    for (let i = 1; i < raw.length; i++) addSym(raw[i]!, false);
-  }
+  if (symtabRaw) for (let i = 1; i < symtabRaw.length; i++) addSym(symtabRaw[i]!, false);
   symbols.sort((x, y) => x.value - y.value);
   mappingSymbols.sort((x, y) => x.addr - y.addr);
 
-  // Executable regions.
-  const exec: ElfExecRegion[] = [];
-  if (sections.length > 0) {
-    for (const s of sections) {
-      if ((s.flags & SHF_EXECINSTR) === 0 || s.type === SHT_NOBITS || s.size === 0) continue;
-      const name = sectionName(s);
-      b.check(s.offset, s.size, `section ${name}`);
-      exec.push({ name, addr: s.addr, offset: s.offset, size: s.size, shndx: s.index });
+  // The relocation tables, which check reads (src/check/dynamic.ts) to find PLT slots, come in
+  // with the code: within their segments, and tolerated when malformed as ld.so's would not be
+  // (nothing reported depends on them alone).
+  if (program && opts.code !== false) {
+    for (const [at, sz] of [[DT_RELA, DT_RELASZ], [DT_REL, DT_RELSZ], [DT_JMPREL, DT_PLTRELSZ]] as const) {
+      const addr = dyn.get(at);
+      const size = dyn.get(sz);
+      if (addr === undefined || !size) continue;
+      const s = loads.find((l) => addr >= l.vaddr && addr - l.vaddr < l.filesz);
+      if (!s) continue;
+      const off = s.offset + (addr - s.vaddr);
+      const len = Math.min(size, s.filesz - (addr - s.vaddr), b.len - off);
+      if (off >= 0 && len > 0) src.ensure(off, len);
     }
-  } else {
-    loads.forEach((s, i) => {
-      if ((s.flags & PF_X) === 0 || s.filesz === 0) return;
-      b.check(s.offset, s.filesz, `PT_LOAD segment ${i}`);
-      exec.push({ name: `LOAD#${i}`, addr: s.vaddr, offset: s.offset, size: s.filesz, shndx: -1 });
-    });
+  }
+
+  // Executable regions: for a program, the PF_X PT_LOAD segments, each byte once.
+  const exec: ElfExecRegion[] = program ? execSegments(b, loads, opts.code !== false) : [];
+  if (!program) {
+    // Each byte of the file once: a code section whose bytes an earlier one (by offset)
+    // already covers, duplicates and overlaps (65,535 of them in a hostile file), is skipped.
+    const code = sections.filter((s) => (s.flags & SHF_EXECINSTR) !== 0 && s.type !== SHT_NOBITS && s.size > 0);
+    const keep = new Map<Section, number>(); // section -> bytes at its start already covered
+    let end = -1;
+    for (const s of [...code].sort((x, y) => x.offset - y.offset || x.index - y.index)) {
+      if (s.offset + s.size <= end) continue;
+      keep.set(s, Math.max(0, end - s.offset));
+      end = s.offset + s.size;
+    }
+    for (const s of code) {
+      const skip = keep.get(s);
+      if (skip === undefined) continue;
+      const name = sectionName(s);
+      if (!(s.offset >= 0 && s.offset + s.size <= b.len)) b.fail(`section ${name} extends past the end of the file`);
+      const r = { name, addr: s.addr + skip, offset: s.offset + skip, size: s.size - skip, shndx: s.index };
+      if (opts.code !== false) b.check(r.offset, r.size, `section ${name}`);
+      exec.push(r);
+    }
+  } else if (sections.length > 0) {
+    // Code the section headers hide, or claim, is a disagreement worth a line.
+    const inExec = (a: number): boolean => exec.some((r) => a >= r.addr && a < r.addr + r.size);
+    const atEntry = sections.find((s) => s.type !== SHT_NOBITS && s.addr !== 0 && entry >= s.addr && entry < s.addr + s.size);
+    if (atEntry && (atEntry.flags & SHF_EXECINSTR) === 0 && inExec(entry)) {
+      disagree(`${sectionName(atEntry)}, which holds the entry point, is not SHF_EXECINSTR; scanning the executable segments`);
+    }
+    const outside = sections.filter((s) => (s.flags & SHF_EXECINSTR) !== 0 && s.type !== SHT_NOBITS && s.size > 0 && !inExec(s.addr));
+    if (outside.length > 0) disagree(`${outside.slice(0, 3).map(sectionName).join(', ')}${outside.length > 3 ? ', ...' : ''} SHF_EXECINSTR outside every executable segment; not code at run time`);
   }
 
   const type: ElfType = TYPES[eType] ?? 'other';
@@ -553,13 +689,40 @@ export function readElf(bytes: Uint8Array, file: string): ElfInfo {
     pie: type === 'dyn' && ((flags1 & DF_1_PIE) !== 0 || (interp !== undefined && soname === undefined)),
     hasSections: sections.length > 0,
     imports, exports, versionDefs, versionNeeds, symbols, mappingSymbols, exec,
+    warnings,
   };
+  if (cannot) info.cannotRun = cannot;
   if (arch) info.arch = arch;
   if (interp !== undefined) info.interp = interp;
   if (soname !== undefined) info.soname = soname;
   if (rpath !== undefined) info.rpath = rpath;
   if (runpath !== undefined) info.runpath = runpath;
   return info;
+}
+
+/**
+ * The PF_X PT_LOAD segments as regions of file bytes, sorted by address, with overlaps cut so
+ * that each virtual address (and so each byte of code) is scanned once, however many segments
+ * claim it: an input with 65,535 overlapping segments costs one pass over its code.
+ */
+function execSegments(b: Bin, loads: Segment[], read: boolean): ElfExecRegion[] {
+  const xs = loads
+    .map((s, i) => ({ s, i }))
+    .filter(({ s }) => (s.flags & PF_X) !== 0 && s.filesz > 0)
+    .sort((x, y) => x.s.vaddr - y.s.vaddr || x.i - y.i);
+  const out: ElfExecRegion[] = [];
+  let covered = -Infinity; // end of the address range already taken
+  for (const { s, i } of xs) {
+    if (!(s.offset >= 0 && s.offset + s.filesz <= b.len)) b.fail(`PT_LOAD segment ${i} extends past the end of the file`);
+    const end = s.vaddr + s.filesz;
+    if (end <= covered) continue;
+    const skip = covered > s.vaddr ? covered - s.vaddr : 0;
+    const region = { name: `LOAD#${i}`, addr: s.vaddr + skip, offset: s.offset + skip, size: s.filesz - skip, shndx: -1 };
+    if (read) b.check(region.offset, region.size, `PT_LOAD segment ${i}`);
+    out.push(region);
+    covered = end;
+  }
+  return out;
 }
 
 function symType(t: number): ElfSymbolType {
@@ -606,10 +769,10 @@ function readSymbols(b: Bin, off: number, size: number, entsize: number, strs: S
 }
 
 /**
- * Number of dynamic symbols when only the dynamic section describes them: DT_HASH's nchain is
- * exact; DT_GNU_HASH only gives a lower bound (unhashed symbols below symoffset, and executables
- * may leave imports out of the hash), so the table is also bounded by the next dynamic table
- * after it (normally .dynstr), as readelf does.
+ * Number of dynamic symbols, as ld.so bounds them: DT_HASH's nchain is exact; DT_GNU_HASH's
+ * last chain ends at the last hashed symbol (unhashed ones, the imports, come before
+ * symoffset). Only when neither exists is the table bounded by the next dynamic table after
+ * it (normally .dynstr), as readelf does.
  */
 function dynsymCount(
   b: Bin, dyn: Map<number, number>,
@@ -620,20 +783,50 @@ function dynsymCount(
   if (hash !== undefined) {
     const { off, room } = vaddrRoom(hash, 'DT_HASH');
     if (room < 8) b.fail('truncated DT_HASH table');
+    b.check(off, 8, 'DT_HASH');
     return b.u32(off + 4); // nchain == number of symbols
   }
-  let lower = 0;
+  // DT_GNU_HASH covers only the symbols a lookup can find; the imports of an executable sit
+  // below symoffset, possibly all of them. ld.so binds what the relocations name, by index:
+  // so the table reaches at least the highest index a relocation uses.
+  let lower = relocSymbolEnd(b, dyn, vaddrRoom);
   const gnu = dyn.get(DT_GNU_HASH);
-  if (gnu !== undefined) lower = gnuHashCount(b, vaddrRoom, gnu);
+  if (gnu !== undefined) lower = Math.max(lower, gnuHashCount(b, vaddrRoom, gnu));
   let next = Infinity;
   for (const tag of [DT_STRTAB, DT_VERSYM, DT_VERNEED, DT_VERDEF, DT_GNU_HASH, DT_REL, DT_RELA, DT_JMPREL]) {
     const a = dyn.get(tag);
     if (a !== undefined && a > symAddr && a < next) next = a;
   }
-  const upper = next === Infinity ? 0 : Math.floor((next - symAddr) / (entsize || 1));
+  // The next table after it bounds the symbol table (as readelf sizes it): the count when it
+  // is consistent with what the loader needs.
+  const upper = next === Infinity ? 0 : Math.floor((next - symAddr) / entsize);
   if (upper >= lower && upper > 0) return upper;
-  if (gnu !== undefined) return lower;
+  if (gnu !== undefined || lower > 0) return lower;
   return b.fail('cannot size the dynamic symbol table (no DT_HASH or DT_GNU_HASH)');
+}
+
+/** One past the highest symbol index any dynamic relocation names (0 without relocations). */
+function relocSymbolEnd(
+  b: Bin, dyn: Map<number, number>, vaddrRoom: (addr: number, what: string) => { off: number; room: number },
+): number {
+  let end = 0;
+  const table = (addr: number | undefined, size: number | undefined, rela: boolean, what: string): void => {
+    if (addr === undefined || !size) return;
+    const { off, room } = vaddrRoom(addr, what);
+    const step = b.is64 ? (rela ? 24 : 16) : rela ? 12 : 8;
+    const n = Math.floor(Math.min(size, room) / step);
+    b.check(off, n * step, what);
+    const infoAt = b.is64 ? 8 : 4;
+    for (let i = 0, o = off + infoAt; i < n; i++, o += step) {
+      // r_info: symbol index in the high 32 bits (64-bit) or above the low byte (32-bit).
+      const sym = b.is64 ? b.dv.getUint32(b.le ? o + 4 : o, b.le) : b.u32(o) >>> 8;
+      if (sym >= end) end = sym + 1;
+    }
+  };
+  table(dyn.get(DT_RELA), dyn.get(DT_RELASZ), true, 'DT_RELA');
+  table(dyn.get(DT_REL), dyn.get(DT_RELSZ), false, 'DT_REL');
+  table(dyn.get(DT_JMPREL), dyn.get(DT_PLTRELSZ), dyn.get(DT_PLTREL) === DT_RELA, 'DT_JMPREL');
+  return end;
 }
 
 function gnuHashCount(
@@ -641,20 +834,23 @@ function gnuHashCount(
 ): number {
   const { off, room } = vaddrRoom(gnu, 'DT_GNU_HASH');
   if (room < 16) b.fail('truncated DT_GNU_HASH table');
+  b.check(off, 16, 'DT_GNU_HASH');
   const nbuckets = b.u32(off);
   const symoffset = b.u32(off + 4);
   const bloomSize = b.u32(off + 8);
   const bucketsOff = 16 + bloomSize * (b.is64 ? 8 : 4);
   const chainOff = bucketsOff + nbuckets * 4;
   if (chainOff > room) b.fail('truncated DT_GNU_HASH table');
+  b.check(off + bucketsOff, nbuckets * 4, 'DT_GNU_HASH');
   let max = 0;
   for (let i = 0; i < nbuckets; i++) max = Math.max(max, b.u32(off + bucketsOff + i * 4));
   if (max === 0) return symoffset;
   if (max < symoffset) b.fail('DT_GNU_HASH bucket below symoffset');
-  // Walk the last chain to its end marker (bit 0 set); the walk only moves forward.
-  for (let idx = max; ; idx++) {
-    const at = chainOff + (idx - symoffset) * 4;
+  // Walk the last chain to its end marker (bit 0 set): forward only, bounded by the segment.
+  const first = chainOff + (max - symoffset) * 4;
+  for (let at = first; ; at += 4) {
     if (at + 4 > room) b.fail('DT_GNU_HASH chain runs past its segment');
-    if (b.u32(off + at) & 1) return idx + 1;
+    if ((at - first) % 65536 === 0) b.check(off + at, Math.min(65536, room - at), 'DT_GNU_HASH');
+    if (b.u32(off + at) & 1) return max + (at - first) / 4 + 1;
   }
 }

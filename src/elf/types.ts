@@ -47,7 +47,7 @@ export interface ElfMappingSymbol {
   shndx: number;
 }
 
-/** A region of executable code: a SHF_EXECINSTR section, or a PF_X PT_LOAD segment without sections. */
+/** A region of executable code: a PF_X PT_LOAD segment (programs) or a SHF_EXECINSTR section (object files). */
 export interface ElfExecRegion {
   name: string;
   /** Virtual address (sh_addr / p_vaddr). 0 in relocatable objects. */
@@ -108,8 +108,19 @@ export interface ElfInfo {
   symbols: ElfSymbol[];
   /** ARM/AArch64 mapping symbols from .symtab, sorted by address. Empty elsewhere. */
   mappingSymbols: ElfMappingSymbol[];
-  /** Executable code regions. */
+  /**
+   * Executable code regions: for a program, the PF_X PT_LOAD segments (what the kernel maps
+   * executable), overlaps cut so each byte is in one region; for an object file, its
+   * SHF_EXECINSTR sections.
+   */
   exec: ElfExecRegion[];
+  /**
+   * Where the file's section headers disagree with its program headers (the segments won), or
+   * were ignored; one line each, for the report.
+   */
+  warnings: string[];
+  /** Why the kernel would refuse to execute the file (e.g. `e_type 0x7fff is neither ET_EXEC nor ET_DYN`). */
+  cannotRun?: string;
 }
 
 /** Instruction set a syscall site was found in. */
