@@ -62,7 +62,7 @@ Options:
 
 JSON: one object for one FILE, an array for several files or a directory. Per file:
   file, arch, target, firmware, defaultAction, static, type, library (a shared library),
-  libc {name, version, versionFrom, referenced},
+  libc {name, version, versionFrom, referenced, covered, notice?},
   syscalls [{name, nr, verdict, severity (fatal|warning|ok), action, outcome, condition?,
              reason?, fix?, via [...]}],
   via: {kind: import, symbol, version?, weak, role (chain|also|conditional|on-enosys), step?,
