@@ -126,7 +126,6 @@ function maxGlibcRef(elf: ElfInfo): string | undefined {
   return best;
 }
 
-
 const GLIBC_MARK = Buffer.from('GLIBC_TUNABLES');
 
 function detectLibc(elf: ElfInfo, bytes: Uint8Array): Libc | undefined {
@@ -175,7 +174,7 @@ function libcVersion(elf: ElfInfo, libc: Libc | undefined, opts: CheckOptions, i
   if (referenced) info.referenced = referenced;
   const kb = knowledgeBase(libc);
   const range = `${kb.coverage.from}-${kb.coverage.through}`;
-  const known = (version: string, versionFrom: 'sysroot' | 'option', what: string): LibcInfo => {
+  const known = (version: string, versionFrom: 'sysroot' | 'option' | 'references', what: string): LibcInfo => {
     const covered = isCovered(libc, version);
     const side = compareVersions(version, kb.coverage.from) < 0 ? 'older' : 'newer';
     return {
@@ -190,7 +189,7 @@ function libcVersion(elf: ElfInfo, libc: Libc | undefined, opts: CheckOptions, i
   }
   const def = kb.defaultVersion;
   // A version reference is a lower bound: a binary built against 2.36 may reference only 2.34.
-  if (referenced && compareVersions(referenced, def) > 0) return { ...info, version: referenced, versionFrom: 'references', covered: isCovered(libc, referenced) };
+  if (referenced && compareVersions(referenced, def) > 0) return known(referenced, 'references', `its newest reference GLIBC_${referenced}`);
   // Every executable linked against glibc >= 2.34 references __libc_start_main@GLIBC_2.34 (a
   // library need not): an older newest reference means it was built against an older glibc.
   if (libc === 'glibc' && !isLibrary && !elf.static && referenced && compareVersions(referenced, kb.coverage.from) < 0) {
