@@ -26,12 +26,13 @@ import type { Action, Policy, Rule, TargetDef } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import {
-  compareVersions, knowledgeBase, lookupFunction, startupCalls, type FunctionInfo, type Libc, type OnEnosys, type StepOnEnosys, type SyscallStep,
+  compareVersions, isCovered, knowledgeBase, lookupFunction, startupCalls, type FunctionInfo, type Libc, type OnEnosys, type StepOnEnosys, type SyscallStep,
 } from './libc/index.ts';
 import {
   severityOf, VERDICT_ORDER, type CheckOptions, type CheckReport, type Finding, type LibcInfo, type LibraryReport,
   type Unresolved, type Verdict, type Via,
 } from './types.ts';
+import { glibcBannerRelease, newestGlibcVersion } from './libc/version.ts';
 import { findSyscallCalls } from './wrapper-calls.ts';
 import { callLength, codeSpan, importSpan, siteLength } from './span.ts';
 
@@ -127,15 +128,6 @@ function maxGlibcRef(elf: ElfInfo): string | undefined {
   return best;
 }
 
-function maxGlibcDef(elf: ElfInfo): string | undefined {
-  let best: string | undefined;
-  for (const v of elf.versionDefs) {
-    const m = /^GLIBC_(\d+\.\d+(?:\.\d+)?)$/.exec(v);
-    if (m && (best === undefined || compareVersions(m[1]!, best) > 0)) best = m[1]!;
-  }
-  return best;
-}
-
 const GLIBC_MARK = Buffer.from('GLIBC_TUNABLES');
 
 function detectLibc(elf: ElfInfo, src: ElfBytes): Libc | undefined {
@@ -166,34 +158,60 @@ function findInSysroot(sysroot: string, arch: ArchName, name: string): string | 
   return undefined;
 }
 
-function libcVersion(elf: ElfInfo, libc: Libc | undefined, opts: CheckOptions): LibcInfo {
+/** The release of the sysroot's libc.so.6: its banner, else its newest GLIBC_ definition. */
+function sysrootGlibc(sysroot: string, arch: ArchName): { version: string; path: string } | undefined {
+  const p = findInSysroot(sysroot, arch, 'libc.so.6');
+  if (!p) return undefined;
+  try {
+    // The banner is in .rodata: the whole (small) library is read, through the lazy reader's checks.
+    const f = ElfFile.open(p);
+    let bytes: Uint8Array;
+    try {
+      f.ensureAll();
+      bytes = f.bytes;
+    } finally {
+      f.close();
+    }
+    const v = glibcBannerRelease(bytes) ?? newestGlibcVersion(readElf(bytes, p).versionDefs);
+    return v ? { version: v, path: p } : undefined;
+  } catch {
+    return undefined; // fall through to the file's own references
+  }
+}
+
+/** The release to ask the knowledge base about, where it comes from, and whether it is covered. */
+function libcVersion(elf: ElfInfo, libc: Libc | undefined, opts: CheckOptions, isLibrary: boolean): LibcInfo {
   if (!libc) return { name: 'unknown' };
   const info: LibcInfo = { name: libc };
   const referenced = libc === 'glibc' ? maxGlibcRef(elf) : undefined;
   if (referenced) info.referenced = referenced;
-  if (opts.libcVersion) return { ...info, version: opts.libcVersion, versionFrom: 'option' };
+  const kb = knowledgeBase(libc);
+  const range = `${kb.coverage.from}-${kb.coverage.through}`;
+  const known = (version: string, versionFrom: 'sysroot' | 'option' | 'references', what: string): LibcInfo => {
+    const covered = isCovered(libc, version);
+    const side = compareVersions(version, kb.coverage.from) < 0 ? 'older' : 'newer';
+    return {
+      ...info, version, versionFrom, covered,
+      ...(covered ? {} : { notice: `${libc} ${version} (${what}) is ${side} than the knowledge base covers (${range}): findings for it may be wrong` }),
+    };
+  };
+  if (opts.libcVersion) return known(opts.libcVersion, 'option', '--libc-version');
   if (opts.sysroot && libc === 'glibc' && elf.arch) {
-    const p = findInSysroot(opts.sysroot, elf.arch, 'libc.so.6');
-    if (p) {
-      try {
-        // Only its version definitions are needed: the code is never read.
-        const f = ElfFile.open(p);
-        let v: string | undefined;
-        try {
-          v = maxGlibcDef(readElf(f, p, { code: false }));
-        } finally {
-          f.close();
-        }
-        if (v) return { ...info, version: v, versionFrom: 'sysroot' };
-      } catch {
-        // fall through to the file's own references
-      }
-    }
+    const found = sysrootGlibc(opts.sysroot, elf.arch);
+    if (found) return known(found.version, 'sysroot', found.path);
   }
-  const def = knowledgeBase(libc).defaultVersion;
+  const def = kb.defaultVersion;
   // A version reference is a lower bound: a binary built against 2.36 may reference only 2.34.
-  if (referenced && compareVersions(referenced, def) > 0) return { ...info, version: referenced, versionFrom: 'references' };
-  return { ...info, version: def, versionFrom: 'default' };
+  if (referenced && compareVersions(referenced, def) > 0) return known(referenced, 'references', `its newest reference GLIBC_${referenced}`);
+  // Every executable linked against glibc >= 2.34 references __libc_start_main@GLIBC_2.34 (a
+  // library need not): an older newest reference means it was built against an older glibc.
+  if (libc === 'glibc' && !isLibrary && !elf.static && referenced && compareVersions(referenced, kb.coverage.from) < 0) {
+    return {
+      ...info, version: def, versionFrom: 'default', covered: false,
+      notice: `built against glibc older than ${kb.coverage.from} (newest reference GLIBC_${referenced}), which the knowledge base does not cover; ${def} is assumed: give --sysroot or --libc-version for the glibc it runs with`,
+    };
+  }
+  return { ...info, version: def, versionFrom: 'default', covered: true };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,6 +392,8 @@ function judge(action: Action, h: Handling): Verdict {
       if (h.next) return 'broken';
       if (h.onEnosys === 'abort') return 'aborts';
       if ((h.onEnosys === 'fallback' || h.onEnosys === 'fallback-file') && enosys) return 'fallback';
+      // The fallback works in one build of this release and hangs or aborts in another.
+      if (h.onEnosys === 'depends-on-build' && enosys) return 'unknown';
       return 'broken';
     case 'startup':
       if (h.onEnosys === 'ignored') return 'ignored';
@@ -436,9 +456,9 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
   const arch = elf.arch;
   const policy = policyFor(target, opts.firmware, arch, file);
   const libc = detectLibc(elf, src);
-  const libcInfo = libcVersion(elf, libc, opts);
-  const version = libcInfo.version ?? '0';
   const isLibrary = elf.type === 'dyn' && !elf.pie && !elf.interp;
+  const libcInfo = libcVersion(elf, libc, opts, isLibrary);
+  const version = libcInfo.version ?? '0';
   const startup = libc && !isLibrary ? startupCalls(libc, arch, { version, dynamic: !elf.static }) : [];
   const startupMap = new Map<string, Handling>();
   for (const s of startup) {

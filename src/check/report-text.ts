@@ -54,6 +54,7 @@ export function renderReport(r: CheckReport, st: TextStyle = PLAIN): string {
   lines.push(`${st.bold(r.file)}: ${r.arch} ${kind}, ${libc}; ${r.target}${fw} (default ${r.defaultAction}): ${verdict}` +
     `${r.summary.warnings ? `, ${r.summary.warnings} warning${r.summary.warnings === 1 ? '' : 's'}` : ''}`);
   if (r.abiNote) lines.push(`  ${st.yellow('note')} ${r.abiNote}`);
+  if (r.libc.notice) lines.push(`  ${st.yellow('notice')} ${r.libc.notice}`);
   const denied = r.syscalls.filter((f) => f.verdict !== 'allowed');
   const width = Math.max(0, ...denied.map((f) => f.name.length));
   for (const f of denied) {

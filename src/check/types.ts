@@ -145,6 +145,14 @@ export interface LibcInfo {
   versionFrom?: 'sysroot' | 'references' | 'default' | 'option';
   /** Highest GLIBC_x.y the file references, if any. */
   referenced?: string;
+  /**
+   * Whether the libc the file runs with lies in the releases the knowledge base was checked
+   * against: false for an older or newer --libc-version or sysroot libc, and for an executable
+   * built against a glibc older than the coverage (then `version` is only the assumed default).
+   */
+  covered?: boolean;
+  /** One line for the user when `covered` is false: what is outside the coverage and what to do. */
+  notice?: string;
 }
 
 export interface CheckReport {

@@ -52,7 +52,10 @@ export const FAMILIES: readonly Family[] = [
   twin('_llseek is lseek with a 64-bit offset on 32-bit arches', 'lseek', '_llseek'),
   twin('fadvise64_64 is fadvise64 with 64-bit offsets on 32-bit arches', 'fadvise64', 'fadvise64_64'),
   twin('arm_fadvise64_64 is ARM EABI\'s fadvise64_64 with reordered arguments', 'fadvise64_64', 'arm_fadvise64_64'),
-  twin('sync_file_range2 is sync_file_range with reordered arguments on ARM and PowerPC', 'sync_file_range', 'sync_file_range2'),
+  // ARM's 341 is the kernel's sync_file_range2 (asm/unistd.h defines __NR_sync_file_range2 as
+  // __NR_arm_sync_file_range); libseccomp's table, ours, names it only arm_sync_file_range.
+  twin('sync_file_range2 is sync_file_range with reordered arguments on ARM and PowerPC; ARM\'s (341) is named arm_sync_file_range',
+    'sync_file_range', 'sync_file_range2', 'arm_sync_file_range'),
   ...['getuid', 'getgid', 'geteuid', 'getegid', 'setuid', 'setgid', 'setreuid', 'setregid', 'setresuid',
     'getresuid', 'setresgid', 'getresgid', 'getgroups', 'setgroups', 'chown', 'lchown', 'fchown',
     'setfsuid', 'setfsgid'].map(id32),

@@ -28,6 +28,13 @@ export interface SyscallStep {
   syscall: string;
   /** Only on these arches. In lookup answers this is already applied and left out. */
   arches?: ArchName[];
+  /**
+   * Only from this release on (inclusive) / before this release (exclusive): one step of a
+   * long entry that changed, without copying the whole entry (glibc 2.39's fstat). In lookup
+   * answers this is already applied and left out.
+   */
+  minVersion?: string;
+  beforeVersion?: string;
   /** Which failure of the previous step leads here. Default 'ENOSYS'. */
   fallbackOn?: 'ENOSYS' | 'any-error';
   /** For conditional steps: the arguments or state that make the library use this syscall. */
@@ -60,8 +67,12 @@ export interface VdsoEntry {
   note?: string;
 }
 
-/** What the library does when the whole chain fails with ENOSYS. */
-export type OnEnosys = 'error' | 'fallback-file' | 'fallback' | 'abort';
+/**
+ * What the library does when the whole chain fails with ENOSYS. 'depends-on-build': the
+ * release tag and its stable branch differ (glibc 2.36 and 2.39 arc4random), and nothing in the
+ * binary says which build it runs with, so `check` cannot promise the fallback.
+ */
+export type OnEnosys = 'error' | 'fallback-file' | 'fallback' | 'abort' | 'depends-on-build';
 
 /** One knowledge-base entry as stored in the JSON files. */
 export interface FunctionEntry {
@@ -194,9 +205,14 @@ function onArch<T extends { arches?: ArchName[] }>(arch: ArchName, items: readon
   return (items ?? []).filter((s) => !s.arches || s.arches.includes(arch));
 }
 
-/** Drop `arches` from a step that has been narrowed to one arch. */
+/** The steps that hold on `arch` at `version` (a step's own bounds, inside its entry's). */
+function stepsAt<T extends SyscallStep>(arch: ArchName, version: string, items: readonly T[] | undefined): T[] {
+  return onArch(arch, items).filter((s) => inRange(version, s.minVersion, s.beforeVersion));
+}
+
+/** Drop `arches` and version bounds from a step that has been narrowed to one arch and release. */
 function narrow<T extends SyscallStep>(step: T): T {
-  const { arches: _arches, ...rest } = step;
+  const { arches: _arches, minVersion: _min, beforeVersion: _before, ...rest } = step;
   return rest as T;
 }
 
@@ -234,22 +250,23 @@ export function lookupFunction(libc: Libc, symbol: string, arch: ArchName, versi
   const e = findEntry(libc, symbol, arch, version);
   if (!e) return undefined;
   const name = bareSymbol(symbol);
-  const rest = onArch(arch, e.chain).map(narrow);
+  const v = version ?? KB[libc].defaultVersion;
+  const rest = stepsAt(arch, v, e.chain).map(narrow);
   const chain = e.sameName ? [{ syscall: name }, ...rest] : rest;
   const info: FunctionInfo = {
     libc,
     symbol: name,
     arch,
-    version: version ?? KB[libc].defaultVersion,
+    version: v,
     vdso: onArch(arch, e.vdso).map((d) => d.symbol),
     chain,
-    also: onArch(arch, e.also).map(narrow),
-    conditional: onArch(arch, e.conditional).map(narrow),
+    also: stepsAt(arch, v, e.also).map(narrow),
+    conditional: stepsAt(arch, v, e.conditional).map(narrow),
     uses: e.uses ?? [],
     numberFromCaller: e.numberFromCaller ?? false,
     pure: e.pure ?? false,
     onEnosys: e.onEnosys,
-    onEnosysCalls: onArch(arch, e.onEnosysCalls).map(narrow),
+    onEnosysCalls: stepsAt(arch, v, e.onEnosysCalls).map(narrow),
     source: e.source,
   };
   if (e.minVersion !== undefined) info.minVersion = e.minVersion;

@@ -70,7 +70,7 @@ Options:
 JSON (check --json): {file, arch, target, firmware, defaultAction, static, type, library,
   libc, abiNote?, syscalls, unresolved, unknownImports, libraries, summary, fatal} for one FILE; an
   array of them for several files or a directory. In detail:
-  library (a shared library), libc {name, version, versionFrom, referenced}, abiNote? (the
+  library (a shared library), libc {name, version, versionFrom, referenced, covered, notice?}, abiNote? (the
   target's numbers are another ABI's of the same kernel table: 32-bit ppc under the ppc64 list),
   syscalls [{name, nr, verdict, severity (fatal|warning|ok), action, outcome, condition?,
              reason?, fix?, via [...]}],
