@@ -12,6 +12,7 @@ import { checkElf } from './analyze.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
 
 const MAGIC = 0x7f454c46;
+const ET_REL = 1;
 
 /** Whether the file starts with \x7fELF (false for unreadable files). */
 export function isElfFile(path: string): boolean {
@@ -41,10 +42,14 @@ export function checkFile(path: string | Uint8Array, display: string, target: Ta
     fd = openSync(typeof path === 'string' ? path : Buffer.from(path.buffer, path.byteOffset, path.byteLength), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
     const st = fstatSync(fd);
     if (!st.isFile()) return explicit ? { file: display, error: 'not a regular file' } : null;
-    const head = Buffer.alloc(4);
-    if (readSync(fd, head, 0, 4, 0) !== 4 || head.readUInt32BE(0) !== MAGIC) {
+    const head = Buffer.alloc(18);
+    const got = readSync(fd, head, 0, 18, 0);
+    if (got < 4 || head.readUInt32BE(0) !== MAGIC) {
       return explicit ? { file: display, error: 'not an ELF file' } : null;
     }
+    // An object file (ET_REL) is not a program: a walk skips it as it skips archives (.a); named
+    // on the command line, it gets its "cannot run" error from the reader.
+    if (!explicit && got === 18 && (head[5] === 2 ? head.readUInt16BE(16) : head.readUInt16LE(16)) === ET_REL) return null;
     // Read lazily from here on: only what the reader looks at (src/elf/source.ts).
     const owned = fd;
     fd = undefined; // fromFd owns it now, and closes it if it refuses the file

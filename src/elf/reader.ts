@@ -577,6 +577,8 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
     }
     return undefined;
   };
+  // ELFv1's e_entry is a descriptor too: the kernel starts at the address it holds.
+  const codeEntry = opdDescriptors ? descriptorEntry(entry) ?? entry : entry;
   const symbols: ElfSymbol[] = [];
   const mappingSymbols: ElfMappingSymbol[] = [];
   const isArm = machine === EM_ARM;
@@ -683,7 +685,7 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   const isStaticPie = hasDynamic && (flags1 & DF_1_PIE) !== 0 && needed.length === 0;
   const arch = archByElfMachine(machine, is64 ? 64 : 32)?.name;
   const info: ElfInfo = {
-    file, class: is64 ? 64 : 32, endian: b.le ? 'little' : 'big', machine, type, entry, flags,
+    file, class: is64 ? 64 : 32, endian: b.le ? 'little' : 'big', machine, type, entry: codeEntry, flags,
     needed,
     static: interp === undefined && (type === 'exec' || type === 'dyn') && (!hasDynamic || isStaticPie),
     pie: type === 'dyn' && ((flags1 & DF_1_PIE) !== 0 || (interp !== undefined && soname === undefined)),
