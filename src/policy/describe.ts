@@ -1,5 +1,5 @@
 /** Human descriptions of policies: provenance, conditions, headings. */
-import type { ArgCondition, Policy, Provenance } from './types.ts';
+import type { ArgCondition, Clause, Policy, Provenance, Rule } from './types.ts';
 import { formatAction } from './action.ts';
 import { showFirmware } from './firmware.ts';
 
@@ -23,6 +23,16 @@ export function describeCondition(c: ArgCondition): string {
 
 export function describeConditions(lists: ArgCondition[][]): string {
   return lists.map((l) => l.map(describeCondition).join(' && ')).join(' || ');
+}
+
+/** One clause of a rule with several: "if COND: ACTION" ("always: ACTION" without conditions). */
+export function describeClause(c: Clause): string {
+  return `${c.conditions.length ? `if ${describeConditions([c.conditions])}` : 'always'}: ${formatAction(c.action)}`;
+}
+
+/** A rule with several clauses, in one line: each clause, and the rule that picks between them. */
+export function describeClauses(r: Rule): string {
+  return `${r.clauses.map(describeClause).join('; ')} (where several hold, the most severe applies)`;
 }
 
 export function policyHeading(p: Policy): string {

@@ -4,6 +4,7 @@ import { familiesOf, replacementsOf } from '../syscalls/families.ts';
 import { allSyscallNames, isKnownSyscall, syscallNumber } from '../syscalls/table.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { formatAction, isAllow } from './action.ts';
+import { bestCaseAction } from './evaluate.ts';
 import { showFirmware } from './firmware.ts';
 import { KNOWN_FIXES } from './fixes.ts';
 import type { Action, Policy, Rule, TargetDef } from './types.ts';
@@ -42,8 +43,9 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
   const denied = target.denied.find((d) => d.name === name);
   const absent = policy.absent.find((a) => a.name === name);
   // A name the arch lacks is allowed when the rules for what replaces it are.
-  const standIn = !rule && absent ? absent.replacedBy.map(ruleFor).find((r) => r && isAllow(r.action)) : undefined;
-  const effectiveAction: Action = rule ? rule.action : standIn ? standIn.action : policy.defaultAction;
+  const standIn = !rule && absent ? absent.replacedBy.map(ruleFor).find((r) => r && isAllow(bestCaseAction(r))) : undefined;
+  // With argument conditions: what the most favourable arguments get (the CLI lists the clauses).
+  const effectiveAction: Action = rule ? bestCaseAction(rule) : standIn ? bestCaseAction(standIn) : policy.defaultAction;
   const allowed = isAllow(effectiveAction);
   const twinNames = [...new Set(familiesOf(name).flatMap((f) => f.members))].filter((n) => n !== name).sort();
   const fix = denied?.fix ?? KNOWN_FIXES[name] ?? replacementFix(name, policy);
@@ -66,12 +68,12 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
     ...(denied ? { reason: denied.reason } : {}),
     ...(fix ? { fix } : {}),
     replacedBy: absent?.replacedBy ?? [],
-    twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: !!ruleFor(t) && isAllow(ruleFor(t)!.action) })),
+    twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: !!ruleFor(t) && isAllow(bestCaseAction(ruleFor(t)!)) })),
   };
 }
 
 /** A legacy or twin call the policy allows does the same job. */
 function replacementFix(name: string, policy: Policy): string | undefined {
-  const alt = replacementsOf(name).find((r) => policy.rules.some((x) => x.name === r.name && isAllow(x.action)));
+  const alt = replacementsOf(name).find((r) => policy.rules.some((x) => x.name === r.name && isAllow(bestCaseAction(x))));
   return alt ? `use ${alt.name} (${alt.family.why})` : undefined;
 }

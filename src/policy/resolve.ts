@@ -9,7 +9,7 @@ import { syscallNumber, tableMax } from '../syscalls/table.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { isAllow } from './action.ts';
 import { compareFirmware, firmwareAtLeast, firmwareBefore, parseFirmware, satisfiesRange, showFirmware } from './firmware.ts';
-import type { AbsentName, Policy, Provenance, Rule, SyscallEntry, TargetDef } from './types.ts';
+import type { AbsentName, Clause, Policy, Provenance, Rule, SyscallEntry, TargetDef } from './types.ts';
 
 export interface ResolveOptions {
   /** Firmware as the user typed it (13.7, v13.7, 13.7.2); default: the newest the target knows. */
@@ -66,11 +66,15 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
   const add = (name: string, entry: SyscallEntry | undefined, provenance: Provenance) => {
     const nr = syscallNumber(arch.name, name);
     if (nr === null) return false;
+    const clause: Clause = {
+      action: entry?.action ?? { kind: 'allow' },
+      conditions: entry ? entry.args : [],
+      ...(entry ? { origin: entry.origin } : {}),
+    };
     const rule: Rule = {
       name,
       nr,
-      action: entry?.action ?? { kind: 'allow' },
-      conditions: entry && entry.args.length ? [entry.args] : [],
+      clauses: [clause],
       provenance,
       ...(entry?.since ? { since: entry.since } : {}),
       ...(entry?.category ? { category: entry.category } : {}),
@@ -81,9 +85,9 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
     if (!prev || RANK[provenance.kind] < RANK[prev.provenance.kind]) {
       byNr.set(nr, rule);
     } else if (prev.name === name && RANK[provenance.kind] === RANK[prev.provenance.kind]) {
-      // Same name listed again with other argument conditions: either may match.
-      if (prev.conditions.length && rule.conditions.length) prev.conditions.push(...rule.conditions);
-      else prev.conditions = [];
+      // Same name listed again: each entry keeps its own action for the arguments its
+      // conditions match (evaluate.ts: the most severe matching clause wins).
+      prev.clauses.push(clause);
     }
     return true;
   };

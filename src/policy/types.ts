@@ -84,13 +84,31 @@ export type Provenance =
   | { kind: 'family'; of: string; family: string }
   | { kind: 'essential'; why: string };
 
-/** One syscall number's rule in a resolved policy. */
+/** Where a clause came from: the target file and the entry's JSON pointer (and group). */
+export interface ClauseOrigin {
+  file: string;
+  pointer: string;
+  group?: string;
+}
+
+/** One entry's say about a call: its action when all its conditions hold. */
+export interface Clause {
+  action: Action;
+  /** AND-list; empty = unconditional (matches every call). */
+  conditions: ArgCondition[];
+  /** Absent for clauses the resolver adds itself (arch essentials). */
+  origin?: ClauseOrigin;
+}
+
+/**
+ * One syscall number's rule in a resolved policy. Meaning (src/policy/evaluate.ts): among the
+ * clauses whose conditions hold, the most severe action wins; none holds -> default action.
+ */
 export interface Rule {
   name: string;
   nr: number;
-  action: Action;
-  /** OR of AND-lists: the action applies when any list fully matches; empty = unconditional. */
-  conditions: ArgCondition[][];
+  /** In the order the target lists them; never empty. */
+  clauses: Clause[];
   since?: string;
   category?: string;
   note?: string;
