@@ -34,7 +34,7 @@ export const libseccompEmitter: Emitter = {
     const p0 = policies[0]!;
     const rows: string[] = [];
     for (const r of rulesByName(policies)) {
-      for (const row of engineRows(r, 'libseccomp')) {
+      for (const row of engineRows(r, 'libseccomp', p0.defaultAction)) {
         const args = row.args.map((x) => x.op === 'masked-eq'
           ? `{ ${x.index}, SCMP_CMP_MASKED_EQ, ${u64(x.mask!)}, ${u64(x.value)} }`
           : `{ ${x.index}, ${SCMP_OP[x.op]}, ${u64(x.value)}, 0 }`);

@@ -46,7 +46,8 @@ export const ociEmitter: Emitter = {
     const groups = new Map<string, { names: string[]; action: string; errnoRet?: number }>();
     const conditional: object[] = [];
     for (const r of rulesByName(policies)) {
-      const rows = engineRows(r, 'oci');
+      const rows = engineRows(r, 'oci', p0.defaultAction);
+      if (rows.length === 0) continue; // every argument gets the default action
       if (rows.length === 1 && rows[0]!.args.length === 0) {
         const act = ociAction(rows[0]!.action);
         const key = `${act.action}/${act.errnoRet ?? ''}`;

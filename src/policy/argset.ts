@@ -103,7 +103,9 @@ function direct(c: ArgCondition): Cmp64 | undefined {
  * holds: each alternative is one comparison (or none: any value). Empty when nothing can hold.
  */
 function argAlternatives(index: number, cs: ArgCondition[], limit: number): (Cmp64 | null)[] {
-  if (cs.length === 1) {
+  // libseccomp 2.5.4 loses rules when several share a NE comparison (its tree merge drops
+  // one: seen with a4 != x in two ALLOW rows), so ne becomes its two halves (le, ge).
+  if (cs.length === 1 && cs[0]!.op !== 'ne') {
     const d = direct(cs[0]!);
     if (d && d.op === 'masked-eq' && d.mask === 0n) return d.value === 0n ? [null] : [];
     if (d) return cubesOf(cs[0]!).length ? [d] : [];
@@ -206,7 +208,7 @@ function and(a: ArgCondition[][], b: ArgCondition[][], limit: number): ArgCondit
     for (const y of b) {
       const t = [...x, ...y];
       // Drop terms that can never hold early: they would multiply the rest.
-      if (rowsOfOrEmpty(t)) out.push(t);
+      if (rowsOfOrEmpty(t, limit)) out.push(t);
       if (out.length > limit) throw tooMany(limit);
     }
   }
@@ -214,13 +216,18 @@ function and(a: ArgCondition[][], b: ArgCondition[][], limit: number): ArgCondit
 }
 
 /** Whether an AND-list can hold for some arguments (true when it is too big to tell). */
-function rowsOfOrEmpty(t: ArgCondition[]): boolean {
+function rowsOfOrEmpty(t: ArgCondition[], limit = 256): boolean {
   try {
-    return rowsOf(t, 256).length > 0;
+    return rowsOf(t, limit).length > 0;
   } catch (e) {
     if (e instanceof TooMany) return true;
     throw e;
   }
+}
+
+/** Whether some arguments satisfy the AND-list. */
+export function satisfiable(list: ArgCondition[]): boolean {
+  return rowsOfOrEmpty(list);
 }
 
 /** Whether some arguments satisfy both AND-lists (true when too big to decide: the cautious answer). */
@@ -244,7 +251,7 @@ function notList(list: ArgCondition[]): ArgCondition[][] {
  * action before it. Rows of one action may overlap (every engine ORs those). Throws an
  * InputError when that takes more than `limit` rows.
  */
-export function disjointRows<A>(clauses: readonly { action: A; conditions: ArgCondition[] }[], sameAction: (x: A, y: A) => boolean, what: string, limit = 2048): DisjointRow<A>[] {
+export function disjointRows<A>(clauses: readonly { action: A; conditions: ArgCondition[] }[], sameAction: (x: A, y: A) => boolean, what: string, limit = 32): DisjointRow<A>[] {
   try {
     const out: DisjointRow<A>[] = [];
     let notEarlier: ArgCondition[][] = [[]];

@@ -2,6 +2,7 @@
  * Types of the policy layer: target definitions as loaded from JSON (TargetDef) and the
  * resolved, per-arch Policy that every backend and the ELF check read.
  */
+import type { Diagnostic } from '../errors.ts';
 import type { ArchInfo, ArchName } from '../syscalls/arches.ts';
 
 /** What the kernel does with a syscall (seccomp return action). */
@@ -76,6 +77,11 @@ export interface TargetDef {
   denied: { name: string; reason: string; fix?: string }[];
   /** Chain of ids/paths this target extends, nearest first. */
   extendsChain: string[];
+  /**
+   * Things the loader accepted but the user should know (entries for one call that overlap
+   * with different actions); the CLI prints them to stderr. Absent: none.
+   */
+  notes?: Diagnostic[];
 }
 
 export type Provenance =
