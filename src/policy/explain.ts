@@ -2,7 +2,7 @@
 import { InputError } from '../errors.ts';
 import { familiesOf, replacementsOf } from '../syscalls/families.ts';
 import { allSyscallNames, isKnownSyscall, syscallNumber } from '../syscalls/table.ts';
-import { didYouMean } from '../util/suggest.ts';
+import { didYouMean, excerpt } from '../util/suggest.ts';
 import { formatAction, isAllow } from './action.ts';
 import { bestCaseAction } from './evaluate.ts';
 import { showFirmware } from './firmware.ts';
@@ -34,7 +34,7 @@ export interface Explanation {
 }
 
 export function explainSyscall(target: TargetDef, policy: Policy, name: string): Explanation {
-  if (!isKnownSyscall(name)) throw new InputError(`'${name}' is not a syscall on any arch${didYouMean(name, allSyscallNames())}`);
+  if (!isKnownSyscall(name)) throw new InputError(`'${excerpt(name)}' is not a syscall on any arch${didYouMean(name, allSyscallNames())}`);
   const arch = policy.arch.name;
   const number = syscallNumber(arch, name);
   const ruleFor = (n: string) => policy.rules.find((r) => r.name === n);

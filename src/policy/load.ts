@@ -8,7 +8,7 @@ import { DiagnosticsError, InputError, type Diagnostic } from '../errors.ts';
 import { isArchName, type ArchName } from '../syscalls/arches.ts';
 import { replacementsOf } from '../syscalls/families.ts';
 import { allSyscallNames, isKnownSyscall, syscallNumber } from '../syscalls/table.ts';
-import { didYouMean } from '../util/suggest.ts';
+import { didYouMean, excerpt } from '../util/suggest.ts';
 import { formatAction, parseAction } from './action.ts';
 import { overlaps } from './argset.ts';
 import { actionPrecedence, moreSevere } from './evaluate.ts';
@@ -66,7 +66,7 @@ async function load(ref: string, cwd: string, chain: string[]): Promise<TargetDe
     raw = readJson(file);
   } else {
     throw new InputError(
-      `unknown target '${ref}'${didYouMean(ref, shippedTargetIds())}; shipped targets: ${shippedTargetIds().join(', ')}, or give a path to a .json file`,
+      `unknown target '${excerpt(ref)}'${didYouMean(ref, shippedTargetIds())}; shipped targets: ${shippedTargetIds().join(', ')}, or give a path to a .json file`,
     );
   }
   if (chain.includes(file)) throw new InputError(`${file}: 'extends' loops: ${[...chain, file].join(' -> ')}`);
@@ -75,7 +75,16 @@ async function load(ref: string, cwd: string, chain: string[]): Promise<TargetDe
   const r = raw as RawTarget;
   let parent: TargetDef | undefined;
   if (typeof r === 'object' && r !== null && typeof r.extends === 'string') {
-    parent = await load(r.extends, looksLikePath(r.extends) ? dirname(file) : cwd, [...chain, file]);
+    try {
+      parent = await load(r.extends, looksLikePath(r.extends) ? dirname(file) : cwd, [...chain, file]);
+    } catch (e) {
+      // A parent that cannot be found or read is this file's mistake, at its 'extends';
+      // problems inside a parent file are reported with that file's own name and pointers.
+      if (e instanceof InputError && !(e instanceof DiagnosticsError)) {
+        throw new DiagnosticsError([{ file, pointer: '/extends', message: e.message }]);
+      }
+      throw e;
+    }
   }
   const groups = await groupsFor(r);
   // Shipped targets skip the checks at run time: the test suite loads them by path, through
@@ -116,14 +125,14 @@ function semanticChecks(r: RawTarget, file: string, parent: TargetDef | undefine
   const names = allSyscallNames();
   const checkName = (name: unknown, pointer: string) => {
     if (typeof name === 'string' && !name.startsWith('@') && !isKnownSyscall(name)) {
-      d(pointer, `'${name}' is not a syscall on any arch${didYouMean(name, names)}`);
+      d(pointer, `'${excerpt(name)}' is not a syscall on any arch${didYouMean(name, names)}`);
     }
   };
   const localGroups = isObj(r.groups) ? r.groups : {};
   const groupKnown = (g: string) => Object.hasOwn(localGroups, g) || Object.hasOwn(shipped, g);
   const checkGroupRef = (g: unknown, pointer: string) => {
     if (typeof g === 'string' && g.startsWith('@') && !groupKnown(g)) {
-      d(pointer, `unknown group '${g}'${didYouMean(g, [...Object.keys(localGroups), ...Object.keys(shipped)])}`);
+      d(pointer, `unknown group '${excerpt(g)}'${didYouMean(g, [...Object.keys(localGroups), ...Object.keys(shipped)])}`);
     }
   };
 

@@ -6,7 +6,7 @@ import { InputError } from '../errors.ts';
 import { ARCHES, lookupArch, type ArchInfo, type ArchName, ARCH_NAMES } from '../syscalls/arches.ts';
 import { replacementsOf, twinsOf } from '../syscalls/families.ts';
 import { syscallNumber, tableMax } from '../syscalls/table.ts';
-import { didYouMean } from '../util/suggest.ts';
+import { didYouMean, excerpt } from '../util/suggest.ts';
 import { isAllow } from './action.ts';
 import { compareFirmware, firmwareAtLeast, firmwareBefore, parseFirmware, satisfiesRange, showFirmware } from './firmware.ts';
 import type { AbsentName, Clause, Policy, Provenance, Rule, SyscallEntry, TargetDef } from './types.ts';
@@ -22,7 +22,7 @@ export interface ResolveOptions {
 export function resolveArch(target: TargetDef, arch: string | undefined): ArchInfo {
   if (arch === undefined) return ARCHES[target.defaultArch];
   const info = lookupArch(arch);
-  if (!info) throw new InputError(`unknown arch '${arch}'${didYouMean(arch, ARCH_NAMES)}; known: ${ARCH_NAMES.join(', ')}`);
+  if (!info) throw new InputError(`unknown arch '${excerpt(arch)}'${didYouMean(arch, ARCH_NAMES)}; known: ${ARCH_NAMES.join(', ')}`);
   if (!target.arches.includes(info.name) && info.name !== 'x86_64') {
     throw new InputError(`target ${target.id} is not defined for ${info.name} (its arches: ${target.arches.join(', ')}; x86_64 is always available for host emulation)`);
   }
