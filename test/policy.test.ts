@@ -193,7 +193,7 @@ describe('user targets', () => {
     const err = await loadTarget(file).then(() => undefined, (e) => e);
     assert.ok(err instanceof DiagnosticsError);
     const ptrs = err.diagnostics.map((d) => d.pointer);
-    for (const p of ['/id', '/arches/1', '/defaultAction', '', '/syscalls/0/since', '/syscalls/1/args/0/index', '/syscalls/2/group']) {
+    for (const p of ['/id', '/arches/1', '/defaultAction', '/colour', '/syscalls/0/since', '/syscalls/1/args/0/index', '/syscalls/2/group']) {
       assert.ok(ptrs.includes(p), `missing ${p} in ${JSON.stringify(ptrs)}`);
     }
     assert.ok(err.diagnostics.every((d) => d.file === file));
