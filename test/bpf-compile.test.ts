@@ -83,7 +83,7 @@ describe('bpf: compileFilter', () => {
           const f = compileFilter([p]);
           const probes: Probe[] = [];
           for (const r of rules) {
-            const c = r.conditions[0]![0]!;
+            const c = r.clauses[0]!.conditions[0]!;
             for (const base of values) {
               for (const d of [-1n, 0n, 1n]) {
                 const args = [0n, 0n, 0n, 0n, 0n, 0n];

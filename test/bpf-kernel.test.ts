@@ -143,8 +143,8 @@ describe('bpf: kernel verdicts (test/native/verdicts.c)', function () {
 
   it('loads a compiled filter with trampolines', () => {
     const rules = Array.from({ length: 200 }, (_, i) => ({
-      name: `s${i}`, nr: i, action: ALLOW, provenance: { kind: 'target' as const },
-      conditions: [[{ index: i % 6, op: 'ge' as const, value: BigInt(i) << 31n, width: 64 as const }]],
+      name: `s${i}`, nr: i, provenance: { kind: 'target' as const },
+      clauses: [{ action: ALLOW, conditions: [{ index: i % 6, op: 'ge' as const, value: BigInt(i) << 31n, width: 64 as const }] }],
     })).filter((r) => r.nr !== 335 && r.nr !== 336);
     const p = makePolicy({ rules, defaultAction: errno(38) });
     const f = compileFilter([p]);

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTarget } from '../src/policy/load.ts';
+import { unconditionalAction } from '../src/policy/evaluate.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import { MEASURED_RUNTIMES } from '../src/policy/runtimes.generated.ts';
 import { runtimeProfile, withRuntime } from '../src/policy/runtimes.ts';
@@ -23,7 +24,7 @@ import { requireTool } from './helpers/tools.ts';
 type OciProfile = { defaultAction: string; architectures: string[]; syscalls: { names: string[]; action: string; args?: unknown[] }[] };
 
 const measured = (rt: OciRuntime) => MEASURED_RUNTIMES.find((m) => m.runtime === rt)!;
-const allowedNames = (p: Policy) => new Set(p.rules.filter((r) => r.action.kind === 'allow' && !r.conditions.length).map((r) => r.name));
+const allowedNames = (p: Policy) => new Set(p.rules.filter((r) => unconditionalAction(r)?.kind === 'allow').map((r) => r.name));
 
 async function policy(target: string, firmware?: string): Promise<Policy> {
   return resolvePolicy(await loadTarget(target, { cwd: ROOT }), { ...(firmware ? { firmware } : {}), arch: 'x86_64' });

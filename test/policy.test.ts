@@ -155,10 +155,10 @@ describe('codesafe5 target', () => {
     const t = await loadTarget('codesafe5');
     const arm = resolvePolicy(t, { firmware: '13.7', arch: 'arm' });
     const nice = arm.rules.find((r) => r.name === 'nice')!;
-    assert.deepEqual(nice.conditions, [[{ index: 0, op: 'masked-eq', mask: 0x80000000n, value: 0n, width: 32 }]]);
+    assert.deepEqual(nice.clauses.map((c) => c.conditions), [[{ index: 0, op: 'masked-eq', mask: 0x80000000n, value: 0n, width: 32 }]]);
     const x86 = resolvePolicy(t, { firmware: '13.7', arch: 'x86_64' });
     assert.deepEqual(x86.absent.find((a) => a.name === 'nice')!.replacedBy, []);
-    assert.equal(x86.rules.find((r) => r.name === 'setpriority')!.conditions.length, 0);
+    assert.deepEqual(x86.rules.find((r) => r.name === 'setpriority')!.clauses.map((c) => c.conditions.length), [0]);
     assert.equal(x86.rules.find((r) => r.name === 'setpriority')!.provenance.kind, 'target');
     for (const n of ['setpriority', 'setrlimit', 'prlimit64']) assert.ok(t.entries.find((e) => e.name === n)!.limit, n);
   });
@@ -195,8 +195,8 @@ describe('user targets', () => {
     const t = await loadTarget(join(FIX, 'minimal.json'));
     const x = resolvePolicy(t, { arch: 'x86_64' });
     assert.deepEqual(ruleNames(x), ['read', 'write', 'mmap', 'getpid', 'kill', 'uname', 'getppid', 'gettid', 'exit_group', 'arch_prctl'].sort((a, b) => syscallNumber('x86_64', a)! - syscallNumber('x86_64', b)!));
-    assert.equal(x.rules.find((r) => r.name === 'kill')!.conditions.length, 2);
-    assert.deepEqual(x.rules.find((r) => r.name === 'uname')!.action, { kind: 'errno', errno: 2 });
+    assert.equal(x.rules.find((r) => r.name === 'kill')!.clauses.length, 2);
+    assert.deepEqual(x.rules.find((r) => r.name === 'uname')!.clauses.map((c) => c.action), [{ kind: 'errno', errno: 2 }]);
     assert.deepEqual(x.rules.find((r) => r.name === 'getppid')!.provenance, { kind: 'group', group: '@mine' });
     const arm = resolvePolicy(t, { arch: 'arm' });
     assert.ok(ruleNames(arm).includes('mmap2'));
@@ -218,7 +218,7 @@ describe('user targets', () => {
     const err = await loadTarget(file).then(() => undefined, (e) => e);
     assert.ok(err instanceof DiagnosticsError);
     const ptrs = err.diagnostics.map((d) => d.pointer);
-    for (const p of ['/id', '/arches/1', '/defaultAction', '', '/syscalls/0/since', '/syscalls/1/args/0/index', '/syscalls/2/group']) {
+    for (const p of ['/id', '/arches/1', '/defaultAction', '/colour', '/syscalls/0/since', '/syscalls/1/args/0/index', '/syscalls/2/group']) {
       assert.ok(ptrs.includes(p), `missing ${p} in ${JSON.stringify(ptrs)}`);
     }
     assert.ok(err.diagnostics.every((d) => d.file === file));

@@ -46,7 +46,7 @@ async function fallbackPolicy(arch: ArchName): Promise<Policy> {
   const direct = Object.keys(PAIRS).filter((n) => !denied.includes(n));
   for (const name of [...denied.map((n) => PAIRS[n]!), ...direct, 'read', 'close']) {
     const nr = name ? syscallNumber(arch, name) : null;
-    if (nr !== null && !rules.some((r) => r.nr === nr)) rules.push({ name, nr, action: { kind: 'allow' }, conditions: [], provenance: { kind: 'target' } });
+    if (nr !== null && !rules.some((r) => r.nr === nr)) rules.push({ name, nr, clauses: [{ action: { kind: 'allow' }, conditions: [] }], provenance: { kind: 'target' } });
   }
   return { ...p, target: { ...p.target, id: 'fallbacks' }, rules: rules.sort((a, b) => a.nr - b.nr) };
 }
@@ -272,7 +272,7 @@ function withAllowed(policy: Policy, names: string[]): Policy {
     const nr = syscallNumber(policy.arch.name, name);
     assert.notEqual(nr, null, `${name} on ${policy.arch.name}`);
     const i = rules.findIndex((r) => r.nr === nr);
-    const rule: Rule = { name, nr: nr!, action: { kind: 'allow' }, conditions: [], provenance: { kind: 'target' } };
+    const rule: Rule = { name, nr: nr!, clauses: [{ action: { kind: 'allow' }, conditions: [] }], provenance: { kind: 'target' } };
     if (i >= 0) rules[i] = rule;
     else rules.push(rule);
   }

@@ -14,6 +14,7 @@
  * two ranges with one comparison.
  */
 import { InputError } from '../errors.ts';
+import { clausesBySeverity } from '../policy/evaluate.ts';
 import type { ArgCondition, Policy, Rule } from '../policy/types.ts';
 import { X32_SYSCALL_BIT, type ArchInfo } from '../syscalls/arches.ts';
 import { explore, longestPath } from './analyze.ts';
@@ -210,7 +211,7 @@ function segments(p: Policy, foreignRet: number): Segment[] {
   }
   for (const s of merged) {
     if (s.out.kind === 'cond') {
-      const c = condBlockCost(s.out.rule, s.out.ret, defRet, p.arch.endian);
+      const c = condBlockCost(s.out.rule, defRet, p.arch.endian);
       s.cost = c.worst;
       s.size = c.size;
     }
@@ -218,16 +219,36 @@ function segments(p: Policy, foreignRet: number): Segment[] {
   return merged;
 }
 
-function ruleOutcome(r: Rule, defRet: number, arch: ArchInfo): Outcome {
-  const ret = actionToRet(r.action);
-  const lists = r.conditions;
-  for (const list of lists) for (const c of list) checkCondition(c, r, arch);
-  if (lists.length === 0 || lists.some((l) => l.length === 0) || ret === defRet) {
-    // No conditions, an always-true list, or conditions that choose between two equal actions.
-    return { kind: 'ret', key: `r${ret}`, ret };
+/**
+ * The clauses a leaf tests, in order: most severe first (evaluate.ts), the first that holds
+ * returns its action, none -> the default. Clauses at the end with the default's action change
+ * nothing and are left out.
+ */
+function leafClauses(r: Rule, defRet: number): { ret: number; lists: ArgCondition[][] }[] {
+  const out = clausesBySeverity(r).map((c) => ({ ret: actionToRet(c.action), lists: [c.conditions] }));
+  while (out.length && out[out.length - 1]!.ret === defRet) out.pop();
+  // Neighbours with the same action are one OR of AND-lists.
+  const merged: { ret: number; lists: ArgCondition[][] }[] = [];
+  for (const c of out) {
+    const prev = merged[merged.length - 1];
+    if (prev && prev.ret === c.ret) prev.lists.push(...c.lists);
+    else merged.push(c);
   }
-  const key = `c${ret}:${JSON.stringify(lists, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`;
-  return { kind: 'cond', key, rule: r, ret };
+  return merged;
+}
+
+function ruleOutcome(r: Rule, defRet: number, arch: ArchInfo): Outcome {
+  for (const c of r.clauses) for (const x of c.conditions) checkCondition(x, r, arch);
+  for (const c of r.clauses) actionToRet(c.action); // range-checks errno/trace data
+  const leaf = leafClauses(r, defRet);
+  if (leaf.length === 0) return { kind: 'ret', key: `r${defRet}`, ret: defRet };
+  const first = leaf[0]!;
+  if (first.lists.some((l) => l.length === 0)) {
+    // The most severe clause always holds (or all that is left is an always-true list).
+    return { kind: 'ret', key: `r${first.ret}`, ret: first.ret };
+  }
+  const key = `c:${JSON.stringify(leaf, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`;
+  return { kind: 'cond', key, rule: r, ret: first.ret };
 }
 
 function checkCondition(c: ArgCondition, r: Rule, arch: ArchInfo): void {
@@ -245,22 +266,33 @@ function checkCondition(c: ArgCondition, r: Rule, arch: ArchInfo): void {
 // ---------------------------------------------------------------------------------------------
 // Argument checks
 
-/** Emits the checks of one rule: the rule's action when any AND-list holds, else the default. */
+/**
+ * Emits the checks of one rule: clause by clause (leafClauses), each an OR of AND-lists; the
+ * first that holds returns its action; when none holds, the default.
+ */
 function emitCondBlock(
-  b: AsmBuilder, rule: Rule, ret: number, defRet: number, endian: Endian,
+  b: AsmBuilder, rule: Rule, defRet: number, endian: Endian,
   retLabel: (r: number) => Label,
 ): void {
-  const lists = rule.conditions;
-  lists.forEach((list, li) => {
-    const lastList = li === lists.length - 1;
-    const fail = lastList ? retLabel(defRet) : b.fresh('or');
-    list.forEach((c, ci) => {
-      const lastCond = ci === list.length - 1;
-      const ok = lastCond ? retLabel(ret) : b.fresh('and');
-      emitCondition(b, c, endian, ok, fail, ci === 0 ? rule.name : undefined);
-      if (!lastCond) b.label(ok);
+  const leaf = leafClauses(rule, defRet);
+  leaf.forEach((clause, ki) => {
+    const lastClause = ki === leaf.length - 1;
+    const lists = clause.lists;
+    lists.forEach((list, li) => {
+      const last = lastClause && li === lists.length - 1;
+      if (list.length === 0) {
+        b.ja(retLabel(clause.ret), `${rule.name}: always`);
+        return;
+      }
+      const fail = last ? retLabel(defRet) : b.fresh('or');
+      list.forEach((c, ci) => {
+        const lastCond = ci === list.length - 1;
+        const ok = lastCond ? retLabel(clause.ret) : b.fresh('and');
+        emitCondition(b, c, endian, ok, fail, ci === 0 ? rule.name : undefined);
+        if (!lastCond) b.label(ok);
+      });
+      if (!last) b.label(fail);
     });
-    if (!lastList) b.label(fail);
   });
 }
 
@@ -345,14 +377,20 @@ function opSym(op: ArgCondition['op']): string {
   return { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=', 'masked-eq': '&==' }[op];
 }
 
-function condBlockCost(rule: Rule, ret: number, defRet: number, endian: Endian): { worst: number; size: number } {
+function condBlockCost(rule: Rule, defRet: number, endian: Endian): { worst: number; size: number } {
   const b = new AsmBuilder();
   b.label('start');
-  const rl = (r: number): Label => (r === ret ? 'pass' : 'fail');
-  emitCondBlock(b, rule, ret, defRet, endian, rl);
-  b.label('pass').insn(OP_RET_K, ret).label('fail').insn(OP_RET_K, defRet);
+  const rets = new Map<number, Label>();
+  const rl = (r: number): Label => {
+    let l = rets.get(r);
+    if (!l) rets.set(r, (l = `ret${rets.size}`));
+    return l;
+  };
+  rl(defRet);
+  emitCondBlock(b, rule, defRet, endian, rl);
+  for (const [r, l] of rets) b.label(l).insn(OP_RET_K, r);
   const asm = assemble(b.items);
-  return { worst: longestPath(asm.insns, 0), size: asm.insns.length - 2 };
+  return { worst: longestPath(asm.insns, 0), size: asm.insns.length - rets.size };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -535,7 +573,7 @@ function emitTree(
   const emitNode = (t: Tree, scope: Scope): void => {
     if (t.kind === 'leaf') {
       const s = segs[t.seg]!;
-      if (s.out.kind === 'cond') emitCondBlock(b, s.out.rule, s.out.ret, defRet, endian, scope.ret);
+      if (s.out.kind === 'cond') emitCondBlock(b, s.out.rule, defRet, endian, scope.ret);
       else b.ja(scope.ret(s.out.ret), 'every number');
       return;
     }

@@ -20,6 +20,7 @@ import type { ElfInfo } from '../elf/types.ts';
 import { InputError } from '../errors.ts';
 import { describeOutcome, formatAction, isAllow } from '../policy/action.ts';
 import { errnoName } from '../policy/errno.ts';
+import { bestCaseAction, dependsOnArguments } from '../policy/evaluate.ts';
 import { KNOWN_FIXES } from '../policy/fixes.ts';
 import { resolvePolicy } from '../policy/resolve.ts';
 import type { Action, Policy, Rule, TargetDef } from '../policy/types.ts';
@@ -371,7 +372,7 @@ function actionFor(policy: Policy, nr: number): { action: Action; rule?: Rule } 
   let a = m.get(nr);
   if (!a) {
     const rule = policy.rules.find((r) => r.nr === nr);
-    a = rule ? { action: rule.action, rule } : { action: policy.defaultAction };
+    a = rule ? { action: bestCaseAction(rule), rule } : { action: policy.defaultAction };
     m.set(nr, a);
   }
   return a;
@@ -563,7 +564,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
       severity: severityOf(verdict),
       action: formatAction(action),
       outcome: outcomeText(verdict, action, e.vias[wi], e.handlings[wi]),
-      ...(rule && isAllow(rule.action) && (rule.conditions.length || rule.limit)
+      ...(rule && isAllow(action) && (dependsOnArguments(rule) || rule.limit)
         ? { condition: rule.limit ?? 'allowed only for some argument values' }
         : {}),
       ...(denied && verdict !== 'allowed' ? { reason: denied.reason } : {}),

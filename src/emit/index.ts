@@ -1,6 +1,6 @@
 /** The output formats: adding one is a module and an entry here. */
 import { InputError } from '../errors.ts';
-import { didYouMean } from '../util/suggest.ts';
+import { didYouMean, excerpt } from '../util/suggest.ts';
 import { asmEmitter } from './asm.ts';
 import { cHeaderEmitter } from './c-header.ts';
 import { libseccompEmitter } from './libseccomp.ts';
@@ -16,6 +16,6 @@ export const EMITTERS: readonly Emitter[] = [rawBpfEmitter, cHeaderEmitter, ociE
 
 export function emitterFor(format: string): Emitter {
   const e = EMITTERS.find((x) => x.format === format);
-  if (!e) throw new InputError(`unknown format '${format}'${didYouMean(format, EMITTERS.map((x) => x.format))}; formats: ${EMITTERS.map((x) => x.format).join(', ')}`);
+  if (!e) throw new InputError(`unknown format '${excerpt(format)}'${didYouMean(format, EMITTERS.map((x) => x.format))}; formats: ${EMITTERS.map((x) => x.format).join(', ')}`);
   return e;
 }

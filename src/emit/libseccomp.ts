@@ -2,7 +2,7 @@
 import { showFirmware } from '../policy/firmware.ts';
 import type { Action } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
-import { as64, rulesByName } from './by-name.ts';
+import { engineRows, rulesByName } from './by-name.ts';
 import { cComment, cString } from './c-syntax.ts';
 import type { Emitter } from './types.ts';
 
@@ -34,15 +34,11 @@ export const libseccompEmitter: Emitter = {
     const p0 = policies[0]!;
     const rows: string[] = [];
     for (const r of rulesByName(policies)) {
-      const lists = r.conditions.length ? r.conditions : [[]];
-      for (const list of lists) {
-        const args = list.map((c) => {
-          const x = as64(c, 'libseccomp');
-          return x.op === 'masked-eq'
-            ? `{ ${c.index}, SCMP_CMP_MASKED_EQ, ${u64(x.mask!)}, ${u64(x.value)} }`
-            : `{ ${c.index}, ${SCMP_OP[x.op]}, ${u64(x.value)}, 0 }`;
-        });
-        rows.push(`  { ${cString(r.name)}, ${scmpAction(r.action)}, ${list.length}, { ${args.join(', ') || '{ 0, 0, 0, 0 }'} } },`);
+      for (const row of engineRows(r, 'libseccomp', p0.defaultAction)) {
+        const args = row.args.map((x) => x.op === 'masked-eq'
+          ? `{ ${x.index}, SCMP_CMP_MASKED_EQ, ${u64(x.mask!)}, ${u64(x.value)} }`
+          : `{ ${x.index}, ${SCMP_OP[x.op]}, ${u64(x.value)}, 0 }`);
+        rows.push(`  { ${cString(r.name)}, ${scmpAction(row.action)}, ${row.args.length}, { ${args.join(', ') || '{ 0, 0, 0, 0 }'} } },`);
       }
     }
     const text = `/*

@@ -2,7 +2,7 @@
 import type { Action } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { runtimeCallNames } from '../policy/runtimes.ts';
-import { as64, rulesByName } from './by-name.ts';
+import { engineRows, rulesByName } from './by-name.ts';
 import type { Emitter } from './types.ts';
 
 const OCI_ARCH: Record<ArchName, string> = {
@@ -25,10 +25,17 @@ function ociAction(a: Action): { action: string; errnoRet?: number } {
   }
 }
 
-/** The u64 as a JSON number when exact, which runtimes require (they parse uint64). */
-function u64(v: bigint): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`argument value ${v} is too large for exact JSON`);
-  return Number(v);
+/**
+ * The u64 as a JSON integer (runtimes parse value/valueTwo as uint64). Past 2^53 a JS number
+ * would round, so those go through as a marker that `stringify` turns into the exact digits.
+ */
+function u64(v: bigint): number | string {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : `${BIG}${v.toString(10)}`;
+}
+const BIG = '\u0000u64:';
+
+function stringify(profile: object): string {
+  return JSON.stringify(profile, null, 2).replace(/"\\u0000u64:(\d+)"/g, '$1');
 }
 
 export const ociEmitter: Emitter = {
@@ -44,26 +51,27 @@ export const ociEmitter: Emitter = {
     const runtimeEntry = { names: [] as string[], action: 'SCMP_ACT_ALLOW' };
     for (const r of rulesByName(policies)) {
       if (runtimeOnly.has(r.name)) { runtimeEntry.names.push(r.name); continue; }
-      const act = ociAction(r.action);
-      if (!r.conditions.length) {
+      const rows = engineRows(r, 'oci', p0.defaultAction);
+      if (rows.length === 0) continue; // every argument gets the default action
+      if (rows.length === 1 && rows[0]!.args.length === 0) {
+        const act = ociAction(rows[0]!.action);
         const key = `${act.action}/${act.errnoRet ?? ''}`;
         const g = groups.get(key) ?? { names: [], ...act };
         g.names.push(r.name);
         groups.set(key, g);
         continue;
       }
-      // One entry per AND-list; entries for the same name are OR-ed by the runtime.
-      for (const list of r.conditions) {
+      // One entry per row; the runtime hands each to libseccomp as its own rule. Rows of
+      // different actions never overlap (engineRows), so libseccomp's order cannot matter.
+      for (const row of rows) {
         conditional.push({
           names: [r.name],
-          ...act,
-          args: list.map((c) => {
-            const x = as64(c, 'oci');
+          ...ociAction(row.action),
+          args: row.args.map((x) =>
             // SCMP_CMP_MASKED_EQ: value is the mask, valueTwo the datum (libseccomp's order).
-            return x.op === 'masked-eq'
-              ? { index: c.index, value: u64(x.mask!), valueTwo: u64(x.value), op: OCI_OP[x.op] }
-              : { index: c.index, value: u64(x.value), op: OCI_OP[x.op] };
-          }),
+            x.op === 'masked-eq'
+              ? { index: x.index, value: u64(x.mask!), valueTwo: u64(x.value), op: OCI_OP[x.op] }
+              : { index: x.index, value: u64(x.value), op: OCI_OP[x.op] }),
         });
       }
     }
@@ -73,6 +81,6 @@ export const ociEmitter: Emitter = {
       architectures: policies.map((p) => OCI_ARCH[p.arch.name]),
       syscalls: [...[...groups.values()].sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0)), ...conditional, ...(runtimeEntry.names.length ? [runtimeEntry] : [])],
     };
-    return [{ name: `${baseName}.oci.json`, content: `${JSON.stringify(profile, null, 2)}\n` }];
+    return [{ name: `${baseName}.oci.json`, content: `${stringify(profile)}\n` }];
   },
 };

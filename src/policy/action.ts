@@ -1,6 +1,6 @@
 /** Parsing and describing seccomp actions ("errno:ENOSYS", "trap", ...). */
 import { InputError } from '../errors.ts';
-import { didYouMean } from '../util/suggest.ts';
+import { didYouMean, excerpt } from '../util/suggest.ts';
 import type { Action } from './types.ts';
 import { ERRNO, errnoName } from './errno.ts';
 
@@ -13,7 +13,7 @@ export function parseAction(text: string): Action {
     case 'errno': {
       if (arg === undefined) break;
       const n = /^\d+$/.test(arg) ? Number(arg) : ERRNO[arg];
-      if (n === undefined) throw new InputError(`unknown errno '${arg}'${didYouMean(arg, Object.keys(ERRNO))}`);
+      if (n === undefined) throw new InputError(`unknown errno '${excerpt(arg)}'${didYouMean(arg, Object.keys(ERRNO))}`);
       if (n > 4095) throw new InputError(`errno ${n} is out of range (0..4095)`);
       return { kind: 'errno', errno: n };
     }
@@ -21,7 +21,7 @@ export function parseAction(text: string): Action {
       if (arg !== undefined && /^\d+$/.test(arg) && Number(arg) <= 0xffff) return { kind: 'trace', data: Number(arg) };
       break;
   }
-  throw new InputError(`bad action '${text}' (expected allow, log, trap, kill-process, kill-thread, user-notif, errno:NAME, trace:N)`);
+  throw new InputError(`bad action '${excerpt(text)}' (expected allow, log, trap, kill-process, kill-thread, user-notif, errno:NAME, trace:N)`);
 }
 
 export function formatAction(a: Action): string {

@@ -1,4 +1,5 @@
 /** What changes for an app between two firmware versions of a target. */
+import { bestCaseAction } from './evaluate.ts';
 import { describeOutcome, formatAction, isAllow, sameAction } from './action.ts';
 import { compareFirmware, showFirmware } from './firmware.ts';
 import { resolvePolicy } from './resolve.ts';
@@ -24,7 +25,7 @@ export interface CompatReport {
 export function compareFirmwares(target: TargetDef, from: string, to: string, arch?: string): CompatReport {
   const a = resolvePolicy(target, { firmware: from, ...(arch ? { arch } : {}) });
   const b = resolvePolicy(target, { firmware: to, ...(arch ? { arch } : {}) });
-  const allowedSet = (p: Policy) => new Map(p.rules.filter((r) => isAllow(r.action)).map((r) => [r.nr, r]));
+  const allowedSet = (p: Policy) => new Map(p.rules.filter((r) => isAllow(bestCaseAction(r))).map((r) => [r.nr, r]));
   const sa = allowedSet(a);
   const sb = allowedSet(b);
   const change = (r: Policy['rules'][number]): CompatChange => ({ name: r.name, number: r.nr, since: r.since ? showFirmware(r.since) : null });

@@ -1,5 +1,5 @@
 /** Human descriptions of policies: provenance, conditions, headings. */
-import type { ArgCondition, Policy, Provenance } from './types.ts';
+import type { ArgCondition, Clause, Policy, Provenance, Rule } from './types.ts';
 import { formatAction } from './action.ts';
 import { showFirmware } from './firmware.ts';
 
@@ -36,6 +36,16 @@ export function abiNote(p: Policy): string | undefined {
       + `calls only a 32-bit libc makes (mmap2, fcntl64, stat64, *_time64) are not on the list; build for ${abi}`;
     case 'translated': return `the target lists operations of the ${abi} ABI; on ${p.arch.name} each is allowed under the names a libc uses for it here (see "for ..." in the notes)`;
   }
+}
+
+/** One clause of a rule with several: "if COND: ACTION" ("always: ACTION" without conditions). */
+export function describeClause(c: Clause): string {
+  return `${c.conditions.length ? `if ${describeConditions([c.conditions])}` : 'always'}: ${formatAction(c.action)}`;
+}
+
+/** A rule with several clauses, in one line: each clause, and the rule that picks between them. */
+export function describeClauses(r: Rule): string {
+  return `${r.clauses.map(describeClause).join('; ')} (where several hold, the most severe applies)`;
 }
 
 export function policyHeading(p: Policy): string {

@@ -2,9 +2,10 @@
 import { InputError } from '../errors.ts';
 import { familiesOf, replacementsOf } from '../syscalls/families.ts';
 import { allSyscallNames, isKnownSyscall, syscallNumber } from '../syscalls/table.ts';
-import { didYouMean } from '../util/suggest.ts';
+import { didYouMean, excerpt } from '../util/suggest.ts';
 import { formatAction, isAllow } from './action.ts';
 import { abiNote } from './describe.ts';
+import { bestCaseAction } from './evaluate.ts';
 import { showFirmware } from './firmware.ts';
 import { KNOWN_FIXES } from './fixes.ts';
 import type { Action, Policy, Rule, TargetDef } from './types.ts';
@@ -36,7 +37,7 @@ export interface Explanation {
 }
 
 export function explainSyscall(target: TargetDef, policy: Policy, name: string): Explanation {
-  if (!isKnownSyscall(name)) throw new InputError(`'${name}' is not a syscall on any arch${didYouMean(name, allSyscallNames())}`);
+  if (!isKnownSyscall(name)) throw new InputError(`'${excerpt(name)}' is not a syscall on any arch${didYouMean(name, allSyscallNames())}`);
   const arch = policy.arch.name;
   const number = syscallNumber(arch, name);
   const ruleFor = (n: string) => policy.rules.find((r) => r.name === n);
@@ -45,8 +46,9 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
   const denied = target.denied.find((d) => d.name === name);
   const absent = policy.absent.find((a) => a.name === name);
   // A name the arch lacks is allowed when the rules for what replaces it are.
-  const standIn = !rule && absent ? absent.replacedBy.map(ruleFor).find((r) => r && isAllow(r.action)) : undefined;
-  const effectiveAction: Action = rule ? rule.action : standIn ? standIn.action : policy.defaultAction;
+  const standIn = !rule && absent ? absent.replacedBy.map(ruleFor).find((r) => r && isAllow(bestCaseAction(r))) : undefined;
+  // With argument conditions: what the most favourable arguments get (the CLI lists the clauses).
+  const effectiveAction: Action = rule ? bestCaseAction(rule) : standIn ? bestCaseAction(standIn) : policy.defaultAction;
   const allowed = isAllow(effectiveAction);
   const twinNames = [...new Set(familiesOf(name).flatMap((f) => f.members))].filter((n) => n !== name).sort();
   const fix = denied?.fix ?? KNOWN_FIXES[name] ?? replacementFix(name, policy);
@@ -70,12 +72,12 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
     ...(fix ? { fix } : {}),
     replacedBy: absent?.replacedBy ?? [],
     ...(abiNote(policy) ? { abi: abiNote(policy)! } : {}),
-    twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: !!ruleFor(t) && isAllow(ruleFor(t)!.action) })),
+    twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: !!ruleFor(t) && isAllow(bestCaseAction(ruleFor(t)!)) })),
   };
 }
 
 /** A legacy or twin call the policy allows does the same job. */
 function replacementFix(name: string, policy: Policy): string | undefined {
-  const alt = replacementsOf(name).find((r) => policy.rules.some((x) => x.name === r.name && isAllow(x.action)));
+  const alt = replacementsOf(name).find((r) => policy.rules.some((x) => x.name === r.name && isAllow(bestCaseAction(x))));
   return alt ? `use ${alt.name} (${alt.family.why})` : undefined;
 }

@@ -8,8 +8,10 @@ import { DiagnosticsError, InputError, type Diagnostic } from '../errors.ts';
 import { isArchName, type ArchName } from '../syscalls/arches.ts';
 import { replacementsOf } from '../syscalls/families.ts';
 import { allSyscallNames, isKnownSyscall, syscallNumber } from '../syscalls/table.ts';
-import { didYouMean } from '../util/suggest.ts';
-import { parseAction } from './action.ts';
+import { didYouMean, excerpt } from '../util/suggest.ts';
+import { formatAction, parseAction } from './action.ts';
+import { overlaps } from './argset.ts';
+import { actionPrecedence, moreSevere } from './evaluate.ts';
 import { compareFirmware, isValidRange, parseFirmware, satisfiesRange } from './firmware.ts';
 import type { RawArgCondition, RawGroupEntry, RawSyscallEntry, RawTarget } from './raw.ts';
 import { isShippedTarget, shippedGroups, shippedTarget, shippedTargetIds } from './shipped.ts';
@@ -65,7 +67,7 @@ async function load(ref: string, cwd: string, chain: string[]): Promise<TargetDe
     raw = readJson(file);
   } else {
     throw new InputError(
-      `unknown target '${ref}'${didYouMean(ref, shippedTargetIds())}; shipped targets: ${shippedTargetIds().join(', ')}, or give a path to a .json file`,
+      `unknown target '${excerpt(ref)}'${didYouMean(ref, shippedTargetIds())}; shipped targets: ${shippedTargetIds().join(', ')}, or give a path to a .json file`,
     );
   }
   if (chain.includes(file)) throw new InputError(`${file}: 'extends' loops: ${[...chain, file].join(' -> ')}`);
@@ -74,7 +76,16 @@ async function load(ref: string, cwd: string, chain: string[]): Promise<TargetDe
   const r = raw as RawTarget;
   let parent: TargetDef | undefined;
   if (typeof r === 'object' && r !== null && typeof r.extends === 'string') {
-    parent = await load(r.extends, looksLikePath(r.extends) ? dirname(file) : cwd, [...chain, file]);
+    try {
+      parent = await load(r.extends, looksLikePath(r.extends) ? dirname(file) : cwd, [...chain, file]);
+    } catch (e) {
+      // A parent that cannot be found or read is this file's mistake, at its 'extends';
+      // problems inside a parent file are reported with that file's own name and pointers.
+      if (e instanceof InputError && !(e instanceof DiagnosticsError)) {
+        throw new DiagnosticsError([{ file, pointer: '/extends', message: e.message }]);
+      }
+      throw e;
+    }
   }
   const groups = await groupsFor(r);
   // Shipped targets skip the checks at run time: the test suite loads them by path, through
@@ -110,14 +121,14 @@ function semanticChecks(r: RawTarget, file: string, parent: TargetDef | undefine
   const names = allSyscallNames();
   const checkName = (name: unknown, pointer: string) => {
     if (typeof name === 'string' && !name.startsWith('@') && !isKnownSyscall(name)) {
-      d(pointer, `'${name}' is not a syscall on any arch${didYouMean(name, names)}`);
+      d(pointer, `'${excerpt(name)}' is not a syscall on any arch${didYouMean(name, names)}`);
     }
   };
   const localGroups = isObj(r.groups) ? r.groups : {};
   const groupKnown = (g: string) => Object.hasOwn(localGroups, g) || Object.hasOwn(shipped, g);
   const checkGroupRef = (g: unknown, pointer: string) => {
     if (typeof g === 'string' && g.startsWith('@') && !groupKnown(g)) {
-      d(pointer, `unknown group '${g}'${didYouMean(g, [...Object.keys(localGroups), ...Object.keys(shipped)])}`);
+      d(pointer, `unknown group '${excerpt(g)}'${didYouMean(g, [...Object.keys(localGroups), ...Object.keys(shipped)])}`);
     }
   };
 
@@ -147,7 +158,11 @@ function semanticChecks(r: RawTarget, file: string, parent: TargetDef | undefine
   if (fw && Array.isArray(fw.defaultAction)) {
     fw.defaultAction.forEach((x, i) => {
       if (isObj(x) && typeof x.range === 'string' && !isValidRange(x.range)) d(`/firmware/defaultAction/${i}/range`, `'${x.range}' is not a semver range`);
-      if (isObj(x) && x.action === 'allow') d(`/firmware/defaultAction/${i}/action`, 'the default action must not be allow: an allow list denies by default');
+      if (isObj(x) && typeof x.action === 'string') {
+        const why = letsEverythingThrough(x.action);
+        if (why) d(`/firmware/defaultAction/${i}/action`, `the default action must not be ${why}`);
+        else if (!lenient) tryAction(x.action, `/firmware/defaultAction/${i}/action`, d);
+      }
     });
     // every known version must be covered
     for (const v of versions) {
@@ -167,8 +182,11 @@ function semanticChecks(r: RawTarget, file: string, parent: TargetDef | undefine
       if (!lenient) d(pointer, (e as Error).message);
     }
   };
-  if (r.defaultAction === 'allow') d('/defaultAction', 'the default action must not be allow: an allow list denies by default');
-  if (r.foreignArchAction === 'allow') d('/foreignArchAction', 'a foreign arch must never be allowed');
+  const defaultWhy = typeof r.defaultAction === 'string' ? letsEverythingThrough(r.defaultAction) : undefined;
+  if (defaultWhy) d('/defaultAction', `the default action must not be ${defaultWhy}`);
+  if (typeof r.foreignArchAction === 'string' && letsEverythingThrough(r.foreignArchAction)) {
+    d('/foreignArchAction', `a foreign arch must never be allowed ('${r.foreignArchAction}' lets its calls run)`);
+  }
   if (!fw && r.defaultAction === undefined && !parent) d('', "a target needs 'firmware' (versioned) or 'defaultAction' (unversioned)");
   if (fw && r.defaultAction !== undefined) d('/defaultAction', "use 'firmware.defaultAction' in a versioned target, not both");
   if (!r.extends && !Array.isArray(r.arches)) d('', "missing 'arches' (only a target that extends another may omit it)");
@@ -178,7 +196,7 @@ function semanticChecks(r: RawTarget, file: string, parent: TargetDef | undefine
   }
   for (const key of ['defaultAction', 'foreignArchAction'] as const) {
     const a = r[key];
-    if (typeof a === 'string' && !lenient) tryAction(a, `/${key}`, d);
+    if (typeof a === 'string' && !lenient && !letsEverythingThrough(a)) tryAction(a, `/${key}`, d);
   }
 
   // Groups
@@ -244,6 +262,16 @@ function semanticChecks(r: RawTarget, file: string, parent: TargetDef | undefine
     else if (typeof n === 'string' && !parent.entries.some((e) => e.name === n)) d(`/remove/${i}`, `'${n}' is not allowed by ${parent.id}, nothing to remove`);
   });
   return out;
+}
+
+/**
+ * Why an action may not be a default (or foreign-arch) action: allow and log both let the
+ * call run (log only records it), so either turns an allow list into allow-everything.
+ */
+function letsEverythingThrough(a: string): string | undefined {
+  if (a === 'allow') return 'allow: an allow list denies by default';
+  if (a === 'log') return 'log: log lets the call run (it only records it), so every call outside the list would run';
+  return undefined;
 }
 
 function tryAction(a: string, pointer: string, d: (p: string, m: string) => void): void {
@@ -378,6 +406,7 @@ function convert(r: RawTarget, file: string, parent: TargetDef | undefined, ship
   const entries = [...inherited, ...own].filter((e) => !(e.origin.group && denySet.has(e.name)));
 
   const defaultArch = (r.defaultArch ?? parent?.defaultArch ?? arches[0]) as ArchName;
+  const notes = overlapNotes(own);
   return {
     id: r.id,
     title: r.title,
@@ -394,6 +423,32 @@ function convert(r: RawTarget, file: string, parent: TargetDef | undefined, ship
     entries,
     denied: deny,
     extendsChain: parent ? [parent.id, ...parent.extendsChain] : [],
+    ...(notes.length ? { notes } : {}),
   };
+}
+
+/**
+ * Entries for one name whose conditions can hold together but whose actions differ: the
+ * most severe applies there (evaluate.ts). Legal, and sometimes meant (a narrow deny inside a
+ * wide allow), but worth saying, at the later entry.
+ */
+function overlapNotes(entries: SyscallEntry[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const byName = new Map<string, SyscallEntry[]>();
+  for (const e of entries) if (!e.origin.group) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
+  for (const list of byName.values()) {
+    list.forEach((b, j) => {
+      for (const a of list.slice(0, j)) {
+        if (actionPrecedence(a.action) === actionPrecedence(b.action) || !overlaps(a.args, b.args)) continue;
+        const strict = moreSevere(a.action, b.action);
+        out.push({
+          file: b.origin.file,
+          pointer: b.origin.pointer,
+          message: `note: '${b.name}' here (${formatAction(b.action)}) and at ${a.origin.pointer} (${formatAction(a.action)}) both match some arguments; there the more severe ${formatAction(strict)} applies`,
+        });
+      }
+    });
+  }
+  return out;
 }
 

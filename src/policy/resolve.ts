@@ -6,10 +6,10 @@ import { InputError } from '../errors.ts';
 import { ARCHES, lookupArch, type ArchInfo, type ArchName, ARCH_NAMES } from '../syscalls/arches.ts';
 import { replacementsOf, twinClosure, twinsOf } from '../syscalls/families.ts';
 import { syscallNumber, tableMax } from '../syscalls/table.ts';
-import { didYouMean } from '../util/suggest.ts';
+import { didYouMean, excerpt } from '../util/suggest.ts';
 import { isAllow } from './action.ts';
 import { compareFirmware, firmwareAtLeast, firmwareBefore, parseFirmware, satisfiesRange, showFirmware } from './firmware.ts';
-import type { AbsentName, Policy, Provenance, Rule, SyscallEntry, TargetDef } from './types.ts';
+import type { AbsentName, Clause, Policy, Provenance, Rule, SyscallEntry, TargetDef } from './types.ts';
 
 export interface ResolveOptions {
   /** Firmware as the user typed it (13.7, v13.7, 13.7.2); default: the newest the target knows. */
@@ -22,7 +22,7 @@ export interface ResolveOptions {
 export function resolveArch(target: TargetDef, arch: string | undefined): ArchInfo {
   if (arch === undefined) return ARCHES[target.defaultArch];
   const info = lookupArch(arch);
-  if (!info) throw new InputError(`unknown arch '${arch}'${didYouMean(arch, ARCH_NAMES)}; known: ${ARCH_NAMES.join(', ')}`);
+  if (!info) throw new InputError(`unknown arch '${excerpt(arch)}'${didYouMean(arch, ARCH_NAMES)}; known: ${ARCH_NAMES.join(', ')}`);
   if (!target.arches.includes(info.name) && info.name !== 'x86_64') {
     throw new InputError(`target ${target.id} is not defined for ${info.name} (its arches: ${target.arches.join(', ')}; x86_64 is always available for host emulation)`);
   }
@@ -66,11 +66,15 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
   const add = (name: string, entry: SyscallEntry | undefined, provenance: Provenance) => {
     const nr = syscallNumber(arch.name, name);
     if (nr === null) return false;
+    const clause: Clause = {
+      action: entry?.action ?? { kind: 'allow' },
+      conditions: entry ? entry.args : [],
+      ...(entry ? { origin: entry.origin } : {}),
+    };
     const rule: Rule = {
       name,
       nr,
-      action: entry?.action ?? { kind: 'allow' },
-      conditions: entry && entry.args.length ? [entry.args] : [],
+      clauses: [clause],
       provenance,
       ...(entry?.since ? { since: entry.since } : {}),
       ...(entry?.category ? { category: entry.category } : {}),
@@ -81,9 +85,9 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
     if (!prev || RANK[provenance.kind] < RANK[prev.provenance.kind]) {
       byNr.set(nr, rule);
     } else if (prev.name === name && RANK[provenance.kind] === RANK[prev.provenance.kind]) {
-      // Same name listed again with other argument conditions: either may match.
-      if (prev.conditions.length && rule.conditions.length) prev.conditions.push(...rule.conditions);
-      else prev.conditions = [];
+      // Same name listed again: each entry keeps its own action for the arguments its
+      // conditions match (evaluate.ts: the most severe matching clause wins).
+      prev.clauses.push(clause);
     }
     return true;
   };
@@ -92,34 +96,48 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
   // Names are operations of the target's own ABI: literal there, translated on every other arch.
   // Where the arch shares the ABI's kernel table (ppc with ppc64), the device's numbers apply as they are.
   const translate = target.expandFamilies === 'operations' && target.abi !== undefined && ARCHES[target.abi].kernelTable !== arch.kernelTable;
+  // A name's entries travel together: a twin or a stand-in gets every entry's clause, so an entry
+  // that denies some arguments is never left behind while another entry's allow carries over.
+  const byName = new Map<string, SyscallEntry[]>();
   for (const e of active) {
-    const provenance: Provenance = e.origin.group ? { kind: 'group', group: e.origin.group } : { kind: 'target' };
-    if (translate && isAllow(e.action)) {
+    const list = byName.get(e.name);
+    if (list) list.push(e);
+    else byName.set(e.name, [e]);
+  }
+  const provenanceOf = (e: SyscallEntry): Provenance => (e.origin.group ? { kind: 'group', group: e.origin.group } : { kind: 'target' });
+  for (const [name, entries] of byName) {
+    const allows = entries.some((e) => isAllow(e.action));
+    const addAll = (to: string, family: string) => {
+      let ok = false;
+      for (const e of entries) ok = add(to, e, { kind: 'family', of: name, family }) || ok;
+      return ok;
+    };
+    if (translate && allows) {
       // The same operation under the names a libc uses on this arch (fcntl -> fcntl64, getuid ->
       // getuid32, fadvise64 -> fadvise64_64 -> arm_fadvise64_64, clock_gettime -> clock_gettime64).
-      for (const t of twinClosure(e.name)) {
-        if (!denied.has(t.name)) add(t.name, e, { kind: 'family', of: e.name, family: t.family.id });
-      }
+      for (const t of twinClosure(name)) if (!denied.has(t.name)) addAll(t.name, t.family.id);
     }
-    if (add(e.name, e, provenance)) {
-      if (target.expandFamilies === 'all' && isAllow(e.action)) {
-        for (const t of twinsOf(e.name)) {
-          if (!denied.has(t.name)) add(t.name, e, { kind: 'family', of: e.name, family: t.family.id });
-        }
+    let present = false;
+    for (const e of entries) present = add(name, e, provenanceOf(e)) || present;
+    if (present) {
+      if (target.expandFamilies === 'all' && allows) {
+        for (const t of twinsOf(name)) if (!denied.has(t.name)) addAll(t.name, t.family.id);
       }
       continue;
     }
     const replacedBy: string[] = [];
     if (target.expandFamilies !== 'none') {
-      for (const t of replacementsOf(e.name)) {
+      for (const t of replacementsOf(name)) {
         if (denied.has(t.name) || replacedBy.includes(t.name)) continue;
         // Argument conditions are positional: they carry over to a twin (same arguments),
-        // never to a legacy replacement or a multiplexer's sub-call. Fail closed there.
-        if (e.args.length && t.family.kind !== 'twin' && t.family.kind !== 'time64') continue;
-        if (add(t.name, e, { kind: 'family', of: e.name, family: t.family.id })) replacedBy.push(t.name);
+        // never to a legacy replacement or a multiplexer's sub-call. Fail closed there: when any
+        // entry of the name has conditions, none of them stands in through such a call.
+        if (t.family.kind !== 'twin' && t.family.kind !== 'time64' && entries.some((e) => e.args.length)) continue;
+        if (addAll(t.name, t.family.id)) replacedBy.push(t.name);
       }
     }
-    absent.push({ name: e.name, ...(e.since ? { since: e.since } : {}), replacedBy });
+    const since = entries.map((e) => e.since).filter((v): v is string => !!v).sort(compareFirmware)[0];
+    absent.push({ name, ...(since ? { since } : {}), replacedBy });
   }
   if (target.essentials) {
     for (const name of arch.essentials) add(name, undefined, { kind: 'essential', why: arch.essentialsWhy });

@@ -8,6 +8,7 @@
  */
 import { InputError } from '../errors.ts';
 import { formatAction, isAllow } from './action.ts';
+import { unconditionalAction } from './evaluate.ts';
 import { syscallNumber } from '../syscalls/table.ts';
 import type { MeasuredRuntime } from './runtime-types.ts';
 import { MEASURED_RUNTIMES } from './runtimes.generated.ts';
@@ -71,8 +72,9 @@ export function withRuntime(policy: Policy, profile: RuntimeProfile): { policy: 
     if (nr === null) throw new InputError(`--runtime ${profile.name}: '${call.name}' has no number on ${policy.arch.name}`);
     const have = byNr.get(nr);
     if (have) {
-      if (!isAllow(have.action) || have.conditions.length) {
-        throw new InputError(`--runtime ${profile.name}: ${m.runtime} calls '${call.name}' after loading the filter, but the target makes it ${have.conditions.length ? 'conditional' : formatAction(have.action)}: the container could not start`);
+      const action = unconditionalAction(have);
+      if (!action || !isAllow(action)) {
+        throw new InputError(`--runtime ${profile.name}: ${m.runtime} calls '${call.name}' after loading the filter, but the target makes it ${action ? formatAction(action) : 'depend on its arguments'}: the container could not start`);
       }
       alreadyAllowed.push(call.name);
       continue;
@@ -80,8 +82,7 @@ export function withRuntime(policy: Policy, profile: RuntimeProfile): { policy: 
     added.push({
       name: call.name,
       nr,
-      action: { kind: 'allow' },
-      conditions: [],
+      clauses: [{ action: { kind: 'allow' }, conditions: [] }],
       provenance: { kind: 'runtime', runtime: profile.name, engine: m.runtime, version: m.version, seen: call.seen, runs: m.runs },
     });
   }

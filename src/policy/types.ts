@@ -2,6 +2,7 @@
  * Types of the policy layer: target definitions as loaded from JSON (TargetDef) and the
  * resolved, per-arch Policy that every backend and the ELF check read.
  */
+import type { Diagnostic } from '../errors.ts';
 import type { ArchInfo, ArchName } from '../syscalls/arches.ts';
 
 /** What the kernel does with a syscall (seccomp return action). */
@@ -78,6 +79,11 @@ export interface TargetDef {
   denied: { name: string; reason: string; fix?: string }[];
   /** Chain of ids/paths this target extends, nearest first. */
   extendsChain: string[];
+  /**
+   * Things the loader accepted but the user should know (entries for one call that overlap
+   * with different actions); the CLI prints them to stderr. Absent: none.
+   */
+  notes?: Diagnostic[];
 }
 
 export type Provenance =
@@ -88,13 +94,31 @@ export type Provenance =
   /** Added for a container runtime's own start-up calls (src/policy/runtimes.ts). */
   | { kind: 'runtime'; runtime: string; engine: string; version: string; seen: number; runs: number };
 
-/** One syscall number's rule in a resolved policy. */
+/** Where a clause came from: the target file and the entry's JSON pointer (and group). */
+export interface ClauseOrigin {
+  file: string;
+  pointer: string;
+  group?: string;
+}
+
+/** One entry's say about a call: its action when all its conditions hold. */
+export interface Clause {
+  action: Action;
+  /** AND-list; empty = unconditional (matches every call). */
+  conditions: ArgCondition[];
+  /** Absent for clauses the resolver adds itself (arch essentials). */
+  origin?: ClauseOrigin;
+}
+
+/**
+ * One syscall number's rule in a resolved policy. Meaning (src/policy/evaluate.ts): among the
+ * clauses whose conditions hold, the most severe action wins; none holds -> default action.
+ */
 export interface Rule {
   name: string;
   nr: number;
-  action: Action;
-  /** OR of AND-lists: the action applies when any list fully matches; empty = unconditional. */
-  conditions: ArgCondition[][];
+  /** In the order the target lists them; never empty. */
+  clauses: Clause[];
   since?: string;
   category?: string;
   note?: string;

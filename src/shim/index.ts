@@ -16,7 +16,8 @@ import { cComment, cIdent } from '../emit/c-syntax.ts';
 import { InputError } from '../errors.ts';
 import { formatAction, isAllow } from '../policy/action.ts';
 import { showFirmware } from '../policy/firmware.ts';
-import type { ArgCondition, Policy } from '../policy/types.ts';
+import { unconditionalAction } from '../policy/evaluate.ts';
+import type { ArgCondition, Clause, Policy } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { syscallNumber } from '../syscalls/table.ts';
 import { VERSION } from '../version.ts';
@@ -75,7 +76,10 @@ export function verdictOf(policy: Policy, name: string): Verdict {
   const nr = syscallNumber(policy.arch.name, name);
   if (nr === null) return 'absent';
   const rule = policy.rules.find((r) => r.nr === nr);
-  if (rule) return rule.conditions.length === 0 && isAllow(rule.action) ? 'allowed' : 'denied';
+  if (rule) {
+    const a = unconditionalAction(rule);
+    return a && isAllow(a) ? 'allowed' : 'denied';
+  }
   return isAllow(policy.defaultAction) ? 'allowed' : 'denied';
 }
 
@@ -120,7 +124,7 @@ export function generateShim(policy: Policy, opts: ShimOptions = {}): ShimResult
  * handler serves: kill-process ends the process before any handler could run.
  */
 function deniesByTrap(policy: Policy): boolean {
-  return policy.defaultAction.kind === 'trap' || policy.rules.some((r) => r.action.kind === 'trap');
+  return policy.defaultAction.kind === 'trap' || policy.rules.some((r) => r.clauses.some((c) => c.action.kind === 'trap'));
 }
 
 /** The shim for one policy, its file named `<baseName>.shim.c`. */
@@ -239,10 +243,17 @@ function allowedCases(policy: Policy): string[] {
   const conditional: string[] = [];
   for (const r of policy.rules) {
     const label = `  case ${r.nr}: /* ${cComment(r.name)} */`;
-    if (r.conditions.length) {
-      const expr = r.conditions.map((list) => `(${list.map(argExpr).join(' && ')})`).join(' || ');
-      conditional.push(`${label}\n    return (${expr}) ? ${isAllow(r.action) ? 1 : 0} : ${defaultAllows ? 1 : 0};`);
-    } else if (isAllow(r.action) !== defaultAllows) {
+    const fixed = unconditionalAction(r);
+    if (!fixed && r.clauses.length === 1) {
+      const c = r.clauses[0]!;
+      conditional.push(`${label}\n    return (${`(${c.conditions.map(argExpr).join(' && ')})`}) ? ${isAllow(c.action) ? 1 : 0} : ${defaultAllows ? 1 : 0};`);
+    } else if (!fixed) {
+      // evaluate.ts: the most severe matching clause wins, so any matching deny clause denies.
+      const any = (cs: Clause[]) => cs.map((c) => (c.conditions.length ? `(${c.conditions.map(argExpr).join(' && ')})` : '1')).join(' || ') || '0';
+      const deny = r.clauses.filter((c) => !isAllow(c.action));
+      const allow = r.clauses.filter((c) => isAllow(c.action));
+      conditional.push(`${label}\n    return (${any(deny)}) ? 0 : (${any(allow)}) ? 1 : ${defaultAllows ? 1 : 0};`);
+    } else if (isAllow(fixed) !== defaultAllows) {
       flat.push(label);
     }
   }

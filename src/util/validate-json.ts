@@ -3,6 +3,7 @@
  * milliseconds, so it happens only when a user file is loaded, never for shipped targets
  * (those are validated by the build and the test suite), and at most once per schema.
  */
+import { excerpt } from './suggest.ts';
 import type { ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../errors.ts';
 
@@ -31,15 +32,21 @@ export async function validateJson(schema: object, raw: unknown, file: string): 
     // if/then/else reports a summary error besides the real one
     if (e.keyword === 'if') continue;
     let message = e.message ?? 'invalid';
-    if (e.keyword === 'additionalProperties') message = `unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+    // An unknown property is located at itself (a root-level one would have no pointer at all).
+    let pointer = e.instancePath;
+    if (e.keyword === 'additionalProperties') {
+      const prop = (e.params as { additionalProperty: string }).additionalProperty;
+      pointer = `${e.instancePath}/${prop.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      message = `unknown property '${excerpt(prop)}'`;
+    }
     if (e.keyword === 'enum') message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     if (e.keyword === 'pattern' && /\/action$/.test(e.instancePath)) {
       message = 'bad action (expected allow, log, trap, kill-process, kill-thread, user-notif, errno:NAME, trace:N)';
     }
-    const key = `${e.instancePath}\0${message}`;
+    const key = `${pointer}\0${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ file, pointer: e.instancePath, message });
+    out.push({ file, pointer, message });
   }
   return out;
 }

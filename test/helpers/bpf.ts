@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Action, ArgCondition, CompareOp, Policy, Rule } from '../../src/policy/types.ts';
+import type { Action, ArgCondition, Clause, CompareOp, Policy, Rule } from '../../src/policy/types.ts';
 import { ARCHES, X32_SYSCALL_BIT, type ArchInfo } from '../../src/syscalls/arches.ts';
 import { encodeFilter } from '../../src/bpf/encode.ts';
 import { retToAction, type Insn } from '../../src/bpf/types.ts';
@@ -17,8 +17,15 @@ import { evaluatePolicies } from '../../src/policy/evaluate.ts';
 export const ALLOW: Action = { kind: 'allow' };
 export const errno = (e: number): Action => ({ kind: 'errno', errno: e });
 
+/** A rule with one action: one clause per AND-list (OR), or one unconditional clause. */
 export function rule(nr: number, action: Action = ALLOW, conditions: ArgCondition[][] = [], name = `sys${nr}`): Rule {
-  return { name, nr, action, conditions, provenance: { kind: 'target' } };
+  const clauses = conditions.length ? conditions.map((list) => ({ action, conditions: list })) : [{ action, conditions: [] }];
+  return { name, nr, clauses, provenance: { kind: 'target' } };
+}
+
+/** A rule from clauses, each with its own action (as repeated target entries give). */
+export function clauseRule(nr: number, clauses: Clause[], name = `sys${nr}`): Rule {
+  return { name, nr, clauses, provenance: { kind: 'target' } };
 }
 
 export function makePolicy(opts: {
@@ -300,10 +307,11 @@ export function probeSet(policies: readonly Policy[], rng: Rng, o: ProbeOptions 
       for (const nr of xs) out.push({ arch: p.arch, nr, args: [] });
     }
     for (const r of p.rules) {
-      if (r.conditions.length === 0 || skip(p.arch, r.nr)) continue;
+      const lists = r.clauses.map((c) => c.conditions).filter((l) => l.length);
+      if (lists.length === 0 || skip(p.arch, r.nr)) continue;
       for (let v = 0; v < (o.argVectors ?? 12); v++) {
         const args = randomArgs();
-        const list = pick(rng, r.conditions);
+        const list = pick(rng, lists);
         if (v % 2 === 0) {
           for (const c of list) args[c.index] = satisfying(c, rng);
         } else {

@@ -1,5 +1,6 @@
 /** Flags shared by the policy commands, and the project config file they fall back to. */
 import { loadConfig, type Config } from '../../config.ts';
+import { formatDiagnostic } from '../../errors.ts';
 import { loadTarget } from '../../policy/load.ts';
 import { resolvePolicy } from '../../policy/resolve.ts';
 import type { Policy, TargetDef } from '../../policy/types.ts';
@@ -32,6 +33,7 @@ export async function settings(flags: TargetFlags, command: string, io: Io): Pro
   const config = await loadConfig(io.cwd, flags['--config']);
   const ref = flags['--target'] ?? config.target;
   const target = await loadTarget(requireFlag(ref, '--target (or "target" in sysgate.config.json)', command), { cwd: io.cwd });
+  for (const n of target.notes ?? []) io.err(`${formatDiagnostic(n)}\n`);
   const firmware = flags['--firmware'] ?? config.firmware;
   const arch = flags['--arch'] ?? (Array.isArray(config.arches) ? config.arches[0] : undefined);
   return { config, target, ...(firmware !== undefined ? { firmware } : {}), ...(arch !== undefined ? { arch } : {}) };

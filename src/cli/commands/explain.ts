@@ -1,6 +1,6 @@
 import { InputError } from '../../errors.ts';
 import { describeOutcome, formatAction, isAllow } from '../../policy/action.ts';
-import { describeConditions, describeProvenance } from '../../policy/describe.ts';
+import { describeClause, describeConditions, describeProvenance } from '../../policy/describe.ts';
 import { explainSyscall, type Explanation } from '../../policy/explain.ts';
 import { parseArgs } from '../args.ts';
 import { bold, green, json, red, type Command, type Io } from '../io.ts';
@@ -43,8 +43,16 @@ function explainText(e: Explanation, io: Io): string {
   if (e.rule) {
     const p = describeProvenance(e.rule.provenance);
     if (p) lines.push(`  via: ${p}`);
-    if (e.rule.conditions.length) lines.push(`  only if: ${describeConditions(e.rule.conditions)}; otherwise ${formatAction(e.defaultAction)}`);
-    if (!isAllow(e.rule.action)) lines.push(`  action: ${formatAction(e.rule.action)}`);
+    const clauses = e.rule.clauses;
+    if (clauses.length > 1) {
+      // Several entries for one call: each with its own action (evaluate.ts decides overlaps).
+      for (const c of clauses) lines.push(`  ${describeClause(c)}`);
+      lines.push(`  where several hold, the most severe applies; where none holds: ${formatAction(e.defaultAction)}`);
+    } else {
+      const c = clauses[0]!;
+      if (c.conditions.length) lines.push(`  only if: ${describeConditions([c.conditions])}; otherwise ${formatAction(e.defaultAction)}`);
+      if (!isAllow(c.action)) lines.push(`  action: ${formatAction(c.action)}`);
+    }
   }
   if (e.replacedBy.length) lines.push(`  ${e.arch} has no ${e.name}: the target's entry allows ${e.replacedBy.join(', ')} instead`);
   if (notHere) lines.push(`  a program built for ${e.arch} cannot make this call; see the related calls below`);

@@ -1,7 +1,7 @@
 import { formatAction, isAllow } from '../../policy/action.ts';
-import { abiNote, describeConditions, describeProvenance, policyHeading } from '../../policy/describe.ts';
+import { abiNote, describeClauses, describeConditions, describeProvenance, policyHeading } from '../../policy/describe.ts';
 import { showFirmware } from '../../policy/firmware.ts';
-import type { Policy } from '../../policy/types.ts';
+import type { Policy, Rule } from '../../policy/types.ts';
 import { parseArgs } from '../args.ts';
 import { bold, dim, json, table, type Command, type Io } from '../io.ts';
 import { policyFromFlags, TARGET_FLAGS } from './common.ts';
@@ -70,6 +70,24 @@ function runtimeText({ profile, addition }: RuntimeView): string {
     `These stay allowed for the container's program too. Note: ${FOREIGN_ARCH_NOTE}.\n`;
 }
 
+/** A rule's action and conditions; a rule made of several entries lists each entry's clause. */
+function ruleJson(r: Rule): { action?: string; conditions?: string; clauses?: { action: string; conditions: string | null }[] } {
+  if (r.clauses.length > 1) {
+    return { clauses: r.clauses.map((c) => ({ action: formatAction(c.action), conditions: c.conditions.length ? describeConditions([c.conditions]) : null })) };
+  }
+  const c = r.clauses[0]!;
+  return {
+    ...(isAllow(c.action) ? {} : { action: formatAction(c.action) }),
+    ...(c.conditions.length ? { conditions: describeConditions([c.conditions]) } : {}),
+  };
+}
+
+function ruleNotes(r: Rule): string[] {
+  if (r.clauses.length > 1) return [describeClauses(r)];
+  const c = r.clauses[0]!;
+  return [isAllow(c.action) ? '' : formatAction(c.action), c.conditions.length ? `only if ${describeConditions([c.conditions])}` : ''];
+}
+
 export function policyJson(p: Policy) {
   const allowed = [
     ...p.rules.map((r) => ({
@@ -77,8 +95,7 @@ export function policyJson(p: Policy) {
       number: r.nr as number | null,
       since: r.since ?? null,
       provenance: r.provenance,
-      ...(isAllow(r.action) ? {} : { action: formatAction(r.action) }),
-      ...(r.conditions.length ? { conditions: describeConditions(r.conditions) } : {}),
+      ...ruleJson(r),
       ...(r.limit ? { limit: r.limit } : {}),
     })),
     ...p.absent.map((a) => ({
@@ -116,8 +133,7 @@ function policyText(p: Policy, io: Io): string {
   for (const r of p.rules) {
     const notes = [
       describeProvenance(r.provenance),
-      isAllow(r.action) ? '' : formatAction(r.action),
-      r.conditions.length ? `only if ${describeConditions(r.conditions)}` : '',
+      ...ruleNotes(r),
       r.limit ? 'limit enforced on the device only' : '',
     ].filter(Boolean).join('; ');
     rows.push([String(r.nr), r.name, r.since ? showFirmware(r.since) : '-', notes]);
