@@ -76,6 +76,7 @@ interface Target {
   essentials: boolean;
   syscalls: SyscallEntry[];
   deny: DenyEntry[];
+  history?: { name: string; note: string }[];
 }
 
 const src = (file: string, what: string): string => `scripts/data/${file}: ${what}`;
@@ -340,6 +341,43 @@ const CS_DENY: DenyEntry[] = [
   },
 ];
 
+/**
+ * The older vendor pages (Entrust's security-world-docs v13.5.1 codesafe5/whitelist.html and
+ * v13.6.5 codesafe5/allowlist.html; only their first part could be read, entries past 331 are
+ * unknown) disagree with the current page. Recorded where a user meets the names (explain,
+ * compat, the target docs), never turned into a list: the policy follows the current page.
+ */
+const OLD_PAGES = 'the older vendor pages (v13.5.1 "whitelist", v13.6.5 "allowlist"; only partly known)';
+const OLD_PAGES_LIST: readonly [number, string][] = [
+  [21, 'mount'], [22, 'umount'], [119, 'sigreturn'], [160, 'sched_get_priority_min'], [195, 'stat64'],
+  [196, 'lstat64'], [197, 'fstat64'], [204, 'fcntl64'], [229, 'io_getevents'], [300, 'set_robust_list'],
+];
+const OLD_PAGES_LACK: readonly string[] = ['getgroups', 'getpriority', 'ipc', 'tkill'];
+
+function codesafeHistory(rows: VendorRow[]): { name: string; note: string }[] {
+  const current = new Map(rows.map((r) => [r.name, r]));
+  const out: { name: string; note: string }[] = [];
+  for (const [nr, name] of OLD_PAGES_LIST) {
+    assertKnown(name, 'codesafe5 history');
+    if (current.has(name)) fail(`codesafe5 history: ${name} is on the current page`);
+    // The old pages number in PowerPC's table; 195-197 and 204 exist only for 32-bit processes.
+    const ppc = syscallNumber('ppc', name);
+    if (ppc !== nr) fail(`codesafe5 history: ${name} is ${ppc} on ppc, the old pages say ${nr}`);
+    const only32 = syscallNumber('ppc64', name) === null;
+    out.push({
+      name,
+      note: `Listed as ${nr} by ${OLD_PAGES}, not by the current page, which sysgate follows.`
+        + (only32 ? ` ${name} exists only for 32-bit PowerPC processes, so those pages may describe a 32-bit userland or a merged table.` : ''),
+    });
+  }
+  for (const name of OLD_PAGES_LACK) {
+    const r = current.get(name);
+    if (!r || r.since !== '13.5') fail(`codesafe5 history: ${name} is expected on the current page since 13.5`);
+    out.push({ name, note: `The current page dates it since v13.5, but ${OLD_PAGES} do not list it: on 13.5 and 13.6 firmware it may be denied. sysgate follows the current page.` });
+  }
+  return out;
+}
+
 function buildCodesafe(): { target: Target; rows: VendorRow[] } {
   const rows = parseCodesafe(readData(CS_FILE));
   checkCodesafe(rows);
@@ -398,6 +436,7 @@ function buildCodesafe(): { target: Target; rows: VendorRow[] } {
     essentials: true,
     syscalls: codesafeEntries(rows),
     deny: CS_DENY,
+    history: codesafeHistory(rows),
   };
   return { target, rows };
 }
@@ -824,6 +863,14 @@ function codesafeDoc(t: Target, rows: VendorRow[]): string {
     '| >= 13.7 | `errno:ENOSYS` | A denied call returns -1 with errno 38, so libraries fall back to an allowed call. |',
     '',
     'A call from another arch (`foreignArchAction`) kills the process.',
+    '',
+    '## Firmware history the current page does not show',
+    '',
+    'Entrust\'s older pages (security-world-docs v13.5.1 `codesafe5/whitelist.html`, v13.6.5 `codesafe5/allowlist.html`)',
+    'could be read only in part (entries past 331 are unknown), and disagree with the current page. sysgate follows the',
+    'current page and records each disagreement in `history`, shown by `sysgate explain NAME` and `sysgate compat`:',
+    '',
+    ...(t.history ?? []).map((h) => `- \`${h.name}\`: ${h.note}`),
     '',
     '## Denied calls worth knowing',
     '',

@@ -101,7 +101,7 @@ describe('container runtimes: profiles', () => {
     assert.throws(() => withRuntime(arm, runtimeProfile('runc')), /measured on x86_64 only/);
     const base = await policy('enclave-x86_64');
     const close = base.rules.find((r) => r.name === 'close')!;
-    const restricted: Policy = { ...base, rules: base.rules.map((r) => (r === close ? { ...r, action: { kind: 'errno', errno: 1 } } : r)) };
+    const restricted: Policy = { ...base, rules: base.rules.map((r) => (r === close ? { ...r, clauses: [{ action: { kind: 'errno' as const, errno: 1 }, conditions: [] }] } : r)) };
     assert.throws(() => withRuntime(restricted, runtimeProfile('crun')), /crun calls 'close' after loading the filter, but the target makes it errno/);
     const r = await cli(['syscalls', '--target', 'enclave-x86_64', '--runtime', 'kubelet']);
     assert.equal(r.code, 2);

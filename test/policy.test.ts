@@ -8,6 +8,7 @@ import { parseFirmware } from '../src/policy/firmware.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import type { Policy } from '../src/policy/types.ts';
+import { cli } from './helpers/cli.ts';
 import { syscallNumber } from '../src/syscalls/table.ts';
 import { ROOT } from './helpers/paths.ts';
 
@@ -267,5 +268,20 @@ describe('compat', () => {
     const back = compareFirmwares(await loadTarget('codesafe5'), '13.7', '13.4', 'ppc');
     assert.equal(back.removed.length, 66);
     assert.ok(back.summary.some((s) => /now kills the app/.test(s)));
+  });
+});
+
+describe('codesafe5: what the older vendor pages say', () => {
+  it('records each disagreement where a user meets the name, without changing the policy', async () => {
+    const t = await loadTarget('codesafe5');
+    assert.deepEqual(t.history.map((h) => h.name), ['mount', 'umount', 'sigreturn', 'sched_get_priority_min', 'stat64', 'lstat64', 'fstat64', 'fcntl64', 'io_getevents', 'set_robust_list', 'getgroups', 'getpriority', 'ipc', 'tkill']);
+    const p = resolvePolicy(t, { firmware: '13.5', arch: 'ppc64' });
+    assert.ok(!ruleNames(p).includes('mount') && !ruleNames(p).includes('set_robust_list'), 'listed by the old pages only: still denied');
+    assert.ok(ruleNames(p).includes('getgroups'), 'missing from the old pages: still allowed since 13.5');
+    const e = JSON.parse((await cli(['explain', '--target', 'codesafe5', '--arch', 'ppc64', '--json', 'set_robust_list'])).stdout) as { history: string[] }[];
+    assert.match(e[0]!.history[0]!, /^Listed as 300 by the older vendor pages/);
+    const c = JSON.parse((await cli(['compat', '--target', 'codesafe5', '--from', '13.5', '--to', '13.7', '--json'])).stdout) as { history: { name: string }[]; summary: string[] };
+    assert.equal(c.history.length, 14);
+    assert.ok(c.summary.some((s) => /Other sources disagree with the target about 14 calls/.test(s)));
   });
 });

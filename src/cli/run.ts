@@ -83,8 +83,11 @@ export async function run(argvIn: string[], ioIn: Io): Promise<number> {
   } catch (e) {
     if (e instanceof DiagnosticsError) {
       for (const d of e.diagnostics) io.err(`sysgate: ${d.file}${d.pointer ? `#${d.pointer}` : ''}: ${d.message}\n`);
-      const files = [...new Set(e.diagnostics.map((d) => d.file))].join(', ');
-      io.err(`sysgate: ${e.diagnostics.length} problem${e.diagnostics.length === 1 ? '' : 's'} in ${files}; nothing written\n`);
+      // One problem is one line; several get a count after them.
+      if (e.diagnostics.length > 1) {
+        const files = [...new Set(e.diagnostics.map((d) => d.file))].join(', ');
+        io.err(`sysgate: ${e.diagnostics.length} problems in ${files}; nothing written\n`);
+      }
       return EXIT.usage;
     }
     if (e instanceof InputError) {

@@ -19,6 +19,8 @@ export interface CompatReport {
   defaultAction: { from: string; to: string; changed: boolean };
   added: CompatChange[];
   removed: CompatChange[];
+  /** Calls about which other sources (older vendor pages) disagree with the target: information. */
+  history: { name: string; note: string }[];
   summary: string[];
 }
 
@@ -41,7 +43,11 @@ export function compareFirmwares(target: TargetDef, from: string, to: string, ar
     defaultAction: { from: formatAction(a.defaultAction), to: formatAction(b.defaultAction), changed: !sameAction(a.defaultAction, b.defaultAction) },
     added,
     removed,
-    summary: summarize(a.defaultAction, b.defaultAction, added, removed, showFirmware(fa), showFirmware(fb), compareFirmware(fa, fb)),
+    history: target.history,
+    summary: [
+      ...summarize(a.defaultAction, b.defaultAction, added, removed, showFirmware(fa), showFirmware(fb), compareFirmware(fa, fb)),
+      ...(target.history.length ? [`Other sources disagree with the target about ${target.history.length} call${target.history.length === 1 ? '' : 's'} (${target.history.map((h) => h.name).join(', ')}): the policy follows the target; 'sysgate explain NAME' says what they say.`] : []),
+    ],
   };
 }
 

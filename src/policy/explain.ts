@@ -33,6 +33,8 @@ export interface Explanation {
   replacedBy: string[];
   /** What the target's names mean on this arch (targets with an `abi`). */
   abi?: string;
+  /** What other sources (older vendor pages) say about this call, where they disagree. */
+  history?: string[];
   twins: { name: string; number: number | null; allowed: boolean }[];
 }
 
@@ -72,6 +74,7 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
     ...(fix ? { fix } : {}),
     replacedBy: absent?.replacedBy ?? [],
     ...(abiNote(policy) ? { abi: abiNote(policy)! } : {}),
+    ...(target.history.some((h) => h.name === name) ? { history: target.history.filter((h) => h.name === name).map((h) => h.note) } : {}),
     twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: !!ruleFor(t) && isAllow(bestCaseAction(ruleFor(t)!)) })),
   };
 }

@@ -256,6 +256,7 @@ function semanticChecks(r: RawTarget, file: string, parent: TargetDef | undefine
     }
   });
   (Array.isArray(r.deny) ? r.deny : []).forEach((x, i) => isObj(x) && checkName(x.name, `/deny/${i}/name`));
+  (Array.isArray(r.history) ? r.history : []).forEach((x, i) => isObj(x) && checkName(x.name, `/history/${i}/name`));
   (Array.isArray(r.remove) ? r.remove : []).forEach((n, i) => {
     checkName(n, `/remove/${i}`);
     if (!parent) d(`/remove/${i}`, "'remove' only makes sense with 'extends'");
@@ -422,6 +423,7 @@ function convert(r: RawTarget, file: string, parent: TargetDef | undefined, ship
     essentials: r.essentials ?? parent?.essentials ?? true,
     entries,
     denied: deny,
+    history: [...(parent?.history ?? []).filter((h) => !(r.history ?? []).some((x) => x.name === h.name)), ...(r.history ?? [])],
     extendsChain: parent ? [parent.id, ...parent.extendsChain] : [],
     ...(notes.length ? { notes } : {}),
   };

@@ -50,6 +50,7 @@ export interface RawTarget {
   groups?: Record<string, string[]>;
   syscalls: (RawSyscallEntry | RawGroupEntry)[];
   deny?: { name: string; reason: string; fix?: string }[];
+  history?: { name: string; note: string }[];
   remove?: string[];
 }
 

@@ -86,8 +86,9 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
       byNr.set(nr, rule);
     } else if (prev.name === name && RANK[provenance.kind] === RANK[prev.provenance.kind]) {
       // Same name listed again: each entry keeps its own action for the arguments its
-      // conditions match (evaluate.ts: the most severe matching clause wins).
-      prev.clauses.push(clause);
+      // conditions match (evaluate.ts: the most severe matching clause wins). One entry that
+      // reaches the number twice (a twin that is also its stand-in: mmap -> mmap2) counts once.
+      if (!(entry && prev.clauses.some((c) => c.origin === entry.origin))) prev.clauses.push(clause);
     }
     return true;
   };

@@ -77,6 +77,8 @@ export interface TargetDef {
   entries: SyscallEntry[];
   /** Names the target explicitly says the device denies, with the reason. */
   denied: { name: string; reason: string; fix?: string }[];
+  /** Where other sources (older vendor pages) disagree about a name: information, never policy. */
+  history: { name: string; note: string }[];
   /** Chain of ids/paths this target extends, nearest first. */
   extendsChain: string[];
   /**

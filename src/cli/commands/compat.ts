@@ -14,7 +14,7 @@ Syscalls allowed on V2 but not V1 and the other way round, the change of default
 an app built on one and run on the other.
 
 JSON (compat --json): {target, arch, from, to, defaultAction: {from, to, changed}, added,
-  removed, summary}
+  removed, history (what other sources say, where they disagree: [{name, note}]), summary}
 
 Examples:
   sysgate compat --target codesafe5 --from 13.5 --to 13.7

@@ -16,8 +16,8 @@ it, the target's reason, its twins on other arches, and the known fix.
 
 JSON (explain --json): [{name, target, firmware, firmwareShown, arch, number, allowed,
   effectiveAction, effective, defaultAction, rule?, since, category?, note?, limit?, reason?,
-  fix?, replacedBy, abi? (what the target's names mean on this arch), twins: [{name,
-  number, allowed}]}], one per NAME
+  fix?, replacedBy, abi? (what the target's names mean on this arch), history? (what older
+  sources say, where they disagree), twins: [{name, number, allowed}]}], one per NAME
 
 Examples:
   sysgate explain --target codesafe5 --firmware 13.5 getrandom clock_gettime64
@@ -65,5 +65,6 @@ function explainText(e: Explanation, io: Io): string {
   if (e.twins.length) lines.push(`  related: ${e.twins.map((t) => `${t.name} (${t.allowed ? 'allowed' : 'denied'}${t.number === null ? ', not on this arch' : ''})`).join(', ')}`);
   if (e.fix && !e.allowed) lines.push(`  fix: ${e.fix}`);
   if (e.abi) lines.push(`  abi: ${e.abi}`);
+  for (const h of e.history ?? []) lines.push(`  history: ${h}`);
   return `${lines.join('\n')}\n`;
 }

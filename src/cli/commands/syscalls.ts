@@ -28,9 +28,10 @@ Options:
       --json         one JSON object, below
 
 JSON (syscalls --json): {target, title, firmware, arch, defaultAction, foreignArchAction,
-  abi?: {name, here (own|same-table|translated), note}, runtime? (with --runtime), allowed: [{name, number, since, provenance, action?, conditions?,
-  limit?, replacedBy?}], absent: [{name, since, replacedBy}], counts: {listed, rules, family,
-  essential, absent, runtime?}}
+  abi?: {name, here (own|same-table|translated), note}, runtime? (with --runtime),
+  allowed: [{name, number, since, provenance, action?, conditions?, clauses? (several
+  entries for one call), limit?, replacedBy?}], absent: [{name, since, replacedBy}],
+  counts: {listed, rules, family, essential, absent, runtime?}}
 
 Examples:
   sysgate syscalls --target codesafe5 --firmware 13.5 --arch arm
