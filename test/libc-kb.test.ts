@@ -184,6 +184,9 @@ describe('libc knowledge base', () => {
       assert.deepEqual(chainOf('glibc', 'pipe', 'aarch64', '2.34'), ['pipe2']);
       assert.deepEqual(chainOf('musl', 'pipe', 'x86_64'), ['pipe']);
       assert.deepEqual(chainOf('musl', 'pipe', 'aarch64'), ['pipe2']);
+      // musl's src/internal/syscall.h: SYS_getrlimit is SYS_ugetrlimit wherever it exists, 64-bit PowerPC included.
+      assert.deepEqual(chainOf('musl', 'getrlimit', 'ppc64'), ['prlimit64', 'ugetrlimit']);
+      assert.deepEqual(chainOf('musl', 'lseek', 'ppc64'), ['_llseek']);
     });
 
     it('pthread_create: clone3 then clone on x86_64 from 2.34; clone alone on ARM until 2.39 and on 32-bit PowerPC', () => {
