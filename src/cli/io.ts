@@ -59,8 +59,59 @@ export const yellow = (io: Io, t: string) => paint(io, '33', t);
 export const dim = (io: Io, t: string) => paint(io, '2', t);
 
 /** Stable JSON: 2-space indent, trailing newline. */
+const jsonReplacer = (_k: string, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v);
+
 export function json(value: unknown): string {
-  return `${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2)}\n`;
+  return `${JSON.stringify(value, jsonReplacer, 2)}\n`;
+}
+
+/**
+ * The bytes `json(value)` would give, written in pieces: a report over a whole directory (with
+ * --sysroot) can be past the longest string V8 makes (~512 MB), which JSON.stringify then
+ * refuses. Arrays and objects are streamed to `depth` levels; below that each value is
+ * stringified whole. Pieces are gathered into writes of about 1 MiB.
+ */
+export function writeJson(io: Io, value: unknown, depth = 3): void {
+  let buf = '';
+  const put = (s: string) => {
+    buf += s;
+    if (buf.length >= 1 << 20) {
+      io.out(buf);
+      buf = '';
+    }
+  };
+  const leaf = (v: unknown, indent: string) => {
+    const s = JSON.stringify(v, jsonReplacer, 2) ?? 'null';
+    put(indent ? s.replaceAll('\n', `\n${indent}`) : s);
+  };
+  const walk = (v: unknown, indent: string, level: number): void => {
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(): unknown }).toJSON();
+    if (level >= depth || v === null || typeof v !== 'object') return leaf(v, indent);
+    const inner = `${indent}  `;
+    if (Array.isArray(v)) {
+      if (v.length === 0) return put('[]');
+      put('[\n');
+      v.forEach((x, i) => {
+        put(inner);
+        // As JSON.stringify: undefined, functions and symbols in an array are null.
+        walk(x === undefined || typeof x === 'function' || typeof x === 'symbol' ? null : x, inner, level + 1);
+        put(i < v.length - 1 ? ',\n' : '\n');
+      });
+      return put(`${indent}]`);
+    }
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined && typeof x !== 'function' && typeof x !== 'symbol');
+    if (entries.length === 0) return put('{}');
+    put('{\n');
+    entries.forEach(([k, x], i) => {
+      put(`${inner}${JSON.stringify(k)}: `);
+      walk(typeof x === 'bigint' ? jsonReplacer(k, x) : x, inner, level + 1);
+      put(i < entries.length - 1 ? ',\n' : '\n');
+    });
+    put(`${indent}}`);
+  };
+  walk(value, '', 0);
+  put('\n');
+  if (buf) io.out(buf);
 }
 
 /** Left-aligned text table. */

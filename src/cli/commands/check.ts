@@ -6,7 +6,7 @@ import { toSarif } from '../../check/report-sarif.ts';
 import { combineFirmwares, firmwaresIn, isFirmwareSpan, renderAcross, type AcrossFirmwares } from '../../check/firmwares.ts';
 import { isCheckError, type CheckResult } from '../../check/types.ts';
 import { parseArgs } from '../args.ts';
-import { bold, dim, EXIT, green, json, red, yellow, type Command, type Io } from '../io.ts';
+import { bold, dim, EXIT, green, red, yellow, type Command, type Io, writeJson } from '../io.ts';
 import { settings } from './common.ts';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -149,8 +149,8 @@ Examples:
       for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
       return EXIT.usage;
     }
-    if (format === 'json') io.out(json(toJson(results, single)));
-    else if (format === 'sarif') io.out(json(toSarif(results, { cwd: io.cwd })));
+    if (format === 'json') writeJson(io, toJson(results, single));
+    else if (format === 'sarif') writeJson(io, toSarif(results, { cwd: io.cwd }), 5); // down to each result
     else {
       const shown = results.filter((r) => !isCheckError(r) && (!quiet || r.fatal));
       io.out(renderText(shown, { bold: (s) => bold(io, s), red: (s) => red(io, s), yellow: (s) => yellow(io, s), green: (s) => green(io, s), dim: (s) => dim(io, s) }));
@@ -178,7 +178,7 @@ function reportSpan(io: Io, firmwares: string[], perFirmware: CheckResult[][], p
   const rows = combineFirmwares(firmwares, perFirmware);
   const ok = rows.filter((r): r is AcrossFirmwares => !isCheckError(r as CheckResult));
   const single = paths.length === 1 && rows.length === 1 && rows[0]!.file === paths[0];
-  if (format === 'json') io.out(json(single ? rows[0] : rows));
+  if (format === 'json') writeJson(io, single ? rows[0] : rows);
   else if (format === 'sarif') {
     // One SARIF run per firmware, told apart by automationDetails.
     const logs = perFirmware.map((rs, k) => {
@@ -186,7 +186,7 @@ function reportSpan(io: Io, firmwares: string[], perFirmware: CheckResult[][], p
       for (const run of log.runs) run.automationDetails = { id: `sysgate/check/${firmwares[k]}/` };
       return log;
     });
-    io.out(json({ ...logs[0]!, runs: logs.flatMap((l) => l.runs) }));
+    writeJson(io, { ...logs[0]!, runs: logs.flatMap((l) => l.runs) }, 5);
   } else io.out(renderAcross(ok));
   const errors = rows.filter((r) => isCheckError(r as CheckResult)) as { file: string; error: string }[];
   for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
