@@ -130,6 +130,23 @@ describe('check: verdicts on cross-compiled programs', function () {
     }
   });
 
+  describe('stripped static binaries: a site no symbol names inherits no other path\'s verdict', () => {
+    for (const arch of ['arm', 'x86_64'] as const) {
+      it(`${arch}: getentropy's getrandom is not taken for malloc's (which falls back)`, function () {
+        requireTool(this, tc(arch).cc, tc(arch).pkg);
+        const named = check(buildFixture(tc(arch), 'entropy', ['-static']), codesafe, '13.7');
+        assert.equal(finding(named, 'getrandom').verdict, 'broken');
+        const r = check(buildFixture(tc(arch), 'entropy', ['-static', '-s']), codesafe, '13.7');
+        assert.equal(r.static, true);
+        const g = finding(r, 'getrandom');
+        // Without names nothing says which path a site is: never the start-up's "fallback".
+        assert.ok(g.verdict !== 'fallback' && g.verdict !== 'allowed', `${g.verdict}: ${JSON.stringify(g.via)}`);
+        assert.ok(g.via.filter((v) => v.kind === 'site').every((v) => v.verdict === 'unknown' || v.verdict === 'broken'), JSON.stringify(g.via));
+        assert.ok(r.fatal || r.summary.warnings > 0, 'not a clean PASS');
+      });
+    }
+  });
+
   describe('enclave-x86_64', () => {
     it('kills the process for mount, chroot, ptrace', function () {
       requireTool(this, 'gcc', 'gcc');
@@ -144,6 +161,12 @@ describe('check: verdicts on cross-compiled programs', function () {
   });
 
   describe('syscall() with a number known only at run time', () => {
+    it('the summary line says the analysis is incomplete: PASS never stands alone', async function () {
+      requireTool(this, 'gcc', 'gcc');
+      const r = await cli(['check', buildFixture(tc('x86_64'), 'dynamic-number'), '--target', 'enclave-x86_64']);
+      assert.match(r.stdout.split('\n')[0]!, /: PASS, 1 unresolved$/);
+    });
+
     for (const arch of ['arm', 'aarch64', 'ppc64', 'ppc', 'x86_64'] as const) {
       it(`${arch}: stays unresolved, with its address`, function () {
         requireTool(this, tc(arch).cc, tc(arch).pkg);

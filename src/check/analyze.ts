@@ -340,7 +340,11 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
       out.reaches.push({ name, nr: s.number, via, handling: { k: 'chain', onEnosys: info.onEnosys, ...(next ? { next: next.syscall } : {}), ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}) } });
     } else {
       const step = info ? [...info.also, ...info.conditional].find((c) => c.syscall === name && c.onEnosys) : undefined;
-      const st = ctx.startup.get(name);
+      // A site takes the start-up knowledge of its call only inside a named function (the C
+      // library's own start-up code). A site no symbol names (a stripped static binary) may be
+      // any path to the call: it never inherits how another path copes (malloc's getrandom
+      // falls back; getentropy's does not), so it stays unknown.
+      const st = s.function ? ctx.startup.get(name) : undefined;
       out.reaches.push({ name, nr: s.number, via, handling: st ?? (step ? stepHandling(step, step.note ?? step.when) : { k: 'unknown' }) });
     }
   }
@@ -527,11 +531,9 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
         continue;
       }
       libraries.push({ name, path, status: 'analysed', neededBy });
-      // Library sites inherit the process's start-up knowledge.
-      for (const r of lib.collected.reaches) {
-        const h = r.handling.k === 'unknown' && r.via.kind === 'site' ? startupMap.get(r.name) ?? r.handling : r.handling;
-        reaches.push({ ...r, handling: h });
-      }
+      // A library's own sites are not the C library's start-up (the C library is modelled, not
+      // scanned): they keep their own handling, unknown when nothing says how they cope.
+      reaches.push(...lib.collected.reaches);
       unresolved.push(...lib.collected.unresolved);
       lib.collected.unknownImports.forEach((n) => unknownImports.add(`${n} (${name})`));
       for (const n of lib.elf.needed) queue.push({ name: n, neededBy: name });

@@ -52,7 +52,9 @@ export function renderReport(r: CheckReport, st: TextStyle = PLAIN): string {
   const fw = r.firmware ? ` firmware ${r.firmware.replace(/\.0$/, '')}` : '';
   const verdict = r.fatal ? st.red(`FAIL: ${r.summary.fatal} fatal`) : st.green('PASS');
   lines.push(`${st.bold(r.file)}: ${r.arch} ${kind}, ${libc}; ${r.target}${fw} (default ${r.defaultAction}): ${verdict}` +
-    `${r.summary.warnings ? `, ${r.summary.warnings} warning${r.summary.warnings === 1 ? '' : 's'}` : ''}`);
+    `${r.summary.warnings ? `, ${r.summary.warnings} warning${r.summary.warnings === 1 ? '' : 's'}` : ''}` +
+    // An analysis with numbers it could not recover is incomplete: PASS never stands alone over it.
+    `${r.summary.unresolved ? `, ${r.summary.unresolved} unresolved` : ''}`);
   if (r.abiNote) lines.push(`  ${st.yellow('note')} ${r.abiNote}`);
   if (r.libc.notice) lines.push(`  ${st.yellow('notice')} ${r.libc.notice}`);
   const denied = r.syscalls.filter((f) => f.verdict !== 'allowed');
