@@ -5,6 +5,7 @@
  * make must be in what check reports.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkElf } from '../src/check/analyze.ts';
@@ -17,6 +18,7 @@ import { loadTarget } from '../src/policy/load.ts';
 import type { TargetDef } from '../src/policy/types.ts';
 import { buildFixture, canRun, checkTempDir, observe, RUNNERS, TOOLCHAINS, type Toolchain } from './helpers/check-build.ts';
 import { cli, cliProcess } from './helpers/cli.ts';
+import { ROOT } from './helpers/paths.ts';
 import { hasTool, requireTool } from './helpers/tools.ts';
 
 let codesafe: TargetDef;
@@ -147,6 +149,23 @@ describe('check: verdicts on cross-compiled programs', function () {
     }
   });
 
+  describe('static musl: calls through wrappers that take the number as an argument', () => {
+    it('getrandom and write reach the kernel through __syscall_cp: found at their callers', function () {
+      requireTool(this, 'musl-gcc', 'musl-tools');
+      const exe = join(checkTempDir(), 'musl-entropy');
+      const cc = spawnSync('musl-gcc', ['-static', '-O2', '-o', exe, join(ROOT, 'test/fixtures/check/musl-random.c')], { encoding: 'utf8' });
+      assert.equal(cc.status, 0, cc.stderr);
+      const r = check(exe, codesafe, '13.7');
+      assert.equal(r.libc.name, 'musl');
+      const g = finding(r, 'getrandom');
+      assert.equal(g.severity, 'fatal');
+      assert.ok(g.via.some((v) => v.kind === 'syscall()' && v.function === 'getrandom'), JSON.stringify(g.via));
+      assert.ok(finding(r, 'write').via.some((v) => v.kind === 'syscall()'));
+      // The wrapper's own site is answered at its callers, not left as unresolved.
+      assert.ok(!r.unresolved.some((u) => u.kind === 'syscall_wrapper' && /__syscall_cp/.test(u.function ?? '')), JSON.stringify(r.unresolved));
+    });
+  });
+
   describe('enclave-x86_64', () => {
     it('kills the process for mount, chroot, ptrace', function () {
       requireTool(this, 'gcc', 'gcc');
@@ -163,8 +182,13 @@ describe('check: verdicts on cross-compiled programs', function () {
   describe('syscall() with a number known only at run time', () => {
     it('the summary line says the analysis is incomplete: PASS never stands alone', async function () {
       requireTool(this, 'gcc', 'gcc');
-      const r = await cli(['check', buildFixture(tc('x86_64'), 'dynamic-number'), '--target', 'enclave-x86_64']);
+      const exe = buildFixture(tc('x86_64'), 'dynamic-number');
+      const r = await cli(['check', exe, '--target', 'enclave-x86_64']);
       assert.match(r.stdout.split('\n')[0]!, /: PASS, 1 unresolved$/);
+      assert.equal(r.code, 0);
+      // --strict fails an incomplete analysis.
+      assert.equal((await cli(['check', exe, '--target', 'enclave-x86_64', '--strict'])).code, 1);
+      assert.equal((await cli(['check', exe, '--target', 'enclave-x86_64', '--strict', '--firmware', 'all'])).code, 2); // no firmwares: refused
     });
 
     for (const arch of ['arm', 'aarch64', 'ppc64', 'ppc', 'x86_64'] as const) {

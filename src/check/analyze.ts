@@ -311,11 +311,23 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
   const scan = new ScanContext(elf, bytes);
   const sites = findSyscallSites(elf, bytes, scan);
   const hasWrapperSym = elf.symbols.some((s) => s.name === 'syscall' && s.type === 'func');
+  // Functions that pass their first argument to the number register (syscall(), musl's
+  // __syscall_cp_c, ...): their callers say the number (3. below).
+  const wrapperOf = new Map<number, number>(); // site address -> the wrapper function's start
+  for (const s of sites) {
+    if (s.number !== null || s.kind !== 'syscall_wrapper') continue;
+    const f = scan.funcs.at(s.address, scan.key(elf.exec.find((r) => s.address >= r.addr && s.address < r.addr + r.size) ?? elf.exec[0]!));
+    if (f) wrapperOf.set(s.address, f.start);
+  }
+  const calledWrappers = new Set<number>();
+  const calls = findSyscallCalls(elf, bytes, scan, [...new Set(wrapperOf.values())], calledWrappers);
   for (const s of sites) {
     const span = codeSpan(elf, s.address, siteLength(s.kind, s.isa));
     const at = span ? { span } : {};
     if (s.number === null) {
       if (s.kind === 'syscall_wrapper' && (hasWrapperSym || importsSyscall || s.function === 'syscall')) continue; // resolved at its callers
+      // Another wrapper is resolved at its callers when some were found; otherwise it stays unresolved.
+      if (s.kind === 'syscall_wrapper' && calledWrappers.has(wrapperOf.get(s.address) ?? -1)) continue;
       out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: s.reason ?? 'number not recovered', ...at });
       continue;
     }
@@ -349,7 +361,7 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
     }
   }
   // 3. syscall() with a constant.
-  for (const c of findSyscallCalls(elf, bytes, scan)) {
+  for (const c of calls) {
     const span = codeSpan(elf, c.address, callLength(elf));
     const at = span ? { span } : {};
     if (c.number === null) {

@@ -23,6 +23,10 @@ export interface WrapperCall {
   number: number | null;
   function?: string;
   reason?: string;
+  /** The wrapper (or PLT stub) called; absent for calls through a -fno-plt slot. */
+  target?: number;
+  /** A jump, not a call: the number is whatever the jumping function was given. */
+  tail?: boolean;
 }
 
 type Rec = { k: 'const'; v: number } | { k: 'unknown'; why: string };
@@ -36,16 +40,27 @@ const EM_ARM = 40;
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 
-export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: FunctionIndex | ScanContext): WrapperCall[] {
+/**
+ * Calls to syscall() and to any other function found to pass its first argument to the number
+ * register (`wrappers`: their start addresses, e.g. musl's __syscall_cp_c, which getrandom,
+ * write and the other cancellable calls reach with the number as the first argument), with the
+ * number each call passes when the instructions before it say so.
+ */
+export function findSyscallCalls(
+  elf: ElfInfo, bytes: Uint8Array, funcs?: FunctionIndex | ScanContext, wrappers: readonly number[] = [],
+  /** Filled with the wrappers (start addresses) that have a located caller, directly or through a forwarder. */
+  called?: Set<number>,
+): WrapperCall[] {
   if (![EM_X86_64, EM_ARM, EM_AARCH64, EM_PPC, EM_PPC64].includes(elf.machine) || (elf.machine === EM_X86_64 && elf.class !== 64)) return [];
   const imported = elf.imports.some((i) => i.name === 'syscall');
   const sym = elf.symbols.find((s) => s.name === 'syscall' && s.type === 'func' && s.value !== 0);
-  if (!imported && !sym) return [];
+  if (!imported && !sym && !wrappers.length) return [];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = elf.endian === 'little';
   const targets = new Set<number>();
   const slots = new Set(imported ? relocatedSlots(elf, bytes, 'syscall') : []);
   if (sym) targets.add(sym.value);
+  for (const w of wrappers) targets.add(w);
   if (slots.size) {
     // PLT stubs live in .plt/.plt.sec (ppc: .text too); without sections, anywhere.
     const inPlt = (r: ElfExecRegion) => r.shndx < 0 || r.name.startsWith('.plt') || r.name === '.iplt' || elf.machine === EM_PPC;
@@ -60,23 +75,62 @@ export function findSyscallCalls(elf: ElfInfo, bytes: Uint8Array, funcs?: Functi
       out.push({ address: slot, number: null, reason: 'syscall() is imported; its call sites through 64-bit PowerPC PLT stubs are not located (the number of every call is unknown)' });
     }
   }
-  for (const r of elf.exec) {
-    if (r.offset + r.size > bytes.byteLength) continue;
-    switch (elf.machine) {
-      case EM_X86_64: callsX86(bytes, r, targets, slots, out); break;
-      case EM_AARCH64: callsA64(dv, r, targets, out); break;
-      case EM_ARM: callsArm(dv, le, r, targets, out); break;
-      case EM_PPC: case EM_PPC64: callsPpc(dv, r, targets, out); break;
+  const slotEntries = out.length;
+  const scanAll = () => {
+    out.length = slotEntries;
+    for (const r of elf.exec) {
+      if (r.offset + r.size > bytes.byteLength) continue;
+      switch (elf.machine) {
+        case EM_X86_64: callsX86(bytes, r, targets, slots, out); break;
+        case EM_AARCH64: callsA64(dv, r, targets, out); break;
+        case EM_ARM: callsArm(dv, le, r, targets, out); break;
+        case EM_PPC: case EM_PPC64: callsPpc(dv, r, targets, out); break;
+      }
     }
+  };
+  let index: FunctionIndex | undefined;
+  const funcIndex = () => (index ??= funcs instanceof ScanContext ? funcs.funcs : funcs ?? new FunctionIndex(elf));
+  // A function that jumps into a wrapper forwards its own first argument: it is a wrapper too,
+  // and its callers say the number (musl: __syscall_cp -> __syscall_cp_c). A few rounds reach
+  // every such chain in real C libraries; what is still a tail call after them stays unresolved.
+  for (let round = 0; ; round++) {
+    scanAll();
+    if (round === 4) break;
+    let grew = false;
+    for (const c of out) {
+      if (!c.tail) continue;
+      const f = funcIndex().at(c.address);
+      if (f && !targets.has(f.start)) {
+        targets.add(f.start);
+        grew = true;
+      }
+    }
+    if (!grew) break;
   }
-  const index = out.length ? (funcs instanceof ScanContext ? funcs.funcs : funcs ?? new FunctionIndex(elf)) : undefined;
+  if (!out.length) return [];
+  const kept: WrapperCall[] = [];
+  const forwards: [from: number, to: number][] = [];
+  const reached = new Set<number>();
   for (const c of out) {
-    if (c.number === null && elf.machine === EM_PPC64 && slots.has(c.address)) continue; // a PLT slot, not code
-    const f = index!.at(c.address);
+    if (c.number === null && elf.machine === EM_PPC64 && slots.has(c.address)) { kept.push(c); continue; } // a PLT slot, not code
+    const f = funcIndex().at(c.address);
+    // The forwarding jump of a wrapper is answered at that wrapper's callers.
+    if (c.tail && f && targets.has(f.start)) {
+      forwards.push([f.start, c.target!]);
+      continue;
+    }
     if (f && f.start !== sym?.value) c.function = f.name;
+    if (c.target !== undefined) reached.add(c.target);
+    kept.push(c);
   }
+  // A wrapper reached only through a forwarder is called when the forwarder is.
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [from, to] of forwards) if (reached.has(from) && !reached.has(to)) grew = !!reached.add(to);
+  }
+  if (called) for (const t of reached) called.add(t);
   // The wrapper's own body (a tail call into it from a same-named alias) is not a caller.
-  return out.filter((c) => !(sym && c.address >= sym.value && c.address < sym.value + Math.max(sym.size, 1)));
+  return kept.filter((c) => !(sym && c.address >= sym.value && c.address < sym.value + Math.max(sym.size, 1)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,9 +247,14 @@ function armImm(imm12: number): number {
   return rot === 0 ? v : ((v >>> rot) | (v << (32 - rot))) >>> 0;
 }
 
-function push(out: WrapperCall[], address: number, rec: Rec): void {
-  out.push(rec.k === 'const' ? { address, number: rec.v } : { address, number: null, reason: rec.why });
+function push(out: WrapperCall[], address: number, rec: Rec, target?: number, tail = false): void {
+  const c: WrapperCall = rec.k === 'const' ? { address, number: rec.v } : { address, number: null, reason: rec.why };
+  if (target !== undefined) c.target = target;
+  if (tail) c.tail = true;
+  out.push(c);
 }
+
+const TAIL: Rec = { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' };
 
 // ---------------------------------------------------------------------------------------------
 // x86-64
@@ -247,8 +306,9 @@ function callsX86(b: Uint8Array, r: ElfExecRegion, targets: Set<number>, slots: 
     for (const o of sorted) {
       if (b[o] !== op) continue;
       const at = r.addr + (o - r.offset);
-      if (op === 0xe9) push(out, at, { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' });
-      else push(out, at, recoverX86(b, r.offset, o));
+      const t = at + 5 + dv.getInt32(o + 1, true);
+      if (op === 0xe9) push(out, at, TAIL, t, true);
+      else push(out, at, recoverX86(b, r.offset, o), t);
     }
   }
   // call *slot(%rip) (ff 15): -fno-plt.
@@ -269,6 +329,18 @@ function recoverX86(b: Uint8Array, lo: number, call: number): Rec {
     if (at(q - 5, 0xbf)) return { k: 'const', v: readU32(b, q - 4) };
     if (at(q - 7, 0x48, 0xc7, 0xc7)) return { k: 'const', v: readU32(b, q - 4) };
     if (at(q - 2, 0x31, 0xff) || at(q - 2, 0x33, 0xff)) return { k: 'const', v: 0 };
+    // Zeroing another argument register with a REX prefix (45 31 c9: xor %r9d,%r9d). Before the
+    // two-byte forms: read backwards, its last two bytes would pass for xor %eax,%eax.
+    if (q - 3 >= lo && (b[q - 3]! & 0xf0) === 0x40 && (b[q - 2] === 0x31 || b[q - 2] === 0x33) && b[q - 1]! >> 6 === 3) {
+      const rex = b[q - 3]!;
+      const modrm = b[q - 1]!;
+      const reg = ((modrm >> 3) & 7) | ((rex & 4) << 1);
+      const rm = (modrm & 7) | ((rex & 1) << 3);
+      if (reg === rm) {
+        if (rm === 7) return { k: 'const', v: 0 };
+        if (rm !== 4) { q -= 3; continue; }
+      }
+    }
     // Neutral: xor eax,eax (al = vector register count for varargs); mov $imm to another register.
     if (at(q - 2, 0x31, 0xc0) || at(q - 2, 0x33, 0xc0)) { q -= 2; continue; }
     if (q - 5 >= lo && b[q - 5]! >= 0xb8 && b[q - 5]! <= 0xbe && b[q - 5] !== 0xbc) { q -= 5; continue; }
@@ -330,8 +402,8 @@ function callsA64(dv: DataView, r: ElfExecRegion, targets: Set<number>, out: Wra
     const at = r.addr + (o - r.offset);
     const t = at + ((w << 6) >> 4);
     if (!targets.has(t)) continue;
-    if (op === 0x14000000) push(out, at, { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' });
-    else push(out, at, recoverA64(dv, r.offset, o));
+    if (op === 0x14000000) push(out, at, TAIL, t, true);
+    else push(out, at, recoverA64(dv, r.offset, o), t);
   }
 }
 
@@ -385,7 +457,7 @@ function callsArm(dv: DataView, le: boolean, r: ElfExecRegion, targets: Set<numb
     if (s) off -= 1 << 25;
     const t = isBlx ? ((at + 4) & ~3) + off : at + 4 + off;
     if (!targets.has(t)) continue;
-    push(out, at, recoverThumb(dv, le, r.offset, o));
+    push(out, at, recoverThumb(dv, le, r.offset, o), t);
   }
   // A32 bl / blx imm, word-aligned.
   for (let o = r.offset + ((4 - (r.addr & 3)) & 3); o + 4 <= end; o += 4) {
@@ -395,7 +467,7 @@ function callsArm(dv: DataView, le: boolean, r: ElfExecRegion, targets: Set<numb
     if (((w & 0xff000000) >>> 0) === 0xeb000000) t = at + 8 + ((w << 8) >> 6);
     else if (((w & 0xfe000000) >>> 0) === 0xfa000000) t = at + 8 + ((w << 8) >> 6) + ((w >>> 23) & 2);
     if (t === undefined || !targets.has(t)) continue;
-    push(out, at, recoverA32(dv, le, r.offset, o));
+    push(out, at, recoverA32(dv, le, r.offset, o), t);
   }
 }
 
@@ -554,8 +626,8 @@ function callsPpc(dv: DataView, r: ElfExecRegion, targets: Set<number>, out: Wra
     const at = r.addr + (o - r.offset);
     const t = (at + ((w << 6) >> 6 & ~3)) >>> 0;
     if (!targets.has(t)) continue;
-    if ((w & 1) === 0) push(out, at, { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' });
-    else push(out, at, recoverPpc(dv, r.offset, o));
+    if ((w & 1) === 0) push(out, at, TAIL, t, true);
+    else push(out, at, recoverPpc(dv, r.offset, o), t);
   }
 }
 

@@ -64,6 +64,8 @@ Options:
                              (progress goes to stderr, and only when stderr is a terminal)
   --color auto|always|never  colour in the text report (auto: stdout is a terminal, unless
                              NO_COLOR; FORCE_COLOR=1 colours a pipe too; TERM=dumb never)
+  --strict                   also exit 1 on warnings (a denied call nothing known says the code
+                             copes with) and on anything unresolved (an incomplete analysis)
   --delete-on-fatal          remove each file with a fatal finding (for build steps: a failed
                              check must not leave a binary that looks up to date)
 
@@ -98,7 +100,7 @@ Examples:
     const flags = parseArgs({
       '--target': String, '--firmware': String, '--sysroot': String, '--format': String, '--config': String,
       '--libc-version': String, '--jobs': String,
-      '--json': Boolean, '--quiet': Boolean, '--delete-on-fatal': Boolean, '--help': Boolean,
+      '--json': Boolean, '--quiet': Boolean, '--delete-on-fatal': Boolean, '--strict': Boolean, '--help': Boolean,
       '-t': '--target', '-f': '--firmware', '-q': '--quiet', '-c': '--config', '-h': '--help', '-j': '--jobs',
     }, argv, 'check');
     if (flags['--help']) return io.out(this.help), 0;
@@ -138,7 +140,7 @@ Examples:
       // One firmware after another: each run already uses every core for a directory.
       const perFirmware: CheckResult[][] = [];
       for (const fw of span) perFirmware.push(await runAt(fw));
-      return reportSpan(io, span, perFirmware, paths, format, !!flags['--delete-on-fatal']);
+      return reportSpan(io, span, perFirmware, paths, format, !!flags['--delete-on-fatal'], !!flags['--strict']);
     }
     const results = await runAt(firmware);
     const single = paths.length === 1 && results.length === 1 && results[0]!.file === paths[0];
@@ -157,7 +159,8 @@ Examples:
     }
     for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
     if (errors.length) return EXIT.usage;
-    const fatal = results.filter((r) => !isCheckError(r) && r.fatal);
+    const strict = !!flags['--strict'];
+    const fatal = results.filter((r) => !isCheckError(r) && (r.fatal || (strict && incomplete(r))));
     if (flags['--delete-on-fatal']) {
       // A build step that fails here must not leave a binary that a rebuild would take as done.
       for (const r of fatal) {
@@ -174,7 +177,12 @@ Examples:
  * firmware the file survives on. Exit 1 when a file fails at any firmware of the span (the span
  * is what the user asked to run on), 2 when a file could not be checked.
  */
-function reportSpan(io: Io, firmwares: string[], perFirmware: CheckResult[][], paths: string[], format: string, deleteOnFatal: boolean): number {
+/** What --strict fails on besides fatal findings: warnings and unresolved numbers. */
+function incomplete(r: { summary: { warnings: number; unresolved: number } }): boolean {
+  return r.summary.warnings > 0 || r.summary.unresolved > 0;
+}
+
+function reportSpan(io: Io, firmwares: string[], perFirmware: CheckResult[][], paths: string[], format: string, deleteOnFatal: boolean, strict: boolean): number {
   const rows = combineFirmwares(firmwares, perFirmware);
   const ok = rows.filter((r): r is AcrossFirmwares => !isCheckError(r as CheckResult));
   const single = paths.length === 1 && rows.length === 1 && rows[0]!.file === paths[0];
@@ -191,7 +199,7 @@ function reportSpan(io: Io, firmwares: string[], perFirmware: CheckResult[][], p
   const errors = rows.filter((r) => isCheckError(r as CheckResult)) as { file: string; error: string }[];
   for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
   if (errors.length) return EXIT.usage;
-  const failing = ok.filter((r) => r.verdicts.some((v) => !v.pass));
+  const failing = ok.filter((r) => r.verdicts.some((v) => !v.pass || (strict && (v.warnings > 0 || v.unresolved > 0))));
   if (deleteOnFatal) {
     for (const r of failing) {
       rmSync(resolve(io.cwd, r.file), { force: true });
