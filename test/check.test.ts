@@ -15,6 +15,8 @@ import type { ElfInfo } from '../src/elf/types.ts';
 import type { CheckReport, Finding } from '../src/check/types.ts';
 import { isCheckError } from '../src/check/types.ts';
 import { loadTarget } from '../src/policy/load.ts';
+import { resolvePolicy } from '../src/policy/resolve.ts';
+import { generateShim } from '../src/shim/index.ts';
 import type { TargetDef } from '../src/policy/types.ts';
 import { buildFixture, canRun, checkTempDir, observe, RUNNERS, TOOLCHAINS, type Toolchain } from './helpers/check-build.ts';
 import { cli, cliProcess } from './helpers/cli.ts';
@@ -163,6 +165,39 @@ describe('check: verdicts on cross-compiled programs', function () {
       assert.ok(finding(r, 'write').via.some((v) => v.kind === 'syscall()'));
       // The wrapper's own site is answered at its callers, not left as unresolved.
       assert.ok(!r.unresolved.some((u) => u.kind === 'syscall_wrapper' && /__syscall_cp/.test(u.function ?? '')), JSON.stringify(r.unresolved));
+    });
+  });
+
+  describe('a binary linked with the sysgate shim', () => {
+    it('reports the calls the shim answers with ENOSYS when the program makes them, and says a shim is linked', async function () {
+      requireTool(this, 'gcc', 'gcc');
+      const dir = checkTempDir();
+      const policy = resolvePolicy(codesafe, { firmware: '13.7', arch: 'x86_64' });
+      const shim = generateShim(policy);
+      const src = join(dir, 'manifest.shim.c');
+      writeFileSync(src, shim.files[0]!.content);
+      const obj = `${src}.o`;
+      const cc = spawnSync('gcc', [...shim.flags.cflags, '-c', src, '-o', obj], { encoding: 'utf8' });
+      assert.equal(cc.status, 0, cc.stderr);
+      const build = (name: string, defs: string[]) => {
+        const exe = join(dir, name);
+        const r = spawnSync('gcc', ['-O2', ...defs, '-o', exe, join(ROOT, 'test/fixtures/check/signalfd.c'), obj, ...shim.flags.ldflags], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        return exe;
+      };
+      const uses = check(build('shim-signalfd', ['-DRANDOM']), codesafe, '13.7');
+      assert.deepEqual([uses.shim?.target, uses.shim?.firmware, uses.shim?.arch], ['codesafe5', '13.7.0', 'x86_64']);
+      assert.ok(uses.shim!.wrappers.some((w) => w.symbol === 'signalfd' && w.status === 'enosys' && w.denied === 'signalfd4'));
+      const f = finding(uses, 'signalfd4');
+      assert.equal(f.severity, 'fatal');
+      assert.ok(f.via.some((v) => v.kind === 'import' && v.symbol === 'signalfd' && /sysgate shim/.test(v.source)), JSON.stringify(f.via));
+      // getentropy goes to the shim's /dev/urandom fallback: not a finding of its own.
+      assert.ok(!uses.syscalls.some((s) => s.name === 'getrandom' && s.severity === 'fatal'), JSON.stringify(uses.syscalls.filter((s) => s.severity === 'fatal').map((s) => s.name)));
+      // The same shim in a program that never calls signalfd: nothing to report.
+      const quiet = check(build('shim-quiet', ['-DNO_SIGNALFD']), codesafe, '13.7');
+      assert.ok(quiet.shim);
+      assert.ok(!quiet.syscalls.some((s) => s.name === 'signalfd4'));
+      assert.equal(quiet.fatal, false, JSON.stringify(quiet.syscalls.filter((s) => s.severity === 'fatal').map((s) => s.name)));
     });
   });
 

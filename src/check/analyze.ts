@@ -10,6 +10,7 @@
  * Then each way of reaching a call is judged against the resolved policy: the worst way
  * decides the call's verdict. Pure apart from reading --sysroot libraries.
  */
+import { parseShimManifest, SHIM_MANIFEST_SYMBOL, type ShimManifest } from '../shim/manifest.ts';
 import { abiNote } from '../policy/describe.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,6 +60,8 @@ interface Reach {
 }
 
 interface Collected {
+  /** The manifest of a sysgate shim linked into the file. */
+  shim?: ShimManifest;
   reaches: Reach[];
   unresolved: Unresolved[];
   unknownImports: string[];
@@ -375,7 +378,47 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
     }
     out.reaches.push({ name, nr: c.number, via: { kind: 'syscall()', library, address: c.address, ...(c.function ? { function: c.function } : {}), ...at }, handling: { k: 'direct' } });
   }
+  // 4. A linked sysgate shim defines the libc symbols it wraps, so a call it answers with ENOSYS
+  //    (signalfd at 13.7) is no import any more: its manifest says which, and the calls to those
+  //    wrappers say whether the program uses them.
+  if (library === null) {
+    const m = readShimManifest(elf, src);
+    if (m) {
+      out.shim = m;
+      const wrappers = new Map<number, ShimManifest['wrappers'][number]>();
+      for (const w of m.wrappers) {
+        if (w.status !== 'enosys') continue;
+        const sym = elf.symbols.find((x) => x.name === w.symbol && x.type === 'func' && x.value !== 0);
+        if (sym) wrappers.set(sym.value, w);
+      }
+      const called = new Set<number>();
+      if (wrappers.size) findSyscallCalls(elf, bytes, scan, [...wrappers.keys()], called);
+      for (const [addr, w] of wrappers) {
+        const nr = called.has(addr) ? nrOf(ctx.arch, w.denied) : null;
+        if (nr === null) continue;
+        out.reaches.push({
+          name: w.denied, nr,
+          via: { kind: 'import', library: null, symbol: w.symbol, weak: false, role: 'chain', step: 0, source: `the sysgate shim linked in (${m.target} ${m.firmware ?? ''} ${m.arch}) answers it without entering the kernel` },
+          handling: { k: 'chain', onEnosys: 'error', detail: `${w.symbol}() returns -1 with ENOSYS from the sysgate shim` },
+        });
+      }
+    }
+  }
   return out;
+}
+
+/** The shim manifest the file exports, read where the loader maps it; undefined without one. */
+function readShimManifest(elf: ElfInfo, src: ElfBytes): ShimManifest | undefined {
+  const sym = elf.symbols.find((s) => s.name === SHIM_MANIFEST_SYMBOL && s.type === 'object' && s.size > 0 && s.size <= 65536);
+  if (!sym) return undefined;
+  const seg = elf.loads.find((l) => sym.value >= l.vaddr && sym.value + sym.size <= l.vaddr + l.filesz);
+  if (!seg) return undefined;
+  const off = seg.offset + (sym.value - seg.vaddr);
+  if (off + sym.size > src.bytes.byteLength) return undefined;
+  src.ensure(off, sym.size);
+  const raw = src.bytes.subarray(off, off + sym.size);
+  const end = raw.indexOf(0);
+  return parseShimManifest(Buffer.from(raw.subarray(0, end < 0 ? raw.length : end)).toString('latin1'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -599,6 +642,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
     type: elf.type,
     library: isLibrary,
     libc: libcInfo,
+    ...(own.shim ? { shim: own.shim } : {}),
     // A 32-bit program meeting a 64-bit ABI's numbers as they are: say why it fails and what to build.
     ...(policy.abi?.here === 'same-table' ? { abiNote: abiNote(policy)! } : {}),
     syscalls,

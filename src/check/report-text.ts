@@ -56,6 +56,10 @@ export function renderReport(r: CheckReport, st: TextStyle = PLAIN): string {
     // An analysis with numbers it could not recover is incomplete: PASS never stands alone over it.
     `${r.summary.unresolved ? `, ${r.summary.unresolved} unresolved` : ''}`);
   if (r.abiNote) lines.push(`  ${st.yellow('note')} ${r.abiNote}`);
+  if (r.shim) {
+    const enosys = r.shim.wrappers.filter((w) => w.status === 'enosys').map((w) => w.symbol);
+    lines.push(`  ${st.dim('shim')} sysgate shim for ${r.shim.target} ${r.shim.firmware ?? ''} ${r.shim.arch}: ${r.shim.wrappers.length - enosys.length} wrappers use allowed calls${enosys.length ? `; ${enosys.join(', ')} answer ENOSYS (reported when called)` : ''}`);
+  }
   if (r.libc.notice) lines.push(`  ${st.yellow('notice')} ${r.libc.notice}`);
   const denied = r.syscalls.filter((f) => f.verdict !== 'allowed');
   const width = Math.max(0, ...denied.map((f) => f.name.length));

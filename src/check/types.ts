@@ -3,6 +3,7 @@
  * (Verdict), and the per-file report every output format is rendered from. Plain data,
  * JSON-friendly (no bigint, no Map), so reports cross worker threads unchanged.
  */
+import type { ShimManifest } from '../shim/manifest.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import type { SiteKind } from '../elf/types.ts';
 import type { ByteSpan } from './span.ts';
@@ -181,6 +182,8 @@ export interface CheckReport {
   /** Counts by severity over `syscalls`, and whether any finding is fatal. */
   /** Set when the target's numbers belong to another ABI of the same kernel table (32-bit ppc under a ppc64 list). */
   abiNote?: string;
+  /** A sysgate shim linked into the file: the policy it was made for and what each wrapper answers. */
+  shim?: ShimManifest;
   summary: { syscalls: number; denied: number; fatal: number; warnings: number; unresolved: number };
   fatal: boolean;
 }

@@ -691,6 +691,7 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
     pie: type === 'dyn' && ((flags1 & DF_1_PIE) !== 0 || (interp !== undefined && soname === undefined)),
     hasSections: sections.length > 0,
     imports, exports, versionDefs, versionNeeds, symbols, mappingSymbols, exec,
+    loads: loads.map((s) => ({ vaddr: s.vaddr, offset: s.offset, filesz: s.filesz })),
     warnings,
   };
   if (cannot) info.cannotRun = cannot;

@@ -114,6 +114,8 @@ export interface ElfInfo {
    * SHF_EXECINSTR sections.
    */
   exec: ElfExecRegion[];
+  /** The PT_LOAD segments' file images (vaddr -> offset), to read data the loader maps. */
+  loads: { vaddr: number; offset: number; filesz: number }[];
   /**
    * Where the file's section headers disagree with its program headers (the segments won), or
    * were ignored; one line each, for the report.

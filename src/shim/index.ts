@@ -12,7 +12,8 @@
  * clone3, stat's statx): at firmware >= 13.7 those get ENOSYS and glibc falls back itself; before
  * it, the optional SIGSYS handler serves them.
  */
-import { cComment, cIdent } from '../emit/c-syntax.ts';
+import { cComment, cIdent, cString } from '../emit/c-syntax.ts';
+import { SHIM_MANIFEST_MAGIC, SHIM_MANIFEST_SYMBOL } from './manifest.ts';
 import { InputError } from '../errors.ts';
 import { formatAction, isAllow } from '../policy/action.ts';
 import { showFirmware } from '../policy/firmware.ts';
@@ -167,7 +168,8 @@ export function renderShim(policy: Policy, baseName: string, opts: ShimOptions =
 
   const flags: ShimFlags = {
     cflags: [...SHIM_CFLAGS],
-    ldflags: publicSymbols.map((s) => `-Wl,--export-dynamic-symbol=${s.name}`),
+    // The manifest is exported too: `sysgate check` finds it in the dynamic symbols, as ld.so would.
+    ldflags: [...publicSymbols.map((s) => s.name), SHIM_MANIFEST_SYMBOL].map((n) => `-Wl,--export-dynamic-symbol=${n}`),
   };
   const fileName = `${baseName}.shim.c`;
   const numbers = [...calls].sort().map((c) => {
@@ -188,10 +190,30 @@ export function renderShim(policy: Policy, baseName: string, opts: ShimOptions =
     allowed: allowedCases(policy).join('\n'),
     allowed_default: allowedDefault(policy),
   });
-  const sections = [prelude, ...bodies, router];
+  const sections = [prelude, ...bodies, router, manifestC(policy, plans)];
   if (opts.sigsys) sections.push(requireSection(template('sigsys'), 'text', 'main'));
   const content = `${sections.join('\n\n')}\n`;
   return { files: [{ name: fileName, content }], flags, wrappers };
+}
+
+/**
+ * What the shim answers, as data in the binary (src/check/shim-manifest.ts reads it): a linked
+ * shim defines the wrapped libc symbols itself, so without it a call the shim answers with ENOSYS
+ * (signalfd at 13.7) would vanish from `sysgate check`'s report.
+ */
+function manifestC(policy: Policy, plans: ReturnType<typeof planShim>): string {
+  const lines: string[] = [
+    `  ${cString(`${SHIM_MANIFEST_MAGIC}\n`)}`,
+    `  ${cString(`policy ${policy.target.id} ${policy.firmware ?? '-'} ${policy.arch.name}\n`)}`,
+  ];
+  for (const p of plans) {
+    for (const s of p.symbols) {
+      const line = `  ${cString(`${p.variant ? 'fallback' : 'enosys'} ${s.name} ${p.entry.denied}${p.variant ? ` ${p.variant.calls.join('+')}` : ''}\n`)}`;
+      lines.push(s.guard ? `#if ${s.guard}\n${line}\n#endif` : line);
+    }
+  }
+  return `/* What this shim answers, for sysgate check (found through the exported symbol). */\n`
+    + `__attribute__((used)) SG_PUBLIC const char ${SHIM_MANIFEST_SYMBOL}[] =\n${lines.join('\n')};`;
 }
 
 function nrMacro(name: string): string {

@@ -70,7 +70,8 @@ Options:
                              check must not leave a binary that looks up to date)
 
 JSON (check --json): {file, arch, target, firmware, defaultAction, static, type, library,
-  libc, abiNote?, syscalls, unresolved, unknownImports, libraries, summary, fatal} for one FILE; an
+  libc, abiNote?, shim? (the sysgate shim linked in: target, firmware, arch, wrappers),
+  syscalls, unresolved, unknownImports, libraries, summary, fatal} for one FILE; an
   array of them for several files or a directory. In detail:
   library (a shared library), libc {name, version, versionFrom, referenced, covered, notice?}, abiNote? (the
   target's numbers are another ABI's of the same kernel table: 32-bit ppc under the ppc64 list),
