@@ -8,7 +8,12 @@
  * native byte order). The child installs a *recording* copy of it (NO_NEW_PRIVS,
  * SECCOMP_FILTER_FLAG_NEW_LISTENER): the same program with every `ret K` whose action is not
  * ALLOW replaced by `ret SECCOMP_RET_USER_NOTIF`, so it decides ALLOW for exactly the same
- * inputs. The listener goes to the parent over a socketpair (SCM_RIGHTS). For each
+ * inputs. The listener reaches the parent without a single call under the filter: the child
+ * is a clone(CLONE_FILES) sharing the parent's descriptor table, and writes the listener's
+ * number to shared memory (a socketpair and SCM_RIGHTS would need sendmsg after the filter is
+ * in: a policy that denies it, or a foreign arch's filter, would block the child in the very
+ * notification nobody can read yet). execve gives the program its own table (the listener is
+ * close-on-exec there); the parent's keeps it. For each
  * notification the parent runs the *shipped* FILTER in the BPF interpreter below over the
  * notification's seccomp_data, and answers as the device would:
  *   ERRNO(e)                 the call fails with -e (not executed)
@@ -40,12 +45,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/uio.h>
+#include <sched.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -242,52 +248,33 @@ static pid_t tgid_of(pid_t tid) {
 
 /* ---- the child ---- */
 
-static void send_fd(int sock, int fd) {
-  char byte = 0;
-  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  while (sendmsg(sock, &msg, 0) < 0)
-    if (errno != EINTR) _exit(125);
-}
+/* What the child tells the parent, in memory both see: no call needed once the filter is in. */
+struct handshake {
+  volatile int state; /* 0 not yet, 1 listener ready, 2 failed */
+  volatile int listener;
+  volatile int err;
+  volatile const char *what;
+};
 
-static int recv_fd(int sock) {
-  char byte;
-  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  ssize_t r;
-  while ((r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
-  if (r <= 0) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
-}
-
-static void child(int sock, int errpipe, char **argv) {
+static void child(struct handshake *hs, char **argv) {
   setpgid(0, 0);
   struct sock_fprog prog = { .len = (unsigned short)ninsns, .filter = recording };
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    int e = errno;
-    write_all(errpipe, &e, sizeof e);
+    hs->err = errno;
+    hs->what = "prctl(PR_SET_NO_NEW_PRIVS)";
+    __atomic_store_n(&hs->state, 2, __ATOMIC_SEQ_CST);
     _exit(125);
   }
   long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
   if (listener < 0) {
-    int e = errno;
-    write_all(errpipe, &e, sizeof e);
+    hs->err = errno;
+    hs->what = "the kernel refused the filter";
+    __atomic_store_n(&hs->state, 2, __ATOMIC_SEQ_CST);
     _exit(125);
   }
   /* From here on every call goes through the recording filter; the parent answers. */
-  send_fd(sock, (int)listener);
+  hs->listener = (int)listener;
+  __atomic_store_n(&hs->state, 1, __ATOMIC_SEQ_CST);
   execv(argv[0], argv);
   int e = errno;
   fprintf(stderr, "supervise: cannot run %s: %s\n", argv[0], strerror(e));
@@ -313,9 +300,9 @@ int main(int argc, char **argv) {
   struct seccomp_notif_sizes sizes;
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) fail(125, "this kernel has no seccomp user notification (Linux >= 5.0)", strerror(errno));
 
-  int sv[2], errp[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fail(125, "socketpair", strerror(errno));
-  if (pipe2(errp, O_CLOEXEC) != 0) fail(125, "pipe2", strerror(errno));
+  struct handshake *hs = mmap(NULL, sizeof *hs, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (hs == MAP_FAILED) fail(125, "mmap", strerror(errno));
+  memset((void *)hs, 0, sizeof *hs);
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -323,16 +310,12 @@ int main(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGCHLD, &sa, NULL);
 
-  pid_t pid = fork();
-  if (pid < 0) fail(125, "fork", strerror(errno));
-  if (pid == 0) {
-    close(sv[0]);
-    close(errp[0]);
-    child(sv[1], errp[1], argv + 4);
-  }
+  fflush(NULL);
+  /* fork, but sharing the descriptor table (the arguments after flags are 0 on every arch) */
+  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_FILES | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+  if (pid < 0) fail(125, "clone", strerror(errno));
+  if (pid == 0) child(hs, argv + 4);
   setpgid(pid, pid);
-  close(sv[1]);
-  close(errp[1]);
   /* The program's group owns the terminal while it runs, so it can read from it. */
   int tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
   if (tty) {
@@ -340,18 +323,29 @@ int main(int argc, char **argv) {
     tcsetpgrp(STDIN_FILENO, pid);
   }
 
-  int listener = recv_fd(sv[0]);
-  close(sv[0]);
-  if (listener < 0) {
-    int e = 0;
-    ssize_t r;
-    while ((r = read(errp[0], &e, sizeof e)) < 0 && errno == EINTR) {}
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-    if (r == (ssize_t)sizeof e) fail(125, "the kernel refused the filter", strerror(e));
-    fail(125, "the child did not pass the seccomp listener", NULL);
+  int listener = -1;
+  for (;;) {
+    int st = __atomic_load_n(&hs->state, __ATOMIC_SEQ_CST);
+    if (st == 1) {
+      /* The number is valid in the shared table; keep our own copy (execve unshares the child's). */
+      listener = fcntl(hs->listener, F_DUPFD_CLOEXEC, 3);
+      break;
+    }
+    int status;
+    if (st == 2 || waitpid(pid, &status, WNOHANG) == pid) {
+      if (st != 2) {
+        st = __atomic_load_n(&hs->state, __ATOMIC_SEQ_CST);
+        if (st == 1) continue;
+      }
+      if (st != 2) while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+      if (tty) tcsetpgrp(STDIN_FILENO, getpgrp());
+      if (st == 2) fail(125, (const char *)hs->what, strerror(hs->err));
+      fail(125, "the child ended before it installed the filter", NULL);
+    }
+    struct timespec ts = { 0, 200000 };
+    nanosleep(&ts, NULL);
   }
-  close(errp[0]);
+  if (listener < 0) fail(125, "dup of the seccomp listener", strerror(errno));
 
   struct seccomp_notif *req = calloc(1, sizes.seccomp_notif > sizeof *req ? sizes.seccomp_notif : sizeof *req);
   struct seccomp_notif_resp *resp = calloc(1, sizes.seccomp_notif_resp > sizeof *resp ? sizes.seccomp_notif_resp : sizeof *resp);
