@@ -234,7 +234,11 @@ export async function runOnHost(opts: RunOptions, policy: Policy, filter: Uint8A
     const reportPath = join(dir, 'report.txt');
     writeFileSync(filterPath, filter);
     const stderrNotes: string[] = [];
-    const status = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    // The supervisor passes SIGINT/SIGTERM/SIGHUP on to the program: this process waits for the report.
+    const hold = () => {};
+    const held: NodeJS.Signals[] = opts.io ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    for (const s of held) process.on(s, hold);
+    const status = await (new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       const io = opts.io;
       const child = spawn(sup.path, [filterPath, reportPath, '--', opts.program, ...opts.args], {
         stdio: io ? [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] : 'inherit',
@@ -251,6 +255,8 @@ export async function runOnHost(opts: RunOptions, policy: Policy, filter: Uint8A
         }
       }
       child.on('close', (code, signal) => resolve({ code, signal }));
+    })).finally(() => {
+      for (const s of held) process.off(s, hold);
     });
     const text = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : '';
     const parsed = parseSupervisorReport(text);

@@ -284,7 +284,12 @@ static void child(struct handshake *hs, char **argv) {
 /* ---- the parent ---- */
 
 static volatile sig_atomic_t got_chld;
+static volatile pid_t child_pid;
 static void on_chld(int sig) { (void)sig; got_chld = 1; }
+/* The program has its own process group: signals meant for the run go on to it. */
+static void on_forward(int sig) {
+  if (child_pid > 0) kill(-child_pid, sig);
+}
 
 int main(int argc, char **argv) {
   if (argc < 5 || strcmp(argv[3], "--") != 0) {
@@ -316,6 +321,10 @@ int main(int argc, char **argv) {
   if (pid < 0) fail(125, "clone", strerror(errno));
   if (pid == 0) child(hs, argv + 4);
   setpgid(pid, pid);
+  child_pid = pid;
+  sa.sa_handler = on_forward;
+  const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+  for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaction(forwarded[i], &sa, NULL);
   /* The program's group owns the terminal while it runs, so it can read from it. */
   int tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
   if (tty) {

@@ -31,7 +31,7 @@ After the program ends a short report goes to stderr.
 
 JSON (run --json): {program, target, firmware, arch, mode (enforced|observed), runner: {kind
   (host|qemu-system|qemu-user), detail}, exit: {code, signal}, killed?: {name, nr, ip},
-  denied: [{name, nr, count, action, where: [{ip, object, offset, function}] (at most 8
+  denied: [{name, nr, count, action, where: [{ip, object?, offset?, function?}] (at most 8
   distinct ips)}], notes}
 
 The supervisor (C) is compiled once with $CC (default cc) into $SYSGATE_CACHE_DIR (default
