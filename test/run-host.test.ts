@@ -235,6 +235,25 @@ describe('sysgate run on the host (x86_64)', function () {
     }
   });
 
+  describe('every action a user target can take, as under the shipped filter loaded directly', () => {
+    // (log cannot be a default action: the loader refuses it.)
+    for (const action of ['trap', 'kill-thread', 'kill-process', 'errno:EPERM', 'errno:ENOSYS', 'trace:1', 'user-notif']) {
+      it(`default action ${action}: the raw getrandom program ends the same way`, async () => {
+        const file = join(dir, `user-${action.replace(/\W/g, '_')}.json`);
+        writeFileSync(file, JSON.stringify({
+          id: 'user', title: 'one call allowed', arches: ['x86_64'], defaultAction: action, expandFamilies: 'none',
+          syscalls: [{ name: 'exit' }, { name: 'exit_group' }, { name: 'execve' }],
+        }));
+        const p = resolvePolicy(await loadTarget(file), { arch: 'x86_64' });
+        const d = direct(filterFile(p, `user-${action.replace(/\W/g, '_')}`), [bins.raw!]);
+        const r = sysgateRun(['-t', file], [bins.raw!]);
+        assert.equal(r.code, d.code, `${action}: sysgate run ${r.code}, direct ${d.code} (${d.signal}); ${r.stderr}`);
+        const g = r.report!.denied.find((x) => x.name === 'getrandom');
+        assert.equal(g?.action, action);
+      });
+    }
+  });
+
   describe('bad input: one line, exit 2', () => {
     function oneLine(r: ReturnType<typeof sysgateRun>, re: RegExp) {
       assert.equal(r.code, 2, r.stderr);
