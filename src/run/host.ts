@@ -234,8 +234,10 @@ export async function runOnHost(opts: RunOptions, policy: Policy, filter: Uint8A
     const reportPath = join(dir, 'report.txt');
     writeFileSync(filterPath, filter);
     const stderrNotes: string[] = [];
-    // The supervisor passes SIGINT/SIGTERM/SIGHUP on to the program: this process waits for the report.
-    const hold = () => {};
+    // SIGINT/SIGTERM/SIGHUP go on to the supervisor, which passes them to the program's group;
+    // this process stays to write the report.
+    let forward: ((sig: NodeJS.Signals) => void) | undefined;
+    const hold = (sig: NodeJS.Signals) => forward?.(sig);
     const held: NodeJS.Signals[] = opts.io ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
     for (const s of held) process.on(s, hold);
     const status = await (new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
@@ -246,6 +248,7 @@ export async function runOnHost(opts: RunOptions, policy: Policy, filter: Uint8A
         env: env as NodeJS.ProcessEnv,
       });
       child.on('error', reject);
+      forward = (sig) => void child.kill(sig);
       if (io) {
         child.stdout!.on('data', (b: Buffer) => io.stdout(b));
         child.stderr!.on('data', (b: Buffer) => io.stderr(b));
