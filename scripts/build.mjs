@@ -28,7 +28,7 @@ const common = {
 // The Node API and check's worker entry are files of their own; all sit in dist/, where
 // `check` finds its worker (check-worker.js). ajv is needed only to validate a user's file:
 // loaded from node_modules on demand.
-const HEAVY = /^\.\/(bpf|cc|check|demo|generate|init|shim)\.ts$/;
+const HEAVY = /^\.\/(bpf|cc|check|demo|generate|init|run|shim)\.ts$/;
 const heavyCommands = {
   name: 'heavy-commands',
   setup(b) {

@@ -25,6 +25,7 @@ export { checkElf, checkPaths, toSarif, toJson, type CheckReport, type Finding, 
 export type { ElfInfo, ElfImport, SyscallSite } from './elf/types.ts';
 export { ARCHES, ARCH_NAMES, lookupArch, type ArchInfo, type ArchName } from './syscalls/arches.ts';
 export { syscallNumber, syscallName, syscallsOn } from './syscalls/table.ts';
+export { runProgram, exitStatus, type RunOptions, type RunReport, type RunDenied, type RunWhere, type RunIo } from './run/index.ts';
 export { InputError, DiagnosticsError, type Diagnostic } from './errors.ts';
 export type {
   Action, ArgCondition, Policy, Rule, Provenance, TargetDef, SyscallEntry, AbsentName,

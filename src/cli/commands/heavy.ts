@@ -8,4 +8,5 @@ export { checkCommand } from './check.ts';
 export { demoCommand } from './demo.ts';
 export { generateCommand } from './generate.ts';
 export { initCommand } from './init.ts';
+export { runCommand } from './run.ts';
 export { shimCommand } from './shim.ts';

@@ -26,6 +26,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'cc', summary: 'compiler wrapper: link the shim, then check the linked binary against the target', load: async () => (await import('./cc.ts')).ccCommand },
   { name: 'shim', summary: 'C source of a libc shim: denied calls mapped to allowed fallbacks, or ENOSYS without the kernel', load: async () => (await import('./shim.ts')).shimCommand },
   { name: 'bpf', summary: 'disassemble, run (emulate) or audit any raw seccomp filter', load: async () => (await import('./bpf.ts')).bpfCommand },
+  { name: 'run', summary: 'run a program under the device\'s rules: every denied call, what the device does with it, how it ended', load: async () => (await import('./run.ts')).runCommand },
   { name: 'init', summary: 'write the CMake module or the Make fragment into a project', load: async () => (await import('./init.ts')).initCommand },
   { name: 'demo', summary: 'the main job on the bundled example (what `npm start` runs)', load: async () => (await import('./demo.ts')).demoCommand },
 ];
