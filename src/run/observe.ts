@@ -110,7 +110,8 @@ export async function runObserved(opts: RunOptions, policy: Policy, _filter: Uin
   const arch = policy.arch.name;
   const emu = OBSERVED_ARCHES[arch];
   if (!emu) throw new InputError(`${arch} programs are not observed under qemu-user (ppc64 and ppc are)`);
-  if (!onPath(emu.qemu)) throw new InputError(`${emu.qemu} not found: apt-get install qemu-user`);
+  const env = opts.env ?? process.env;
+  if (!onPath(emu.qemu, env)) throw new InputError(`${emu.qemu} not found: apt-get install qemu-user`);
   const program = resolve(opts.program);
   let elf;
   try {
@@ -131,7 +132,7 @@ export async function runObserved(opts: RunOptions, policy: Policy, _filter: Uin
   try {
     const io = opts.io ?? { stdout: (b: Uint8Array) => process.stdout.write(b), stderr: (b: Uint8Array) => process.stderr.write(b) };
     const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }>((done, reject) => {
-      const child = spawn(emu.qemu, args, { stdio: [opts.io?.stdin ? 'pipe' : 'inherit', 'pipe', 'pipe'] });
+      const child = spawn(emu.qemu, args, { stdio: [opts.io?.stdin ? 'pipe' : 'inherit', 'pipe', 'pipe'], env: { ...process.env, ...env } });
       let timedOut = false;
       const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeout);
       child.stdout!.on('data', (b: Buffer) => io.stdout(b));

@@ -35,7 +35,7 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
   const m = VM_MACHINES[arch];
   const env = opts.env ?? process.env;
   const cacheDir = opts.cacheDir ?? defaultCacheDir(env);
-  if (!onPath(m.qemu)) throw new InputError(`${m.qemu} not found: apt-get install ${m.qemuPackage}`);
+  if (!onPath(m.qemu, env)) throw new InputError(`${m.qemu} not found: apt-get install ${m.qemuPackage}`);
   const kernel = findKernel(arch, env, opts.cacheDir);
   const program = resolve(opts.program);
   const guest = collectGuest(program, arch, m, opts.sysroot);
@@ -68,7 +68,7 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
     ];
     const timeout = (opts.timeoutSeconds ?? DEFAULT_TIMEOUT_S) * 1000;
     const t0 = performance.now();
-    const boot = await runQemu(m.qemu, args, timeout);
+    const boot = await runQemu(m.qemu, args, timeout, env);
     const seconds = (performance.now() - t0) / 1000;
     const detail = `${m.qemu} ${m.machine.join(' ')} -m 256, Linux ${kernel.version}, boot and run ${seconds.toFixed(1)} s`;
     const base = {
@@ -106,8 +106,9 @@ function supervisorSource(): string {
   return s;
 }
 
-export function onPath(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+/** Whether `name` is on PATH (of env, default this process's). */
+export function onPath(name: string, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return spawnSync('/bin/sh', ['-c', `command -v ${name}`], { stdio: 'ignore', env: { PATH: env.PATH ?? '' } }).status === 0;
 }
 
 // ---- the guest's files --------------------------------------------------------------------
@@ -218,9 +219,9 @@ export function cpioNewc(entries: readonly CpioEntry[]): Buffer {
 
 interface Boot { console: string; status: number | null; timedOut: boolean }
 
-function runQemu(qemu: string, args: string[], timeoutMs: number): Promise<Boot> {
+function runQemu(qemu: string, args: string[], timeoutMs: number, env: Readonly<Record<string, string | undefined>>): Promise<Boot> {
   return new Promise((resolveBoot, reject) => {
-    const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
