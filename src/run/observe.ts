@@ -152,6 +152,7 @@ export async function runObserved(opts: RunOptions, policy: Policy, _filter: Uin
         ? `on the device it would have been killed (SIGSYS) at its first ${kills.name} call${judged.first.name !== kills.name ? ` (denied before that: ${judged.first.name}, ${judged.first.action})` : ''}; the calls listed after it were observed here and would not have happened there`
         : `on the device its first denied call is ${judged.first.name} (${judged.first.action}); what it does with that answer is only known from an enforced run`);
     }
+    notes.push(`${emu.qemu} answers some calls itself, unlike a kernel (set_robust_list and rseq get ENOSYS there): what the program did after a call may differ from the device`);
     if (result.timedOut) notes.push(`the run did not finish within ${timeout / 1000} s and was stopped`);
     notes.push(...judged.notes);
     const kill = judged.denied.find((d) => d.action.startsWith('kill'));
