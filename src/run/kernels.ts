@@ -53,9 +53,11 @@ export function kernelDir(arch: VmArch, env: Readonly<Record<string, string | un
 
 /** The command that fetches the kernel, as a user would type it. */
 export function fetchCommand(arch: VmArch, env: Readonly<Record<string, string | undefined>>, cacheDir?: string): string {
+  // The script lives in the repository (scripts/ is not packed): name it where it is, if here.
   const script = join(packageRoot(), 'scripts', 'fetch-kernels.sh');
   const custom = cacheDir ?? env.SYSGATE_CACHE_DIR;
-  return `${custom ? `SYSGATE_CACHE_DIR=${quote(custom)} ` : ''}${quote(script)} ${arch}`;
+  const cmd = `${custom ? `SYSGATE_CACHE_DIR=${quote(custom)} ` : ''}${existsSync(script) ? quote(script) : 'scripts/fetch-kernels.sh'} ${arch}`;
+  return existsSync(script) ? cmd : `${cmd} (from the sysgate repository)`;
 }
 
 export interface Kernel {
