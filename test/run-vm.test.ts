@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileFilter, encodeFilter } from '../src/bpf/index.ts';
+import { checkFile } from '../src/check/index.ts';
 import { defaultCacheDir } from '../src/buildsys/shim-cache.ts';
 import { InputError } from '../src/errors.ts';
 import { formatAction } from '../src/policy/action.ts';
@@ -194,6 +195,13 @@ describe('run in a VM: ARM programs in a real ARM kernel (qemu-system-arm)', fun
     assert.equal(evaluatePolicy(policy, report.killed.nr).kind, 'kill-process');
     assert.equal(report.denied.at(-1)!.action, 'kill-process');
     assert.ok(report.notes.includes(`killed (SIGSYS on the device) at ${report.killed.name}`));
+    // check, on the same file, names the call that killed it as fatal.
+    const checked = checkFile(progs.staticRnd, progs.staticRnd, await loadTarget('codesafe5'), { firmware: '13.5' }, true);
+    assert.ok(checked && 'syscalls' in checked);
+    const f = checked.syscalls.find((x) => x.name === report.killed!.name);
+    assert.ok(f, `check does not name ${report.killed.name}`);
+    assert.equal(f.severity, 'fatal');
+    assert.equal(f.action, 'kill-process');
   });
 
   it('13.7: a clean program exits 0, its arguments and stdin pass through', async () => {
