@@ -6,7 +6,7 @@
  * AArch64 program. The kernels come from scripts/fetch-kernels.sh (CI runs it).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileFilter, encodeFilter } from '../src/bpf/index.ts';
 import { checkFile } from '../src/check/index.ts';
@@ -17,9 +17,9 @@ import { evaluatePolicy } from '../src/policy/evaluate.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import type { Policy } from '../src/policy/types.ts';
-import { findKernel, kernelDir, type VmArch } from '../src/run/kernels.ts';
+import { findKernel, kernelDir, VM_MACHINES, type VmArch } from '../src/run/kernels.ts';
 import type { RunReport } from '../src/run/types.vm-draft.ts';
-import { cpioNewc, parseConsole, parseSupervise, runInVm } from '../src/run/vm.ts';
+import { collectGuest, cpioNewc, parseConsole, parseSupervise, runInVm } from '../src/run/vm.ts';
 import { syscallNumber } from '../src/syscalls/table.ts';
 import { compileC, removeDir, tempDir } from './helpers/build.ts';
 import { requireTool } from './helpers/tools.ts';
@@ -127,6 +127,28 @@ describe('run in a VM: the guest, offline', () => {
       assert.equal(e.message, 'qemu-system-aarch64 not found: apt-get install qemu-system-arm');
       return true;
     });
+  });
+
+  it('a dynamic program brings its interpreter and libraries, found in a Debian-style sysroot (absolute symlinks stay inside it)', function () {
+    requireTool(this, 'arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf');
+    const dir = tempDir();
+    try {
+      const prog = compileC('arm-linux-gnueabihf-gcc', dir, 'p', CLEAN, ['-O2']);
+      const root = join(dir, 'sysroot');
+      const multi = join(root, 'lib/arm-linux-gnueabihf');
+      mkdirSync(multi, { recursive: true });
+      for (const f of ['ld-linux-armhf.so.3', 'libc.so.6']) copyFileSync(`/usr/arm-linux-gnueabihf/lib/${f}`, join(multi, f));
+      symlinkSync('/lib/arm-linux-gnueabihf/ld-linux-armhf.so.3', join(root, 'lib/ld-linux-armhf.so.3'));
+      const g = collectGuest(prog, 'arm', VM_MACHINES.arm, root);
+      assert.deepEqual(g.files, [
+        { guest: '/lib/ld-linux-armhf.so.3', host: join(multi, 'ld-linux-armhf.so.3') },
+        { guest: '/lib/libc.so.6', host: join(multi, 'libc.so.6') },
+      ]);
+      const empty = join(dir, 'empty');
+      mkdirSync(empty);
+      assert.throws(() => collectGuest(prog, 'arm', VM_MACHINES.arm, empty), /interpreter \/lib\/ld-linux-armhf\.so\.3 is not in the sysroot .*empty \(--sysroot DIR\)$/);
+      assert.throws(() => collectGuest(prog, 'aarch64', VM_MACHINES.aarch64, root), /an arm program, not aarch64$/);
+    } finally { removeDir(dir); }
   });
 
   it('the kernel cache follows SYSGATE_CACHE_DIR', () => {

@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { defaultCacheDir } from '../buildsys/shim-cache.ts';
@@ -127,9 +127,9 @@ export function collectGuest(program: string, arch: ArchName, m: VmMachine, sysr
   const files: GuestFile[] = [];
   if (elf.interp) {
     const cands = [join(sysroot, elf.interp), join(sysroot, 'lib', basename(elf.interp)), join(sysroot, 'lib', m.triplet, basename(elf.interp))];
-    const host = cands.find((c) => existsSync(c));
+    const host = cands.map((c) => inSysroot(sysroot, c)).find((c) => c !== undefined);
     if (!host) throw new InputError(`${program}: its interpreter ${elf.interp} is not in the sysroot ${sysroot} (--sysroot DIR)`);
-    files.push({ guest: elf.interp, host: realpathSync(host) });
+    files.push({ guest: elf.interp, host });
   }
   const dirs = (e: ElfInfo, file: string): string[] => [
     ...[e.rpath, e.runpath].filter((x): x is string => !!x).flatMap((r) => r.split(':'))
@@ -143,14 +143,33 @@ export function collectGuest(program: string, arch: ArchName, m: VmMachine, sysr
     for (const name of e.needed) {
       if (seen.has(name)) continue;
       seen.add(name);
-      const host = isAbsolute(name) ? join(sysroot, name) : dirs(e, file).map((d) => join(d, name)).find((p) => existsSync(p));
-      if (!host || !existsSync(host)) throw new InputError(`${basename(file)} needs ${name}, which is not in the sysroot ${sysroot} (--sysroot DIR)`);
-      const real = realpathSync(host);
-      files.push({ guest: isAbsolute(name) ? name : `/lib/${name}`, host: real });
+      const real = (isAbsolute(name) ? [join(sysroot, name)] : dirs(e, file).map((d) => join(d, name))).map((p) => inSysroot(sysroot, p)).find((p) => p !== undefined);
+      if (!real) throw new InputError(`${basename(file)} needs ${name}, which is not in the sysroot ${sysroot} (--sysroot DIR)`);
+      const guest = isAbsolute(name) ? name : `/lib/${name}`;
+      if (files.some((f) => f.guest === guest)) continue; // the interpreter, already there
+      files.push({ guest, host: real });
       queue.push([readProgram(real), real]);
     }
   }
   return { elf, files };
+}
+
+/**
+ * The regular file `path` (inside the sysroot) stands for, following symlinks as the guest would:
+ * an absolute link target is inside the sysroot (Debian's /lib/ld-linux-armhf.so.3 ->
+ * /lib/arm-linux-gnueabihf/ld-linux-armhf.so.3), not on this machine. undefined: no such file.
+ */
+export function inSysroot(sysroot: string, path: string): string | undefined {
+  let p = path;
+  for (let hops = 0; hops < 40; hops++) {
+    let st;
+    try { st = lstatSync(p); } catch { return undefined; }
+    if (st.isFile()) return p;
+    if (!st.isSymbolicLink()) return undefined;
+    const t = readlinkSync(p);
+    p = isAbsolute(t) ? join(sysroot, t) : join(dirname(p), t);
+  }
+  return undefined;
 }
 
 function readProgram(file: string): ElfInfo {
