@@ -42,7 +42,8 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
   const supervisor = guestTool(m, 'supervise', supervisorSource(), cacheDir);
   const init = guestTool(m, 'init', TEMPLATES['run/init.c']!, cacheDir);
 
-  const progGuest = `/prog/${basename(program)}`;
+  // One word: the supervisor's report separates fields by spaces.
+  const progGuest = `/prog/${basename(program).replace(/[^\w.+-]/g, '_')}`;
   const files: CpioEntry[] = [
     dir('/dev'), dir('/proc'), dir('/sys'), dir('/tmp'), dir('/lib'), dir('/prog'),
     { path: '/dev/console', mode: 0o020600, rdev: [5, 1] },
@@ -89,7 +90,10 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
     const reportText = out.files.report ? Buffer.from(out.files.report).toString('utf8') : '';
     const objects = new Map<string, string>([[progGuest, program], ...guest.files.map((g) => [g.guest, g.host] as [string, string])]);
     const report = reportFromSupervise(reportText, arch, objects);
-    if (!report.exit) throw new InputError(`the ${arch} guest's supervisor gave no exit status (init status ${out.status})`);
+    if (!report.exit) {
+      const why = out.files.out2 ? Buffer.from(out.files.out2).toString('utf8').split('\n').find((l) => l.startsWith('supervise:')) : undefined;
+      throw new InputError(`the ${arch} guest's supervisor gave no exit status: ${why ?? `init status ${out.status}`}`);
+    }
     const notes: string[] = [];
     if (report.killed) notes.push(`killed (SIGSYS on the device) at ${report.killed.name}`);
     notes.push(`booted in a real ${arch} kernel (Linux ${kernel.version}) under ${m.qemu}: ${seconds.toFixed(1)} s from start to power-off`);
