@@ -94,8 +94,10 @@ export { n };
     assert.deepEqual(paths.filter((p) => /^(src|test|scripts|bench|node_modules|\.ci)\//.test(p)), []);
     // Measured: with the maps the bundles packed to 1.23 MB (5.9 MB unpacked, 3.7 MB of it maps);
     // without them, and with the CommonJS bundle and its declarations added, 0.67 MB (3.0 MB unpacked).
-    assert.ok(packed.size < 800_000, `tarball ${packed.size} bytes`);
-    assert.ok(packed.unpackedSize < 3_500_000, `unpacked ${packed.unpackedSize} bytes`);
+    // `sysgate run` adds its guest's C sources (templates/run: /init, the supervisor), bundled
+    // like every template (so in each bundle), and docs/run.md: 0.81 MB (3.56 MB unpacked).
+    assert.ok(packed.size < 850_000, `tarball ${packed.size} bytes`);
+    assert.ok(packed.unpackedSize < 3_650_000, `unpacked ${packed.unpackedSize} bytes`);
   });
 
   it("require('sysgate') from CommonJS: the API, a user target through ajv, check's worker threads", () => {
