@@ -6,7 +6,7 @@
  * AArch64 program. The kernels come from scripts/fetch-kernels.sh (CI runs it).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileFilter, encodeFilter } from '../src/bpf/index.ts';
 import { checkFile } from '../src/check/index.ts';
@@ -38,8 +38,14 @@ int main(void) {
 }
 `;
 const CLEAN = `#include <stdio.h>
+#include <string.h>
 int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) printf("arg %s\\n", argv[i]);
+  for (int i = 1; i < argc; i++) {
+    char line[64] = "";
+    FILE *f = fopen(argv[i], "r");
+    if (f) { fgets(line, sizeof line, f); fclose(f); line[strcspn(line, "\\n")] = 0; printf("file %s: %s\\n", argv[i], line); }
+    else printf("arg %s\\n", argv[i]);
+  }
   int c;
   while ((c = getchar()) != EOF) putchar(c);
   return 0;
@@ -68,12 +74,12 @@ async function policyFor(firmware: string, arch: VmArch): Promise<{ policy: Poli
 
 interface Ran { report: RunReport; stdout: string; stderr: string }
 
-async function run(program: string, args: string[], firmware: string, arch: VmArch, stdin?: string): Promise<Ran> {
+async function run(program: string, args: string[], firmware: string, arch: VmArch, stdin?: string, cwd?: string): Promise<Ran> {
   const { policy, filter } = await policyFor(firmware, arch);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const report = await runInVm({
-    target: 'codesafe5', firmware, program, args, timeoutSeconds: 50,
+    target: 'codesafe5', firmware, program, args, timeoutSeconds: 50, ...(cwd ? { cwd } : {}),
     io: { stdout: (b) => out.push(Buffer.from(b)), stderr: (b) => err.push(Buffer.from(b)), ...(stdin !== undefined ? { stdin: Buffer.from(stdin) } : {}) },
   }, policy, filter);
   return { report, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
@@ -226,9 +232,11 @@ describe('run in a VM: ARM programs in a real ARM kernel (qemu-system-arm)', fun
     assert.equal(f.action, 'kill-process');
   });
 
-  it('13.7: a clean program exits 0, its arguments and stdin pass through', async () => {
-    const { report, stdout } = await run(progs.clean, ['one', 'two words'], '13.7', 'arm', 'from stdin\n');
-    assert.equal(stdout, 'arg one\narg two words\nfrom stdin\n');
+  it('13.7: a clean program exits 0; its arguments, the files they name (relative to the cwd) and stdin pass through', async () => {
+    writeFileSync(join(dir, 'data.txt'), 'relative data\n');
+    writeFileSync(join(dir, 'abs.txt'), 'absolute data\n');
+    const { report, stdout } = await run(progs.clean, ['one', 'two words', 'data.txt', join(dir, 'abs.txt')], '13.7', 'arm', 'from stdin\n', dir);
+    assert.equal(stdout, `arg one\narg two words\nfile data.txt: relative data\nfile ${join(dir, 'abs.txt')}: absolute data\nfrom stdin\n`);
     assert.deepEqual(report.exit, { code: 0, signal: null });
     assert.equal(report.killed, undefined);
     assert.ok(report.denied.every((d) => d.action === 'errno:ENOSYS'), JSON.stringify(report.denied));

@@ -132,7 +132,7 @@ export async function runObserved(opts: RunOptions, policy: Policy, _filter: Uin
   try {
     const io = opts.io ?? { stdout: (b: Uint8Array) => process.stdout.write(b), stderr: (b: Uint8Array) => process.stderr.write(b) };
     const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }>((done, reject) => {
-      const child = spawn(emu.qemu, args, { stdio: [opts.io?.stdin ? 'pipe' : 'inherit', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+      const child = spawn(emu.qemu, args, { stdio: [opts.io?.stdin ? 'pipe' : 'inherit', 'pipe', 'pipe'], env: { ...process.env, ...env }, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
       let timedOut = false;
       const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeout);
       child.stdout!.on('data', (b: Buffer) => io.stdout(b));

@@ -53,6 +53,8 @@ export interface RunOptions {
   cacheDir?: string;
   env?: Readonly<Record<string, string | undefined>>;
   io?: RunIo;
+  /** The program's working directory (default: this process's); in a VM, files its arguments name are copied in. */
+  cwd?: string;
   /** Upper bound of one boot or run, in seconds (default 120). */
   timeoutSeconds?: number;
 }

@@ -58,6 +58,16 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
     files.push({ path: g.guest, mode: 0o100755, data: readFileSync(g.host) });
   }
   if (opts.io?.stdin) files.push({ path: '/stdin', mode: 0o100644, data: opts.io.stdin });
+  // Files the arguments name go in at their host paths, and the program runs in the host's
+  // working directory, so `run -- prog data.txt` reads the same bytes in the guest.
+  const argFiles = argumentFiles(opts.args, opts.cwd ?? process.cwd());
+  for (const f of argFiles) {
+    for (const d of parents(f.guest)) if (!files.some((e) => e.path === d)) files.push(dir(d));
+    if (!files.some((e) => e.path === f.guest)) files.push({ path: f.guest, mode: 0o100644, data: readFileSync(f.host) });
+  }
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  for (const d of [...parents(join(cwd, 'x'))]) if (!files.some((e) => e.path === d)) files.push(dir(d));
+  files.push({ path: '/cwd', mode: 0o100644, data: Buffer.from(cwd) });
 
   const work = mkdtempSync(join(tmpdir(), 'sysgate-vm-'));
   try {
@@ -98,10 +108,27 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
     if (report.killed) notes.push(`killed (SIGSYS on the device) at ${report.killed.name}`);
     notes.push(`booted in a real ${arch} kernel (Linux ${kernel.version}) under ${m.qemu}: ${seconds.toFixed(1)} s from start to power-off`);
     if (opts.io?.stdin === undefined) notes.push('the program\'s stdin was /dev/null (the guest gets its stdin before boot)');
+    if (argFiles.length) notes.push(`copied into the guest: ${argFiles.map((f) => f.host).join(', ')}`);
     return { ...base, exit: report.exit, ...(report.killed ? { killed: report.killed } : {}), denied: report.denied, notes };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+const MAX_ARG_FILE = 64 << 20;
+
+/** Regular files (up to 64 MiB) the program's arguments name, relative to cwd. */
+export function argumentFiles(args: readonly string[], cwd: string): GuestFile[] {
+  const out: GuestFile[] = [];
+  for (const a of args) {
+    if (!a || a.startsWith('-') && !a.includes('/')) continue;
+    const host = resolve(cwd, a);
+    try {
+      const st = statSync(host);
+      if (st.isFile() && st.size <= MAX_ARG_FILE && host !== '/' && !host.startsWith('/proc/') && !host.startsWith('/sys/') && !host.startsWith('/dev/')) out.push({ guest: host, host });
+    } catch { /* not a file here: passed as it is */ }
+  }
+  return out;
 }
 
 function supervisorSource(): string {

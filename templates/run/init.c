@@ -2,7 +2,8 @@
  * sysgate run: /init of the guest that runs an ARM or AArch64 program in a real kernel
  * (qemu-system). Built static for the guest (<triplet>-gcc -static) and put in the initramfs with
  * /supervise, /filter, /args (the program's argv, NUL-separated; argv[0] is its path here), the
- * program, its interpreter and libraries, and optionally /stdin.
+ * program, its interpreter and libraries, the files its arguments name, and optionally /stdin and
+ * /cwd (the directory to run it in: the host's, so that relative names in its arguments work).
  *
  * It mounts proc, devtmpfs and sysfs, runs `/supervise /filter /report -- ARGV...` with the
  * program's stdout in /out1 and stderr in /out2, then writes the three files hex-encoded to the
@@ -71,6 +72,10 @@ int main(void) {
   } else {
     pid_t pid = fork();
     if (pid == 0) {
+      char cwd[4096];
+      int cf = open("/cwd", O_RDONLY | O_CLOEXEC);
+      ssize_t cn = cf < 0 ? -1 : read(cf, cwd, sizeof cwd - 1);
+      if (cn > 0) { cwd[cn] = 0; if (chdir(cwd) != 0) chdir("/"); }
       int in = open(access("/stdin", F_OK) == 0 ? "/stdin" : "/dev/null", O_RDONLY);
       int o1 = open("/out1", O_WRONLY | O_CREAT | O_TRUNC, 0644);
       int o2 = open("/out2", O_WRONLY | O_CREAT | O_TRUNC, 0644);
