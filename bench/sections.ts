@@ -3,6 +3,7 @@ import type { spawnSync } from 'node:child_process';
 import { bpfSection } from './bpf.ts';
 import { ccSection } from './cc.ts';
 import { elfSection } from './elf.ts';
+import { realitySection } from './reality/section.ts';
 import { median, ms, percentile, timeCommand } from './stats.ts';
 
 export interface BenchContext {
@@ -41,4 +42,4 @@ const coldStart: Section = {
   },
 };
 
-export const SECTIONS: Section[] = [coldStart, bpfSection, elfSection, ccSection];
+export const SECTIONS: Section[] = [coldStart, bpfSection, elfSection, ccSection, realitySection];
