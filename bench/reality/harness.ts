@@ -333,7 +333,7 @@ export function formatResults(results: ProgramResult[], runner: RunnerKind): str
     for (const r of unrep) out.push(`      ${r.program}: ${r.unreported.join(' ')}`);
     const unmade = rs.filter((r) => r.unmade.length);
     out.push(`    FAIL verdicts whose named call no workload made: ${unmade.length ? '' : 'none'}`);
-    for (const r of unmade) out.push(`      ${r.program}: ${r.unmade.join(' ')}`);
+    for (const r of unmade) out.push(`      ${r.program}: ${r.unmade.join(' ')}${r.runs.some((x) => x.killed) ? '  (a run was killed: later calls unseen)' : ''}`);
     const failed = rs.filter((r) => r.really === 'failed');
     if (failed.length) {
       out.push('    how the failed runs ended:');
