@@ -10,7 +10,7 @@
 # `apt-get update` first (root). Exit 2 with one line when apt-get or dpkg is missing.
 set -euo pipefail
 if (($# < 3)); then echo "usage: fetch.sh CACHE ARCH PACKAGE..." >&2; exit 2; fi
-cache=$1; arch=$2; shift 2
+cache=$(realpath -m "$1"); arch=$2; shift 2
 for t in apt-get apt-cache dpkg; do
   command -v "$t" >/dev/null || { echo "fetch.sh: $t not found (a Debian system is needed)" >&2; exit 2; }
 done
@@ -20,15 +20,15 @@ if [ "$arch" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-archi
   echo "fetch.sh: arch $arch not enabled: dpkg --add-architecture $arch && apt-get update" >&2; exit 2
 fi
 want=()
-for p in "$@"; do
-  [ -e "$done_dir/$p" ] && continue
-  want+=("$p")
-  # Library dependencies, recursively (only lib* packages: no shells, perl, debconf); not libc6.
-  while read -r d; do
-    case "$d" in lib*) [ "$d" = libc6 ] || want+=("$d") ;; esac
-  done < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-             --no-replaces --no-enhances "$p:$arch" 2>/dev/null | sed -n 's/^\([a-z0-9][^ <>]*\)$/\1/p' | sed "s/:$arch\$//" | sort -u)
-done
+for p in "$@"; do [ -e "$done_dir/$p" ] || want+=("$p"); done
+((${#want[@]})) || exit 0
+# Library dependencies, recursively, in one apt-cache call (only lib* packages of this arch:
+# no shells, perl, debconf, no other arch's twins); not libc6.
+while read -r d; do
+  case "$d" in lib*) [ "$d" = libc6 ] || want+=("$d") ;; esac
+done < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+           --no-replaces --no-enhances "${want[@]/%/:$arch}" 2>/dev/null \
+         | sed -n 's/^\([a-z0-9][^ <>]*\)$/\1/p' | sed "s/:$arch\$//" | grep -v ':' | sort -u)
 ((${#want[@]})) || exit 0
 mapfile -t want < <(printf '%s\n' "${want[@]}" | sort -u)
 cd "$debs"
