@@ -14,6 +14,8 @@ export interface Workload {
   stdin?: string;
   /** what stdout must contain (a string) or match (a RegExp) */
   expect: string | RegExp;
+  /** the exit status that means it worked (default 0; diff says "files differ" with 1) */
+  exit?: number;
 }
 
 export interface DebianProgram {
@@ -54,7 +56,8 @@ export const WORKDIR_FILES: Record<string, string> = {
   'query.sql': "CREATE TABLE t(a INTEGER, b TEXT);\nINSERT INTO t VALUES (1,'one'),(2,'two'),(3,'three');\nSELECT 'rows=' || count(*) FROM t;\n",
 };
 
-const W = (args: string[], expect: string | RegExp, stdin?: string): Workload => ({ args, expect, ...(stdin === undefined ? {} : { stdin }) });
+const W = (args: string[], expect: string | RegExp, stdin?: string, exit?: number): Workload =>
+  ({ args, expect, ...(stdin === undefined ? {} : { stdin }), ...(exit === undefined ? {} : { exit }) });
 
 export const DEBIAN: DebianProgram[] = [
   { kind: 'debian', id: 'ls', package: 'coreutils', binary: 'bin/ls', workloads: [W(['-la', '.', 'sub'], 'hello.txt')] },
@@ -72,7 +75,7 @@ export const DEBIAN: DebianProgram[] = [
   { kind: 'debian', id: 'gzip', package: 'gzip', binary: 'bin/gzip', workloads: [W(['-c', 'hello.txt'], '\x1f')] },
   { kind: 'debian', id: 'xz', package: 'xz-utils', binary: 'usr/bin/xz', workloads: [W(['-T2', '-c', 'lines.txt'], '7zXZ')] },
   { kind: 'debian', id: 'find', package: 'findutils', binary: 'usr/bin/find', workloads: [W(['.', '-name', '*.txt', '-newer', 'data.json', '-o', '-type', 'f', '-print'], 'inner.txt')] },
-  { kind: 'debian', id: 'diff', package: 'diffutils', binary: 'usr/bin/diff', workloads: [W(['-u', 'hello.txt', 'sub/inner.txt'], '+inner file')] },
+  { kind: 'debian', id: 'diff', package: 'diffutils', binary: 'usr/bin/diff', workloads: [W(['-u', 'hello.txt', 'sub/inner.txt'], '+inner file', undefined, 1)] },
   { kind: 'debian', id: 'jq', package: 'jq', binary: 'usr/bin/jq', workloads: [W(['-c', '.targets | length', 'data.json'], '2')] },
   { kind: 'debian', id: 'sqlite3', package: 'sqlite3', binary: 'usr/bin/sqlite3', workloads: [W([':memory:', '.read query.sql'], 'rows=3')] },
   { kind: 'debian', id: 'openssl-rand', package: 'openssl', binary: 'usr/bin/openssl', workloads: [W(['rand', '-hex', '16'], /^[0-9a-f]{32}$/m), W(['dgst', '-sha256', 'hello.txt'], 'SHA2-256(hello.txt)=')] },

@@ -163,7 +163,7 @@ function runEnv(o: HarnessOptions, p: Program): NodeJS.ProcessEnv {
 
 function judge(code: number | null, signal: string | null, stdout: string, w: Workload): string | undefined {
   if (signal) return `signal ${signal}`;
-  if (code !== 0) return `exit ${code}`;
+  if (code !== (w.exit ?? 0)) return `exit ${code}`;
   const ok = typeof w.expect === 'string' ? stdout.includes(w.expect) : w.expect.test(stdout);
   return ok ? undefined : `expected output missing (${String(w.expect).slice(0, 40)})`;
 }
@@ -238,11 +238,13 @@ export function parseStrace(text: string): { denied: Denial[]; killed?: { name: 
 export function runWorkload(p: Program, w: Workload, pc: PolicyCase, o: HarnessOptions): RunRecord {
   const prog = programPath(p, o);
   const dir = makeWorkdir();
-  const spawnOpts = { cwd: dir, env: runEnv(o, p), input: w.stdin ?? '', encoding: 'latin1' as const, timeout: o.timeoutMs ?? 20000, maxBuffer: 1 << 24 };
+  // The trace and the report live outside the scratch directory (grep -r would read a growing trace).
+  const side = mkdtempSync(join(tmpdir(), 'sysgate-reality-rec-'));
+  const spawnOpts = { cwd: dir, env: runEnv(o, p), input: w.stdin ?? '', encoding: 'latin1' as const, timeout: o.timeoutMs ?? 20000, killSignal: 'SIGKILL' as const, maxBuffer: 1 << 24 };
   const base = { program: p.id, args: w.args, policy: policyName(pc), runner: o.runner };
   try {
     if (o.runner === 'run') {
-      const report = join(dir, '.sysgate-report.json');
+      const report = join(side, 'report.json');
       const args = [o.cli, 'run', '--target', pc.target, ...(pc.firmware ? ['--firmware', pc.firmware] : []), '--report', report, '--', prog, ...w.args];
       const r = spawnSync(process.execPath, args, spawnOpts);
       if (!existsSync(report)) throw new Error(`sysgate run wrote no report (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').pop()}`);
@@ -257,7 +259,7 @@ export function runWorkload(p: Program, w: Workload, pc: PolicyCase, o: HarnessO
         worked: why === undefined, ...(why ? { why, stderrTail: (r.stderr ?? '').slice(-300) } : {}),
       };
     }
-    const trace = join(dir, '.strace');
+    const trace = join(side, 'strace.txt');
     const r = spawnSync('strace', ['-f', '-i', '-qq', '-o', trace, loaderPath(o), filterFile(pc, o), '--', prog, ...w.args], spawnOpts);
     const stderr = r.stderr ?? '';
     if (/^standin-loader: /m.test(stderr) && r.status === 2) throw new Error(stderr.trim());
@@ -267,6 +269,7 @@ export function runWorkload(p: Program, w: Workload, pc: PolicyCase, o: HarnessO
     return { ...base, exit, ...(killed ? { killed } : {}), denied, worked: why === undefined, ...(why ? { why, stderrTail: stderr.slice(-300) } : {}) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(side, { recursive: true, force: true });
   }
 }
 
