@@ -10,7 +10,7 @@
  * loaded; the call a SIGSYS kill ended the process on). Pick with `runner: 'run' | 'standin'`.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -75,8 +75,6 @@ export interface HarnessOptions {
   libcVersion?: string;
   timeoutMs?: number;
 }
-
-const sh = (cmd: string): boolean => spawnSync('sh', ['-c', cmd], { stdio: 'ignore' }).status === 0;
 
 /** `run` when the built CLI has it, else the stand-in. */
 export function detectRunner(cli: string): RunnerKind {
@@ -355,4 +353,3 @@ export function makeCache(root: string): string {
   return dir;
 }
 
-export { sh, cpSync };
