@@ -19,7 +19,8 @@ import { WORKDIR_FILES, type PolicyCase, type Program, type Workload } from './c
 
 export type RunnerKind = 'run' | 'standin';
 
-export interface Denial { name: string; nr: number | null; count: number; action: string; ips: string[] }
+/** ips: at most 8 distinct; functions: where `run` named them (the stand-in knows only ips) */
+export interface Denial { name: string; nr: number | null; count: number; action: string; ips: string[]; functions?: string[] }
 
 export interface RunRecord {
   program: string;
@@ -248,12 +249,15 @@ export function runWorkload(p: Program, w: Workload, pc: PolicyCase, o: HarnessO
       if (!existsSync(report)) throw new Error(`sysgate run wrote no report (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').pop()}`);
       const rep = JSON.parse(readFileSync(report, 'utf8')) as {
         exit: { code: number | null; signal: string | null }; killed?: { name: string; nr: number; ip?: string };
-        denied: { name: string; nr: number; count: number; action: string; where: { ip: string }[] }[];
+        denied: { name: string; nr: number; count: number; action: string; where: { ip: string; function?: string }[] }[];
       };
       const why = judge(rep.exit.code, rep.exit.signal, r.stdout ?? '', w);
       return {
         ...base, exit: rep.exit, ...(rep.killed ? { killed: rep.killed } : {}),
-        denied: rep.denied.map((d) => ({ name: d.name, nr: d.nr, count: d.count, action: d.action, ips: d.where.map((x) => x.ip) })),
+        denied: rep.denied.map((d) => {
+          const functions = [...new Set(d.where.flatMap((x) => (x.function ? [x.function] : [])))];
+          return { name: d.name, nr: d.nr, count: d.count, action: d.action, ips: d.where.map((x) => x.ip), ...(functions.length ? { functions } : {}) };
+        }),
         worked: why === undefined, ...(why ? { why, stderrTail: (r.stderr ?? '').slice(-300) } : {}),
       };
     }
