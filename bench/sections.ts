@@ -3,6 +3,7 @@ import type { spawnSync } from 'node:child_process';
 import { bpfSection } from './bpf.ts';
 import { ccSection } from './cc.ts';
 import { elfSection } from './elf.ts';
+import { realitySection } from './reality/section.ts';
 import { runVmSection } from './run-vm.ts';
 import { median, ms, percentile, timeCommand } from './stats.ts';
 
@@ -42,4 +43,4 @@ const coldStart: Section = {
   },
 };
 
-export const SECTIONS: Section[] = [coldStart, bpfSection, elfSection, ccSection, runVmSection];
+export const SECTIONS: Section[] = [coldStart, bpfSection, elfSection, ccSection, runVmSection, realitySection];
