@@ -100,6 +100,9 @@ describe('run in a VM: the guest, offline', () => {
     // /dev/console: rdevmajor 5, rdevminor 1 (fields 10 and 11 of the second header).
     const second = text.indexOf('070701', 6);
     assert.equal(text.slice(second + 6 + 9 * 8, second + 6 + 11 * 8), '0000000500000001');
+    // A file copied from the host keeps its time (field 6): gzip warns and exits 2 on mtime 0.
+    const dated = cpioNewc([{ path: '/tmp/data.txt', mode: 0o100644, data: Buffer.from('x'), mtime: 0x65000000 }]).toString('latin1');
+    assert.equal(dated.slice(6 + 5 * 8, 6 + 6 * 8), '65000000');
   });
 
   it('reads the console between markers, whatever the kernel printed around them', () => {

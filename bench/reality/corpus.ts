@@ -26,6 +26,8 @@ export interface DebianProgram {
   /** path inside the extracted root */
   binary: string;
   workloads: Workload[];
+  /** Debian arch of the binary (default amd64); armhf ones run in a real ARM kernel (sysgate run's VM). */
+  arch?: 'amd64' | 'armhf';
 }
 
 export interface FixtureProgram {
@@ -104,10 +106,23 @@ export const HOST: HostProgram[] = [
   { kind: 'host', id: 'host-date', path: '/usr/bin/date', workloads: [W(['-u', '-d', '@0', '+%Y-%m-%d'], '1970-01-01')] },
 ];
 
-/** The policies the suite measures, all enforced in this machine's x86_64 kernel. */
-export interface PolicyCase { target: string; firmware?: string; label: string }
+/** The policies the suite measures: enforced in this machine's x86_64 kernel, or (`arch: 'arm'`) in a real ARM kernel. */
+export interface PolicyCase { target: string; firmware?: string; label: string; arch?: 'arm' }
 export const POLICIES: PolicyCase[] = [
   { target: 'codesafe5', firmware: '13.5', label: 'codesafe5 13.5 (x86_64 host emulation)' },
   { target: 'codesafe5', firmware: '13.7', label: 'codesafe5 13.7 (x86_64 host emulation)' },
   { target: 'enclave-x86_64', label: 'enclave-x86_64' },
 ];
+
+/**
+ * The same Debian programs for armhf, run by `sysgate run` in a real ARM kernel (qemu-system-arm)
+ * under the ARM translation of each policy. Only programs whose workloads name plain files (the
+ * VM copies the files a run's arguments name; directories and files named inside other
+ * arguments, such as sqlite3's `.read`, are not copied).
+ */
+export const ARMHF_IDS = ['cat', 'date', 'sort', 'sha256sum', 'sed', 'gzip', 'xz', 'jq', 'openssl-rand'];
+export const ARMHF: DebianProgram[] = DEBIAN.filter((d) => ARMHF_IDS.includes(d.id)).map((d) => ({ ...d, id: `${d.id}.armhf`, arch: 'armhf' as const }));
+/** Policies for ARM programs: the enclave is x86_64 only. */
+export const ARM_POLICIES: PolicyCase[] = POLICIES.filter((pc) => pc.target !== 'enclave-x86_64')
+  .map((pc) => ({ ...pc, arch: 'arm' as const, label: `${pc.target} ${pc.firmware} (ARM, real ARM kernel)` }));
+

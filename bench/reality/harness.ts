@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { syscallNumber } from '../../src/syscalls/table.ts';
@@ -72,6 +72,8 @@ export interface HarnessOptions {
   runner: RunnerKind;
   /** the extracted Debian root (check's --sysroot and the run's LD_LIBRARY_PATH) */
   sysroot?: string;
+  /** the extracted armhf root, with its C library (the VM's and check's --sysroot) */
+  armhfSysroot?: string;
   /** the C library version the runs use (the host's), given to check for Debian programs */
   libcVersion?: string;
   timeoutMs?: number;
@@ -109,8 +111,9 @@ export function loaderPath(o: HarnessOptions): string {
 export function programPath(p: Program, o: HarnessOptions): string {
   if (p.kind === 'host') return p.path;
   if (p.kind === 'debian') {
-    if (!o.sysroot) throw new Error('no extracted Debian root');
-    return join(o.sysroot, p.binary);
+    const root = p.arch === 'armhf' ? o.armhfSysroot : o.sysroot;
+    if (!root) throw new Error(`no extracted Debian ${p.arch ?? 'amd64'} root`);
+    return join(root, p.binary);
   }
   const src = join(o.root, 'test/fixtures/reality', `${p.source}.c`);
   const out = join(o.cache, 'bin', p.id);
@@ -126,7 +129,7 @@ export function programPath(p: Program, o: HarnessOptions): string {
 }
 
 function policyName(pc: PolicyCase): string {
-  return pc.firmware ? `${pc.target}@${pc.firmware}` : pc.target;
+  return `${pc.firmware ? `${pc.target}@${pc.firmware}` : pc.target}${pc.arch ? `/${pc.arch}` : ''}`;
 }
 
 /** The shipped filter for the policy on x86_64, exactly as `sysgate generate --format bpf` writes it. */
@@ -154,7 +157,9 @@ function makeWorkdir(): string {
 
 function runEnv(o: HarnessOptions, p: Program): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin', LC_ALL: 'C', HOME: '/nonexistent', TZ: 'UTC' };
-  if (p.kind === 'debian' && o.sysroot) {
+  // sysgate run's own cache (the supervisor, the ARM kernels) is the caller's, not under the programs' HOME.
+  env.SYSGATE_CACHE_DIR = process.env.SYSGATE_CACHE_DIR ?? join(homedir(), '.cache/sysgate');
+  if (p.kind === 'debian' && p.arch !== 'armhf' && o.sysroot) {
     env.LD_LIBRARY_PATH = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu'].map((d) => join(o.sysroot!, d)).join(':');
   }
   return env;
@@ -171,7 +176,11 @@ function judge(code: number | null, signal: string | null, stdout: string, w: Wo
 export function runBaseline(p: Program, w: Workload, o: HarnessOptions): string | undefined {
   const dir = makeWorkdir();
   try {
-    const r = spawnSync(programPath(p, o), w.args, { cwd: dir, env: runEnv(o, p), input: w.stdin ?? '', encoding: 'latin1', timeout: o.timeoutMs ?? 20000, maxBuffer: 1 << 24 });
+    // armhf programs without a filter: under qemu-arm (user mode) with their root's libraries.
+    const [cmd, args] = p.kind === 'debian' && p.arch === 'armhf'
+      ? ['qemu-arm', ['-L', o.armhfSysroot!, programPath(p, o), ...w.args]]
+      : [programPath(p, o), w.args];
+    const r = spawnSync(cmd, args, { cwd: dir, env: runEnv(o, p), input: w.stdin ?? '', encoding: 'latin1', timeout: o.timeoutMs ?? 20000, maxBuffer: 1 << 24 });
     return judge(r.status, r.signal, r.stdout ?? '', w);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -244,7 +253,8 @@ export function runWorkload(p: Program, w: Workload, pc: PolicyCase, o: HarnessO
   try {
     if (o.runner === 'run') {
       const report = join(side, 'report.json');
-      const args = [o.cli, 'run', '--target', pc.target, ...(pc.firmware ? ['--firmware', pc.firmware] : []), '--report', report, '--', prog, ...w.args];
+      const armhf = p.kind === 'debian' && p.arch === 'armhf';
+      const args = [o.cli, 'run', '--target', pc.target, ...(pc.firmware ? ['--firmware', pc.firmware] : []), ...(armhf ? ['--sysroot', o.armhfSysroot!] : []), '--report', report, '--', prog, ...w.args];
       const r = spawnSync(process.execPath, args, spawnOpts);
       if (!existsSync(report)) throw new Error(`sysgate run wrote no report (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').pop()}`);
       const rep = JSON.parse(readFileSync(report, 'utf8')) as {
@@ -261,6 +271,7 @@ export function runWorkload(p: Program, w: Workload, pc: PolicyCase, o: HarnessO
         worked: why === undefined, ...(why ? { why, stderrTail: (r.stderr ?? '').slice(-300) } : {}),
       };
     }
+    if (p.kind === 'debian' && p.arch === 'armhf') throw new Error('the stand-in runs x86_64 programs only: armhf needs sysgate run');
     const trace = join(side, 'strace.txt');
     const r = spawnSync('strace', ['-f', '-i', '-qq', '-o', trace, loaderPath(o), filterFile(pc, o), '--', prog, ...w.args], spawnOpts);
     const stderr = r.stderr ?? '';
@@ -278,7 +289,8 @@ export function runWorkload(p: Program, w: Workload, pc: PolicyCase, o: HarnessO
 /** `sysgate check --json` of the program under the policy. */
 export function checkProgram(p: Program, pc: PolicyCase, o: HarnessOptions): CheckRecord {
   const args = [o.cli, 'check', programPath(p, o), '--target', pc.target, ...(pc.firmware ? ['--firmware', pc.firmware] : []), '--json'];
-  if (p.kind === 'debian' && o.sysroot) args.push('--sysroot', o.sysroot, ...(o.libcVersion ? ['--libc-version', o.libcVersion] : []));
+  if (p.kind === 'debian' && p.arch === 'armhf' && o.armhfSysroot) args.push('--sysroot', o.armhfSysroot); // its own libc: check reads the release there
+  else if (p.kind === 'debian' && o.sysroot) args.push('--sysroot', o.sysroot, ...(o.libcVersion ? ['--libc-version', o.libcVersion] : []));
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0 && r.status !== 1) return { fatal: false, reported: [], fatalCalls: [], error: (r.stderr ?? '').trim().split('\n')[0] ?? `exit ${r.status}` };
   const j = JSON.parse(r.stdout) as { fatal: boolean; syscalls: { name: string; verdict: string; severity: string }[] };
@@ -322,7 +334,7 @@ export function formatResults(results: ProgramResult[], runner: RunnerKind): str
   const out: string[] = [];
   out.push(runner === 'standin'
     ? '  runner: STAND-IN (sysgate run not in this build): shipped filter + standin-loader, denials from strace -f -i'
-    : '  runner: sysgate run (enforced in this machine\'s kernel)');
+    : '  runner: sysgate run (enforced: x86_64 in this machine\'s kernel, ARM in a real ARM kernel under qemu-system-arm)');
   for (const m of matrices(results)) {
     const n = (a: string[]): string => String(a.length).padStart(3);
     out.push(`\n  ${m.policy}: ${m.failFailed.length + m.failWorked.length + m.passFailed.length + m.passWorked.length} programs`);

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Section } from '../sections.ts';
-import { DEBIAN, FIXTURES, POLICIES, type Program } from './corpus.ts';
+import { ARM_POLICIES, ARMHF, DEBIAN, FIXTURES, POLICIES, type Program } from './corpus.ts';
 import {
   detectRunner, evaluateProgram, formatResults, hostLibcVersion, makeCache, runBaseline,
   type HarnessOptions, type ProgramResult, type RunnerKind,
@@ -33,11 +33,22 @@ export const realitySection: Section = {
       const f = spawnSync('bash', [join(root, 'scripts/reality/fetch.sh'), cache, 'amd64', ...packages], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
       if (f.status !== 0) notes.push(`fetch failed: ${f.stderr.trim().split('\n').pop()}`);
     }
-    const o: HarnessOptions = { root, cli, cache, runner, sysroot, libcVersion: hostLibcVersion() };
+    // armhf: the same programs with their own C library (libc6:armhf), run in a real ARM kernel by
+    // `sysgate run` (REALITY_ARMHF=0 skips them; the stand-in cannot run them).
+    const armhfSysroot = join(cache, 'armhf/root');
+    const armhf = runner === 'run' && process.env.REALITY_ARMHF !== '0';
+    if (armhf && !process.env.REALITY_NO_FETCH) {
+      const pkgs = [...new Set(ARMHF.map((d) => d.package)), 'libc6'];
+      const f = spawnSync('bash', [join(root, 'scripts/reality/fetch.sh'), cache, 'armhf', ...pkgs], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+      if (f.status !== 0) notes.push(`armhf fetch failed: ${f.stderr.trim().split('\n').pop()}`);
+    }
+    const o: HarnessOptions = { root, cli, cache, runner, sysroot, armhfSysroot, libcVersion: hostLibcVersion() };
     let programs: Program[] = [...DEBIAN.filter((d) => existsSync(join(sysroot, d.binary))), ...FIXTURES];
+    const armPrograms = armhf ? ARMHF.filter((d) => existsSync(join(armhfSysroot, d.binary))) : [];
     const absent = DEBIAN.filter((d) => !existsSync(join(sysroot, d.binary))).map((d) => d.id);
     if (absent.length) notes.push(`not in the cache (left out): ${absent.join(', ')}`);
     if (only) programs = programs.filter((p) => only.includes(p.id));
+    const armSelected = only ? armPrograms.filter((p) => only.includes(p.id)) : armPrograms;
     // 2. Each program: its workloads without a filter first, then under each policy, then check.
     const results: ProgramResult[] = [];
     for (const p of programs) {
@@ -45,7 +56,13 @@ export const realitySection: Section = {
       if (broken) notes.push(`${p.id}: workload fails without any filter (${broken}): left out of the matrix`);
       for (const pc of POLICIES) results.push(evaluateProgram(p, pc, o, broken === undefined));
     }
-    console.log(`  ${programs.length} programs (${programs.filter((p) => p.kind === 'debian').length} Debian amd64, ${programs.filter((p) => p.kind === 'fixture').length} fixtures), ` +
+    for (const p of armSelected) {
+      const broken = p.workloads.map((w) => runBaseline(p, w, o)).find((x) => x !== undefined);
+      if (broken) notes.push(`${p.id}: workload fails without any filter under qemu-arm (${broken}): left out of the matrix`);
+      for (const pc of ARM_POLICIES) results.push(evaluateProgram(p, pc, o, broken === undefined));
+    }
+    programs = [...programs, ...armSelected];
+    console.log(`  ${programs.length} programs (${programs.filter((p) => p.kind === 'debian' && p.arch !== 'armhf').length} Debian amd64, ${armSelected.length} Debian armhf in a real ARM kernel, ${programs.filter((p) => p.kind === 'fixture').length} fixtures), ` +
       `${programs.reduce((n, p) => n + p.workloads.length, 0)} workloads, ${POLICIES.length} policies: ${results.reduce((n, r) => n + r.runs.length, 0)} runs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     console.log(formatResults(results, runner));
     for (const n of notes) console.log(`  note: ${n}`);

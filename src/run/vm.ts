@@ -63,7 +63,10 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
   const argFiles = argumentFiles(opts.args, opts.cwd ?? process.cwd());
   for (const f of argFiles) {
     for (const d of parents(f.guest)) if (!files.some((e) => e.path === d)) files.push(dir(d));
-    if (!files.some((e) => e.path === f.guest)) files.push({ path: f.guest, mode: 0o100644, data: readFileSync(f.host) });
+    // With the host file's mode and time: programs look at both (gzip keeps the time, and warns
+    // and exits 2 on a file dated 1970 with mtime 0).
+    const st = statSync(f.host);
+    if (!files.some((e) => e.path === f.guest)) files.push({ path: f.guest, mode: 0o100000 | (st.mode & 0o7777), data: readFileSync(f.host), mtime: Math.floor(st.mtimeMs / 1000) });
   }
   const cwd = resolve(opts.cwd ?? process.cwd());
   for (const d of [...parents(join(cwd, 'x'))]) if (!files.some((e) => e.path === d)) files.push(dir(d));
@@ -237,7 +240,7 @@ export function guestTool(m: VmMachine, name: string, source: string, cacheDir: 
 
 // ---- cpio newc ----------------------------------------------------------------------------
 
-export interface CpioEntry { path: string; mode: number; data?: Uint8Array; rdev?: [number, number] }
+export interface CpioEntry { path: string; mode: number; data?: Uint8Array; rdev?: [number, number]; /** seconds since the epoch (default 0) */ mtime?: number }
 
 function dir(path: string): CpioEntry {
   return { path, mode: 0o040755 };
@@ -249,18 +252,18 @@ function parents(p: string): string[] {
   return out;
 }
 
-/** An initramfs archive (cpio "newc"), deterministic: inode numbers in order, mtime 0, uid 0. */
+/** An initramfs archive (cpio "newc"), deterministic: inode numbers in order, uid 0, mtime 0 unless an entry gives one. */
 export function cpioNewc(entries: readonly CpioEntry[]): Buffer {
   const chunks: Buffer[] = [];
   const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
   const pad = (len: number) => Buffer.alloc((4 - (len % 4)) % 4);
-  const add = (name: string, mode: number, data: Uint8Array, ino: number, rdev: [number, number] = [0, 0]) => {
+  const add = (name: string, mode: number, data: Uint8Array, ino: number, rdev: [number, number] = [0, 0], mtime = 0) => {
     const nameBytes = Buffer.from(`${name}\0`);
-    const header = `070701${[ino, mode, 0, 0, (mode & 0o170000) === 0o040000 ? 2 : 1, 0, data.length, 0, 0, rdev[0], rdev[1], nameBytes.length, 0].map(hex).join('')}`;
+    const header = `070701${[ino, mode, 0, 0, (mode & 0o170000) === 0o040000 ? 2 : 1, mtime, data.length, 0, 0, rdev[0], rdev[1], nameBytes.length, 0].map(hex).join('')}`;
     chunks.push(Buffer.from(header, 'ascii'), nameBytes, pad(110 + nameBytes.length));
     chunks.push(Buffer.from(data), pad(data.length));
   };
-  entries.forEach((e, i) => add(e.path.replace(/^\/+/, ''), e.mode, e.data ?? new Uint8Array(0), i + 1, e.rdev));
+  entries.forEach((e, i) => add(e.path.replace(/^\/+/, ''), e.mode, e.data ?? new Uint8Array(0), i + 1, e.rdev, e.mtime));
   add('TRAILER!!!', 0, new Uint8Array(0), 0);
   return Buffer.concat(chunks);
 }
