@@ -23,6 +23,7 @@ import type { Policy } from '../policy/types.ts';
 import { syscallName } from '../syscalls/table.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { TEMPLATES } from '../templates/templates.generated.ts';
+import { parseSupervisorReport } from './host.ts';
 import { findKernel, isVmArch, VM_MACHINES, type VmMachine } from './kernels.ts';
 import type { RunDenied, RunOptions, RunReport, RunWhere } from './types.ts';
 
@@ -319,22 +320,13 @@ export interface SuperviseLine { nr: number; arch: number; ip: bigint; ret: numb
 
 /** Lines of the supervisor's REPORT file (see the contract in templates/run/supervise.c). */
 export function parseSupervise(text: string): { calls: SuperviseLine[]; exit?: { code: number | null; signal: number | null } } {
-  const calls: SuperviseLine[] = [];
-  let exit: { code: number | null; signal: number | null } | undefined;
-  for (const line of text.split('\n')) {
-    // templates/run/supervise.c: `... obj=<path, spaces as \x20> off=0x<offset> pid=<tid>`.
-    const m = line.match(/^nr=(-?\d+) arch=0x([0-9a-f]+) ip=0x([0-9a-f]+) ret=0x([0-9a-f]+) obj=(\S+) off=0x([0-9a-f]+)(?: pid=\d+)?$/);
-    if (m) {
-      calls.push({
-        nr: Number(m[1]) >>> 0, arch: parseInt(m[2]!, 16), ip: BigInt(`0x${m[3]}`), ret: parseInt(m[4]!, 16) >>> 0,
-        ...(m[5] !== '-' ? { obj: m[5]!.replaceAll('\\x20', ' ').replaceAll('\\x5c', '\\'), off: BigInt(`0x${m[6]}`) } : {}),
-      });
-      continue;
-    }
-    const e = line.match(/^exit (code|signal)=(\d+)$/);
-    if (e) exit = e[1] === 'code' ? { code: Number(e[2]), signal: null } : { code: null, signal: Number(e[2]) };
-  }
-  return { calls, ...(exit ? { exit } : {}) };
+  // One reader of the supervisor's REPORT format, the host runner's.
+  const r = parseSupervisorReport(text);
+  const calls = r.events.map((e): SuperviseLine => ({
+    nr: e.nr, arch: e.auditArch, ip: e.ip, ret: e.ret,
+    ...(e.object !== undefined ? { obj: e.object, off: e.offset ?? 0n } : {}),
+  }));
+  return { calls, ...(r.exit ? { exit: r.exit } : {}) };
 }
 
 export function signalName(n: number): string {
