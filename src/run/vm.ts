@@ -23,7 +23,7 @@ import type { Policy } from '../policy/types.ts';
 import { syscallName } from '../syscalls/table.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { TEMPLATES } from '../templates/templates.generated.ts';
-import { parseSupervisorReport } from './host.ts';
+import { FunctionNamer, parseSupervisorReport } from './host.ts';
 import { findKernel, isVmArch, VM_MACHINES, type VmMachine } from './kernels.ts';
 import type { RunDenied, RunOptions, RunReport, RunWhere } from './types.ts';
 
@@ -343,7 +343,8 @@ export function reportFromSupervise(text: string, arch: ArchName, objects: Reado
   const parsed = parseSupervise(text);
   const byNr = new Map<number, RunDenied & { ips: Set<string> }>();
   let killed: RunReport['killed'];
-  const namer = functionNamer();
+  const functions = new FunctionNamer();
+  const namer = (file: string, off: bigint) => functions.name(file, off);
   for (const c of parsed.calls) {
     const action = retToAction(c.ret);
     if (action.kind === 'allow' || action.kind === 'log') continue;
@@ -371,26 +372,3 @@ export function reportFromSupervise(text: string, arch: ArchName, objects: Reado
   return { denied, ...(killed ? { killed } : {}), ...(exit ? { exit } : {}) };
 }
 
-/** file + offset -> the enclosing function from the ELF's symbols, reading each file once. */
-function functionNamer(): (file: string, off: bigint) => string | undefined {
-  const cache = new Map<string, ElfInfo | null>();
-  return (file, off) => {
-    let e = cache.get(file);
-    if (e === undefined) {
-      try { e = readElf(readFileSync(file), file); } catch { e = null; }
-      cache.set(file, e);
-    }
-    if (!e) return undefined;
-    const o = Number(off);
-    const region = e.exec.find((r) => o >= r.offset && o < r.offset + r.size);
-    if (!region) return undefined;
-    const va = region.addr + (o - region.offset);
-    let best: { name: string; value: number; size: number } | undefined;
-    for (const s of e.symbols) {
-      if (s.type !== 'func' || s.value > va) continue;
-      if (s.size > 0 && va >= s.value + s.size) continue;
-      if (!best || s.value >= best.value) best = s;
-    }
-    return best?.name;
-  };
-}
