@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { checkElf } from '../src/check/analyze.ts';
 import { renderReport } from '../src/check/report-text.ts';
 import type { CheckReport } from '../src/check/types.ts';
-import { glibcBannerRelease, newestGlibcVersion } from '../src/check/libc/version.ts';
+import { glibcBannerRelease, newestGlibcVersion } from '../src/libc/version.ts';
 import { readElf } from '../src/elf/index.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import type { TargetDef } from '../src/policy/types.ts';

@@ -16,7 +16,7 @@ import {
   startupCalls,
   type Libc,
   type SyscallStep,
-} from '../src/check/libc/index.ts';
+} from '../src/libc/index.ts';
 import { compileC, removeDir, sh, tempDir } from './helpers/build.ts';
 import { ROOT } from './helpers/paths.ts';
 import { requireTool } from './helpers/tools.ts';
@@ -51,7 +51,7 @@ describe('libc knowledge base', () => {
 
     for (const libc of LIBCS) {
       it(`${libc}.json validates against schemas/libc.schema.json`, () => {
-        const raw = JSON.parse(readFileSync(join(ROOT, `src/check/libc/${libc}.json`), 'utf8')) as { libc: string };
+        const raw = JSON.parse(readFileSync(join(ROOT, `src/libc/${libc}.json`), 'utf8')) as { libc: string };
         const ok = validate(raw);
         assert.ok(ok, JSON.stringify(validate.errors, null, 2));
         assert.equal(raw.libc, libc);

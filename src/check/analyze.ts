@@ -29,12 +29,12 @@ import type { ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import {
   compareVersions, isCovered, knowledgeBase, lookupFunction, startupCalls, type FunctionInfo, type Libc, type OnEnosys, type StepOnEnosys, type SyscallStep,
-} from './libc/index.ts';
+} from '../libc/index.ts';
 import {
   severityOf, VERDICT_ORDER, type CheckOptions, type CheckReport, type Finding, type LibcInfo, type LibraryReport,
   type Unresolved, type Verdict, type Via,
 } from './types.ts';
-import { glibcBannerRelease, newestGlibcVersion } from './libc/version.ts';
+import { glibcBannerRelease, newestGlibcVersion } from '../libc/version.ts';
 import { findSyscallCalls } from './wrapper-calls.ts';
 import { callLength, codeSpan, importSpan, siteLength } from './span.ts';
 

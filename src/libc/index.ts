@@ -17,7 +17,7 @@
  * fallback is never reached. Steps outside the chain (`also`, `conditional`) say how their
  * failure is handled in their own `onEnosys`. Entries marked `pure` make no syscall at all.
  */
-import type { ArchName } from '../../syscalls/arches.ts';
+import type { ArchName } from '../syscalls/arches.ts';
 import glibcData from './glibc.json' with { type: 'json' };
 import muslData from './musl.json' with { type: 'json' };
 
