@@ -92,7 +92,7 @@ const TWO = new Uint8Array(256); // 0F map: bit 0x80 = ModRM, low bits = immedia
 })();
 
 /** One decoded instruction; reused to avoid allocation. */
-class Insn {
+export class Insn {
   len = 0;
   /** 0 one-byte, 1 = 0F, 2 = 0F38, 3 = 0F3A; VEX/EVEX/XOP set `vex`. */
   map = 0;
@@ -113,7 +113,7 @@ class Insn {
 }
 
 /** Decodes the instruction at `p`; returns false when it is not a valid instruction. */
-function decode(b: Uint8Array, p: number, end: number, x64: boolean, d: Insn): boolean {
+export function decode(b: Uint8Array, p: number, end: number, x64: boolean, d: Insn): boolean {
   const limit = Math.min(end, p + 15);
   let i = p;
   let rex = 0;
@@ -280,7 +280,7 @@ function vexFlags(map: number, op: number): number {
   return M;
 }
 
-function readImm(b: Uint8Array, o: number, size: number, signed: boolean): number {
+export function readImm(b: Uint8Array, o: number, size: number, signed: boolean): number {
   if (size === 1) return signed ? (b[o]! << 24) >> 24 : b[o]!;
   if (size === 2) {
     const v = b[o]! | (b[o + 1]! << 8);

@@ -1,0 +1,275 @@
+/**
+ * A shared library's call graph, to count its calls only where they are reachable from what the
+ * program (or another reached library) uses of it.
+ *
+ * Nodes are stretches of code: each function symbol (.symtab, .dynsym) is one; the code no
+ * symbol covers (a stripped library's static functions, the PLT) is cut at every address a call,
+ * a rip-relative reference or a relocation points at. Edges are direct calls and jumps,
+ * references to code (a function whose address is taken runs when its taker did), falling
+ * through into the next stretch, and references to GOT slots, which name the imports (and own
+ * exports, interposable) a stretch calls. Roots are the exported functions whose names are
+ * used, the entry point, DT_INIT/DT_FINI, every code address a relocation or a data word holds
+ * (init/fini arrays, function-pointer tables), and every stretch nothing is seen to enter that
+ * is not a PLT stub.
+ *
+ * Fail closed: an address no node covers counts; a library of an ISA without branch decoding
+ * here gets no graph (`buildCallGraph` returns undefined) and all of it counts. Over-approximation
+ * is the only kind of error allowed: a false PASS is the worst bug this product can have.
+ */
+import { DT_FINI, DT_INIT, readDynamic } from './relocs.ts';
+import { x86Refs } from './sites/x86-refs.ts';
+import type { ElfExecRegion, ElfInfo } from './types.ts';
+
+const EM_X86_64 = 62;
+// x86-64 relocation types whose slot code reads (through the PLT or a GOT load).
+const R_X86_64_GLOB_DAT = 6;
+const R_X86_64_JUMP_SLOT = 7;
+
+interface Node {
+  start: number;
+  end: number;
+  /** Exported name (a dynamic, non-local function symbol at `start`). */
+  names: string[];
+  edges: number[];
+  /** Names whose GOT slot the stretch reads. */
+  uses: string[];
+}
+
+/** What is reached for one set of used names. */
+export interface Reached {
+  /** Whether code at `addr` may run (true where no node says otherwise). */
+  counts(addr: number): boolean;
+  /** Names (imports, or own interposable exports) the reached code calls or reads. */
+  uses: ReadonlySet<string>;
+}
+
+export class CallGraph {
+  private readonly starts: Float64Array;
+  private readonly byName = new Map<string, number[]>();
+
+  constructor(private readonly nodes: Node[], private readonly roots: number[], private readonly dataUses: string[]) {
+    this.starts = Float64Array.from(nodes, (n) => n.start);
+    nodes.forEach((n, i) => {
+      for (const name of n.names) {
+        let l = this.byName.get(name);
+        if (!l) this.byName.set(name, (l = []));
+        l.push(i);
+      }
+    });
+  }
+
+  /** Nodes covering `addr` (nodes are sorted by start; symbols may nest, so look back a little). */
+  covering(addr: number): number[] {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    let idx = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.starts[mid]! <= addr) {
+        idx = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const out: number[] = [];
+    for (let i = idx; i >= 0 && i > idx - 16; i--) if (addr < this.nodes[i]!.end) out.push(i);
+    return out;
+  }
+
+  /** What runs when the names in `used` are called from outside (and the fixed roots run). */
+  reach(used: ReadonlySet<string>): Reached {
+    const seen = new Uint8Array(this.nodes.length);
+    const stack: number[] = [];
+    const visit = (i: number): void => {
+      if (!seen[i]) {
+        seen[i] = 1;
+        stack.push(i);
+      }
+    };
+    this.roots.forEach(visit);
+    for (const name of used) this.byName.get(name)?.forEach(visit);
+    const uses = new Set(this.dataUses);
+    while (stack.length) {
+      const n = this.nodes[stack.pop()!]!;
+      n.edges.forEach(visit);
+      for (const u of n.uses) {
+        if (uses.has(u)) continue;
+        uses.add(u);
+        // A call through the PLT to the library's own export (interposable): its own code runs
+        // unless another object defines the name first, so it counts too.
+        this.byName.get(u)?.forEach(visit);
+      }
+    }
+    return {
+      counts: (addr) => {
+        const c = this.covering(addr);
+        return c.length === 0 || c.some((i) => seen[i] === 1);
+      },
+      uses,
+    };
+  }
+}
+
+/** The call graph of a library, or undefined when its ISA has no branch decoding here (all of it counts). */
+export function buildCallGraph(elf: ElfInfo, bytes: Uint8Array): CallGraph | undefined {
+  if (elf.machine !== EM_X86_64 || elf.class !== 64 || elf.type === 'rel') return undefined;
+  const regions = elf.exec.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
+  if (!regions.length) return undefined;
+  const regionOf = (addr: number): ElfExecRegion | undefined => regions.find((r) => addr >= r.addr && addr < r.addr + r.size);
+  const { tags, relocs } = readDynamic(elf, bytes);
+
+  // GOT slots (read by code) and code addresses held by relocations.
+  const slots = new Map<number, string>();
+  const dataUses = new Set<string>();
+  const held = new Set<number>();
+  for (const r of relocs) {
+    if (r.sym && r.sym.name) {
+      if (r.type === R_X86_64_GLOB_DAT || r.type === R_X86_64_JUMP_SLOT) slots.set(r.offset, r.sym.name);
+      else dataUses.add(r.sym.name); // a pointer in data: whoever reads it may call it
+      if (r.sym.shndx !== 0 && regionOf(r.sym.value + (r.addend ?? 0))) held.add(r.sym.value + (r.addend ?? 0));
+    } else if (r.addend !== undefined && regionOf(r.addend)) held.add(r.addend);
+  }
+  // Pointer-sized words of the loaded data that equal a code address (non-PIC tables).
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = elf.endian === 'little';
+  for (const l of elf.loads) {
+    if (regions.some((r) => r.offset >= l.offset && r.offset < l.offset + l.filesz)) continue;
+    const end = Math.min(l.offset + l.filesz, bytes.byteLength);
+    for (let o = l.offset + ((8 - (l.vaddr % 8)) % 8); o + 8 <= end; o += 8) {
+      const v = dv.getUint32(o + 4, le) * 0x100000000 + dv.getUint32(o, le);
+      if (v !== 0 && regionOf(v)) held.add(v);
+    }
+  }
+  const fixed = [elf.entry, tags.get(DT_INIT), tags.get(DT_FINI)].filter((a): a is number => a !== undefined && a !== 0 && regionOf(a) !== undefined);
+
+  // Function symbols, capped at their region.
+  const symNodes: Node[] = [];
+  const exported = new Map<number, Set<string>>();
+  for (const s of elf.symbols) {
+    if (s.type !== 'func' || s.value === 0) continue;
+    if (s.dynamic && s.bind !== 'local') {
+      let e = exported.get(s.value);
+      if (!e) exported.set(s.value, (e = new Set()));
+      e.add(s.name);
+    }
+  }
+  const seenSym = new Map<string, Node>();
+  for (const s of elf.symbols) {
+    if (s.type !== 'func' || s.value === 0) continue;
+    const r = regionOf(s.value);
+    if (!r) continue;
+    const key = `${s.value}/${s.size}`;
+    if (seenSym.has(key)) continue;
+    // A symbol without a size ends where the next one starts (below).
+    const node: Node = { start: s.value, end: s.size > 0 ? Math.min(s.value + s.size, r.addr + r.size) : -1, names: [...(exported.get(s.value) ?? [])], edges: [], uses: [] };
+    seenSym.set(key, node);
+    symNodes.push(node);
+  }
+  symNodes.sort((a, b) => a.start - b.start || b.end - a.end);
+  for (let i = 0; i < symNodes.length; i++) {
+    const n = symNodes[i]!;
+    if (n.end >= 0) continue;
+    const r = regionOf(n.start)!;
+    let next = r.addr + r.size;
+    for (let j = i + 1; j < symNodes.length; j++) if (symNodes[j]!.start > n.start) { next = Math.min(next, symNodes[j]!.start); break; }
+    n.end = next;
+  }
+
+  // Entries inside code no symbol covers: where a call, a rip-relative reference or a
+  // relocation points, found by one sweep of each region, resynchronised at every symbol.
+  const entries = new Set<number>(held);
+  fixed.forEach((a) => entries.add(a));
+  for (const r of regions) {
+    const delta = r.addr - r.offset;
+    const cuts = [...new Set(symNodes.filter((n) => n.start >= r.addr && n.start < r.addr + r.size).map((n) => n.start - delta))].sort((a, b) => a - b);
+    let from = r.offset;
+    for (const c of [...cuts, r.offset + r.size]) {
+      if (c > from) {
+        const refs = x86Refs(bytes, from, c, delta);
+        for (const t of refs.calls) entries.add(t);
+        for (const t of refs.mems) if (regionOf(t)) entries.add(t);
+      }
+      from = Math.max(from, c);
+    }
+  }
+  // Cut the uncovered stretches at those entries.
+  const nodes: Node[] = [...symNodes];
+  const isSym = new Set<Node>(symNodes);
+  const entered = new Set<Node>();
+  const sortedEntries = [...entries].sort((a, b) => a - b);
+  for (const r of regions) {
+    const covered = symNodes.filter((n) => n.end > r.addr && n.start < r.addr + r.size);
+    let at = r.addr;
+    const gaps: [number, number][] = [];
+    for (const n of covered) {
+      if (n.start > at) gaps.push([at, n.start]);
+      at = Math.max(at, n.end);
+    }
+    if (at < r.addr + r.size) gaps.push([at, r.addr + r.size]);
+    for (const [lo, hi] of gaps) {
+      const cuts: number[] = [];
+      for (let k = lowerBound(sortedEntries, lo + 1); k < sortedEntries.length && sortedEntries[k]! < hi; k++) cuts.push(sortedEntries[k]!);
+      let s = lo;
+      for (const c of [...cuts, hi]) {
+        const node: Node = { start: s, end: c, names: [], edges: [], uses: [] };
+        nodes.push(node);
+        if (entries.has(s)) entered.add(node);
+        s = c;
+      }
+    }
+  }
+  nodes.sort((a, b) => a.start - b.start || b.end - a.end);
+  const graph = new CallGraph(nodes, [], [...dataUses]);
+  const startSet = new Map<number, number>();
+  nodes.forEach((n, i) => { if (!startSet.has(n.start)) startSet.set(n.start, i); });
+
+  // Edges, per node: a sweep from its own start, plus every rel32 (at any byte) that lands on a
+  // node's start or a GOT slot, so a stretch the sweep misreads keeps its calls.
+  const roots = new Set<number>();
+  nodes.forEach((n, i) => {
+    const r = regionOf(n.start)!;
+    const delta = r.addr - r.offset;
+    const from = n.start - delta;
+    const to = Math.min(n.end, r.addr + r.size) - delta;
+    const refs = x86Refs(bytes, from, to, delta);
+    const edges = new Set<number>();
+    const uses = new Set<string>();
+    const target = (t: number): void => {
+      const slot = slots.get(t);
+      if (slot !== undefined) uses.add(slot);
+      else if (regionOf(t)) for (const j of graph.covering(t)) if (j !== i) edges.add(j);
+    };
+    refs.calls.forEach(target);
+    refs.jumps.forEach(target);
+    refs.mems.forEach(target);
+    for (let o = from; o + 4 <= to; o++) {
+      const t = n.start + (o - from) + 4 + dv.getInt32(o, true);
+      const j = startSet.get(t);
+      if (j !== undefined && j !== i) edges.add(j);
+      // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
+      for (const k of [0, 1, 2, 4]) {
+        const s = slots.get(t + k);
+        if (s !== undefined) uses.add(s);
+      }
+    }
+    if (refs.fallsThrough) for (const j of graph.covering(n.end)) if (j !== i) edges.add(j);
+    n.edges = [...edges];
+    n.uses = [...uses];
+    // A stretch of uncovered code nothing enters (no call, reference, relocation) may still run
+    // (reached by a short jump or a way not modelled): it is a root, unless it is PLT-like.
+    if (!isSym.has(n) && !entered.has(n) && !refs.stubLike) roots.add(i);
+  });
+  for (const a of [...fixed, ...held]) for (const j of graph.covering(a)) roots.add(j);
+  return new CallGraph(nodes, [...roots], [...dataUses]);
+}
+
+/** Index of the first element >= v in a sorted array. */
+function lowerBound(a: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
