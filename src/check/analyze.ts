@@ -15,6 +15,7 @@ import { abiNote } from '../policy/describe.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findSyscallSites, readElf } from '../elf/index.ts';
+import { buildCallGraph, reachAcross, type CallGraph } from '../elf/callgraph.ts';
 import { type ElfBytes, ElfFile, inMemory } from '../elf/source.ts';
 import { ScanContext } from '../elf/sites/common.ts';
 import type { ElfInfo } from '../elf/types.ts';
@@ -85,7 +86,7 @@ const TRIPLETS: Readonly<Record<ArchName, string[]>> = {
 
 const policies = new WeakMap<TargetDef, Map<string, Policy>>();
 const lookups = new Map<string, FunctionInfo | null>();
-const libCache = new Map<string, { elf: ElfInfo; collected: Collected } | { error: string }>();
+const libCache = new Map<string, { elf: ElfInfo; collected: Collected; graph: CallGraph | undefined } | { error: string }>();
 /** What one import reaches, per C library, arch, version, object and import (null: not modelled). */
 const importReaches = new Map<string, Reach[] | null>();
 /** The action (and rule) per policy and syscall number. */
@@ -548,6 +549,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
   if (opts.sysroot && !elf.static) {
     const queue: { name: string; neededBy: string | null }[] = elf.needed.map((name) => ({ name, neededBy: null }));
     const seen = new Set<string>();
+    const analysed: { name: string; lib: { elf: ElfInfo; collected: Collected; graph: CallGraph | undefined } }[] = [];
     while (queue.length) {
       const { name, neededBy } = queue.shift()!;
       if (seen.has(name)) continue;
@@ -572,7 +574,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
               ? { error: `${lelf.arch ?? `e_machine ${lelf.machine}`} library, not ${arch}` }
               : lelf.cannotRun
                 ? { error: `cannot be loaded: ${lelf.cannotRun}` }
-                : { elf: lelf, collected: collectObject(lelf, lf, { ...ctx, startup: new Map() }, name) };
+                : { elf: lelf, collected: collectObject(lelf, lf, { ...ctx, startup: new Map() }, name), graph: buildCallGraph(lelf, lf) };
           } finally {
             lf.close();
           }
@@ -586,13 +588,21 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
         continue;
       }
       libraries.push({ name, path, status: 'analysed', neededBy });
-      // A library's own sites are not the C library's start-up (the C library is modelled, not
-      // scanned): they keep their own handling, unknown when nothing says how they cope.
-      reaches.push(...lib.collected.reaches);
-      unresolved.push(...lib.collected.unresolved);
-      lib.collected.unknownImports.forEach((n) => unknownImports.add(`${n} (${name})`));
+      analysed.push({ name, lib });
       for (const n of lib.elf.needed) queue.push({ name: n, neededBy: name });
     }
+    // A library's calls count only where its code is reached from what the program (or another
+    // reached library) uses of it (src/elf/callgraph.ts); imports by name, sites by address.
+    const reached = reachAcross(elf.imports.map((i) => i.name), analysed.map(({ lib }) => ({ graph: lib.graph, imports: lib.elf.imports.map((i) => i.name) })));
+    analysed.forEach(({ name, lib }, i) => {
+      const r = reached[i];
+      const counts = (via: ViaBase | Unresolved): boolean => !r || ('symbol' in via && via.kind === 'import' ? r.uses.has(via.symbol) : 'address' in via ? r.counts(via.address) : true);
+      // A library's own sites are not the C library's start-up (the C library is modelled, not
+      // scanned): they keep their own handling, unknown when nothing says how they cope.
+      for (const x of lib.collected.reaches) if (counts(x.via)) reaches.push(x);
+      for (const u of lib.collected.unresolved) if (counts(u)) unresolved.push(u);
+      lib.collected.unknownImports.forEach((n) => { if (!r || r.uses.has(n)) unknownImports.add(`${n} (${name})`); });
+    });
   }
 
   // Judge every way of reaching every call.

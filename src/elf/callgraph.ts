@@ -18,6 +18,7 @@
  */
 import { DT_FINI, DT_INIT, readDynamic } from './relocs.ts';
 import { x86Refs } from './sites/x86-refs.ts';
+import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
 
 const EM_X86_64 = 62;
@@ -110,8 +111,11 @@ export class CallGraph {
 }
 
 /** The call graph of a library, or undefined when its ISA has no branch decoding here (all of it counts). */
-export function buildCallGraph(elf: ElfInfo, bytes: Uint8Array): CallGraph | undefined {
+export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefined {
   if (elf.machine !== EM_X86_64 || elf.class !== 64 || elf.type === 'rel') return undefined;
+  const bytes = src.bytes;
+  // The data segments hold function pointers: a lazily read file reads them now.
+  for (const l of elf.loads) if (l.offset + l.filesz <= bytes.byteLength) src.ensure(l.offset, l.filesz);
   const regions = elf.exec.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
   if (!regions.length) return undefined;
   const regionOf = (addr: number): ElfExecRegion | undefined => regions.find((r) => addr >= r.addr && addr < r.addr + r.size);
@@ -124,14 +128,21 @@ export function buildCallGraph(elf: ElfInfo, bytes: Uint8Array): CallGraph | und
   for (const r of relocs) {
     if (r.sym && r.sym.name) {
       if (r.type === R_X86_64_GLOB_DAT || r.type === R_X86_64_JUMP_SLOT) slots.set(r.offset, r.sym.name);
-      else dataUses.add(r.sym.name); // a pointer in data: whoever reads it may call it
-      if (r.sym.shndx !== 0 && regionOf(r.sym.value + (r.addend ?? 0))) held.add(r.sym.value + (r.addend ?? 0));
+      else {
+        // A pointer written into data: whoever reads it may call it. An own function's runs
+        // from here (a slot code reads counts through the code that reads it instead).
+        dataUses.add(r.sym.name);
+        if (r.sym.shndx !== 0 && regionOf(r.sym.value + (r.addend ?? 0))) held.add(r.sym.value + (r.addend ?? 0));
+      }
     } else if (r.addend !== undefined && regionOf(r.addend)) held.add(r.addend);
   }
-  // Pointer-sized words of the loaded data that equal a code address (non-PIC tables).
+  // Pointer-sized words of the loaded data that equal a code address: only where the file is
+  // loaded at a fixed address (ET_EXEC). A relocatable image (ET_DYN) holds no absolute address
+  // without a relocation, and its read-only segments hold symbol tables whose st_value words
+  // would root every export.
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = elf.endian === 'little';
-  for (const l of elf.loads) {
+  for (const l of elf.type === 'exec' ? elf.loads : []) {
     if (regions.some((r) => r.offset >= l.offset && r.offset < l.offset + l.filesz)) continue;
     const end = Math.min(l.offset + l.filesz, bytes.byteLength);
     for (let o = l.offset + ((8 - (l.vaddr % 8)) % 8); o + 8 <= end; o += 8) {
@@ -174,6 +185,20 @@ export function buildCallGraph(elf: ElfInfo, bytes: Uint8Array): CallGraph | und
     n.end = next;
   }
 
+  const inSym = (a: number): boolean => {
+    let lo = 0;
+    let hi = symNodes.length - 1;
+    let idx = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (symNodes[mid]!.start <= a) {
+        idx = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    for (let i = idx; i >= 0 && i > idx - 16; i--) if (a < symNodes[i]!.end) return true;
+    return false;
+  };
   // Entries inside code no symbol covers: where a call, a rip-relative reference or a
   // relocation points, found by one sweep of each region, resynchronised at every symbol.
   const entries = new Set<number>(held);
@@ -187,6 +212,8 @@ export function buildCallGraph(elf: ElfInfo, bytes: Uint8Array): CallGraph | und
         const refs = x86Refs(bytes, from, c, delta);
         for (const t of refs.calls) entries.add(t);
         for (const t of refs.mems) if (regionOf(t)) entries.add(t);
+        // A function's jump out of its symbol (into its stripped .cold part, or a tail call).
+        refs.jumps.forEach((t, k) => { if (inSym(refs.jumpsFrom[k]!) && !inSym(t)) entries.add(t); });
       }
       from = Math.max(from, c);
     }
@@ -251,7 +278,9 @@ export function buildCallGraph(elf: ElfInfo, bytes: Uint8Array): CallGraph | und
         if (s !== undefined) uses.add(s);
       }
     }
-    if (refs.fallsThrough) for (const j of graph.covering(n.end)) if (j !== i) edges.add(j);
+    // Compilers pad between functions only after a jump, a return or a call that does not
+    // return: padding itself never runs on into the next function.
+    if (refs.fallsThrough && !refs.padding) for (const j of graph.covering(n.end)) if (j !== i) edges.add(j);
     n.edges = [...edges];
     n.uses = [...uses];
     // A stretch of uncovered code nothing enters (no call, reference, relocation) may still run
@@ -272,4 +301,36 @@ function lowerBound(a: readonly number[], v: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** One loaded library: its graph (undefined: all of it counts) and its imports. */
+export interface LoadedLibrary {
+  graph: CallGraph | undefined;
+  imports: readonly string[];
+}
+
+/**
+ * What each library reaches, given the names the program imports. Symbols bind by name across
+ * every loaded object, so the names any reached code uses root every library that exports
+ * them; repeated until no library uses a new name. A library without a graph uses all its
+ * imports. Returns, per library, its Reached (undefined: all of it counts).
+ */
+export function reachAcross(programImports: readonly string[], libs: readonly LoadedLibrary[]): (Reached | undefined)[] {
+  const used = new Set(programImports);
+  for (const l of libs) if (!l.graph) l.imports.forEach((n) => used.add(n));
+  let out: (Reached | undefined)[] = [];
+  for (let changed = true; changed;) {
+    changed = false;
+    out = libs.map((l) => l.graph?.reach(used));
+    for (const r of out) {
+      if (!r) continue;
+      for (const u of r.uses) {
+        if (!used.has(u)) {
+          used.add(u);
+          changed = true;
+        }
+      }
+    }
+  }
+  return out;
 }

@@ -10,6 +10,8 @@ export interface X86Refs {
   calls: number[];
   /** Direct jump targets (E9, EB, Jcc, loop/jrcxz). */
   jumps: number[];
+  /** Address of each jump of `jumps`. */
+  jumpsFrom: number[];
   /** Rip-relative memory operands and LEA targets: GOT slots, data, taken function addresses. */
   mems: number[];
   /** Whether the last instruction decoded can fall through into the byte after `to`. */
@@ -20,6 +22,8 @@ export interface X86Refs {
    * never a function of its own.
    */
   stubLike: boolean;
+  /** Whether the stretch is only alignment padding (nop forms, int3). */
+  padding: boolean;
 }
 
 const d = new Insn();
@@ -30,11 +34,12 @@ const d = new Insn();
  * caller's byte-wise rel32 search covers what a desynchronised stretch may hide.
  */
 export function x86Refs(b: Uint8Array, from: number, to: number, delta: number): X86Refs {
-  const out: X86Refs = { calls: [], jumps: [], mems: [], fallsThrough: true, stubLike: true };
+  const out: X86Refs = { calls: [], jumps: [], jumpsFrom: [], mems: [], fallsThrough: true, stubLike: true, padding: true };
   let p = from;
   while (p < to) {
     if (!decode(b, p, to, true, d)) {
       out.stubLike = false;
+      out.padding = false;
       out.fallsThrough = true;
       p++;
       continue;
@@ -42,7 +47,10 @@ export function x86Refs(b: Uint8Array, from: number, to: number, delta: number):
     const next = p + d.len + delta; // address of the next instruction
     const plain = d.map === 0 && !d.vex;
     if (plain && d.op === 0xe8) out.calls.push(next + readImm(b, p + d.immOff, d.immSize, true));
-    else if (!Number.isNaN(d.rel)) out.jumps.push(next + d.rel);
+    else if (!Number.isNaN(d.rel)) {
+      out.jumps.push(next + d.rel);
+      out.jumpsFrom.push(p + delta);
+    }
     // ModRM mod 00 r/m 101 without SIB is rip-relative in 64-bit code; the disp32 sits just
     // before the immediate.
     const ripRel = d.modrm >= 0 && (d.modrm & 0xc7) === 0x05;
@@ -51,9 +59,10 @@ export function x86Refs(b: Uint8Array, from: number, to: number, delta: number):
     // ret, jmp rel, jmp indirect, ud2, hlt: nothing runs after them in sequence.
     out.fallsThrough = !(plain && (d.op === 0xc3 || d.op === 0xc2 || d.op === 0xe9 || d.op === 0xeb || d.op === 0xf4 || (d.op === 0xff && reg === 4)))
       && !(d.map === 1 && !d.vex && d.op === 0x0b);
+    const nop = plain && (d.op === 0x90 || d.op === 0xcc);
+    const nopLong = d.map === 1 && !d.vex && (d.op === 0x1f || d.op === 0x1e); // nopl, endbr64
+    if (!(nop || (nopLong && d.op === 0x1f))) out.padding = false;
     if (out.stubLike) {
-      const nop = plain && (d.op === 0x90 || d.op === 0xcc);
-      const nopLong = d.map === 1 && !d.vex && (d.op === 0x1f || d.op === 0x1e); // nopl, endbr64
       const viaSlot = plain && d.op === 0xff && ripRel && (reg === 2 || reg === 4 || reg === 6);
       const push = plain && (d.op === 0x68 || d.op === 0x6a);
       const jmp = plain && (d.op === 0xe9 || d.op === 0xeb);
