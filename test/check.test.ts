@@ -339,6 +339,30 @@ describe('check: --sysroot follows DT_NEEDED', function () {
     const g = finding(r, 'getrandom');
     assert.ok(g.via.some((v) => v.kind === 'import' && v.symbol === 'getentropy' && v.library === 'libuse.so'));
     assert.equal(g.verdict, 'broken');
+    // No ARM branch decoding yet: the whole library counts (fail closed), unreached mount too.
+    assert.ok(finding(r, 'mount').via.some((v) => v.kind === 'import' && v.library === 'libuse.so'));
+    assert.ok(finding(r, 'sethostname').via.some((v) => v.kind === 'import' && v.library === 'libuse.so'));
+  });
+
+  it('x86_64 callgraph: a library\'s unreached export no longer counts; what runs through a pointer still does', function () {
+    requireTool(this, tc('x86_64').cc, tc('x86_64').pkg);
+    const dir = join(checkTempDir(), 'sysroot-x86');
+    mkdirSync(join(dir, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
+    const lib = buildFixture(tc('x86_64'), 'libuse', ['-shared', '-fPIC']);
+    copyFileSync(lib, join(dir, 'usr/lib/x86_64-linux-gnu/libuse.so'));
+    const app = buildFixture(tc('x86_64'), 'app', [], [`-L${join(dir, 'usr/lib/x86_64-linux-gnu')}`, '-luse']);
+    const r = checkElf(new Uint8Array(readFileSync(app)), app, enclave, { sysroot: dir });
+    assert.equal(r.libraries.find((l) => l.name === 'libuse.so')?.status, 'analysed');
+    // sysgate_fixture_unused() is exported but nothing reaches it: its mount is gone.
+    assert.ok(!r.syscalls.some((s) => s.name === 'mount'), JSON.stringify(r.syscalls.find((s) => s.name === 'mount')?.via));
+    // by_pointer() is static, reached only through the relocated hook: its sethostname stays.
+    assert.ok(finding(r, 'sethostname').via.some((v) => v.kind === 'import' && v.library === 'libuse.so'));
+    // The reached syscall(SYS_chroot) stays, as a finding or (x86 recovery) an unresolved call.
+    assert.ok(r.syscalls.some((s) => s.name === 'chroot') || r.unresolved.some((u) => u.kind === 'syscall()' && u.library === 'libuse.so'));
+    assert.ok(finding(r, 'getrandom').via.some((v) => v.kind === 'import' && v.symbol === 'getentropy' && v.library === 'libuse.so'));
+    // The library does import mount: checked on its own (no call graph) it is reported.
+    const alone = checkElf(new Uint8Array(readFileSync(lib)), lib, enclave, {});
+    assert.ok(alone.syscalls.some((s) => s.name === 'mount'));
   });
 });
 

@@ -176,6 +176,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     symNodes.push(node);
   }
   symNodes.sort((a, b) => a.start - b.start || b.end - a.end);
+  const unsized = symNodes.filter((n) => n.end < 0);
   for (let i = 0; i < symNodes.length; i++) {
     const n = symNodes[i]!;
     if (n.end >= 0) continue;
@@ -218,11 +219,16 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       from = Math.max(from, c);
     }
   }
-  // Cut the uncovered stretches at those entries.
+  // Cut the uncovered stretches at those entries; a symbol without a size (_init) ends at the
+  // first entry after it too, so the PLT after it is not taken for its code.
   const nodes: Node[] = [...symNodes];
   const isSym = new Set<Node>(symNodes);
   const entered = new Set<Node>();
   const sortedEntries = [...entries].sort((a, b) => a - b);
+  for (const n of unsized) {
+    const k = lowerBound(sortedEntries, n.start + 1);
+    if (k < sortedEntries.length && sortedEntries[k]! < n.end) n.end = sortedEntries[k]!;
+  }
   for (const r of regions) {
     const covered = symNodes.filter((n) => n.end > r.addr && n.start < r.addr + r.size);
     let at = r.addr;
