@@ -258,6 +258,14 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   // Edges, per node: a sweep from its own start, plus every rel32 (at any byte) that lands on a
   // node's start or a GOT slot, so a stretch the sweep misreads keeps its calls.
   const roots = new Set<number>();
+  const codeLo = Math.min(...regions.map((r) => r.addr));
+  const codeHi = Math.max(...regions.map((r) => r.addr + r.size));
+  let slotLo = Infinity;
+  let slotHi = -Infinity;
+  for (const a of slots.keys()) {
+    slotLo = Math.min(slotLo, a);
+    slotHi = Math.max(slotHi, a);
+  }
   nodes.forEach((n, i) => {
     const r = regionOf(n.start)!;
     const delta = r.addr - r.offset;
@@ -276,12 +284,17 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     refs.mems.forEach(target);
     for (let o = from; o + 4 <= to; o++) {
       const t = n.start + (o - from) + 4 + dv.getInt32(o, true);
-      const j = startSet.get(t);
-      if (j !== undefined && j !== i) edges.add(j);
-      // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
-      for (const k of [0, 1, 2, 4]) {
-        const s = slots.get(t + k);
-        if (s !== undefined) uses.add(s);
+      // Most words land nowhere: two range tests before any lookup.
+      if (t >= codeLo && t < codeHi) {
+        const j = startSet.get(t);
+        if (j !== undefined && j !== i) edges.add(j);
+      }
+      if (t + 4 >= slotLo && t <= slotHi) {
+        // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
+        for (const k of [0, 1, 2, 4]) {
+          const s = slots.get(t + k);
+          if (s !== undefined) uses.add(s);
+        }
       }
     }
     // Compilers pad between functions only after a jump, a return or a call that does not
