@@ -266,45 +266,56 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     slotLo = Math.min(slotLo, a);
     slotHi = Math.max(slotHi, a);
   }
+  const edgesOf = nodes.map(() => new Set<number>());
+  const usesOf = nodes.map(() => new Set<string>());
   nodes.forEach((n, i) => {
     const r = regionOf(n.start)!;
     const delta = r.addr - r.offset;
-    const from = n.start - delta;
-    const to = Math.min(n.end, r.addr + r.size) - delta;
-    const refs = x86Refs(bytes, from, to, delta);
-    const edges = new Set<number>();
-    const uses = new Set<string>();
+    const refs = x86Refs(bytes, n.start - delta, Math.min(n.end, r.addr + r.size) - delta, delta);
+    const edges = edgesOf[i]!;
     const target = (t: number): void => {
       const slot = slots.get(t);
-      if (slot !== undefined) uses.add(slot);
-      else if (regionOf(t)) for (const j of graph.covering(t)) if (j !== i) edges.add(j);
+      if (slot !== undefined) usesOf[i]!.add(slot);
+      else if (t >= codeLo && t < codeHi && regionOf(t)) for (const j of graph.covering(t)) if (j !== i) edges.add(j);
     };
     refs.calls.forEach(target);
     refs.jumps.forEach(target);
     refs.mems.forEach(target);
-    for (let o = from; o + 4 <= to; o++) {
-      const t = n.start + (o - from) + 4 + dv.getInt32(o, true);
-      // Most words land nowhere: two range tests before any lookup.
-      if (t >= codeLo && t < codeHi) {
-        const j = startSet.get(t);
-        if (j !== undefined && j !== i) edges.add(j);
-      }
-      if (t + 4 >= slotLo && t <= slotHi) {
-        // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
-        for (const k of [0, 1, 2, 4]) {
-          const s = slots.get(t + k);
-          if (s !== undefined) uses.add(s);
-        }
-      }
-    }
     // Compilers pad between functions only after a jump, a return or a call that does not
     // return: padding itself never runs on into the next function.
     if (refs.fallsThrough && !refs.padding) for (const j of graph.covering(n.end)) if (j !== i) edges.add(j);
-    n.edges = [...edges];
-    n.uses = [...uses];
     // A stretch of uncovered code nothing enters (no call, reference, relocation) may still run
     // (reached by a short jump or a way not modelled): it is a root, unless it is PLT-like.
     if (!isSym.has(n) && !entered.has(n) && !refs.stubLike) roots.add(i);
+  });
+  // Every rel32 at any byte that lands on a node's start or a GOT slot, so a stretch the sweep
+  // misread keeps its calls: one pass over each region, a hit credited to every node around it.
+  for (const r of regions) {
+    const delta = r.addr - r.offset;
+    const end = r.offset + r.size;
+    for (let o = r.offset; o + 4 <= end; o++) {
+      const t = o + delta + 4 + (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24));
+      // Most words land nowhere: two range tests before any lookup.
+      const inCode = t >= codeLo && t < codeHi;
+      const inGot = t + 4 >= slotLo && t <= slotHi;
+      if (!inCode && !inGot) continue;
+      const j = inCode ? startSet.get(t) : undefined;
+      let slot: string | undefined;
+      if (inGot) {
+        // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
+        for (const k of [0, 1, 2, 4]) slot ??= slots.get(t + k);
+      }
+      if (j === undefined && slot === undefined) continue;
+      for (const i of graph.covering(o + delta)) {
+        if (o + delta + 4 > nodes[i]!.end) continue; // the word must lie inside the node
+        if (j !== undefined && j !== i) edgesOf[i]!.add(j);
+        if (slot !== undefined) usesOf[i]!.add(slot);
+      }
+    }
+  }
+  nodes.forEach((n, i) => {
+    n.edges = [...edgesOf[i]!];
+    n.uses = [...usesOf[i]!];
   });
   for (const a of [...fixed, ...held]) for (const j of graph.covering(a)) roots.add(j);
   return new CallGraph(nodes, [...roots], [...dataUses]);
