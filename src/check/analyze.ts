@@ -593,7 +593,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
     }
     // A library's calls count only where its code is reached from what the program (or another
     // reached library) uses of it (src/elf/callgraph.ts); imports by name, sites by address.
-    const reached = reachAcross(elf.imports.map((i) => i.name), analysed.map(({ lib }) => ({ graph: lib.graph, imports: lib.elf.imports.map((i) => i.name) })));
+    const reached = reachAcross(elf.imports.map((i) => i.name), analysed.map(({ lib }) => ({ graph: lib.graph, imports: lib.elf.imports.map((i) => i.name), exports: lib.elf.exports })));
     analysed.forEach(({ name, lib }, i) => {
       const r = reached[i];
       const counts = (via: ViaBase | Unresolved): boolean => !r || ('symbol' in via && via.kind === 'import' ? r.uses.has(via.symbol) : 'address' in via ? r.counts(via.address) : true);

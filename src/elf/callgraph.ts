@@ -337,7 +337,11 @@ function lowerBound(a: readonly number[], v: number): number {
 export interface LoadedLibrary {
   graph: CallGraph | undefined;
   imports: readonly string[];
+  exports: readonly string[];
 }
+
+/** Imports that reach a function by a name only known at run time. */
+const BY_NAME = new Set(['dlsym', 'dlvsym']);
 
 /**
  * What each library reaches, given the names the program imports. Symbols bind by name across
@@ -348,6 +352,9 @@ export interface LoadedLibrary {
 export function reachAcross(programImports: readonly string[], libs: readonly LoadedLibrary[]): (Reached | undefined)[] {
   const used = new Set(programImports);
   for (const l of libs) if (!l.graph) l.imports.forEach((n) => used.add(n));
+  // A program that looks functions up by name (dlsym) may call any export: all of them count.
+  // (A library's own dlsym, which looks up its plug-ins', is not taken to reach its neighbours.)
+  if (programImports.some((n) => BY_NAME.has(n))) for (const l of libs) l.exports.forEach((n) => used.add(n));
   let out: (Reached | undefined)[] = [];
   for (let changed = true; changed;) {
     changed = false;
