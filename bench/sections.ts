@@ -5,6 +5,7 @@ import { ccSection } from './cc.ts';
 import { elfSection } from './elf.ts';
 import { realitySection } from './reality/section.ts';
 import { runVmSection } from './run-vm.ts';
+import { sysrootSection } from './sysroot.ts';
 import { median, ms, percentile, timeCommand } from './stats.ts';
 
 export interface BenchContext {
@@ -43,4 +44,4 @@ const coldStart: Section = {
   },
 };
 
-export const SECTIONS: Section[] = [coldStart, bpfSection, elfSection, ccSection, runVmSection, realitySection];
+export const SECTIONS: Section[] = [coldStart, bpfSection, elfSection, sysrootSection, ccSection, runVmSection, realitySection];
