@@ -22,6 +22,8 @@ import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
 
 const EM_X86_64 = 62;
+/** Most code (bytes) a graph is built for. */
+const MAX_CODE = 8 << 20;
 // x86-64 relocation types whose slot code reads (through the PLT or a GOT load).
 const R_X86_64_GLOB_DAT = 6;
 const R_X86_64_JUMP_SLOT = 7;
@@ -118,6 +120,9 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   for (const l of elf.loads) if (l.offset + l.filesz <= bytes.byteLength) src.ensure(l.offset, l.filesz);
   const regions = elf.exec.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
   if (!regions.length) return undefined;
+  // Time bound: a library with more code than this (libLLVM: 40 s) gets no graph, so all of it
+  // counts (fail closed) rather than stall a directory check.
+  if (regions.reduce((n, r) => n + r.size, 0) > MAX_CODE) return undefined;
   const regionOf = (addr: number): ElfExecRegion | undefined => regions.find((r) => addr >= r.addr && addr < r.addr + r.size);
   const { tags, relocs } = readDynamic(elf, bytes);
 
