@@ -1,7 +1,7 @@
 /** `c`: a header with the program (one comment per instruction) and an install function. */
 import { formatAction } from '../policy/action.ts';
 import { showFirmware } from '../policy/firmware.ts';
-import { cComment, cIdent, hex32 } from './c-syntax.ts';
+import { cComment, cIdent, hex32 } from '../util/c-syntax.ts';
 import type { Emitter } from './types.ts';
 
 export const cHeaderEmitter: Emitter = {

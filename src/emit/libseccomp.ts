@@ -3,7 +3,7 @@ import { showFirmware } from '../policy/firmware.ts';
 import type { Action } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { engineRows, rulesByName } from './by-name.ts';
-import { cComment, cString } from './c-syntax.ts';
+import { cComment, cString } from '../util/c-syntax.ts';
 import type { Emitter } from './types.ts';
 
 const SCMP_ARCH: Record<ArchName, string> = {

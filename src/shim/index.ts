@@ -12,7 +12,7 @@
  * clone3, stat's statx): at firmware >= 13.7 those get ENOSYS and glibc falls back itself; before
  * it, the optional SIGSYS handler serves them.
  */
-import { cComment, cIdent, cString } from '../emit/c-syntax.ts';
+import { cComment, cIdent, cString } from '../util/c-syntax.ts';
 import { SHIM_MANIFEST_MAGIC, SHIM_MANIFEST_SYMBOL } from './manifest.ts';
 import { InputError } from '../errors.ts';
 import { formatAction, isAllow } from '../policy/action.ts';
