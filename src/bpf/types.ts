@@ -190,7 +190,3 @@ export function retName(ret: number): string {
   }
   return formatAction(a);
 }
-
-export function sameAction(a: Action, b: Action): boolean {
-  return actionToRet(a) === actionToRet(b);
-}
