@@ -28,14 +28,17 @@ export function resolvableArches(target: TargetDef): ArchName[] {
   return [...target.arches, ...ARCH_NAMES.filter((a) => !target.arches.includes(a) && targetRuns(target, a))];
 }
 
+/** The error for an arch the target is not defined for. */
+export function notDefinedFor(target: { id: string; arches: readonly ArchName[] }, arch: ArchName): InputError {
+  return new InputError(`target ${target.id} is not defined for ${arch} (its arches: ${target.arches.join(', ')}; x86_64 is always available for host emulation)`);
+}
+
 /** The arch a user asked for, checked against the target. x86_64 is always allowed: host emulation. */
 export function resolveArch(target: TargetDef, arch: string | undefined): ArchInfo {
   if (arch === undefined) return ARCHES[target.defaultArch];
   const info = lookupArch(arch);
   if (!info) throw new InputError(`unknown arch '${excerpt(arch)}'${didYouMean(arch, ARCH_NAMES)}; known: ${ARCH_NAMES.join(', ')}`);
-  if (!targetRuns(target, info.name)) {
-    throw new InputError(`target ${target.id} is not defined for ${info.name} (its arches: ${target.arches.join(', ')}; x86_64 is always available for host emulation)`);
-  }
+  if (!targetRuns(target, info.name)) throw notDefinedFor(target, info.name);
   return info;
 }
 

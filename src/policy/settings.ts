@@ -4,7 +4,7 @@
  * emitters, the shim, `check` and its worker threads read these and never a TargetDef again.
  */
 import type { ArchName } from '../syscalls/arches.ts';
-import { resolvableArches, resolveArch, resolvePolicy } from './resolve.ts';
+import { notDefinedFor, resolvableArches, resolveArch, resolvePolicy } from './resolve.ts';
 import { runtimeProfile, withRuntime, type RuntimeAddition, type RuntimeProfile } from './runtimes.ts';
 import type { Policy, TargetDef } from './types.ts';
 
@@ -63,9 +63,24 @@ export function resolvePolicySet(target: TargetDef, firmware: string | undefined
   return { target: { id: target.id, arches: [...target.arches] }, firmware: policies[0]!.firmware, policies };
 }
 
+/**
+ * The Node API's `target` argument to check: a PolicySet as it is (check's own callers resolve
+ * once and pass it down), or a TargetDef, resolved here at `firmware` (the API as it was).
+ */
+export function asPolicySet(target: TargetDef | PolicySet, firmware: string | undefined): PolicySet {
+  return 'policies' in target ? target : resolvePolicySet(target, firmware);
+}
+
 /** The set's policy for an arch; undefined: the target is not defined for it. */
 export function policyFor(set: PolicySet, arch: ArchName): Policy | undefined {
   return set.policies.find((p) => p.arch.name === arch);
 }
 
 const firmwareOf = (firmware: string | undefined): { firmware?: string } => (firmware !== undefined ? { firmware } : {});
+
+/** The set's policy for an arch the user asked for (a compiler's): an InputError when the target lacks it. */
+export function policyOn(set: PolicySet, arch: ArchName): Policy {
+  const p = policyFor(set, arch);
+  if (!p) throw notDefinedFor(set.target, arch);
+  return p;
+}
