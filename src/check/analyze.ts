@@ -22,7 +22,7 @@ import { InputError } from '../errors.ts';
 import { describeOutcome, formatAction, isAllow } from '../policy/action.ts';
 import { errnoName } from '../policy/errno.ts';
 import { bestCaseAction, dependsOnArguments } from '../policy/evaluate.ts';
-import { KNOWN_FIXES } from '../policy/fixes.ts';
+import { KNOWN_FIXES, libcFix } from '../policy/fixes.ts';
 import { resolvePolicy } from '../policy/resolve.ts';
 import type { Action, Policy, Rule, TargetDef } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
@@ -613,7 +613,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
     const wi = e.vias.findIndex((v) => v.verdict === verdict);
     const denied = target.denied.find((d) => d.name === name);
     const importFix = e.vias.map((v) => (v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined)).find(Boolean);
-    const fix = verdict === 'allowed' ? undefined : denied?.fix ?? KNOWN_FIXES[name] ?? importFix;
+    const fix = verdict === 'allowed' ? undefined : denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, policy.arch.name, action) ?? importFix;
     const f: Finding = {
       name,
       nr: e.nr,

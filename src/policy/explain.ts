@@ -7,7 +7,7 @@ import { formatAction, isAllow } from './action.ts';
 import { abiNote } from './describe.ts';
 import { bestCaseAction } from './evaluate.ts';
 import { showFirmware } from './firmware.ts';
-import { KNOWN_FIXES } from './fixes.ts';
+import { KNOWN_FIXES, libcFix } from './fixes.ts';
 import type { Action, Policy, Rule, TargetDef } from './types.ts';
 
 export interface Explanation {
@@ -53,7 +53,7 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
   const effectiveAction: Action = rule ? bestCaseAction(rule) : standIn ? bestCaseAction(standIn) : policy.defaultAction;
   const allowed = isAllow(effectiveAction);
   const twinNames = [...new Set(familiesOf(name).flatMap((f) => f.members))].filter((n) => n !== name).sort();
-  const fix = denied?.fix ?? KNOWN_FIXES[name] ?? replacementFix(name, policy);
+  const fix = denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, arch, effectiveAction) ?? replacementFix(name, policy);
   return {
     name,
     target: target.id,
