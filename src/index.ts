@@ -9,7 +9,16 @@
 export { loadTarget, shippedTargetIds, type LoadOptions } from './policy/load.ts';
 export { resolvePolicy, resolvePolicies, resolveArch, resolveFirmware, type ResolveOptions } from './policy/resolve.ts';
 export { evaluatePolicy, evaluatePolicies } from './policy/evaluate.ts';
-export { explainSyscall, type Explanation } from './policy/explain.ts';
+import type { Explanation } from './policy/explain.ts';
+export type { Explanation };
+import { explainSyscall as explainWith } from './policy/explain.ts';
+import { libcFix } from './policy/libc-fixes.ts';
+import type { Policy, TargetDef } from './policy/types.ts';
+
+/** Why `name` is allowed or denied by `policy`, and what to do about it. */
+export function explainSyscall(target: TargetDef, policy: Policy, name: string): Explanation {
+  return explainWith(target, policy, name, libcFix);
+}
 export { compareFirmwares, type CompatReport, type CompatChange } from './policy/compat.ts';
 export { parseAction, formatAction, describeOutcome } from './policy/action.ts';
 export { parseFirmware } from './policy/firmware.ts';
