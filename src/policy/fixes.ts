@@ -8,6 +8,13 @@
 import type { ArchName } from '../syscalls/arches.ts';
 import type { Action } from './types.ts';
 
+/** glibc's own recovery when one call fails with ENOSYS on `arch` (src/libc, `enosysRecovery`). */
+export interface LibcRecovery {
+  /** e.g. 'glibc 2.36': the release the answer is for. */
+  libc: string;
+  recover(name: string, arch: ArchName): { fallbacks: string[]; carriesOn: boolean } | undefined;
+}
+
 /** What the C library does by itself about a failing call, worded for `action` on `arch`. */
 export type LibcFix = (name: string, arch: ArchName, action: Action) => string | undefined;
 

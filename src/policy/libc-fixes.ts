@@ -3,7 +3,7 @@ import { enosysRecovery, knowledgeBase } from '../libc/index.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { formatAction, isAllow } from './action.ts';
 import { ERRNO } from './errno.ts';
-import type { LibcFix } from './fixes.ts';
+import type { LibcFix, LibcRecovery } from './fixes.ts';
 import type { Action } from './types.ts';
 
 /**
@@ -34,4 +34,10 @@ export const libcFix: LibcFix = (name: string, arch: ArchName, action: Action): 
   if (isAllow(action)) return `${what} (here it is allowed)`;
   if (action.kind === 'errno' && action.errno === ERRNO.ENOSYS) return `${what}, as this policy makes it fail`;
   return `${what}; this policy answers it with ${formatAction(action)}, so that never happens: ${advice}`;
+};
+
+/** For compat's summary: glibc at the knowledge base's default release. */
+export const glibcRecovery: LibcRecovery = {
+  libc: `glibc ${knowledgeBase('glibc').defaultVersion}`,
+  recover: (name, arch) => enosysRecovery('glibc', name, arch),
 };
