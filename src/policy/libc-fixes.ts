@@ -13,7 +13,7 @@ import type { Action } from './types.ts';
 const LIBC_RECOVERS: Readonly<Record<string, string>> = {
   clock_gettime64: 'build with 32-bit time_t or use a libc without time64 calls',
   statx: 'call fstatat directly',
-  clone3: 'a policy that returns ENOSYS for clone3 (clone is the fallback)',
+  clone3: 'a firmware that answers it with ENOSYS',
   rseq: 'run with GLIBC_TUNABLES=glibc.pthread.rseq=0',
   set_robust_list: 'do not rely on PTHREAD_MUTEX_ROBUST',
 };
