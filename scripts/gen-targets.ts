@@ -276,7 +276,8 @@ const CS_DENY: DenyEntry[] = [
     reason: 'Not in the vendor list. glibc tries clone3 first for pthread_create and posix_spawn on arches where it '
       + 'implements it (x86_64 from 2.34, more arches in later releases) and falls back to clone on ENOSYS (13.7+); '
       + 'before 13.7 it kills the process.',
-    fix: 'Use firmware 13.7 or later; clone (allowed) is the fallback.',
+    // No fix here: whether glibc calls clone3 on the arch and falls back to clone is libc
+    // knowledge (src/libc); explain and check word it for the firmware's action.
   },
   {
     name: 'prctl',
