@@ -13,7 +13,7 @@ import { convert } from './convert.ts';
 import type { RawGroups, RawTarget } from './raw.ts';
 import { isShippedTarget, shippedGroups, shippedTarget, shippedTargetIds } from './shipped.ts';
 import type { TargetDef } from './types.ts';
-import { readRegularText } from '../util/read-input.ts';
+import { readJsonFile } from '../util/read-input.ts';
 import { validateJson } from '../util/validate-json.ts';
 
 export interface LoadOptions {
@@ -60,7 +60,8 @@ async function load(ref: string, cwd: string, chain: string[]): Promise<TargetDe
     shipped = true;
   } else if (looksLikePath(ref) || existsSync(resolvePath(cwd, ref))) {
     file = resolvePath(cwd, ref);
-    raw = readJson(file);
+    // Regular files only, with a size cap: a FIFO would hang the open, /dev/zero fill memory.
+    raw = readJsonFile(file, 'target file');
   } else {
     throw new InputError(
       `unknown target '${excerpt(ref)}'${didYouMean(ref, shippedTargetIds())}; shipped targets: ${shippedTargetIds().join(', ')}, or give a path to a .json file`,
@@ -95,14 +96,4 @@ async function load(ref: string, cwd: string, chain: string[]): Promise<TargetDe
   const sem = semanticChecks(r, file, parent, groups, false);
   if (sem.length) throw new DiagnosticsError(sem);
   return convert(r, file, parent, groups);
-}
-
-function readJson(file: string): unknown {
-  // Regular files only, with a size cap: a FIFO would hang the open, /dev/zero fill memory.
-  const text = readRegularText(file, 'target file');
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${file}: not valid JSON: ${(e as Error).message}`);
-  }
 }
