@@ -14,7 +14,7 @@ import { ROOT } from './helpers/cli.ts';
 import { prng } from './helpers/prng.ts';
 import { run } from '../src/cli/run.ts';
 
-const CASES_PER_KIND = 40;
+const CASES_PER_KIND = 100;
 
 /** Values a structural mutation puts in place of a JSON value: wrong types, edges, junk. */
 const HOSTILE: unknown[] = [null, true, -1, 1e308, 0.5, 2 ** 64, '', '0x', '0xffffffffffffffffff', '@', '../../etc/passwd',

@@ -32,7 +32,7 @@ export interface TargetFlags {
 export async function settings(flags: TargetFlags, command: string, io: Io): Promise<{ config: Config; target: TargetDef; firmware?: string; arch?: string }> {
   const config = await loadConfig(io.cwd, flags['--config']);
   const ref = flags['--target'] ?? config.target;
-  const target = await loadTarget(requireFlag(ref, '--target (or "target" in sysgate.config.json)', command), { cwd: io.cwd })
+  const target = await loadTarget(requireFlag(ref, `--target (or "target" in ${config.file ?? 'sysgate.config.json'})`, command), { cwd: io.cwd })
     .catch((e: unknown) => {
       // A target the config names that cannot be found or read is the config's mistake, at its
       // 'target' (as a parent is the child's, at 'extends'); problems inside the target file
