@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { buildCallGraph } from '../src/elf/callgraph.ts';
 import { readElf } from '../src/elf/index.ts';
 import { ElfFile } from '../src/elf/source.ts';
-import type { Section } from './sections.ts';
+import type { Section } from './section-type.ts';
 import { ms, timeFn } from './stats.ts';
 
 const LIBS = ['/lib/x86_64-linux-gnu/libselinux.so.1', '/lib/x86_64-linux-gnu/libcrypto.so.3', '/lib/x86_64-linux-gnu/libstdc++.so.6'];
