@@ -11,7 +11,7 @@ import { InputError } from '../errors.ts';
 import { compareFirmware, parseFirmware, showFirmware } from '../policy/firmware.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { describeVia } from './report-text.ts';
-import { isCheckError, VERDICT_ORDER, type CheckReport, type CheckResult, type Finding } from './types.ts';
+import { isCheckError, judgementRank, type CheckReport, type CheckResult, type Finding } from './types.ts';
 
 /** Whether the --firmware value asks for a span rather than one version. */
 export function isFirmwareSpan(spec: string): boolean {
@@ -84,7 +84,8 @@ function origin(f: Finding): string {
 }
 
 function because(f: Finding): string {
-  return `${f.name} (${f.verdict}, ${origin(f)})`;
+  // A death says how (killed, sigsys, aborts): the word the device's log would show.
+  return `${f.name} (${f.how ?? f.verdict}, ${origin(f)})`;
 }
 
 /** The fatal findings, worst verdict first, then those met at start-up (they stop every run). */
@@ -92,7 +93,7 @@ function fatalFirst(r: CheckReport): Finding[] {
   return r.syscalls
     .filter((f) => f.severity === 'fatal')
     .map((f, i) => ({ f, i }))
-    .sort((a, b) => VERDICT_ORDER.indexOf(a.f.verdict) - VERDICT_ORDER.indexOf(b.f.verdict)
+    .sort((a, b) => judgementRank(a.f) - judgementRank(b.f)
       || Number(atStartup(b.f)) - Number(atStartup(a.f)) || a.i - b.i)
     .map((x) => x.f);
 }
@@ -113,11 +114,11 @@ function sentence(v: FirmwareVerdict, r: CheckReport): string {
   const worst = fatalFirst(r)[0];
   if (!worst) return `passes on ${v.firmware}`;
   const where = atStartup(worst) ? ' at start-up' : ` (${origin(worst)})`;
-  switch (worst.verdict) {
+  switch (worst.how) {
     case 'killed': return `on ${v.firmware} it is killed${where} by ${worst.name}`;
     case 'sigsys': return `on ${v.firmware} it dies of SIGSYS${where} on ${worst.name}`;
     case 'aborts': return `on ${v.firmware} it aborts${where} when ${worst.name} fails`;
-    default: return `on ${v.firmware} ${worst.name} fails with no fallback${where}`;
+    default: return `on ${v.firmware} ${worst.name} fails and ${where.trim() === 'at start-up' ? 'start-up' : 'the code it reaches'} fails on it${where}`;
   }
 }
 

@@ -81,6 +81,6 @@ function line(r: CheckReport, app: string, fw: string, io: Io): string {
     const w = r.summary.warnings;
     return `${head}${green(io, 'PASS')} (${r.summary.syscalls} syscalls; ${r.summary.denied} denied, none fatal${w ? `; ${w} warning${w === 1 ? '' : 's'}` : ''})`;
   }
-  const what = fatal.map((f) => `${f.name} ${f.verdict === 'sigsys' ? 'raises SIGSYS' : f.verdict === 'killed' ? 'kills the process' : f.verdict === 'broken' ? 'fails with no fallback' : f.verdict}`);
+  const what = fatal.map((f) => `${f.name} ${f.how === 'sigsys' ? 'raises SIGSYS' : f.how === 'killed' ? 'kills the process' : f.how === 'aborts' ? 'aborts the process' : 'breaks the code it reaches'}`);
   return `${head}${red(io, 'FAIL')} ${yellow(io, what.slice(0, 3).join(', '))}${what.length > 3 ? ` and ${what.length - 3} more` : ''}`;
 }
