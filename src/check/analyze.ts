@@ -67,7 +67,8 @@ interface Collected {
   shim?: ShimManifest;
   reaches: Reach[];
   unresolved: Unresolved[];
-  unknownImports: string[];
+  /** Imports the knowledge base lacks, with the library their symbol version belongs to. */
+  unknownImports: { name: string; from?: string }[];
 }
 
 /** Sonames of the C library's own parts: modelled by the knowledge base, never scanned. */
@@ -298,7 +299,7 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
     if (imp.type !== 'func' && imp.type !== 'other') continue;
     if (imp.name === 'syscall') importsSyscall = true;
     if (!ctx.libc) {
-      if (callable(imp)) out.unknownImports.push(imp.name);
+      if (callable(imp)) out.unknownImports.push({ name: imp.name, ...(imp.library ? { from: imp.library } : {}) });
       continue;
     }
     // What an import reaches depends only on the import and the C library: computed once per
@@ -315,7 +316,7 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
       importReaches.set(key, got);
     }
     if (!got) {
-      if (callable(imp)) out.unknownImports.push(imp.name);
+      if (callable(imp)) out.unknownImports.push({ name: imp.name, ...(imp.library ? { from: imp.library } : {}) });
       continue;
     }
     // The cached reaches are shared by every file importing the symbol: the span, which is
@@ -589,7 +590,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
   const own = collectObject(elf, src, ctx, null);
   reaches.push(...own.reaches);
   unresolved.push(...own.unresolved);
-  own.unknownImports.forEach((n) => unknownImports.add(n));
+  const pendingUnknown: { name: string; from?: string; in?: string }[] = [...own.unknownImports];
 
   // Libraries from the sysroot, breadth first.
   const libraries: LibraryReport[] = [];
@@ -638,10 +639,15 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
       // scanned): they keep their own handling, unknown when nothing says how they cope.
       reaches.push(...lib.collected.reaches);
       unresolved.push(...lib.collected.unresolved);
-      lib.collected.unknownImports.forEach((n) => unknownImports.add(`${n} (${name})`));
+      for (const n of lib.collected.unknownImports) pendingUnknown.push({ ...n, in: name });
       for (const n of lib.elf.needed) queue.push({ name: n, neededBy: name });
     }
   }
+
+  // An import versioned to a library --sysroot analysed is that library's code, whose own
+  // imports and sites were counted: not a finding of its own. Any other stays one.
+  const analysed = new Set(libraries.filter((l) => l.status === 'analysed').map((l) => l.name));
+  for (const n of pendingUnknown) if (!(n.from && analysed.has(n.from))) unknownImports.add(n.in ? `${n.name} (${n.in})` : n.name);
 
   // Libraries the process links whose behaviour on a call's failure is recorded: their way
   // of reaching the call is judged by the record (the library's own import of it, analysed
