@@ -48,7 +48,10 @@ export interface FirmwareVerdict {
   fatal: number;
   warnings: number;
   unresolved: number;
-  /** Why it fails here: the fatal findings, worst first, as "set_robust_list (killed, at start-up)". */
+  /**
+   * Why it fails here: the fatal findings, worst first, as "set_robust_list (killed, at
+   * start-up)"; for a pass, its depends findings ("getrandom (depends, via getentropy)").
+   */
   because: string[];
 }
 
@@ -106,7 +109,8 @@ function verdictOf(firmware: string, r: CheckReport): FirmwareVerdict {
     fatal: r.summary.fatal,
     warnings: r.summary.warnings,
     unresolved: r.summary.unresolved,
-    because: fatal.map(because),
+    // A pass with depends findings names them: what --strict would fail on, and why.
+    because: (fatal.length ? fatal : r.syscalls.filter((f) => f.severity === 'warning')).map(because),
   };
 }
 
