@@ -65,7 +65,8 @@ export function renderReport(r: CheckReport, st: TextStyle = PLAIN): string {
   const denied = r.syscalls.filter((f) => f.verdict !== 'allowed');
   const width = Math.max(0, ...denied.map((f) => f.name.length));
   for (const f of denied) {
-    lines.push(`  ${mark(f, st)} ${f.name.padEnd(width)}  ${f.outcome}`);
+    // The verdict word first (dies: how), then what the program experiences.
+    lines.push(`  ${mark(f, st)} ${f.name.padEnd(width)}  ${f.how ? `${f.verdict} (${f.how})` : f.verdict}: ${f.outcome}`);
     for (const v of vias(f)) lines.push(`        ${st.dim('via')} ${v}`);
     if (f.fix) lines.push(`        ${st.dim('fix')} ${f.fix}`);
   }
