@@ -240,6 +240,11 @@ export interface CheckError {
 
 export type CheckResult = CheckReport | CheckError;
 
+/** What --strict fails on besides fatal findings: depends findings (warnings) and unresolved numbers. */
+export function incomplete(r: { summary: { warnings: number; unresolved: number } }): boolean {
+  return r.summary.warnings > 0 || r.summary.unresolved > 0;
+}
+
 export function isCheckError(r: CheckResult): r is CheckError {
   return 'error' in r;
 }

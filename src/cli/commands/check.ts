@@ -4,7 +4,7 @@ import { renderText } from '../../check/report-text.ts';
 import { toJson } from '../../check/report-json.ts';
 import { toSarif } from '../../check/report-sarif.ts';
 import { combineFirmwares, firmwaresIn, isFirmwareSpan, renderAcross, type AcrossFirmwares } from '../../check/firmwares.ts';
-import { isCheckError, type CheckResult } from '../../check/types.ts';
+import { incomplete, isCheckError, type CheckResult } from '../../check/types.ts';
 import { parseArgs } from '../args.ts';
 import { bold, dim, EXIT, green, red, yellow, type Command, type Io, writeJson } from '../io.ts';
 import { settings } from './common.ts';
@@ -166,7 +166,8 @@ Examples:
     if (format === 'json') writeJson(io, toJson(results, single));
     else if (format === 'sarif') writeJson(io, toSarif(results, { cwd: io.cwd }), 5); // down to each result
     else {
-      const shown = results.filter((r) => !isCheckError(r) && (!quiet || r.fatal));
+      // --quiet lists the files that fail: under --strict, those with depends or unresolved too.
+      const shown = results.filter((r) => !isCheckError(r) && (!quiet || r.fatal || (!!flags['--strict'] && incomplete(r))));
       io.out(renderText(shown, { bold: (s) => bold(io, s), red: (s) => red(io, s), yellow: (s) => yellow(io, s), green: (s) => green(io, s), dim: (s) => dim(io, s) }));
     }
     for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
@@ -189,10 +190,6 @@ Examples:
  * firmware the file survives on. Exit 1 when a file fails at any firmware of the span (the span
  * is what the user asked to run on), 2 when a file could not be checked.
  */
-/** What --strict fails on besides fatal findings: warnings and unresolved numbers. */
-function incomplete(r: { summary: { warnings: number; unresolved: number } }): boolean {
-  return r.summary.warnings > 0 || r.summary.unresolved > 0;
-}
 
 function reportSpan(io: Io, firmwares: string[], perFirmware: CheckResult[][], paths: string[], format: string, deleteOnFatal: boolean, strict: boolean): number {
   const rows = combineFirmwares(firmwares, perFirmware);
