@@ -135,6 +135,20 @@ describe('check: verdicts that say what the program experiences (run under the r
     assert.ok(runUnderFilter(exe).denied.includes('syslog'));
   });
 
+  it('dies (aborts): a program linking libnode.so.108, whose start-up aborts when OpenSSL cannot seed', function () {
+    // A stand-in library with Node's SONAME: the record applies by DT_NEEDED alone (the trace
+    // behind it is node 20's SIGABRT under strace -e inject=getrandom:error=ENOSYS).
+    const lib = join(dir, 'libnode.so.108');
+    const so = spawnSync('gcc', ['-shared', '-fPIC', '-Wl,-soname,libnode.so.108', '-o', lib, '-x', 'c', '-'], { input: 'int node_start(void) { return 0; }\n', encoding: 'utf8' });
+    assert.equal(so.status, 0, so.stderr);
+    const exe = join(dir, 'uses-libnode');
+    const cc = spawnSync('gcc', ['-o', exe, '-x', 'c', '-', '-x', 'none', '-Wl,--no-as-needed', lib], { input: 'int node_start(void);\nint main(void) { return node_start(); }\n', encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+    const f = finding(check(exe), 'getrandom');
+    assert.deepEqual([f.verdict, f.how, f.severity], ['dies', 'aborts', 'fatal']);
+    assert.match(f.outcome, /libnode\.so\.108 cannot go on: the process dies/);
+  });
+
   it('dies, with how: killed at 13.5 (the filter), the how in JSON and in the SARIF rule', async function () {
     const exe = build('DIRECT');
     const r = checkElf(new Uint8Array(readFileSync(exe)), exe, codesafe, { firmware: '13.5' });
