@@ -332,9 +332,12 @@ describe('check: --sysroot follows DT_NEEDED', function () {
     const app = buildFixture(tc('arm'), 'app', [], [`-L${join(dir, 'usr/lib/arm-linux-gnueabihf')}`, '-luse']);
     const without = checkElf(new Uint8Array(readFileSync(app)), app, codesafe, { firmware: '13.7' });
     assert.ok(!without.syscalls.some((s) => s.name === 'chroot'));
+    // Without the library its function is an unmodelled import (depends); with it, its code.
+    assert.deepEqual(without.unknownImports, ['sysgate_fixture_lib']);
     const r = checkElf(new Uint8Array(readFileSync(app)), app, codesafe, { firmware: '13.7', sysroot: dir });
     const libuse = r.libraries.find((l) => l.name === 'libuse.so');
     assert.equal(libuse?.status, 'analysed');
+    assert.deepEqual(r.unknownImports, []);
     assert.equal(r.libraries.find((l) => l.name === 'libc.so.6')?.status, 'libc');
     const chroot = finding(r, 'chroot');
     assert.ok(chroot.via.some((v) => v.kind === 'syscall()' && v.library === 'libuse.so'), JSON.stringify(chroot.via));

@@ -594,6 +594,8 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
 
   // Libraries from the sysroot, breadth first.
   const libraries: LibraryReport[] = [];
+  /** What the analysed libraries define: an import one of them answers is its code, counted there. */
+  const exported = new Set<string>();
   if (opts.sysroot && !elf.static) {
     const queue: { name: string; neededBy: string | null }[] = elf.needed.map((name) => ({ name, neededBy: null }));
     const seen = new Set<string>();
@@ -635,6 +637,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
         continue;
       }
       libraries.push({ name, path, status: 'analysed', neededBy });
+      for (const x of lib.elf.exports) exported.add(x);
       // A library's own sites are not the C library's start-up (the C library is modelled, not
       // scanned): they keep their own handling, unknown when nothing says how they cope.
       reaches.push(...lib.collected.reaches);
@@ -644,10 +647,12 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
     }
   }
 
-  // An import versioned to a library --sysroot analysed is that library's code, whose own
-  // imports and sites were counted: not a finding of its own. Any other stays one.
+  // An import versioned to a library --sysroot analysed, or unversioned and defined by one, is
+  // that library's code, whose own imports and sites were counted: not a finding of its own.
+  // Any other stays one (a symbol versioned to the C library is the knowledge base's to model).
   const analysed = new Set(libraries.filter((l) => l.status === 'analysed').map((l) => l.name));
-  for (const n of pendingUnknown) if (!(n.from && analysed.has(n.from))) unknownImports.add(n.in ? `${n.name} (${n.in})` : n.name);
+  const covered = (n: { name: string; from?: string }): boolean => (n.from ? analysed.has(n.from) : exported.has(n.name));
+  for (const n of pendingUnknown) if (!covered(n)) unknownImports.add(n.in ? `${n.name} (${n.in})` : n.name);
 
   // Libraries the process links whose behaviour on a call's failure is recorded: their way
   // of reaching the call is judged by the record (the library's own import of it, analysed
