@@ -472,11 +472,13 @@ function judge(action: Action, h: Handling): Judgement {
   const aborts: Judgement = { verdict: 'dies', how: 'aborts' };
   switch (h.k) {
     case 'chain':
-      if (h.next) return enosys || h.anyError ? { verdict: 'falls-back' } : { verdict: 'depends' };
-      if (h.onEnosys === 'abort') return aborts;
-      if ((h.onEnosys === 'fallback' || h.onEnosys === 'fallback-file') && enosys) return { verdict: 'falls-back' };
-      // The fallback works in one build of this release and hangs or aborts in another.
-      if (h.onEnosys === 'depends-on-build' && enosys) return { verdict: 'depends' };
+      if (h.next && (enosys || h.anyError)) return { verdict: 'falls-back' };
+      if (!h.next) {
+        if (h.onEnosys === 'abort') return aborts;
+        if ((h.onEnosys === 'fallback' || h.onEnosys === 'fallback-file') && enosys) return { verdict: 'falls-back' };
+        // The fallback works in one build of this release and hangs or aborts in another.
+        if (h.onEnosys === 'depends-on-build' && enosys) return { verdict: 'depends' };
+      }
       // The function returns the error: callers of an advisory call carry on without it.
       return { verdict: h.advisory ? 'degrades' : 'depends' };
     case 'startup':
@@ -521,6 +523,7 @@ function whoGets(via: Via | undefined): string {
     case 'import': return `${via.symbol}() returns the error to the program`;
     case 'syscall()': return 'syscall() returns the error to the program';
     case 'library': return `${via.library} gets the error`;
+    case 'site': return via.function ? `${via.function}() gets the error` : 'the code around the call gets the error';
     default: return 'the code around the call gets the error';
   }
 }
