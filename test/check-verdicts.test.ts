@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkElf } from '../src/check/analyze.ts';
-import type { CheckReport, Finding } from '../src/check/types.ts';
+import { DEATH_ORDER, VERDICT_ORDER, type CheckReport, type Finding } from '../src/check/types.ts';
 import { libraryRecords } from '../src/libc/libraries.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import type { TargetDef } from '../src/policy/types.ts';
@@ -175,5 +175,17 @@ describe('check: library behaviour records (src/libc/libraries.json)', () => {
         for (const s of c.syscalls) for (const a of ['x86_64', 'arm', 'aarch64'] as const) assert.notEqual(syscallNumber(a, s), null, `${s} on ${a}`);
       }
     }
+  });
+});
+
+describe('check: one taxonomy in the types, --help and SARIF', () => {
+  it('every verdict and every way of dying is explained in check --help and has a SARIF rule', async () => {
+    const help = (await cli(['check', '--help'])).stdout;
+    const section = help.slice(help.indexOf('Verdicts'), help.indexOf('Options:'));
+    for (const v of VERDICT_ORDER) assert.match(section, new RegExp(`^  ${v} `, 'm'), v);
+    for (const h of DEATH_ORDER) assert.match(section, new RegExp(`\\b${h} \\(`), h);
+    const sarif = JSON.parse((await cli(['check', join(ROOT, 'examples/bin/keygen.arm'), '-t', 'codesafe5', '--format', 'sarif'])).stdout);
+    const rules = new Set((sarif.runs[0].tool.driver.rules as { name: string }[]).map((r) => r.name));
+    for (const v of [...VERDICT_ORDER.filter((x) => x !== 'allowed' && x !== 'dies'), ...DEATH_ORDER]) assert.ok(rules.has(v), v);
   });
 });
