@@ -6,9 +6,12 @@
  * - the C library's own start-up (and the loader's, for dynamic binaries);
  * - syscall sites (static code, libraries), named by enclosing function; a site inside a
  *   function the knowledge base models inherits that function's fallback chain;
- * - calls to syscall() with a constant number.
- * Then each way of reaching a call is judged against the resolved policy: the worst way
- * decides the call's verdict. Pure apart from reading --sysroot libraries.
+ * - calls to syscall() with a constant number;
+ * - the calls of linked libraries whose behaviour on failure is recorded by SONAME
+ *   (src/libc/libraries.json: OpenSSL 3, CPython, GnuTLS, Node).
+ * Then each way of reaching a call is judged against the resolved policy by what the program
+ * experiences (dies, breaks, depends, degrades, falls-back, allowed): the worst way decides the
+ * call's verdict. Pure apart from reading --sysroot libraries.
  */
 import { parseShimManifest, SHIM_MANIFEST_SYMBOL, type ShimManifest } from '../shim/manifest.ts';
 import { abiNote } from '../policy/describe.ts';
