@@ -10,7 +10,7 @@ import { isAllow } from '../src/policy/action.ts';
 import { loadTarget, shippedTargetIds } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import type { Policy } from '../src/policy/types.ts';
-import type { Section } from './sections.ts';
+import type { Section } from './section-type.ts';
 import { ms } from './stats.ts';
 
 const CASES: [string, string | undefined, string[]][] = [

@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Section } from './sections.ts';
+import type { Section } from './section-type.ts';
 import { median, ms, percentile } from './stats.ts';
 
 const FILES = 50;

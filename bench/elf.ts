@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { findSyscallSites, readElf } from '../src/elf/index.ts';
 import { ElfFile } from '../src/elf/source.ts';
 import { findSyscallCalls } from '../src/check/wrapper-calls.ts';
-import type { Section } from './sections.ts';
+import type { Section } from './section-type.ts';
 import { median, ms, timeFn } from './stats.ts';
 
 function wall(cmd: string, args: string[], runs: number): number {

@@ -13,7 +13,7 @@ import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import { findKernel, VM_MACHINES, type VmArch } from '../src/run/kernels.ts';
 import { runInVm } from '../src/run/vm.ts';
-import type { Section } from './sections.ts';
+import type { Section } from './section-type.ts';
 import { median } from './stats.ts';
 
 export const runVmSection: Section = {

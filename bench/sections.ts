@@ -1,24 +1,11 @@
 /** The benchmark's sections; each issue's speed goals get one. */
-import type { spawnSync } from 'node:child_process';
 import { bpfSection } from './bpf.ts';
 import { ccSection } from './cc.ts';
 import { elfSection } from './elf.ts';
 import { realitySection } from './reality/section.ts';
 import { runVmSection } from './run-vm.ts';
+import type { Section } from './section-type.ts';
 import { median, ms, percentile, timeCommand } from './stats.ts';
-
-export interface BenchContext {
-  runs: number;
-  root: string;
-  cli: string;
-  spawnSync: typeof spawnSync;
-}
-
-export interface Section {
-  name: string;
-  title: string;
-  run(ctx: BenchContext): Promise<void> | void;
-}
 
 const coldStart: Section = {
   name: 'cold-start',

@@ -2,7 +2,7 @@
 import { compileFilter, type FilterStats } from './bpf/index.ts';
 import { InputError } from './errors.ts';
 import { emitterFor, type EmittedFile } from './emit/index.ts';
-import { cIdent } from './emit/c-syntax.ts';
+import { cIdent } from './util/c-syntax.ts';
 import { showFirmware } from './policy/firmware.ts';
 import { resolveArch, resolvePolicy } from './policy/resolve.ts';
 import { runtimeProfile, withRuntime, type RuntimeAddition } from './policy/runtimes.ts';

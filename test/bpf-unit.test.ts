@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { InputError } from '../src/errors.ts';
 import {
-  AsmBuilder, BPF_ALU, BPF_DIV, BPF_LSH, BPF_MOD, BPF_ST, BPF_STX, BPF_X, OP_AND_K, OP_JA, OP_JEQ_K,
+  AsmBuilder, BPF_ADD, BPF_ALU, BPF_DIV, BPF_JA, BPF_JGE, BPF_JGT, BPF_JSET, BPF_LSH, BPF_MOD, BPF_MUL, BPF_NEG, BPF_RSH, BPF_SUB, BPF_ST, BPF_STX, BPF_X, OP_AND_K, OP_JA, OP_JEQ_K,
   OP_JGE_K, OP_JGT_K, OP_JSET_K, OP_LD_ABS, OP_LD_IMM, OP_LD_LEN, OP_LD_MEM, OP_LDX_IMM, OP_RET_A,
   OP_RET_K, OP_TAX, OP_TXA, SECCOMP_RET_ALLOW, SECCOMP_RET_KILL_PROCESS, actionToRet, assemble,
   decodeFilter, disassemble, encodeFilter, fieldName, retToAction, runFilter, validateFilter,
   type Insn,
 } from '../src/bpf/index.ts';
+import { aluResult, jumpTaken } from '../src/bpf/semantics.ts';
 
 const X86_64 = 0xc000003e;
 const I = (code: number, k = 0, jt = 0, jf = 0): Insn => ({ code, jt, jf, k: k >>> 0 });
@@ -167,10 +168,33 @@ describe('bpf: disassembler', () => {
     assert.match(text, /1: jeq  #0xc000003e +-> 3 : 2 +; x86_64/);
     assert.match(text, /2: ret  #0x80000000 +; kill-process/);
     assert.match(text, /4: jeq  #0x3b +-> 5 : 6 +; execve/);
-    assert.match(text, /5: ret  #0x00050001 +; errno\(EPERM\)/);
+    assert.match(text, /5: ret  #0x00050001 +; errno:EPERM/);
     assert.match(text, /6: ld {3}\[args\[1\] lo\]/);
-    assert.match(text, /9: ret  #0x00050026 +; errno\(ENOSYS\)/);
+    assert.match(text, /9: ret  #0x00050026 +; errno:ENOSYS/);
     assert.equal(fieldName(20, 'big'), 'args[0] lo');
     assert.equal(fieldName(16, 'big'), 'args[0] hi');
+  });
+});
+
+describe('bpf: semantics (ALU and jumps on u32)', () => {
+  it('wraps at 2^32 and keeps results unsigned', () => {
+    assert.equal(aluResult(BPF_ADD, 0xffffffff, 1), 0);
+    assert.equal(aluResult(BPF_SUB, 0, 1), 0xffffffff);
+    assert.equal(aluResult(BPF_MUL, 0x10000, 0x10000), 0); // not 2^32: a float product would keep it
+    assert.equal(aluResult(BPF_MUL, 0xffffffff, 0xffffffff), 1);
+    assert.equal(aluResult(BPF_NEG, 1, 0), 0xffffffff);
+    assert.equal(aluResult(BPF_LSH, 1, 31), 0x80000000); // unsigned, not -2^31
+    assert.equal(aluResult(BPF_RSH, 0x80000000, 31), 1); // logical shift, not arithmetic
+    assert.equal(aluResult(BPF_DIV, 0xffffffff, 2), 0x7fffffff);
+    assert.throws(() => aluResult(BPF_DIV, 1, 0), /division by zero/);
+    assert.equal(aluResult(BPF_MOD, 5, 3), undefined); // seccomp refuses MOD: no meaning given
+  });
+  it('compares unsigned', () => {
+    assert.equal(jumpTaken(BPF_JGT, 0x80000000, 1), true);
+    assert.equal(jumpTaken(BPF_JGE, 7, 7), true);
+    assert.equal(jumpTaken(BPF_JGT, 7, 7), false);
+    assert.equal(jumpTaken(BPF_JSET, 0b1010, 0b0101), false);
+    assert.equal(jumpTaken(BPF_JSET, 0x80000000, 0x80000000), true);
+    assert.throws(() => jumpTaken(BPF_JA, 0, 0));
   });
 });

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Section } from '../sections.ts';
+import type { Section } from '../section-type.ts';
 import { ARM_POLICIES, ARMHF, DEBIAN, FIXTURES, POLICIES, type Program } from './corpus.ts';
 import {
   detectRunner, evaluateProgram, formatResults, hostLibcVersion, makeCache, runBaseline,

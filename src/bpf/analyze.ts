@@ -4,11 +4,10 @@
  * program is a DAG and a memoized walk over (pc, A, X) states ends.
  */
 import {
-  BPF_ADD, BPF_ALU, BPF_AND, BPF_DIV, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_LD, BPF_LDX,
-  BPF_LSH, BPF_MISC, BPF_MUL, BPF_NEG, BPF_OR, BPF_RET, BPF_RSH, BPF_SUB, BPF_X, BPF_XOR,
-  OP_LD_ABS, OP_LD_IMM, OP_LD_LEN, OP_LDX_IMM, OP_LDX_LEN, OP_RET_A, OP_TAX, SECCOMP_DATA_ARCH,
-  SECCOMP_DATA_NR, SECCOMP_DATA_SIZE, bpfClass, bpfOp, bpfSrc, type Insn,
+  BPF_ALU, BPF_AND, BPF_DIV, BPF_JA, BPF_JMP, BPF_LD, BPF_LDX, BPF_MISC, BPF_MUL, BPF_NEG, BPF_RET, BPF_X,
+  OP_LD_ABS, OP_LD_IMM, OP_LD_LEN, OP_LDX_IMM, OP_LDX_LEN, OP_RET_A, OP_TAX, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, SECCOMP_DATA_SIZE, bpfClass, bpfOp, bpfSrc, type Insn,
 } from './types.ts';
+import { aluResult, jumpTaken } from './semantics.ts';
 
 export interface KnownInputs {
   arch?: number;
@@ -88,8 +87,7 @@ export function explore(insns: readonly Insn[], known: KnownInputs, start = 0): 
         if (op === BPF_JA) return plusOne(walk(pc + 1 + k, A, X));
         const v = bpfSrc(code) === BPF_X ? X : k;
         if (A === undefined || v === undefined) return join(walk(pc + 1 + jt, A, X), walk(pc + 1 + jf, A, X));
-        const res = op === BPF_JEQ ? A === v : op === BPF_JGT ? A > v : op === BPF_JGE ? A >= v : (A & v) !== 0;
-        return plusOne(walk(pc + 1 + (res ? jt : jf), A, X));
+        return plusOne(walk(pc + 1 + (jumpTaken(op, A, v) ? jt : jf), A, X));
       }
       default: // ST / STX
         return plusOne(walk(pc + 1, A, X));
@@ -99,25 +97,14 @@ export function explore(insns: readonly Insn[], known: KnownInputs, start = 0): 
 }
 
 function alu(op: number, A: Val, v: Val): Val {
-  if (op === BPF_NEG) return A === undefined ? undefined : -A >>> 0;
+  if (op === BPF_NEG) return A === undefined ? undefined : aluResult(op, A, 0);
   if (A === undefined || v === undefined) {
     // A few results are known whatever the unknown operand is.
     if (op === BPF_AND && (A === 0 || v === 0)) return 0;
     if (op === BPF_MUL && (A === 0 || v === 0)) return 0;
     return undefined;
   }
-  switch (op) {
-    case BPF_ADD: return (A + v) >>> 0;
-    case BPF_SUB: return (A - v) >>> 0;
-    case BPF_MUL: return Math.imul(A, v) >>> 0;
-    case BPF_DIV: return Math.floor(A / v) >>> 0;
-    case BPF_OR: return (A | v) >>> 0;
-    case BPF_AND: return (A & v) >>> 0;
-    case BPF_XOR: return (A ^ v) >>> 0;
-    case BPF_LSH: return (A << (v & 31)) >>> 0;
-    case BPF_RSH: return A >>> (v & 31);
-    default: return undefined;
-  }
+  return aluResult(op, A, v);
 }
 
 /** Longest path (instructions executed, ret included) from `start`, all inputs unknown. */

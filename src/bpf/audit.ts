@@ -8,10 +8,11 @@ import { ARCH_NAMES, ARCHES, X32_SYSCALL_BIT, type ArchInfo } from '../syscalls/
 import { explore } from './analyze.ts';
 import { validateFilter } from './emulate.ts';
 import {
-  BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JSET, BPF_MAXINSNS, OP_AND_K, OP_JA, OP_JEQ_K, OP_JGE_K, OP_JGT_K,
+  BPF_AND, BPF_MAXINSNS, OP_AND_K, OP_JA, OP_JEQ_K, OP_JGE_K, OP_JGT_K,
   OP_JSET_K, OP_LD_ABS, OP_RET_K, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, SECCOMP_RET_ACTION_FULL,
   SECCOMP_RET_ALLOW, SECCOMP_RET_LOG, bpfOp, retName, retToAction, type Insn,
 } from './types.ts';
+import { aluResult, jumpTaken } from './semantics.ts';
 
 /**
  * The kernel's test for caching ALLOW for (arch, nr): run the program with only nr and arch
@@ -39,13 +40,11 @@ export function isConstAllow(insns: readonly Insn[], arch: number, nr: number): 
       case OP_JGE_K:
       case OP_JGT_K:
       case OP_JSET_K: {
-        const op = bpfOp(code);
-        const res = op === BPF_JEQ ? A === k : op === BPF_JGE ? A >= k : op === BPF_JGT ? A > k : op === BPF_JSET ? (A & k) !== 0 : false;
-        pc += res ? jt : jf;
+        pc += jumpTaken(bpfOp(code), A, k) ? jt : jf;
         break;
       }
       case OP_AND_K:
-        A = (A & k) >>> 0;
+        A = aluResult(BPF_AND, A, k)!;
         break;
       default:
         return false;

@@ -12,6 +12,7 @@ import {
   BPF_RET, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_TXA, BPF_W, BPF_X, BPF_XOR,
   SECCOMP_DATA_SIZE, bpfClass, bpfOp, bpfSrc, retToAction, type Endian, type Insn,
 } from './types.ts';
+import { aluResult, jumpTaken } from './semantics.ts';
 
 /** SKF_AD_OFF: ancillary loads start here (classic check); seccomp rejects them anyway. */
 const SKF_AD_OFF = 0xfffff000 >>> 0;
@@ -222,22 +223,10 @@ export function runFilter(insns: readonly Insn[], data: SeccompInput, endian: En
       case BPF_ALU: {
         const op = bpfOp(code);
         const v = bpfSrc(code) === BPF_X ? X : k;
-        switch (op) {
-          case BPF_ADD: A = (A + v) >>> 0; break;
-          case BPF_SUB: A = (A - v) >>> 0; break;
-          case BPF_MUL: A = Math.imul(A, v) >>> 0; break;
-          case BPF_DIV:
-            if (v === 0) return done(0);
-            A = Math.floor(A / v) >>> 0;
-            break;
-          case BPF_OR: A = (A | v) >>> 0; break;
-          case BPF_AND: A = (A & v) >>> 0; break;
-          case BPF_XOR: A = (A ^ v) >>> 0; break;
-          case BPF_LSH: A = (A << (v & 31)) >>> 0; break;
-          case BPF_RSH: A = A >>> (v & 31); break;
-          case BPF_NEG: A = -A >>> 0; break;
-          default: throw new Error(`unreachable ALU op ${op}`);
-        }
+        if (op === BPF_DIV && v === 0) return done(0);
+        const r = aluResult(op, A, v);
+        if (r === undefined) throw new Error(`unreachable ALU op ${op}`);
+        A = r;
         break;
       }
       case BPF_JMP: {
@@ -247,8 +236,7 @@ export function runFilter(insns: readonly Insn[], data: SeccompInput, endian: En
           break;
         }
         const v = bpfSrc(code) === BPF_X ? X : k;
-        const res = op === BPF_JEQ ? A === v : op === BPF_JGT ? A > v : op === BPF_JGE ? A >= v : (A & v) !== 0;
-        pc += res ? jt : jf;
+        pc += jumpTaken(op, A, v) ? jt : jf;
         break;
       }
       case BPF_RET:

@@ -3,6 +3,7 @@
  * constants, the seccomp_data layout and the SECCOMP_RET_* return values.
  */
 import { InputError } from '../errors.ts';
+import { formatAction } from '../policy/action.ts';
 import type { Action } from '../policy/types.ts';
 
 /** One struct sock_filter: u16 code, u8 jt, u8 jf, u32 k. */
@@ -177,40 +178,15 @@ export function isKnownRet(ret: number): boolean {
   ].includes(action);
 }
 
-/** Linux errno names (generic numbering, as on x86, arm and powerpc) for listings. */
-export const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  0: 'SUCCESS', 1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG',
-  8: 'ENOEXEC', 9: 'EBADF', 10: 'ECHILD', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT',
-  16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL', 24: 'EMFILE',
-  25: 'ENOTTY', 28: 'ENOSPC', 30: 'EROFS', 32: 'EPIPE', 38: 'ENOSYS', 95: 'EOPNOTSUPP',
-};
-
-/** Short human-readable name of an action, e.g. "errno(EPERM)". */
-export function actionName(a: Action): string {
-  switch (a.kind) {
-    case 'errno': {
-      const n = ERRNO_NAMES[a.errno];
-      return n ? `errno(${n})` : `errno(${a.errno})`;
-    }
-    case 'trace': return `trace(${a.data})`;
-    default: return a.kind;
-  }
-}
-
 /** Name of a return value, flagging data bits or action values the kernel treats specially. */
 export function retName(ret: number): string {
   const r = ret >>> 0;
   const a = retToAction(r);
   if (!isKnownRet(r)) return `kill-process (unknown action 0x${r.toString(16).padStart(8, '0')})`;
   const data = r & SECCOMP_RET_DATA;
-  if (a.kind === 'trap') return data ? `trap(${data})` : 'trap';
-  if (a.kind === 'errno' && data > MAX_ERRNO) return `errno(${MAX_ERRNO}, clamped from ${data})`;
-  if ((a.kind === 'allow' || a.kind === 'log' || a.kind === 'user-notif' || a.kind.startsWith('kill')) && data) {
+  if (a.kind === 'errno' && data > MAX_ERRNO) return `${formatAction(a)} (clamped from ${data})`;
+  if ((a.kind === 'allow' || a.kind === 'log' || a.kind === 'user-notif' || a.kind === 'trap' || a.kind.startsWith('kill')) && data) {
     return `${a.kind} (data ${data})`;
   }
-  return actionName(a);
-}
-
-export function sameAction(a: Action, b: Action): boolean {
-  return actionToRet(a) === actionToRet(b);
+  return formatAction(a);
 }

@@ -3,7 +3,7 @@
  * per-arch rules into one rule per name. Two arches must agree on a name's rule.
  */
 import { InputError } from '../errors.ts';
-import { formatAction } from '../policy/action.ts';
+import { formatAction, sameAction } from '../policy/action.ts';
 import { describeConditions } from '../policy/describe.ts';
 import { clausesBySeverity } from '../policy/evaluate.ts';
 import { disjointRows, satisfiable, type Cmp64 } from '../policy/argset.ts';
@@ -48,8 +48,6 @@ export interface EngineRow {
   action: Action;
   args: Cmp64[];
 }
-
-const sameAction = (a: Action, b: Action): boolean => formatAction(a) === formatAction(b);
 
 /**
  * The rows that make libseccomp (and runc/crun, which call it) do what evaluate.ts says. Its

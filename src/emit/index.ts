@@ -6,7 +6,7 @@ import { cHeaderEmitter } from './c-header.ts';
 import { libseccompEmitter } from './libseccomp.ts';
 import { ociEmitter } from './oci.ts';
 import { rawBpfEmitter } from './raw-bpf.ts';
-import { shimEmitter } from '../shim/emitter.ts';
+import { shimEmitter } from './shim.ts';
 import { systemdEmitter } from './systemd.ts';
 import type { Emitter } from './types.ts';
 

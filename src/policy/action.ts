@@ -45,7 +45,7 @@ export function describeOutcome(a: Action): string {
   switch (a.kind) {
     case 'allow': return 'runs normally';
     case 'log': return 'runs normally (and is logged)';
-    case 'errno': return a.errno === 38
+    case 'errno': return a.errno === ERRNO.ENOSYS
       ? 'fails with ENOSYS (errno 38): libc falls back to an older call where it has one'
       : `fails with ${errnoName(a.errno) ?? 'errno'} (errno ${a.errno})`;
     case 'trap': return 'raises SIGSYS: the process dies unless it handles SIGSYS';

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { run } from '../../src/cli/run.ts';
 import { buildFixture, TOOLCHAINS, type Toolchain } from './check-build.ts';
 import { ROOT } from './paths.ts';
@@ -137,7 +138,10 @@ export async function examplesSet(): Promise<Golden> {
         out.set(`${stem}.json`, await ok(['check', file, '--target', t.id, '--firmware', f, '--format', 'json'], [0, 1]));
         out.set(`${stem}.txt`, await ok(['check', file, '--target', t.id, '--firmware', f], [0, 1]));
       }
-      out.set(`check/${name}-${t.id}-13.7.sarif`, await ok(['check', file, '--target', t.id, '--firmware', '13.7', '--format', 'sarif'], [0, 1]));
+      // SARIF names the checkout as SRCROOT's URI: the one byte string that depends on where the
+      // repository lies, so it is written as file:///SRCROOT/ in the golden copy.
+      const sarif = (await ok(['check', file, '--target', t.id, '--firmware', '13.7', '--format', 'sarif'], [0, 1])).toString('utf8');
+      out.set(`check/${name}-${t.id}-13.7.sarif`, Buffer.from(sarif.split(pathToFileURL(`${ROOT}/`).href).join('file:///SRCROOT/'), 'utf8'));
     }
   }
   return out;

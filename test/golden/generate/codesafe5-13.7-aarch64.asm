@@ -63,4 +63,4 @@
 60: jeq  #0x123       -> 61 : 63          ; nr == 291 (statx)
 61: ret  #0x7fff0000                      ; allow
 62: ret  #0x80000000                      ; kill-process
-63: ret  #0x00050026                      ; errno(ENOSYS)
+63: ret  #0x00050026                      ; errno:ENOSYS

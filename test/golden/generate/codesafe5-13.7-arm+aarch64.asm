@@ -182,4 +182,4 @@
 179: jeq  #0x123       -> 180 : 182        ; nr == 291 (statx)
 180: ret  #0x7fff0000                      ; allow
 181: ret  #0x80000000                      ; kill-process
-182: ret  #0x00050026                      ; errno(ENOSYS)
+182: ret  #0x00050026                      ; errno:ENOSYS

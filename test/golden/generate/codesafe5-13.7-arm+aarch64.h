@@ -211,7 +211,7 @@ static const struct sock_filter sysgate_codesafe5_filter[183] = {
   /* 0179 */ { 0x15,   0,   2, 0x00000123 }, /* nr == 291 (statx) */
   /* 0180 */ { 0x06,   0,   0, 0x7fff0000 }, /* allow */
   /* 0181 */ { 0x06,   0,   0, 0x80000000 }, /* kill-process */
-  /* 0182 */ { 0x06,   0,   0, 0x00050026 }, /* errno(ENOSYS) */
+  /* 0182 */ { 0x06,   0,   0, 0x00050026 }, /* errno:ENOSYS */
 };
 
 static inline int sysgate_codesafe5_install(void)

@@ -122,4 +122,4 @@
 119: jeq  #0xf0005     -> 120 : 122        ; nr == 983045 (set_tls)
 120: ret  #0x7fff0000                      ; allow
 121: ret  #0x80000000                      ; kill-process
-122: ret  #0x00050026                      ; errno(ENOSYS)
+122: ret  #0x00050026                      ; errno:ENOSYS

@@ -151,7 +151,7 @@ static const struct sock_filter sysgate_codesafe5_filter[123] = {
   /* 0119 */ { 0x15,   0,   2, 0x000f0005 }, /* nr == 983045 (set_tls) */
   /* 0120 */ { 0x06,   0,   0, 0x7fff0000 }, /* allow */
   /* 0121 */ { 0x06,   0,   0, 0x80000000 }, /* kill-process */
-  /* 0122 */ { 0x06,   0,   0, 0x00050026 }, /* errno(ENOSYS) */
+  /* 0122 */ { 0x06,   0,   0, 0x00050026 }, /* errno:ENOSYS */
 };
 
 static inline int sysgate_codesafe5_install(void)

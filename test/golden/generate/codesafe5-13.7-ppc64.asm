@@ -107,4 +107,4 @@
 104: jeq  #0x17f       -> 105 : 107        ; nr == 383 (statx)
 105: ret  #0x7fff0000                      ; allow
 106: ret  #0x80000000                      ; kill-process
-107: ret  #0x00050026                      ; errno(ENOSYS)
+107: ret  #0x00050026                      ; errno:ENOSYS

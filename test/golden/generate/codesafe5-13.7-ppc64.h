@@ -136,7 +136,7 @@ static const struct sock_filter sysgate_codesafe5_filter[108] = {
   /* 0104 */ { 0x15,   0,   2, 0x0000017f }, /* nr == 383 (statx) */
   /* 0105 */ { 0x06,   0,   0, 0x7fff0000 }, /* allow */
   /* 0106 */ { 0x06,   0,   0, 0x80000000 }, /* kill-process */
-  /* 0107 */ { 0x06,   0,   0, 0x00050026 }, /* errno(ENOSYS) */
+  /* 0107 */ { 0x06,   0,   0, 0x00050026 }, /* errno:ENOSYS */
 };
 
 static inline int sysgate_codesafe5_install(void)

@@ -69,4 +69,4 @@
 66: jge  #0xffffffff  -> 69 : 68          ; nr >= 0xffffffff
 67: ret  #0x7fff0000                      ; allow
 68: ret  #0x80000000                      ; kill-process
-69: ret  #0x00050026                      ; errno(ENOSYS)
+69: ret  #0x00050026                      ; errno:ENOSYS

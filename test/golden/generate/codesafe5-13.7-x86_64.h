@@ -98,7 +98,7 @@ static const struct sock_filter sysgate_codesafe5_filter[70] = {
   /* 0066 */ { 0x35,   2,   1, 0xffffffff }, /* nr >= 0xffffffff */
   /* 0067 */ { 0x06,   0,   0, 0x7fff0000 }, /* allow */
   /* 0068 */ { 0x06,   0,   0, 0x80000000 }, /* kill-process */
-  /* 0069 */ { 0x06,   0,   0, 0x00050026 }, /* errno(ENOSYS) */
+  /* 0069 */ { 0x06,   0,   0, 0x00050026 }, /* errno:ENOSYS */
 };
 
 static inline int sysgate_codesafe5_install(void)

@@ -1,6 +1,6 @@
-/** `shim`: the libc shim (<base>.shim.c) for each arch of the filter; see ./index.ts. */
-import type { Emitter } from '../emit/types.ts';
-import { renderShim } from './index.ts';
+/** `shim`: the libc shim (<base>.shim.c) for each arch of the filter; see ../shim/index.ts. */
+import type { Emitter } from './types.ts';
+import { renderShim } from '../shim/index.ts';
 
 export const shimEmitter: Emitter = {
   format: 'shim',
