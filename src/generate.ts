@@ -4,8 +4,7 @@ import { InputError } from './errors.ts';
 import { emitterFor, type EmittedFile } from './emit/index.ts';
 import { cIdent } from './util/c-syntax.ts';
 import { showFirmware } from './policy/firmware.ts';
-import { resolveArch, resolvePolicy } from './policy/resolve.ts';
-import { runtimeProfile, withRuntime, type RuntimeAddition } from './policy/runtimes.ts';
+import { resolveSettings } from './policy/settings.ts';
 import type { Policy, TargetDef } from './policy/types.ts';
 import { VERSION } from './version.ts';
 
@@ -41,19 +40,16 @@ export const DEFAULT_FORMATS = ['bpf', 'c', 'oci', 'systemd', 'libseccomp', 'asm
 
 export function generate(target: TargetDef, opts: GenerateOptions): GeneratedFilter[] {
   const emitters = [...new Set(opts.formats)].map(emitterFor);
-  const sets: string[][] = opts.arches === 'all'
-    ? target.arches.map((a) => [a])
-    : [opts.arches?.length ? opts.arches : [target.defaultArch]];
-  return sets.map((set) => {
-    let policies = set.map((a) => resolvePolicy(target, { ...(opts.firmware !== undefined ? { firmware: opts.firmware } : {}), arch: resolveArch(target, a).name }));
-    const name = opts.name === undefined ? undefined : sets.length > 1 ? `${opts.name}-${set.join('+')}` : opts.name;
-    if (opts.runtime === undefined) return generateFor(target, policies, emitters, name);
-    const profile = runtimeProfile(opts.runtime);
-    const done = policies.map((p) => withRuntime(p, profile));
-    policies = done.map((d) => d.policy);
-    const addition: RuntimeAddition = done[0]!.addition;
+  const { filters, runtime: profile } = resolveSettings(target, {
+    ...(opts.firmware !== undefined ? { firmware: opts.firmware } : {}),
+    ...(opts.arches !== undefined ? { arches: opts.arches } : {}),
+    ...(opts.runtime !== undefined ? { runtime: opts.runtime } : {}),
+  });
+  return filters.map(({ policies, addition }) => {
+    const name = opts.name === undefined ? undefined : filters.length > 1 ? `${opts.name}-${policies.map((p) => p.arch.name).join('+')}` : opts.name;
+    if (!profile) return generateFor(target, policies, emitters, name);
     const out = generateFor(target, policies, emitters, name, `-${profile.name}`);
-    return { ...out, runtime: { name: profile.name, engine: profile.engine.runtime, version: profile.engine.version, ...addition } };
+    return { ...out, runtime: { name: profile.name, engine: profile.engine.runtime, version: profile.engine.version, ...addition! } };
   });
 }
 

@@ -8,7 +8,8 @@
  */
 export { loadTarget, shippedTargetIds, type LoadOptions } from './policy/load.ts';
 export { resolvePolicy, resolvePolicies, resolveArch, resolveFirmware, type ResolveOptions } from './policy/resolve.ts';
-export { evaluatePolicy, evaluatePolicies } from './policy/evaluate.ts';
+export { evaluatePolicy, evaluatePolicies, callOutcome, type CallOutcome } from './policy/call.ts';
+export { resolveSettings, resolvePolicySet, type ResolvedSettings, type SettingsRequest, type PolicySet } from './policy/settings.ts';
 export { explainSyscall, type Explanation } from './policy/explain.ts';
 export { compareFirmwares, type CompatReport, type CompatChange } from './policy/compat.ts';
 export { parseAction, formatAction, describeOutcome } from './policy/action.ts';

@@ -6,7 +6,7 @@ import Ajv from 'ajv';
 import { decodeFilter, runFilter } from '../src/bpf/index.ts';
 import { generate } from '../src/generate.ts';
 import { formatAction } from '../src/policy/action.ts';
-import { evaluatePolicy } from '../src/policy/evaluate.ts';
+import { evaluatePolicy } from '../src/policy/call.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import type { Policy } from '../src/policy/types.ts';

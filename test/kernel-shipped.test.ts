@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { decodeFilter } from '../src/bpf/index.ts';
 import { generate } from '../src/generate.ts';
-import { evaluatePolicies } from '../src/policy/evaluate.ts';
+import { evaluatePolicies } from '../src/policy/call.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import { ARCHES, X32_SYSCALL_BIT } from '../src/syscalls/arches.ts';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { compileFilter, encodeFilter } from '../src/bpf/index.ts';
 import { InputError } from '../src/errors.ts';
-import { evaluatePolicy } from '../src/policy/evaluate.ts';
+import { evaluatePolicy } from '../src/policy/call.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import { judgeObserved, parseQemuStrace, runObserved } from '../src/run/observe.ts';

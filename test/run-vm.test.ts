@@ -13,7 +13,7 @@ import { checkFile } from '../src/check/index.ts';
 import { defaultCacheDir } from '../src/buildsys/shim-cache.ts';
 import { InputError } from '../src/errors.ts';
 import { formatAction } from '../src/policy/action.ts';
-import { evaluatePolicy } from '../src/policy/evaluate.ts';
+import { evaluatePolicy } from '../src/policy/call.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import type { Policy } from '../src/policy/types.ts';

@@ -24,10 +24,10 @@ import type { ElfInfo } from '../elf/types.ts';
 import { InputError } from '../errors.ts';
 import { describeOutcome, formatAction, isAllow } from '../policy/action.ts';
 import { errnoName } from '../policy/errno.ts';
-import { bestCaseAction, dependsOnArguments } from '../policy/evaluate.ts';
+import { callOutcome, deniedName } from '../policy/call.ts';
 import { KNOWN_FIXES } from '../policy/fixes.ts';
-import { resolvePolicy } from '../policy/resolve.ts';
-import type { Action, Policy, Rule, TargetDef } from '../policy/types.ts';
+import { asPolicySet, policyFor, type PolicySet } from '../policy/settings.ts';
+import type { Action, TargetDef } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import {
@@ -87,33 +87,14 @@ const TRIPLETS: Readonly<Record<ArchName, string[]>> = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Caches (per process or worker): policies per target/firmware/arch, knowledge-base answers,
-// and what each sysroot library reaches.
+// Caches (per process or worker): knowledge-base answers, and what each sysroot library reaches.
 
-const policies = new WeakMap<TargetDef, Map<string, Policy>>();
 const lookups = new Map<string, FunctionInfo | null>();
 const libCache = new Map<string, { elf: ElfInfo; collected: Collected } | { error: string }>();
 /** What one import reaches, per C library, arch, version, object and import (null: not modelled). */
 const importReaches = new Map<string, Reach[] | null>();
-/** The action (and rule) per policy and syscall number. */
-const actions = new WeakMap<Policy, Map<number, { action: Action; rule?: Rule }>>();
 /** By UTF-16 code unit (bytes, for the ASCII names here): never a collator, whose order follows LANG. */
 const collate = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function policyFor(target: TargetDef, firmware: string | undefined, arch: ArchName, file: string): Policy {
-  let m = policies.get(target);
-  if (!m) policies.set(target, (m = new Map()));
-  const key = `${firmware ?? ''}/${arch}`;
-  let p = m.get(key);
-  if (!p) {
-    if (!target.arches.includes(arch) && arch !== 'x86_64') {
-      throw new InputError(`${file}: ${arch} binary, but target ${target.id} is defined for ${target.arches.join(', ')} only`);
-    }
-    p = resolvePolicy(target, { ...(firmware !== undefined ? { firmware } : {}), arch });
-    m.set(key, p);
-  }
-  return p;
-}
 
 function lookup(libc: Libc, symbol: string, arch: ArchName, version: string): FunctionInfo | undefined {
   const key = `${libc}/${arch}/${version}/${symbol}`;
@@ -441,19 +422,6 @@ function readShimManifest(elf: ElfInfo, src: ElfBytes): ShimManifest | undefined
 // ---------------------------------------------------------------------------------------------
 // Judging
 
-/** The action for an unconditional call, and the rule when there is one. */
-function actionFor(policy: Policy, nr: number): { action: Action; rule?: Rule } {
-  let m = actions.get(policy);
-  if (!m) actions.set(policy, (m = new Map()));
-  let a = m.get(nr);
-  if (!a) {
-    const rule = policy.rules.find((r) => r.nr === nr);
-    a = rule ? { action: bestCaseAction(rule), rule } : { action: policy.defaultAction };
-    m.set(nr, a);
-  }
-  return a;
-}
-
 const ENOSYS = 38;
 
 /**
@@ -562,14 +530,20 @@ function outcomeText(j: Judgement, action: Action, via: Via | undefined, h: Hand
  * Checks one ELF against a target. Throws InputError for files that cannot be checked
  * (malformed, an arch the target lacks); returns the report otherwise.
  */
-export function checkElf(input: Uint8Array | ElfBytes, file: string, target: TargetDef, opts: CheckOptions = {}): CheckReport {
+export function checkElf(input: Uint8Array | ElfBytes, file: string, target: TargetDef | PolicySet, opts: CheckOptions = {}): CheckReport {
+  return checkElfWith(input, file, asPolicySet(target, opts.firmware), opts);
+}
+
+/** checkElf on resolved policies: `opts.firmware` is the set's business, not read here. */
+function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet, opts: CheckOptions): CheckReport {
   const src = input instanceof Uint8Array ? inMemory(input) : input;
   const elf = readElf(src, file);
   // A file the kernel refuses to execute makes no syscalls: never a PASS.
   if (elf.cannotRun) throw new InputError(`${file}: cannot run: ${elf.cannotRun}`);
   if (!elf.arch) throw new InputError(`${file}: e_machine ${elf.machine} (${elf.class}-bit) is not an arch sysgate knows`);
   const arch = elf.arch;
-  const policy = policyFor(target, opts.firmware, arch, file);
+  const policy = policyFor(set, arch);
+  if (!policy) throw new InputError(`${file}: ${arch} binary, but target ${set.target.id} is defined for ${set.target.arches.join(', ')} only`);
   const libc = detectLibc(elf, src);
   const isLibrary = elf.type === 'dyn' && !elf.pie && !elf.interp;
   const libcInfo = libcVersion(elf, libc, opts, isLibrary);
@@ -683,7 +657,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
   // Judge every way of reaching every call.
   const byName = new Map<string, { nr: number; vias: Via[]; handlings: Handling[] }>();
   for (const r of kept) {
-    const { action } = actionFor(policy, r.nr);
+    const { action } = callOutcome(policy, r.nr);
     const j = judge(action, r.handling);
     const via = { ...r.via, verdict: j.verdict, ...(j.how ? { how: j.how } : {}), ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}) } as Via;
     let e = byName.get(r.name);
@@ -693,11 +667,11 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
   }
   const syscalls: Finding[] = [];
   for (const [name, e] of byName) {
-    const { action, rule } = actionFor(policy, e.nr);
+    const { action, rule, conditional } = callOutcome(policy, e.nr);
     const j = worst(e.vias);
     const verdict = j.verdict;
     const wi = e.vias.findIndex((v) => judgementRank(v) === judgementRank(j));
-    const denied = target.denied.find((d) => d.name === name);
+    const denied = deniedName(policy, name);
     const importFix = e.vias.map((v) => (v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined)).find(Boolean);
     const fix = verdict === 'allowed' ? undefined : denied?.fix ?? KNOWN_FIXES[name] ?? importFix;
     const f: Finding = {
@@ -708,7 +682,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
       severity: severityOf(verdict),
       action: formatAction(action),
       outcome: outcomeText(j, action, e.vias[wi], e.handlings[wi]),
-      ...(rule && isAllow(action) && (dependsOnArguments(rule) || rule.limit)
+      ...(rule && isAllow(action) && (conditional || rule.limit)
         ? { condition: rule.limit ?? 'allowed only for some argument values' }
         : {}),
       ...(denied && verdict !== 'allowed' ? { reason: denied.reason } : {}),
@@ -722,7 +696,7 @@ export function checkElf(input: Uint8Array | ElfBytes, file: string, target: Tar
   return {
     file,
     arch,
-    target: target.id,
+    target: policy.target.id,
     firmware: policy.firmware,
     defaultAction: formatAction(policy.defaultAction),
     static: elf.static,

@@ -6,6 +6,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ElfFile } from '../elf/source.ts';
 import { InputError } from '../errors.ts';
+import type { PolicySet } from '../policy/settings.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { openRegularFile } from '../util/read-input.ts';
 import { checkElf } from './analyze.ts';
@@ -32,7 +33,7 @@ export function isElfFile(path: string): boolean {
  * Checks the file at `path`. `explicit`: named by the user, so a non-ELF file is an error;
  * found by walking a directory, it is skipped (null). Bugs (non-InputErrors) propagate.
  */
-export function checkFile(path: string | Uint8Array, display: string, target: TargetDef, opts: CheckOptions, explicit: boolean): CheckResult | null {
+export function checkFile(path: string | Uint8Array, display: string, target: TargetDef | PolicySet, opts: CheckOptions, explicit: boolean): CheckResult | null {
   let src: ElfFile;
   let fd: number | undefined;
   try {

@@ -21,6 +21,7 @@ import { availableParallelism } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.ts';
+import { asPolicySet, type PolicySet } from '../policy/settings.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { checkFile } from './file.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
@@ -195,10 +196,12 @@ export function workerCount(requested: number | undefined, files: number, cores 
   return Math.max(1, Math.min(requested ?? cores, cores, Math.floor(files / MIN_FILES_PER_WORKER)));
 }
 
-export async function checkPaths(paths: string[], target: TargetDef, opts: WalkOptions = {}): Promise<CheckResult[]> {
+export async function checkPaths(paths: string[], target: TargetDef | PolicySet, opts: WalkOptions = {}): Promise<CheckResult[]> {
   const cwd = opts.cwd ?? process.cwd();
+  // Resolved once, before the walk: every file and every worker judges by these policies.
+  const policies = asPolicySet(target, opts.firmware);
   const items = expandPaths(paths, cwd);
-  const { onProgress, jobs: jobsOpt, cwd: _cwd, ...checkOpts } = opts;
+  const { onProgress, jobs: jobsOpt, cwd: _cwd, firmware: _firmware, ...checkOpts } = opts;
   const results: (CheckResult | null)[] = new Array(items.length).fill(null);
   // Paths the walk could not look at are results already; the rest is work.
   const work: number[] = [];
@@ -211,13 +214,13 @@ export async function checkPaths(paths: string[], target: TargetDef, opts: WalkO
   if (jobs <= 1) {
     for (const i of work) {
       const it = items[i]!;
-      results[i] = checkFile(it.path, it.display, target, checkOpts, it.explicit);
+      results[i] = checkFile(it.path, it.display, policies, checkOpts, it.explicit);
       done++;
       onProgress?.(done, work.length, it.display);
     }
     return results.filter((r): r is CheckResult => r !== null);
   }
-  const init: WorkerInit = { [WORKER_MARK]: true, target, opts: checkOpts };
+  const init: WorkerInit = { [WORKER_MARK]: true, policies, opts: checkOpts };
   const workers: Worker[] = [];
   try {
     await new Promise<void>((resolveAll, reject) => {

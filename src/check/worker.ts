@@ -4,7 +4,7 @@
  * small eval that imports this module and calls it. The pool terminates its workers when done.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { TargetDef } from '../policy/types.ts';
+import type { PolicySet } from '../policy/settings.ts';
 import { checkFile } from './file.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
 
@@ -12,7 +12,8 @@ export const WORKER_MARK = 'sysgateCheckWorker';
 
 export interface WorkerInit {
   [WORKER_MARK]: true;
-  target: TargetDef;
+  /** Resolved once by the pool's owner: a worker never resolves the target again. */
+  policies: PolicySet;
   opts: CheckOptions;
 }
 
@@ -30,7 +31,7 @@ function serve(init: WorkerInit): void {
   parentPort!.on('message', (job: Job) => {
     let reply: Reply;
     try {
-      reply = { id: job.id, result: checkFile(typeof job.path === 'string' ? job.path : Buffer.from(job.path), job.display, init.target, init.opts, job.explicit) };
+      reply = { id: job.id, result: checkFile(typeof job.path === 'string' ? job.path : Buffer.from(job.path), job.display, init.policies, init.opts, job.explicit) };
     } catch (e) {
       reply = { id: job.id, crash: (e as Error)?.stack ?? String(e) };
     }

@@ -1,6 +1,6 @@
 /** What changes for an app between two firmware versions of a target. */
-import { bestCaseAction } from './evaluate.ts';
-import { describeOutcome, formatAction, isAllow, sameAction } from './action.ts';
+import { allowsSome } from './call.ts';
+import { describeOutcome, formatAction, sameAction } from './action.ts';
 import { compareFirmware, showFirmware } from './firmware.ts';
 import { resolvePolicy } from './resolve.ts';
 import type { Action, Policy, TargetDef } from './types.ts';
@@ -27,7 +27,7 @@ export interface CompatReport {
 export function compareFirmwares(target: TargetDef, from: string, to: string, arch?: string): CompatReport {
   const a = resolvePolicy(target, { firmware: from, ...(arch ? { arch } : {}) });
   const b = resolvePolicy(target, { firmware: to, ...(arch ? { arch } : {}) });
-  const allowedSet = (p: Policy) => new Map(p.rules.filter((r) => isAllow(bestCaseAction(r))).map((r) => [r.nr, r]));
+  const allowedSet = (p: Policy) => new Map(p.rules.filter(allowsSome).map((r) => [r.nr, r]));
   const sa = allowedSet(a);
   const sb = allowedSet(b);
   const change = (r: Policy['rules'][number]): CompatChange => ({ name: r.name, number: r.nr, since: r.since ? showFirmware(r.since) : null });

@@ -1,7 +1,8 @@
 /**
  * What a policy means for one call, computed from the Policy itself (not from a compiled
  * program): the reference the BPF compiler, the emulator, the kernel and libseccomp's build of
- * the same policy are checked against.
+ * the same policy are checked against. The lookup of a call in a Policy (default action,
+ * foreign numbers) is src/policy/call.ts.
  *
  * A rule (one per syscall number) holds clauses, one per target entry for that call, each with
  * its own action and AND-list of argument conditions (an empty list matches every call).
@@ -15,16 +16,7 @@
  * beats ENOSYS (38)), the smaller trace data wins. Overlapping entries therefore never open
  * a call wider than the strictest of them: the fail-closed choice.
  */
-import { X32_SYSCALL_BIT } from '../syscalls/arches.ts';
-import type { Action, ArgCondition, Clause, Policy, Rule } from './types.ts';
-
-const index = new WeakMap<Policy, Map<number, Rule>>();
-
-function ruleFor(p: Policy, nr: number): Rule | undefined {
-  let m = index.get(p);
-  if (!m) index.set(p, (m = new Map(p.rules.map((r) => [r.nr, r]))));
-  return m.get(nr);
-}
+import type { Action, ArgCondition, Clause, Rule } from './types.ts';
 
 const MASK64 = 0xffffffffffffffffn;
 
@@ -117,19 +109,4 @@ export function bestCaseAction(rule: Rule): Action {
 /** Whether the call's arguments can change what the rule does. */
 export function dependsOnArguments(rule: Rule): boolean {
   return unconditionalAction(rule) === undefined;
-}
-
-/** The action for a call (`nr` as the kernel sees it: u32), on the policy's own arch. */
-export function evaluatePolicy(p: Policy, nr: number, args: readonly bigint[] = []): Action {
-  const n = nr >>> 0;
-  if (p.arch.name === 'x86_64' && n !== 0xffffffff && (n & X32_SYSCALL_BIT) !== 0) return p.foreignArchAction;
-  const rule = ruleFor(p, n);
-  if (!rule) return p.defaultAction;
-  return ruleAction(rule, args) ?? p.defaultAction;
-}
-
-/** The action for a call from an arch given by its AUDIT_ARCH value, across several policies. */
-export function evaluatePolicies(policies: readonly Policy[], auditArch: number, nr: number, args: readonly bigint[] = []): Action {
-  const p = policies.find((x) => x.arch.auditArch === auditArch >>> 0);
-  return p ? evaluatePolicy(p, nr, args) : policies[0]!.foreignArchAction;
 }

@@ -5,7 +5,7 @@ import { allSyscallNames, isKnownSyscall, syscallNumber } from '../syscalls/tabl
 import { didYouMean, excerpt } from '../util/suggest.ts';
 import { formatAction, isAllow } from './action.ts';
 import { abiNote } from './describe.ts';
-import { bestCaseAction } from './evaluate.ts';
+import { allowsSome, callOutcome, deniedName, ruleNamed } from './call.ts';
 import { showFirmware } from './firmware.ts';
 import { KNOWN_FIXES } from './fixes.ts';
 import type { Action, Policy, Rule, TargetDef } from './types.ts';
@@ -42,15 +42,15 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
   if (!isKnownSyscall(name)) throw new InputError(`'${excerpt(name)}' is not a syscall on any arch${didYouMean(name, allSyscallNames())}`);
   const arch = policy.arch.name;
   const number = syscallNumber(arch, name);
-  const ruleFor = (n: string) => policy.rules.find((r) => r.name === n);
-  const rule = ruleFor(name);
+  const rule = ruleNamed(policy, name);
   const entry = target.entries.find((e) => e.name === name);
-  const denied = target.denied.find((d) => d.name === name);
+  const denied = deniedName(policy, name);
   const absent = policy.absent.find((a) => a.name === name);
   // A name the arch lacks is allowed when the rules for what replaces it are.
-  const standIn = !rule && absent ? absent.replacedBy.map(ruleFor).find((r) => r && isAllow(bestCaseAction(r))) : undefined;
+  const standIn = !rule && absent ? absent.replacedBy.map((n) => ruleNamed(policy, n)).find(allowsSome) : undefined;
   // With argument conditions: what the most favourable arguments get (the CLI lists the clauses).
-  const effectiveAction: Action = rule ? bestCaseAction(rule) : standIn ? bestCaseAction(standIn) : policy.defaultAction;
+  const decisive = rule ?? standIn;
+  const effectiveAction: Action = decisive ? callOutcome(policy, decisive.nr).action : policy.defaultAction;
   const allowed = isAllow(effectiveAction);
   const twinNames = [...new Set(familiesOf(name).flatMap((f) => f.members))].filter((n) => n !== name).sort();
   const fix = denied?.fix ?? KNOWN_FIXES[name] ?? replacementFix(name, policy);
@@ -75,12 +75,12 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
     replacedBy: absent?.replacedBy ?? [],
     ...(abiNote(policy) ? { abi: abiNote(policy)! } : {}),
     ...(target.history.some((h) => h.name === name) ? { history: target.history.filter((h) => h.name === name).map((h) => h.note) } : {}),
-    twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: !!ruleFor(t) && isAllow(bestCaseAction(ruleFor(t)!)) })),
+    twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: allowsSome(ruleNamed(policy, t)) })),
   };
 }
 
 /** A legacy or twin call the policy allows does the same job. */
 function replacementFix(name: string, policy: Policy): string | undefined {
-  const alt = replacementsOf(name).find((r) => policy.rules.some((x) => x.name === r.name && isAllow(bestCaseAction(x))));
+  const alt = replacementsOf(name).find((r) => allowsSome(ruleNamed(policy, r.name)));
   return alt ? `use ${alt.name} (${alt.family.why})` : undefined;
 }

@@ -18,14 +18,27 @@ export interface ResolveOptions {
   arch?: string;
 }
 
+/** Whether a target can be resolved for an arch: its own, and x86_64 always (host emulation). */
+export function targetRuns(target: TargetDef, arch: ArchName): boolean {
+  return target.arches.includes(arch) || arch === 'x86_64';
+}
+
+/** Every arch the target can be resolved for (the target's own first, in its order). */
+export function resolvableArches(target: TargetDef): ArchName[] {
+  return [...target.arches, ...ARCH_NAMES.filter((a) => !target.arches.includes(a) && targetRuns(target, a))];
+}
+
+/** The error for an arch the target is not defined for. */
+export function notDefinedFor(target: { id: string; arches: readonly ArchName[] }, arch: ArchName): InputError {
+  return new InputError(`target ${target.id} is not defined for ${arch} (its arches: ${target.arches.join(', ')}; x86_64 is always available for host emulation)`);
+}
+
 /** The arch a user asked for, checked against the target. x86_64 is always allowed: host emulation. */
 export function resolveArch(target: TargetDef, arch: string | undefined): ArchInfo {
   if (arch === undefined) return ARCHES[target.defaultArch];
   const info = lookupArch(arch);
   if (!info) throw new InputError(`unknown arch '${excerpt(arch)}'${didYouMean(arch, ARCH_NAMES)}; known: ${ARCH_NAMES.join(', ')}`);
-  if (!target.arches.includes(info.name) && info.name !== 'x86_64') {
-    throw new InputError(`target ${target.id} is not defined for ${info.name} (its arches: ${target.arches.join(', ')}; x86_64 is always available for host emulation)`);
-  }
+  if (!targetRuns(target, info.name)) throw notDefinedFor(target, info.name);
   return info;
 }
 
@@ -153,6 +166,7 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
     foreignArchAction: target.foreignArchAction,
     rules: [...byNr.values()].sort((a, b) => a.nr - b.nr),
     absent,
+    denied: target.denied.map((d) => ({ ...d })),
     tableMax: tableMax(arch.name),
     ...(target.abi ? { abi: { name: target.abi, here: target.abi === arch.name ? 'own' as const : translate ? 'translated' as const : 'same-table' as const } } : {}),
   };

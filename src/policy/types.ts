@@ -76,7 +76,7 @@ export interface TargetDef {
   essentials: boolean;
   entries: SyscallEntry[];
   /** Names the target explicitly says the device denies, with the reason. */
-  denied: { name: string; reason: string; fix?: string }[];
+  denied: DeniedName[];
   /** Where other sources (older vendor pages) disagree about a name: information, never policy. */
   history: { name: string; note: string }[];
   /** Chain of ids/paths this target extends, nearest first. */
@@ -86,6 +86,13 @@ export interface TargetDef {
    * with different actions); the CLI prints them to stderr. Absent: none.
    */
   notes?: Diagnostic[];
+}
+
+/** A name the target says the device denies: why, and what to do instead. */
+export interface DeniedName {
+  name: string;
+  reason: string;
+  fix?: string;
 }
 
 export type Provenance =
@@ -146,6 +153,8 @@ export interface Policy {
   /** Sorted by nr, one per number. */
   rules: Rule[];
   absent: AbsentName[];
+  /** The target's deny list (reasons and fixes), carried so readers need no TargetDef. */
+  denied: readonly DeniedName[];
   /** Highest syscall number the arch's table knows (past it: default action). */
   tableMax: number;
   /**

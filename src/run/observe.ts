@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { readElf } from '../elf/reader.ts';
 import { InputError } from '../errors.ts';
 import { formatAction, isAllow } from '../policy/action.ts';
-import { dependsOnArguments, evaluatePolicy } from '../policy/evaluate.ts';
+import { callOutcome, evaluatePolicy } from '../policy/call.ts';
 import type { Policy } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
@@ -91,8 +91,7 @@ export function judgeObserved(calls: readonly ObservedCall[], policy: Policy): {
     if (nr === null) { unknown.add(c.name); continue; }
     const name = c.nr !== undefined ? syscallName(policy.arch.name, c.nr) ?? `nr_${c.nr}` : c.name;
     const args = c.args.map(argValue);
-    const rule = policy.rules.find((r) => r.nr === nr);
-    if (rule && dependsOnArguments(rule) && args.some((a) => a === undefined)) symbolic.add(name);
+    if (callOutcome(policy, nr).conditional && args.some((a) => a === undefined)) symbolic.add(name);
     const action = evaluatePolicy(policy, nr, args.map((a) => a ?? 0n));
     if (isAllow(action)) continue;
     const text = formatAction(action);

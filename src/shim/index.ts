@@ -17,6 +17,7 @@ import { SHIM_MANIFEST_MAGIC, SHIM_MANIFEST_SYMBOL } from './manifest.ts';
 import { InputError } from '../errors.ts';
 import { formatAction, isAllow } from '../policy/action.ts';
 import { showFirmware } from '../policy/firmware.ts';
+import { callOutcome } from '../policy/call.ts';
 import { unconditionalAction } from '../policy/evaluate.ts';
 import type { ArgCondition, Clause, Policy } from '../policy/types.ts';
 import type { ArchName } from '../syscalls/arches.ts';
@@ -76,12 +77,8 @@ type Verdict = 'allowed' | 'denied' | 'absent';
 export function verdictOf(policy: Policy, name: string): Verdict {
   const nr = syscallNumber(policy.arch.name, name);
   if (nr === null) return 'absent';
-  const rule = policy.rules.find((r) => r.nr === nr);
-  if (rule) {
-    const a = unconditionalAction(rule);
-    return a && isAllow(a) ? 'allowed' : 'denied';
-  }
-  return isAllow(policy.defaultAction) ? 'allowed' : 'denied';
+  const { always } = callOutcome(policy, nr);
+  return always && isAllow(always) ? 'allowed' : 'denied';
 }
 
 export interface EntryPlan {

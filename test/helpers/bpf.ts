@@ -12,7 +12,7 @@ import { encodeFilter } from '../../src/bpf/encode.ts';
 import { retToAction, type Insn } from '../../src/bpf/types.ts';
 import { ROOT } from './paths.ts';
 import { requireTool } from './tools.ts';
-import { evaluatePolicies } from '../../src/policy/evaluate.ts';
+import { evaluatePolicies } from '../../src/policy/call.ts';
 
 export const ALLOW: Action = { kind: 'allow' };
 export const errno = (e: number): Action => ({ kind: 'errno', errno: e });
@@ -43,6 +43,7 @@ export function makePolicy(opts: {
     foreignArchAction: opts.foreignArchAction ?? { kind: 'kill-process' },
     rules: [...opts.rules].sort((a, b) => a.nr - b.nr),
     absent: [],
+    denied: [],
     tableMax: opts.tableMax ?? 460,
   };
 }

@@ -8,7 +8,7 @@ import { renderReport, type TextStyle } from '../../check/report-text.ts';
 import { toJson } from '../../check/report-json.ts';
 import { incomplete, isCheckError } from '../../check/types.ts';
 import { InputError } from '../../errors.ts';
-import { resolvePolicy } from '../../policy/resolve.ts';
+import { policyOn, resolvePolicySet } from '../../policy/settings.ts';
 import { parseArgs } from '../args.ts';
 import { bold, dim, errIo, green, json, red, yellow, type Command, type Io } from '../io.ts';
 import { settings } from './common.ts';
@@ -68,7 +68,9 @@ Examples:
     // -fuse-ld picks the linker, so it belongs to the linker probe (and to the cache key).
     const driver = [...inv.driver, ...inv.args.filter((a) => a.startsWith('-fuse-ld=') || a.startsWith('--ld-path='))];
     const arch = compilerArch(inv.driver);
-    const policy = resolvePolicy(s.target, { ...(s.firmware !== undefined ? { firmware: s.firmware } : {}), arch: arch.name });
+    // Resolved once: the shim is built from these policies and the linked file checked by them.
+    const policies = resolvePolicySet(s.target, s.firmware);
+    const policy = policyOn(policies, arch.name);
     const useShim = !flags['--no-shim'] && (s.config.shim ?? true) && !inv.shared;
     let args = inv.args;
     if (useShim) {
@@ -81,7 +83,7 @@ Examples:
 
     const output = resolve(io.cwd, inv.output!);
     const sysroot = flags['--sysroot'] ? resolve(io.cwd, flags['--sysroot']) : s.config.sysroot;
-    const result = checkFile(output, inv.output!, s.target, { ...(s.firmware !== undefined ? { firmware: s.firmware } : {}), ...(sysroot ? { sysroot } : {}) }, true);
+    const result = checkFile(output, inv.output!, policies, sysroot ? { sysroot } : {}, true);
     if (!result) throw new InputError(`${inv.output}: the linked file is not an ELF file`);
     if (isCheckError(result)) throw new InputError(`${inv.output}: ${result.error}`);
     if (flags['--json']) io.out(json(toJson([result], true)));

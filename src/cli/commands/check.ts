@@ -1,5 +1,6 @@
 import { InputError } from '../../errors.ts';
 import { checkPaths } from '../../check/walk.ts';
+import { resolvePolicySet } from '../../policy/settings.ts';
 import { renderText } from '../../check/report-text.ts';
 import { toJson } from '../../check/report-json.ts';
 import { toSarif } from '../../check/report-sarif.ts';
@@ -132,9 +133,9 @@ Examples:
     const progress = !!io.errIsTTY && !quiet;
     let last = 0;
     const span = firmware !== undefined && isFirmwareSpan(firmware) ? firmwaresIn(target, firmware) : undefined;
-    const runAt = (fw: string | undefined) => checkPaths(paths, target, {
+    // Resolved once per firmware: the walk and its workers judge every file by this set.
+    const runAt = (fw: string | undefined) => checkPaths(paths, resolvePolicySet(target, fw), {
       cwd: io.cwd,
-      ...(fw !== undefined ? { firmware: fw } : {}),
       ...(flags['--sysroot'] ? { sysroot: resolve(io.cwd, flags['--sysroot']) } : {}),
       ...(libcVersion ? { libcVersion } : {}),
       ...(jobs !== undefined ? { jobs } : {}),

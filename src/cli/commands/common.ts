@@ -2,7 +2,7 @@
 import { loadConfig, type Config } from '../../config.ts';
 import { formatDiagnostic } from '../../errors.ts';
 import { loadTarget } from '../../policy/load.ts';
-import { resolvePolicy } from '../../policy/resolve.ts';
+import { resolveSettings } from '../../policy/settings.ts';
 import type { Policy, TargetDef } from '../../policy/types.ts';
 import { requireFlag } from '../args.ts';
 import type { Io } from '../io.ts';
@@ -41,9 +41,9 @@ export async function settings(flags: TargetFlags, command: string, io: Io): Pro
 
 export async function policyFromFlags(flags: TargetFlags, command: string, io: Io): Promise<{ target: TargetDef; policy: Policy }> {
   const s = await settings(flags, command, io);
-  const policy = resolvePolicy(s.target, {
+  const policy = resolveSettings(s.target, {
     ...(s.firmware !== undefined ? { firmware: s.firmware } : {}),
-    ...(s.arch !== undefined ? { arch: s.arch } : {}),
-  });
+    ...(s.arch !== undefined ? { arches: [s.arch] } : {}),
+  }).filters[0]!.policies[0]!;
   return { target: s.target, policy };
 }
