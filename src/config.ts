@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DiagnosticsError, InputError } from './errors.ts';
 import type { ArchName } from './syscalls/arches.ts';
-import { readRegularText } from './util/read-input.ts';
+import { readJsonFile } from './util/read-input.ts';
 import { validateJson } from './util/validate-json.ts';
 
 export const CONFIG_FILE = 'sysgate.config.json';
@@ -40,13 +40,7 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Config
   const file = findConfig(cwd, explicit);
   if (!file) return {};
   // A FIFO or /dev/zero named as the config must fail at once, not hang or fill memory.
-  const text = readRegularText(file, 'config file');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${file}: not valid JSON: ${(e as Error).message}`);
-  }
+  const raw = readJsonFile(file, 'config file');
   const configSchema = (await import('../schemas/config.schema.json', { with: { type: 'json' } })).default;
   const diags = await validateJson(configSchema, raw, file);
   if (diags.length) throw new DiagnosticsError(diags);

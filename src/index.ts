@@ -10,8 +10,23 @@ export { loadTarget, shippedTargetIds, type LoadOptions } from './policy/load.ts
 export { resolvePolicy, resolvePolicies, resolveArch, resolveFirmware, type ResolveOptions } from './policy/resolve.ts';
 export { evaluatePolicy, evaluatePolicies, callOutcome, type CallOutcome } from './policy/call.ts';
 export { resolveSettings, resolvePolicySet, type ResolvedSettings, type SettingsRequest, type PolicySet } from './policy/settings.ts';
-export { explainSyscall, type Explanation } from './policy/explain.ts';
-export { compareFirmwares, type CompatReport, type CompatChange } from './policy/compat.ts';
+import type { Explanation } from './policy/explain.ts';
+export type { Explanation };
+import { explainSyscall as explainWith } from './policy/explain.ts';
+import { glibcRecovery, libcFix } from './policy/libc-fixes.ts';
+import type { Policy, TargetDef } from './policy/types.ts';
+
+/** Why `name` is allowed or denied by `policy`, and what to do about it. */
+export function explainSyscall(target: TargetDef, policy: Policy, name: string): Explanation {
+  return explainWith(target, policy, name, libcFix);
+}
+export type { CompatReport, CompatChange } from './policy/compat.ts';
+import { compareFirmwares as compareWith, type CompatReport } from './policy/compat.ts';
+
+/** What changes for an app between two firmware versions of a target (on one arch). */
+export function compareFirmwares(target: TargetDef, from: string, to: string, arch?: string): CompatReport {
+  return compareWith(target, from, to, glibcRecovery, arch);
+}
 export { parseAction, formatAction, describeOutcome } from './policy/action.ts';
 export { parseFirmware } from './policy/firmware.ts';
 export { generate, DEFAULT_FORMATS, type GenerateOptions, type GeneratedFilter } from './generate.ts';

@@ -28,6 +28,7 @@ import { callOutcome, deniedName } from '../policy/call.ts';
 import { KNOWN_FIXES } from '../policy/fixes.ts';
 import { asPolicySet, policyFor, type PolicySet } from '../policy/settings.ts';
 import type { Action, TargetDef } from '../policy/types.ts';
+import { libcFix } from '../policy/libc-fixes.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import {
@@ -673,7 +674,7 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
     const wi = e.vias.findIndex((v) => judgementRank(v) === judgementRank(j));
     const denied = deniedName(policy, name);
     const importFix = e.vias.map((v) => (v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined)).find(Boolean);
-    const fix = verdict === 'allowed' ? undefined : denied?.fix ?? KNOWN_FIXES[name] ?? importFix;
+    const fix = verdict === 'allowed' ? undefined : denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, policy.arch.name, action) ?? importFix;
     const f: Finding = {
       name,
       nr: e.nr,

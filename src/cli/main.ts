@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The executable: the only module that touches the process (argv, streams, exit code). */
-import { wantColor, type Io } from './io.ts';
+import { EXIT, wantColor, type Io } from './io.ts';
 import { VERSION } from '../version.ts';
 
 // Each stream by its own terminal state: stderr can be a terminal while stdout is a pipe.
@@ -32,5 +32,11 @@ if (argv.length === 1 && ['--version', '-v', '-V'].includes(argv[0]!)) {
     .then(({ run }) => run(argv, io))
     .then((code) => {
       process.exitCode = code;
+    })
+    .catch((e: unknown) => {
+      // run() maps every error of a command; this catches what escapes it (its own set-up, or
+      // the import), so a bug is still exit 3 with its stack, never Node's exit 1.
+      process.stderr.write(`sysgate: internal error: ${(e as Error)?.stack ?? String(e)}\nPlease report it with the command line that caused it.\n`);
+      process.exitCode = EXIT.internal;
     });
 }

@@ -342,3 +342,41 @@ export function startupCalls(
 export function knownSymbols(libc: Libc): string[] {
   return [...new Set(KB[libc].functions.flatMap((e) => e.symbols))].sort();
 }
+
+/** What the library does by itself when one syscall fails with ENOSYS (explain's and compat's fixes). */
+export interface EnosysRecovery {
+  /** Syscalls the library tries next (the following step of a chain, or a step's `fallback`). */
+  fallbacks: string[];
+  /** Some function or start-up step carries on without the call (`onEnosys: ignored`). */
+  carriesOn: boolean;
+}
+
+/**
+ * How `libc` recovers on `arch` at `version` when `syscall` fails with ENOSYS, over every entry
+ * that makes it. undefined when no entry recovers (the call is only ever an error, or unknown).
+ */
+export function enosysRecovery(libc: Libc, syscall: string, arch: ArchName, version?: string): EnosysRecovery | undefined {
+  const kb = KB[libc];
+  const v = version ?? kb.defaultVersion;
+  const fallbacks = new Set<string>();
+  let carriesOn = false;
+  for (const e of kb.functions) {
+    if ((e.arches && !e.arches.includes(arch)) || !inRange(v, e.minVersion, e.beforeVersion)) continue;
+    const chain = stepsAt(arch, v, e.chain);
+    chain.forEach((s, i) => {
+      const next = chain[i + 1];
+      if (s.syscall === syscall && next && next.syscall !== syscall) fallbacks.add(next.syscall);
+    });
+    for (const s of [...stepsAt(arch, v, e.also), ...stepsAt(arch, v, e.conditional)]) {
+      if (s.syscall !== syscall) continue;
+      if (s.onEnosys === 'ignored') carriesOn = true;
+      if (s.onEnosys === 'fallback' && s.fallback) fallbacks.add(s.fallback);
+    }
+  }
+  for (const s of onArch(arch, kb.startup)) {
+    if (s.syscall !== syscall || !inRange(v, s.minVersion, s.beforeVersion)) continue;
+    if (s.onEnosys === 'ignored') carriesOn = true;
+    if (s.onEnosys === 'fallback' && s.fallback) fallbacks.add(s.fallback);
+  }
+  return fallbacks.size || carriesOn ? { fallbacks: [...fallbacks].sort(), carriesOn } : undefined;
+}

@@ -3,7 +3,10 @@ import { allowsSome } from './call.ts';
 import { describeOutcome, formatAction, sameAction } from './action.ts';
 import { compareFirmware, showFirmware } from './firmware.ts';
 import { resolvePolicy } from './resolve.ts';
+import type { ArchName } from '../syscalls/arches.ts';
+import type { LibcRecovery } from './fixes.ts';
 import type { Action, Policy, TargetDef } from './types.ts';
+import { allSyscallNames, syscallNumber } from '../syscalls/table.ts';
 
 export interface CompatChange {
   name: string;
@@ -24,7 +27,8 @@ export interface CompatReport {
   summary: string[];
 }
 
-export function compareFirmwares(target: TargetDef, from: string, to: string, arch?: string): CompatReport {
+/** `libc`: ./libc-fixes.ts's glibcRecovery (passed in so that the light bundle loads the libc knowledge base lazily). */
+export function compareFirmwares(target: TargetDef, from: string, to: string, libc: LibcRecovery, arch?: string): CompatReport {
   const a = resolvePolicy(target, { firmware: from, ...(arch ? { arch } : {}) });
   const b = resolvePolicy(target, { firmware: to, ...(arch ? { arch } : {}) });
   const allowedSet = (p: Policy) => new Map(p.rules.filter(allowsSome).map((r) => [r.nr, r]));
@@ -45,7 +49,7 @@ export function compareFirmwares(target: TargetDef, from: string, to: string, ar
     removed,
     history: target.history,
     summary: [
-      ...summarize(a.defaultAction, b.defaultAction, added, removed, showFirmware(fa), showFirmware(fb), compareFirmware(fa, fb)),
+      ...summarize(a.defaultAction, b.defaultAction, added, removed, showFirmware(fa), showFirmware(fb), compareFirmware(fa, fb), recoveries(libc, a.arch.name, (nr) => sa.has(nr) || sb.has(nr))),
       ...(target.history.length ? [`Other sources disagree with the target about ${target.history.length} call${target.history.length === 1 ? '' : 's'} (${target.history.map((h) => h.name).join(', ')}): the policy follows the target; 'sysgate explain NAME' says what they say.`] : []),
     ],
   };
@@ -55,15 +59,33 @@ function fatal(a: Action): boolean {
   return a.kind === 'trap' || a.kind === 'kill-process' || a.kind === 'kill-thread';
 }
 
-function summarize(da: Action, db: Action, added: CompatChange[], removed: CompatChange[], fa: string, fb: string, order: number): string[] {
+/**
+ * The calls glibc recovers from by itself (src/libc) that neither firmware allows on this arch:
+ * 'clock_gettime64 -> clock_gettime', 'rseq (carries on)'. Whether the denial lets the recovery
+ * run (ENOSYS) or not (a kill) is summarize's business.
+ */
+function recoveries(libc: LibcRecovery, arch: ArchName, allowed: (nr: number) => boolean): { libc: string; calls: string[] } {
+  const calls: string[] = [];
+  for (const name of allSyscallNames()) {
+    const nr = syscallNumber(arch, name);
+    if (nr === null || allowed(nr)) continue;
+    const r = libc.recover(name, arch);
+    if (r) calls.push(r.fallbacks.length ? `${name} -> ${r.fallbacks.join('/')}` : `${name} (carries on)`);
+  }
+  return { libc: libc.libc, calls: calls.sort() };
+}
+
+function summarize(da: Action, db: Action, added: CompatChange[], removed: CompatChange[], fa: string, fb: string, order: number, rec: { libc: string; calls: string[] }): string[] {
   const out: string[] = [];
   if (order === 0) return [`${fa} and ${fb} are the same firmware: nothing changes.`];
   if (!sameAction(da, db)) {
     out.push(`On ${fa} a call outside the list ${describeOutcome(da)}; on ${fb} it ${describeOutcome(db)}.`);
     if (fatal(da) && db.kind === 'errno') {
-      out.push(`Moving to ${fb}: denied calls stop killing the app. libc's fallbacks work again (clock_gettime64 -> clock_gettime, statx -> fstatat64, clone3 -> clone), and libraries that fall back to /dev/urandom when getrandom fails keep working.`);
+      const own = rec.calls.length ? ` ${rec.libc}'s own fallbacks work again (${rec.calls.join(', ')}),` : '';
+      out.push(`Moving to ${fb}: denied calls stop killing the app.${own} and libraries that fall back to /dev/urandom when getrandom fails keep working.`);
     } else if (da.kind === 'errno' && fatal(db)) {
-      out.push(`Moving to ${fb}: every denied call now kills the app, including ones libc makes and would have recovered from on ${fa} (rseq, set_robust_list, clock_gettime64, statx, getrandom).`);
+      const own = rec.calls.length ? `, including ones ${rec.libc} makes and would have recovered from on ${fa} (${rec.calls.join(', ')})` : '';
+      out.push(`Moving to ${fb}: every denied call now kills the app${own}.`);
     }
   }
   if (added.length) {

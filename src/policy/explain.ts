@@ -7,7 +7,7 @@ import { formatAction, isAllow } from './action.ts';
 import { abiNote } from './describe.ts';
 import { allowsSome, callOutcome, deniedName, ruleNamed } from './call.ts';
 import { showFirmware } from './firmware.ts';
-import { KNOWN_FIXES } from './fixes.ts';
+import { KNOWN_FIXES, type LibcFix } from './fixes.ts';
 import type { Action, Policy, Rule, TargetDef } from './types.ts';
 
 export interface Explanation {
@@ -38,7 +38,8 @@ export interface Explanation {
   twins: { name: string; number: number | null; allowed: boolean }[];
 }
 
-export function explainSyscall(target: TargetDef, policy: Policy, name: string): Explanation {
+/** `libcFix`: ./libc-fixes.ts (passed in so that the light bundle loads the libc knowledge base lazily). */
+export function explainSyscall(target: TargetDef, policy: Policy, name: string, libcFix: LibcFix): Explanation {
   if (!isKnownSyscall(name)) throw new InputError(`'${excerpt(name)}' is not a syscall on any arch${didYouMean(name, allSyscallNames())}`);
   const arch = policy.arch.name;
   const number = syscallNumber(arch, name);
@@ -53,7 +54,7 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string):
   const effectiveAction: Action = decisive ? callOutcome(policy, decisive.nr).action : policy.defaultAction;
   const allowed = isAllow(effectiveAction);
   const twinNames = [...new Set(familiesOf(name).flatMap((f) => f.members))].filter((n) => n !== name).sort();
-  const fix = denied?.fix ?? KNOWN_FIXES[name] ?? replacementFix(name, policy);
+  const fix = denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, arch, effectiveAction) ?? replacementFix(name, policy);
   return {
     name,
     target: target.id,

@@ -1,7 +1,24 @@
 /**
- * Known ways around a denied call, for explain and check. Keyed by syscall name; the target's
- * own `deny[].fix` takes precedence.
+ * Known ways around a denied call, for explain and check. The target's own `deny[].fix` takes
+ * precedence. What the C library does by itself when a call fails comes from the libc knowledge
+ * base (src/libc), never restated here: `libcFix` (./libc-fixes.ts) words it for one arch and
+ * one action. It is handed in as a `LibcFix` so that the light commands' bundle (explain) loads
+ * the knowledge base only when it runs (see docs/architecture.md, Bundles).
  */
+import type { ArchName } from '../syscalls/arches.ts';
+import type { Action } from './types.ts';
+
+/** glibc's own recovery when one call fails with ENOSYS on `arch` (src/libc, `enosysRecovery`). */
+export interface LibcRecovery {
+  /** e.g. 'glibc 2.36': the release the answer is for. */
+  libc: string;
+  recover(name: string, arch: ArchName): { fallbacks: string[]; carriesOn: boolean } | undefined;
+}
+
+/** What the C library does by itself about a failing call, worded for `action` on `arch`. */
+export type LibcFix = (name: string, arch: ArchName, action: Action) => string | undefined;
+
+/** Fixes that are sysgate's own tools (the shim) or the vendor's devices, keyed by syscall name. */
 export const KNOWN_FIXES: Readonly<Record<string, string>> = {
   getrandom: 'read /dev/urandom (HSM-backed on CodeSafe), or link the sysgate shim (sysgate shim); build OpenSSL 3 with --with-rand-seed=devrandom',
   getentropy: 'getentropy() calls getrandom: read /dev/urandom, or link the sysgate shim',
@@ -12,9 +29,5 @@ export const KNOWN_FIXES: Readonly<Record<string, string>> = {
   epoll_create1: 'link the sysgate shim: epoll_create1 becomes epoll_create + fcntl',
   signalfd4: 'link the sysgate shim: signalfd4 becomes signalfd + fcntl',
   inotify_init1: 'link the sysgate shim: inotify_init1 becomes inotify_init + fcntl',
-  clock_gettime64: 'on firmware >= 13.7 glibc falls back to clock_gettime by itself; before 13.7 build with 32-bit time_t or use a libc without time64 calls',
-  statx: 'on firmware >= 13.7 glibc falls back to fstatat64/newfstatat by itself',
-  clone3: 'glibc falls back to clone on ENOSYS (firmware >= 13.7)',
-  rseq: 'glibc carries on without rseq on ENOSYS; or run with GLIBC_TUNABLES=glibc.pthread.rseq=0',
-  set_robust_list: 'glibc carries on without robust futexes on ENOSYS',
 };
+

@@ -4,6 +4,7 @@
  * (./index.ts, planShim) reads only this table and the policy; the C for each entry lives in
  * templates/shim/<template>.c.tmpl, one `core <variant>` section per variant id below.
  */
+import type { Libc } from '../libc/index.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 
 /** A flag of the new call that the old call lacks, and how the shim sets it afterwards. */
@@ -28,15 +29,25 @@ export interface FallbackVariant {
   arches?: readonly ArchName[];
 }
 
+/** What one C library's implementation enters, for the releases `since` (incl.) to `before` (excl.). */
+export interface LibcView {
+  calls: readonly string[];
+  since?: string;
+  before?: string;
+}
+
 export interface ShimSymbol {
   /** The libc symbol the shim defines (interposes). */
   name: string;
   /**
-   * The syscalls the C libraries' own implementation of the symbol enters, in the order they
-   * pick them: the first that exists on the arch is the one used (glibc's `#ifdef __NR_x`
-   * pattern). The shim defines the symbol when that call is denied.
+   * The shim's view of the C libraries: per libc, the syscalls its own implementation of the
+   * symbol enters first (each view for the releases it names), the first that exists on the
+   * arch being the one used (glibc's `#ifdef __NR_x` pattern). The shim defines the symbol when
+   * that call is denied. A libc without a key has no entry in src/libc for the symbol (musl has
+   * no arc4random); with no key at all the symbol is taken to enter `denied`.
+   * test/libc-views.test.ts holds this against src/libc per arch and libc.
    */
-  libcCalls: string[];
+  libcCalls: Partial<Record<Libc, readonly LibcView[]>>;
   /** C preprocessor condition under which the symbol is defined (e.g. the libc has it). */
   guard?: string;
   /** Only on 32-bit arches (glibc's 64-bit time_t entry points). */
@@ -66,6 +77,9 @@ export interface FallbackEntry {
 const CLOEXEC: FlagEmulation = { flag: 'O_CLOEXEC', via: 'fcntl(fd, F_SETFD, FD_CLOEXEC)' };
 const NONBLOCK: FlagEmulation = { flag: 'O_NONBLOCK', via: 'fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)' };
 
+/** A view that holds for every release the knowledge base covers. */
+const all = (...calls: string[]): LibcView[] => [{ calls }];
+
 const direct = (call: string): FallbackVariant => ({ id: call, calls: [call], flags: [] });
 
 /** The id calls of faccessat's fstatat fallback (32-bit ARM: their *32 forms). */
@@ -76,17 +90,26 @@ const FA_FLAGS: FlagEmulation[] = [
 ];
 const FA_LIMITS = 'answered from fstatat: ACLs, capabilities other than root\'s, read-only mounts and LSMs are not seen (as glibc\'s fallback); AT_EMPTY_PATH: EINVAL (as glibc); more than 256 supplementary groups: ENOSYS';
 
+/** Calls with no equivalent, and which libc wrappers src/libc knows enter them. */
+const UNAVAILABLE_VIEWS = {
+  memfd_create: { glibc: all('memfd_create'), musl: all('memfd_create') },
+  timerfd_create: { glibc: all('timerfd_create'), musl: all('timerfd_create') },
+  pidfd_open: {},
+  close_range: { glibc: all('close_range') },
+  copy_file_range: {},
+} as const satisfies Record<string, ShimSymbol['libcCalls']>;
+
 export const FALLBACKS: readonly FallbackEntry[] = [
   {
     id: 'getrandom',
     denied: 'getrandom',
     template: 'random',
     symbols: [
-      { name: 'getrandom', libcCalls: ['getrandom'] },
-      { name: 'getentropy', libcCalls: ['getrandom'], note: 'at most 256 bytes (EIO past that), all or nothing' },
-      { name: 'arc4random_buf', libcCalls: ['getrandom'], guard: 'SG_LIBC_HAS_ARC4RANDOM', note: 'glibc >= 2.36 only; aborts without entropy' },
-      { name: 'arc4random', libcCalls: ['getrandom'], guard: 'SG_LIBC_HAS_ARC4RANDOM', note: 'glibc >= 2.36 only' },
-      { name: 'arc4random_uniform', libcCalls: ['getrandom'], guard: 'SG_LIBC_HAS_ARC4RANDOM', note: 'glibc >= 2.36 only' },
+      { name: 'getrandom', libcCalls: { glibc: all('getrandom'), musl: all('getrandom') } },
+      { name: 'getentropy', libcCalls: { glibc: all('getrandom'), musl: all('getrandom') }, note: 'at most 256 bytes (EIO past that), all or nothing' },
+      { name: 'arc4random_buf', libcCalls: { glibc: [{ calls: ['getrandom'], since: '2.36' }] }, guard: 'SG_LIBC_HAS_ARC4RANDOM', note: 'aborts without entropy' },
+      { name: 'arc4random', libcCalls: { glibc: [{ calls: ['getrandom'], since: '2.36' }] }, guard: 'SG_LIBC_HAS_ARC4RANDOM' },
+      { name: 'arc4random_uniform', libcCalls: { glibc: [{ calls: ['getrandom'], since: '2.36' }] }, guard: 'SG_LIBC_HAS_ARC4RANDOM' },
     ],
     variants: [{
       id: 'urandom',
@@ -103,8 +126,8 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'pipe2',
     template: 'pipe2',
     symbols: [
-      { name: 'pipe2', libcCalls: ['pipe2'] },
-      { name: 'pipe', libcCalls: ['pipe2'], note: 'glibc 2.36 implements pipe() with pipe2 on every arch' },
+      { name: 'pipe2', libcCalls: { glibc: all('pipe2'), musl: all('pipe2') } },
+      { name: 'pipe', libcCalls: { glibc: [{ calls: ['pipe', 'pipe2'], before: '2.35' }, { calls: ['pipe2'], since: '2.35' }], musl: all('pipe', 'pipe2') } },
     ],
     variants: [direct('pipe2'), { id: 'pipe', calls: ['pipe', 'fcntl', 'close'], flags: [CLOEXEC, NONBLOCK], limits: 'O_DIRECT (packet mode): EINVAL' }],
     routes: ['pipe2', 'pipe'],
@@ -114,7 +137,7 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     id: 'dup3',
     denied: 'dup3',
     template: 'dup3',
-    symbols: [{ name: 'dup3', libcCalls: ['dup3'] }],
+    symbols: [{ name: 'dup3', libcCalls: { glibc: all('dup3') } }],
     variants: [direct('dup3'), { id: 'dup2', calls: ['dup2', 'fcntl', 'close'], flags: [CLOEXEC] }],
     routes: ['dup3'],
     notes: 'oldfd == newfd is EINVAL, as dup3 says (dup2 would accept it).',
@@ -123,7 +146,7 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     id: 'accept4',
     denied: 'accept4',
     template: 'accept4',
-    symbols: [{ name: 'accept4', libcCalls: ['accept4'] }],
+    symbols: [{ name: 'accept4', libcCalls: { glibc: all('accept4'), musl: all('accept4') } }],
     variants: [direct('accept4'), { id: 'accept', calls: ['accept', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'SOCK_CLOEXEC' }, { ...NONBLOCK, flag: 'SOCK_NONBLOCK' }] }],
     routes: ['accept4'],
     notes: '',
@@ -132,7 +155,7 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     id: 'eventfd',
     denied: 'eventfd2',
     template: 'eventfd',
-    symbols: [{ name: 'eventfd', libcCalls: ['eventfd2'], note: 'glibc and musl enter eventfd2' }],
+    symbols: [{ name: 'eventfd', libcCalls: { glibc: all('eventfd2'), musl: all('eventfd2') } }],
     variants: [direct('eventfd2'), { id: 'eventfd', calls: ['eventfd', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'EFD_CLOEXEC' }, { ...NONBLOCK, flag: 'EFD_NONBLOCK' }], limits: 'EFD_SEMAPHORE: EINVAL' }],
     routes: ['eventfd2', 'eventfd'],
     notes: '',
@@ -142,8 +165,8 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'epoll_create1',
     template: 'epoll_create1',
     symbols: [
-      { name: 'epoll_create1', libcCalls: ['epoll_create1'] },
-      { name: 'epoll_create', libcCalls: ['epoll_create', 'epoll_create1'] },
+      { name: 'epoll_create1', libcCalls: { glibc: all('epoll_create1'), musl: all('epoll_create1') } },
+      { name: 'epoll_create', libcCalls: { glibc: all('epoll_create', 'epoll_create1'), musl: all('epoll_create1') } },
     ],
     variants: [direct('epoll_create1'), { id: 'epoll_create', calls: ['epoll_create', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'EPOLL_CLOEXEC' }] }],
     routes: ['epoll_create1', 'epoll_create'],
@@ -154,8 +177,8 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'inotify_init1',
     template: 'inotify_init1',
     symbols: [
-      { name: 'inotify_init1', libcCalls: ['inotify_init1'] },
-      { name: 'inotify_init', libcCalls: ['inotify_init', 'inotify_init1'] },
+      { name: 'inotify_init1', libcCalls: { glibc: all('inotify_init1'), musl: all('inotify_init1') } },
+      { name: 'inotify_init', libcCalls: { glibc: all('inotify_init', 'inotify_init1'), musl: all('inotify_init1') } },
     ],
     variants: [direct('inotify_init1'), { id: 'inotify_init', calls: ['inotify_init', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'IN_CLOEXEC' }, { ...NONBLOCK, flag: 'IN_NONBLOCK' }] }],
     routes: ['inotify_init1', 'inotify_init'],
@@ -165,7 +188,7 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     id: 'signalfd',
     denied: 'signalfd4',
     template: 'signalfd',
-    symbols: [{ name: 'signalfd', libcCalls: ['signalfd4'], note: 'glibc and musl enter signalfd4' }],
+    symbols: [{ name: 'signalfd', libcCalls: { glibc: all('signalfd4'), musl: all('signalfd4') } }],
     variants: [direct('signalfd4'), { id: 'signalfd', calls: ['signalfd', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'SFD_CLOEXEC' }, { ...NONBLOCK, flag: 'SFD_NONBLOCK' }] }],
     routes: ['signalfd4', 'signalfd'],
     notes: 'Flags apply only when a new descriptor is made (fd == -1), as in signalfd4.',
@@ -175,9 +198,9 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'fcntl64',
     template: 'fcntl',
     symbols: [
-      { name: 'fcntl', libcCalls: ['fcntl64', 'fcntl'] },
-      { name: 'fcntl64', libcCalls: ['fcntl64', 'fcntl'] },
-      { name: '__fcntl_time64', libcCalls: ['fcntl64', 'fcntl'], guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
+      { name: 'fcntl', libcCalls: { glibc: all('fcntl64', 'fcntl'), musl: all('fcntl64', 'fcntl') } },
+      { name: 'fcntl64', libcCalls: { glibc: all('fcntl64', 'fcntl'), musl: all('fcntl64', 'fcntl') } },
+      { name: '__fcntl_time64', libcCalls: { glibc: all('fcntl64', 'fcntl') }, guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
     ],
     variants: [{ id: 'fcntl', calls: ['fcntl'], flags: [], limits: 'flock64 offsets beyond 2^31-1: EOVERFLOW; OFD locks (F_OFD_GETLK/SETLK/SETLKW): EINVAL, as a kernel without them (the old call refuses them on 32-bit kernels; no conversion exists)' }],
     routes: ['fcntl64'],
@@ -187,7 +210,7 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     id: 'faccessat',
     denied: 'faccessat2',
     template: 'faccessat',
-    symbols: [{ name: 'faccessat', libcCalls: ['faccessat2'], note: 'glibc >= 2.33 enters faccessat2 first and dies on SIGSYS' }],
+    symbols: [{ name: 'faccessat', libcCalls: { glibc: all('faccessat2') } }],
     variants: [
       direct('faccessat2'),
       // glibc's own fallback: the old call where it answers the same question, else fstatat and
@@ -211,18 +234,18 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'epoll_pwait2',
     template: 'epoll_pwait2',
     symbols: [
-      { name: 'epoll_pwait2', libcCalls: ['epoll_pwait2'] },
-      { name: '__epoll_pwait2_time64', libcCalls: ['epoll_pwait2'], guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
+      { name: 'epoll_pwait2', libcCalls: {} },
+      { name: '__epoll_pwait2_time64', libcCalls: {}, guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
     ],
     variants: [direct('epoll_pwait2'), { id: 'epoll_pwait', calls: ['epoll_pwait'], flags: [{ flag: 'nanosecond timeout', via: 'rounded up to milliseconds' }] }],
     routes: ['epoll_pwait2'],
     notes: '',
   },
-  ...(['memfd_create', 'timerfd_create', 'pidfd_open', 'close_range', 'copy_file_range'] as const).map((name): FallbackEntry => ({
+  ...(Object.keys(UNAVAILABLE_VIEWS) as (keyof typeof UNAVAILABLE_VIEWS)[]).map((name): FallbackEntry => ({
     id: name,
     denied: name,
     template: 'unavailable',
-    symbols: [{ name, libcCalls: [name] }],
+    symbols: [{ name, libcCalls: UNAVAILABLE_VIEWS[name] }],
     variants: [],
     routes: [],
     notes: 'no equivalent: ENOSYS without entering the kernel (callers that handle ENOSYS fall back themselves)',

@@ -20,6 +20,7 @@ import { showFirmware } from '../policy/firmware.ts';
 import { callOutcome } from '../policy/call.ts';
 import { unconditionalAction } from '../policy/evaluate.ts';
 import type { ArgCondition, Clause, Policy } from '../policy/types.ts';
+import { compareVersions, type Libc } from '../libc/index.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { syscallNumber } from '../syscalls/table.ts';
 import { generatedBy } from '../version.ts';
@@ -92,14 +93,35 @@ export interface EntryPlan {
 }
 
 /** Which entries the policy needs, and how each is served. Pure. */
+/** The shim's view of each C library's calls for a symbol (fallbacks.ts, `libcCalls`). */
+export function libcEntries(s: ShimSymbol, entry: FallbackEntry): (readonly string[])[] {
+  const views = Object.values(s.libcCalls).flatMap((vs) => vs.map((x) => x.calls));
+  return views.length ? views : [[entry.denied]];
+}
+
+/**
+ * The call `libc`'s implementation of `s` enters first on `arch` at `version`, in the shim's
+ * view: undefined when the view has no such libc (or release), null when none of its calls
+ * exists on the arch.
+ */
+export function shimLibcCall(s: ShimSymbol, libc: Libc, arch: ArchName, version: string): string | null | undefined {
+  const view = s.libcCalls[libc]?.find((x) =>
+    (x.since === undefined || compareVersions(version, x.since) >= 0) && (x.before === undefined || compareVersions(version, x.before) < 0));
+  if (!view) return undefined;
+  return view.calls.find((c) => syscallNumber(arch, c) !== null) ?? null;
+}
+
 export function planShim(policy: Policy): EntryPlan[] {
   const v = (name: string) => verdictOf(policy, name);
   const plans: EntryPlan[] = [];
   for (const entry of FALLBACKS) {
     const symbols = entry.symbols.filter((s) => {
       if (s.only32 && policy.arch.bits !== 32) return false;
-      const used = s.libcCalls.find((c) => v(c) !== 'absent');
-      return used === undefined || v(used) === 'denied';
+      // Defined when the call some C library's implementation enters is denied (or absent).
+      return libcEntries(s, entry).some((calls) => {
+        const used = calls.find((c) => v(c) !== 'absent');
+        return used === undefined || v(used) === 'denied';
+      });
     });
     const routes = entry.variants.length ? entry.routes.filter((r) => v(r) === 'denied') : [];
     if (!symbols.length && !routes.length) continue;

@@ -91,3 +91,19 @@ export function readRegularFile(path: string, what: string, maxBytes: number): B
 export function readRegularText(path: string, what: string, maxBytes: number = MAX_JSON_BYTES): string {
   return readRegularFile(path, what, maxBytes).toString('utf8');
 }
+
+/**
+ * Read and parse a JSON input file (a target, a config): the one place a user's JSON is parsed,
+ * so every failure is an InputError on one line naming the file. V8's parse message quotes the
+ * bytes around the error, newlines and control characters included; they are escaped here.
+ */
+export function readJsonFile(path: string, what: string): unknown {
+  const text = readRegularText(path, what);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    // eslint-disable-next-line no-control-regex
+    const msg = String((e as Error).message).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    throw new InputError(`${path}: not valid JSON: ${msg}`);
+  }
+}

@@ -25,7 +25,9 @@ Examples:
     if (flags['--help']) return io.out(this.help), 0;
     const { target, arch } = await settings(flags, 'compat', io);
     if (!target.firmwares.length) throw new InputError(`target ${target.id} has no firmware versions to compare`);
-    const report = compareFirmwares(target, requireFlag(flags['--from'], '--from', 'compat'), requireFlag(flags['--to'], '--to', 'compat'), arch);
+    // Loaded here, not at start-up: the libc knowledge base stays out of the light bundle.
+    const { glibcRecovery } = await import('../../policy/libc-fixes.ts');
+    const report = compareFirmwares(target, requireFlag(flags['--from'], '--from', 'compat'), requireFlag(flags['--to'], '--to', 'compat'), glibcRecovery, arch);
     io.out(flags['--json'] ? json(report) : compatText(report, io));
     return 0;
   },
