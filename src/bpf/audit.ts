@@ -160,7 +160,7 @@ export function auditFilter(insns: readonly Insn[], arch: ArchInfo, opts: AuditO
   }
 
   // 2. Default action: the most common certain action past the table.
-  const isX32 = (nr: number): boolean => arch.name === 'x86_64' && (nr & X32_SYSCALL_BIT) !== 0;
+  const isX32 = (nr: number): boolean => arch.x32 && (nr & X32_SYSCALL_BIT) !== 0;
   const highs: number[] = [];
   for (let i = 1; i <= 64; i++) highs.push(tableMax + i);
   highs.push(0x3fffffff, 0x80000000, 0xbfffffff);
@@ -180,7 +180,7 @@ export function auditFilter(insns: readonly Insn[], arch: ArchInfo, opts: AuditO
   }
 
   // 3. x32 and the tracer's skip number.
-  if (arch.name === 'x86_64') {
+  if (arch.x32) {
     const leaks: number[] = [];
     const x32s: number[] = [];
     for (let n = 0; n <= tableMax; n++) x32s.push((X32_SYSCALL_BIT | n) >>> 0);

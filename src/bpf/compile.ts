@@ -184,8 +184,7 @@ function segments(p: Policy, foreignRet: number): Segment[] {
     raw.push({ lo: r.nr, hi: r.nr, out: ruleOutcome(r, defRet, p.arch) });
     next = r.nr + 1;
   }
-  const isX86_64 = p.arch.name === 'x86_64';
-  if (isX86_64) {
+  if (p.arch.x32) {
     // x32 numbers carry bit 30; 0xFFFFFFFF (a tracer's "skip") is a plain unknown number.
     if (next <= 0x3fffffff) raw.push({ lo: next, hi: 0x3fffffff, out: retOut(defRet) });
     raw.push({ lo: 0x40000000, hi: 0x7fffffff, out: retOut(foreignRet) });

@@ -34,7 +34,7 @@ export function ruleNamed(p: Policy, name: string): Rule | undefined {
 /** The action for a call with these arguments (`nr` as the kernel sees it: u32), on the policy's own arch. */
 export function evaluatePolicy(p: Policy, nr: number, args: readonly bigint[] = []): Action {
   const n = nr >>> 0;
-  if (p.arch.name === 'x86_64' && n !== 0xffffffff && (n & X32_SYSCALL_BIT) !== 0) return p.foreignArchAction;
+  if (p.arch.x32 && n !== 0xffffffff && (n & X32_SYSCALL_BIT) !== 0) return p.foreignArchAction;
   const rule = ruleAt(p, n);
   return (rule && ruleAction(rule, args)) ?? p.defaultAction;
 }

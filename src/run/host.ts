@@ -168,7 +168,7 @@ export function buildReport(input: BuildReportInput): RunReport {
     const action = retToAction(ev.ret);
     if (action.kind === 'allow' || action.kind === 'log') continue; // LOG runs: not a denial
     const foreign = ev.auditArch !== policy.arch.auditArch;
-    const x32 = !foreign && arch === 'x86_64' && ev.nr !== 0xffffffff && (ev.nr & 0x40000000) !== 0;
+    const x32 = !foreign && policy.arch.x32 && ev.nr !== 0xffffffff && (ev.nr & 0x40000000) !== 0;
     const name = foreign ? `nr ${ev.nr} (audit arch 0x${ev.auditArch.toString(16)})` : x32 ? `x32 nr ${ev.nr & ~0x40000000}` : syscallName(arch, ev.nr) ?? `nr ${ev.nr}`;
     const act = formatAction(action);
     const key = `${ev.auditArch}:${ev.nr}:${act}`;

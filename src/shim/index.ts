@@ -307,5 +307,5 @@ function allowedCases(policy: Policy): string[] {
 function allowedDefault(policy: Policy): string {
   if (!isAllow(policy.defaultAction)) return '0';
   // x32 numbers share the x86_64 arch value: the filter treats them as a foreign arch.
-  return policy.arch.name === 'x86_64' ? '((unsigned long)nr & 0x40000000UL) == 0' : '1';
+  return policy.arch.x32 ? '((unsigned long)nr & 0x40000000UL) == 0' : '1';
 }

@@ -23,6 +23,11 @@ export interface ArchInfo {
    * a filter's numbers as they are, so a list of ppc64 names is no translation there.
    */
   kernelTable: string;
+  /**
+   * True when the x32 ABI shares this arch's AUDIT_ARCH value and marks its numbers with
+   * X32_SYSCALL_BIT: a filter must treat those numbers as a foreign arch (fail closed).
+   */
+  x32: boolean;
 }
 
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
@@ -33,6 +38,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     essentialsWhy: 'glibc and musl set the TLS register through the ARM-private set_tls (0xf0005) before main',
     aliases: ['armhf', 'armel', 'arm-eabi', 'armv7'],
     kernelTable: 'arm',
+    x32: false,
   },
   aarch64: {
     name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: 183,
@@ -40,6 +46,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     essentialsWhy: 'TLS is a user-writable register (tpidr_el0): no syscall needed',
     aliases: ['arm64'],
     kernelTable: 'asm-generic',
+    x32: false,
   },
   x86_64: {
     name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: 62,
@@ -47,6 +54,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     essentialsWhy: 'the C library sets the %fs base for TLS with arch_prctl(ARCH_SET_FS) before main',
     aliases: ['amd64', 'x86-64', 'x64'],
     kernelTable: 'x86_64',
+    x32: true,
   },
   i386: {
     name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: 3,
@@ -54,6 +62,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     essentialsWhy: 'the C library sets up the %gs TLS segment with set_thread_area before main',
     aliases: ['x86', 'i686', 'ia32'],
     kernelTable: 'i386',
+    x32: false,
   },
   ppc: {
     name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: 20,
@@ -61,6 +70,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     essentialsWhy: 'TLS lives in r2, set from user space: no syscall needed',
     aliases: ['powerpc', 'ppc32'],
     kernelTable: 'powerpc',
+    x32: false,
   },
   ppc64: {
     name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: 21,
@@ -68,6 +78,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     essentialsWhy: 'TLS lives in r13, set from user space: no syscall needed',
     aliases: ['powerpc64'],
     kernelTable: 'powerpc',
+    x32: false,
   },
 };
 
