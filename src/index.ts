@@ -37,7 +37,7 @@ export {
   type CompiledFilter, type FilterStats, type AuditReport, type Insn,
 } from './bpf/index.ts';
 export { readElf, findSyscallSites } from './elf/index.ts';
-export { checkElf, checkPaths, toSarif, toJson, type CheckReport, type Finding, type Verdict } from './check/index.ts';
+export { checkElf, checkPaths, toSarif, toJson, type CheckReport, type Finding, type Verdict, type DeathHow } from './check/index.ts';
 export type { ElfInfo, ElfImport, SyscallSite } from './elf/types.ts';
 export { ARCHES, ARCH_NAMES, lookupArch, type ArchInfo, type ArchName } from './syscalls/arches.ts';
 export { syscallNumber, syscallName, syscallsOn } from './syscalls/table.ts';

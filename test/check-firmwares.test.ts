@@ -40,10 +40,17 @@ describe('check across firmwares', () => {
     assert.match(later.stdout, /passes on every firmware of the span \(13\.7 and later\)/);
   });
 
-  it('says when no firmware of the span is enough', async () => {
+  it('a pass with depends findings names them (what --strict fails on)', async () => {
     const r = await cli(['check', join(EX, 'keygen.arm'), '--target', 'codesafe5', '--firmware', 'all']);
+    assert.equal(r.code, 1); // killed before 13.7
+    assert.match(r.stdout, /keygen\.arm: codesafe5: needs 13\.7: on 13\.5 it is killed/);
+    assert.match(r.stdout, /\n {2}13\.7 {2}PASS {2}0 fatal, 1 warning: getrandom \(depends, via getentropy\)\n/);
+  });
+
+  it('says when no firmware of the span is enough', async () => {
+    const r = await cli(['check', join(EX, 'keygen.arm'), '--target', 'codesafe5', '--firmware', '13.4..13.5']);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /keygen\.arm: codesafe5: fails on every firmware of the span: on 13\.7 getrandom fails with no fallback \(via getentropy\)/);
+    assert.match(r.stdout, /keygen\.arm: codesafe5: fails on every firmware of the span: on 13\.5 it is killed/);
   });
 
   it('carries the same in JSON and SARIF', async () => {

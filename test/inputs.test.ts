@@ -137,7 +137,8 @@ describe('check: a directory walk fails closed', () => {
 
   function checkJson(args: string[], opts: Parameters<typeof sysgate>[1] = {}) {
     // Run from the temp directory: paths found by the walk are shown relative to it (tree/...).
-    const r = sysgate(['check', 'tree', '--target', 'codesafe5', '--json', '--jobs', '1', ...args], { cwd: dir, ...opts });
+    // --strict: keygen's getrandom is a depends finding, so every file checked makes exit 1.
+    const r = sysgate(['check', 'tree', '--target', 'codesafe5', '--json', '--jobs', '1', '--strict', ...args], { cwd: dir, ...opts });
     assert.equal(r.signal, null, r.stderr);
     return { ...r, reports: JSON.parse(r.stdout || '[]') as { file: string; error?: string }[] };
   }
@@ -184,7 +185,7 @@ describe('check: a directory walk fails closed', () => {
     copyFileSync(ELF, outside);
     symlinkSync(outside, join(dir, 'tree/linked'));
     const r = checkJson([]);
-    assert.equal(r.code, 1, r.stderr); // keygen has a fatal finding: both copies are reported
+    assert.equal(r.code, 1, r.stderr); // keygen has a depends finding (--strict): both copies are reported
     assert.deepEqual(r.reports.map((x) => x.file.split('/').pop()), ['app', 'linked']);
   });
 
@@ -193,7 +194,7 @@ describe('check: a directory walk fails closed', () => {
     const bytes = Buffer.concat([Buffer.from(join(dir, 'tree/bad')), Buffer.from([0xff]), Buffer.from('name')]);
     copyFileSync(ELF, bytes);
     const r = checkJson([]);
-    assert.equal(r.code, 1, r.stderr); // checked (a fatal finding), not skipped and not an error
+    assert.equal(r.code, 1, r.stderr); // checked (a depends finding under --strict), not skipped and not an error
     assert.deepEqual(r.reports.map((x) => x.file.split('/').pop()), ['app', 'bad\\xffname']);
     assert.ok(r.reports.every((x) => !x.error), r.stdout);
   });
@@ -278,8 +279,8 @@ describe('check --jobs', () => {
     const dir = tempDir();
     try {
       for (let i = 0; i < 30; i++) copyFileSync(ELF, join(dir, `app${String(i).padStart(2, '0')}`));
-      const many = sysgate(['check', dir, '--target', 'codesafe5', '--json', '--jobs', '1000000'], { timeout: 60_000 });
-      const one = sysgate(['check', dir, '--target', 'codesafe5', '--json', '--jobs', '1'], { timeout: 60_000 });
+      const many = sysgate(['check', dir, '--target', 'codesafe5', '--json', '--jobs', '1000000', '--strict'], { timeout: 60_000 });
+      const one = sysgate(['check', dir, '--target', 'codesafe5', '--json', '--jobs', '1', '--strict'], { timeout: 60_000 });
       assert.equal(many.code, 1, many.stderr);
       assert.equal(many.stdout, one.stdout);
     } finally {

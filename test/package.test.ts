@@ -62,7 +62,7 @@ const t = await loadTarget('codesafe5');
 const p = resolvePolicy(t, { firmware: '13.5', arch: 'arm' });
 const [f] = generate(t, { firmware: '13.7', arches: ['arm'], formats: ['bpf'] });
 const elf = 'node_modules/sysgate/examples/bin/keygen.arm';
-const r = checkElf(readFileSync(elf), elf, t, { firmware: '13.7' });
+const r = checkElf(readFileSync(elf), elf, t, { firmware: '13.5' }); // killed: fatal
 console.log(JSON.stringify({ rules: p.rules.length, def: formatAction(p.defaultAction), bytes: f.files[0].content.length, fatal: r.fatal }));
 `);
     const r = spawnSync(process.execPath, ['use.mjs'], { cwd: project, encoding: 'utf8' });
@@ -116,7 +116,7 @@ const sysgate = require('sysgate');
   const p = sysgate.resolvePolicy(t, { firmware: '13.5', arch: 'arm' });
   const [f] = sysgate.generate(t, { firmware: '13.7', arches: ['arm'], formats: ['bpf'] });
   const bin = 'node_modules/sysgate/examples/bin';
-  const one = sysgate.checkElf(readFileSync(bin + '/keygen.arm'), 'keygen.arm', t, { firmware: '13.7' });
+  const one = sysgate.checkElf(readFileSync(bin + '/keygen.arm'), 'keygen.arm', t, { firmware: '13.5' }); // killed: fatal
   const walked = await sysgate.checkPaths([bin], t, { firmware: '13.7', jobs: 2 });
   let bad = '';
   try { await sysgate.loadTarget('./bad.json', { cwd: __dirname }); } catch (e) { bad = String(e.message) + (e.diagnostics || []).map((d) => d.message).join(';'); }

@@ -41,7 +41,8 @@ describe('policy settings: resolved once, read by check and its workers', () => 
     return { ...real, policies: real.policies.map((p) => (p === arm ? changed : p)) };
   }
 
-  const verdicts = (r: CheckReport) => new Set(r.syscalls.map((f) => f.verdict));
+  // A death is named by how (killed): the word this policy's default says.
+  const verdicts = (r: CheckReport) => new Set(r.syscalls.map((f) => f.how ?? f.verdict));
 
   for (const jobs of [1, 2]) {
     it(`checkPaths with ${jobs} ${jobs === 1 ? 'thread' : 'workers'} judges by the set it is given (a re-resolved target would allow calls)`, async () => {
@@ -65,7 +66,7 @@ describe('policy settings: resolved once, read by check and its workers', () => 
     const changed = { ...arm, rules: arm.rules.filter((r) => r.name !== first), defaultAction: { kind: 'kill-process' as const }, denied: [{ name: first, reason: 'doctored: the set says so', fix: 'doctored fix' }] };
     const set = { ...real, policies: real.policies.map((p) => (p === arm ? changed : p)) };
     const f = checkElf(new Uint8Array(readFileSync(KEYGEN)), 'keygen', set).syscalls.find((x) => x.name === first)!;
-    assert.equal(f.verdict, 'killed');
+    assert.deepEqual([f.verdict, f.how], ['dies', 'killed']);
     assert.equal(f.reason, 'doctored: the set says so');
     assert.equal(f.fix, 'doctored fix');
   });

@@ -109,7 +109,7 @@ describe('terminals: colour and progress follow the stream they are written to',
     after(() => dir && removeDir(dir));
 
     it('check: progress and nothing else on a terminal stderr while stdout is a pipe; clean JSON on the pipe', () => {
-      const r = withPty('err', [process.execPath, DIST_CLI, 'check', '.', '--target', 'codesafe5', '--json', '--jobs', '1'], dir);
+      const r = withPty('err', [process.execPath, DIST_CLI, 'check', '.', '--target', 'codesafe5', '--json', '--jobs', '1', '--strict'], dir);
       assert.equal(r.code, 1);
       assert.match(r.tty, /checking [12]\/2 /);
       assert.ok(!r.pipe.includes(ESC));

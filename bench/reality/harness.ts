@@ -38,6 +38,12 @@ export interface RunRecord {
 
 export interface CheckRecord {
   fatal: boolean;
+  /**
+   * What --strict adds to fatal: depends findings (an error reaching the program, an
+   * unmodelled import) or unresolved numbers. Since issue 13 a denied call whose error reaches
+   * main is `depends`, not fatal: PASS is predicted only when check --strict passes too.
+   */
+  incomplete: boolean;
   /** every call check reports as not allowed (any verdict but "allowed") */
   reported: string[];
   /** the calls of its fatal findings */
@@ -292,10 +298,11 @@ export function checkProgram(p: Program, pc: PolicyCase, o: HarnessOptions): Che
   if (p.kind === 'debian' && p.arch === 'armhf' && o.armhfSysroot) args.push('--sysroot', o.armhfSysroot); // its own libc: check reads the release there
   else if (p.kind === 'debian' && o.sysroot) args.push('--sysroot', o.sysroot, ...(o.libcVersion ? ['--libc-version', o.libcVersion] : []));
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0 && r.status !== 1) return { fatal: false, reported: [], fatalCalls: [], error: (r.stderr ?? '').trim().split('\n')[0] ?? `exit ${r.status}` };
-  const j = JSON.parse(r.stdout) as { fatal: boolean; syscalls: { name: string; verdict: string; severity: string }[] };
+  if (r.status !== 0 && r.status !== 1) return { fatal: false, incomplete: false, reported: [], fatalCalls: [], error: (r.stderr ?? '').trim().split('\n')[0] ?? `exit ${r.status}` };
+  const j = JSON.parse(r.stdout) as { fatal: boolean; summary: { warnings: number; unresolved: number }; syscalls: { name: string; verdict: string; severity: string }[] };
   return {
     fatal: j.fatal,
+    incomplete: j.summary.warnings > 0 || j.summary.unresolved > 0,
     reported: j.syscalls.filter((s) => s.verdict !== 'allowed').map((s) => s.name).sort(),
     fatalCalls: j.syscalls.filter((s) => s.severity === 'fatal').map((s) => s.name).sort(),
   };
@@ -309,7 +316,7 @@ export function evaluateProgram(p: Program, pc: PolicyCase, o: HarnessOptions, b
   return {
     program: p.id, kind: p.kind, path: programPath(p, o), policy: policyName(pc), target: pc.target, ...(pc.firmware ? { firmware: pc.firmware } : {}),
     baseline, runs, check,
-    predicted: check.fatal ? 'FAIL' : 'PASS',
+    predicted: check.fatal || check.incomplete ? 'FAIL' : 'PASS', // check --strict's verdict
     really: runs.every((r) => r.worked) ? 'worked' : 'failed',
     unreported: [...made].filter((n) => !reported.has(n)).sort(),
     unmade: check.fatalCalls.filter((n) => !made.has(n)),

@@ -6,9 +6,12 @@
  * - the C library's own start-up (and the loader's, for dynamic binaries);
  * - syscall sites (static code, libraries), named by enclosing function; a site inside a
  *   function the knowledge base models inherits that function's fallback chain;
- * - calls to syscall() with a constant number.
- * Then each way of reaching a call is judged against the resolved policy: the worst way
- * decides the call's verdict. Pure apart from reading --sysroot libraries.
+ * - calls to syscall() with a constant number;
+ * - the calls of linked libraries whose behaviour on failure is recorded by SONAME
+ *   (src/libc/libraries.json: OpenSSL 3, CPython, GnuTLS, Node).
+ * Then each way of reaching a call is judged against the resolved policy by what the program
+ * experiences (dies, breaks, depends, degrades, falls-back, allowed): the worst way decides the
+ * call's verdict. Pure apart from reading --sysroot libraries.
  */
 import { parseShimManifest, SHIM_MANIFEST_SYMBOL, type ShimManifest } from '../shim/manifest.ts';
 import { abiNote } from '../policy/describe.ts';
@@ -32,9 +35,10 @@ import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import {
   compareVersions, isCovered, knowledgeBase, lookupFunction, startupCalls, type FunctionInfo, type Libc, type OnEnosys, type StepOnEnosys, type SyscallStep,
 } from '../libc/index.ts';
+import { librariesLinked, type LibraryOnError } from '../libc/libraries.ts';
 import {
-  severityOf, VERDICT_ORDER, type CheckOptions, type CheckReport, type Finding, type LibcInfo, type LibraryReport,
-  type Unresolved, type Verdict, type Via,
+  judgementRank, severityOf, type CheckOptions, type Judgement, type CheckReport, type Finding, type LibcInfo, type LibraryReport,
+  type Unresolved, type Via,
 } from './types.ts';
 import { glibcBannerRelease, newestGlibcVersion } from '../libc/version.ts';
 import { findSyscallCalls } from './wrapper-calls.ts';
@@ -43,14 +47,16 @@ import { callLength, codeSpan, importSpan, siteLength } from './span.ts';
 /** How the code around a call reacts to its failure (before the policy is known). */
 type Handling =
   /** A step of a fallback chain: `next` runs on ENOSYS (or any error); after the last, `onEnosys`. */
-  | { k: 'chain'; next?: string; anyError?: boolean; onEnosys: OnEnosys; detail?: string }
+  | { k: 'chain'; next?: string; anyError?: boolean; onEnosys: OnEnosys; detail?: string; advisory?: string }
   | { k: 'startup'; onEnosys: 'ignored' | 'fatal' | 'fallback'; next?: string; detail?: string }
   /** The caller sees the error (syscall() with a constant, the fallback path of a fallback). */
   | { k: 'direct'; detail?: string }
   /** An `also` or conditional step whose failure handling the knowledge base records. */
   | { k: 'step'; onEnosys: StepOnEnosys; next?: string; anyError?: boolean; detail?: string }
   /** Nothing recorded says. */
-  | { k: 'unknown'; detail?: string };
+  | { k: 'unknown'; detail?: string }
+  /** A linked library's recorded behaviour (libraries.json): `onError` for `errors`, else unknown. */
+  | { k: 'library'; onError: LibraryOnError; errors: 'any' | string[]; next?: string; detail?: string };
 
 type ViaBase = Via extends infer V ? (V extends unknown ? Omit<V, 'verdict' | 'detail'> : never) : never;
 
@@ -66,7 +72,8 @@ interface Collected {
   shim?: ShimManifest;
   reaches: Reach[];
   unresolved: Unresolved[];
-  unknownImports: string[];
+  /** Imports the knowledge base lacks, with the library their symbol version belongs to. */
+  unknownImports: { name: string; from?: string }[];
 }
 
 /** Sonames of the C library's own parts: modelled by the knowledge base, never scanned. */
@@ -232,6 +239,7 @@ function addFunction(
       k: 'chain', onEnosys: info.onEnosys,
       ...(next ? { next: next.syscall, ...(next.fallbackOn === 'any-error' ? { anyError: true } : {}) } : {}),
       ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}),
+      ...(info.advisory ? { advisory: info.advisory } : {}),
     };
     push(s.syscall, { ...base, role: 'chain', step: i, ...(next ? { next: next.syscall } : {}) }, handling);
   });
@@ -259,6 +267,15 @@ function functionInfo(ctx: Ctx, fn: string | undefined): FunctionInfo | undefine
   return lookup(ctx.libc, fn, ctx.arch, ctx.version) ?? (fn.startsWith('__') ? lookup(ctx.libc, fn.replace(/^__(libc_)?/, ''), ctx.arch, ctx.version) : undefined);
 }
 
+/**
+ * Whether an import the knowledge base lacks is a finding: every function, and every untyped
+ * (STT_NOTYPE) symbol the program cannot run without: an unknown name is never dropped. Only
+ * weak untyped references (__gmon_start__, _ITM_*: null when absent) are not calls.
+ */
+function callable(imp: { type: string; weak: boolean }): boolean {
+  return imp.type === 'func' || (imp.type === 'other' && !imp.weak);
+}
+
 function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | null): Collected {
   const bytes = src.bytes;
   const out: Collected = { reaches: [], unresolved: [], unknownImports: [] };
@@ -268,7 +285,7 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
     if (imp.type !== 'func' && imp.type !== 'other') continue;
     if (imp.name === 'syscall') importsSyscall = true;
     if (!ctx.libc) {
-      if (imp.type === 'func') out.unknownImports.push(imp.name);
+      if (callable(imp)) out.unknownImports.push({ name: imp.name, ...(imp.library ? { from: imp.library } : {}) });
       continue;
     }
     // What an import reaches depends only on the import and the C library: computed once per
@@ -285,7 +302,7 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
       importReaches.set(key, got);
     }
     if (!got) {
-      if (imp.type === 'func') out.unknownImports.push(imp.name);
+      if (callable(imp)) out.unknownImports.push({ name: imp.name, ...(imp.library ? { from: imp.library } : {}) });
       continue;
     }
     // The cached reaches are shared by every file importing the symbol: the span, which is
@@ -335,7 +352,7 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
         via.step = i;
         if (next) via.next = next.syscall;
       }
-      out.reaches.push({ name, nr: s.number, via, handling: { k: 'chain', onEnosys: info.onEnosys, ...(next ? { next: next.syscall } : {}), ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}) } });
+      out.reaches.push({ name, nr: s.number, via, handling: { k: 'chain', onEnosys: info.onEnosys, ...(next ? { next: next.syscall } : {}), ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}), ...(info.advisory ? { advisory: info.advisory } : {}) } });
     } else {
       const step = info ? [...info.also, ...info.conditional].find((c) => c.syscall === name && c.onEnosys) : undefined;
       // A site takes the start-up knowledge of its call only inside a named function (the C
@@ -407,66 +424,104 @@ function readShimManifest(elf: ElfInfo, src: ElfBytes): ShimManifest | undefined
 // ---------------------------------------------------------------------------------------------
 // Judging
 
-function judge(action: Action, h: Handling): Verdict {
-  if (isAllow(action)) return 'allowed';
+const ENOSYS = 38;
+
+/**
+ * What the program experiences when the policy answers a call with `action` and the code
+ * around it handles failure as `h`. An error that leaves the C library (a wrapper's return,
+ * syscall(), a fallback that is not taken for this errno) reaches the application, and what
+ * the application does with it is not known: `depends`, never a PASS under --strict.
+ * `breaks` needs a record that the code it reaches fails on it (a linked library's).
+ */
+function judge(action: Action, h: Handling): Judgement {
+  if (isAllow(action)) return { verdict: 'allowed' };
   switch (action.kind) {
-    case 'kill-process': case 'kill-thread': return 'killed';
-    case 'trap': return 'sigsys';
+    case 'kill-process': case 'kill-thread': return { verdict: 'dies', how: 'killed' };
+    case 'trap': return { verdict: 'dies', how: 'sigsys' };
     case 'errno': break;
-    default: return 'unknown';
+    default: return { verdict: 'depends' };
   }
-  const enosys = action.errno === 38;
+  const enosys = action.errno === ENOSYS;
+  const aborts: Judgement = { verdict: 'dies', how: 'aborts' };
   switch (h.k) {
     case 'chain':
-      if (h.next && (enosys || h.anyError)) return 'fallback';
-      if (h.next) return 'broken';
-      if (h.onEnosys === 'abort') return 'aborts';
-      if ((h.onEnosys === 'fallback' || h.onEnosys === 'fallback-file') && enosys) return 'fallback';
-      // The fallback works in one build of this release and hangs or aborts in another.
-      if (h.onEnosys === 'depends-on-build' && enosys) return 'unknown';
-      return 'broken';
+      if (h.next && (enosys || h.anyError)) return { verdict: 'falls-back' };
+      if (!h.next) {
+        if (h.onEnosys === 'abort') return aborts;
+        if ((h.onEnosys === 'fallback' || h.onEnosys === 'fallback-file') && enosys) return { verdict: 'falls-back' };
+        // The fallback works in one build of this release and hangs or aborts in another.
+        if (h.onEnosys === 'depends-on-build' && enosys) return { verdict: 'depends' };
+      }
+      // The function returns the error: callers of an advisory call carry on without it.
+      return { verdict: h.advisory ? 'degrades' : 'depends' };
     case 'startup':
-      if (h.onEnosys === 'ignored') return 'ignored';
-      if (h.onEnosys === 'fallback' && enosys) return 'fallback';
-      return 'aborts';
-    case 'direct': return 'broken';
-    case 'unknown': return 'unknown';
+      if (h.onEnosys === 'ignored') return { verdict: 'degrades' };
+      if (h.onEnosys === 'fallback' && enosys) return { verdict: 'falls-back' };
+      return aborts;
+    case 'direct': return { verdict: 'depends' };
+    case 'unknown': return { verdict: 'depends' };
     case 'step': {
       const applies = enosys || h.anyError === true;
       switch (h.onEnosys) {
-        case 'ignored': return applies ? 'ignored' : 'unknown';
-        case 'fallback': return applies ? 'fallback' : 'broken';
-        case 'error': return 'broken';
-        case 'abort': return 'aborts';
+        case 'ignored': return { verdict: applies ? 'degrades' : 'depends' };
+        case 'fallback': return { verdict: applies ? 'falls-back' : 'depends' };
+        case 'error': return { verdict: 'depends' };
+        case 'abort': return aborts;
       }
+      break;
     }
+    case 'library': {
+      if (h.errors !== 'any' && !h.errors.includes(errnoName(action.errno) ?? '')) return { verdict: 'depends' };
+      switch (h.onError) {
+        case 'falls-back': return { verdict: 'falls-back' };
+        case 'degrades': return { verdict: 'degrades' };
+        case 'breaks': return { verdict: 'breaks' };
+        case 'aborts': return aborts;
+      }
+      break;
+    }
+  }
+  return { verdict: 'depends' };
+}
+
+function worst(js: Judgement[]): Judgement {
+  let best: Judgement = { verdict: 'allowed' };
+  for (const j of js) if (judgementRank(j) < judgementRank(best)) best = j;
+  return best;
+}
+
+/** Who gets the error: the import's function, syscall(), the library, or the code around a site. */
+function whoGets(via: Via | undefined): string {
+  switch (via?.kind) {
+    case 'import': return `${via.symbol}() returns the error to the program`;
+    case 'syscall()': return 'syscall() returns the error to the program';
+    case 'library': return `${via.library} gets the error`;
+    case 'site': return via.function ? `${via.function}() gets the error` : 'the code around the call gets the error';
+    default: return 'the code around the call gets the error';
   }
 }
 
-function worst(vs: Verdict[]): Verdict {
-  let best = VERDICT_ORDER.length - 1;
-  for (const v of vs) best = Math.min(best, VERDICT_ORDER.indexOf(v));
-  return VERDICT_ORDER[best]!;
-}
-
-function outcomeText(verdict: Verdict, action: Action, via: Via | undefined, h: Handling | undefined): string {
+function outcomeText(j: Judgement, action: Action, via: Via | undefined, h: Handling | undefined): string {
   const err = action.kind === 'errno' ? (errnoName(action.errno) ?? `errno ${action.errno}`) : '';
   const next = h && 'next' in h && h.next ? h.next : undefined;
-  switch (verdict) {
+  const detail = h?.detail ? ` (${h.detail})` : '';
+  switch (j.verdict) {
     case 'allowed': return 'allowed';
-    case 'killed': return `${describeOutcome(action)}`;
-    case 'sigsys': return 'raises SIGSYS: the process dies (libraries do not fall back on a signal)';
-    case 'fallback':
-      if (next) return `fails with ${err}; the C library falls back to ${next}`;
+    case 'dies':
+      switch (j.how) {
+        case 'sigsys': return 'raises SIGSYS: the process dies (libraries do not fall back on a signal)';
+        case 'aborts': return `fails with ${err}; ${via?.kind === 'library' ? via.library : 'the C library'} cannot go on: the process dies${detail}`;
+        default: return `${describeOutcome(action)}`;
+      }
+    case 'falls-back':
+      if (next) return `fails with ${err}; ${via?.kind === 'library' ? via.library : 'the C library'} falls back to ${next}`;
       return `fails with ${err}; ${h?.detail ?? 'the C library falls back'}`;
-    case 'ignored': return `fails with ${err}; the C library carries on without it`;
-    case 'aborts': return `fails with ${err}; the C library cannot go on: the process dies${h?.detail ? ` (${h.detail})` : ''}`;
-    case 'broken': {
-      const who = via?.kind === 'import' ? `${via.symbol}()` : via?.kind === 'syscall()' ? 'syscall()' : 'the caller';
-      return `fails with ${err}, no fallback: ${who} returns the error${h?.detail ? ` (${h.detail})` : ''}`;
-    }
-    case 'unknown': return action.kind === 'errno'
-      ? `fails with ${err}; how the code handles that is not known${h?.detail ? ` (${h.detail})` : ''}`
+    case 'degrades':
+      if (h?.k === 'chain' && h.advisory) return `fails with ${err}; ${whoGets(via)}, and callers carry on without it (${h.advisory})`;
+      return `fails with ${err}; ${via?.kind === 'library' ? via.library : 'the C library'} carries on without it${detail}`;
+    case 'breaks': return `fails with ${err}; ${whoGets(via)}, and it fails on it${detail}`;
+    case 'depends': return action.kind === 'errno'
+      ? `fails with ${err}; ${whoGets(via)}: whether it copes is not known${detail}`
       : describeOutcome(action);
   }
 }
@@ -517,14 +572,16 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
   const own = collectObject(elf, src, ctx, null);
   reaches.push(...own.reaches);
   unresolved.push(...own.unresolved);
-  own.unknownImports.forEach((n) => unknownImports.add(n));
+  const pendingUnknown: { name: string; from?: string; in?: string }[] = [...own.unknownImports];
 
   // Libraries from the sysroot, breadth first.
   const libraries: LibraryReport[] = [];
+  /** What the analysed libraries define: an import one of them answers is its code, counted there. */
+  const exported = new Set<string>();
   if (opts.sysroot && !elf.static) {
     const queue: { name: string; neededBy: string | null }[] = elf.needed.map((name) => ({ name, neededBy: null }));
     const seen = new Set<string>();
-    const analysed: { name: string; lib: { elf: ElfInfo; collected: Collected; graph: CallGraph | undefined } }[] = [];
+    const loaded: { name: string; lib: { elf: ElfInfo; collected: Collected; graph: CallGraph | undefined } }[] = [];
     while (queue.length) {
       const { name, neededBy } = queue.shift()!;
       if (seen.has(name)) continue;
@@ -563,29 +620,57 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
         continue;
       }
       libraries.push({ name, path, status: 'analysed', neededBy });
-      analysed.push({ name, lib });
+      loaded.push({ name, lib });
+      for (const x of lib.elf.exports) exported.add(x);
       for (const n of lib.elf.needed) queue.push({ name: n, neededBy: name });
     }
     // A library's calls count only where its code is reached from what the program (or another
     // reached library) uses of it (src/elf/callgraph.ts); imports by name, sites by address.
-    const reached = reachAcross(elf.imports.map((i) => i.name), analysed.map(({ lib }) => ({ graph: lib.graph, imports: lib.elf.imports.map((i) => i.name), exports: lib.elf.exports })));
-    analysed.forEach(({ name, lib }, i) => {
+    const reached = reachAcross(elf.imports.map((i) => i.name), loaded.map(({ lib }) => ({ graph: lib.graph, imports: lib.elf.imports.map((i) => i.name), exports: lib.elf.exports })));
+    loaded.forEach(({ name, lib }, i) => {
       const r = reached[i];
       const counts = (via: ViaBase | Unresolved): boolean => !r || ('symbol' in via && via.kind === 'import' ? r.uses.has(via.symbol) : 'address' in via ? r.counts(via.address) : true);
       // A library's own sites are not the C library's start-up (the C library is modelled, not
       // scanned): they keep their own handling, unknown when nothing says how they cope.
       for (const x of lib.collected.reaches) if (counts(x.via)) reaches.push(x);
       for (const u of lib.collected.unresolved) if (counts(u)) unresolved.push(u);
-      lib.collected.unknownImports.forEach((n) => { if (!r || r.uses.has(n)) unknownImports.add(`${n} (${name})`); });
+      for (const n of lib.collected.unknownImports) if (!r || r.uses.has(n.name)) pendingUnknown.push({ ...n, in: name });
     });
+  }
+
+  // An import versioned to a library --sysroot analysed, or unversioned and defined by one, is
+  // that library's code, whose own imports and sites were counted: not a finding of its own.
+  // Any other stays one (a symbol versioned to the C library is the knowledge base's to model).
+  const analysed = new Set(libraries.filter((l) => l.status === 'analysed').map((l) => l.name));
+  const covered = (n: { name: string; from?: string }): boolean => (n.from ? analysed.has(n.from) : exported.has(n.name));
+  for (const n of pendingUnknown) if (!covered(n)) unknownImports.add(n.in ? `${n.name} (${n.in})` : n.name);
+
+  // Libraries the process links whose behaviour on a call's failure is recorded: their way
+  // of reaching the call is judged by the record (the library's own import of it, analysed
+  // under --sysroot, says only that the error reaches the library).
+  const linked = librariesLinked([...elf.needed, ...libraries.map((l) => l.name)]);
+  const recorded = new Map(linked.map((l) => [l.soname, new Set(l.calls.flatMap((c) => c.syscalls))]));
+  const kept = reaches.filter((r) => !(r.via.library !== null && recorded.get(r.via.library)?.has(r.name)));
+  for (const l of linked) {
+    for (const c of l.calls) {
+      for (const name of c.syscalls) {
+        const nr = nrOf(arch, name);
+        if (nr === null) continue;
+        kept.push({
+          name, nr,
+          via: { kind: 'library', library: l.soname, when: c.when, source: c.source },
+          handling: { k: 'library', onError: c.onError, errors: c.errors, ...(c.fallback ? { next: c.fallback } : {}), detail: c.detail },
+        });
+      }
+    }
   }
 
   // Judge every way of reaching every call.
   const byName = new Map<string, { nr: number; vias: Via[]; handlings: Handling[] }>();
-  for (const r of reaches) {
+  for (const r of kept) {
     const { action } = callOutcome(policy, r.nr);
-    const verdict = judge(action, r.handling);
-    const via = { ...r.via, verdict, ...(r.handling.detail && verdict !== 'allowed' ? { detail: r.handling.detail } : {}) } as Via;
+    const j = judge(action, r.handling);
+    const via = { ...r.via, verdict: j.verdict, ...(j.how ? { how: j.how } : {}), ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}) } as Via;
     let e = byName.get(r.name);
     if (!e) byName.set(r.name, (e = { nr: r.nr, vias: [], handlings: [] }));
     e.vias.push(via);
@@ -594,8 +679,9 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
   const syscalls: Finding[] = [];
   for (const [name, e] of byName) {
     const { action, rule, conditional } = callOutcome(policy, e.nr);
-    const verdict = worst(e.vias.map((v) => v.verdict));
-    const wi = e.vias.findIndex((v) => v.verdict === verdict);
+    const j = worst(e.vias);
+    const verdict = j.verdict;
+    const wi = e.vias.findIndex((v) => judgementRank(v) === judgementRank(j));
     const denied = deniedName(policy, name);
     const importFix = e.vias.map((v) => (v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined)).find(Boolean);
     const fix = verdict === 'allowed' ? undefined : denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, policy.arch.name, action) ?? importFix;
@@ -603,19 +689,20 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
       name,
       nr: e.nr,
       verdict,
+      ...(j.how ? { how: j.how } : {}),
       severity: severityOf(verdict),
       action: formatAction(action),
-      outcome: outcomeText(verdict, action, e.vias[wi], e.handlings[wi]),
+      outcome: outcomeText(j, action, e.vias[wi], e.handlings[wi]),
       ...(rule && isAllow(action) && (conditional || rule.limit)
         ? { condition: rule.limit ?? 'allowed only for some argument values' }
         : {}),
       ...(denied && verdict !== 'allowed' ? { reason: denied.reason } : {}),
       ...(fix ? { fix } : {}),
-      via: e.vias.sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict)),
+      via: e.vias.sort((a, b) => judgementRank(a) - judgementRank(b)),
     };
     syscalls.push(f);
   }
-  syscalls.sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) || collate(a.name, b.name));
+  syscalls.sort((a, b) => judgementRank(a) - judgementRank(b) || collate(a.name, b.name));
   const fatal = syscalls.filter((f) => f.severity === 'fatal').length;
   return {
     file,
@@ -639,8 +726,10 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
       syscalls: syscalls.length,
       denied: syscalls.filter((f) => f.verdict !== 'allowed').length,
       fatal,
-      warnings: syscalls.filter((f) => f.severity === 'warning').length,
+      // Each import the knowledge base does not model is a `depends` finding of its own.
+      warnings: syscalls.filter((f) => f.severity === 'warning').length + unknownImports.size,
       unresolved: unresolved.length,
+      unmodelled: unknownImports.size,
     },
     fatal: fatal > 0,
   };

@@ -11,7 +11,7 @@ import { InputError } from '../errors.ts';
 import { compareFirmware, parseFirmware, showFirmware } from '../policy/firmware.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { describeVia } from './report-text.ts';
-import { isCheckError, VERDICT_ORDER, type CheckReport, type CheckResult, type Finding } from './types.ts';
+import { isCheckError, judgementRank, type CheckReport, type CheckResult, type Finding } from './types.ts';
 
 /** Whether the --firmware value asks for a span rather than one version. */
 export function isFirmwareSpan(spec: string): boolean {
@@ -48,7 +48,10 @@ export interface FirmwareVerdict {
   fatal: number;
   warnings: number;
   unresolved: number;
-  /** Why it fails here: the fatal findings, worst first, as "set_robust_list (killed, at start-up)". */
+  /**
+   * Why it fails here: the fatal findings, worst first, as "set_robust_list (killed, at
+   * start-up)"; for a pass, its depends findings ("getrandom (depends, via getentropy)").
+   */
   because: string[];
 }
 
@@ -84,7 +87,8 @@ function origin(f: Finding): string {
 }
 
 function because(f: Finding): string {
-  return `${f.name} (${f.verdict}, ${origin(f)})`;
+  // A death says how (killed, sigsys, aborts): the word the device's log would show.
+  return `${f.name} (${f.how ?? f.verdict}, ${origin(f)})`;
 }
 
 /** The fatal findings, worst verdict first, then those met at start-up (they stop every run). */
@@ -92,7 +96,7 @@ function fatalFirst(r: CheckReport): Finding[] {
   return r.syscalls
     .filter((f) => f.severity === 'fatal')
     .map((f, i) => ({ f, i }))
-    .sort((a, b) => VERDICT_ORDER.indexOf(a.f.verdict) - VERDICT_ORDER.indexOf(b.f.verdict)
+    .sort((a, b) => judgementRank(a.f) - judgementRank(b.f)
       || Number(atStartup(b.f)) - Number(atStartup(a.f)) || a.i - b.i)
     .map((x) => x.f);
 }
@@ -105,7 +109,8 @@ function verdictOf(firmware: string, r: CheckReport): FirmwareVerdict {
     fatal: r.summary.fatal,
     warnings: r.summary.warnings,
     unresolved: r.summary.unresolved,
-    because: fatal.map(because),
+    // A pass with depends findings names them: what --strict would fail on, and why.
+    because: (fatal.length ? fatal : r.syscalls.filter((f) => f.severity === 'warning')).map(because),
   };
 }
 
@@ -113,11 +118,11 @@ function sentence(v: FirmwareVerdict, r: CheckReport): string {
   const worst = fatalFirst(r)[0];
   if (!worst) return `passes on ${v.firmware}`;
   const where = atStartup(worst) ? ' at start-up' : ` (${origin(worst)})`;
-  switch (worst.verdict) {
+  switch (worst.how) {
     case 'killed': return `on ${v.firmware} it is killed${where} by ${worst.name}`;
     case 'sigsys': return `on ${v.firmware} it dies of SIGSYS${where} on ${worst.name}`;
     case 'aborts': return `on ${v.firmware} it aborts${where} when ${worst.name} fails`;
-    default: return `on ${v.firmware} ${worst.name} fails with no fallback${where}`;
+    default: return `on ${v.firmware} ${worst.name} fails and ${where.trim() === 'at start-up' ? 'start-up' : 'the code it reaches'} fails on it${where}`;
   }
 }
 

@@ -12,7 +12,7 @@ export { findSyscallCalls, type WrapperCall } from './wrapper-calls.ts';
 export { renderText, renderReport, describeVia, PLAIN, type TextStyle } from './report-text.ts';
 export { toJson } from './report-json.ts';
 export { toSarif, SARIF_SCHEMA } from './report-sarif.ts';
-export { severityOf, isCheckError, VERDICT_ORDER } from './types.ts';
+export { severityOf, isCheckError, incomplete, judgementRank, VERDICT_ORDER, DEATH_ORDER } from './types.ts';
 export type {
-  CheckReport, CheckResult, CheckError, CheckOptions, Finding, Via, Verdict, Severity, Unresolved, LibraryReport, LibcInfo,
+  CheckReport, CheckResult, CheckError, CheckOptions, Finding, Via, Verdict, DeathHow, Judgement, Severity, Unresolved, LibraryReport, LibcInfo,
 } from './types.ts';

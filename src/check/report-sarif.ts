@@ -1,7 +1,8 @@
 /**
  * SARIF 2.1.0 output for code-scanning UIs (GitHub code scanning, VS Code SARIF viewer):
- * one run, one rule per verdict, one result per denied syscall of each file (level error
- * for fatal verdicts, warning for unknown handling and unresolved sites, note for fallbacks).
+ * one run, one rule per verdict (a death's rule per how), one result per denied syscall and per
+ * unmodelled import of each file (level error for dies and breaks, warning for depends, unmodelled
+ * imports and unresolved sites, note for falls-back and degrades).
  *
  * Beyond the schema it keeps GitHub's upload rules (checked in the tests with Microsoft's SARIF
  * Multitool, GitHub rule kind): every rule has `help`; every result a `region`, which in a
@@ -15,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { VERSION } from '../version.ts';
 import { describeVia } from './report-text.ts';
 import type { ByteSpan } from './span.ts';
-import { isCheckError, type CheckReport, type CheckResult, type Finding, type Verdict } from './types.ts';
+import { isCheckError, type CheckReport, type CheckResult, type Finding } from './types.ts';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
@@ -36,15 +37,16 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
-  { id: 'SG001', name: 'killed', short: 'The filter kills the process', full: 'The target kills a process that makes this syscall.', help: "Remove the call from the program, or from the library that makes it (the result's message names the import or the instruction). If the target should allow it, add it to the target file and regenerate the filter. 'sysgate explain --target T NAME' says why the target kills it.", level: 'error' },
-  { id: 'SG002', name: 'sigsys', short: 'The syscall raises SIGSYS', full: 'The target raises SIGSYS for this syscall (CodeSafe firmware before 13.7): the process dies; libraries do not fall back on a signal.', help: "Firmware before 13.7 raises SIGSYS where 13.7 returns ENOSYS, and no C library falls back on a signal. Build for firmware 13.7 or later, remove the call, or link the sysgate shim with --sigsys ('sysgate shim --sigsys') so calls made inside the C library get their fallback instead.", level: 'error' },
-  { id: 'SG003', name: 'aborts', short: 'The C library cannot go on', full: 'The syscall fails where the C library (or loader) treats failure as fatal.', help: "The C library (or the loader) cannot continue when this call fails: the process dies. Allow the call in the target, or avoid the code path (for example a static build without the feature). 'sysgate explain' shows what the C library does.", level: 'error' },
-  { id: 'SG004', name: 'broken', short: 'Denied, no fallback', full: 'The syscall fails and the caller gets the error: the feature that needs it breaks.', help: "The call fails and nothing falls back: the feature that needs it breaks. Link the sysgate libc shim ('sysgate cc' or 'sysgate shim'), which maps denied calls to allowed ones where it can, or change the code to use an allowed call.", level: 'error' },
-  { id: 'SG005', name: 'unknown', short: 'Denied, handling unknown', full: 'The syscall fails; nothing known says how the code handles the error.', help: 'The call fails and nothing known says how the code handles the error. Review the call site the region points to; if the code copes with the error, this is fine; if not, avoid the call or link the sysgate shim.', level: 'warning' },
-  { id: 'SG006', name: 'fallback', short: 'Denied, the C library falls back', full: 'The syscall fails with ENOSYS and the C library falls back to an alternative.', help: 'Nothing to do: the call fails with ENOSYS and the C library falls back to an alternative the target allows. Listed so that a reviewer sees what the program relies on.', level: 'note' },
-  { id: 'SG007', name: 'ignored', short: 'Denied, the C library carries on', full: 'The syscall fails with ENOSYS and the C library carries on without it.', help: 'Nothing to do: the call fails with ENOSYS and the C library carries on without it.', level: 'note' },
+  { id: 'SG001', name: 'killed', short: 'The filter kills the process', full: 'The program dies: the target kills a process that makes this syscall.', help: "Remove the call from the program, or from the library that makes it (the result's message names the import or the instruction). If the target should allow it, add it to the target file and regenerate the filter. 'sysgate explain --target T NAME' says why the target kills it.", level: 'error' },
+  { id: 'SG002', name: 'sigsys', short: 'The syscall raises SIGSYS', full: 'The program dies: the target raises SIGSYS for this syscall, and libraries do not fall back on a signal.', help: "A trapping target raises SIGSYS where an errno would let the C library fall back. Remove the call, or link the sysgate shim with --sigsys ('sysgate shim --sigsys') so calls made inside the C library get their fallback instead.", level: 'error' },
+  { id: 'SG003', name: 'aborts', short: 'The code cannot go on', full: 'The program dies: the syscall fails where the C library, the loader or a linked library (Node) treats failure as fatal.', help: "The C library (or the loader, or a linked library) cannot continue when this call fails: the process dies. Allow the call in the target, or avoid the code path (for example a static build without the feature). 'sysgate explain' shows what the C library does.", level: 'error' },
+  { id: 'SG004', name: 'breaks', short: 'Denied, and the code it reaches fails', full: 'The syscall fails and the error reaches code known to fail on it (a linked library with no fallback, such as OpenSSL 3 seeding its random generator).', help: "The call fails and the code it reaches is known to fail on it: the feature that needs it breaks. Link the sysgate libc shim ('sysgate cc' or 'sysgate shim'), which maps denied calls to allowed ones where it can, or use a build of the library with a fallback the target allows.", level: 'error' },
+  { id: 'SG005', name: 'depends', short: 'Denied, whether the program copes is not known', full: 'The syscall fails and the error reaches the program; nothing known says whether it copes.', help: 'The call fails and the error reaches the program; nothing known says whether it copes. Review the call site the region points to: if the code handles the error, this is fine (sysgate check --strict fails on it); if not, avoid the call or link the sysgate shim.', level: 'warning' },
+  { id: 'SG006', name: 'falls-back', short: 'Denied, the library falls back', full: 'The syscall fails with an error the C library (or a linked library) answers with an alternative.', help: 'Nothing to do: the call fails and the library falls back to an alternative the target allows. Listed so that a reviewer sees what the program relies on.', level: 'note' },
+  { id: 'SG007', name: 'degrades', short: 'Denied, callers carry on without it', full: 'An advisory call fails and its callers carry on without it (rseq, posix_fadvise, the CPU count sysconf falls back from).', help: 'Nothing to do for correctness: the call is advice and its callers carry on without it, possibly slower.', level: 'note' },
   { id: 'SG008', name: 'unresolved', short: 'Syscall number not recovered', full: 'A syscall instruction (or call to syscall()) whose number could not be recovered from the code before it.', help: 'sysgate could not tell which syscall this instruction makes, so it is not judged. Review the code at the region; a call through syscall() with a number computed at run time cannot be checked at build time.', level: 'warning' },
   { id: 'SG009', name: 'not-checked', short: 'File could not be checked', full: 'The file is not an ELF sysgate can read, or its arch is not one the target supports.', help: 'The file could not be checked: give sysgate an ELF file of an arch the target supports, or leave the file out of the scan.', level: 'error' },
+  { id: 'SG010', name: 'unmodelled-import', short: 'Import the knowledge base does not model', full: 'The file imports a function the libc knowledge base does not model: what it asks the kernel for is not known (depends).', help: 'Give --sysroot when the function comes from a library other than the C library (its code is then analysed); for a C library function, the knowledge base lacks it: check what it does by hand (strace) and report it.', level: 'warning' },
 ];
 
 const ruleIndex = (name: string): number => RULES.findIndex((r) => r.name === name);
@@ -62,7 +64,7 @@ const region = (s: ByteSpan | undefined): Region => (s ? { byteOffset: s.offset,
 
 /** The bytes in the checked file (not a --sysroot library) of a finding's worst way of reaching the call. */
 function findingSpan(f: Finding): ByteSpan | undefined {
-  for (const v of f.via) if (v.library === null && v.kind !== 'startup' && v.span) return v.span;
+  for (const v of f.via) if (v.library === null && v.kind !== 'startup' && v.kind !== 'library' && v.span) return v.span;
   return undefined;
 }
 
@@ -101,7 +103,8 @@ export function toSarif(results: CheckResult[], options: SarifOptions = {}): unk
     }
     for (const f of r.syscalls) {
       if (f.verdict === 'allowed') continue;
-      const i = ruleIndex(f.verdict as Exclude<Verdict, 'allowed'>);
+      // A death's rule says how (killed, sigsys, aborts); the other verdicts are rules by name.
+      const i = ruleIndex(f.verdict === 'dies' ? f.how ?? 'killed' : f.verdict);
       const rule = RULES[i]!;
       const via = f.via.slice(0, 5).map(describeVia).join('; ');
       out.push({
@@ -111,7 +114,18 @@ export function toSarif(results: CheckResult[], options: SarifOptions = {}): unk
         message: { text: `${f.name} on ${describe(r)}: ${f.outcome}. Via ${via}.${f.fix ? ` Fix: ${f.fix}` : ''}` },
         locations: location(r.file, region(findingSpan(f))),
         partialFingerprints: fingerprint(r.file, `${r.target}/${r.arch}/${f.name}`),
-        properties: { syscall: f.name, nr: f.nr, verdict: f.verdict, action: f.action, arch: r.arch, target: r.target, firmware: r.firmware },
+        properties: { syscall: f.name, nr: f.nr, verdict: f.verdict, ...(f.how ? { how: f.how } : {}), action: f.action, arch: r.arch, target: r.target, firmware: r.firmware },
+      });
+    }
+    for (const name of r.unknownImports) {
+      out.push({
+        ruleId: 'SG010',
+        ruleIndex: ruleIndex('unmodelled-import'),
+        level: 'warning',
+        message: { text: `${name} on ${describe(r)}: imported, and the libc knowledge base does not model it: what it asks the kernel for is not known (depends).` },
+        locations: location(r.file, WHOLE_FILE),
+        partialFingerprints: fingerprint(r.file, `unmodelled/${name}`),
+        properties: { import: name, verdict: 'depends' },
       });
     }
     for (const u of r.unresolved) {

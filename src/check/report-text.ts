@@ -27,6 +27,7 @@ export function describeVia(v: Via): string {
     case 'startup': return `libc start-up${lib}: ${v.when}`;
     case 'site': return `${v.siteKind} at ${hex(v.address)}${v.function ? ` in ${v.function}` : ''}${lib}${v.next ? `, then ${v.next} on ENOSYS` : ''}`;
     case 'syscall()': return `syscall() at ${hex(v.address)}${v.function ? ` in ${v.function}` : ''}${lib}`;
+    case 'library': return `${v.library} (linked): ${v.when}`;
   }
 }
 
@@ -64,7 +65,8 @@ export function renderReport(r: CheckReport, st: TextStyle = PLAIN): string {
   const denied = r.syscalls.filter((f) => f.verdict !== 'allowed');
   const width = Math.max(0, ...denied.map((f) => f.name.length));
   for (const f of denied) {
-    lines.push(`  ${mark(f, st)} ${f.name.padEnd(width)}  ${f.outcome}`);
+    // The verdict word first (dies: how), then what the program experiences.
+    lines.push(`  ${mark(f, st)} ${f.name.padEnd(width)}  ${f.how ? `${f.verdict} (${f.how})` : f.verdict}: ${f.outcome}`);
     for (const v of vias(f)) lines.push(`        ${st.dim('via')} ${v}`);
     if (f.fix) lines.push(`        ${st.dim('fix')} ${f.fix}`);
   }
@@ -83,8 +85,9 @@ export function renderReport(r: CheckReport, st: TextStyle = PLAIN): string {
     lines.push(`  ${st.dim('library')} ${l.name}: ${l.status === 'analysed' ? `analysed (${l.path})` : l.status === 'missing' ? 'not found in the sysroot' : `error: ${l.error}`}`);
   }
   if (r.unknownImports.length) {
-    lines.push(`  ${st.dim(`${r.unknownImports.length} imported function${r.unknownImports.length === 1 ? '' : 's'} the libc knowledge base does not model (not counted): ` +
-      r.unknownImports.slice(0, 12).join(' ') + (r.unknownImports.length > 12 ? ' ...' : ''))}`);
+    // Each is a depends finding: what it asks the kernel for is not known (never a silent PASS).
+    lines.push(`  ${st.yellow('warn ')} ${r.unknownImports.length} import${r.unknownImports.length === 1 ? '' : 's'} the libc knowledge base does not model (depends: what ${r.unknownImports.length === 1 ? 'it asks' : 'they ask'} the kernel for is not known): ` +
+      r.unknownImports.slice(0, 12).join(' ') + (r.unknownImports.length > 12 ? ` ... (${r.unknownImports.length - 12} more; --json lists all)` : ''));
   }
   for (const w of r.warnings ?? []) lines.push(`  ${st.yellow('warning')} ${w}`);
   return `${lines.join('\n')}\n`;

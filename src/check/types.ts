@@ -9,31 +9,53 @@ import type { SiteKind } from '../elf/types.ts';
 import type { ByteSpan } from './span.ts';
 
 /**
- * What happens when the binary makes the call on the target at this firmware:
+ * What the program experiences when it makes the call on the target at this firmware, worst
+ * last (issue 13):
  * - `allowed`: the policy allows it (possibly only for some arguments: see `condition`);
- * - `fallback`: denied with ENOSYS, and the C library then tries something the caller can
- *   live with (an older syscall, /dev/urandom): fine when the fallback is allowed;
- * - `ignored`: denied with ENOSYS, and the C library carries on without it;
- * - `unknown`: denied with an errno, and nothing recorded says how the code handles it
- *   (a raw syscall site outside any function the libc knowledge base models);
- * - `broken`: denied with an errno, and the caller gets the error: no fallback (the feature breaks);
- * - `aborts`: denied with an errno where the C library cannot go on (loader, TLS set-up, an
- *   abort on failure): the process dies;
- * - `sigsys`: the call raises SIGSYS: the process dies (CodeSafe firmware < 13.7);
- * - `killed`: the filter kills the process (or thread) outright (enclave).
+ * - `falls-back`: denied with ENOSYS (or an error the code treats alike), and the C library or a
+ *   linked library then tries something the caller can live with (an older syscall,
+ *   /dev/urandom): fine when the fallback is allowed;
+ * - `degrades`: an advisory call fails and its callers carry on without it (rseq, stdio's fstat
+ *   for the buffer size, posix_fadvise, sched_getaffinity with sysconf's count after it);
+ * - `depends`: the error reaches the application and nothing known says whether it copes (a raw
+ *   syscall site outside every function the knowledge base models, an import it does not model);
+ * - `breaks`: the error reaches code known to fail on it (no fallback: the feature breaks);
+ * - `dies`: the process dies; `how` says how (see DeathHow).
  */
-export type Verdict = 'allowed' | 'fallback' | 'ignored' | 'unknown' | 'broken' | 'aborts' | 'sigsys' | 'killed';
+export type Verdict = 'allowed' | 'falls-back' | 'degrades' | 'depends' | 'breaks' | 'dies';
+
+/**
+ * How a process that `dies` dies, worst first:
+ * - `killed`: the filter kills the process (or thread) outright (CodeSafe < 13.7, the enclave);
+ * - `sigsys`: the call raises SIGSYS, which no library handles (a trapping user target);
+ * - `aborts`: denied with an errno where the code cannot go on (loader, TLS set-up, an abort on
+ *   failure in the C library or a linked library such as OpenSSL 3's seeding in Node).
+ */
+export type DeathHow = 'killed' | 'sigsys' | 'aborts';
+
+/** A verdict with, for `dies`, how: what one way of reaching a call (or the call) comes to. */
+export interface Judgement {
+  verdict: Verdict;
+  how?: DeathHow;
+}
 
 /** Worst first; a syscall reached several ways gets the worst verdict of its ways. */
-export const VERDICT_ORDER: readonly Verdict[] = ['killed', 'sigsys', 'aborts', 'broken', 'unknown', 'fallback', 'ignored', 'allowed'];
+export const VERDICT_ORDER: readonly Verdict[] = ['dies', 'breaks', 'depends', 'degrades', 'falls-back', 'allowed'];
+export const DEATH_ORDER: readonly DeathHow[] = ['killed', 'sigsys', 'aborts'];
 
-/** `fatal` findings make `sysgate check` exit 1. */
+/** A total order on judgements, worst (0) first: `dies` split by how. */
+export function judgementRank(j: Judgement): number {
+  if (j.verdict === 'dies') return DEATH_ORDER.indexOf(j.how ?? 'killed');
+  return DEATH_ORDER.length + VERDICT_ORDER.indexOf(j.verdict) - 1;
+}
+
+/** `fatal` findings make `sysgate check` exit 1; `warning`s too under --strict. */
 export type Severity = 'fatal' | 'warning' | 'ok';
 
 export function severityOf(v: Verdict): Severity {
   switch (v) {
-    case 'killed': case 'sigsys': case 'aborts': case 'broken': return 'fatal';
-    case 'unknown': return 'warning';
+    case 'dies': case 'breaks': return 'fatal';
+    case 'depends': return 'warning';
     default: return 'ok';
   }
 }
@@ -43,6 +65,8 @@ export interface Origin {
   /** `null` for the checked file itself, else the library's DT_NEEDED name (--sysroot). */
   library: string | null;
   verdict: Verdict;
+  /** With verdict `dies`: how. */
+  how?: DeathHow;
   /** What the C library does on failure here, when the knowledge base says. */
   detail?: string;
 }
@@ -75,6 +99,16 @@ export type Via =
       source: string;
     })
   | (Origin & {
+      /**
+       * A library the process links (DT_NEEDED, by SONAME) whose own behaviour on this call's
+       * failure is recorded (src/libc/libraries.json): OpenSSL 3's seeding, Python's urandom.
+       */
+      kind: 'library';
+      /** What the library does with the call, e.g. "seeds its DRBG (RAND_bytes, TLS, keys)". */
+      when: string;
+      source: string;
+    })
+  | (Origin & {
       kind: 'site';
       /** Address of the trap (or of the `bl __libc_do_syscall`). */
       address: number;
@@ -101,6 +135,8 @@ export interface Finding {
   /** Number on the file's arch. */
   nr: number;
   verdict: Verdict;
+  /** With verdict `dies`: how (of the worst way of reaching it). */
+  how?: DeathHow;
   severity: Severity;
   /** The seccomp action the policy takes, e.g. `allow`, `errno:ENOSYS`, `trap`, `kill-process`. */
   action: string;
@@ -171,7 +207,11 @@ export interface CheckReport {
   libc: LibcInfo;
   syscalls: Finding[];
   unresolved: Unresolved[];
-  /** Function imports the knowledge base does not model (their syscalls are not counted). */
+  /**
+   * Imports the knowledge base does not model, as `name` or `name (library)`: each is a
+   * `depends` finding (a warning; --strict fails on it), since what it asks the kernel for is
+   * not known. Never dropped: an unknown name is a finding (fail closed).
+   */
   unknownImports: string[];
   libraries: LibraryReport[];
   /**
@@ -184,7 +224,11 @@ export interface CheckReport {
   abiNote?: string;
   /** A sysgate shim linked into the file: the policy it was made for and what each wrapper answers. */
   shim?: ShimManifest;
-  summary: { syscalls: number; denied: number; fatal: number; warnings: number; unresolved: number };
+  /**
+   * fatal: dies and breaks findings; warnings: depends findings, each unmodelled import
+   * included (it is one); unmodelled: those imports alone.
+   */
+  summary: { syscalls: number; denied: number; fatal: number; warnings: number; unresolved: number; unmodelled: number };
   fatal: boolean;
 }
 
@@ -195,6 +239,11 @@ export interface CheckError {
 }
 
 export type CheckResult = CheckReport | CheckError;
+
+/** What --strict fails on besides fatal findings: depends findings (warnings) and unresolved numbers. */
+export function incomplete(r: { summary: { warnings: number; unresolved: number } }): boolean {
+  return r.summary.warnings > 0 || r.summary.unresolved > 0;
+}
 
 export function isCheckError(r: CheckResult): r is CheckError {
   return 'error' in r;

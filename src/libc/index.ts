@@ -97,6 +97,12 @@ export interface FunctionEntry {
   pure?: boolean;
   onEnosys: OnEnosys;
   onEnosysDetail?: string;
+  /**
+   * The call is advice: it changes no data the program reads back, so callers carry on when
+   * it fails (`check` judges its error 'degrades', not 'depends'). Says why, with its source,
+   * e.g. posix_fadvise: "POSIX advice; coreutils' fdadvise ignores the result".
+   */
+  advisory?: string;
   /** Syscalls of the ENOSYS fallback path (e.g. arc4random's /dev/urandom read). */
   onEnosysCalls?: SyscallStep[];
   source: string;
@@ -128,6 +134,8 @@ export interface FunctionInfo {
   pure: boolean;
   onEnosys: OnEnosys;
   onEnosysDetail?: string;
+  /** Callers carry on when it fails (see FunctionEntry.advisory). */
+  advisory?: string;
   onEnosysCalls: SyscallStep[];
   source: string;
   verified?: string;
@@ -272,6 +280,7 @@ export function lookupFunction(libc: Libc, symbol: string, arch: ArchName, versi
   if (e.minVersion !== undefined) info.minVersion = e.minVersion;
   if (e.beforeVersion !== undefined) info.beforeVersion = e.beforeVersion;
   if (e.onEnosysDetail !== undefined) info.onEnosysDetail = e.onEnosysDetail;
+  if (e.advisory !== undefined) info.advisory = e.advisory;
   if (e.verified !== undefined) info.verified = e.verified;
   if (e.note !== undefined) info.note = e.note;
   return info;

@@ -96,7 +96,7 @@ const UNAVAILABLE_VIEWS = {
   timerfd_create: { glibc: all('timerfd_create'), musl: all('timerfd_create') },
   pidfd_open: {},
   close_range: { glibc: all('close_range') },
-  copy_file_range: {},
+  copy_file_range: { glibc: all('copy_file_range'), musl: all('copy_file_range') },
 } as const satisfies Record<string, ShimSymbol['libcCalls']>;
 
 export const FALLBACKS: readonly FallbackEntry[] = [
@@ -210,7 +210,7 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     id: 'faccessat',
     denied: 'faccessat2',
     template: 'faccessat',
-    symbols: [{ name: 'faccessat', libcCalls: { glibc: all('faccessat2') } }],
+    symbols: [{ name: 'faccessat', libcCalls: { glibc: all('faccessat2'), musl: all('faccessat2') } }],
     variants: [
       direct('faccessat2'),
       // glibc's own fallback: the old call where it answers the same question, else fstatat and

@@ -6,14 +6,15 @@
 #   sysgate_protect(app TARGET codesafe5 FIRMWARE 13.7)
 #
 # sysgate_protect(<executable> TARGET <id|file.json> [FIRMWARE <version>] [ARCH <arch>]
-#                 [SYSROOT <dir>] [NO_SHIM] [NO_CHECK])
+#                 [SYSROOT <dir>] [NO_SHIM] [NO_CHECK] [STRICT])
 #   - generates, at build time, the seccomp filter header (#include "sysgate.h"; its
 #     sysgate_<target>_install() exists only with -DSYSGATE_HOST_FILTER, for host tests: on the
 #     device the firmware enforces the policy and denies the installer's own calls) and the
 #     libc shim for the target;
 #   - compiles the shim into the executable and adds its link flags;
-#   - after linking, runs `sysgate check` on the executable: a call that would kill the app or
-#     break with no fallback on the device fails the build (and removes the binary).
+#   - after linking, runs `sysgate check` on the executable: a call that kills the app or breaks
+#     code known to fail on it fails the build (and removes the binary); with STRICT also one
+#     whose error reaches the program when nothing known says it copes (check --strict).
 # ARCH defaults to CMAKE_SYSTEM_PROCESSOR (arm*, aarch64, powerpc, x86_64).
 # SYSGATE_COMMAND (cache variable) is how to run sysgate; default: the sysgate found on PATH or
 # in node_modules/.bin.
@@ -56,7 +57,7 @@ function(_sysgate_arch out)
 endfunction()
 
 function(sysgate_protect exe)
-  cmake_parse_arguments(PARSE_ARGV 1 SG "NO_SHIM;NO_CHECK" "TARGET;FIRMWARE;ARCH;SYSROOT" "")
+  cmake_parse_arguments(PARSE_ARGV 1 SG "NO_SHIM;NO_CHECK;STRICT" "TARGET;FIRMWARE;ARCH;SYSROOT" "")
   if(NOT SG_TARGET)
     message(FATAL_ERROR "sysgate_protect(${exe}): TARGET is required")
   endif()
@@ -113,6 +114,9 @@ function(sysgate_protect exe)
     endif()
     if(SG_SYSROOT)
       list(APPEND check --sysroot "${SG_SYSROOT}")
+    endif()
+    if(SG_STRICT)
+      list(APPEND check --strict)
     endif()
     add_custom_command(TARGET ${exe} POST_BUILD
       COMMAND ${SYSGATE_COMMAND} ${check}

@@ -15,7 +15,9 @@
 # Including this file does not change the Makefile's default goal.
 #
 # sysgate_link links with the shim's flags, then runs `sysgate check` on the result: a call that
-# would kill the app or break with no fallback on the device fails the build and removes the binary.
+# kills the app or breaks code known to fail on it fails the build and removes the binary;
+# SYSGATE_STRICT=1 (it may be set per target) fails it also when an error reaches the program
+# and nothing known says it copes (check --strict: depends, unmodelled imports, unresolved).
 # Optional: SYSGATE_ARCH (default: from $(CC) -dumpmachine), SYSGATE_SYSROOT, SYSGATE_DIR,
 # SYSGATE (how to run sysgate; default: sysgate on PATH or node_modules/.bin).
 
@@ -48,7 +50,7 @@ $(SYSGATE_SHIM_OBJ): $(SYSGATE_SHIM_SRC)
 
 # $(call sysgate_link,OUTPUT,INPUTS): link, then check; a fatal finding fails and removes OUTPUT.
 sysgate_link = $(CC) $(LDFLAGS) -o $(1) $(2) $(SYSGATE_LDFLAGS) $(LDLIBS) && \
-	$(SYSGATE) check $(1) --target $(SYSGATE_TARGET) $(if $(SYSGATE_FIRMWARE),--firmware $(SYSGATE_FIRMWARE)) $(if $(SYSGATE_SYSROOT),--sysroot $(SYSGATE_SYSROOT)) --delete-on-fatal --quiet
+	$(SYSGATE) check $(1) --target $(SYSGATE_TARGET) $(if $(SYSGATE_FIRMWARE),--firmware $(SYSGATE_FIRMWARE)) $(if $(SYSGATE_SYSROOT),--sysroot $(SYSGATE_SYSROOT)) $(if $(SYSGATE_STRICT),--strict) --delete-on-fatal --quiet
 
 # Empty when nothing was defined before the include: make then takes the includer's next target.
 .DEFAULT_GOAL := $(_sysgate_default_goal)

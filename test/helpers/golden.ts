@@ -165,18 +165,21 @@ const VERDICT_FIXTURES: { name: string; link: string; flags: string[] }[] = [
 ];
 
 interface CheckJson {
-  syscalls: { name: string; verdict: string; severity: string }[];
+  syscalls: { name: string; verdict: string; how?: string; severity: string }[];
   unresolved: unknown[];
-  summary: { fatal: number; warnings: number; unresolved: number };
+  unknownImports: string[];
+  summary: { fatal: number; warnings: number; unresolved: number; unmodelled: number };
 }
 
 function rows(fixture: string, arch: string, link: string, target: string, firmware: string, j: CheckJson, code: number): string[] {
   const head = `${fixture} ${arch} ${link} ${target} ${firmware || '-'}`;
-  const lines = [`${head} = ${code === 0 ? 'PASS' : 'FAIL'} fatal=${j.summary.fatal} warnings=${j.summary.warnings} unresolved=${j.summary.unresolved}`];
+  const lines = [`${head} = ${code === 0 ? 'PASS' : 'FAIL'} fatal=${j.summary.fatal} warnings=${j.summary.warnings} unresolved=${j.summary.unresolved} unmodelled=${j.summary.unmodelled}`];
   for (const s of j.syscalls) {
     if (s.verdict === 'allowed') continue; // allowed calls are the `syscalls` set's business
-    lines.push(`${head} ${s.name} -> ${s.verdict} ${s.severity}`);
+    lines.push(`${head} ${s.name} -> ${s.how ? `${s.verdict}:${s.how}` : s.verdict} ${s.severity}`);
   }
+  // Each import the knowledge base does not model is a depends finding of its own.
+  for (const n of j.unknownImports) lines.push(`${head} import ${n} -> depends warning`);
   return lines;
 }
 
@@ -184,8 +187,9 @@ const TABLE_HEADER = [
   '# sysgate check verdicts on test/fixtures/check, built by the Debian cross compilers (rows in the',
   '# style of libseccomp\'s .tests files). One line per file and policy, then one per call that is not',
   '# simply allowed:',
-  '#   fixture arch link target firmware = PASS|FAIL fatal=N warnings=N unresolved=N',
-  '#   fixture arch link target firmware syscall -> verdict severity',
+  '#   fixture arch link target firmware = PASS|FAIL fatal=N warnings=N unresolved=N unmodelled=N',
+  '#   fixture arch link target firmware syscall -> verdict[:how] severity',
+  '#   fixture arch link target firmware import NAME -> depends warning   (not modelled)',
   '# Regenerate with `npm run golden` and review the diff.',
   '',
 ];

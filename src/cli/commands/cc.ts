@@ -6,7 +6,7 @@ import { defaultCacheDir, shimObject } from '../../buildsys/shim-cache.ts';
 import { checkFile } from '../../check/file.ts';
 import { renderReport, type TextStyle } from '../../check/report-text.ts';
 import { toJson } from '../../check/report-json.ts';
-import { isCheckError } from '../../check/types.ts';
+import { incomplete, isCheckError } from '../../check/types.ts';
 import { InputError } from '../../errors.ts';
 import { policyOn, resolvePolicySet } from '../../policy/settings.ts';
 import { parseArgs } from '../args.ts';
@@ -15,7 +15,7 @@ import { settings } from './common.ts';
 
 export const ccCommand: Command = {
   name: 'cc',
-  help: `Usage: sysgate cc [--target T] [--firmware V] [--sysroot DIR] [--no-shim] [--no-check] [--sigsys] [--json] -- [LAUNCHER] COMPILER ARGS...
+  help: `Usage: sysgate cc [--target T] [--firmware V] [--sysroot DIR] [--no-shim] [--no-check] [--sigsys] [--strict] [--json] -- [LAUNCHER] COMPILER ARGS...
 
 Runs the real compiler. When the command links, sysgate first adds the libc shim for the
 target, firmware and the compiler's arch (generated and compiled once into a cache directory:
@@ -35,9 +35,13 @@ The shim's symbols are exported with -Wl,--export-dynamic-symbol where the linke
 (GNU ld >= 2.35, gold, lld, mold), else with -Wl,--dynamic-list=FILE (FILE in the cache);
 SYSGATE_SHIM_EXPORT=dynamic-list|export-dynamic-symbol forces one.
 
-Exit status: the compiler's when it fails; 1 when the check finds a call that would kill the
-app or break with no fallback on the device (the output file is then removed, so a rebuild
-runs the check again); otherwise 0. Settings not given come from sysgate.config.json.
+Exit status: the compiler's when it fails; 1 when the check finds a call that kills the app or
+breaks code known to fail on it on the device (dies, breaks; with --strict also depends and
+unresolved, as check --strict) (the output file is then removed, so a rebuild runs the check
+again); otherwise 0. Settings not given come from sysgate.config.json.
+
+  --strict also fail (and remove the output) when an error reaches the program and nothing
+           known says it copes, or an import is not modelled
 
   --json   print the check of the linked file on stdout instead of the text report on
            stderr (nothing for compile-only steps or with --no-check)
@@ -53,7 +57,7 @@ Examples:
   async run(argv, io) {
     const flags = parseArgs({
       '--target': String, '--firmware': String, '--sysroot': String, '--config': String,
-      '--no-shim': Boolean, '--no-check': Boolean, '--sigsys': Boolean, '--quiet': Boolean, '--json': Boolean, '--help': Boolean,
+      '--no-shim': Boolean, '--no-check': Boolean, '--sigsys': Boolean, '--quiet': Boolean, '--json': Boolean, '--strict': Boolean, '--help': Boolean,
       '-t': '--target', '-f': '--firmware', '-c': '--config', '-q': '--quiet', '-h': '--help',
     }, argv, 'cc');
     if (flags['--help']) return io.out(this.help), 0;
@@ -83,10 +87,10 @@ Examples:
     if (!result) throw new InputError(`${inv.output}: the linked file is not an ELF file`);
     if (isCheckError(result)) throw new InputError(`${inv.output}: ${result.error}`);
     if (flags['--json']) io.out(json(toJson([result], true)));
-    if (result.fatal) {
+    if (result.fatal || (flags['--strict'] && incomplete(result))) {
       rmSync(output, { force: true });
       if (!flags['--json']) io.err(renderReport(result, style(io)));
-      io.err(`sysgate: ${inv.output} would fail on the device (${result.summary.fatal} fatal); removed it\n`);
+      io.err(`sysgate: ${inv.output} would fail on the device (${result.summary.fatal} fatal${result.fatal ? '' : `; --strict: ${result.summary.warnings} depends, ${result.summary.unresolved} unresolved`}); removed it\n`);
       return 1;
     }
     if (!flags['--quiet'] && !flags['--json'] && result.summary.warnings) io.err(renderReport(result, style(io)));

@@ -5,7 +5,7 @@ import { renderText } from '../../check/report-text.ts';
 import { toJson } from '../../check/report-json.ts';
 import { toSarif } from '../../check/report-sarif.ts';
 import { combineFirmwares, firmwaresIn, isFirmwareSpan, renderAcross, type AcrossFirmwares } from '../../check/firmwares.ts';
-import { isCheckError, type CheckResult } from '../../check/types.ts';
+import { incomplete, isCheckError, type CheckResult } from '../../check/types.ts';
 import { parseArgs } from '../args.ts';
 import { bold, dim, EXIT, green, red, yellow, type Command, type Io, writeJson } from '../io.ts';
 import { settings } from './common.ts';
@@ -34,16 +34,21 @@ What counts as a call:
   syscall()    calls to syscall() with a constant number, resolved at the call site
   --sysroot    DT_NEEDED libraries found under DIR (lib, usr/lib, lib/<triplet>,
                usr/lib/<triplet>), transitively; the C library itself is modelled, not scanned
+  libraries    what a linked library does when its call fails, by SONAME (OpenSSL 3's
+               libcrypto.so.3 seeding: no fallback; libpython3.11: /dev/urandom)
 
-Verdicts:
+Verdicts (what the program experiences):
   allowed      the policy allows it
-  fallback     fails with ENOSYS, the C library falls back (to an older call, /dev/urandom)
-  ignored      fails with ENOSYS, the C library carries on without it
-  unknown      fails; nothing known says how the code handles it            (warning)
-  broken       fails, no fallback: the feature that needs it breaks         (fatal)
-  aborts       fails where the C library cannot go on: the process dies     (fatal)
-  sigsys       raises SIGSYS (a trap): the process dies unless it handles it (fatal)
-  killed       the process is killed (CodeSafe firmware < 13.7, the enclave)  (fatal)
+  falls-back   fails; the C library (or a linked library) falls back: an older call, /dev/urandom
+  degrades     an advisory call fails and its callers carry on (rseq, posix_fadvise, sysconf's
+               CPU count after sched_getaffinity)
+  depends      fails and the error reaches the program; nothing known says whether it copes
+               (a warning naming the call); every import the knowledge base does not model is
+               one too                                                     (warning)
+  breaks       fails and the error reaches code known to fail on it (OpenSSL 3's seeding) (fatal)
+  dies         the process dies; how: killed (the filter kills it: CodeSafe < 13.7, the
+               enclave), sigsys (a trap no library handles), aborts (the C library, loader or
+               a linked library cannot go on)                               (fatal)
 
 Options:
   --target T, --firmware V   as for generate (default firmware: the newest; or sysgate.config.json)
@@ -65,8 +70,9 @@ Options:
                              (progress goes to stderr, and only when stderr is a terminal)
   --color auto|always|never  colour in the text report (auto: stdout is a terminal, unless
                              NO_COLOR; FORCE_COLOR=1 colours a pipe too; TERM=dumb never)
-  --strict                   also exit 1 on warnings (a denied call nothing known says the code
-                             copes with) and on anything unresolved (an incomplete analysis)
+  --strict                   also exit 1 on depends (a denied call nothing known says the program
+                             copes with, an unmodelled import) and on anything unresolved (an
+                             incomplete analysis)
   --delete-on-fatal          remove each file with a fatal finding (for build steps: a failed
                              check must not leave a binary that looks up to date)
 
@@ -76,20 +82,25 @@ JSON (check --json): {file, arch, target, firmware, defaultAction, static, type,
   array of them for several files or a directory. In detail:
   library (a shared library), libc {name, version, versionFrom, referenced, covered, notice?}, abiNote? (the
   target's numbers are another ABI's of the same kernel table: 32-bit ppc under the ppc64 list),
-  syscalls [{name, nr, verdict, severity (fatal|warning|ok), action, outcome, condition?,
-             reason?, fix?, via [...]}],
+  syscalls [{name, nr, verdict (dies|breaks|depends|degrades|falls-back|allowed), how?
+             (killed|sigsys|aborts, with dies), severity (fatal|warning|ok), action, outcome,
+             condition?, reason?, fix?, via [...]}],
   via: {kind: import, symbol, version?, weak, role (chain|also|conditional|on-enosys), step?,
         next?, source} | {kind: startup, when, onEnosys, next?} | {kind: site, address,
-        siteKind, function?, step?, next?} | {kind: "syscall()", address, function?};
-        each with library (null: the file itself), verdict, detail?
+        siteKind, function?, step?, next?} | {kind: "syscall()", address, function?} |
+        {kind: library, when, source} (a linked library's recorded behaviour);
+        each with library (null: the file itself), verdict, how?, detail?
         imports, sites and syscall() calls with span? {offset, length}: their bytes in
         that object (the instruction; the import's Elf_Sym entry)
-  unresolved [{library, address, kind, function?, reason, span?}], unknownImports [name],
+  unresolved [{library, address, kind, function?, reason, span?}], unknownImports [name]
+  (each a depends finding),
   libraries [{name, path?, status (analysed|libc|missing|error), neededBy}],
-  summary {syscalls, denied, fatal, warnings, unresolved}, fatal.
+  summary {syscalls, denied, fatal, warnings (depends findings, unmodelled imports included),
+  unresolved, unmodelled}, fatal.
   A file that could not be checked: no JSON at all (exit 2), its error line on stderr.
 
-Exit codes: 0 nothing fatal, 1 a fatal finding in some file, 2 bad input (a file that could
+Exit codes: 0 nothing fatal, 1 a fatal finding (dies, breaks) in some file (--strict: or a
+depends or unresolved one), 2 bad input (a file that could
 not be checked: not an ELF, an arch the target lacks).
 
 Examples:
@@ -156,7 +167,8 @@ Examples:
     if (format === 'json') writeJson(io, toJson(results, single));
     else if (format === 'sarif') writeJson(io, toSarif(results, { cwd: io.cwd }), 5); // down to each result
     else {
-      const shown = results.filter((r) => !isCheckError(r) && (!quiet || r.fatal));
+      // --quiet lists the files that fail: under --strict, those with depends or unresolved too.
+      const shown = results.filter((r) => !isCheckError(r) && (!quiet || r.fatal || (!!flags['--strict'] && incomplete(r))));
       io.out(renderText(shown, { bold: (s) => bold(io, s), red: (s) => red(io, s), yellow: (s) => yellow(io, s), green: (s) => green(io, s), dim: (s) => dim(io, s) }));
     }
     for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
@@ -179,10 +191,6 @@ Examples:
  * firmware the file survives on. Exit 1 when a file fails at any firmware of the span (the span
  * is what the user asked to run on), 2 when a file could not be checked.
  */
-/** What --strict fails on besides fatal findings: warnings and unresolved numbers. */
-function incomplete(r: { summary: { warnings: number; unresolved: number } }): boolean {
-  return r.summary.warnings > 0 || r.summary.unresolved > 0;
-}
 
 function reportSpan(io: Io, firmwares: string[], perFirmware: CheckResult[][], paths: string[], format: string, deleteOnFatal: boolean, strict: boolean): number {
   const rows = combineFirmwares(firmwares, perFirmware);

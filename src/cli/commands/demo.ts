@@ -66,7 +66,7 @@ Examples:
       if (!r || isCheckError(r)) throw new Error(`cannot check the bundled ${app}`);
       io.out(`   ${line(r, app, fw, io)}\n`);
     }
-    io.out(`   The shim fixes keygen on 13.7 (getentropy reads /dev/urandom): sysgate cc --target codesafe5 -- arm-linux-gnueabihf-gcc ...\n`);
+    io.out(`   keygen exits on that error; the shim fixes it on 13.7 (getentropy reads /dev/urandom): sysgate cc --target codesafe5 -- arm-linux-gnueabihf-gcc ...\n`);
     io.out(`   On 13.5 even a clean glibc app dies at start-up: rseq and set_robust_list kill it there.\n`);
     io.out(dim(io, '   sysgate check examples/bin --target codesafe5 --firmware 13.7\n'));
     return 0;
@@ -79,9 +79,12 @@ function line(r: CheckReport, app: string, fw: string, io: Io): string {
   const fatal = r.syscalls.filter((f) => f.severity === 'fatal').sort((a, b) => direct(a) - direct(b));
   const head = `${app.padEnd(15)} firmware ${fw}: `;
   if (!fatal.length) {
+    // A pass whose denied calls reach the program names them: what --strict fails on.
+    const depends = r.syscalls.filter((f) => f.verdict === 'depends').map((f) => f.name);
     const w = r.summary.warnings;
-    return `${head}${green(io, 'PASS')} (${r.summary.syscalls} syscalls; ${r.summary.denied} denied, none fatal${w ? `; ${w} warning${w === 1 ? '' : 's'}` : ''})`;
+    return `${head}${green(io, 'PASS')} (${r.summary.syscalls} syscalls; ${r.summary.denied} denied, none fatal${w ? `; ${w} warning${w === 1 ? '' : 's'}` : ''})` +
+      (depends.length ? ` ${yellow(io, `but ${depends.join(', ')} ${depends.length === 1 ? 'fails and its error reaches' : 'fail and their errors reach'} the program (depends)`)}` : '');
   }
-  const what = fatal.map((f) => `${f.name} ${f.verdict === 'sigsys' ? 'raises SIGSYS' : f.verdict === 'killed' ? 'kills the process' : f.verdict === 'broken' ? 'fails with no fallback' : f.verdict}`);
+  const what = fatal.map((f) => `${f.name} ${f.how === 'sigsys' ? 'raises SIGSYS' : f.how === 'killed' ? 'kills the process' : f.how === 'aborts' ? 'aborts the process' : 'breaks the code it reaches'}`);
   return `${head}${red(io, 'FAIL')} ${yellow(io, what.slice(0, 3).join(', '))}${what.length > 3 ? ` and ${what.length - 3} more` : ''}`;
 }
