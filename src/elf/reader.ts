@@ -13,9 +13,10 @@
  */
 import { archByElfMachine } from '../syscalls/arches.ts';
 import { readCode } from './read/code.ts';
-import { DT_JMPREL, DT_PLTRELSZ, DT_REL, DT_RELA, DT_RELASZ, DT_RELSZ, readDynamic } from './read/dynamic.ts';
+import { readDynamic } from './read/dynamic.ts';
 import { readDynamicSymbols } from './read/dynsym.ts';
 import { Image, readHeader, readInterp, readSections, readSegments } from './read/layout.ts';
+import { readRelocations } from './read/relocs.ts';
 import { readCodeSymbols, readImports } from './read/symbols.ts';
 import { readVersions } from './read/versions.ts';
 import { whyCannotRun } from './loadable.ts';
@@ -87,22 +88,8 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   const { imports, exports } = readImports(b, ds, versions);
   const { symbols, mappingSymbols, codeEntry } = readCodeSymbols(hdr, img, ds.dynsyms, symtabRaw);
 
-  // The relocation tables, which check reads (src/check/dynamic.ts) to find PLT slots, come in
-  // with the code: within their segments, and tolerated when malformed as ld.so's would not be
-  // (nothing reported depends on them alone).
-  if (program && opts.code !== false) {
-    for (const [at, sz] of [[DT_RELA, DT_RELASZ], [DT_REL, DT_RELSZ], [DT_JMPREL, DT_PLTRELSZ]] as const) {
-      const addr = dyn.get(at);
-      const size = dyn.get(sz);
-      if (addr === undefined || !size) continue;
-      const s = loads.find((l) => addr >= l.vaddr && addr - l.vaddr < l.filesz);
-      if (!s) continue;
-      const off = s.offset + (addr - s.vaddr);
-      const len = Math.min(size, s.filesz - (addr - s.vaddr), b.len - off);
-      if (off >= 0 && len > 0) src.ensure(off, len);
-    }
-  }
-
+  // The relocations come in with the code (a caller that reads no code binds nothing).
+  const relocations = opts.code === false ? undefined : program ? readRelocations(img, dyn, ds.dynsyms) : [];
   const exec = readCode(img, entry, opts.code !== false);
 
   const type: ElfType = TYPES[eType] ?? 'other';
@@ -118,6 +105,7 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
     loads: loads.map((s) => ({ vaddr: s.vaddr, offset: s.offset, filesz: s.filesz })),
     warnings,
   };
+  if (relocations) info.relocations = relocations;
   if (cannot) info.cannotRun = cannot;
   if (arch) info.arch = arch;
   if (interp !== undefined) info.interp = interp;

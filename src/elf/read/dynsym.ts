@@ -5,10 +5,11 @@
  */
 import { type Bin, type RawSym, readSymbols, type Section, sectionStrTab, type StrTab } from './bin.ts';
 import {
-  DT_GNU_HASH, DT_HASH, DT_JMPREL, DT_PLTREL, DT_PLTRELSZ, DT_REL, DT_RELA, DT_RELASZ, DT_RELSZ, DT_STRTAB, DT_SYMENT,
+  DT_GNU_HASH, DT_HASH, DT_JMPREL, DT_REL, DT_RELA, DT_STRTAB, DT_SYMENT,
   DT_SYMTAB, DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM, DT_VERSYM, type Dynamic,
 } from './dynamic.ts';
 import type { Image } from './layout.ts';
+import { relocSymbolEnd } from './relocs.ts';
 
 const SHT_NOBITS = 8;
 const SHT_DYNSYM = 11;
@@ -138,29 +139,6 @@ function dynsymCount(
   if (upper >= lower && upper > 0) return upper;
   if (gnu !== undefined || lower > 0) return lower;
   return b.fail('cannot size the dynamic symbol table (no DT_HASH or DT_GNU_HASH)');
-}
-
-/** One past the highest symbol index any dynamic relocation names (0 without relocations). */
-function relocSymbolEnd(img: Image, dyn: Map<number, number>): number {
-  const b = img.b;
-  let end = 0;
-  const table = (addr: number | undefined, size: number | undefined, rela: boolean, what: string): void => {
-    if (addr === undefined || !size) return;
-    const { off, room } = img.vaddrRoom(addr, what);
-    const step = b.is64 ? (rela ? 24 : 16) : rela ? 12 : 8;
-    const n = Math.floor(Math.min(size, room) / step);
-    b.check(off, n * step, what);
-    const infoAt = b.is64 ? 8 : 4;
-    for (let i = 0, o = off + infoAt; i < n; i++, o += step) {
-      // r_info: symbol index in the high 32 bits (64-bit) or above the low byte (32-bit).
-      const sym = b.is64 ? b.dv.getUint32(b.le ? o + 4 : o, b.le) : b.u32(o) >>> 8;
-      if (sym >= end) end = sym + 1;
-    }
-  };
-  table(dyn.get(DT_RELA), dyn.get(DT_RELASZ), true, 'DT_RELA');
-  table(dyn.get(DT_REL), dyn.get(DT_RELSZ), false, 'DT_REL');
-  table(dyn.get(DT_JMPREL), dyn.get(DT_PLTRELSZ), dyn.get(DT_PLTREL) === DT_RELA, 'DT_JMPREL');
-  return end;
 }
 
 function gnuHashCount(img: Image, gnu: number): number {
