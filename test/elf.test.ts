@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +61,55 @@ function onlyInputError(fn: () => void, what: string): 'ok' | 'error' {
   }
 }
 
+/**
+ * `offset symbol type` of every dynamic relocation naming a symbol, as `readelf -rW -D` (which
+ * reads them through the dynamic segment, as ld.so does) prints them, sorted.
+ */
+function readelfRelocs(path: string, is64: boolean): string[] {
+  const out = execFileSync('readelf', ['-rW', '-D', path], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const rows: string[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^\s*([0-9a-f]{8,16})\s+([0-9a-f]{8,16})\s+R_\S+\s+[0-9a-f]+\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const info = BigInt(`0x${m[2]}`);
+    const type = Number(is64 ? info & 0xffffffffn : info & 0xffn);
+    rows.push(`${parseInt(m[1]!, 16).toString(16)} ${m[3]!.replace(/@.*$/, '')} ${type}`);
+  }
+  return rows.sort();
+}
+
+function ourRelocs(e: ElfInfo): string[] {
+  return (e.relocations ?? []).map((r) => `${r.offset.toString(16)} ${r.symbol} ${r.type}`).sort();
+}
+
+/** File offset of the d_val of the first dynamic entry tagged `tag` (an untampered file: p_offset is right). */
+function dynValueAt(bytes: Uint8Array, tag: number): number {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = bytes[5] === 1;
+  const is64 = bytes[4] === 2;
+  const word = (o: number): number => (is64 ? Number(dv.getBigUint64(o, le)) : dv.getUint32(o, le));
+  const phoff = word(is64 ? 32 : 28);
+  const phentsize = dv.getUint16(is64 ? 54 : 42, le);
+  const phnum = dv.getUint16(is64 ? 56 : 44, le);
+  for (let i = 0; i < phnum; i++) {
+    const p = phoff + i * phentsize;
+    if (dv.getUint32(p, le) !== 2) continue;
+    const ent = is64 ? 16 : 8;
+    for (let o = word(p + (is64 ? 8 : 4)); ; o += ent) {
+      const t = word(o);
+      if (t === 0) break;
+      if (t === tag) return o + ent / 2;
+    }
+  }
+  throw new Error(`no dynamic tag ${tag}`);
+}
+
+function setWordAt(bytes: Uint8Array, at: number, v: number): void {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes[4] === 2) dv.setBigUint64(at, BigInt(v), bytes[5] === 1);
+  else dv.setUint32(at, v, bytes[5] === 1);
+}
+
 describe('elf reader', function () {
   for (const tc of TOOLCHAINS) {
     describe(`${tc.arch} (${tc.cc})`, function () {
@@ -119,6 +169,20 @@ describe('elf reader', function () {
         assert.deepEqual(ourImports(sysv), readelfImports(paths.sysv));
       });
 
+      it('reads the dynamic relocations readelf -D finds, by address, with and without section headers', function () {
+        for (const p of [paths.dyn, paths.sysv]) {
+          const bytes = read(p);
+          const e = readElf(bytes, p);
+          const want = readelfRelocs(p, tc.class === 64);
+          assert.ok(want.some((r) => / syscall /.test(r)), `${p}: readelf shows a syscall relocation`);
+          assert.deepEqual(ourRelocs(e), want, p);
+          assert.deepEqual(readElf(stripSectionHeaders(bytes), 'stripped').relocations, e.relocations);
+          // Read with the code: an ElfInfo read for its imports only says it has none read.
+          assert.equal(readElf(bytes, p, { code: false }).relocations, undefined);
+        }
+        assert.deepEqual(readElf(read(paths.static), paths.static).relocations?.filter((r) => r.symbol !== ''), []);
+      });
+
       it('detects a static executable', function () {
         const e = readElf(read(paths.static), paths.static);
         assert.equal(e.static, true);
@@ -151,6 +215,34 @@ describe('elf reader', function () {
       sample = read(buildFor(TOOLCHAINS[0]!).dyn);
       const ppc = TOOLCHAINS.find((t) => t.arch === 'ppc')!;
       if (available(ppc)) sample32 = read(buildFor(ppc).dyn);
+    });
+
+    it('a relocation table outside its segment is a warning, never an error nor silence (DT_HASH file)', function () {
+      const sysvPath = buildFor(TOOLCHAINS[0]!).sysv;
+      const sysv = read(sysvPath);
+      const orig = readElf(sysv, 'sysv');
+      const slot = orig.relocations!.find((r) => r.symbol === 'syscall' && r.table === 'DT_JMPREL');
+      assert.ok(slot, 'the original binds syscall through DT_JMPREL');
+      assert.deepEqual(orig.warnings, []);
+
+      const away = sysv.slice();
+      setWordAt(away, dynValueAt(away, 23 /* DT_JMPREL */), 0x7fff0000);
+      const a = readElf(away, 'away');
+      assert.ok(a.warnings.includes('DT_JMPREL address 0x7fff0000 is not in any loaded segment; its relocations are not read'), JSON.stringify(a.warnings));
+      assert.ok(!a.relocations!.some((r) => r.table === 'DT_JMPREL'));
+      assert.deepEqual(a.relocations, orig.relocations!.filter((r) => r.table !== 'DT_JMPREL'));
+
+      const long = sysv.slice();
+      setWordAt(long, dynValueAt(long, 2 /* DT_PLTRELSZ */), 0x10000000);
+      const l = readElf(long, 'long');
+      assert.ok(l.warnings.some((w) => /^DT_JMPREL extends past its segment's file image; \d+ of its 11184810 relocations read$/.test(w)), JSON.stringify(l.warnings));
+      assert.ok(l.relocations!.some((r) => r.offset === slot.offset && r.symbol === 'syscall'));
+    });
+
+    it('a relocation table outside its segment is an error where it sizes the symbol table (DT_GNU_HASH only)', function () {
+      const away = sample.slice();
+      setWordAt(away, dynValueAt(away, 23 /* DT_JMPREL */), 0x7fff0000);
+      assert.throws(() => readElf(away, 'away'), (e: unknown) => e instanceof InputError && e.message === 'away: DT_JMPREL address 0x7fff0000 is not in any loaded segment');
     });
 
     it('rejects non-ELF input with a one-line InputError naming the file', function () {

@@ -16,7 +16,6 @@
  */
 import type { ElfExecRegion, ElfInfo } from '../elf/types.ts';
 import { FunctionIndex, ScanContext } from '../elf/sites/common.ts';
-import { relocatedSlots } from './dynamic.ts';
 
 export interface WrapperCall {
   address: number;
@@ -58,7 +57,13 @@ export function findSyscallCalls(
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = elf.endian === 'little';
   const targets = new Set<number>();
-  const slots = new Set(imported ? relocatedSlots(elf, bytes, 'syscall') : []);
+  // The GOT slots the dynamic relocations bind to syscall. The reader reads them with the code:
+  // an ElfInfo without them was read for its imports only, and has no code to scan either.
+  const slots = new Set<number>();
+  if (imported) {
+    if (!elf.relocations) throw new Error(`${elf.file}: findSyscallCalls needs an ElfInfo read with its code`);
+    for (const r of elf.relocations) if (r.symbol === 'syscall') slots.add(r.offset);
+  }
   if (sym) targets.add(sym.value);
   for (const w of wrappers) targets.add(w);
   if (slots.size) {

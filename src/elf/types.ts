@@ -66,6 +66,17 @@ export interface ElfVersionNeed {
   versions: string[];
 }
 
+/** A dynamic relocation that names a symbol (DT_RELA, DT_REL or DT_JMPREL). */
+export interface ElfRelocation {
+  /** r_offset: the address it writes, e.g. the GOT slot a PLT stub jumps through. */
+  offset: number;
+  /** Name of the dynamic symbol it binds. */
+  symbol: string;
+  /** R_* type (arch-specific), from r_info. */
+  type: number;
+  table: 'DT_RELA' | 'DT_REL' | 'DT_JMPREL';
+}
+
 export type ElfType = 'exec' | 'dyn' | 'rel' | 'core' | 'other';
 
 export interface ElfInfo {
@@ -114,6 +125,11 @@ export interface ElfInfo {
    * SHF_EXECINSTR sections.
    */
   exec: ElfExecRegion[];
+  /**
+   * The dynamic relocations that name a symbol, in ld.so's order (programs; none for object
+   * files). Read with the code: absent when `readElf` was told not to read it.
+   */
+  relocations?: ElfRelocation[];
   /** The PT_LOAD segments' file images (vaddr -> offset), to read data the loader maps. */
   loads: { vaddr: number; offset: number; filesz: number }[];
   /**
