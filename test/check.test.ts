@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { checkElf } from '../src/check/analyze.ts';
 import { checkPaths } from '../src/check/walk.ts';
 import { findSyscallCalls } from '../src/check/wrapper-calls.ts';
+import { readElf } from '../src/elf/reader.ts';
 import type { ElfInfo } from '../src/elf/types.ts';
 import type { CheckReport, Finding } from '../src/check/types.ts';
 import { isCheckError } from '../src/check/types.ts';
@@ -493,5 +494,25 @@ describe('check: syscall() call sites on x86-64 (windowed search vs every byte)'
       assert.deepEqual(got, want, `target ${target.toString(16)}`);
       assert.ok(want.length >= 7, `${want.length} calls`); // 65,535 is overwritten by 65,536; one may be the target itself
     }
+  });
+});
+
+describe('check: syscall() on i386 (arguments on the stack)', () => {
+  it('an i386 library calling syscall() reports its calls as not located, never as none', function () {
+    requireTool(this, 'gcc', 'gcc');
+    const dir = checkTempDir();
+    const src = join(dir, 'i386-syscall.c');
+    const so = join(dir, 'libi386-syscall.so');
+    writeFileSync(src, 'long syscall(long, ...);\nlong f(void) { return syscall(319, 0, 0); }\n');
+    // -nostdlib: no i386 C library needed, only gcc's -m32 code generation.
+    const r = spawnSync('gcc', ['-m32', '-O2', '-shared', '-nostdlib', '-fPIC', '-o', so, src], { encoding: 'utf8' });
+    if (r.status !== 0) this.skip();
+    const b = new Uint8Array(readFileSync(so));
+    const elf = readElf(b, so);
+    assert.equal(elf.machine, 3);
+    const calls = findSyscallCalls(elf, b);
+    assert.equal(calls.length, 1, JSON.stringify(calls));
+    assert.equal(calls[0]!.number, null);
+    assert.match(calls[0]!.reason!, /i386.*not located/);
   });
 });

@@ -34,6 +34,7 @@ type Rec = { k: 'const'; v: number } | { k: 'unknown'; why: string };
 /** How many instructions before a call are looked at. */
 const BACK = 10;
 
+const EM_386 = 3;
 const EM_PPC = 20;
 const EM_PPC64 = 21;
 const EM_ARM = 40;
@@ -51,9 +52,18 @@ export function findSyscallCalls(
   /** Filled with the wrappers (start addresses) that have a located caller, directly or through a forwarder. */
   called?: Set<number>,
 ): WrapperCall[] {
-  if (![EM_X86_64, EM_ARM, EM_AARCH64, EM_PPC, EM_PPC64].includes(elf.machine) || (elf.machine === EM_X86_64 && elf.class !== 64)) return [];
   const imported = elf.imports.some((i) => i.name === 'syscall');
   const sym = elf.symbols.find((s) => s.name === 'syscall' && s.type === 'func' && s.value !== 0);
+  if (elf.machine === EM_386) {
+    // The site scanners know i386, so its syscall() can be in the file; its arguments go on the
+    // stack, which this scan does not track. Say that the calls are not located rather than
+    // return none (fail closed): one entry for the import (each GOT slot) or the function.
+    const why = 'syscall() is present; its call sites on i386 (number passed on the stack) are not located (the number of every call is unknown)';
+    const at = imported ? relocatedSlots(elf, bytes, 'syscall') : [];
+    if (!at.length && (imported || sym)) at.push(sym?.value ?? 0);
+    return at.map((address) => ({ address, number: null, reason: why }));
+  }
+  if (![EM_X86_64, EM_ARM, EM_AARCH64, EM_PPC, EM_PPC64].includes(elf.machine) || (elf.machine === EM_X86_64 && elf.class !== 64)) return [];
   if (!imported && !sym && !wrappers.length) return [];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = elf.endian === 'little';
