@@ -516,3 +516,30 @@ describe('check: syscall() on i386 (arguments on the stack)', () => {
     assert.match(calls[0]!.reason!, /i386.*not located/);
   });
 });
+
+describe('check: syscall() on 64-bit PowerPC ELFv2 (local entry points)', () => {
+  it('calls to syscall()+8 (past the r2 set-up of the global entry) are calls to syscall()', function () {
+    const cc = tc('ppc64').cc;
+    requireTool(this, cc, tc('ppc64').pkg);
+    const dir = checkTempDir();
+    const src = join(dir, 'elfv2-syscall.c');
+    const exe = join(dir, 'elfv2-syscall');
+    // A self-contained ELFv2 program (no C library: Debian's big-endian one is ELFv1).
+    writeFileSync(src, [
+      'long g;',
+      '__attribute__((noinline)) long syscall(long n, long a) { register long r0 __asm__("r0") = n; register long r3 __asm__("r3") = a;',
+      '  __asm__ volatile("sc" : "+r"(r3) : "r"(r0) : "memory", "cr0"); return r3 + g; }',
+      'void _start(void) { syscall(20, 0); syscall(1, 0); for (;;) ; }',
+      '',
+    ].join('\n'));
+    const r = spawnSync(cc, ['-mabi=elfv2', '-O2', '-nostdlib', '-static', '-fno-pie', '-no-pie', '-o', exe, src], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const b = new Uint8Array(readFileSync(exe));
+    const elf = readElf(b, exe);
+    assert.equal(elf.flags & 3, 2);
+    const calls = findSyscallCalls(elf, b);
+    assert.deepEqual(calls.map((c) => [c.number, c.function]), [[20, '_start'], [1, '_start']]);
+    const sym = elf.symbols.find((s) => s.name === 'syscall')!;
+    assert.ok(calls.every((c) => c.target === sym.value + 8));
+  });
+});

@@ -290,7 +290,8 @@ const ppc64V1 = (elf: ElfInfo): boolean => (elf.flags & 3) !== 2;
 /**
  * Where calls to the 64-bit PowerPC function whose symbol value is `v` land. ELFv1: `v`, which
  * the reader already took from the function's descriptor. ELFv2: the global entry, and the
- * local entry 8 bytes on when the function starts `addis r2,r12,H; addi r2,r2,L`.
+ * local entry 8 bytes on when the function starts `addis r2,r12,H; addi r2,r2,L` (PIC) or
+ * `lis r2,H; addi r2,r2,L`.
  */
 function ppc64Entries(elf: ElfInfo, dv: DataView, v: number): number[] {
   if (ppc64V1(elf)) return [v];
@@ -300,7 +301,8 @@ function ppc64Entries(elf: ElfInfo, dv: DataView, v: number): number[] {
     const o = r.offset + (v - r.addr);
     const a = dv.getUint32(o, le);
     const b = dv.getUint32(o + 4, le);
-    if (((a & 0xffff0000) >>> 0) === 0x3c4c0000 && ((b & 0xffff0000) >>> 0) === 0x38420000) return [v, v + 8];
+    const ra = (a >>> 16) & 31;
+    if (((a & 0xffe00000) >>> 0) === 0x3c400000 && (ra === 12 || ra === 0) && ((b & 0xffff0000) >>> 0) === 0x38420000) return [v, v + 8];
   }
   return [v];
 }
