@@ -6,7 +6,10 @@
  * `mov.w r0,#N; blx syscall@plt`, `mov x0,#N; bl syscall@plt`, `li r3,N; bl syscall@plt`.
  *
  * 1. Targets: the `syscall` function symbol (static binaries), or the PLT stubs that jump
- *    through a GOT slot the dynamic relocations bind to `syscall` (dynamic binaries).
+ *    through a GOT slot the dynamic relocations bind to `syscall` (dynamic binaries; 64-bit
+ *    PowerPC: the call stubs that load the slot through the TOC pointer r2, `bl stub; ld r2,..`).
+ *    i386 passes the number on the stack, which is not tracked: its calls are reported as not
+ *    located (fail closed), as are 64-bit PowerPC slots no stub was found for.
  * 2. Calls: direct calls to a target (x86-64 also `call *slot(%rip)` for -fno-plt).
  * 3. The first argument register is tracked backwards over instructions positively known not to
  *    write it, to a constant move. Anything else (a register copy, a load, an unknown
