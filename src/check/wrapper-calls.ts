@@ -6,7 +6,10 @@
  * `mov.w r0,#N; blx syscall@plt`, `mov x0,#N; bl syscall@plt`, `li r3,N; bl syscall@plt`.
  *
  * 1. Targets: the `syscall` function symbol (static binaries), or the PLT stubs that jump
- *    through a GOT slot the dynamic relocations bind to `syscall` (dynamic binaries).
+ *    through a GOT slot the dynamic relocations bind to `syscall` (dynamic binaries; 64-bit
+ *    PowerPC: the call stubs that load the slot through the TOC pointer r2, `bl stub; ld r2,..`).
+ *    i386 passes the number on the stack, which is not tracked: its calls are reported as not
+ *    located (fail closed), as are 64-bit PowerPC slots no stub was found for.
  * 2. Calls: direct calls to a target (x86-64 also `call *slot(%rip)` for -fno-plt).
  * 3. The first argument register is tracked backwards over instructions positively known not to
  *    write it, to a constant move. Anything else (a register copy, a load, an unknown
@@ -33,6 +36,7 @@ type Rec = { k: 'const'; v: number } | { k: 'unknown'; why: string };
 /** How many instructions before a call are looked at. */
 const BACK = 10;
 
+const EM_386 = 3;
 const EM_PPC = 20;
 const EM_PPC64 = 21;
 const EM_ARM = 40;
@@ -50,9 +54,18 @@ export function findSyscallCalls(
   /** Filled with the wrappers (start addresses) that have a located caller, directly or through a forwarder. */
   called?: Set<number>,
 ): WrapperCall[] {
-  if (![EM_X86_64, EM_ARM, EM_AARCH64, EM_PPC, EM_PPC64].includes(elf.machine) || (elf.machine === EM_X86_64 && elf.class !== 64)) return [];
   const imported = elf.imports.some((i) => i.name === 'syscall');
   const sym = elf.symbols.find((s) => s.name === 'syscall' && s.type === 'func' && s.value !== 0);
+  if (elf.machine === EM_386) {
+    // The site scanners know i386, so its syscall() can be in the file; its arguments go on the
+    // stack, which this scan does not track. Say that the calls are not located rather than
+    // return none (fail closed): one entry for the import (each GOT slot) or the function.
+    const why = 'syscall() is present; its call sites on i386 (number passed on the stack) are not located (the number of every call is unknown)';
+    const at = imported ? (elf.relocations ?? []).filter((r) => r.symbol === 'syscall').map((r) => r.offset) : [];
+    if (!at.length && (imported || sym)) at.push(sym?.value ?? 0);
+    return at.map((address) => ({ address, number: null, reason: why }));
+  }
+  if (![EM_X86_64, EM_ARM, EM_AARCH64, EM_PPC, EM_PPC64].includes(elf.machine) || (elf.machine === EM_X86_64 && elf.class !== 64)) return [];
   if (!imported && !sym && !wrappers.length) return [];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = elf.endian === 'little';
@@ -64,19 +77,26 @@ export function findSyscallCalls(
     if (!elf.relocations) throw new Error(`${elf.file}: findSyscallCalls needs an ElfInfo read with its code`);
     for (const r of elf.relocations) if (r.symbol === 'syscall') slots.add(r.offset);
   }
-  if (sym) targets.add(sym.value);
-  for (const w of wrappers) targets.add(w);
+  // 64-bit PowerPC ELFv1: a function symbol names its descriptor in .opd; calls go to the code
+  // entry the descriptor's first doubleword holds. ELFv2: calls from the same TOC go to the
+  // local entry, past the two-instruction r2 set-up at the global one.
+  const entries = (v: number): number[] => (elf.machine === EM_PPC64 ? ppc64Entries(elf, dv, v) : [v]);
+  if (sym) for (const e of entries(sym.value)) targets.add(e);
+  for (const w of wrappers) for (const e of entries(w)) targets.add(e);
+  const stubbed = new Set<number>();
   if (slots.size) {
-    // PLT stubs live in .plt/.plt.sec (ppc: .text too); without sections, anywhere.
-    const inPlt = (r: ElfExecRegion) => r.shndx < 0 || r.name.startsWith('.plt') || r.name === '.iplt' || elf.machine === EM_PPC;
-    for (const r of elf.exec) if (r.offset + r.size <= bytes.byteLength && inPlt(r)) findStubs(elf, dv, le, r, slots, targets);
+    // PLT stubs live in .plt/.plt.sec (ppc and ppc64: .text and .init too); without sections, anywhere.
+    const inPlt = (r: ElfExecRegion) => r.shndx < 0 || r.name.startsWith('.plt') || r.name === '.iplt' || elf.machine === EM_PPC || elf.machine === EM_PPC64;
+    for (const r of elf.exec) if (r.offset + r.size <= bytes.byteLength && inPlt(r)) findStubs(elf, dv, le, r, slots, targets, stubbed);
   }
   if (targets.size === 0 && slots.size === 0) return [];
   const out: WrapperCall[] = [];
   if (elf.machine === EM_PPC64 && imported) {
-    // 64-bit PowerPC call stubs reach the PLT through the TOC (r2), which this scan does not
-    // model: the calls cannot be located, so say so rather than report none (fail closed).
+    // 64-bit PowerPC call stubs reach the PLT through the TOC (r2). A slot no stub was found
+    // for (no TOC pointer known, an unfamiliar stub) has calls that cannot be located: say so
+    // rather than report none (fail closed).
     for (const slot of slots) {
+      if (stubbed.has(slot)) continue;
       out.push({ address: slot, number: null, reason: 'syscall() is imported; its call sites through 64-bit PowerPC PLT stubs are not located (the number of every call is unknown)' });
     }
   }
@@ -89,7 +109,7 @@ export function findSyscallCalls(
         case EM_X86_64: callsX86(bytes, r, targets, slots, out); break;
         case EM_AARCH64: callsA64(dv, r, targets, out); break;
         case EM_ARM: callsArm(dv, le, r, targets, out); break;
-        case EM_PPC: case EM_PPC64: callsPpc(dv, r, targets, out); break;
+        case EM_PPC: case EM_PPC64: callsPpc(dv, le, elf.class === 64, r, targets, out); break;
       }
     }
   };
@@ -134,7 +154,8 @@ export function findSyscallCalls(
     for (const [from, to] of forwards) if (reached.has(from) && !reached.has(to)) grew = !!reached.add(to);
   }
   if (called) for (const t of reached) called.add(t);
-  // The wrapper's own body (a tail call into it from a same-named alias) is not a caller.
+  // The wrapper's own body (a tail call into it from a same-named alias) is not a caller. (On
+  // ppc64 ELFv1 the symbol names the descriptor, which holds no code: nothing is filtered.)
   return kept.filter((c) => !(sym && c.address >= sym.value && c.address < sym.value + Math.max(sym.size, 1)));
 }
 
@@ -143,9 +164,37 @@ export function findSyscallCalls(
 
 function findStubs(
   elf: ElfInfo, dv: DataView, le: boolean, r: ElfExecRegion, slots: Set<number>, targets: Set<number>,
+  /** Filled with the slots a stub was found for. */
+  stubbed: Set<number>,
 ): void {
   const end = r.offset + r.size;
   switch (elf.machine) {
+    case EM_PPC64: {
+      // ld r12,D(r2) or addis r11/r12,r2,H; ld r12,L(r11/r12), then mtctr r12, optionally
+      // std r2,40(r1) (ELFv1) or std r2,24(r1) (ELFv2) first: the slot is TOC + H<<16 + D.
+      const toc = ppc64Toc(elf, dv);
+      if (toc === undefined) break;
+      const MTCTR12 = 0x7d8903a6;
+      for (let o = r.offset; o + 8 <= end; o += 4) {
+        const w = dv.getUint32(o, le);
+        let slot: number | undefined;
+        let first = o;
+        if (((w & 0xffff0003) >>> 0) === 0xe9820000 && dv.getUint32(o + 4, le) === MTCTR12) {
+          slot = toc + ((w << 16) >> 16);
+        } else if ((((w & 0xffff0000) >>> 0) === 0x3d620000 || ((w & 0xffff0000) >>> 0) === 0x3d820000) && o + 12 <= end) {
+          const l = dv.getUint32(o + 4, le);
+          const base = (w >>> 21) & 31;
+          if (((l & 0xffe00003) >>> 0) === 0xe9800000 && ((l >>> 16) & 31) === base && dv.getUint32(o + 8, le) === MTCTR12) {
+            slot = toc + ((w << 16) >> 16) * 0x10000 + ((l << 16) >> 16);
+          }
+        }
+        if (slot === undefined || !slots.has(slot)) continue;
+        if (o - 4 >= r.offset && [0xf8410028, 0xf8410018].includes(dv.getUint32(o - 4, le))) first = o - 4;
+        targets.add(r.addr + (first - r.offset));
+        stubbed.add(slot);
+      }
+      break;
+    }
     case EM_X86_64: {
       // jmp *disp32(%rip) (ff 25), optionally bnd (f2) and endbr64 (f3 0f 1e fa) before it.
       const buf = Buffer.from(dv.buffer, dv.byteOffset, dv.byteLength);
@@ -208,18 +257,79 @@ function findStubs(
           const l = dv.getUint32(o + 4, false);
           if (((l & 0xffff0000) >>> 0) === 0x816b0000 && dv.getUint32(o + 8, false) === MTCTR && dv.getUint32(o + 12, false) === BCTR) {
             const slot = (((w & 0xffff) << 16) + ((l << 16) >> 16)) >>> 0;
-            if (slots.has(slot)) targets.add(at);
+            if (slots.has(slot)) {
+              targets.add(at);
+              stubbed.add(slot);
+            }
           }
         }
       }
       if (pic.length) {
         for (const base of ppcGotBases(dv, r)) {
-          for (const p of pic) if (slots.has((base + p.off) >>> 0)) targets.add(p.at);
+          for (const p of pic) {
+            if (!slots.has((base + p.off) >>> 0)) continue;
+            targets.add(p.at);
+            stubbed.add((base + p.off) >>> 0);
+          }
         }
       }
       break;
     }
   }
+}
+
+/** The doubleword the loader maps at virtual address `va` (big- or little-endian as the file), or undefined. */
+function loaded64(elf: ElfInfo, dv: DataView, va: number): number | undefined {
+  for (const l of elf.loads) {
+    if (va < l.vaddr || va + 8 > l.vaddr + l.filesz) continue;
+    const o = l.offset + (va - l.vaddr);
+    if (o + 8 > dv.byteLength) return undefined;
+    const v = dv.getBigUint64(o, elf.endian === 'little');
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
+  }
+  return undefined;
+}
+
+const inExec = (elf: ElfInfo, a: number): boolean => elf.exec.some((r) => a >= r.addr && a < r.addr + r.size);
+
+/** ELFv1 (e_flags' ABI bits not 2): function symbols and e_entry name descriptors, not code. */
+const ppc64V1 = (elf: ElfInfo): boolean => (elf.flags & 3) !== 2;
+
+/**
+ * Where calls to the 64-bit PowerPC function whose symbol value is `v` land. ELFv1: `v`, which
+ * the reader already took from the function's descriptor. ELFv2: the global entry, and the
+ * local entry 8 bytes on when the function starts `addis r2,r12,H; addi r2,r2,L` (PIC) or
+ * `lis r2,H; addi r2,r2,L`.
+ */
+function ppc64Entries(elf: ElfInfo, dv: DataView, v: number): number[] {
+  if (ppc64V1(elf)) return [v];
+  const le = elf.endian === 'little';
+  for (const r of elf.exec) {
+    if (v < r.addr || v + 8 > r.addr + r.size) continue;
+    const o = r.offset + (v - r.addr);
+    const a = dv.getUint32(o, le);
+    const b = dv.getUint32(o + 4, le);
+    const ra = (a >>> 16) & 31;
+    if (((a & 0xffe00000) >>> 0) === 0x3c400000 && (ra === 12 || ra === 0) && ((b & 0xffff0000) >>> 0) === 0x38420000) return [v, v + 8];
+  }
+  return [v];
+}
+
+/**
+ * The TOC pointer (r2) of a 64-bit PowerPC program, when the file says it: ELFv1, the second
+ * doubleword of the entry point's descriptor. ELFv2 has no descriptor: the `.TOC.` symbol.
+ * Undefined otherwise (the PLT stubs are then not located, and the slots reported as such).
+ */
+function ppc64Toc(elf: ElfInfo, dv: DataView): number | undefined {
+  if (ppc64V1(elf)) {
+    // ElfInfo.entry is the code entry the reader took from the descriptor; the descriptor's own
+    // address is the header's e_entry (offset 24 in ELF64).
+    if (dv.byteLength < 32) return undefined;
+    const raw = dv.getBigUint64(24, elf.endian === 'little');
+    if (raw > BigInt(Number.MAX_SAFE_INTEGER) || inExec(elf, Number(raw))) return undefined;
+    return loaded64(elf, dv, Number(raw) + 8);
+  }
+  return elf.symbols.find((s) => s.name === '.TOC.')?.value;
 }
 
 /**
@@ -623,22 +733,24 @@ function recoverA32(dv: DataView, le: boolean, lo: number, call: number): Rec {
 // ---------------------------------------------------------------------------------------------
 // PowerPC (32-bit, big-endian)
 
-function callsPpc(dv: DataView, r: ElfExecRegion, targets: Set<number>, out: WrapperCall[]): void {
+function callsPpc(dv: DataView, le: boolean, wide: boolean, r: ElfExecRegion, targets: Set<number>, out: WrapperCall[]): void {
   const end = r.offset + r.size;
   for (let o = r.offset; o + 4 <= end; o += 4) {
-    const w = dv.getUint32(o, false);
+    const w = dv.getUint32(o, le);
     if (((w & 0xfc000003) >>> 0) !== 0x48000001 && ((w & 0xfc000003) >>> 0) !== 0x48000000) continue;
     const at = r.addr + (o - r.offset);
-    const t = (at + ((w << 6) >> 6 & ~3)) >>> 0;
+    // 32-bit addresses wrap; 64-bit ones do not (code may sit above 4 GiB).
+    const sum = at + ((w << 6) >> 6 & ~3);
+    const t = wide ? sum : sum >>> 0;
     if (!targets.has(t)) continue;
     if ((w & 1) === 0) push(out, at, TAIL, t, true);
-    else push(out, at, recoverPpc(dv, r.offset, o), t);
+    else push(out, at, recoverPpc(dv, le, r.offset, o), t);
   }
 }
 
-function recoverPpc(dv: DataView, lo: number, call: number): Rec {
+function recoverPpc(dv: DataView, le: boolean, lo: number, call: number): Rec {
   for (let n = 1, o = call - 4; n <= BACK && o >= lo; n++, o -= 4) {
-    const w = dv.getUint32(o, false);
+    const w = dv.getUint32(o, le);
     const op = w >>> 26;
     const rD = (w >>> 21) & 31;
     const rA = (w >>> 16) & 31;
@@ -650,14 +762,19 @@ function recoverPpc(dv: DataView, lo: number, call: number): Rec {
     if (op === 19 && ((w >>> 1) & 0x3ff) !== 16 && ((w >>> 1) & 0x3ff) !== 528) continue; // CR logic (crclr), not bclr/bcctr
     if (op === 31) {
       const xo = (w >>> 1) & 0x3ff;
-      const writesA = [444, 28, 316, 124, 60, 24, 536, 792, 824, 26, 922, 954].includes(xo);
+      const writesA = [444, 28, 316, 124, 60, 24, 536, 792, 824, 26, 922, 954, 986].includes(xo); // 986: extsw
       const writesD = [266, 40, 235, 104, 8, 136, 10, 138, 491, 459, 23, 87, 279, 311].includes(xo);
       if (!writesA && !writesD && (xo === 151 || xo === 183 || xo === 215 || xo === 247 || xo === 407)) continue; // stores
       if (!writesA && !writesD) return { k: 'unknown', why: 'unrecognised instruction before the call' };
       if ((writesA ? rA : rD) === 3) return { k: 'unknown', why: 'r3 copied or computed before the call' };
       continue;
     }
-    if (op === 24 || op === 25 || op === 21 || op === 28) { // ori, oris, rlwinm, andi.
+    if (op === 58 || op === 62) { // ld/ldu/lwa, std/stdu (DS-form, 64-bit); the update forms (low bits 01) write rA
+      if (op === 58 && rD === 3) return { k: 'unknown', why: 'r3 loaded from memory' };
+      if ((w & 3) === 1 && rA === 3) return { k: 'unknown', why: 'r3 computed before the call' };
+      continue;
+    }
+    if (op === 24 || op === 25 || op === 21 || op === 28 || op === 30) { // ori, oris, rlwinm, andi., rld* (64-bit rotates)
       if (rA === 3) return { k: 'unknown', why: 'r3 computed before the call' };
       continue;
     }
