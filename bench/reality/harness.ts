@@ -323,15 +323,33 @@ export function evaluateProgram(p: Program, pc: PolicyCase, o: HarnessOptions, b
   };
 }
 
-export interface Matrix { policy: string; failFailed: string[]; failWorked: string[]; passFailed: string[]; passWorked: string[]; excluded: string[] }
+/**
+ * Per policy: the programs by check's verdict and their real fate. FAIL = dies or breaks (check
+ * exits 1); `warn` = PASS with depends findings or unresolved sites (check --strict exits 1);
+ * `pass` = a clean PASS. A clean PASS over a program that really failed is a false PASS.
+ */
+export interface Matrix {
+  policy: string;
+  failFailed: string[]; failWorked: string[];
+  warnFailed: string[]; warnWorked: string[];
+  passFailed: string[]; passWorked: string[];
+  excluded: string[];
+  /** FAIL verdicts that worked although a run made one of the calls the verdict names (true false alarms). */
+  failWorkedReached: string[];
+}
 
 export function matrices(results: ProgramResult[]): Matrix[] {
   const by = new Map<string, Matrix>();
   for (const r of results) {
-    const m = by.get(r.policy) ?? { policy: r.policy, failFailed: [], failWorked: [], passFailed: [], passWorked: [], excluded: [] };
+    const m = by.get(r.policy) ?? { policy: r.policy, failFailed: [], failWorked: [], warnFailed: [], warnWorked: [], passFailed: [], passWorked: [], excluded: [], failWorkedReached: [] };
     by.set(r.policy, m);
     if (!r.baseline || r.check.error) { m.excluded.push(r.program); continue; }
-    (r.predicted === 'FAIL' ? (r.really === 'failed' ? m.failFailed : m.failWorked) : (r.really === 'failed' ? m.passFailed : m.passWorked)).push(r.program);
+    const failed = r.really === 'failed';
+    if (r.check.fatal) {
+      (failed ? m.failFailed : m.failWorked).push(r.program);
+      if (!failed && r.check.fatalCalls.some((c) => !r.unmade.includes(c))) m.failWorkedReached.push(r.program);
+    } else if (r.predicted === 'FAIL') (failed ? m.warnFailed : m.warnWorked).push(r.program);
+    else (failed ? m.passFailed : m.passWorked).push(r.program);
   }
   return [...by.values()];
 }
@@ -344,10 +362,14 @@ export function formatResults(results: ProgramResult[], runner: RunnerKind): str
     : '  runner: sysgate run (enforced: x86_64 in this machine\'s kernel, ARM in a real ARM kernel under qemu-system-arm)');
   for (const m of matrices(results)) {
     const n = (a: string[]): string => String(a.length).padStart(3);
-    out.push(`\n  ${m.policy}: ${m.failFailed.length + m.failWorked.length + m.passFailed.length + m.passWorked.length} programs`);
-    out.push('                      really failed  really worked');
-    out.push(`    predicted FAIL    ${n(m.failFailed)}            ${n(m.failWorked)}`);
-    out.push(`    predicted PASS    ${n(m.passFailed)}            ${n(m.passWorked)}`);
+    const total = m.failFailed.length + m.failWorked.length + m.warnFailed.length + m.warnWorked.length + m.passFailed.length + m.passWorked.length;
+    out.push(`\n  ${m.policy}: ${total} programs`);
+    out.push('                                     really failed  really worked');
+    out.push(`    FAIL (dies or breaks)            ${n(m.failFailed)}            ${n(m.failWorked)}`);
+    out.push(`    PASS with depends or unresolved  ${n(m.warnFailed)}            ${n(m.warnWorked)}`);
+    out.push(`    clean PASS                       ${n(m.passFailed)}            ${n(m.passWorked)}`);
+    const judged = m.failFailed.length + m.failWorkedReached.length;
+    if (judged) out.push(`    FAIL precision where a run made a named call: ${m.failFailed.length} of ${judged} (${Math.round((100 * m.failFailed.length) / judged)}%)${m.failWorkedReached.length ? `; worked anyway: ${m.failWorkedReached.join(', ')}` : ''}`);
     if (m.passFailed.length) out.push(`    false PASS: ${m.passFailed.join(', ')}`);
     if (m.failWorked.length) out.push(`    FAIL but worked: ${m.failWorked.join(', ')}`);
     if (m.excluded.length) out.push(`    left out (workload fails without a filter, or check could not read it): ${m.excluded.join(', ')}`);
