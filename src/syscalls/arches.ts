@@ -28,6 +28,10 @@ export interface ArchInfo {
    * X32_SYSCALL_BIT: a filter must treat those numbers as a foreign arch (fail closed).
    */
   x32: boolean;
+  /** libseccomp's SCMP_ARCH_* token, also the OCI runtime-spec's `architectures` spelling. */
+  scmpArch: string;
+  /** systemd's SystemCallArchitectures= name (src/shared/seccomp-util.c's table). */
+  systemdArch: string;
 }
 
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
@@ -39,6 +43,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     aliases: ['armhf', 'armel', 'arm-eabi', 'armv7'],
     kernelTable: 'arm',
     x32: false,
+    scmpArch: 'SCMP_ARCH_ARM', systemdArch: 'arm',
   },
   aarch64: {
     name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: 183,
@@ -47,6 +52,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     aliases: ['arm64'],
     kernelTable: 'asm-generic',
     x32: false,
+    scmpArch: 'SCMP_ARCH_AARCH64', systemdArch: 'arm64',
   },
   x86_64: {
     name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: 62,
@@ -55,6 +61,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     aliases: ['amd64', 'x86-64', 'x64'],
     kernelTable: 'x86_64',
     x32: true,
+    scmpArch: 'SCMP_ARCH_X86_64', systemdArch: 'x86-64',
   },
   i386: {
     name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: 3,
@@ -63,6 +70,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     aliases: ['x86', 'i686', 'ia32'],
     kernelTable: 'i386',
     x32: false,
+    scmpArch: 'SCMP_ARCH_X86', systemdArch: 'x86',
   },
   ppc: {
     name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: 20,
@@ -71,6 +79,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     aliases: ['powerpc', 'ppc32'],
     kernelTable: 'powerpc',
     x32: false,
+    scmpArch: 'SCMP_ARCH_PPC', systemdArch: 'ppc',
   },
   ppc64: {
     name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: 21,
@@ -79,6 +88,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     aliases: ['powerpc64'],
     kernelTable: 'powerpc',
     x32: false,
+    scmpArch: 'SCMP_ARCH_PPC64', systemdArch: 'ppc64',
   },
 };
 
