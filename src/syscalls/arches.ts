@@ -32,6 +32,12 @@ export interface ArchInfo {
   scmpArch: string;
   /** systemd's SystemCallArchitectures= name (src/shared/seccomp-util.c's table). */
   systemdArch: string;
+  /**
+   * True for the enclave jail's host arch: the jail runs every target's program on this arch
+   * (emulating the HSM's own), so a policy for it is resolvable from any target, whatever arches
+   * the target lists.
+   */
+  jailHost: boolean;
 }
 
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
@@ -44,6 +50,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     kernelTable: 'arm',
     x32: false,
     scmpArch: 'SCMP_ARCH_ARM', systemdArch: 'arm',
+    jailHost: false,
   },
   aarch64: {
     name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: 183,
@@ -53,6 +60,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     kernelTable: 'asm-generic',
     x32: false,
     scmpArch: 'SCMP_ARCH_AARCH64', systemdArch: 'arm64',
+    jailHost: false,
   },
   x86_64: {
     name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: 62,
@@ -62,6 +70,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     kernelTable: 'x86_64',
     x32: true,
     scmpArch: 'SCMP_ARCH_X86_64', systemdArch: 'x86-64',
+    jailHost: true,
   },
   i386: {
     name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: 3,
@@ -71,6 +80,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     kernelTable: 'i386',
     x32: false,
     scmpArch: 'SCMP_ARCH_X86', systemdArch: 'x86',
+    jailHost: false,
   },
   ppc: {
     name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: 20,
@@ -80,6 +90,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     kernelTable: 'powerpc',
     x32: false,
     scmpArch: 'SCMP_ARCH_PPC', systemdArch: 'ppc',
+    jailHost: false,
   },
   ppc64: {
     name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: 21,
@@ -89,6 +100,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     kernelTable: 'powerpc',
     x32: false,
     scmpArch: 'SCMP_ARCH_PPC64', systemdArch: 'ppc64',
+    jailHost: false,
   },
 };
 
