@@ -38,6 +38,12 @@ export interface ArchInfo {
    * the target lists.
    */
   jailHost: boolean;
+  /**
+   * How `sysgate run` runs a program of this arch: natively under the host's kernel, in a
+   * qemu-system guest with the arch's own kernel (src/run/kernels.ts), or observed under qemu-user
+   * without enforcement. undefined: not runnable yet.
+   */
+  runner: 'host' | 'vm' | 'observed' | undefined;
 }
 
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
@@ -51,6 +57,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     x32: false,
     scmpArch: 'SCMP_ARCH_ARM', systemdArch: 'arm',
     jailHost: false,
+    runner: 'vm',
   },
   aarch64: {
     name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: 183,
@@ -61,6 +68,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     x32: false,
     scmpArch: 'SCMP_ARCH_AARCH64', systemdArch: 'arm64',
     jailHost: false,
+    runner: 'vm',
   },
   x86_64: {
     name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: 62,
@@ -71,6 +79,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     x32: true,
     scmpArch: 'SCMP_ARCH_X86_64', systemdArch: 'x86-64',
     jailHost: true,
+    runner: 'host',
   },
   i386: {
     name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: 3,
@@ -81,6 +90,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     x32: false,
     scmpArch: 'SCMP_ARCH_X86', systemdArch: 'x86',
     jailHost: false,
+    runner: undefined,
   },
   ppc: {
     name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: 20,
@@ -91,6 +101,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     x32: false,
     scmpArch: 'SCMP_ARCH_PPC', systemdArch: 'ppc',
     jailHost: false,
+    runner: 'observed',
   },
   ppc64: {
     name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: 21,
@@ -101,6 +112,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     x32: false,
     scmpArch: 'SCMP_ARCH_PPC64', systemdArch: 'ppc64',
     jailHost: false,
+    runner: 'observed',
   },
 };
 
