@@ -13,7 +13,6 @@ const EXEMPT = (rel: string): boolean => rel === 'syscalls/arches.ts' || rel.sta
 const COMPARE = /\b(?:arch|isa|name)\s*[!=]==\s*'(?:arm|aarch64|x86_64|i386|ppc|ppc64|thumb)'/g;
 // Comparisons not yet moved onto the record (file -> count). Lower these as facts move; never raise.
 const PENDING: Record<string, number> = {
-  'check/analyze.ts': 5,
   'check/span.ts': 5,
 };
 

@@ -44,6 +44,18 @@ export interface ArchInfo {
    * without enforcement. undefined: not runnable yet.
    */
   runner: 'host' | 'vm' | 'observed' | undefined;
+  /**
+   * GNU triplets of the arch's Debian multiarch library dirs (lib/<triplet>, usr/lib/<triplet>),
+   * searched in this order: armhf before armel, since CodeSafe's toolchain is hard-float.
+   */
+  triplets: readonly string[];
+  /** The biarch library dir a sysroot may keep this arch's libraries in (lib64 or lib32). */
+  multilibDir: 'lib64' | 'lib32';
+  /**
+   * The ABI `int $0x80` enters when it is not this arch's own: on x86_64 the i386 compat ABI, so
+   * such a call is a foreign arch for this arch's filter. undefined: no such second entry.
+   */
+  int80Abi: ArchName | undefined;
 }
 
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
@@ -58,6 +70,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_ARM', systemdArch: 'arm',
     jailHost: false,
     runner: 'vm',
+    triplets: ['arm-linux-gnueabihf', 'arm-linux-gnueabi'], multilibDir: 'lib32', int80Abi: undefined,
   },
   aarch64: {
     name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: 183,
@@ -69,6 +82,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_AARCH64', systemdArch: 'arm64',
     jailHost: false,
     runner: 'vm',
+    triplets: ['aarch64-linux-gnu'], multilibDir: 'lib64', int80Abi: undefined,
   },
   x86_64: {
     name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: 62,
@@ -80,6 +94,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_X86_64', systemdArch: 'x86-64',
     jailHost: true,
     runner: 'host',
+    triplets: ['x86_64-linux-gnu'], multilibDir: 'lib64', int80Abi: 'i386',
   },
   i386: {
     name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: 3,
@@ -91,6 +106,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_X86', systemdArch: 'x86',
     jailHost: false,
     runner: undefined,
+    triplets: ['i386-linux-gnu'], multilibDir: 'lib32', int80Abi: undefined,
   },
   ppc: {
     name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: 20,
@@ -102,6 +118,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_PPC', systemdArch: 'ppc',
     jailHost: false,
     runner: 'observed',
+    triplets: ['powerpc-linux-gnu'], multilibDir: 'lib32', int80Abi: undefined,
   },
   ppc64: {
     name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: 21,
@@ -113,6 +130,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_PPC64', systemdArch: 'ppc64',
     jailHost: false,
     runner: 'observed',
+    triplets: ['powerpc64-linux-gnu'], multilibDir: 'lib64', int80Abi: undefined,
   },
 };
 
