@@ -11,6 +11,7 @@ import { Buffer } from 'node:buffer';
 import { InputError } from '../errors.ts';
 import { archByElfMachine } from '../syscalls/arches.ts';
 import { whyCannotRun } from './loadable.ts';
+import { EM_AARCH64, EM_ARM, EM_PPC64 } from './machines.ts';
 import { type ElfBytes, inMemory } from './source.ts';
 import type {
   ElfExecRegion, ElfImport, ElfInfo, ElfMappingSymbol, ElfSymbol, ElfSymbolType, ElfType, ElfVersionNeed,
@@ -70,9 +71,6 @@ const STT_FILE = 4;
 const STT_COMMON = 5;
 const STT_TLS = 6;
 const STT_GNU_IFUNC = 10;
-const EM_ARM = 40;
-const EM_AARCH64 = 183;
-const EM_PPC64 = 21;
 
 const TYPES: Record<number, ElfType> = { 1: 'rel', 2: 'exec', 3: 'dyn', 4: 'core' };
 

@@ -1,4 +1,5 @@
 /** Architecture records: what a filter and an ELF reader need to know about each ABI. */
+import { EM_386, EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_X86_64 } from '../elf/machines.ts';
 
 export const ARCH_NAMES = ['arm', 'aarch64', 'x86_64', 'i386', 'ppc', 'ppc64'] as const;
 export type ArchName = (typeof ARCH_NAMES)[number];
@@ -61,7 +62,7 @@ export interface ArchInfo {
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
 export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
   arm: {
-    name: 'arm', auditArch: 0x40000028, bits: 32, endian: 'little', elfMachine: 40,
+    name: 'arm', auditArch: 0x40000028, bits: 32, endian: 'little', elfMachine: EM_ARM,
     essentials: ['set_tls'],
     essentialsWhy: 'glibc and musl set the TLS register through the ARM-private set_tls (0xf0005) before main',
     aliases: ['armhf', 'armel', 'arm-eabi', 'armv7'],
@@ -73,7 +74,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     triplets: ['arm-linux-gnueabihf', 'arm-linux-gnueabi'], multilibDir: 'lib32', int80Abi: undefined,
   },
   aarch64: {
-    name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: 183,
+    name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: EM_AARCH64,
     essentials: [],
     essentialsWhy: 'TLS is a user-writable register (tpidr_el0): no syscall needed',
     aliases: ['arm64'],
@@ -85,7 +86,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     triplets: ['aarch64-linux-gnu'], multilibDir: 'lib64', int80Abi: undefined,
   },
   x86_64: {
-    name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: 62,
+    name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: EM_X86_64,
     essentials: ['arch_prctl'],
     essentialsWhy: 'the C library sets the %fs base for TLS with arch_prctl(ARCH_SET_FS) before main',
     aliases: ['amd64', 'x86-64', 'x64'],
@@ -97,7 +98,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     triplets: ['x86_64-linux-gnu'], multilibDir: 'lib64', int80Abi: 'i386',
   },
   i386: {
-    name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: 3,
+    name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: EM_386,
     essentials: ['set_thread_area'],
     essentialsWhy: 'the C library sets up the %gs TLS segment with set_thread_area before main',
     aliases: ['x86', 'i686', 'ia32'],
@@ -109,7 +110,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     triplets: ['i386-linux-gnu'], multilibDir: 'lib32', int80Abi: undefined,
   },
   ppc: {
-    name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: 20,
+    name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: EM_PPC,
     essentials: [],
     essentialsWhy: 'TLS lives in r2, set from user space: no syscall needed',
     aliases: ['powerpc', 'ppc32'],
@@ -121,7 +122,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     triplets: ['powerpc-linux-gnu'], multilibDir: 'lib32', int80Abi: undefined,
   },
   ppc64: {
-    name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: 21,
+    name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: EM_PPC64,
     essentials: [],
     essentialsWhy: 'TLS lives in r13, set from user space: no syscall needed',
     aliases: ['powerpc64'],

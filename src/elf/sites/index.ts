@@ -6,15 +6,9 @@ import type { ElfInfo, SyscallSite } from '../types.ts';
 import { scanAarch64 } from './aarch64.ts';
 import { scanArm } from './arm.ts';
 import { ScanContext } from './common.ts';
+import { EM_386, EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_X86_64 } from '../machines.ts';
 import { scanPpc } from './ppc.ts';
 import { scanX86 } from './x86.ts';
-
-const EM_386 = 3;
-const EM_PPC = 20;
-const EM_PPC64 = 21;
-const EM_ARM = 40;
-const EM_X86_64 = 62;
-const EM_AARCH64 = 183;
 
 /** Machines `findSyscallSites` can scan (e_machine values). */
 export const SCANNABLE_MACHINES: readonly number[] = [EM_386, EM_PPC, EM_PPC64, EM_ARM, EM_X86_64, EM_AARCH64];
