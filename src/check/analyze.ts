@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findSyscallSites, readElf } from '../elf/index.ts';
 import { type ElfBytes, ElfFile, inMemory } from '../elf/source.ts';
+import { siteLength } from '../elf/sites/index.ts';
 import { ScanContext } from '../elf/sites/common.ts';
 import type { ElfInfo } from '../elf/types.ts';
 import { InputError } from '../errors.ts';
@@ -37,7 +38,7 @@ import {
 } from './types.ts';
 import { glibcBannerRelease, newestGlibcVersion } from '../libc/version.ts';
 import { findSyscallCalls } from './wrapper-calls.ts';
-import { callLength, codeSpan, importSpan, siteLength } from './span.ts';
+import { callLength, codeSpan, importSpan } from './span.ts';
 
 /** How the code around a call reacts to its failure (before the policy is known). */
 type Handling =

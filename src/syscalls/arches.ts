@@ -57,6 +57,8 @@ export interface ArchInfo {
    * such a call is a foreign arch for this arch's filter. undefined: no such second entry.
    */
   int80Abi: ArchName | undefined;
+  /** Bytes of a direct call (x86 `call rel32`: 5; `bl`: 4), for the span of a call to syscall(). */
+  callLength: 4 | 5;
 }
 
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
@@ -72,6 +74,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     jailHost: false,
     runner: 'vm',
     triplets: ['arm-linux-gnueabihf', 'arm-linux-gnueabi'], multilibDir: 'lib32', int80Abi: undefined,
+    callLength: 4,
   },
   aarch64: {
     name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: EM_AARCH64,
@@ -84,6 +87,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     jailHost: false,
     runner: 'vm',
     triplets: ['aarch64-linux-gnu'], multilibDir: 'lib64', int80Abi: undefined,
+    callLength: 4,
   },
   x86_64: {
     name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: EM_X86_64,
@@ -96,6 +100,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     jailHost: true,
     runner: 'host',
     triplets: ['x86_64-linux-gnu'], multilibDir: 'lib64', int80Abi: 'i386',
+    callLength: 5,
   },
   i386: {
     name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: EM_386,
@@ -108,6 +113,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     jailHost: false,
     runner: undefined,
     triplets: ['i386-linux-gnu'], multilibDir: 'lib32', int80Abi: undefined,
+    callLength: 5,
   },
   ppc: {
     name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: EM_PPC,
@@ -120,6 +126,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     jailHost: false,
     runner: 'observed',
     triplets: ['powerpc-linux-gnu'], multilibDir: 'lib32', int80Abi: undefined,
+    callLength: 4,
   },
   ppc64: {
     name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: EM_PPC64,
@@ -132,6 +139,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     jailHost: false,
     runner: 'observed',
     triplets: ['powerpc64-linux-gnu'], multilibDir: 'lib64', int80Abi: undefined,
+    callLength: 4,
   },
 };
 
