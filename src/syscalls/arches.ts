@@ -59,6 +59,12 @@ export interface ArchInfo {
   int80Abi: ArchName | undefined;
   /** Bytes of a direct call (x86 `call rel32`: 5; `bl`: 4), for the span of a call to syscall(). */
   callLength: 4 | 5;
+  /**
+   * The CPU field of a GNU triplet (`cc -dumpmachine`) that builds for this arch: armv7l and
+   * armeb are arm, powerpc64le is ppc64's syscall table. A CPU no pattern matches is looked up as
+   * an arch name or alias.
+   */
+  gnuCpu: RegExp;
 }
 
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
@@ -75,6 +81,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     runner: 'vm',
     triplets: ['arm-linux-gnueabihf', 'arm-linux-gnueabi'], multilibDir: 'lib32', int80Abi: undefined,
     callLength: 4,
+    gnuCpu: /^arm/,
   },
   aarch64: {
     name: 'aarch64', auditArch: 0xc00000b7, bits: 64, endian: 'little', elfMachine: EM_AARCH64,
@@ -88,6 +95,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     runner: 'vm',
     triplets: ['aarch64-linux-gnu'], multilibDir: 'lib64', int80Abi: undefined,
     callLength: 4,
+    gnuCpu: /^aarch64$/,
   },
   x86_64: {
     name: 'x86_64', auditArch: 0xc000003e, bits: 64, endian: 'little', elfMachine: EM_X86_64,
@@ -101,6 +109,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     runner: 'host',
     triplets: ['x86_64-linux-gnu'], multilibDir: 'lib64', int80Abi: 'i386',
     callLength: 5,
+    gnuCpu: /^x86_64$/,
   },
   i386: {
     name: 'i386', auditArch: 0x40000003, bits: 32, endian: 'little', elfMachine: EM_386,
@@ -114,6 +123,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     runner: undefined,
     triplets: ['i386-linux-gnu'], multilibDir: 'lib32', int80Abi: undefined,
     callLength: 5,
+    gnuCpu: /^i[3-6]86$/,
   },
   ppc: {
     name: 'ppc', auditArch: 0x00000014, bits: 32, endian: 'big', elfMachine: EM_PPC,
@@ -127,6 +137,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     runner: 'observed',
     triplets: ['powerpc-linux-gnu'], multilibDir: 'lib32', int80Abi: undefined,
     callLength: 4,
+    gnuCpu: /^(powerpc|ppc)$/,
   },
   ppc64: {
     name: 'ppc64', auditArch: 0x80000015, bits: 64, endian: 'big', elfMachine: EM_PPC64,
@@ -140,6 +151,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     runner: 'observed',
     triplets: ['powerpc64-linux-gnu'], multilibDir: 'lib64', int80Abi: undefined,
     callLength: 4,
+    gnuCpu: /^powerpc64/,
   },
 };
 
