@@ -1,7 +1,7 @@
 // Holds issue 10's rule: a per-arch fact lives on the arch record (src/syscalls/arches.ts), so
 // no module decides a behaviour by comparing an arch's name against a literal. Per-ISA scanners
 // (src/elf/sites/) name their ISA by design and are exempt. The x32 rule was the first fact moved
-// (ArchInfo.x32); other comparisons still to move are listed and may only shrink.
+// (ArchInfo.x32); the last comparisons went with issue 10's second part, so none is allowed.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -11,14 +11,6 @@ const ROOT = join(__dirname, '..', 'src');
 const EXEMPT = (rel: string): boolean => rel === 'syscalls/arches.ts' || rel.startsWith('elf/sites/') || rel.endsWith('.generated.ts');
 // `arch.name === 'x86_64'`, `arch !== 'aarch64'`, `isa === 'i386'` and the like.
 const COMPARE = /\b(?:arch|isa|name)\s*[!=]==\s*'(?:arm|aarch64|x86_64|i386|ppc|ppc64|thumb)'/g;
-// Comparisons not yet moved onto the record (file -> count). Lower these as facts move; never raise.
-const PENDING: Record<string, number> = {
-  'policy/resolve.ts': 1,
-  'check/analyze.ts': 5,
-  'check/span.ts': 5,
-  'run/index.ts': 1,
-  'run/vm.ts': 1,
-};
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -37,7 +29,7 @@ describe('arch record holds every per-arch fact', () => {
       if (n > 0) found[rel] = n;
     }
     for (const [rel, n] of Object.entries(found)) {
-      assert.ok(n <= (PENDING[rel] ?? 0), `${rel}: ${n} arch-name comparison(s); put the fact on ArchInfo instead`);
+      assert.ok(n === 0, `${rel}: ${n} arch-name comparison(s); put the fact on ArchInfo instead`);
     }
   });
 

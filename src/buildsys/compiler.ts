@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../errors.ts';
-import { lookupArch, type ArchInfo } from '../syscalls/arches.ts';
+import { ARCH_NAMES, ARCHES, lookupArch, type ArchInfo } from '../syscalls/arches.ts';
 import { readRegularText } from '../util/read-input.ts';
 
 /** Options after which the driver does not link (-MD/-MMD do link: they only add a .d file). */
@@ -157,8 +157,8 @@ export function compilerArch(driver: readonly string[]): ArchInfo {
   }
   const triplet = r.stdout.trim();
   const cpu = triplet.split('-')[0] ?? '';
-  const name = /^arm/.test(cpu) ? 'arm' : /^powerpc64/.test(cpu) ? 'ppc64' : /^(powerpc|ppc)$/.test(cpu) ? 'ppc' : /^i[3-6]86$/.test(cpu) ? 'i386' : cpu;
-  const arch = lookupArch(name);
+  // Tried in ARCH_NAMES order: arm's /^arm/ comes first, so it also takes an arm64 CPU field (as before).
+  const arch = ARCH_NAMES.map((n) => ARCHES[n]).find((a) => a.gnuCpu.test(cpu)) ?? lookupArch(cpu);
   if (!arch) throw new InputError(`'${shown}' builds for ${triplet}, an arch sysgate does not know`);
   return arch;
 }

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { findSyscallSites, readElf } from '../elf/index.ts';
 import { buildCallGraph, reachAcross, type CallGraph } from '../elf/callgraph.ts';
 import { type ElfBytes, ElfFile, inMemory } from '../elf/source.ts';
+import { siteLength } from '../elf/sites/index.ts';
 import { ScanContext } from '../elf/sites/common.ts';
 import type { ElfInfo } from '../elf/types.ts';
 import { InputError } from '../errors.ts';
@@ -30,7 +31,7 @@ import { KNOWN_FIXES } from '../policy/fixes.ts';
 import { asPolicySet, policyFor, type PolicySet } from '../policy/settings.ts';
 import type { Action, TargetDef } from '../policy/types.ts';
 import { libcFix } from '../policy/libc-fixes.ts';
-import type { ArchName } from '../syscalls/arches.ts';
+import { ARCHES, type ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import {
   compareVersions, isCovered, knowledgeBase, lookupFunction, startupCalls, type FunctionInfo, type Libc, type OnEnosys, type StepOnEnosys, type SyscallStep,
@@ -42,7 +43,7 @@ import {
 } from './types.ts';
 import { glibcBannerRelease, newestGlibcVersion } from '../libc/version.ts';
 import { findSyscallCalls } from './wrapper-calls.ts';
-import { callLength, codeSpan, importSpan, siteLength } from './span.ts';
+import { callLength, codeSpan, importSpan } from './span.ts';
 
 /** How the code around a call reacts to its failure (before the policy is known). */
 type Handling =
@@ -78,15 +79,6 @@ interface Collected {
 
 /** Sonames of the C library's own parts: modelled by the knowledge base, never scanned. */
 const LIBC_PARTS = /^(libc\.so(\.\d+)?|libc\.musl-.*|ld-linux.*|ld64\.so.*|ld\.so.*|ld-musl-.*|libpthread\.so.*|libdl\.so.*|librt\.so.*|libm\.so.*|libutil\.so.*|libresolv\.so.*|libanl\.so.*|libBrokenLocale\.so.*|libmvec\.so.*)$/;
-
-const TRIPLETS: Readonly<Record<ArchName, string[]>> = {
-  arm: ['arm-linux-gnueabihf', 'arm-linux-gnueabi'],
-  aarch64: ['aarch64-linux-gnu'],
-  x86_64: ['x86_64-linux-gnu'],
-  i386: ['i386-linux-gnu'],
-  ppc: ['powerpc-linux-gnu'],
-  ppc64: ['powerpc64-linux-gnu'],
-};
 
 // ---------------------------------------------------------------------------------------------
 // Caches (per process or worker): knowledge-base answers, and what each sysroot library reaches.
@@ -139,13 +131,13 @@ function detectLibc(elf: ElfInfo, src: ElfBytes): Libc | undefined {
 }
 
 function findInSysroot(sysroot: string, arch: ArchName, name: string): string | undefined {
-  for (const t of TRIPLETS[arch]) {
+  for (const t of ARCHES[arch].triplets) {
     for (const d of [`lib/${t}`, `usr/lib/${t}`]) {
       const p = join(sysroot, d, name);
       if (existsSync(p)) return p;
     }
   }
-  for (const d of ['lib', 'usr/lib', arch === 'x86_64' || arch === 'aarch64' || arch === 'ppc64' ? 'lib64' : 'lib32']) {
+  for (const d of ['lib', 'usr/lib', ARCHES[arch].multilibDir]) {
     const p = join(sysroot, d, name);
     if (existsSync(p)) return p;
   }
@@ -334,8 +326,9 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
       out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: s.reason ?? 'number not recovered', ...at });
       continue;
     }
-    if (s.kind === 'int80' && ctx.arch === 'x86_64') {
-      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `int $0x80 enters the i386 ABI (i386 syscall ${s.number}): a foreign arch for an x86_64 filter`, ...at });
+    const int80Abi = ARCHES[ctx.arch].int80Abi;
+    if (s.kind === 'int80' && int80Abi !== undefined) {
+      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `int $0x80 enters the ${int80Abi} ABI (${int80Abi} syscall ${s.number}): a foreign arch for an ${ctx.arch} filter`, ...at });
       continue;
     }
     const name = syscallName(ctx.arch, s.number);

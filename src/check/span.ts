@@ -3,7 +3,8 @@
  * of a site, the Elf_Sym entry of an import. Reports that point into a binary (SARIF regions:
  * byteOffset/byteLength) need file offsets, while the scanners speak virtual addresses.
  */
-import type { ElfInfo, SiteIsa, SiteKind } from '../elf/types.ts';
+import type { ElfInfo } from '../elf/types.ts';
+import { ARCHES } from '../syscalls/arches.ts';
 
 export interface ByteSpan {
   /** File offset of the first byte. */
@@ -11,17 +12,10 @@ export interface ByteSpan {
   length: number;
 }
 
-/** Length of the instruction a site names (the trap, or the `bl` into __libc_do_syscall). */
-export function siteLength(kind: SiteKind, isa: SiteIsa): number {
-  if (kind === 'vsyscall') return 7; // call *%gs:0x10 (65 ff 15 10 00 00 00)
-  if (kind === 'libc_do_syscall') return 4; // Thumb-2 bl
-  if (isa === 'x86_64' || isa === 'i386' || isa === 'thumb') return 2; // syscall, int $0x80, Thumb svc
-  return 4; // ARM/A64 svc, PowerPC sc
-}
-
-/** Length of a call to syscall(): x86 `call rel32`, a `bl` elsewhere. */
+/** Length of a call to syscall() (ArchInfo.callLength); only arches we scan have such calls. */
 export function callLength(elf: ElfInfo): number {
-  return elf.arch === 'x86_64' || elf.arch === 'i386' ? 5 : 4;
+  if (elf.arch === undefined) throw new Error(`callLength: e_machine ${elf.machine} is no arch of ours, so no call was found in it`);
+  return ARCHES[elf.arch].callLength;
 }
 
 /**

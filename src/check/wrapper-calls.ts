@@ -19,6 +19,7 @@
  */
 import type { ElfExecRegion, ElfInfo } from '../elf/types.ts';
 import { FunctionIndex, ScanContext } from '../elf/sites/common.ts';
+import { EM_386, EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_X86_64 } from '../syscalls/elf-machines.ts';
 
 export interface WrapperCall {
   address: number;
@@ -35,13 +36,6 @@ type Rec = { k: 'const'; v: number } | { k: 'unknown'; why: string };
 
 /** How many instructions before a call are looked at. */
 const BACK = 10;
-
-const EM_386 = 3;
-const EM_PPC = 20;
-const EM_PPC64 = 21;
-const EM_ARM = 40;
-const EM_X86_64 = 62;
-const EM_AARCH64 = 183;
 
 /**
  * Calls to syscall() and to any other function found to pass its first argument to the number

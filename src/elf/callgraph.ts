@@ -20,8 +20,8 @@ import { DT_FINI, DT_INIT, readDynamic } from './relocs.ts';
 import { x86Refs } from './sites/x86-refs.ts';
 import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
+import { EM_X86_64 } from '../syscalls/elf-machines.ts';
 
-const EM_X86_64 = 62;
 /** Most code (bytes) a graph is built for. */
 const MAX_CODE = 8 << 20;
 // x86-64 relocation types whose slot code reads (through the PLT or a GOT load).

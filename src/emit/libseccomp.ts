@@ -1,16 +1,11 @@
 /** `libseccomp`: C source that builds the same policy through the libseccomp API. */
 import { showFirmware } from '../policy/firmware.ts';
 import type { Action } from '../policy/types.ts';
-import type { ArchName } from '../syscalls/arches.ts';
 import { engineRows, rulesByName } from './by-name.ts';
 import { cComment, cString } from '../util/c-syntax.ts';
 import type { Emitter } from './types.ts';
 import { generatedBy } from '../version.ts';
 
-const SCMP_ARCH: Record<ArchName, string> = {
-  x86_64: 'SCMP_ARCH_X86_64', i386: 'SCMP_ARCH_X86', arm: 'SCMP_ARCH_ARM', aarch64: 'SCMP_ARCH_AARCH64',
-  ppc: 'SCMP_ARCH_PPC', ppc64: 'SCMP_ARCH_PPC64',
-};
 const SCMP_OP = { eq: 'SCMP_CMP_EQ', ne: 'SCMP_CMP_NE', lt: 'SCMP_CMP_LT', le: 'SCMP_CMP_LE', gt: 'SCMP_CMP_GT', ge: 'SCMP_CMP_GE', 'masked-eq': 'SCMP_CMP_MASKED_EQ' } as const;
 
 function scmpAction(a: Action): string {
@@ -73,7 +68,7 @@ static const struct ${cName}_rule ${cName}_rules[] = {
 ${rows.join('\n')}
 };
 
-static const uint32_t ${cName}_arches[] = { ${policies.map((p) => SCMP_ARCH[p.arch.name]).join(', ')} };
+static const uint32_t ${cName}_arches[] = { ${policies.map((p) => p.arch.scmpArch).join(', ')} };
 
 /* How many rules this libseccomp could not resolve (left out, so denied). */
 unsigned int ${cName}_unresolved;

@@ -1,14 +1,8 @@
 /** `oci`: the runtime-spec `linux.seccomp` object (runc, crun, containerd, podman). */
 import type { Action } from '../policy/types.ts';
-import type { ArchName } from '../syscalls/arches.ts';
 import { runtimeCallNames } from '../policy/runtimes.ts';
 import { engineRows, rulesByName } from './by-name.ts';
 import type { Emitter } from './types.ts';
-
-const OCI_ARCH: Record<ArchName, string> = {
-  x86_64: 'SCMP_ARCH_X86_64', i386: 'SCMP_ARCH_X86', arm: 'SCMP_ARCH_ARM', aarch64: 'SCMP_ARCH_AARCH64',
-  ppc: 'SCMP_ARCH_PPC', ppc64: 'SCMP_ARCH_PPC64',
-};
 
 const OCI_OP = { eq: 'SCMP_CMP_EQ', ne: 'SCMP_CMP_NE', lt: 'SCMP_CMP_LT', le: 'SCMP_CMP_LE', gt: 'SCMP_CMP_GT', ge: 'SCMP_CMP_GE', 'masked-eq': 'SCMP_CMP_MASKED_EQ' } as const;
 
@@ -78,7 +72,7 @@ export const ociEmitter: Emitter = {
     const profile = {
       defaultAction: def.action,
       ...(def.errnoRet !== undefined ? { defaultErrnoRet: def.errnoRet } : {}),
-      architectures: policies.map((p) => OCI_ARCH[p.arch.name]),
+      architectures: policies.map((p) => p.arch.scmpArch),
       syscalls: [...[...groups.values()].sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0)), ...conditional, ...(runtimeEntry.names.length ? [runtimeEntry] : [])],
     };
     return [{ name: `${baseName}.oci.json`, content: `${stringify(profile)}\n` }];

@@ -1,12 +1,9 @@
 /** `systemd`: a drop-in for a unit ([Service] SystemCallFilter=, ...). */
 import { errnoName } from '../policy/errno.ts';
 import { showFirmware } from '../policy/firmware.ts';
-import type { ArchName } from '../syscalls/arches.ts';
 import { rulesByName } from './by-name.ts';
 import type { Emitter } from './types.ts';
 import { generatedBy } from '../version.ts';
-
-const SYSTEMD_ARCH: Record<ArchName, string> = { x86_64: 'x86-64', i386: 'x86', arm: 'arm', aarch64: 'arm64', ppc: 'ppc', ppc64: 'ppc64' };
 
 /** Lines of `key=values` no longer than ~100 columns; systemd merges repeated assignments. */
 function wrap(key: string, words: string[]): string[] {
@@ -46,7 +43,7 @@ export const systemdEmitter: Emitter = {
       lines.push(`# Left out because systemd cannot compare arguments (they get the default action: fail closed): ${conditioned.join(' ')}`);
     }
     lines.push('', '[Service]', 'NoNewPrivileges=yes');
-    lines.push(`SystemCallArchitectures=${policies.map((p) => SYSTEMD_ARCH[p.arch.name]).join(' ')}`);
+    lines.push(`SystemCallArchitectures=${policies.map((p) => p.arch.systemdArch).join(' ')}`);
     lines.push(`SystemCallErrorNumber=${d.kind === 'errno' ? errnoName(d.errno) ?? String(d.errno) : 'kill'}`);
     lines.push(...wrap('SystemCallFilter', allow));
     // In allow-list mode a later "~name:errno" takes the name out of the list with that errno.

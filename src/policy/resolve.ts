@@ -18,9 +18,9 @@ export interface ResolveOptions {
   arch?: string;
 }
 
-/** Whether a target can be resolved for an arch: its own, and x86_64 always (host emulation). */
+/** Whether a target can be resolved for an arch: its own, and the jail's host arch always (ArchInfo.jailHost). */
 export function targetRuns(target: TargetDef, arch: ArchName): boolean {
-  return target.arches.includes(arch) || arch === 'x86_64';
+  return target.arches.includes(arch) || ARCHES[arch].jailHost;
 }
 
 /** Every arch the target can be resolved for (the target's own first, in its order). */

@@ -270,7 +270,7 @@ export async function runOnHost(opts: RunOptions, policy: Policy, filter: Uint8A
     return buildReport({
       program: opts.program,
       policy,
-      arch: 'x86_64',
+      arch: policy.arch.name,
       mode: 'enforced',
       runner: { kind: 'host', detail: `Linux ${kernelRelease()}, seccomp user notification (supervisor ${sup.path})` },
       report: parsed,

@@ -14,7 +14,7 @@ import { InputError } from '../errors.ts';
 import { loadTarget } from '../policy/load.ts';
 import { resolvePolicy } from '../policy/resolve.ts';
 import type { Policy } from '../policy/types.ts';
-import { lookupArch, type ArchName } from '../syscalls/arches.ts';
+import { ARCH_NAMES, ARCHES, lookupArch, type ArchName } from '../syscalls/arches.ts';
 import { runOnHost } from './host.ts';
 import type { RunOptions, RunReport } from './types.ts';
 
@@ -72,25 +72,26 @@ export async function runProgram(opts: RunOptions): Promise<RunReport> {
     if (!want) throw new InputError(`unknown arch '${opts.arch}'`);
     if (want.name !== arch) throw new InputError(`${opts.program} is a ${arch} program, not ${want.name} (the arch comes from the ELF; drop --arch)`);
   }
-  if (arch === 'i386') throw new InputError(`${opts.program}: i386 programs cannot be run yet (x86_64, arm, aarch64 and ppc64 can)`);
+  if (ARCHES[arch].runner === undefined) {
+    const can = ARCH_NAMES.filter((a) => ARCHES[a].runner !== undefined);
+    throw new InputError(`${opts.program}: ${arch} programs cannot be run yet (${can.slice(0, -1).join(', ')} and ${can[can.length - 1]} can)`);
+  }
   const policy = resolvePolicy(target, { ...(opts.firmware !== undefined ? { firmware: opts.firmware } : {}), arch });
   const compiled = compileFilter([policy]);
   const filter = encodeFilter(compiled.insns, compiled.endian);
   const full: RunOptions = { ...opts, target, program, cwd, env, elf, archName: arch };
-  return dispatch(arch, full, policy, filter);
+  return dispatch(full, policy, filter);
 }
 
-async function dispatch(arch: ArchName, opts: RunOptions, policy: Policy, filter: Uint8Array): Promise<RunReport> {
-  switch (arch) {
-    case 'x86_64':
+async function dispatch(opts: RunOptions, policy: Policy, filter: Uint8Array): Promise<RunReport> {
+  switch (policy.arch.runner) {
+    case 'host':
       return runOnHost(opts, policy, filter);
-    case 'arm':
-    case 'aarch64':
+    case 'vm':
       return (await import('./vm.ts')).runInVm(opts, policy, filter);
-    case 'ppc64':
-    case 'ppc':
+    case 'observed':
       return (await import('./observe.ts')).runObserved(opts, policy, filter);
-    default:
-      throw new InputError(`${opts.program}: ${arch} programs cannot be run`);
+    case undefined:
+      throw new InputError(`${opts.program}: ${policy.arch.name} programs cannot be run`);
   }
 }

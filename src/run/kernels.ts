@@ -24,6 +24,8 @@ export interface VmMachine {
   cc: string;
   ccPackage: string;
   triplet: string;
+  /** The Debian package holding the guest's C library (the default sysroot /usr/<triplet>). */
+  libcDevPackage: string;
   /** The Debian package the kernel comes from (the meta package; the script resolves its version). */
   kernelPackage: string;
 }
@@ -33,12 +35,14 @@ export const VM_MACHINES: Readonly<Record<VmArch, VmMachine>> = {
     arch: 'arm', qemu: 'qemu-system-arm', qemuPackage: 'qemu-system-arm',
     machine: ['-M', 'virt', '-cpu', 'cortex-a15'], console: 'ttyAMA0',
     cc: 'arm-linux-gnueabihf-gcc', ccPackage: 'gcc-arm-linux-gnueabihf', triplet: 'arm-linux-gnueabihf',
+    libcDevPackage: 'libc6-dev-armhf-cross',
     kernelPackage: 'linux-image-armmp:armhf',
   },
   aarch64: {
     arch: 'aarch64', qemu: 'qemu-system-aarch64', qemuPackage: 'qemu-system-arm',
     machine: ['-M', 'virt', '-cpu', 'cortex-a57'], console: 'ttyAMA0',
     cc: 'aarch64-linux-gnu-gcc', ccPackage: 'gcc-aarch64-linux-gnu', triplet: 'aarch64-linux-gnu',
+    libcDevPackage: 'libc6-dev-arm64-cross',
     kernelPackage: 'linux-image-arm64:arm64',
   },
 };

@@ -157,7 +157,7 @@ export function collectGuest(program: string, arch: ArchName, m: VmMachine, sysr
   if (elf.static) return { elf, files: [] };
   const sysroot = resolve(sysrootOpt ?? `/usr/${m.triplet}`);
   if (!existsSync(sysroot) || !statSync(sysroot).isDirectory()) {
-    throw new InputError(`sysroot ${sysroot} not found: pass --sysroot DIR${sysrootOpt ? '' : ` or apt-get install libc6-dev-${m.arch === 'arm' ? 'armhf' : 'arm64'}-cross`}`);
+    throw new InputError(`sysroot ${sysroot} not found: pass --sysroot DIR${sysrootOpt ? '' : ` or apt-get install ${m.libcDevPackage}`}`);
   }
   const files: GuestFile[] = [];
   if (elf.interp) {

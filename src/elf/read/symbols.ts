@@ -8,6 +8,7 @@ import { type Bin, type RawSym, symType } from './bin.ts';
 import type { DynamicSymbols } from './dynsym.ts';
 import type { Header, Image } from './layout.ts';
 import type { Versions } from './versions.ts';
+import { EM_AARCH64, EM_ARM, EM_PPC64 } from '../../syscalls/elf-machines.ts';
 
 const SHN_UNDEF = 0;
 const STB_LOCAL = 0;
@@ -15,9 +16,6 @@ const STB_WEAK = 2;
 const STT_NOTYPE = 0;
 const STT_SECTION = 3;
 const STT_FILE = 4;
-const EM_ARM = 40;
-const EM_AARCH64 = 183;
-const EM_PPC64 = 21;
 
 export function readImports(b: Bin, { dynsyms, versym }: DynamicSymbols, { versionNames }: Versions): { imports: ElfImport[]; exports: string[] } {
   const imports: ElfImport[] = [];

@@ -4,6 +4,9 @@
 import type { ElfExecRegion, SyscallSite } from '../types.ts';
 import { Bits, JOIN, pushFixedWidthSites, type Recovered, type ScanContext } from './common.ts';
 
+/** Bytes of `svc` (every A64 instruction is 4). */
+export const A64_TRAP_LENGTH = 4;
+
 const X8 = 8;
 /** AAPCS64 callee-saved registers survive a call. */
 const calleeSaved = (r: number): boolean => r >= 19 && r <= 28;

@@ -20,6 +20,11 @@ interface Range {
   mode: Mode;
 }
 
+/** Bytes of an A32 `svc` and of a `bl` into __libc_do_syscall (A32 or Thumb-2). */
+export const ARM_TRAP_LENGTH = 4;
+/** Bytes of a Thumb `svc` (16-bit encoding). */
+export const THUMB_TRAP_LENGTH = 2;
+
 const R7 = 7;
 const IP = 12;
 /** AAPCS callee-saved registers survive a call. */

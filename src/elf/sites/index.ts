@@ -2,19 +2,13 @@
  * Syscall sites: where a binary enters the kernel, and with which number when the instructions
  * before the site say so. Unresolved sites are listed with a reason, never guessed.
  */
-import type { ElfInfo, SyscallSite } from '../types.ts';
-import { scanAarch64 } from './aarch64.ts';
-import { scanArm } from './arm.ts';
+import type { ElfInfo, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
+import { A64_TRAP_LENGTH, scanAarch64 } from './aarch64.ts';
+import { ARM_TRAP_LENGTH, scanArm, THUMB_TRAP_LENGTH } from './arm.ts';
 import { ScanContext } from './common.ts';
-import { scanPpc } from './ppc.ts';
-import { scanX86 } from './x86.ts';
-
-const EM_386 = 3;
-const EM_PPC = 20;
-const EM_PPC64 = 21;
-const EM_ARM = 40;
-const EM_X86_64 = 62;
-const EM_AARCH64 = 183;
+import { EM_386, EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_X86_64 } from '../../syscalls/elf-machines.ts';
+import { PPC_TRAP_LENGTH, scanPpc } from './ppc.ts';
+import { scanX86, X86_TRAP_LENGTH, X86_VSYSCALL_LENGTH } from './x86.ts';
 
 /** Machines `findSyscallSites` can scan (e_machine values). */
 export const SCANNABLE_MACHINES: readonly number[] = [EM_386, EM_PPC, EM_PPC64, EM_ARM, EM_X86_64, EM_AARCH64];
@@ -40,4 +34,16 @@ export function findSyscallSites(elf: ElfInfo, bytes: Uint8Array, context?: Scan
   }
   out.sort((a, b) => a.address - b.address);
   return out;
+}
+
+const TRAP_LENGTH: Readonly<Record<SiteIsa, number>> = {
+  x86_64: X86_TRAP_LENGTH, i386: X86_TRAP_LENGTH, arm: ARM_TRAP_LENGTH, thumb: THUMB_TRAP_LENGTH,
+  aarch64: A64_TRAP_LENGTH, ppc: PPC_TRAP_LENGTH,
+};
+
+/** Bytes of the instruction a site names (the trap, or the call that stands for one). */
+export function siteLength(kind: SiteKind, isa: SiteIsa): number {
+  if (kind === 'vsyscall') return X86_VSYSCALL_LENGTH;
+  if (kind === 'libc_do_syscall') return ARM_TRAP_LENGTH;
+  return TRAP_LENGTH[isa];
 }

@@ -8,6 +8,9 @@
 import type { ElfExecRegion, SyscallSite } from '../types.ts';
 import { Bits, JOIN, pushFixedWidthSites, WINDOW, type Recovered, type ScanContext } from './common.ts';
 
+/** Bytes of `sc` and `scv 0` (every PowerPC instruction is 4). */
+export const PPC_TRAP_LENGTH = 4;
+
 const SC = 0x44000002;
 /** scv 0: LEV 0 only (other levels are reserved for the hypervisor and firmware). */
 const SCV0 = 0x44000001;

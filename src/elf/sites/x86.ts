@@ -18,6 +18,11 @@ import { Buffer } from 'node:buffer';
 import type { ElfExecRegion, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
 import { Bits, JOIN, type Recovered, type ScanContext, WINDOW } from './common.ts';
 
+/** Bytes of a trap site: `syscall` (0f 05), `int $0x80` (cd 80) and `sysenter` (0f 34) alike. */
+export const X86_TRAP_LENGTH = 2;
+/** Bytes of glibc's i386 `call *%gs:0x10` (65 ff 15 10 00 00 00). */
+export const X86_VSYSCALL_LENGTH = 7;
+
 // One-byte opcode map: bit 0x80 = has ModRM, low bits = immediate kind.
 // 0: no immediate
 const I_B = 1; // imm8
