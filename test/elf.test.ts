@@ -78,6 +78,39 @@ function readelfRelocs(path: string, is64: boolean): string[] {
   return rows.sort();
 }
 
+/**
+ * `offset type [addend]` of every dynamic relocation (R_*_RELATIVE too) as `readelf -rW -D`
+ * prints them, sorted; the addend (a RELA entry's, as an unsigned word) only where it prints one.
+ */
+function readelfAllRelocs(path: string, is64: boolean): string[] {
+  const out = execFileSync('readelf', ['-rW', '-D', path], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const mask = is64 ? 0xffffffffffffffffn : 0xffffffffn;
+  const rows: string[] = [];
+  let rela = false;
+  for (const line of out.split('\n')) {
+    // Each table's column header says whether its entries have addends (DT_JMPREL's: DT_PLTREL).
+    if (/^\s*Offset\s+Info\s/.test(line)) rela = /Addend/.test(line);
+    const m = /^\s*([0-9a-f]{8,16})\s+([0-9a-f]{8,16})\s+R_\S+(.*)$/.exec(line);
+    if (!m) continue;
+    const info = BigInt(`0x${m[2]}`);
+    const type = Number(is64 ? info & 0xffffffffn : info & 0xffn);
+    const rest = m[3]!.trim();
+    const signed = /([+-]) ([0-9a-f]+)$/.exec(rest);
+    let addend: bigint | undefined;
+    if (signed) addend = (signed[1] === '-' ? -BigInt(`0x${signed[2]}`) : BigInt(`0x${signed[2]}`)) & mask;
+    else if (rela) addend = /^[0-9a-f]+$/.test(rest) ? BigInt(`0x${rest}`) : 0n;
+    rows.push(`${parseInt(m[1]!, 16).toString(16)} ${type}${addend === undefined ? '' : ` ${addend.toString(16)}`}`);
+  }
+  return rows.sort();
+}
+
+function ourAllRelocs(e: ElfInfo): string[] {
+  const mask = e.class === 64 ? 0xffffffffffffffffn : 0xffffffffn;
+  return (e.dynamicRelocations ?? [])
+    .map((r) => `${r.offset.toString(16)} ${r.type}${r.addend === undefined ? '' : ` ${(BigInt(r.addend) & mask).toString(16)}`}`)
+    .sort();
+}
+
 function ourRelocs(e: ElfInfo): string[] {
   return (e.relocations ?? []).map((r) => `${r.offset.toString(16)} ${r.symbol} ${r.type}`).sort();
 }
@@ -176,6 +209,12 @@ describe('elf reader', function () {
           const want = readelfRelocs(p, tc.class === 64);
           assert.ok(want.some((r) => / syscall /.test(r)), `${p}: readelf shows a syscall relocation`);
           assert.deepEqual(ourRelocs(e), want, p);
+          assert.deepEqual(ourAllRelocs(e), readelfAllRelocs(p, tc.class === 64), p);
+          const dynamic = execFileSync('readelf', ['-dW', p], { encoding: 'utf8' });
+          for (const [tag, got] of [['INIT', e.init], ['FINI', e.fini]] as const) {
+            const m = new RegExp(`\\(${tag}\\)\\s+0x([0-9a-f]+)`).exec(dynamic);
+            assert.equal(got, m ? parseInt(m[1]!, 16) : undefined, `${p}: DT_${tag}`);
+          }
           assert.deepEqual(readElf(stripSectionHeaders(bytes), 'stripped').relocations, e.relocations);
           // Read with the code: an ElfInfo read for its imports only says it has none read.
           assert.equal(readElf(bytes, p, { code: false }).relocations, undefined);

@@ -16,7 +16,6 @@
  * here gets no graph (`buildCallGraph` returns undefined) and all of it counts. Over-approximation
  * is the only kind of error allowed: a false PASS is the worst bug this product can have.
  */
-import { DT_FINI, DT_INIT, readDynamic } from './relocs.ts';
 import { x86Refs } from './sites/x86-refs.ts';
 import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
@@ -124,20 +123,22 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   // counts (fail closed) rather than stall a directory check.
   if (regions.reduce((n, r) => n + r.size, 0) > MAX_CODE) return undefined;
   const regionOf = (addr: number): ElfExecRegion | undefined => regions.find((r) => addr >= r.addr && addr < r.addr + r.size);
-  const { tags, relocs } = readDynamic(elf, bytes);
+  // The loader's relocations, read by readElf with the code (fail closed without them).
+  const relocs = elf.dynamicRelocations;
+  if (!relocs) throw new Error(`${elf.file}: buildCallGraph needs an ElfInfo read with its code`);
 
   // GOT slots (read by code) and code addresses held by relocations.
   const slots = new Map<number, string>();
   const dataUses = new Set<string>();
   const held = new Set<number>();
   for (const r of relocs) {
-    if (r.sym && r.sym.name) {
-      if (r.type === R_X86_64_GLOB_DAT || r.type === R_X86_64_JUMP_SLOT) slots.set(r.offset, r.sym.name);
+    if (r.symbol?.name) {
+      if (r.type === R_X86_64_GLOB_DAT || r.type === R_X86_64_JUMP_SLOT) slots.set(r.offset, r.symbol.name);
       else {
         // A pointer written into data: whoever reads it may call it. An own function's runs
         // from here (a slot code reads counts through the code that reads it instead).
-        dataUses.add(r.sym.name);
-        if (r.sym.shndx !== 0 && regionOf(r.sym.value + (r.addend ?? 0))) held.add(r.sym.value + (r.addend ?? 0));
+        dataUses.add(r.symbol.name);
+        if (r.symbol.shndx !== 0 && regionOf(r.symbol.value + (r.addend ?? 0))) held.add(r.symbol.value + (r.addend ?? 0));
       }
     } else if (r.addend !== undefined && regionOf(r.addend)) held.add(r.addend);
   }
@@ -155,7 +156,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       if (v !== 0 && regionOf(v)) held.add(v);
     }
   }
-  const fixed = [elf.entry, tags.get(DT_INIT), tags.get(DT_FINI)].filter((a): a is number => a !== undefined && a !== 0 && regionOf(a) !== undefined);
+  const fixed = [elf.entry, elf.init, elf.fini].filter((a): a is number => a !== undefined && a !== 0 && regionOf(a) !== undefined);
 
   // Function symbols, capped at their region.
   const symNodes: Node[] = [];

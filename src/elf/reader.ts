@@ -13,10 +13,10 @@
  */
 import { archByElfMachine } from '../syscalls/arches.ts';
 import { readCode } from './read/code.ts';
-import { readDynamic } from './read/dynamic.ts';
+import { DT_FINI, DT_INIT, readDynamic } from './read/dynamic.ts';
 import { readDynamicSymbols } from './read/dynsym.ts';
 import { Image, readHeader, readInterp, readSections, readSegments } from './read/layout.ts';
-import { readRelocations } from './read/relocs.ts';
+import { readRelocations, symbolRelocations } from './read/relocs.ts';
 import { readCodeSymbols, readImports } from './read/symbols.ts';
 import { readVersions } from './read/versions.ts';
 import { whyCannotRun } from './loadable.ts';
@@ -89,7 +89,7 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   const { symbols, mappingSymbols, codeEntry } = readCodeSymbols(hdr, img, ds.dynsyms, symtabRaw);
 
   // The relocations come in with the code (a caller that reads no code binds nothing).
-  const relocations = opts.code === false ? undefined : program ? readRelocations(img, dyn, ds.dynsyms) : [];
+  const dynamicRelocations = opts.code === false ? undefined : program ? readRelocations(img, dyn, ds.dynsyms) : [];
   const exec = readCode(img, entry, opts.code !== false);
 
   const type: ElfType = TYPES[eType] ?? 'other';
@@ -105,7 +105,14 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
     loads: loads.map((s) => ({ vaddr: s.vaddr, offset: s.offset, filesz: s.filesz })),
     warnings,
   };
-  if (relocations) info.relocations = relocations;
+  if (dynamicRelocations) {
+    info.dynamicRelocations = dynamicRelocations;
+    info.relocations = symbolRelocations(dynamicRelocations);
+  }
+  const init = program ? dyn.get(DT_INIT) : undefined;
+  const fini = program ? dyn.get(DT_FINI) : undefined;
+  if (init !== undefined) info.init = init;
+  if (fini !== undefined) info.fini = fini;
   if (cannot) info.cannotRun = cannot;
   if (arch) info.arch = arch;
   if (interp !== undefined) info.interp = interp;

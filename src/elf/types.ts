@@ -77,6 +77,29 @@ export interface ElfRelocation {
   table: 'DT_RELA' | 'DT_REL' | 'DT_JMPREL';
 }
 
+/** The dynamic symbol a relocation's r_info names, as the loader resolves it. */
+export interface ElfRelocationSymbol {
+  name: string;
+  value: number;
+  /** st_shndx: 0 (SHN_UNDEF) for an import. */
+  shndx: number;
+  /** STT_* from st_info. */
+  type: number;
+}
+
+/** One dynamic relocation, whatever it names (R_*_RELATIVE too): what the loader writes where. */
+export interface ElfDynamicRelocation {
+  /** r_offset: the address the loader writes. */
+  offset: number;
+  /** R_* type (arch-specific), from r_info. */
+  type: number;
+  table: 'DT_RELA' | 'DT_REL' | 'DT_JMPREL';
+  /** r_addend of a RELA entry; absent for REL (the addend is the word at `offset`). */
+  addend?: number;
+  /** Absent for symbol index 0 (R_*_RELATIVE) and for an index past the dynamic symbol table. */
+  symbol?: ElfRelocationSymbol;
+}
+
 export type ElfType = 'exec' | 'dyn' | 'rel' | 'core' | 'other';
 
 export interface ElfInfo {
@@ -130,6 +153,14 @@ export interface ElfInfo {
    * files). Read with the code: absent when `readElf` was told not to read it.
    */
   relocations?: ElfRelocation[];
+  /**
+   * Every dynamic relocation in ld.so's order, read with the loader's bounds (the same read
+   * as `relocations`, which are the ones of these that name a symbol). Read with the code.
+   */
+  dynamicRelocations?: ElfDynamicRelocation[];
+  /** DT_INIT / DT_FINI: code the loader runs before and after the program (programs only). */
+  init?: number;
+  fini?: number;
   /** The PT_LOAD segments' file images (vaddr -> offset), to read data the loader maps. */
   loads: { vaddr: number; offset: number; filesz: number }[];
   /**

@@ -4,11 +4,12 @@
  *
  * Two readers share the entry layout here. `relocSymbolEnd` sizes a DT_GNU_HASH-only symbol
  * table (ld.so binds by the indices relocations name), so a table it cannot read is an error.
- * `readRelocations` lists the relocations for `ElfInfo.relocations`: a table outside its
- * segment is read as far as the segment's file image goes (or not at all) and said in a
- * warning, since what is reported about the program does not depend on it alone.
+ * `readRelocations` lists every relocation for `ElfInfo.dynamicRelocations` (and, those naming
+ * a symbol, `ElfInfo.relocations`): a table outside its segment is read as far as the
+ * segment's file image goes (or not at all) and said in a warning, since what is reported
+ * about the program does not depend on it alone.
  */
-import type { ElfRelocation } from '../types.ts';
+import type { ElfDynamicRelocation, ElfRelocation } from '../types.ts';
 import type { Bin, RawSym } from './bin.ts';
 import { DT_JMPREL, DT_PLTREL, DT_PLTRELSZ, DT_REL, DT_RELA, DT_RELAENT, DT_RELASZ, DT_RELENT, DT_RELSZ } from './dynamic.ts';
 import type { Image } from './layout.ts';
@@ -67,13 +68,17 @@ export function relocSymbolEnd(img: Image, dyn: Map<number, number>): number {
   return end;
 }
 
+/** st_info's type (STT_*): its low four bits. */
+const STT_MASK = 0xf;
+
 /**
- * Every dynamic relocation that names a symbol (those that do not, R_*_RELATIVE, are many and
- * say nothing about imports), table by table in ld.so's order.
+ * Every dynamic relocation, table by table in ld.so's order, with its addend (RELA) and the
+ * symbol it names (none for index 0, R_*_RELATIVE, or an index past the table, which is
+ * counted in a warning).
  */
-export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: RawSym[]): ElfRelocation[] {
+export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: RawSym[]): ElfDynamicRelocation[] {
   const b = img.b;
-  const out: ElfRelocation[] = [];
+  const out: ElfDynamicRelocation[] = [];
   for (const t of tables(dyn)) {
     if (t.addr === undefined || !t.size) continue;
     const step = entrySize(b, t.rela);
@@ -92,16 +97,25 @@ export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: R
     if (n > 0) b.check(off, n * step, t.what);
     let outside = 0;
     for (let i = 0, o = off; i < n; i++, o += step) {
+      const r: ElfDynamicRelocation = { offset: b.word(o), type: relocType(b, o), table: t.what };
+      // r_addend follows r_offset and r_info (one word each).
+      if (t.rela) r.addend = b.is64 ? b.i64(o + 16) : b.dv.getInt32(o + 8, b.le);
       const sym = symIndex(b, o);
-      if (sym === 0) continue;
-      const s = dynsyms[sym];
-      if (!s) {
-        outside++;
-        continue;
+      if (sym !== 0) {
+        const s = dynsyms[sym];
+        if (s) r.symbol = { name: s.name, value: s.value, shndx: s.shndx, type: s.info & STT_MASK };
+        else outside++;
       }
-      out.push({ offset: b.word(o), symbol: s.name, type: relocType(b, o), table: t.what });
+      out.push(r);
     }
     if (outside > 0) img.warnings.push(`${t.what}: ${outside} relocation${outside === 1 ? ' names a symbol' : 's name symbols'} past the ${dynsyms.length} of the dynamic symbol table; not read`);
   }
+  return out;
+}
+
+/** The relocations that name a symbol (`ElfInfo.relocations`: what binds imports, and where). */
+export function symbolRelocations(all: ElfDynamicRelocation[]): ElfRelocation[] {
+  const out: ElfRelocation[] = [];
+  for (const r of all) if (r.symbol) out.push({ offset: r.offset, symbol: r.symbol.name, type: r.type, table: r.table });
   return out;
 }
