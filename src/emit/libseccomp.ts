@@ -5,8 +5,8 @@ import { engineRows, rulesByName } from './by-name.ts';
 import { cComment, cString } from '../util/c-syntax.ts';
 import type { Emitter } from './types.ts';
 import { generatedBy } from '../version.ts';
+import { SCMP_CMP } from './scmp-ops.ts';
 
-const SCMP_OP = { eq: 'SCMP_CMP_EQ', ne: 'SCMP_CMP_NE', lt: 'SCMP_CMP_LT', le: 'SCMP_CMP_LE', gt: 'SCMP_CMP_GT', ge: 'SCMP_CMP_GE', 'masked-eq': 'SCMP_CMP_MASKED_EQ' } as const;
 
 function scmpAction(a: Action): string {
   switch (a.kind) {
@@ -33,7 +33,7 @@ export const libseccompEmitter: Emitter = {
       for (const row of engineRows(r, 'libseccomp', p0.defaultAction)) {
         const args = row.args.map((x) => x.op === 'masked-eq'
           ? `{ ${x.index}, SCMP_CMP_MASKED_EQ, ${u64(x.mask!)}, ${u64(x.value)} }`
-          : `{ ${x.index}, ${SCMP_OP[x.op]}, ${u64(x.value)}, 0 }`);
+          : `{ ${x.index}, ${SCMP_CMP[x.op]}, ${u64(x.value)}, 0 }`);
         rows.push(`  { ${cString(r.name)}, ${scmpAction(row.action)}, ${row.args.length}, { ${args.join(', ') || '{ 0, 0, 0, 0 }'} } },`);
       }
     }

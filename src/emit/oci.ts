@@ -3,8 +3,8 @@ import type { Action } from '../policy/types.ts';
 import { runtimeCallNames } from '../policy/runtimes.ts';
 import { engineRows, rulesByName } from './by-name.ts';
 import type { Emitter } from './types.ts';
+import { SCMP_CMP } from './scmp-ops.ts';
 
-const OCI_OP = { eq: 'SCMP_CMP_EQ', ne: 'SCMP_CMP_NE', lt: 'SCMP_CMP_LT', le: 'SCMP_CMP_LE', gt: 'SCMP_CMP_GT', ge: 'SCMP_CMP_GE', 'masked-eq': 'SCMP_CMP_MASKED_EQ' } as const;
 
 function ociAction(a: Action): { action: string; errnoRet?: number } {
   switch (a.kind) {
@@ -64,8 +64,8 @@ export const ociEmitter: Emitter = {
           args: row.args.map((x) =>
             // SCMP_CMP_MASKED_EQ: value is the mask, valueTwo the datum (libseccomp's order).
             x.op === 'masked-eq'
-              ? { index: x.index, value: u64(x.mask!), valueTwo: u64(x.value), op: OCI_OP[x.op] }
-              : { index: x.index, value: u64(x.value), op: OCI_OP[x.op] }),
+              ? { index: x.index, value: u64(x.mask!), valueTwo: u64(x.value), op: SCMP_CMP[x.op] }
+              : { index: x.index, value: u64(x.value), op: SCMP_CMP[x.op] }),
         });
       }
     }
