@@ -46,7 +46,8 @@ function libseccompProgram(dir: string, csrc: string, level: 1 | 2, endian: 'lit
 
 export const bpfSection: Section = {
   name: 'bpf',
-  title: 'filters: length and path lengths vs libseccomp 2.5.4 (goal: worst path below libseccomp -O2 and <= ceil(log2(ranges)) + 5); generation time (goal: all formats, all targets and arches, < 300 ms in one process)',
+  title:
+    'filters: length and path lengths vs libseccomp 2.5.4 (goal: worst path below libseccomp -O2 and <= ceil(log2(ranges)) + 5); generation time (goal: all formats, all targets and arches, < 300 ms in one process)',
   async run() {
     const dir = mkdtempSync(join(tmpdir(), 'sysgate-bench-'));
     try {
@@ -67,19 +68,22 @@ export const bpfSection: Section = {
           const fmt = (ins: Insn[] | undefined, pp: { worst: number; avg: number } | undefined) =>
             ins && pp ? `${String(ins.length).padStart(4)} ${String(pp.worst).padStart(4)} ${pp.avg.toFixed(1).padStart(5)}` : '   (no libseccomp)';
           const ok = o.worst <= bound && (!p2 || o.worst < p2.worst);
-          console.log(`  ${`${id}/${fw ?? '-'}/${arch}`.padEnd(30)} ${String(ours.length).padStart(4)} ${String(g!.stats.ranges).padStart(6)} ${String(o.worst).padStart(6)} ${o.avg.toFixed(1).padStart(5)} ${String(bound).padStart(6)} | ${fmt(l1, p1)}         | ${fmt(l2, p2)} | ${ok ? 'OK' : 'MISSED'}`);
+          console.log(
+            `  ${`${id}/${fw ?? '-'}/${arch}`.padEnd(30)} ${String(ours.length).padStart(4)} ${String(g!.stats.ranges).padStart(6)} ${String(o.worst).padStart(6)} ${o.avg.toFixed(1).padStart(5)} ${String(bound).padStart(6)} | ${fmt(l1, p1)}         | ${fmt(l2, p2)} | ${ok ? 'OK' : 'MISSED'}`,
+          );
         }
       }
       // Generation time: every format, every shipped target, firmware and arch, in this process.
-      const all = () => Promise.all(shippedTargetIds().map((id) => loadTarget(id))).then((ts) => {
-        let files = 0;
-        for (const t of ts) {
-          for (const fw of t.firmwares.length ? t.firmwares : [undefined]) {
-            for (const g of generate(t, { ...(fw ? { firmware: fw } : {}), arches: 'all', formats: DEFAULT_FORMATS })) files += g.files.length;
+      const all = () =>
+        Promise.all(shippedTargetIds().map((id) => loadTarget(id))).then((ts) => {
+          let files = 0;
+          for (const t of ts) {
+            for (const fw of t.firmwares.length ? t.firmwares : [undefined]) {
+              for (const g of generate(t, { ...(fw ? { firmware: fw } : {}), arches: 'all', formats: DEFAULT_FORMATS })) files += g.files.length;
+            }
           }
-        }
-        return files;
-      });
+          return files;
+        });
       let t0 = performance.now();
       const files = await all();
       const first = performance.now() - t0;
@@ -89,7 +93,9 @@ export const bpfSection: Section = {
         await all();
         warm.push(performance.now() - t0);
       }
-      console.log(`  generate all formats x all shipped targets/firmwares/arches (${files} files): first run ${ms(first)}, warm best ${ms(Math.min(...warm))}  ${first < 300 ? 'OK' : 'OVER GOAL'}`);
+      console.log(
+        `  generate all formats x all shipped targets/firmwares/arches (${files} files): first run ${ms(first)}, warm best ${ms(Math.min(...warm))}  ${first < 300 ? 'OK' : 'OVER GOAL'}`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

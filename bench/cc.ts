@@ -16,9 +16,12 @@ const FILES = 50;
 
 function unit(i: number): string {
   // Enough code that gcc -O2 has real work (a compile step of tens of ms, like a real project).
-  const fns = Array.from({ length: 4 }, (_, j) => `
+  const fns = Array.from(
+    { length: 4 },
+    (_, j) => `
 static unsigned long mix${j}(unsigned long x) { for (int k = 0; k < ${8 + j}; k++) x = (x ^ (x >> ${(j % 7) + 3})) * 0x9E3779B97F4A7C15ul + k; return x; }
-unsigned long f${i}_${j}(const unsigned char *p, unsigned long n) { unsigned long h = ${i * 31 + j}; for (unsigned long q = 0; q < n; q++) h = mix${j}(h + p[q]); return h; }`).join('\n');
+unsigned long f${i}_${j}(const unsigned char *p, unsigned long n) { unsigned long h = ${i * 31 + j}; for (unsigned long q = 0; q < n; q++) h = mix${j}(h + p[q]); return h; }`,
+  ).join('\n');
   return `#include <stddef.h>\n${fns}\n`;
 }
 
@@ -71,10 +74,19 @@ export const ccSection: Section = {
         writeFileSync(join(proj, `u${i}.c`), unit(i));
         objs.push(`u${i}.o`);
       }
-      writeFileSync(join(proj, 'main.c'), `#include <stdio.h>\nunsigned long f0_0(const unsigned char *, unsigned long);\nint main(void) { printf("%lu\\n", f0_0((const unsigned char *)"x", 1)); return 0; }\n`);
-      writeFileSync(join(proj, 'Makefile'), `CFLAGS = -O2\napp: main.o ${objs.join(' ')}\n\t$(CC) -o $@ $^\n%.o: %.c\n\t$(CC) $(CFLAGS) -c $< -o $@\nclean:\n\trm -f app *.o\n`);
+      writeFileSync(
+        join(proj, 'main.c'),
+        `#include <stdio.h>\nunsigned long f0_0(const unsigned char *, unsigned long);\nint main(void) { printf("%lu\\n", f0_0((const unsigned char *)"x", 1)); return 0; }\n`,
+      );
+      writeFileSync(
+        join(proj, 'Makefile'),
+        `CFLAGS = -O2\napp: main.o ${objs.join(' ')}\n\t$(CC) -o $@ $^\n%.o: %.c\n\t$(CC) $(CFLAGS) -c $< -o $@\nclean:\n\trm -f app *.o\n`,
+      );
       const wrapped = `${launcher} ${policy.join(' ')} --quiet -- gcc`;
-      const builds: [string, string][] = [['CC=gcc', 'gcc'], ['CC="sysgate-cc ... -- gcc"', wrapped]];
+      const builds: [string, string][] = [
+        ['CC=gcc', 'gcc'],
+        ['CC="sysgate-cc ... -- gcc"', wrapped],
+      ];
       const cpu = builds.map(() => [] as number[]);
       const wall = builds.map(() => [] as number[]);
       const buildRuns = Math.max(3, Math.min(5, Math.ceil(runs / 6)));
@@ -93,7 +105,9 @@ export const ccSection: Section = {
       const base = median(cpu[0]!);
       builds.forEach(([label], j) => {
         const c = median(cpu[j]!);
-        console.log(`  make -j2 ${FILES + 1} files, ${label.padEnd(28)} CPU ${ms(c)}  wall ${ms(median(wall[j]!))}${j ? `  CPU +${((c / base - 1) * 100).toFixed(1)}%` : ''}`);
+        console.log(
+          `  make -j2 ${FILES + 1} files, ${label.padEnd(28)} CPU ${ms(c)}  wall ${ms(median(wall[j]!))}${j ? `  CPU +${((c / base - 1) * 100).toFixed(1)}%` : ''}`,
+        );
       });
       console.log(`  (${buildRuns} builds each, round-robin; the wrapped link starts Node once: shim from the cache, then the check)`);
     } finally {

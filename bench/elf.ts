@@ -28,7 +28,12 @@ function wall(cmd: string, args: string[], runs: number): number {
 
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 
-const LARGE = ['/usr/lib/x86_64-linux-gnu/libLLVM-15.so.1', '/usr/lib/x86_64-linux-gnu/libLLVM-14.so.1', '/usr/lib/x86_64-linux-gnu/libcrypto.so.3', '/usr/lib/x86_64-linux-gnu/libc.so.6'];
+const LARGE = [
+  '/usr/lib/x86_64-linux-gnu/libLLVM-15.so.1',
+  '/usr/lib/x86_64-linux-gnu/libLLVM-14.so.1',
+  '/usr/lib/x86_64-linux-gnu/libcrypto.so.3',
+  '/usr/lib/x86_64-linux-gnu/libc.so.6',
+];
 const DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/arm-linux-gnueabihf/lib', '/usr/aarch64-linux-gnu/lib', '/usr/powerpc-linux-gnu/lib'];
 
 export const elfSection: Section = {
@@ -65,7 +70,9 @@ export const elfSection: Section = {
       console.log(`    readElf, whole file read first        ${ms(whole).padStart(10)}`);
       console.log(`    readElf + code (as check reads it)    ${ms(withCode).padStart(10)}   reads ${mb(readWithCode)}`);
       console.log(`    readElf, reading what it needs        ${ms(ours).padStart(10)}   reads ${mb(readBytes)}`);
-      console.log(`    readelf --dyn-syms -W                 ${ms(theirs).padStart(10)}   ${ours < theirs ? `OK (${(theirs / ours).toFixed(1)}x faster)` : 'SLOWER'}`);
+      console.log(
+        `    readelf --dyn-syms -W                 ${ms(theirs).padStart(10)}   ${ours < theirs ? `OK (${(theirs / ours).toFixed(1)}x faster)` : 'SLOWER'}`,
+      );
     } else console.log('  imports: no large ELF or readelf here, skipped');
 
     // 2. Static scan vs objdump -d.
@@ -85,7 +92,9 @@ export const elfSection: Section = {
           const theirs = wall('objdump', ['-d', exe], runs);
           console.log(`  static scan of a gcc -static x86_64 binary (${(readFileSync(exe).byteLength / 1024).toFixed(0)} kB, ${sites.length} sites)`);
           console.log(`    readElf + sites + syscall() calls     ${ms(ours).padStart(10)}`);
-          console.log(`    objdump -d                            ${ms(theirs).padStart(10)}   ${ours < theirs ? `OK (${(theirs / ours).toFixed(1)}x faster)` : 'SLOWER'}`);
+          console.log(
+            `    objdump -d                            ${ms(theirs).padStart(10)}   ${ours < theirs ? `OK (${(theirs / ours).toFixed(1)}x faster)` : 'SLOWER'}`,
+          );
         }
         if (big) {
           const b = new Uint8Array(readFileSync(big));
@@ -94,7 +103,9 @@ export const elfSection: Section = {
           const theirs = wall('objdump', ['-d', big], 1);
           console.log(`  scan of ${big}`);
           console.log(`    sites + syscall() calls               ${ms(ours).padStart(10)}`);
-          console.log(`    objdump -d                            ${ms(theirs).padStart(10)}   ${ours < theirs ? `OK (${(theirs / ours).toFixed(1)}x faster)` : 'SLOWER'}`);
+          console.log(
+            `    objdump -d                            ${ms(theirs).padStart(10)}   ${ours < theirs ? `OK (${(theirs / ours).toFixed(1)}x faster)` : 'SLOWER'}`,
+          );
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -107,13 +118,15 @@ export const elfSection: Section = {
     const t0 = process.hrtime.bigint();
     const r = spawnSync(process.execPath, [cli, 'check', ...dirs, '--target', 'codesafe5', '--json', '--jobs', '2'], { encoding: 'utf8', maxBuffer: 1 << 30 });
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const list = JSON.parse(r.stdout) as ({ error?: string; summary?: { fatal: number } })[];
+    const list = JSON.parse(r.stdout) as { error?: string; summary?: { fatal: number } }[];
     const files = list.length;
     const errors = list.filter((x) => x.error).length;
     const fatal = list.filter((x) => x.summary && x.summary.fatal > 0).length;
     const per1000 = (secs / files) * 1000;
     console.log(`  sysgate check ${dirs.join(' ')} --jobs 2`);
-    console.log(`    ${files} ELF files (${errors} not checkable, ${fatal} with fatal findings) in ${secs.toFixed(2)} s: ` +
-      `${(files / secs).toFixed(0)} files/s, ${per1000.toFixed(2)} s per 1,000 files   ${per1000 < 5 ? 'OK' : 'OVER GOAL'}`);
+    console.log(
+      `    ${files} ELF files (${errors} not checkable, ${fatal} with fatal findings) in ${secs.toFixed(2)} s: ` +
+        `${(files / secs).toFixed(0)} files/s, ${per1000.toFixed(2)} s per 1,000 files   ${per1000 < 5 ? 'OK' : 'OVER GOAL'}`,
+    );
   },
 };

@@ -26,20 +26,34 @@ export const runVmSection: Section = {
       const target = await loadTarget('codesafe5');
       for (const arch of ['arm', 'aarch64'] as VmArch[]) {
         const m = VM_MACHINES[arch];
-        let kernel;
-        try { kernel = findKernel(arch, process.env); } catch (e) { console.log(`  ${arch}: skipped: ${(e as Error).message}`); continue; }
+        let kernel: ReturnType<typeof findKernel>;
+        try {
+          kernel = findKernel(arch, process.env);
+        } catch (e) {
+          console.log(`  ${arch}: skipped: ${(e as Error).message}`);
+          continue;
+        }
         const prog = join(dir, `hello-${arch}`);
         const cc = spawnSync(m.cc, ['-O2', '-static', '-o', prog, join(dir, 'hello.c')], { encoding: 'utf8' });
-        if (cc.status !== 0) { console.log(`  ${arch}: skipped: ${m.cc} failed`); continue; }
+        if (cc.status !== 0) {
+          console.log(`  ${arch}: skipped: ${m.cc} failed`);
+          continue;
+        }
         const policy = resolvePolicy(target, { firmware: '13.7', arch });
         const f = compileFilter([policy]);
         const filter = encodeFilter(f.insns, f.endian);
         const secs: number[] = [];
         for (let i = 0; i < Math.min(runs, 5); i++) {
-          const r = await runInVm({ target: 'codesafe5', firmware: '13.7', program: prog, args: [], io: { stdout: () => {}, stderr: () => {} } }, policy, filter);
+          const r = await runInVm(
+            { target: 'codesafe5', firmware: '13.7', program: prog, args: [], io: { stdout: () => {}, stderr: () => {} } },
+            policy,
+            filter,
+          );
           secs.push(Number(r.runner.detail.match(/([\d.]+) s$/)![1]));
         }
-        console.log(`  ${m.qemu} ${m.machine.join(' ')}, Linux ${kernel.version}: boot and run median ${median(secs).toFixed(1)} s, min ${Math.min(...secs).toFixed(1)} s, max ${Math.max(...secs).toFixed(1)} s (${secs.length} boots)`);
+        console.log(
+          `  ${m.qemu} ${m.machine.join(' ')}, Linux ${kernel.version}: boot and run median ${median(secs).toFixed(1)} s, min ${Math.min(...secs).toFixed(1)} s, max ${Math.max(...secs).toFixed(1)} s (${secs.length} boots)`,
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

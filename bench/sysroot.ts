@@ -16,19 +16,26 @@ export const sysrootSection: Section = {
   title: 'check /usr/bin --sysroot / (goal: < 10 s, < 600 MB max RSS on 2 cores); call graphs of large libraries',
   run({ cli, spawnSync }) {
     for (const lib of LIBS.filter(existsSync)) {
-      const t = timeFn(() => {
-        const f = ElfFile.open(lib);
-        try {
-          return buildCallGraph(readElf(f, lib), f);
-        } finally {
-          f.close();
-        }
-      }, 1, 3);
+      const t = timeFn(
+        () => {
+          const f = ElfFile.open(lib);
+          try {
+            return buildCallGraph(readElf(f, lib), f);
+          } finally {
+            f.close();
+          }
+        },
+        1,
+        3,
+      );
       console.log(`  call graph of ${lib}: ${ms(t)}`);
     }
     if (!existsSync('/usr/bin/time')) return void console.log('  /usr/bin/time missing: skipped the directory run');
-    const r = spawnSync('/usr/bin/time', ['-v', process.execPath, cli, 'check', '/usr/bin', '--sysroot', '/', '--target', 'enclave-x86_64', '--format', 'json'],
-      { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+    const r = spawnSync(
+      '/usr/bin/time',
+      ['-v', process.execPath, cli, 'check', '/usr/bin', '--sysroot', '/', '--target', 'enclave-x86_64', '--format', 'json'],
+      { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 },
+    );
     const wall = /Elapsed \(wall clock\) time[^:]*: (.*)/.exec(r.stderr)?.[1];
     const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
     console.log(`  check /usr/bin --sysroot /: wall ${wall}, max RSS ${Math.round(rss / 1024)} MB (goal < 10 s, < 600 MB)`);

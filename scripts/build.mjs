@@ -32,12 +32,24 @@ const HEAVY = /^\.\/(bpf|cc|check|demo|generate|init|run|shim)\.ts$/;
 const heavyCommands = {
   name: 'heavy-commands',
   setup(b) {
-    b.onResolve({ filter: HEAVY }, (args) =>
-      args.importer.endsWith('src/cli/commands/index.ts') ? { path: './commands.js', external: true } : undefined);
+    b.onResolve({ filter: HEAVY }, (args) => (args.importer.endsWith('src/cli/commands/index.ts') ? { path: './commands.js', external: true } : undefined));
   },
 };
-await build({ ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: '[name]-[hash]', external: ['ajv'], plugins: [heavyCommands] });
-await build({ ...common, entryPoints: { commands: 'src/cli/commands/heavy.ts', index: 'src/index.ts', 'check-worker': 'src/check/worker-entry.ts' }, outdir: 'dist', external: ['ajv'] });
+await build({
+  ...common,
+  entryPoints: { cli: 'src/cli/main.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: '[name]-[hash]',
+  external: ['ajv'],
+  plugins: [heavyCommands],
+});
+await build({
+  ...common,
+  entryPoints: { commands: 'src/cli/commands/heavy.ts', index: 'src/index.ts', 'check-worker': 'src/check/worker-entry.ts' },
+  outdir: 'dist',
+  external: ['ajv'],
+});
 
 // require('sysgate'): the same API bundled as CommonJS. import.meta.url (the package root, the
 // schema for firmware ranges, check's worker next to it) becomes the bundle's own file URL;

@@ -30,7 +30,9 @@ if (fromIdx >= 0) {
   copyFileSync(from, input);
 }
 
-const lines = readFileSync(input, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const lines = readFileSync(input, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '');
 const header = lines[0]!.split(',');
 const version = /\((.*)\)/.exec(header[0]!)?.[1] ?? 'unknown';
 const colIndex = COLUMNS.map(([, col]) => {

@@ -54,13 +54,18 @@ function main(): void {
     console.log(`wrote ${relative(root, abs)}`);
   }
   const v = (x: string): number => cs.rows.filter((r) => r.since === x).length;
-  console.log(`codesafe5: ${cs.target.syscalls.length} syscalls (13.4: ${v('13.4')}, 13.5: ${v('13.5')}, 13.7: ${v('13.7')}), `
-    + `${cs.target.deny.length} deny`);
-  console.log(`enclave-x86_64: ${cj.target.syscalls.length} of ${cj.codeCount} code names allowed, ${cj.target.deny.length} deny; `
-    + `disagreements: ${cj.disagreements.map((d) => `${d.name} (${d.kind})`).join(', ')}`);
+  console.log(
+    `codesafe5: ${cs.target.syscalls.length} syscalls (13.4: ${v('13.4')}, 13.5: ${v('13.5')}, 13.7: ${v('13.7')}), ` + `${cs.target.deny.length} deny`,
+  );
+  console.log(
+    `enclave-x86_64: ${cj.target.syscalls.length} of ${cj.codeCount} code names allowed, ${cj.target.deny.length} deny; ` +
+      `disagreements: ${cj.disagreements.map((d) => `${d.name} (${d.kind})`).join(', ')}`,
+  );
   if (cj.unknownDocNames.length) console.log(`enclave-x86_64: documented names not in the table: ${cj.unknownDocNames.join(', ')}`);
-  console.log(`systemd: ${Object.keys(sd.file.groups).length} groups; omitted ${sd.omitted.join(', ') || 'none'}; dropped `
-    + (sd.dropped.map((d) => `${d.name} from ${d.group} (${d.why})`).join(', ') || 'none'));
+  console.log(
+    `systemd: ${Object.keys(sd.file.groups).length} groups; omitted ${sd.omitted.join(', ') || 'none'}; dropped ` +
+      (sd.dropped.map((d) => `${d.name} from ${d.group} (${d.why})`).join(', ') || 'none'),
+  );
 }
 
 main();

@@ -13,17 +13,21 @@ export const TEMPLATE_DIR = join(ROOT, 'templates');
 export const GENERATED = join(ROOT, 'src/templates/templates.generated.ts');
 
 function walk(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((n) => {
+      const p = join(dir, n);
+      return statSync(p).isDirectory() ? walk(p) : [p];
+    });
 }
 
 export function renderTemplatesModule(dir = TEMPLATE_DIR): string {
   const lines = walk(dir).map((p) => `  ${JSON.stringify(relative(dir, p).split('\\').join('/'))}: ${JSON.stringify(readFileSync(p, 'utf8'))},`);
-  return '// Generated from templates/ by scripts/gen-templates.ts (npm run gen:templates): do not edit.\n'
-    + '/** Text of every file under templates/, keyed by its path there (e.g. "shim/pipe2.c.tmpl"). */\n'
-    + `export const TEMPLATES: Readonly<Record<string, string>> = {\n${lines.join('\n')}\n};\n`;
+  return (
+    '// Generated from templates/ by scripts/gen-templates.ts (npm run gen:templates): do not edit.\n' +
+    '/** Text of every file under templates/, keyed by its path there (e.g. "shim/pipe2.c.tmpl"). */\n' +
+    `export const TEMPLATES: Readonly<Record<string, string>> = {\n${lines.join('\n')}\n};\n`
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -24,7 +24,7 @@ for (const dir of process.argv.slice(2)) {
     if (!st.isFile()) continue;
     const bytes = readFileSync(path);
     if (bytes.length < 64 || bytes.readUInt32BE(0) !== 0x7f454c46) continue;
-    let elf;
+    let elf: ReturnType<typeof readElf>;
     try {
       elf = readElf(new Uint8Array(bytes), path);
     } catch {

@@ -14,14 +14,18 @@ export class InputError extends Error {
   override readonly name: string = 'InputError';
   readonly [KINDS]: readonly string[];
 
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     const kinds: string[] = [];
-    for (let c = new.target as unknown as { kind?: string } | null; c && c.kind; c = Object.getPrototypeOf(c)) kinds.push(c.kind);
+    for (let c = new.target as unknown as { kind?: string } | null; c?.kind; c = Object.getPrototypeOf(c)) kinds.push(c.kind);
     this[KINDS] = kinds;
   }
 
   static override [Symbol.hasInstance](x: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass the check is called on (each brand its own kind)
     return typeof x === 'object' && x !== null && !!(x as Branded)[KINDS]?.includes((this as unknown as { kind: string }).kind);
   }
 }

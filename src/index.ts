@@ -33,8 +33,17 @@ export { generate, DEFAULT_FORMATS, type GenerateOptions, type GeneratedFilter }
 export { EMITTERS, type EmittedFile } from './emit/index.ts';
 export { writeFilesAtomic } from './util/atomic-write.ts';
 export {
-  compileFilter, encodeFilter, decodeFilter, runFilter, disassemble, auditFilter, formatAudit,
-  type CompiledFilter, type FilterStats, type AuditReport, type Insn,
+  compileFilter,
+  encodeFilter,
+  decodeFilter,
+  runFilter,
+  disassemble,
+  auditFilter,
+  formatAudit,
+  type CompiledFilter,
+  type FilterStats,
+  type AuditReport,
+  type Insn,
 } from './bpf/index.ts';
 export { readElf, findSyscallSites } from './elf/index.ts';
 export { checkElf, checkPaths, toSarif, toJson, type CheckReport, type Finding, type Verdict, type DeathHow } from './check/index.ts';
@@ -44,6 +53,13 @@ export { syscallNumber, syscallName, syscallsOn } from './syscalls/table.ts';
 export { runProgram, exitStatus, type RunOptions, type RunReport, type RunDenied, type RunWhere, type RunIo } from './run/index.ts';
 export { InputError, DiagnosticsError, type Diagnostic } from './errors.ts';
 export type {
-  Action, ArgCondition, Policy, Rule, Provenance, TargetDef, SyscallEntry, AbsentName,
+  Action,
+  ArgCondition,
+  Policy,
+  Rule,
+  Provenance,
+  TargetDef,
+  SyscallEntry,
+  AbsentName,
 } from './policy/types.ts';
 export { VERSION } from './version.ts';

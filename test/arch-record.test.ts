@@ -34,6 +34,11 @@ describe('arch record holds every per-arch fact', () => {
   });
 
   it('the x32 rule is a field of the record', () => {
-    assert.deepEqual(Object.values(ARCHES).filter((a) => a.x32).map((a) => a.name), ['x86_64']);
+    assert.deepEqual(
+      Object.values(ARCHES)
+        .filter((a) => a.x32)
+        .map((a) => a.name),
+      ['x86_64'],
+    );
   });
 });

@@ -89,20 +89,39 @@ describe('atomic writes', () => {
     assert.ok(lstatSync(join(out, NAMES[1]!)).isFile());
     assert.match(readFileSync(join(out, NAMES[1]!), 'utf8'), /sock_filter/);
     for (const n of NAMES) assert.equal(readlinkSync(join(out, `.${n}.${process.pid}.tmp`)), victim);
-    assert.deepEqual(readdirSync(out).filter((n) => !n.endsWith('.tmp')).sort(), [...NAMES].sort());
+    assert.deepEqual(
+      readdirSync(out)
+        .filter((n) => !n.endsWith('.tmp'))
+        .sort(),
+      [...NAMES].sort(),
+    );
   });
 
   it('a failed write removes the directories it created', () => {
     const out = join(dir, 'a/b/c');
     mkdirSync(join(dir, 'a'));
     const before = snapshot(dir);
-    assert.throws(() => writeFilesAtomic(out, [{ name: 'x', content: 'x' }, { name: 'x', content: 'y' }]), /two output files are both named 'x'/);
+    assert.throws(
+      () =>
+        writeFilesAtomic(out, [
+          { name: 'x', content: 'x' },
+          { name: 'x', content: 'y' },
+        ]),
+      /two output files are both named 'x'/,
+    );
     assert.deepEqual(snapshot(dir), before);
     // And one whose first file fails to be written: a name that is itself a directory later on.
     mkdirSync(join(dir, 'd'));
     mkdirSync(join(dir, 'd/y'));
     const before2 = snapshot(dir);
-    assert.throws(() => writeFilesAtomic(join(dir, 'd'), [{ name: 'x', content: 'x' }, { name: 'y', content: 'y' }]), /cannot replace y: EISDIR; nothing written/);
+    assert.throws(
+      () =>
+        writeFilesAtomic(join(dir, 'd'), [
+          { name: 'x', content: 'x' },
+          { name: 'y', content: 'y' },
+        ]),
+      /cannot replace y: EISDIR; nothing written/,
+    );
     assert.deepEqual(snapshot(dir), before2);
   });
 
@@ -131,7 +150,7 @@ describe('atomic writes', () => {
 
   it('--out - writes the one file to stdout; several files are refused; nothing named "-" is made', () => {
     const file = join(dir, 'f');
-    assert.equal((spawnSync(process.execPath, [DIST_CLI, ...GEN, '--format', 'bpf', '--out', file], { cwd: dir })).status, 0);
+    assert.equal(spawnSync(process.execPath, [DIST_CLI, ...GEN, '--format', 'bpf', '--out', file], { cwd: dir }).status, 0);
     const viaStdout = spawnSync(process.execPath, [DIST_CLI, ...GEN, '--format', 'bpf', '--out', '-'], { cwd: dir });
     assert.equal(viaStdout.status, 0, String(viaStdout.stderr));
     // Binary and byte-exact: the same bytes as the file.

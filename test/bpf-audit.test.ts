@@ -1,15 +1,30 @@
 import assert from 'node:assert/strict';
 import { ARCHES } from '../src/syscalls/arches.ts';
 import {
-  OP_AND_K, OP_JEQ_K, OP_JGE_K, OP_JSET_K, OP_LD_ABS, OP_LD_IMM, OP_RET_A, OP_RET_K, SECCOMP_RET_ALLOW,
-  AsmBuilder, assemble, auditFilter, cacheAnalysis, compileFilter, explore, formatAudit, isConstAllow, type Insn,
+  OP_AND_K,
+  OP_JEQ_K,
+  OP_JGE_K,
+  OP_JSET_K,
+  OP_LD_ABS,
+  OP_LD_IMM,
+  OP_RET_A,
+  OP_RET_K,
+  SECCOMP_RET_ALLOW,
+  AsmBuilder,
+  assemble,
+  auditFilter,
+  cacheAnalysis,
+  compileFilter,
+  explore,
+  formatAudit,
+  isConstAllow,
+  type Insn,
 } from '../src/bpf/index.ts';
 import { ALLOW, errno, makePolicy, rule } from './helpers/bpf.ts';
 
 const X86_64 = 0xc000003e;
 const I = (code: number, k = 0, jt = 0, jf = 0): Insn => ({ code, jt, jf, k: k >>> 0 });
 const EPERM = 0x00050001;
-
 
 describe('bpf: cache analysis (seccomp_is_const_allow)', () => {
   // Built with labels so the offsets are right.
@@ -31,7 +46,10 @@ describe('bpf: cache analysis (seccomp_is_const_allow)', () => {
     assert.ok(!isConstAllow(p, X86_64, 4));
     assert.ok(!isConstAllow(p, 0x40000003, 1), 'other arch is killed');
     const r = cacheAnalysis(p, X86_64, 600);
-    assert.deepEqual(r.cached.filter((n) => n < 256), [1, 3]);
+    assert.deepEqual(
+      r.cached.filter((n) => n < 256),
+      [1, 3],
+    );
     assert.equal(r.cached.filter((n) => n >= 256 && n < 512).length, 256);
     assert.deepEqual(r.uncachedAllow, [2]);
   });
@@ -41,7 +59,10 @@ describe('bpf: cache analysis (seccomp_is_const_allow)', () => {
   });
   it('explore() lists reachable returns with unknown arguments', () => {
     const r = explore(p, { arch: X86_64, nr: 2 });
-    assert.deepEqual([...r.rets].sort((x, y) => x - y), [EPERM, SECCOMP_RET_ALLOW]);
+    assert.deepEqual(
+      [...r.rets].sort((x, y) => x - y),
+      [EPERM, SECCOMP_RET_ALLOW],
+    );
     assert.equal(r.longest, 8);
   });
 });

@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import { InputError } from '../src/errors.ts';
 import type { ArgCondition, Policy } from '../src/policy/types.ts';
 import { ARCHES } from '../src/syscalls/arches.ts';
-import {
-  auditFilter, compileFilter, encodeFilter, runFilter, validateFilter, type CompiledFilter,
-} from '../src/bpf/index.ts';
-import {
-  ALLOW, errno, intent, makePolicy, observed, observedRet, prng, probeSet, randomPolicy, rule,
-  type Probe,
-} from './helpers/bpf.ts';
+import { auditFilter, compileFilter, encodeFilter, runFilter, validateFilter, type CompiledFilter } from '../src/bpf/index.ts';
+import { ALLOW, errno, intent, makePolicy, observed, observedRet, prng, probeSet, randomPolicy, rule, type Probe } from './helpers/bpf.ts';
 
 /** Every probe: the emulator's verdict on the program equals the policy's intent. */
 function checkAgainstIntent(policies: Policy[], f: CompiledFilter, probes: Probe[]): void {
@@ -16,7 +11,9 @@ function checkAgainstIntent(policies: Policy[], f: CompiledFilter, probes: Probe
     const got = runFilter(f.insns, { nr: pr.nr, arch: pr.arch.auditArch, args: pr.args }, f.endian);
     const want = observed(intent(policies, pr));
     if (observedRet(got.ret) !== want) {
-      assert.fail(`${pr.arch.name} nr ${pr.nr} args [${pr.args.map((a) => `0x${a.toString(16)}`).join(',')}]: program says ${observedRet(got.ret)}, policy says ${want}`);
+      assert.fail(
+        `${pr.arch.name} nr ${pr.nr} args [${pr.args.map((a) => `0x${a.toString(16)}`).join(',')}]: program says ${observedRet(got.ret)}, policy says ${want}`,
+      );
     }
   }
 }
@@ -121,7 +118,11 @@ describe('bpf: compileFilter', () => {
 
   it('refuses inconsistent input', () => {
     const p = makePolicy({ rules: [rule(1)] });
-    const bad = (ps: Policy[], re: RegExp) => assert.throws(() => compileFilter(ps), (e: unknown) => e instanceof InputError && re.test(e.message));
+    const bad = (ps: Policy[], re: RegExp) =>
+      assert.throws(
+        () => compileFilter(ps),
+        (e: unknown) => e instanceof InputError && re.test(e.message),
+      );
     bad([], /at least one/);
     bad([{ ...p, foreignArchAction: ALLOW }], /must not allow/);
     bad([p, makePolicy({ arch: ARCHES.i386, rules: [], foreignArchAction: errno(1) })], /disagree/);
@@ -134,14 +135,21 @@ describe('bpf: compileFilter', () => {
   });
 
   it('needs trampolines for big programs and stays correct; over 4096 instructions is an InputError', () => {
-    const cond = (i: number): ArgCondition[][] => [[{ index: i % 6, op: 'eq', value: BigInt(i) << 20n, width: 64 },
-      { index: (i + 1) % 6, op: 'masked-eq', mask: 0xf0n, value: 0x10n, width: 32 }]];
+    const cond = (i: number): ArgCondition[][] => [
+      [
+        { index: i % 6, op: 'eq', value: BigInt(i) << 20n, width: 64 },
+        { index: (i + 1) % 6, op: 'masked-eq', mask: 0xf0n, value: 0x10n, width: 32 },
+      ],
+    ];
     const big = makePolicy({ rules: Array.from({ length: 300 }, (_, i) => rule(i, i % 3 ? ALLOW : errno(9), cond(i))) });
     const f = compileFilter([big]);
     assert.ok(f.stats.trampolines > 0 && f.insns.length > 1000, `${f.stats.trampolines} trampolines, ${f.insns.length} insns`);
     checkAgainstIntent([big], f, probeSet([big], prng(3), { argVectors: 4 }));
     const huge = makePolicy({ rules: Array.from({ length: 461 }, (_, i) => rule(i, ALLOW, [...cond(i), ...cond(i + 1)])) });
-    assert.throws(() => compileFilter([huge]), (e: unknown) => e instanceof InputError && /filter has \d+ instructions/.test(e.message));
+    assert.throws(
+      () => compileFilter([huge]),
+      (e: unknown) => e instanceof InputError && /filter has \d+ instructions/.test(e.message),
+    );
   });
 
   it('halves very many ranges (past the exact search) and stays correct', () => {

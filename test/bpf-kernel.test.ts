@@ -6,13 +6,45 @@ import assert from 'node:assert/strict';
 import type { Action, Policy } from '../src/policy/types.ts';
 import { ARCHES } from '../src/syscalls/arches.ts';
 import {
-  AsmBuilder, BPF_ALU, BPF_DIV, BPF_LSH, BPF_MOD, BPF_ST, OP_JA, OP_JEQ_K, OP_LD_ABS, OP_LD_IMM,
-  OP_LD_MEM, OP_RET_A, OP_RET_K, assemble, auditFilter, compileFilter, decodeFilter, longestPath, runFilter,
-  validateFilter, type Insn,
+  AsmBuilder,
+  BPF_ALU,
+  BPF_DIV,
+  BPF_LSH,
+  BPF_MOD,
+  BPF_ST,
+  OP_JA,
+  OP_JEQ_K,
+  OP_LD_ABS,
+  OP_LD_IMM,
+  OP_LD_MEM,
+  OP_RET_A,
+  OP_RET_K,
+  assemble,
+  auditFilter,
+  compileFilter,
+  decodeFilter,
+  longestPath,
+  runFilter,
+  validateFilter,
+  type Insn,
 } from '../src/bpf/index.ts';
 import {
-  ALLOW, errno, intent, kernelAccepts, requireKernelHarness, kernelVerdicts, makePolicy, observed,
-  buildLibseccompExporter, libseccompFilter, observedRet, prng, probeSet, randomPolicy, rule, type Probe,
+  ALLOW,
+  errno,
+  intent,
+  kernelAccepts,
+  requireKernelHarness,
+  kernelVerdicts,
+  makePolicy,
+  observed,
+  buildLibseccompExporter,
+  libseccompFilter,
+  observedRet,
+  prng,
+  probeSet,
+  randomPolicy,
+  rule,
+  type Probe,
 } from './helpers/bpf.ts';
 import { requireTool } from './helpers/tools.ts';
 
@@ -29,10 +61,18 @@ describe('bpf: kernel verdicts (test/native/verdicts.c)', function () {
     const b = new AsmBuilder();
     b.insn(OP_LD_ABS, 4).jump(OP_JEQ_K, X86_64.auditArch, null, 'other').insn(OP_LD_ABS, 0);
     const cases: [number, number, string][] = [
-      [1, 0x7fff0000, 'allow'], [2, 0x7fc00000, 'errno 38'], [3, 0x7ff00005, 'allow'], [4, 0x7ffc0000, 'allow'],
-      [5, 0x00050000, 'errno 0'], [6, 0x00051234, 'errno 4095'], [39, 0x00030007, 'trap 7'],
-      [60, 0x00000000, 'kill-thread'], [62, 0x80000000, 'kill-process'], [63, 0x00010000, 'kill-process'],
-      [0x40000001, 0x0005000b, 'errno 11'], [0xffffffff, 0x0005000c, 'errno 12'],
+      [1, 0x7fff0000, 'allow'],
+      [2, 0x7fc00000, 'errno 38'],
+      [3, 0x7ff00005, 'allow'],
+      [4, 0x7ffc0000, 'allow'],
+      [5, 0x00050000, 'errno 0'],
+      [6, 0x00051234, 'errno 4095'],
+      [39, 0x00030007, 'trap 7'],
+      [60, 0x00000000, 'kill-thread'],
+      [62, 0x80000000, 'kill-process'],
+      [63, 0x00010000, 'kill-process'],
+      [0x40000001, 0x0005000b, 'errno 11'],
+      [0xffffffff, 0x0005000c, 'errno 12'],
     ];
     for (const [nr, ret] of cases) {
       const next = b.fresh();
@@ -43,11 +83,16 @@ describe('bpf: kernel verdicts (test/native/verdicts.c)', function () {
     const prog = assemble(b.items).insns;
     const probes: Probe[] = [
       ...cases.map(([nr]) => ({ arch: X86_64, nr, args: [] })),
-      { arch: X86_64, nr: 0, args: [] }, { arch: I386, nr: 1, args: [] }, { arch: I386, nr: 20, args: [] },
+      { arch: X86_64, nr: 0, args: [] },
+      { arch: I386, nr: 1, args: [] },
+      { arch: I386, nr: 20, args: [] },
     ];
     const want = [...cases.map((c) => c[2]), 'errno 13', 'errno 22', 'errno 22'];
     assert.deepEqual(kernelVerdicts(prog, probes), want);
-    assert.deepEqual(probes.map((p) => observedRet(runFilter(prog, { nr: p.nr, arch: p.arch.auditArch }, 'little').ret)), want);
+    assert.deepEqual(
+      probes.map((p) => observedRet(runFilter(prog, { nr: p.nr, arch: p.arch.auditArch }, 'little').ret)),
+      want,
+    );
   });
 
   it('passes arguments (x86_64 registers and i386 int $0x80)', () => {
@@ -55,7 +100,10 @@ describe('bpf: kernel verdicts (test/native/verdicts.c)', function () {
     const prog = (off: number) => [I(OP_LD_ABS, off), I(BPF_ALU | 0x50, 0xfff), I(BPF_ALU | 0x40, 0x00050000), I(OP_RET_A)];
     for (let i = 0; i < 6; i++) {
       const args = [0n, 0n, 0n, 0n, 0n, 0n].map((_, j) => BigInt(0x100 + 16 * j + 1) | (7n << 32n));
-      const probes: Probe[] = [{ arch: X86_64, nr: 1, args }, { arch: I386, nr: 1, args }];
+      const probes: Probe[] = [
+        { arch: X86_64, nr: 1, args },
+        { arch: I386, nr: 1, args },
+      ];
       const got = kernelVerdicts(prog(16 + 8 * i), probes);
       assert.deepEqual(got, [`errno ${0x100 + 16 * i + 1}`, `errno ${0x100 + 16 * i + 1}`]);
       assert.deepEqual(kernelVerdicts(prog(20 + 8 * i), probes), ['errno 7', 'errno 0'], 'high word; 0 for i386');
@@ -93,14 +141,15 @@ describe('bpf: kernel verdicts (test/native/verdicts.c)', function () {
     for (let seed = 1; seed <= 8; seed++) {
       const rng = prng(1000 + seed);
       // Kill verdicts cost a new thread or process each: only two policies kill by default.
-      const defaults: Action[] = seed === 3 ? [{ kind: 'kill-process' }] : seed === 6 ? [{ kind: 'kill-thread' }]
-        : [errno(1), errno(4095), { kind: 'trap' }];
-      policies.push(randomPolicy(rng, {
-        avoid,
-        maxKillProcess: 2,
-        defaults,
-        foreign: seed === 5 ? [{ kind: 'kill-process' }] : undefined,
-      }));
+      const defaults: Action[] = seed === 3 ? [{ kind: 'kill-process' }] : seed === 6 ? [{ kind: 'kill-thread' }] : [errno(1), errno(4095), { kind: 'trap' }];
+      policies.push(
+        randomPolicy(rng, {
+          avoid,
+          maxKillProcess: 2,
+          defaults,
+          foreign: seed === 5 ? [{ kind: 'kill-process' }] : undefined,
+        }),
+      );
     }
     let probesRun = 0;
     policies.forEach((p, i) => {
@@ -115,7 +164,9 @@ describe('bpf: kernel verdicts (test/native/verdicts.c)', function () {
       const kernel = kernelVerdicts(f.insns, probes);
       probesRun += probes.length;
       probes.forEach((pr, j) => {
-        const emu = observedRet(runFilter(f.insns, { nr: pr.nr, arch: pr.arch.auditArch, args: pr.args.map((a) => (pr.arch === I386 ? a & 0xffffffffn : a)) }, 'little').ret);
+        const emu = observedRet(
+          runFilter(f.insns, { nr: pr.nr, arch: pr.arch.auditArch, args: pr.args.map((a) => (pr.arch === I386 ? a & 0xffffffffn : a)) }, 'little').ret,
+        );
         const want = observed(intent([p], pr));
         const where = `policy ${i}: ${pr.arch.name} nr 0x${pr.nr.toString(16)} args [${pr.args.map((a) => a.toString(16)).join(',')}]`;
         assert.equal(kernel[j], emu, `${where}: kernel ${kernel[j]}, emulator ${emu}`);
@@ -131,8 +182,9 @@ describe('bpf: kernel verdicts (test/native/verdicts.c)', function () {
     const a = randomPolicy(rng, { arch: X86_64, avoid: [335, 336], foreign: [errno(22)], maxKillProcess: 1, defaults });
     const b = randomPolicy(rng, { arch: I386, foreign: [errno(22)], maxKillProcess: 1, tableMax: 450, defaults });
     const f = compileFilter([a, b]);
-    const probes = probeSet([a, b], rng, { forKernel: true, limit: 470, x32Samples: 10 })
-      .map((p) => (p.arch === I386 ? { ...p, args: p.args.map((x) => x & 0xffffffffn) } : p));
+    const probes = probeSet([a, b], rng, { forKernel: true, limit: 470, x32Samples: 10 }).map((p) =>
+      p.arch === I386 ? { ...p, args: p.args.map((x) => x & 0xffffffffn) } : p,
+    );
     const kernel = kernelVerdicts(f.insns, probes);
     probes.forEach((pr, j) => {
       const emu = observedRet(runFilter(f.insns, { nr: pr.nr, arch: pr.arch.auditArch, args: pr.args }, 'little').ret);
@@ -143,7 +195,9 @@ describe('bpf: kernel verdicts (test/native/verdicts.c)', function () {
 
   it('loads a compiled filter with trampolines', () => {
     const rules = Array.from({ length: 200 }, (_, i) => ({
-      name: `s${i}`, nr: i, provenance: { kind: 'target' as const },
+      name: `s${i}`,
+      nr: i,
+      provenance: { kind: 'target' as const },
       clauses: [{ action: ALLOW, conditions: [{ index: i % 6, op: 'ge' as const, value: BigInt(i) << 31n, width: 64 as const }] }],
     })).filter((r) => r.nr !== 335 && r.nr !== 336);
     const p = makePolicy({ rules, defaultAction: errno(38) });
@@ -186,8 +240,7 @@ describe('bpf: filters made by libseccomp', function () {
     // Same verdicts: kernel on both programs, for every number and some x32 ones. Not for
     // 0x80000000..0xbfffffff: libseccomp kills every number >= 0x40000000 but -1; we deny only
     // those with the x32 bit and give the rest the default action, like any unknown number.
-    const probes = probeSet([p], prng(1), { forKernel: true, limit: 470, x32Samples: 10 })
-      .filter((pr) => pr.nr < 0x80000000 || pr.nr >= 0xc0000000);
+    const probes = probeSet([p], prng(1), { forKernel: true, limit: 470, x32Samples: 10 }).filter((pr) => pr.nr < 0x80000000 || pr.nr >= 0xc0000000);
     assert.deepEqual(kernelVerdicts(theirs, probes), kernelVerdicts(ours.insns, probes));
   });
 });

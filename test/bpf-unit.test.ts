@@ -1,10 +1,49 @@
 import assert from 'node:assert/strict';
 import { InputError } from '../src/errors.ts';
 import {
-  AsmBuilder, BPF_ADD, BPF_ALU, BPF_DIV, BPF_JA, BPF_JGE, BPF_JGT, BPF_JSET, BPF_LSH, BPF_MOD, BPF_MUL, BPF_NEG, BPF_RSH, BPF_SUB, BPF_ST, BPF_STX, BPF_X, OP_AND_K, OP_JA, OP_JEQ_K,
-  OP_JGE_K, OP_JGT_K, OP_JSET_K, OP_LD_ABS, OP_LD_IMM, OP_LD_LEN, OP_LD_MEM, OP_LDX_IMM, OP_RET_A,
-  OP_RET_K, OP_TAX, OP_TXA, SECCOMP_RET_ALLOW, SECCOMP_RET_KILL_PROCESS, actionToRet, assemble,
-  decodeFilter, disassemble, encodeFilter, fieldName, retToAction, runFilter, validateFilter,
+  AsmBuilder,
+  BPF_ADD,
+  BPF_ALU,
+  BPF_DIV,
+  BPF_JA,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JSET,
+  BPF_LSH,
+  BPF_MOD,
+  BPF_MUL,
+  BPF_NEG,
+  BPF_RSH,
+  BPF_SUB,
+  BPF_ST,
+  BPF_STX,
+  BPF_X,
+  OP_AND_K,
+  OP_JA,
+  OP_JEQ_K,
+  OP_JGE_K,
+  OP_JGT_K,
+  OP_JSET_K,
+  OP_LD_ABS,
+  OP_LD_IMM,
+  OP_LD_LEN,
+  OP_LD_MEM,
+  OP_LDX_IMM,
+  OP_RET_A,
+  OP_RET_K,
+  OP_TAX,
+  OP_TXA,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_KILL_PROCESS,
+  actionToRet,
+  assemble,
+  decodeFilter,
+  disassemble,
+  encodeFilter,
+  fieldName,
+  retToAction,
+  runFilter,
+  validateFilter,
   type Insn,
 } from '../src/bpf/index.ts';
 import { aluResult, jumpTaken } from '../src/bpf/semantics.ts';
@@ -61,7 +100,10 @@ describe('bpf: assembler', () => {
     const b = new AsmBuilder();
     for (let i = 0; i < 4097; i++) b.insn(OP_LD_IMM, i);
     b.insn(OP_RET_K, 0);
-    assert.throws(() => assemble(b.items), (e: unknown) => e instanceof InputError && /4098 instructions/.test(e.message));
+    assert.throws(
+      () => assemble(b.items),
+      (e: unknown) => e instanceof InputError && /4098 instructions/.test(e.message),
+    );
   });
 });
 
@@ -114,8 +156,7 @@ describe('bpf: validateFilter (the kernel checks)', () => {
 });
 
 describe('bpf: emulator', () => {
-  const run = (prog: Insn[], nr = 0, args: bigint[] = [], endian: 'little' | 'big' = 'little', arch = X86_64) =>
-    runFilter(prog, { nr, arch, args }, endian);
+  const run = (prog: Insn[], nr = 0, args: bigint[] = [], endian: 'little' | 'big' = 'little', arch = X86_64) => runFilter(prog, { nr, arch, args }, endian);
 
   it('reads nr, arch and both halves of args in the target byte order', () => {
     const prog = [I(OP_LD_ABS, 16), I(OP_RET_A)];
@@ -129,11 +170,15 @@ describe('bpf: emulator', () => {
 
   it('does 32-bit unsigned ALU and jumps', () => {
     const prog = [
-      I(OP_LD_IMM, 0xfffffff0), I(BPF_ALU | 0x00, 0x20), // add: wraps to 0x10
-      I(OP_TAX), I(OP_LD_IMM, 3), I(BPF_ALU | 0x20 | BPF_X), // mul X: 0x30
+      I(OP_LD_IMM, 0xfffffff0),
+      I(BPF_ALU | 0x00, 0x20), // add: wraps to 0x10
+      I(OP_TAX),
+      I(OP_LD_IMM, 3),
+      I(BPF_ALU | 0x20 | BPF_X), // mul X: 0x30
       I(BPF_ALU | 0x80), // neg: 0xffffffd0
       I(OP_JGT_K, 0x80000000, 0, 1), // unsigned: taken
-      I(OP_RET_A), ret(1),
+      I(OP_RET_A),
+      ret(1),
     ];
     const r = run(prog);
     assert.equal(r.ret, 0xffffffd0);
@@ -159,18 +204,25 @@ describe('bpf: emulator', () => {
 describe('bpf: disassembler', () => {
   it('names fields, arches, syscalls and actions and resolves jumps', () => {
     const prog = [
-      I(OP_LD_ABS, 4), I(OP_JEQ_K, X86_64, 1, 0), ret(SECCOMP_RET_KILL_PROCESS),
-      I(OP_LD_ABS, 0), I(OP_JEQ_K, 59, 0, 1), ret(0x00050001),
-      I(OP_LD_ABS, 24), I(OP_JEQ_K, 3, 0, 1), ret(SECCOMP_RET_ALLOW), ret(0x00050026),
+      I(OP_LD_ABS, 4),
+      I(OP_JEQ_K, X86_64, 1, 0),
+      ret(SECCOMP_RET_KILL_PROCESS),
+      I(OP_LD_ABS, 0),
+      I(OP_JEQ_K, 59, 0, 1),
+      ret(0x00050001),
+      I(OP_LD_ABS, 24),
+      I(OP_JEQ_K, 3, 0, 1),
+      ret(SECCOMP_RET_ALLOW),
+      ret(0x00050026),
     ];
     const text = disassemble(prog, { nrName: (nr) => (nr === 59 ? 'execve' : undefined) });
     assert.match(text, /^0: ld {3}\[arch\]/m);
-    assert.match(text, /1: jeq  #0xc000003e +-> 3 : 2 +; x86_64/);
-    assert.match(text, /2: ret  #0x80000000 +; kill-process/);
-    assert.match(text, /4: jeq  #0x3b +-> 5 : 6 +; execve/);
-    assert.match(text, /5: ret  #0x00050001 +; errno:EPERM/);
+    assert.match(text, /1: jeq {2}#0xc000003e +-> 3 : 2 +; x86_64/);
+    assert.match(text, /2: ret {2}#0x80000000 +; kill-process/);
+    assert.match(text, /4: jeq {2}#0x3b +-> 5 : 6 +; execve/);
+    assert.match(text, /5: ret {2}#0x00050001 +; errno:EPERM/);
     assert.match(text, /6: ld {3}\[args\[1\] lo\]/);
-    assert.match(text, /9: ret  #0x00050026 +; errno:ENOSYS/);
+    assert.match(text, /9: ret {2}#0x00050026 +; errno:ENOSYS/);
     assert.equal(fieldName(20, 'big'), 'args[0] lo');
     assert.equal(fieldName(16, 'big'), 'args[0] hi');
   });

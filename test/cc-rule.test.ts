@@ -106,7 +106,12 @@ describe('cc pass-through rule: sh launcher and Node agree', () => {
     writeFileSync(join(dir, 'partial.rsp'), '@deeper.rsp x.o -o xy.o\n');
     writeFileSync(join(dir, 'deeper.rsp'), '-Wl,-r\n');
     writeFileSync(join(dir, 'loop.rsp'), '@loop.rsp\n');
-    const rows: [string, Expect][] = [['@compile.rsp', 'pass'], ['@link.rsp', 'link'], ['@partial.rsp', 'pass'], ['@loop.rsp', 'refused']];
+    const rows: [string, Expect][] = [
+      ['@compile.rsp', 'pass'],
+      ['@link.rsp', 'link'],
+      ['@partial.rsp', 'pass'],
+      ['@loop.rsp', 'refused'],
+    ];
     for (const [rsp, expect] of rows) {
       assert.equal(shellDecision('/bin/sh', ['--', 'gcc', rsp]), 'node', rsp);
       assert.equal(nodeDecision(['--', 'gcc', rsp], dir), expect, rsp);

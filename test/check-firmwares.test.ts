@@ -55,14 +55,38 @@ describe('check across firmwares', () => {
 
   it('carries the same in JSON and SARIF', async () => {
     const j = await cli(['check', join(EX, 'sensor-log.arm'), '--target', 'codesafe5', '--firmware', 'all', '--json']);
-    const doc = JSON.parse(j.stdout) as { needs: string; verdicts: { firmware: string; pass: boolean; because: string[] }[]; reports: { firmware: string; report: { firmware: string; fatal: boolean } }[] };
+    const doc = JSON.parse(j.stdout) as {
+      needs: string;
+      verdicts: { firmware: string; pass: boolean; because: string[] }[];
+      reports: { firmware: string; report: { firmware: string; fatal: boolean } }[];
+    };
     assert.equal(doc.needs, '13.7');
-    assert.deepEqual(doc.verdicts.map((v) => [v.firmware, v.pass]), [['13.4', false], ['13.5', false], ['13.7', true]]);
-    assert.ok(doc.verdicts[1]!.because.some((b) => /^rseq \(killed, at start-up\)$/.test(b)), doc.verdicts[1]!.because.join('; '));
-    assert.deepEqual(doc.reports.map((x) => [x.firmware, x.report.fatal]), [['13.4', true], ['13.5', true], ['13.7', false]]);
+    assert.deepEqual(
+      doc.verdicts.map((v) => [v.firmware, v.pass]),
+      [
+        ['13.4', false],
+        ['13.5', false],
+        ['13.7', true],
+      ],
+    );
+    assert.ok(
+      doc.verdicts[1]!.because.some((b) => /^rseq \(killed, at start-up\)$/.test(b)),
+      doc.verdicts[1]!.because.join('; '),
+    );
+    assert.deepEqual(
+      doc.reports.map((x) => [x.firmware, x.report.fatal]),
+      [
+        ['13.4', true],
+        ['13.5', true],
+        ['13.7', false],
+      ],
+    );
     const s = await cli(['check', join(EX, 'sensor-log.arm'), '--target', 'codesafe5', '--firmware', '13.5..13.7', '--format', 'sarif']);
     const sarif = JSON.parse(s.stdout) as { runs: { automationDetails: { id: string }; results: unknown[] }[] };
-    assert.deepEqual(sarif.runs.map((x) => x.automationDetails.id), ['sysgate/check/13.5.0/', 'sysgate/check/13.7.0/']);
+    assert.deepEqual(
+      sarif.runs.map((x) => x.automationDetails.id),
+      ['sysgate/check/13.5.0/', 'sysgate/check/13.7.0/'],
+    );
     assert.ok(sarif.runs[0]!.results.length > 0);
   });
 

@@ -28,7 +28,10 @@ function patch(bytes: Buffer, from: string, to: string): Buffer {
   assert.equal(from.length, to.length);
   const out = Buffer.from(bytes);
   let n = 0;
-  for (let at = out.indexOf(from); at >= 0; at = out.indexOf(from, at + 1)) { out.write(to, at, 'latin1'); n++; }
+  for (let at = out.indexOf(from); at >= 0; at = out.indexOf(from, at + 1)) {
+    out.write(to, at, 'latin1');
+    n++;
+  }
   assert.ok(n > 0, `${from} not found`);
   return out;
 }
@@ -54,15 +57,23 @@ describe('check: the glibc release a binary runs with', function () {
     requireTool(this, ARM_CC, ARM_PKG);
     codesafe = await loadTarget('codesafe5');
     dir = tempDir();
-    exe = compileC(ARM_CC, dir, 'arc4', `
+    exe = compileC(
+      ARM_CC,
+      dir,
+      'arc4',
+      `
 #include <stdio.h>
 #include <stdlib.h>
 int main(void) { printf("%u\\n", arc4random()); return 0; }
-`, ['-O1']);
+`,
+      ['-O1'],
+    );
   });
-  after(() => { if (dir) removeDir(dir); });
+  after(() => {
+    if (dir) removeDir(dir);
+  });
 
-  it('libc.so.6: the banner names the release; the newest GLIBC_ definition agrees for Debian\'s 2.36', () => {
+  it("libc.so.6: the banner names the release; the newest GLIBC_ definition agrees for Debian's 2.36", () => {
     for (const p of [ARM_LIBC, '/usr/aarch64-linux-gnu/lib/libc.so.6', '/usr/powerpc64-linux-gnu/lib/libc.so.6']) {
       const bytes = new Uint8Array(readFileSync(p));
       assert.equal(glibcBannerRelease(bytes), '2.36', p);
@@ -71,7 +82,7 @@ int main(void) { printf("%u\\n", arc4random()); return 0; }
     assert.equal(glibcBannerRelease(new Uint8Array(readFileSync(exe))), undefined, 'a program has no banner');
   });
 
-  it('--sysroot: the version comes from the sysroot\'s libc.so.6 and is covered', () => {
+  it("--sysroot: the version comes from the sysroot's libc.so.6 and is covered", () => {
     const r = check(exe, { sysroot: sysrootWith(dir, null) });
     assert.equal(r.libc.version, '2.36');
     assert.equal(r.libc.versionFrom, 'sysroot');
@@ -132,7 +143,11 @@ int main(void) { printf("%u\\n", arc4random()); return 0; }
   });
 
   it('arc4random under an ENOSYS denial: depends at 2.36 and 2.39 (on the build, said in the detail), falls-back at 2.37', () => {
-    for (const [v, verdict] of [['2.36', 'depends'], ['2.39', 'depends'], ['2.37', 'falls-back']] as const) {
+    for (const [v, verdict] of [
+      ['2.36', 'depends'],
+      ['2.39', 'depends'],
+      ['2.37', 'falls-back'],
+    ] as const) {
       const r = check(exe, { libcVersion: v });
       const g = r.syscalls.find((s) => s.name === 'getrandom')!;
       assert.equal(g.action, 'errno:ENOSYS');
@@ -142,4 +157,3 @@ int main(void) { printf("%u\\n", arc4random()); return 0; }
     }
   });
 });
-

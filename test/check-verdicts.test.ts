@@ -49,7 +49,9 @@ function finding(r: CheckReport, name: string): Finding {
 /** The program under the shipped codesafe5 13.7 filter (the supervisor answers as the device). */
 function runUnderFilter(exe: string): { code: number | null; stdout: string; denied: string[] } {
   const r = spawnSync(process.execPath, [DIST_CLI, 'run', '--target', 'codesafe5', '--firmware', '13.7', '--json', '--', exe], {
-    encoding: 'utf8', timeout: 60_000, env: { ...process.env, SYSGATE_CACHE_DIR: join(dir, 'cache') },
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, SYSGATE_CACHE_DIR: join(dir, 'cache') },
   });
   const at = r.stderr.lastIndexOf('\n{\n');
   const report = JSON.parse(r.stderr.slice(at >= 0 ? at + 1 : 0)) as { denied: { name: string }[] };
@@ -141,10 +143,16 @@ describe('check: verdicts that say what the program experiences (run under the r
     // A stand-in library with Node's SONAME: the record applies by DT_NEEDED alone (the trace
     // behind it is node 20's SIGABRT under strace -e inject=getrandom:error=ENOSYS).
     const lib = join(dir, 'libnode.so.108');
-    const so = spawnSync('gcc', ['-shared', '-fPIC', '-Wl,-soname,libnode.so.108', '-o', lib, '-x', 'c', '-'], { input: 'int node_start(void) { return 0; }\n', encoding: 'utf8' });
+    const so = spawnSync('gcc', ['-shared', '-fPIC', '-Wl,-soname,libnode.so.108', '-o', lib, '-x', 'c', '-'], {
+      input: 'int node_start(void) { return 0; }\n',
+      encoding: 'utf8',
+    });
     assert.equal(so.status, 0, so.stderr);
     const exe = join(dir, 'uses-libnode');
-    const cc = spawnSync('gcc', ['-o', exe, '-x', 'c', '-', '-x', 'none', '-Wl,--no-as-needed', lib], { input: 'int node_start(void);\nint main(void) { return node_start(); }\n', encoding: 'utf8' });
+    const cc = spawnSync('gcc', ['-o', exe, '-x', 'c', '-', '-x', 'none', '-Wl,--no-as-needed', lib], {
+      input: 'int node_start(void);\nint main(void) { return node_start(); }\n',
+      encoding: 'utf8',
+    });
     assert.equal(cc.status, 0, cc.stderr);
     const f = finding(check(exe), 'getrandom');
     assert.deepEqual([f.verdict, f.how, f.severity], ['dies', 'aborts', 'fatal']);

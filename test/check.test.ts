@@ -93,7 +93,8 @@ describe('check: verdicts on cross-compiled programs', function () {
 
     it('13.5: the same calls kill the process, start-up included', () => {
       const r = check(exe, codesafe, '13.5');
-      for (const n of ['getrandom', 'rseq', 'set_robust_list', 'pipe2']) { // pipe2 is allowed from 13.7 only
+      for (const n of ['getrandom', 'rseq', 'set_robust_list', 'pipe2']) {
+        // pipe2 is allowed from 13.7 only
         assert.deepEqual([finding(r, n).verdict, finding(r, n).how], ['dies', 'killed'], n);
       }
       assert.equal(r.fatal, true);
@@ -126,7 +127,10 @@ describe('check: verdicts on cross-compiled programs', function () {
         assert.equal(r.libc.name, 'glibc');
         const g = finding(r, 'getrandom');
         assert.equal(g.verdict, 'depends');
-        assert.ok(g.via.some((v) => v.kind === 'syscall()' && v.function === 'main'), JSON.stringify(g.via));
+        assert.ok(
+          g.via.some((v) => v.kind === 'syscall()' && v.function === 'main'),
+          JSON.stringify(g.via),
+        );
         assert.ok(g.via.some((v) => v.kind === 'site' && /getentropy|getrandom/.test(v.function ?? '')));
         const m = finding(r, 'mount');
         assert.ok(m.via.every((v) => v.kind === 'site'));
@@ -137,7 +141,7 @@ describe('check: verdicts on cross-compiled programs', function () {
     }
   });
 
-  describe('stripped static binaries: a site no symbol names inherits no other path\'s verdict', () => {
+  describe("stripped static binaries: a site no symbol names inherits no other path's verdict", () => {
     for (const arch of ['arm', 'x86_64'] as const) {
       it(`${arch}: getentropy's getrandom is not taken for malloc's (which falls back)`, function () {
         requireTool(this, tc(arch).cc, tc(arch).pkg);
@@ -148,7 +152,10 @@ describe('check: verdicts on cross-compiled programs', function () {
         const g = finding(r, 'getrandom');
         // Without names nothing says which path a site is: never the start-up's "fallback".
         assert.ok(g.verdict !== 'falls-back' && g.verdict !== 'allowed', `${g.verdict}: ${JSON.stringify(g.via)}`);
-        assert.ok(g.via.filter((v) => v.kind === 'site').every((v) => v.verdict === 'depends'), JSON.stringify(g.via));
+        assert.ok(
+          g.via.filter((v) => v.kind === 'site').every((v) => v.verdict === 'depends'),
+          JSON.stringify(g.via),
+        );
         assert.ok(r.fatal || r.summary.warnings > 0, 'not a clean PASS');
       });
     }
@@ -164,7 +171,10 @@ describe('check: verdicts on cross-compiled programs', function () {
       assert.equal(r.libc.name, 'musl');
       const g = finding(r, 'getrandom');
       assert.deepEqual([g.verdict, g.severity], ['depends', 'warning']); // the error reaches main
-      assert.ok(g.via.some((v) => v.kind === 'syscall()' && v.function === 'getrandom'), JSON.stringify(g.via));
+      assert.ok(
+        g.via.some((v) => v.kind === 'syscall()' && v.function === 'getrandom'),
+        JSON.stringify(g.via),
+      );
       assert.ok(finding(r, 'write').via.some((v) => v.kind === 'syscall()'));
       // The wrapper's own site is answered at its callers, not left as unresolved.
       assert.ok(!r.unresolved.some((u) => u.kind === 'syscall_wrapper' && /__syscall_cp/.test(u.function ?? '')), JSON.stringify(r.unresolved));
@@ -193,9 +203,15 @@ describe('check: verdicts on cross-compiled programs', function () {
       assert.ok(uses.shim!.wrappers.some((w) => w.symbol === 'signalfd' && w.status === 'enosys' && w.denied === 'signalfd4'));
       const f = finding(uses, 'signalfd4');
       assert.deepEqual([f.verdict, f.severity], ['depends', 'warning']); // signalfd() returns ENOSYS to main
-      assert.ok(f.via.some((v) => v.kind === 'import' && v.symbol === 'signalfd' && /sysgate shim/.test(v.source)), JSON.stringify(f.via));
+      assert.ok(
+        f.via.some((v) => v.kind === 'import' && v.symbol === 'signalfd' && /sysgate shim/.test(v.source)),
+        JSON.stringify(f.via),
+      );
       // getentropy goes to the shim's /dev/urandom fallback: not a finding of its own.
-      assert.ok(!uses.syscalls.some((s) => s.name === 'getrandom' && s.severity === 'fatal'), JSON.stringify(uses.syscalls.filter((s) => s.severity === 'fatal').map((s) => s.name)));
+      assert.ok(
+        !uses.syscalls.some((s) => s.name === 'getrandom' && s.severity === 'fatal'),
+        JSON.stringify(uses.syscalls.filter((s) => s.severity === 'fatal').map((s) => s.name)),
+      );
       // The same shim in a program that never calls signalfd: nothing to report.
       const quiet = check(build('shim-quiet', ['-DNO_SIGNALFD']), codesafe, '13.7');
       assert.ok(quiet.shim);
@@ -250,8 +266,15 @@ describe('check: verdicts on cross-compiled programs', function () {
         const r = check(buildFixture(tc(arch), 'calls'), codesafe, '13.7');
         assert.equal(r.static, false);
         const g = finding(r, 'getrandom');
-        assert.ok(g.via.some((v) => v.kind === 'syscall()' && v.function === 'main'), JSON.stringify(g.via));
-        if (arch === 'ppc64') assert.deepEqual(r.unresolved.filter((x) => x.kind === 'syscall()'), []);
+        assert.ok(
+          g.via.some((v) => v.kind === 'syscall()' && v.function === 'main'),
+          JSON.stringify(g.via),
+        );
+        if (arch === 'ppc64')
+          assert.deepEqual(
+            r.unresolved.filter((x) => x.kind === 'syscall()'),
+            [],
+          );
         // ppc (known gap): PIC stubs are matched against every .got2 pointer any function loads
         // into r30, so another import's stub (epoll_create1 here) can pass for syscall()'s: an
         // extra unresolved call, never a missed one.
@@ -264,7 +287,11 @@ describe('check: verdicts on cross-compiled programs', function () {
       // mtctr r12 -> nop in every stub: no stub is recognised, so no call can be located.
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
       let n = 0;
-      for (let o = 0; o + 4 <= b.length; o += 4) if (dv.getUint32(o, false) === 0x7d8903a6) { dv.setUint32(o, 0x60000000, false); n++; }
+      for (let o = 0; o + 4 <= b.length; o += 4)
+        if (dv.getUint32(o, false) === 0x7d8903a6) {
+          dv.setUint32(o, 0x60000000, false);
+          n++;
+        }
       assert.ok(n > 0);
       const r = checkElf(b, 'calls-ppc64-tampered', codesafe, { firmware: '13.7' });
       const u = r.unresolved.filter((x) => x.kind === 'syscall()');
@@ -297,7 +324,14 @@ describe('check: soundness against qemu-user -strace and strace -f', function ()
     if (rows.length) console.log(`      observed vs reported:\n${rows.map((r) => `        ${r}`).join('\n')}`);
   });
   for (const arch of ['arm', 'aarch64', 'ppc64', 'ppc', 'x86_64'] as const) {
-    for (const [name, flags] of [['calls', []], ['calls', ['-static']], ['hello', []], ['returns', []], ['returns', ['-static']], ['stdio', []]] as [string, string[]][]) {
+    for (const [name, flags] of [
+      ['calls', []],
+      ['calls', ['-static']],
+      ['hello', []],
+      ['returns', []],
+      ['returns', ['-static']],
+      ['stdio', []],
+    ] as [string, string[]][]) {
       it(`${arch} ${name}${flags.join('')}: every observed syscall is reported`, function () {
         requireTool(this, tc(arch).cc, tc(arch).pkg);
         const runner = RUNNERS[arch];
@@ -312,8 +346,10 @@ describe('check: soundness against qemu-user -strace and strace -f', function ()
         const missed = [...seen].filter((n) => !reported.has(n) && !(n in ARTEFACTS[arch]!));
         assert.deepEqual(missed, [], `observed but not reported by check: ${missed.join(' ')}`);
         const never = [...reported].filter((n) => !seen.has(n));
-        rows.push(`${`${arch} ${name}${flags.join('')}`.padEnd(22)} observed ${String(seen.size).padStart(2)}, reported ${String(reported.size).padStart(2)}, ` +
-          `all observed reported; precision ${((reported.size - never.length) / reported.size * 100).toFixed(0)}% (never observed: ${never.length})`);
+        rows.push(
+          `${`${arch} ${name}${flags.join('')}`.padEnd(22)} observed ${String(seen.size).padStart(2)}, reported ${String(reported.size).padStart(2)}, ` +
+            `all observed reported; precision ${(((reported.size - never.length) / reported.size) * 100).toFixed(0)}% (never observed: ${never.length})`,
+        );
       });
     }
   }
@@ -329,7 +365,10 @@ describe('check: the exit path and common libc functions', function () {
       assert.deepEqual(r.unknownImports, []);
       const eg = finding(r, 'exit_group');
       assert.equal(eg.verdict, 'allowed');
-      assert.ok(eg.via.some((v) => v.kind === 'import' && v.symbol === '__libc_start_main' && v.role === 'chain'), JSON.stringify(eg.via));
+      assert.ok(
+        eg.via.some((v) => v.kind === 'import' && v.symbol === '__libc_start_main' && v.role === 'chain'),
+        JSON.stringify(eg.via),
+      );
       // _exit falls back to the exit syscall on any error.
       const ex = finding(r, 'exit');
       assert.ok(ex.via.some((v) => v.kind === 'import' && v.role === 'chain' && v.step === 1));
@@ -345,7 +384,11 @@ describe('check: the exit path and common libc functions', function () {
       assert.ok(viaMalloc, JSON.stringify(g.via));
       assert.equal(viaMalloc.verdict, 'falls-back');
       assert.equal(g.verdict, 'falls-back');
-      assert.equal(r.summary.warnings, 0, JSON.stringify(r.syscalls.filter((f) => f.severity === 'warning').map((f) => [f.name, f.via.filter((v) => v.verdict === 'depends')])));
+      assert.equal(
+        r.summary.warnings,
+        0,
+        JSON.stringify(r.syscalls.filter((f) => f.severity === 'warning').map((f) => [f.name, f.via.filter((v) => v.verdict === 'depends')])),
+      );
       // qsort's sysinfo (glibc < 2.39) is denied on CodeSafe, and glibc does not check it.
       assert.equal(finding(r, 'sysinfo').verdict, 'degrades');
       for (const n of ['write', 'wait4', 'rt_sigaction', 'getdents64', 'ioctl']) assert.equal(finding(r, n).verdict, 'allowed', n);
@@ -355,7 +398,7 @@ describe('check: the exit path and common libc functions', function () {
 
 describe('check: --sysroot follows DT_NEEDED', function () {
   this.timeout(60000);
-  it('counts a library\'s imports and syscall() calls for the app, attributed to the library', async function () {
+  it("counts a library's imports and syscall() calls for the app, attributed to the library", async function () {
     requireTool(this, tc('arm').cc, tc('arm').pkg);
     const dir = join(checkTempDir(), 'sysroot');
     mkdirSync(join(dir, 'usr/lib/arm-linux-gnueabihf'), { recursive: true });
@@ -372,7 +415,10 @@ describe('check: --sysroot follows DT_NEEDED', function () {
     assert.deepEqual(r.unknownImports, []);
     assert.equal(r.libraries.find((l) => l.name === 'libc.so.6')?.status, 'libc');
     const chroot = finding(r, 'chroot');
-    assert.ok(chroot.via.some((v) => v.kind === 'syscall()' && v.library === 'libuse.so'), JSON.stringify(chroot.via));
+    assert.ok(
+      chroot.via.some((v) => v.kind === 'syscall()' && v.library === 'libuse.so'),
+      JSON.stringify(chroot.via),
+    );
     const g = finding(r, 'getrandom');
     assert.ok(g.via.some((v) => v.kind === 'import' && v.symbol === 'getentropy' && v.library === 'libuse.so'));
     assert.equal(g.verdict, 'depends');
@@ -381,7 +427,7 @@ describe('check: --sysroot follows DT_NEEDED', function () {
     assert.ok(finding(r, 'sethostname').via.some((v) => v.kind === 'import' && v.library === 'libuse.so'));
   });
 
-  it('x86_64 callgraph: a library\'s unreached export no longer counts; what runs through a pointer still does', function () {
+  it("x86_64 callgraph: a library's unreached export no longer counts; what runs through a pointer still does", function () {
     requireTool(this, tc('x86_64').cc, tc('x86_64').pkg);
     const dir = join(checkTempDir(), 'sysroot-x86');
     mkdirSync(join(dir, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
@@ -435,8 +481,10 @@ describe('check: CLI, formats and directories', function () {
     const r = cliProcess(['check', dir, '--target', 'codesafe5', '--json', '--jobs', '2', '--strict']);
     assert.equal(r.code, 1, r.stderr);
     const list = JSON.parse(r.stdout) as CheckReport[];
-    assert.deepEqual(list.map((x) => x.file.split('/').slice(-2).join('/')),
-      [...Array.from({ length: 8 }, (_, i) => `tree/app${i}`), 'sub/hello-arm']);
+    assert.deepEqual(
+      list.map((x) => x.file.split('/').slice(-2).join('/')),
+      [...Array.from({ length: 8 }, (_, i) => `tree/app${i}`), 'sub/hello-arm'],
+    );
     assert.equal(r.stderr, ''); // no progress when stderr is not a terminal
   });
 
@@ -515,9 +563,25 @@ describe('check: syscall() call sites on x86-64 (windowed search vs every byte)'
       }
       const sym = { name: 'syscall', value: target, size: 1, type: 'func', bind: 'global', shndx: 1, dynamic: false };
       const elf = {
-        file: 't', class: 64, endian: 'little', machine: 62, arch: 'x86_64', type: 'exec', entry: addr, flags: 0, needed: [],
-        static: true, pie: false, hasSections: true, imports: [], exports: [], versionDefs: [], versionNeeds: [],
-        symbols: [sym], mappingSymbols: [], exec: [{ name: '.text', addr, offset: 0, size, shndx: 1 }],
+        file: 't',
+        class: 64,
+        endian: 'little',
+        machine: 62,
+        arch: 'x86_64',
+        type: 'exec',
+        entry: addr,
+        flags: 0,
+        needed: [],
+        static: true,
+        pie: false,
+        hasSections: true,
+        imports: [],
+        exports: [],
+        versionDefs: [],
+        versionNeeds: [],
+        symbols: [sym],
+        mappingSymbols: [],
+        exec: [{ name: '.text', addr, offset: 0, size, shndx: 1 }],
       } as unknown as ElfInfo;
       const got = findSyscallCalls(elf, b).map((c) => c.address);
       const want = reference(b, addr, target).filter((a) => !(a >= target && a < target + 1));
@@ -555,20 +619,29 @@ describe('check: syscall() on 64-bit PowerPC ELFv2 (local entry points)', () => 
     const src = join(dir, 'elfv2-syscall.c');
     const exe = join(dir, 'elfv2-syscall');
     // A self-contained ELFv2 program (no C library: Debian's big-endian one is ELFv1).
-    writeFileSync(src, [
-      'long g;',
-      '__attribute__((noinline)) long syscall(long n, long a) { register long r0 __asm__("r0") = n; register long r3 __asm__("r3") = a;',
-      '  __asm__ volatile("sc" : "+r"(r3) : "r"(r0) : "memory", "cr0"); return r3 + g; }',
-      'void _start(void) { syscall(20, 0); syscall(1, 0); for (;;) ; }',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      src,
+      [
+        'long g;',
+        '__attribute__((noinline)) long syscall(long n, long a) { register long r0 __asm__("r0") = n; register long r3 __asm__("r3") = a;',
+        '  __asm__ volatile("sc" : "+r"(r3) : "r"(r0) : "memory", "cr0"); return r3 + g; }',
+        'void _start(void) { syscall(20, 0); syscall(1, 0); for (;;) ; }',
+        '',
+      ].join('\n'),
+    );
     const r = spawnSync(cc, ['-mabi=elfv2', '-O2', '-nostdlib', '-static', '-fno-pie', '-no-pie', '-o', exe, src], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const b = new Uint8Array(readFileSync(exe));
     const elf = readElf(b, exe);
     assert.equal(elf.flags & 3, 2);
     const calls = findSyscallCalls(elf, b);
-    assert.deepEqual(calls.map((c) => [c.number, c.function]), [[20, '_start'], [1, '_start']]);
+    assert.deepEqual(
+      calls.map((c) => [c.number, c.function]),
+      [
+        [20, '_start'],
+        [1, '_start'],
+      ],
+    );
     const sym = elf.symbols.find((s) => s.name === 'syscall')!;
     assert.ok(calls.every((c) => c.target === sym.value + 8));
   });

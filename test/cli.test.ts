@@ -39,7 +39,10 @@ describe('cli', () => {
     const r = await cli(['targets', '--json']);
     assert.equal(r.code, 0);
     const list = JSON.parse(r.stdout);
-    assert.deepEqual(list.map((t: { id: string }) => t.id), ['codesafe5', 'enclave-x86_64']);
+    assert.deepEqual(
+      list.map((t: { id: string }) => t.id),
+      ['codesafe5', 'enclave-x86_64'],
+    );
     assert.deepEqual(list[0].firmwares, ['13.4.0', '13.5.0', '13.7.0']);
   });
 
@@ -53,7 +56,12 @@ describe('cli', () => {
     assert.equal(j.defaultAction, 'errno:ENOSYS');
     const byName = new Map(j.allowed.map((a: { name: string }) => [a.name, a]));
     assert.deepEqual(byName.get('mmap'), { name: 'mmap', number: null, since: '13.4.0', provenance: { kind: 'target' }, replacedBy: ['mmap2'] });
-    assert.deepEqual(byName.get('set_tls'), { name: 'set_tls', number: 0xf0005, since: null, provenance: { kind: 'essential', why: 'glibc and musl set the TLS register through the ARM-private set_tls (0xf0005) before main' } });
+    assert.deepEqual(byName.get('set_tls'), {
+      name: 'set_tls',
+      number: 0xf0005,
+      since: null,
+      provenance: { kind: 'essential', why: 'glibc and musl set the TLS register through the ARM-private set_tls (0xf0005) before main' },
+    });
     assert.equal((byName.get('read') as { number: number }).number, 3);
     assert.equal(j.allowed.filter((a: { provenance: { kind: string } }) => a.provenance.kind === 'target').length, 170);
   });
@@ -62,7 +70,7 @@ describe('cli', () => {
     const r = await cli(['syscalls', '-t', 'codesafe5', '-f', '13.4', '-a', 'ppc']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^codesafe5 firmware 13\.4 on ppc: default kill-process\n/);
-    assert.match(r.stdout, /\n  221\s+futex\s+13\.4\n/);
+    assert.match(r.stdout, /\n {2}221\s+futex\s+13\.4\n/);
     assert.match(r.stdout, /104 listed by the target, 104 syscall numbers allowed on ppc/);
   });
 
@@ -151,7 +159,10 @@ describe('cli', () => {
       const demo = cliProcess(['demo'], { cwd: dir });
       assert.equal(demo.code, 0, demo.stderr);
       assert.match(demo.stdout, /What changes between firmware 13\.5 and 13\.7/);
-      assert.deepEqual(readdirSync(join(dir, 'sysgate-out')).sort(), ['asm', 'bpf', 'h', 'libseccomp.c', 'oci.json', 'shim.c', 'systemd.conf'].map((e) => `codesafe5-13.7-arm.${e}`).sort());
+      assert.deepEqual(
+        readdirSync(join(dir, 'sysgate-out')).sort(),
+        ['asm', 'bpf', 'h', 'libseccomp.c', 'oci.json', 'shim.c', 'systemd.conf'].map((e) => `codesafe5-13.7-arm.${e}`).sort(),
+      );
       assert.match(demo.stdout, /sensor-log\.arm\s+firmware 13\.7: PASS/);
       assert.match(demo.stdout, /keygen\.arm\s+firmware 13\.7: PASS .* but getrandom fails and its error reaches the program \(depends\)/);
       assert.match(demo.stdout, /keygen\.arm\s+firmware 13\.5: FAIL .*getrandom kills the process/);

@@ -10,7 +10,10 @@ describe('sysgate.config.json', () => {
   afterEach(() => removeDir(dir));
 
   it('generate with no flags uses it (found from a subdirectory); flags override it', async () => {
-    writeFileSync(join(dir, 'sysgate.config.json'), JSON.stringify({ target: 'codesafe5', firmware: '13.5', arches: ['ppc'], formats: ['bpf', 'oci'], out: 'gen' }));
+    writeFileSync(
+      join(dir, 'sysgate.config.json'),
+      JSON.stringify({ target: 'codesafe5', firmware: '13.5', arches: ['ppc'], formats: ['bpf', 'oci'], out: 'gen' }),
+    );
     mkdirSync(join(dir, 'src'));
     const r = await cli(['generate', '--quiet'], join(dir, 'src'));
     assert.equal(r.code, 0, r.stderr);
@@ -25,7 +28,10 @@ describe('sysgate.config.json', () => {
 
   it('a target path in the config is relative to the config file', async () => {
     mkdirSync(join(dir, 'policy'));
-    writeFileSync(join(dir, 'policy', 't.json'), JSON.stringify({ id: 'mine', title: 'mine', arches: ['x86_64'], defaultAction: 'kill-process', syscalls: [{ name: 'read' }] }));
+    writeFileSync(
+      join(dir, 'policy', 't.json'),
+      JSON.stringify({ id: 'mine', title: 'mine', arches: ['x86_64'], defaultAction: 'kill-process', syscalls: [{ name: 'read' }] }),
+    );
     writeFileSync(join(dir, 'sysgate.config.json'), JSON.stringify({ target: 'policy/t.json' }));
     const r = await cli(['syscalls', '--json'], dir);
     assert.equal(r.code, 0, r.stderr);

@@ -64,19 +64,34 @@ describe('container runtimes: strace reading', () => {
 
 describe('container runtimes: profiles', () => {
   it('adds exactly the measured calls the target does not allow, marked runtime, and nothing else changes', async () => {
-    for (const [target, fw] of [['enclave-x86_64', undefined], ['codesafe5', '13.5'], ['codesafe5', '13.7']] as const) {
+    for (const [target, fw] of [
+      ['enclave-x86_64', undefined],
+      ['codesafe5', '13.5'],
+      ['codesafe5', '13.7'],
+    ] as const) {
       const base = await policy(target, fw);
       for (const rt of ['runc', 'crun'] as const) {
         const { policy: p, addition } = withRuntime(base, runtimeProfile(rt));
         const had = allowedNames(base);
-        const want = measured(rt).calls.map((c) => c.name).filter((n) => !had.has(n));
+        const want = measured(rt)
+          .calls.map((c) => c.name)
+          .filter((n) => !had.has(n));
         assert.deepEqual(addition.added, want, `${target} ${rt}`);
-        assert.deepEqual(p.rules.filter((r) => r.provenance.kind === 'runtime').map((r) => r.name).sort(), [...want].sort());
+        assert.deepEqual(
+          p.rules
+            .filter((r) => r.provenance.kind === 'runtime')
+            .map((r) => r.name)
+            .sort(),
+          [...want].sort(),
+        );
         // Every rule the target had is still there, unchanged; the rest are the runtime's.
         const before = new Map(base.rules.map((r) => [r.nr, r]));
         for (const r of p.rules) if (r.provenance.kind !== 'runtime') assert.deepEqual(r, before.get(r.nr));
         assert.equal(p.rules.length, base.rules.length + want.length);
-        assert.deepEqual(p.rules.map((r) => r.nr), [...p.rules.map((r) => r.nr)].sort((a, b) => a - b));
+        assert.deepEqual(
+          p.rules.map((r) => r.nr),
+          [...p.rules.map((r) => r.nr)].sort((a, b) => a - b),
+        );
       }
     }
     // What the issue reports: runc's init needs fstatfs under the enclave, epoll_ctl and fstatfs under 13.5.
@@ -101,7 +116,10 @@ describe('container runtimes: profiles', () => {
     assert.throws(() => withRuntime(arm, runtimeProfile('runc')), /measured on x86_64 only/);
     const base = await policy('enclave-x86_64');
     const close = base.rules.find((r) => r.name === 'close')!;
-    const restricted: Policy = { ...base, rules: base.rules.map((r) => (r === close ? { ...r, clauses: [{ action: { kind: 'errno' as const, errno: 1 }, conditions: [] }] } : r)) };
+    const restricted: Policy = {
+      ...base,
+      rules: base.rules.map((r) => (r === close ? { ...r, clauses: [{ action: { kind: 'errno' as const, errno: 1 }, conditions: [] }] } : r)),
+    };
     assert.throws(() => withRuntime(restricted, runtimeProfile('crun')), /crun calls 'close' after loading the filter, but the target makes it errno/);
     const r = await cli(['syscalls', '--target', 'enclave-x86_64', '--runtime', 'kubelet']);
     assert.equal(r.code, 2);
@@ -112,7 +130,21 @@ describe('container runtimes: profiles', () => {
   it('generate --runtime: the runtime calls are the last syscalls[] entry, files named -<runtime>, nothing written on error', async () => {
     const dir = tempDir();
     try {
-      const r = await cli(['generate', '--target', 'codesafe5', '--firmware', '13.5', '--arch', 'x86_64', '--format', 'oci', '--runtime', 'docker', '--out', dir]);
+      const r = await cli([
+        'generate',
+        '--target',
+        'codesafe5',
+        '--firmware',
+        '13.5',
+        '--arch',
+        'x86_64',
+        '--format',
+        'oci',
+        '--runtime',
+        'docker',
+        '--out',
+        dir,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /docker runs runc version 1\.1\.5\S*: added epoll_ctl, fstatfs/);
       assert.match(r.stdout, /kill only the calling THREAD on a foreign-arch/);
@@ -121,8 +153,15 @@ describe('container runtimes: profiles', () => {
       // Listed once: not also in the target's own allow entry.
       assert.equal(p.syscalls.flatMap((s) => s.names).filter((n) => n === 'fstatfs').length, 1);
       const j = JSON.parse((await cli(['generate', '--target', 'enclave-x86_64', '--format', 'oci', '--runtime', 'crun', '--out', dir, '--json'])).stdout);
-      assert.deepEqual(j.filters.map((f: { files: string[]; runtime: { engine: string; added: string[]; alreadyAllowed: string[] } }) => [f.files, f.runtime.engine, f.runtime.added, f.runtime.alreadyAllowed]),
-        [[['enclave-x86_64-x86_64-crun.oci.json'], 'crun', [], ['close', 'execve']]]);
+      assert.deepEqual(
+        j.filters.map((f: { files: string[]; runtime: { engine: string; added: string[]; alreadyAllowed: string[] } }) => [
+          f.files,
+          f.runtime.engine,
+          f.runtime.added,
+          f.runtime.alreadyAllowed,
+        ]),
+        [[['enclave-x86_64-x86_64-crun.oci.json'], 'crun', [], ['close', 'execve']]],
+      );
       const bad = await cli(['generate', '--target', 'codesafe5', '--format', 'oci', '--runtime', 'runc', '--out', join(dir, 'no')]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--arch x86_64/);
@@ -141,7 +180,10 @@ describe('container runtimes: profiles', () => {
     assert.equal(j.runtime.engine, 'crun');
     assert.deepEqual(j.runtime.added, []); // crun's close and execve: the enclave allows both
     const k = JSON.parse((await cli(['syscalls', '--target', 'enclave-x86_64', '--runtime', 'runc', '--json'])).stdout);
-    assert.deepEqual(k.allowed.filter((a: { provenance: { kind: string } }) => a.provenance.kind === 'runtime').map((a: { name: string }) => a.name), ['fstatfs']);
+    assert.deepEqual(
+      k.allowed.filter((a: { provenance: { kind: string } }) => a.provenance.kind === 'runtime').map((a: { name: string }) => a.name),
+      ['fstatfs'],
+    );
     assert.equal(k.counts.runtime, 1);
   });
 });
@@ -184,7 +226,21 @@ describe('container runtimes: real containers (root, crun, runc)', function () {
 
   async function profile(target: string, fw: string | undefined, runtime?: string): Promise<OciProfile> {
     const out = join(dir, `p${n++}`);
-    const r = await cli(['generate', '--target', target, ...(fw ? ['--firmware', fw] : []), '--arch', 'x86_64', '--format', 'oci', '--name', 'p', ...(runtime ? ['--runtime', runtime] : []), '--out', out]);
+    const r = await cli([
+      'generate',
+      '--target',
+      target,
+      ...(fw ? ['--firmware', fw] : []),
+      '--arch',
+      'x86_64',
+      '--format',
+      'oci',
+      '--name',
+      'p',
+      ...(runtime ? ['--runtime', runtime] : []),
+      '--out',
+      out,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(readFileSync(join(out, 'p.oci.json'), 'utf8')) as OciProfile;
   }
@@ -198,7 +254,8 @@ describe('container runtimes: real containers (root, crun, runc)', function () {
    */
   function start(rt: OciRuntime, seccomp: OciProfile, args: string[], strace?: string) {
     let r = startOnce(rt, seccomp, args, strace);
-    for (let i = 0; i < 2 && r.code !== 0 && r.stdout === '' && /container process is already dead/.test(r.stderr); i++) r = startOnce(rt, seccomp, args, strace);
+    for (let i = 0; i < 2 && r.code !== 0 && r.stdout === '' && /container process is already dead/.test(r.stderr); i++)
+      r = startOnce(rt, seccomp, args, strace);
     return r;
   }
 
@@ -211,17 +268,22 @@ describe('container runtimes: real containers (root, crun, runc)', function () {
     // SIGKILL: runc forwards SIGTERM to the container's pid 1, which ignores it.
     const argv = [...asRoot, cmd!, ...rest];
     const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
-    if (r.error || r.signal) spawnSync(asRoot[0] ?? rt, [...asRoot.slice(1), ...(asRoot.length ? [rt] : []), '--root', state, 'delete', '-f', id], { stdio: 'ignore' });
+    if (r.error || r.signal)
+      spawnSync(asRoot[0] ?? rt, [...asRoot.slice(1), ...(asRoot.length ? [rt] : []), '--root', state, 'delete', '-f', id], { stdio: 'ignore' });
     assert.equal(r.error, undefined, String(r.error));
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
   const without = (p: OciProfile, name: string): OciProfile => ({
-    ...p, syscalls: p.syscalls.map((s) => ({ ...s, names: s.names.filter((x) => x !== name) })).filter((s) => s.names.length),
+    ...p,
+    syscalls: p.syscalls.map((s) => ({ ...s, names: s.names.filter((x) => x !== name) })).filter((s) => s.names.length),
   });
 
   // What runc's profile adds, as the issue found it: its init dies on fstatfs (enclave), panics without epoll_ctl (13.5).
-  for (const [target, fw, runcAdds] of [['enclave-x86_64', undefined, ['fstatfs']], ['codesafe5', '13.5', ['epoll_ctl', 'fstatfs']]] as const) {
+  for (const [target, fw, runcAdds] of [
+    ['enclave-x86_64', undefined, ['fstatfs']],
+    ['codesafe5', '13.5', ['epoll_ctl', 'fstatfs']],
+  ] as const) {
     const label = `${target}${fw ? ` ${fw}` : ''}`;
 
     it(`${label}: runc cannot start the container without --runtime, starts it with --runtime runc and docker`, async () => {

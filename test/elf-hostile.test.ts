@@ -59,7 +59,11 @@ describe('check on hostile ELF files', function () {
   };
   /** execve(2) itself, not execvp (which hands an ENOEXEC file to /bin/sh): 'ENOEXEC', or how the run ended. */
   const execve = (path: string): string => {
-    const r = spawnSync('python3', ['-c', 'import os,sys\ntry: os.execv(sys.argv[1], [sys.argv[1]])\nexcept OSError as e: print(os.strerror(e.errno) if e.errno != 8 else "ENOEXEC")', path], { encoding: 'utf8', timeout: 20000 });
+    const r = spawnSync(
+      'python3',
+      ['-c', 'import os,sys\ntry: os.execv(sys.argv[1], [sys.argv[1]])\nexcept OSError as e: print(os.strerror(e.errno) if e.errno != 8 else "ENOEXEC")', path],
+      { encoding: 'utf8', timeout: 20000 },
+    );
     return r.stdout.trim() || `status ${r.status} signal ${r.signal}`;
   };
   const kernelRefuses = (path: string): void => {
@@ -75,18 +79,28 @@ describe('check on hostile ELF files', function () {
       ['e_type ET_CORE', (dv) => dv.setUint16(16, 4, true), /cannot run: e_type ET_CORE: a core dump, not a program/],
       ['e_machine of a 32-bit machine', (dv) => dv.setUint16(18, 40, true), /cannot run: e_machine 40 is a 32-bit machine in an ELFCLASS64 file/],
       ['e_phentsize 64', (dv) => dv.setUint16(54, 64, true), /cannot run: e_phentsize 64 is not 56/],
-      ['no PT_LOAD', (dv) => {
-        const phoff = Number(dv.getBigUint64(32, true));
-        for (let i = 0; i < dv.getUint16(56, true); i++) if (dv.getUint32(phoff + i * 56, true) === PT_LOAD) dv.setUint32(phoff + i * 56, 0x6474e550 + 9, true);
-      }, /cannot run: no PT_LOAD segment/, 'SIGSEGV'],
-      ['PT_INTERP without its NUL', (dv, b) => {
-        const phoff = Number(dv.getBigUint64(32, true));
-        for (let i = 0; i < dv.getUint16(56, true); i++) {
-          const p = phoff + i * 56;
-          if (dv.getUint32(p, true) !== PT_INTERP) continue;
-          b[Number(dv.getBigUint64(p + 8, true)) + Number(dv.getBigUint64(p + 32, true)) - 1] = 0x41;
-        }
-      }, /cannot run: PT_INTERP is not NUL-terminated/],
+      [
+        'no PT_LOAD',
+        (dv) => {
+          const phoff = Number(dv.getBigUint64(32, true));
+          for (let i = 0; i < dv.getUint16(56, true); i++)
+            if (dv.getUint32(phoff + i * 56, true) === PT_LOAD) dv.setUint32(phoff + i * 56, 0x6474e550 + 9, true);
+        },
+        /cannot run: no PT_LOAD segment/,
+        'SIGSEGV',
+      ],
+      [
+        'PT_INTERP without its NUL',
+        (dv, b) => {
+          const phoff = Number(dv.getBigUint64(32, true));
+          for (let i = 0; i < dv.getUint16(56, true); i++) {
+            const p = phoff + i * 56;
+            if (dv.getUint32(p, true) !== PT_INTERP) continue;
+            b[Number(dv.getBigUint64(p + 8, true)) + Number(dv.getBigUint64(p + 32, true)) - 1] = 0x41;
+          }
+        },
+        /cannot run: PT_INTERP is not NUL-terminated/,
+      ],
     ];
     for (const [name, edit, re, how] of variants) {
       it(name, function () {
@@ -157,7 +171,7 @@ describe('check on hostile ELF files', function () {
       let x = -1;
       for (let i = 0; i < phnum; i++) {
         const p = phoff + i * 56;
-        if (dv0.getUint32(p, true) === PT_LOAD && (dv0.getUint32(p + 4, true) & PF_X)) x = i;
+        if (dv0.getUint32(p, true) === PT_LOAD && dv0.getUint32(p + 4, true) & PF_X) x = i;
       }
       const N = 2000;
       const at = Math.ceil(orig.length / 8) * 8;
@@ -192,7 +206,11 @@ describe('check on hostile ELF files', function () {
 
     /** Peak RSS in MiB of `sysgate check path`, and its result. */
     const rss = (path: string, json = false): { mib: number; code: number; out: string } => {
-      const r = spawnSync('/usr/bin/time', ['-f', 'RSS %M', process.execPath, DIST_CLI, 'check', path, '--target', 'codesafe5', ...(json ? ['--format', 'json'] : [])], { encoding: 'utf8', timeout: 60000 });
+      const r = spawnSync(
+        '/usr/bin/time',
+        ['-f', 'RSS %M', process.execPath, DIST_CLI, 'check', path, '--target', 'codesafe5', ...(json ? ['--format', 'json'] : [])],
+        { encoding: 'utf8', timeout: 60000 },
+      );
       const m = /RSS (\d+)/.exec(r.stderr);
       assert.ok(m, r.stderr);
       return { mib: Number(m[1]) / 1024, code: r.status ?? -1, out: r.stdout };
@@ -217,7 +235,7 @@ describe('check on hostile ELF files', function () {
       const phoff = Number(dv.getBigUint64(32, true));
       for (let i = 0; i < dv.getUint16(56, true); i++) {
         const p = phoff + i * 56;
-        if (dv.getUint32(p, true) === PT_LOAD && (dv.getUint32(p + 4, true) & PF_X)) {
+        if (dv.getUint32(p, true) === PT_LOAD && dv.getUint32(p + 4, true) & PF_X) {
           const size = BigInt(2 ** 30) - dv.getBigUint64(p + 8, true);
           dv.setBigUint64(p + 32, size, true);
           dv.setBigUint64(p + 40, size, true);

@@ -60,9 +60,7 @@ const NR: Partial<Record<ArchName, { getpid: number; pipe2: number; eventfd2: nu
 };
 
 function rawSites(sites: SyscallSite[]): Expect[] {
-  return sites
-    .filter((s) => s.function?.startsWith('raw_'))
-    .map((s) => ({ fn: s.function!, number: s.number, isa: s.isa, kind: s.kind }));
+  return sites.filter((s) => s.function?.startsWith('raw_')).map((s) => ({ fn: s.function!, number: s.number, isa: s.isa, kind: s.kind }));
 }
 
 /** Addresses of trap instructions according to objdump -d. */
@@ -208,42 +206,106 @@ describe('elf syscall sites', function () {
 
     it('i386: int $0x80 and call *%gs:0x10, resolved or not', function () {
       const code = [
-        0xb8, 0x14, 0, 0, 0, // mov $20,%eax
-        0xcd, 0x80, // int $0x80
-        0xb8, 0xe0, 0, 0, 0, // mov $224,%eax
-        0x8b, 0x5c, 0x24, 0x04, // mov 4(%esp),%ebx
-        0x65, 0xff, 0x15, 0x10, 0, 0, 0, // call *%gs:0x10
-        0xe8, 0, 0, 0, 0, // call .+5
-        0xcd, 0x80, // int $0x80: eax is the call's result
+        0xb8,
+        0x14,
+        0,
+        0,
+        0, // mov $20,%eax
+        0xcd,
+        0x80, // int $0x80
+        0xb8,
+        0xe0,
+        0,
+        0,
+        0, // mov $224,%eax
+        0x8b,
+        0x5c,
+        0x24,
+        0x04, // mov 4(%esp),%ebx
+        0x65,
+        0xff,
+        0x15,
+        0x10,
+        0,
+        0,
+        0, // call *%gs:0x10
+        0xe8,
+        0,
+        0,
+        0,
+        0, // call .+5
+        0xcd,
+        0x80, // int $0x80: eax is the call's result
         0xc3,
       ];
       const sites = scan(elf(false, 3, code));
-      assert.deepEqual(sites.map((s) => [s.address - 0x401000, s.isa, s.kind, s.number]), [
-        [5, 'i386', 'int80', 20],
-        [16, 'i386', 'vsyscall', 224],
-        [28, 'i386', 'int80', null],
-      ]);
+      assert.deepEqual(
+        sites.map((s) => [s.address - 0x401000, s.isa, s.kind, s.number]),
+        [
+          [5, 'i386', 'int80', 20],
+          [16, 'i386', 'vsyscall', 224],
+          [28, 'i386', 'int80', null],
+        ],
+      );
       assert.match(sites[2]!.reason!, /call/);
     });
 
     it('x86_64: byte pairs inside instructions are not sites, joins are unresolved, copies are followed', function () {
       const code = [
-        0xb8, 0x0f, 0x05, 0, 0, // mov $0x50f,%eax (contains 0f 05)
-        0x48, 0xc7, 0xc0, 0x27, 0, 0, 0, // mov $39,%rax
-        0x74, 0x05, // je +5 (to the syscall)
-        0xb8, 0x66, 0, 0, 0, // mov $102,%eax
-        0x0f, 0x05, // syscall: a join point
-        0xbb, 0x05, 0, 0, 0, // mov $5,%ebx
-        0x89, 0xd8, // mov %ebx,%eax
-        0x0f, 0x05, // syscall: 5, through ebx
-        0x31, 0xc0, // xor %eax,%eax
-        0x66, 0x0f, 0x6e, 0xc0, // movd %eax,%xmm0 (writes xmm0 only)
-        0x48, 0x8d, 0x7c, 0x24, 0x08, // lea 8(%rsp),%rdi
-        0x0f, 0x05, // syscall: read (0)
+        0xb8,
+        0x0f,
+        0x05,
+        0,
+        0, // mov $0x50f,%eax (contains 0f 05)
+        0x48,
+        0xc7,
+        0xc0,
+        0x27,
+        0,
+        0,
+        0, // mov $39,%rax
+        0x74,
+        0x05, // je +5 (to the syscall)
+        0xb8,
+        0x66,
+        0,
+        0,
+        0, // mov $102,%eax
+        0x0f,
+        0x05, // syscall: a join point
+        0xbb,
+        0x05,
+        0,
+        0,
+        0, // mov $5,%ebx
+        0x89,
+        0xd8, // mov %ebx,%eax
+        0x0f,
+        0x05, // syscall: 5, through ebx
+        0x31,
+        0xc0, // xor %eax,%eax
+        0x66,
+        0x0f,
+        0x6e,
+        0xc0, // movd %eax,%xmm0 (writes xmm0 only)
+        0x48,
+        0x8d,
+        0x7c,
+        0x24,
+        0x08, // lea 8(%rsp),%rdi
+        0x0f,
+        0x05, // syscall: read (0)
         0xc3,
       ];
       const sites = scan(elf(true, 62, code));
-      assert.deepEqual(sites.map((s) => [s.address - 0x401000, s.number]), [[19, null], [28, 5], [41, 0]]);
+      assert.deepEqual(
+        sites.map((s) => [s.address - 0x401000, s.number]),
+        [
+          [19, null],
+          [28, 5],
+          [41, 0],
+        ],
+      );
       assert.match(sites[0]!.reason!, /branch target/);
     });
 
@@ -258,7 +320,14 @@ describe('elf syscall sites', function () {
       code.push(0x06, 0xb8, 0x0f, 0x05, 0, 0); // undecodable byte (1200), then 0f 05 inside a mov
       code.push(0x31, 0xc0, 0x0f, 0x05, 0xc3); // xor %eax,%eax; syscall (1208)
       const sites = scan(elf(true, 62, code));
-      assert.deepEqual(sites.map((s) => [s.address - 0x401000, s.number]), [[500, 39], [1202, null], [1208, 0]]);
+      assert.deepEqual(
+        sites.map((s) => [s.address - 0x401000, s.number]),
+        [
+          [500, 39],
+          [1202, null],
+          [1208, 0],
+        ],
+      );
       assert.match(sites[1]!.reason!, /could not be decoded/);
     });
 
@@ -273,7 +342,13 @@ describe('elf syscall sites', function () {
         ...w(0xd65f03c0), // ret
       ];
       const sites = scan(elf(true, 183, code));
-      assert.deepEqual(sites.map((s) => [s.address - 0x401000, s.number]), [[8, 0x10011], [16, null]]);
+      assert.deepEqual(
+        sites.map((s) => [s.address - 0x401000, s.number]),
+        [
+          [8, 0x10011],
+          [16, null],
+        ],
+      );
     });
   });
 });
@@ -284,13 +359,21 @@ describe('elf syscall sites: 64-bit PowerPC ELFv1 and ELFv2', () => {
       requireTool(this, 'powerpc64-linux-gnu-gcc', 'gcc-powerpc64-linux-gnu');
       const dir = tempDir();
       try {
-        const exe = compileC('powerpc64-linux-gnu-gcc', dir, `ppc64-${abi}`, readFileSync(join(ROOT, 'test/fixtures/elf/ppc64-abi.c'), 'utf8'),
-          ['-O1', `-mabi=${abi}`, '-nostdlib', '-static', '-fno-inline']);
+        const exe = compileC('powerpc64-linux-gnu-gcc', dir, `ppc64-${abi}`, readFileSync(join(ROOT, 'test/fixtures/elf/ppc64-abi.c'), 'utf8'), [
+          '-O1',
+          `-mabi=${abi}`,
+          '-nostdlib',
+          '-static',
+          '-fno-inline',
+        ]);
         const bytes = read(exe);
         const elf = readElf(bytes, exe);
         assert.equal(elf.flags & 3, abi === 'elfv1' ? 1 : 2);
         const sites = findSyscallSites(elf, bytes).map((s) => [s.function, s.number]);
-        assert.deepEqual(sites, [['raw_getpid', 20], ['_start', 1]]);
+        assert.deepEqual(sites, [
+          ['raw_getpid', 20],
+          ['_start', 1],
+        ]);
       } finally {
         removeDir(dir);
       }

@@ -38,8 +38,16 @@ const SHF_EXECINSTR = 4;
 /** What a report says about the program's calls (function names, which come from .symtab, aside). */
 function findings(r: CheckReport): unknown {
   return {
-    fatal: r.fatal, static: r.static, libc: r.libc,
-    syscalls: r.syscalls.map((f) => `${f.name} ${f.verdict} ${f.action} ${f.via.map((v) => `${v.kind}:${v.verdict}`).sort().join(',')}`),
+    fatal: r.fatal,
+    static: r.static,
+    libc: r.libc,
+    syscalls: r.syscalls.map(
+      (f) =>
+        `${f.name} ${f.verdict} ${f.action} ${f.via
+          .map((v) => `${v.kind}:${v.verdict}`)
+          .sort()
+          .join(',')}`,
+    ),
     unresolved: r.unresolved.map((u) => `${u.address} ${u.kind}`),
     unknownImports: r.unknownImports,
   };
@@ -72,17 +80,49 @@ class Elf {
     if (this.is64) this.dv.setBigUint64(o, BigInt(v), this.le);
     else this.dv.setUint32(o, v >>> 0, this.le);
   }
-  get shoff(): number { return this.word(this.is64 ? 40 : 32); }
-  get shentsize(): number { return this.dv.getUint16(this.is64 ? 58 : 46, this.le); }
-  get shnum(): number { return this.dv.getUint16(this.is64 ? 60 : 48, this.le); }
-  get phoff(): number { return this.word(this.is64 ? 32 : 28); }
-  get phnum(): number { return this.dv.getUint16(this.is64 ? 56 : 44, this.le); }
-  get phentsize(): number { return this.dv.getUint16(this.is64 ? 54 : 42, this.le); }
+  get shoff(): number {
+    return this.word(this.is64 ? 40 : 32);
+  }
+  get shentsize(): number {
+    return this.dv.getUint16(this.is64 ? 58 : 46, this.le);
+  }
+  get shnum(): number {
+    return this.dv.getUint16(this.is64 ? 60 : 48, this.le);
+  }
+  get phoff(): number {
+    return this.word(this.is64 ? 32 : 28);
+  }
+  get phnum(): number {
+    return this.dv.getUint16(this.is64 ? 56 : 44, this.le);
+  }
+  get phentsize(): number {
+    return this.dv.getUint16(this.is64 ? 54 : 42, this.le);
+  }
   /** Offset of a field of section header i: type 4, flags 8, addr, offset, size, link, info, entsize. */
   sh(i: number, field: 'name' | 'type' | 'flags' | 'addr' | 'offset' | 'size' | 'link' | 'info' | 'entsize'): { at: number; width: 4 | 8 } {
     const base = this.shoff + i * this.shentsize;
-    const f64 = { name: [0, 4], type: [4, 4], flags: [8, 8], addr: [16, 8], offset: [24, 8], size: [32, 8], link: [40, 4], info: [44, 4], entsize: [56, 8] } as const;
-    const f32 = { name: [0, 4], type: [4, 4], flags: [8, 4], addr: [12, 4], offset: [16, 4], size: [20, 4], link: [24, 4], info: [28, 4], entsize: [36, 4] } as const;
+    const f64 = {
+      name: [0, 4],
+      type: [4, 4],
+      flags: [8, 8],
+      addr: [16, 8],
+      offset: [24, 8],
+      size: [32, 8],
+      link: [40, 4],
+      info: [44, 4],
+      entsize: [56, 8],
+    } as const;
+    const f32 = {
+      name: [0, 4],
+      type: [4, 4],
+      flags: [8, 4],
+      addr: [12, 4],
+      offset: [16, 4],
+      size: [20, 4],
+      link: [24, 4],
+      info: [28, 4],
+      entsize: [36, 4],
+    } as const;
     const [o, w] = (this.is64 ? f64 : f32)[field];
     return { at: base + o, width: w };
   }
@@ -98,15 +138,20 @@ class Elf {
     const out = [];
     for (let i = 0; i < this.phnum; i++) {
       const p = this.phoff + i * this.phentsize;
-      out.push(this.is64
-        ? { type: this.dv.getUint32(p, this.le), offset: this.word(p + 8), filesz: this.word(p + 32), offAt: p + 8 }
-        : { type: this.dv.getUint32(p, this.le), offset: this.word(p + 4), filesz: this.word(p + 16), offAt: p + 4 });
+      out.push(
+        this.is64
+          ? { type: this.dv.getUint32(p, this.le), offset: this.word(p + 8), filesz: this.word(p + 32), offAt: p + 8 }
+          : { type: this.dv.getUint32(p, this.le), offset: this.word(p + 4), filesz: this.word(p + 16), offAt: p + 4 },
+      );
     }
     return out;
   }
   /** File bytes no PT_LOAD maps and that are not the ELF or program headers: the loader never reads them. */
   unloaded(): [number, number][] {
-    const covered: [number, number][] = [[0, this.is64 ? 64 : 52], [this.phoff, this.phoff + this.phnum * this.phentsize]];
+    const covered: [number, number][] = [
+      [0, this.is64 ? 64 : 52],
+      [this.phoff, this.phoff + this.phnum * this.phentsize],
+    ];
     for (const s of this.segments()) if (s.type === 1 || s.type === 3) covered.push([s.offset, s.offset + s.filesz]);
     covered.sort((a, b) => a[0] - b[0]);
     const out: [number, number][] = [];
@@ -218,7 +263,10 @@ describe('check reads what the loader reads (tampered section headers)', functio
     const r = report(m, 'dynsym-progbits');
     assert.ok(flagged(r), 'getrandom must stay a finding');
     assert.deepEqual(findings(r), findings(report(orig, 'orig')));
-    assert.ok(r.warnings?.some((w) => /\.dynsym is not SHT_DYNSYM; using the dynamic segment/.test(w)), JSON.stringify(r.warnings));
+    assert.ok(
+      r.warnings?.some((w) => /\.dynsym is not SHT_DYNSYM; using the dynamic segment/.test(w)),
+      JSON.stringify(r.warnings),
+    );
   });
 
   it('.text without SHF_EXECINSTR (static binary): its getrandom site is still scanned', function () {
@@ -235,10 +283,16 @@ describe('check reads what the loader reads (tampered section headers)', functio
     assert.ok(stillRuns(x86, m, 'noexec', expected));
     const r = report(m, 'noexec');
     const base = report(orig, 'orig');
-    assert.ok(base.syscalls.some((f) => f.name === 'getrandom' && f.via.some((v) => v.kind === 'site')), 'the original has a getrandom site');
+    assert.ok(
+      base.syscalls.some((f) => f.name === 'getrandom' && f.via.some((v) => v.kind === 'site')),
+      'the original has a getrandom site',
+    );
     assert.ok(flagged(r), 'getrandom must stay a finding');
     assert.deepEqual(findings(r), findings(base));
-    assert.ok(r.warnings?.some((w) => /holds the entry point, is not SHF_EXECINSTR/.test(w)), JSON.stringify(r.warnings));
+    assert.ok(
+      r.warnings?.some((w) => /holds the entry point, is not SHF_EXECINSTR/.test(w)),
+      JSON.stringify(r.warnings),
+    );
   });
 
   it('PT_DYNAMIC p_offset moved, section headers gone: imports come from its address', function () {
@@ -257,7 +311,10 @@ describe('check reads what the loader reads (tampered section headers)', functio
     const r = report(m, 'dynoff');
     assert.ok(flagged(r), 'getrandom must stay a finding');
     assert.deepEqual(findings(r), findings(report(orig, 'orig')));
-    assert.ok(r.warnings?.some((w) => /PT_DYNAMIC's p_offset 0x0 .*using the address/.test(w)), JSON.stringify(r.warnings));
+    assert.ok(
+      r.warnings?.some((w) => /PT_DYNAMIC's p_offset 0x0 .*using the address/.test(w)),
+      JSON.stringify(r.warnings),
+    );
   });
 
   it('PT_DYNAMIC p_offset moved (sections kept): syscall() callers are still found through the PLT', function () {
@@ -268,7 +325,10 @@ describe('check reads what the loader reads (tampered section headers)', functio
     const orig = new Uint8Array(readFileSync(exe));
     const expected = runs(x86, exe);
     const base = report(orig, 'orig');
-    assert.ok(base.syscalls.some((f) => f.via.some((v) => v.kind === 'syscall()')), 'the original has syscall() calls');
+    assert.ok(
+      base.syscalls.some((f) => f.via.some((v) => v.kind === 'syscall()')),
+      'the original has syscall() calls',
+    );
     const m = orig.slice();
     const e = new Elf(m);
     e.setWord(e.segments().find((s) => s.type === 2)!.offAt, 0);
@@ -291,7 +351,10 @@ describe('check reads what the loader reads (tampered section headers)', functio
         const base = findings(origReport);
         const symbols = readElf(orig, 'orig').symbols.length;
         let lostNames = 0;
-        assert.ok(report(orig, 'orig').syscalls.some((f) => f.name === 'getrandom' && f.verdict !== 'allowed'), 'getrandom is a FAIL to begin with');
+        assert.ok(
+          report(orig, 'orig').syscalls.some((f) => f.name === 'getrandom' && f.verdict !== 'allowed'),
+          'getrandom is a FAIL to begin with',
+        );
         const rnd = prng(0x7a3 + tc.machine + (link === 'static' ? 1 : 0));
         const total = RUNNERS[tc.arch] ? 25 : 60;
         let ran = 0;

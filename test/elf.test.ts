@@ -207,11 +207,17 @@ describe('elf reader', function () {
           const bytes = read(p);
           const e = readElf(bytes, p);
           const want = readelfRelocs(p, tc.class === 64);
-          assert.ok(want.some((r) => / syscall /.test(r)), `${p}: readelf shows a syscall relocation`);
+          assert.ok(
+            want.some((r) => / syscall /.test(r)),
+            `${p}: readelf shows a syscall relocation`,
+          );
           assert.deepEqual(ourRelocs(e), want, p);
           assert.deepEqual(ourAllRelocs(e), readelfAllRelocs(p, tc.class === 64), p);
           const dynamic = execFileSync('readelf', ['-dW', p], { encoding: 'utf8' });
-          for (const [tag, got] of [['INIT', e.init], ['FINI', e.fini]] as const) {
+          for (const [tag, got] of [
+            ['INIT', e.init],
+            ['FINI', e.fini],
+          ] as const) {
             const m = new RegExp(`\\(${tag}\\)\\s+0x([0-9a-f]+)`).exec(dynamic);
             assert.equal(got, m ? parseInt(m[1]!, 16) : undefined, `${p}: DT_${tag}`);
           }
@@ -219,7 +225,10 @@ describe('elf reader', function () {
           // Read with the code: an ElfInfo read for its imports only says it has none read.
           assert.equal(readElf(bytes, p, { code: false }).relocations, undefined);
         }
-        assert.deepEqual(readElf(read(paths.static), paths.static).relocations?.filter((r) => r.symbol !== ''), []);
+        assert.deepEqual(
+          readElf(read(paths.static), paths.static).relocations?.filter((r) => r.symbol !== ''),
+          [],
+        );
       });
 
       it('detects a static executable', function () {
@@ -269,23 +278,35 @@ describe('elf reader', function () {
       const a = readElf(away, 'away');
       assert.ok(a.warnings.includes('DT_JMPREL address 0x7fff0000 is not in any loaded segment; its relocations are not read'), JSON.stringify(a.warnings));
       assert.ok(!a.relocations!.some((r) => r.table === 'DT_JMPREL'));
-      assert.deepEqual(a.relocations, orig.relocations!.filter((r) => r.table !== 'DT_JMPREL'));
+      assert.deepEqual(
+        a.relocations,
+        orig.relocations!.filter((r) => r.table !== 'DT_JMPREL'),
+      );
 
       const long = sysv.slice();
       setWordAt(long, dynValueAt(long, 2 /* DT_PLTRELSZ */), 0x10000000);
       const l = readElf(long, 'long');
-      assert.ok(l.warnings.some((w) => /^DT_JMPREL extends past its segment's file image; \d+ of its 11184810 relocations read$/.test(w)), JSON.stringify(l.warnings));
+      assert.ok(
+        l.warnings.some((w) => /^DT_JMPREL extends past its segment's file image; \d+ of its 11184810 relocations read$/.test(w)),
+        JSON.stringify(l.warnings),
+      );
       assert.ok(l.relocations!.some((r) => r.offset === slot.offset && r.symbol === 'syscall'));
     });
 
     it('a relocation table outside its segment is an error where it sizes the symbol table (DT_GNU_HASH only)', function () {
       const away = sample.slice();
       setWordAt(away, dynValueAt(away, 23 /* DT_JMPREL */), 0x7fff0000);
-      assert.throws(() => readElf(away, 'away'), (e: unknown) => e instanceof InputError && e.message === 'away: DT_JMPREL address 0x7fff0000 is not in any loaded segment');
+      assert.throws(
+        () => readElf(away, 'away'),
+        (e: unknown) => e instanceof InputError && e.message === 'away: DT_JMPREL address 0x7fff0000 is not in any loaded segment',
+      );
     });
 
     it('rejects non-ELF input with a one-line InputError naming the file', function () {
-      assert.throws(() => readElf(new Uint8Array(0), 'empty.bin'), (e: unknown) => e instanceof InputError && /^empty\.bin: not an ELF file$/.test(e.message));
+      assert.throws(
+        () => readElf(new Uint8Array(0), 'empty.bin'),
+        (e: unknown) => e instanceof InputError && /^empty\.bin: not an ELF file$/.test(e.message),
+      );
       assert.throws(() => readElf(new TextEncoder().encode('#!/bin/sh\necho hi\n'), 'x.sh'), InputError);
       const bad = sample.slice();
       bad[4] = 7;
@@ -353,7 +374,9 @@ describe('elf reader', function () {
 
   describe('speed', function () {
     it('reads a large library quickly', function () {
-      const lib = ['/usr/lib/x86_64-linux-gnu/libcrypto.so.3', '/usr/lib/x86_64-linux-gnu/libstdc++.so.6', '/usr/lib/x86_64-linux-gnu/libc.so.6'].find(existsSync);
+      const lib = ['/usr/lib/x86_64-linux-gnu/libcrypto.so.3', '/usr/lib/x86_64-linux-gnu/libstdc++.so.6', '/usr/lib/x86_64-linux-gnu/libc.so.6'].find(
+        existsSync,
+      );
       if (!lib) this.skip();
       const bytes = read(lib);
       readElf(bytes, lib);
@@ -379,7 +402,8 @@ describe('elf source: a file read lazily', function () {
         assert.deepEqual(findSyscallSites(lazy, f.bytes), findSyscallSites(readElf(whole, p), whole));
         const g = ElfFile.open(p);
         readElf(g, p, { code: false });
-        if (whole.byteLength > 1 << 20) assert.ok(g.loadedBytes() < whole.byteLength / 2, `${p}: read ${g.loadedBytes()} of ${whole.byteLength} bytes for the imports`);
+        if (whole.byteLength > 1 << 20)
+          assert.ok(g.loadedBytes() < whole.byteLength / 2, `${p}: read ${g.loadedBytes()} of ${whole.byteLength} bytes for the imports`);
         g.close();
       } finally {
         f.close();
@@ -404,7 +428,10 @@ describe('elf source: a file read lazily', function () {
       f.close();
       assert.deepEqual(f.bytes.subarray(0, block), Buffer.from(b.subarray(0, block)));
       assert.ok(f.bytes.subarray(block, 2 * block).every((x) => x === 0));
-      assert.ok(f.bytes.subarray(2 * block, 3 * block).every((x) => x === 0), 'a block never asked for is never read');
+      assert.ok(
+        f.bytes.subarray(2 * block, 3 * block).every((x) => x === 0),
+        'a block never asked for is never read',
+      );
       assert.deepEqual(f.bytes.subarray(3 * block), Buffer.from(b.subarray(3 * block)));
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -28,10 +28,17 @@ describe('families: ARM sync_file_range2 is arm_sync_file_range (341)', () => {
 
   it('sync_file_range and sync_file_range2 both reach arm_sync_file_range on ARM, its only member there', () => {
     for (const name of ['sync_file_range', 'sync_file_range2']) {
-      const onArm = replacementsOf(name).filter((t) => syscallNumber('arm', t.name) !== null).map((t) => t.name);
+      const onArm = replacementsOf(name)
+        .filter((t) => syscallNumber('arm', t.name) !== null)
+        .map((t) => t.name);
       assert.deepEqual(onArm, ['arm_sync_file_range'], name);
     }
-    assert.deepEqual(twinsOf('arm_sync_file_range').map((t) => t.name).sort(), ['sync_file_range', 'sync_file_range2']);
+    assert.deepEqual(
+      twinsOf('arm_sync_file_range')
+        .map((t) => t.name)
+        .sort(),
+      ['sync_file_range', 'sync_file_range2'],
+    );
   });
 
   it('a target allowing sync_file_range (or sync_file_range2) allows 341 on ARM; 32-bit and 64-bit PowerPC keep 308', async () => {
@@ -39,10 +46,17 @@ describe('families: ARM sync_file_range2 is arm_sync_file_range (341)', () => {
     try {
       for (const name of ['sync_file_range', 'sync_file_range2']) {
         const file = join(dir, `${name}.json`);
-        writeFileSync(file, JSON.stringify({
-          id: `sfr-${name.replace(/_/g, '-')}`, title: 'sync_file_range on every arch', arches: ['arm', 'ppc', 'ppc64', 'x86_64'],
-          defaultAction: 'errno:ENOSYS', expandFamilies: 'absent', syscalls: [{ name }],
-        }));
+        writeFileSync(
+          file,
+          JSON.stringify({
+            id: `sfr-${name.replace(/_/g, '-')}`,
+            title: 'sync_file_range on every arch',
+            arches: ['arm', 'ppc', 'ppc64', 'x86_64'],
+            defaultAction: 'errno:ENOSYS',
+            expandFamilies: 'absent',
+            syscalls: [{ name }],
+          }),
+        );
         const t = await loadTarget(file);
         const arm = resolvePolicy(t, { arch: 'arm' });
         const rule = arm.rules.find((r) => r.nr === 341);
@@ -50,7 +64,10 @@ describe('families: ARM sync_file_range2 is arm_sync_file_range (341)', () => {
         assert.equal(rule.name, 'arm_sync_file_range');
         assert.deepEqual(arm.absent.find((a) => a.name === name)?.replacedBy, ['arm_sync_file_range']);
         for (const arch of ['ppc', 'ppc64'] as const) {
-          assert.ok(resolvePolicy(t, { arch }).rules.some((r) => r.nr === 308 && r.name === 'sync_file_range2'), `${name} ${arch}`);
+          assert.ok(
+            resolvePolicy(t, { arch }).rules.some((r) => r.nr === 308 && r.name === 'sync_file_range2'),
+            `${name} ${arch}`,
+          );
         }
       }
     } finally {

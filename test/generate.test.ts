@@ -23,7 +23,12 @@ const CROSS: Record<string, [string, string]> = {
   ppc: ['powerpc-linux-gnu-gcc', 'gcc-powerpc-linux-gnu'],
 };
 
-const SHIPPED: [string, string | undefined][] = [['codesafe5', '13.4'], ['codesafe5', '13.5'], ['codesafe5', '13.7'], ['enclave-x86_64', undefined]];
+const SHIPPED: [string, string | undefined][] = [
+  ['codesafe5', '13.4'],
+  ['codesafe5', '13.5'],
+  ['codesafe5', '13.7'],
+  ['enclave-x86_64', undefined],
+];
 
 function fileText(files: { name: string; content: string | Uint8Array }[], suffix: string): string {
   const f = files.find((x) => x.name.endsWith(suffix));
@@ -99,7 +104,10 @@ describe('generate', () => {
     const text = fileText(g!.files, '.systemd.conf');
     assert.match(text, /^SystemCallArchitectures=arm$/m);
     assert.match(text, /^SystemCallErrorNumber=ENOSYS$/m);
-    const names = text.split('\n').filter((l) => l.startsWith('SystemCallFilter=') && !l.includes('~')).flatMap((l) => l.slice(17).split(' '));
+    const names = text
+      .split('\n')
+      .filter((l) => l.startsWith('SystemCallFilter=') && !l.includes('~'))
+      .flatMap((l) => l.slice(17).split(' '));
     assert.ok(names.includes('mmap2') && names.includes('set_tls') && !names.includes('getrandom'));
     assert.ok(!names.includes('nice'), 'argument conditions cannot be expressed: fail closed');
   });
@@ -110,7 +118,14 @@ describe('generate', () => {
       requireTool(this, cc, pkg);
       const [g] = generate(await loadTarget('codesafe5'), { firmware: '13.7', arches: [arch], formats: ['c'] });
       writeFileSync(join(dir, `${g!.baseName}.h`), fileText(g!.files, '.h'));
-      compileC(cc, dir, `hdr-${arch}`, `#include "${g!.baseName}.h"\nint main(void) { return sysgate_codesafe5_install(); }\n`, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-DSYSGATE_HOST_FILTER', '-c']);
+      compileC(cc, dir, `hdr-${arch}`, `#include "${g!.baseName}.h"\nint main(void) { return sysgate_codesafe5_install(); }\n`, [
+        '-std=c99',
+        '-Wall',
+        '-Wextra',
+        '-Werror',
+        '-DSYSGATE_HOST_FILTER',
+        '-c',
+      ]);
     });
   }
 });
@@ -154,7 +169,10 @@ int main(int argc, char **argv) {
 }
 `;
 
-  for (const [id, fw] of [['codesafe5', '13.7'], ['enclave-x86_64', undefined]] as const) {
+  for (const [id, fw] of [
+    ['codesafe5', '13.7'],
+    ['enclave-x86_64', undefined],
+  ] as const) {
     it(`a C program (file I/O, malloc, time, printf) exits cleanly under ${id}${fw ? ` ${fw}` : ''} on x86_64`, async () => {
       const [g] = generate(await loadTarget(id), { ...(fw ? { firmware: fw } : {}), arches: ['x86_64'], formats: ['c'] });
       writeFileSync(join(dir, `${g!.baseName}.h`), fileText(g!.files, '.h'));
@@ -174,8 +192,10 @@ int main(int argc, char **argv) {
       writeFileSync(join(dir, `${g!.baseName}.h`), fileText(g!.files, '.h'));
       // A SIGSYS handler would catch a seccomp TRAP; kill-process ends the process before any handler runs.
       const probe = `{ char b[8]; signal(SIGSYS, on_sys); long rc = syscall(SYS_getrandom, b, 8, 0); if (rc != -1) return 20; printf("errno=%d\\n", errno); fflush(stdout); }`;
-      const src = program(`${g!.baseName}.h`, 'sysgate_codesafe5', probe).replace('#include <stdio.h>',
-        '#include <stdio.h>\n#include <errno.h>\n#include <signal.h>\n#include <unistd.h>\nstatic void on_sys(int s) { (void)s; write(1, "caught\\n", 7); _exit(7); }');
+      const src = program(`${g!.baseName}.h`, 'sysgate_codesafe5', probe).replace(
+        '#include <stdio.h>',
+        '#include <stdio.h>\n#include <errno.h>\n#include <signal.h>\n#include <unistd.h>\nstatic void on_sys(int s) { (void)s; write(1, "caught\\n", 7); _exit(7); }',
+      );
       const exe = compileC('gcc', dir, `enforce-${fw}`, src, ['-O1']);
       const r = sh(exe, [join(dir, `enf-${fw}.txt`)]);
       if (fw === '13.7') {

@@ -6,9 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  examplesSet, generateSet, GOLDEN_DIR, policySet, readGoldenTree, verdictSet, verdictToolchains, type Golden,
-} from './helpers/golden.ts';
+import { examplesSet, generateSet, GOLDEN_DIR, policySet, readGoldenTree, verdictSet, verdictToolchains, type Golden } from './helpers/golden.ts';
 import { requireTool } from './helpers/tools.ts';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';

@@ -17,8 +17,29 @@ import { run } from '../src/cli/run.ts';
 const CASES_PER_KIND = 100;
 
 /** Values a structural mutation puts in place of a JSON value: wrong types, edges, junk. */
-const HOSTILE: unknown[] = [null, true, -1, 1e308, 0.5, 2 ** 64, '', '0x', '0xffffffffffffffffff', '@', '../../etc/passwd',
-  '\u0000', [], {}, [[]], { '': {} }, 'x'.repeat(300), '13.7.999999999999', '*', '>=', '__proto__'];
+const HOSTILE: unknown[] = [
+  null,
+  true,
+  -1,
+  1e308,
+  0.5,
+  2 ** 64,
+  '',
+  '0x',
+  '0xffffffffffffffffff',
+  '@',
+  '../../etc/passwd',
+  '\u0000',
+  [],
+  {},
+  [[]],
+  { '': {} },
+  'x'.repeat(300),
+  '13.7.999999999999',
+  '*',
+  '>=',
+  '__proto__',
+];
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)]!;
@@ -77,7 +98,8 @@ function judge(what: string, names: string, r: { code: number; stderr: string },
   if (r.code !== 2) return;
   const lines = r.stderr.trimEnd().split('\n');
   assert.ok(lines.length >= 1 && lines[0] !== '', where);
-  for (const l of lines) assert.ok(l.startsWith('sysgate: ') && l.includes(names), `a line that does not name ${names}: ${l}\n(all of stderr: ${r.stderr.slice(0, 3000)})`);
+  for (const l of lines)
+    assert.ok(l.startsWith('sysgate: ') && l.includes(names), `a line that does not name ${names}: ${l}\n(all of stderr: ${r.stderr.slice(0, 3000)})`);
 }
 
 describe('input fuzz: hostile bytes in every input kind give exit 2 naming the file, never an internal error', function () {
@@ -94,7 +116,15 @@ describe('input fuzz: hostile bytes in every input kind give exit 2 naming the f
   const elf = readFileSync(join(ROOT, 'examples/bin/keygen.arm'));
 
   const kinds: { kind: string; seed: number; name: string; bytes: Buffer; json: boolean; args: (f: string) => string[]; ok: number[]; names?: 'dir' }[] = [
-    { kind: 'target', seed: 1, name: 'target.json', bytes: target, json: true, args: (f) => ['syscalls', '--target', f, '--firmware', '13.7', '--arch', 'arm'], ok: [0] },
+    {
+      kind: 'target',
+      seed: 1,
+      name: 'target.json',
+      bytes: target,
+      json: true,
+      args: (f) => ['syscalls', '--target', f, '--firmware', '13.7', '--arch', 'arm'],
+      ok: [0],
+    },
     { kind: 'config', seed: 2, name: 'sysgate.config.json', bytes: config, json: true, args: (f) => ['generate', '--config', f], ok: [0], names: 'dir' },
     { kind: 'filter (disasm)', seed: 3, name: 'f.bpf', bytes: filter, json: false, args: (f) => ['bpf', 'disasm', f, '--arch', 'x86_64'], ok: [0] },
     { kind: 'filter (audit)', seed: 4, name: 'g.bpf', bytes: filter, json: false, args: (f) => ['bpf', 'audit', f, '--arch', 'x86_64'], ok: [0, 1] },

@@ -155,13 +155,13 @@ describe('check: a directory walk fails closed', () => {
     // Root reads everything, so the walker runs as nobody: the kernel itself says EACCES.
     const r = checkJson([], { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] });
     assert.equal(r.code, 2, r.stderr);
-    assert.deepEqual(r.stderr.trimEnd().split('\n'), [
-      'sysgate: tree/locked: cannot read directory: EACCES',
-      'sysgate: tree/secret: cannot read: EACCES',
-    ]);
+    assert.deepEqual(r.stderr.trimEnd().split('\n'), ['sysgate: tree/locked: cannot read directory: EACCES', 'sysgate: tree/secret: cannot read: EACCES']);
     // Exit 2: no JSON report at all (nothing half-written); the text report shows the readable file was still checked.
     assert.equal(r.stdout, '');
-    const text = sysgate(['check', 'tree', '--target', 'codesafe5', '--jobs', '1'], { cwd: dir, prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] });
+    const text = sysgate(['check', 'tree', '--target', 'codesafe5', '--jobs', '1'], {
+      cwd: dir,
+      prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+    });
     assert.equal(text.code, 2);
     assert.match(text.stdout, /^tree\/app: /m);
   });
@@ -177,7 +177,13 @@ describe('check: a directory walk fails closed', () => {
     const text = sysgate(['check', 'tree', '--target', 'codesafe5', '--jobs', '1'], { cwd: dir });
     assert.equal(text.code, 2);
     // app once (zz-alias is the same file), self ended.
-    assert.deepEqual(text.stdout.split('\n').filter((l) => /^tree\//.test(l)).map((l) => l.split(':')[0]), ['tree/app']);
+    assert.deepEqual(
+      text.stdout
+        .split('\n')
+        .filter((l) => /^tree\//.test(l))
+        .map((l) => l.split(':')[0]),
+      ['tree/app'],
+    );
   });
 
   it('a symlink to a file outside the tree is followed and checked', () => {
@@ -186,7 +192,10 @@ describe('check: a directory walk fails closed', () => {
     symlinkSync(outside, join(dir, 'tree/linked'));
     const r = checkJson([]);
     assert.equal(r.code, 1, r.stderr); // keygen has a depends finding (--strict): both copies are reported
-    assert.deepEqual(r.reports.map((x) => x.file.split('/').pop()), ['app', 'linked']);
+    assert.deepEqual(
+      r.reports.map((x) => x.file.split('/').pop()),
+      ['app', 'linked'],
+    );
   });
 
   it('a name that is not UTF-8 is opened by its bytes and shown with \\xNN', () => {
@@ -195,8 +204,14 @@ describe('check: a directory walk fails closed', () => {
     copyFileSync(ELF, bytes);
     const r = checkJson([]);
     assert.equal(r.code, 1, r.stderr); // checked (a depends finding under --strict), not skipped and not an error
-    assert.deepEqual(r.reports.map((x) => x.file.split('/').pop()), ['app', 'bad\\xffname']);
-    assert.ok(r.reports.every((x) => !x.error), r.stdout);
+    assert.deepEqual(
+      r.reports.map((x) => x.file.split('/').pop()),
+      ['app', 'bad\\xffname'],
+    );
+    assert.ok(
+      r.reports.every((x) => !x.error),
+      r.stdout,
+    );
   });
 
   it('display names escape exactly the bytes that are not UTF-8, control characters and backslash', () => {
@@ -210,7 +225,13 @@ describe('check: a directory walk fails closed', () => {
     // relative cd, which never passes the whole path to the kernel.
     const seg = 'd'.repeat(250);
     // bash, not dash: dash's cd hands the kernel the whole path, which fails past PATH_MAX.
-    const mk = spawnSync('bash', ['-c', `cd "$1" && for i in $(seq 20); do mkdir ${seg} && cd ${seg} || exit 1; done && cp "$2" deep`, 'bash', join(dir, 'tree'), ELF]);
+    const mk = spawnSync('bash', [
+      '-c',
+      `cd "$1" && for i in $(seq 20); do mkdir ${seg} && cd ${seg} || exit 1; done && cp "$2" deep`,
+      'bash',
+      join(dir, 'tree'),
+      ELF,
+    ]);
     assert.equal(mk.status, 0, String(mk.stderr));
     const r = checkJson([]);
     assert.equal(r.code, 2, r.stderr);
@@ -230,10 +251,13 @@ describe('check: a directory walk fails closed', () => {
         if (done === 1) rmSync(join(dir, 'tree/later'));
       },
     });
-    assert.deepEqual(results.map((r) => [r.file, isCheckError(r) ? r.error : 'checked']), [
-      ['tree/app', 'checked'],
-      ['tree/later', 'vanished before it was read (ENOENT)'],
-    ]);
+    assert.deepEqual(
+      results.map((r) => [r.file, isCheckError(r) ? r.error : 'checked']),
+      [
+        ['tree/app', 'checked'],
+        ['tree/later', 'vanished before it was read (ENOENT)'],
+      ],
+    );
   });
 
   it('a FIFO, a socket and short files inside a walk are skipped without blocking', () => {
@@ -241,7 +265,10 @@ describe('check: a directory walk fails closed', () => {
     writeFileSync(join(dir, 'tree/short'), '\x7fELF');
     const r = checkJson([]);
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(r.reports.map((x) => x.file.split('/').pop()), ['app']);
+    assert.deepEqual(
+      r.reports.map((x) => x.file.split('/').pop()),
+      ['app'],
+    );
   });
 });
 
@@ -295,7 +322,10 @@ describe('check output is the same bytes in every locale', () => {
     const dir = tempDir();
     try {
       // Imports whose syscalls sort differently under a Czech collator: chdir after getpid there.
-      writeFileSync(join(dir, 'p.c'), '#include <unistd.h>\n#include <sys/stat.h>\n#include <signal.h>\nint main(void){chdir("/");fchmod(0,0);kill(0,0);return getpid();}\n');
+      writeFileSync(
+        join(dir, 'p.c'),
+        '#include <unistd.h>\n#include <sys/stat.h>\n#include <signal.h>\nint main(void){chdir("/");fchmod(0,0);kill(0,0);return getpid();}\n',
+      );
       const cc = spawnSync('gcc', ['-O1', '-o', join(dir, 'p'), join(dir, 'p.c')], { encoding: 'utf8' });
       assert.equal(cc.status, 0, cc.stderr);
       const outs = ['C', 'cs_CZ.UTF-8', 'lt_LT.UTF-8'].map((loc) => {

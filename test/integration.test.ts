@@ -45,7 +45,11 @@ describe('build integration', function () {
     });
 
     it('links the shim so that getentropy works, and the check passes', function () {
-      const r = run(process.execPath, [DIST_CLI, 'cc', '--target', 'codesafe5', '--firmware', '13.7', '--quiet', '--', 'arm-linux-gnueabihf-gcc', '-O2', '-o', 'keygen', 'keygen.c'], src);
+      const r = run(
+        process.execPath,
+        [DIST_CLI, 'cc', '--target', 'codesafe5', '--firmware', '13.7', '--quiet', '--', 'arm-linux-gnueabihf-gcc', '-O2', '-o', 'keygen', 'keygen.c'],
+        src,
+      );
       assert.equal(r.status, 0, r.out);
       requireTool(this, 'qemu-arm', 'qemu-user');
       const q = sh('qemu-arm', ['-L', '/usr/arm-linux-gnueabihf', '-strace', join(src, 'keygen')]);
@@ -59,14 +63,33 @@ describe('build integration', function () {
 
     it('without the shim the same app fails the --strict link step (exit 1) and leaves no binary', () => {
       // getentropy's ENOSYS reaches main (depends): --strict makes that fail the link.
-      const r = run(process.execPath, [DIST_CLI, 'cc', '--target', 'codesafe5', '--firmware', '13.7', '--no-shim', '--strict', '--', 'arm-linux-gnueabihf-gcc', '-O2', '-o', 'keygen-raw', 'keygen.c'], src);
+      const r = run(
+        process.execPath,
+        [
+          DIST_CLI,
+          'cc',
+          '--target',
+          'codesafe5',
+          '--firmware',
+          '13.7',
+          '--no-shim',
+          '--strict',
+          '--',
+          'arm-linux-gnueabihf-gcc',
+          '-O2',
+          '-o',
+          'keygen-raw',
+          'keygen.c',
+        ],
+        src,
+      );
       assert.equal(r.status, 1, r.out);
       assert.match(r.out, /warn +getrandom +depends/);
       assert.match(r.out, /would fail on the device \(0 fatal; --strict: 1 depends, 0 unresolved\)/);
       assert.equal(existsSync(join(src, 'keygen-raw')), false);
     });
 
-    it('keeps the compiler\'s exit status when compiling fails', () => {
+    it("keeps the compiler's exit status when compiling fails", () => {
       writeFileSync(join(src, 'broken.c'), 'int main(void) { return }\n');
       const r = run(process.execPath, [DIST_CLI, 'cc', '--target', 'codesafe5', '--', 'arm-linux-gnueabihf-gcc', '-o', 'broken', 'broken.c'], src);
       assert.equal(r.status, 1);
@@ -81,7 +104,11 @@ describe('build integration', function () {
     /** Through the sh launcher (viaNode: through `sysgate cc` itself, which must decide alike). */
     const cc = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, viaNode = false) => {
       const [cmd, pre] = viaNode ? [process.execPath, [DIST_CLI, 'cc']] : [LAUNCHER, []];
-      const r = spawnSync(cmd, [...pre, ...POLICY, '--', ...args], { cwd: src, env: { ...env, SYSGATE_NODE: process.execPath, ...extraEnv }, encoding: 'utf8' });
+      const r = spawnSync(cmd, [...pre, ...POLICY, '--', ...args], {
+        cwd: src,
+        env: { ...env, SYSGATE_NODE: process.execPath, ...extraEnv },
+        encoding: 'utf8',
+      });
       return { status: r.status, out: `${r.stdout}${r.stderr}` };
     };
     /** Runs a program under strace: the getrandom sizes it asked for, and whether it opened /dev/urandom. */
@@ -89,12 +116,20 @@ describe('build integration', function () {
       requireTool(ctx, 'strace', 'strace');
       const r = sh('strace', ['-f', '-e', 'trace=getrandom,openat', exe], { cwd: src });
       assert.equal(r.status, 0, r.stderr);
-      return { stdout: r.stdout, sizes: [...r.stderr.matchAll(/getrandom\(0x[0-9a-f]+, (\d+),/g)].map((m) => Number(m[1])), urandom: /openat\(AT_FDCWD, "\/dev\/urandom"/.test(r.stderr) };
+      return {
+        stdout: r.stdout,
+        sizes: [...r.stderr.matchAll(/getrandom\(0x[0-9a-f]+, (\d+),/g)].map((m) => Number(m[1])),
+        urandom: /openat\(AT_FDCWD, "\/dev\/urandom"/.test(r.stderr),
+      };
     };
     /** A compiler that logs its arguments, and answers -Wl,--version with $FAKE_LD when set (an old linker). */
     const loggingCompiler = (name: string) => {
       const wrapper = join(src, `logcc-${name}`);
-      writeFileSync(wrapper, '#!/bin/sh\necho "$*" >> "$LOG"\nif [ "$*" = -Wl,--version ] && [ -n "$FAKE_LD" ]; then echo "$FAKE_LD"; exit 0; fi\nexec gcc "$@"\n', { mode: 0o755 });
+      writeFileSync(
+        wrapper,
+        '#!/bin/sh\necho "$*" >> "$LOG"\nif [ "$*" = -Wl,--version ] && [ -n "$FAKE_LD" ]; then echo "$FAKE_LD"; exit 0; fi\nexec gcc "$@"\n',
+        { mode: 0o755 },
+      );
       return { wrapper, log: join(src, `logcc-${name}.log`) };
     };
     before(function () {
@@ -102,7 +137,10 @@ describe('build integration', function () {
       src = join(dir, 'cc-x86');
       cpSync(join(ROOT, 'examples/src'), src, { recursive: true });
       writeFileSync(join(src, 'seed.c'), '#include <unistd.h>\nint seed(unsigned char *b, unsigned n) { return getentropy(b, n); }\n');
-      writeFileSync(join(src, 'main.c'), '#include <stdio.h>\nint seed(unsigned char *b, unsigned n);\nint main(void) { unsigned char b[32]; if (seed(b, sizeof b)) return 1; puts("seeded"); return 0; }\n');
+      writeFileSync(
+        join(src, 'main.c'),
+        '#include <stdio.h>\nint seed(unsigned char *b, unsigned n);\nint main(void) { unsigned char b[32]; if (seed(b, sizeof b)) return 1; puts("seeded"); return 0; }\n',
+      );
     });
 
     it('sysgate-cc runs compile steps without Node, and links through it', () => {
@@ -118,7 +156,11 @@ describe('build integration', function () {
     it('a -r partial link gets no shim, so the final link through cc succeeds and the binary runs', function () {
       assert.equal(cc(['gcc', '-c', 'main.c', '-o', 'main.o']).status, 0);
       assert.equal(cc(['gcc', '-c', 'seed.c', '-o', 'seed.o']).status, 0);
-      for (const [out, flag, viaNode] of [['part-r.o', ['-r'], true], ['part-wl.o', ['-Wl,-r', '-no-pie'], true], ['part-sh.o', ['-r'], false]] as const) {
+      for (const [out, flag, viaNode] of [
+        ['part-r.o', ['-r'], true],
+        ['part-wl.o', ['-Wl,-r', '-no-pie'], true],
+        ['part-sh.o', ['-r'], false],
+      ] as const) {
         const p = cc(['gcc', ...flag, '-nostdlib', '-o', out, 'main.o', 'seed.o'], {}, viaNode);
         assert.equal(p.status, 0, p.out);
         const nm = sh('nm', [join(src, out)]);
@@ -157,21 +199,26 @@ describe('build integration', function () {
       assert.equal(sh(join(src, 'ccapp'), []).stdout, 'seeded\n');
     });
 
-    it('--dynamic-list fallback, forced: a dlopened library\'s getentropy still reaches the shim', function () {
+    it("--dynamic-list fallback, forced: a dlopened library's getentropy still reaches the shim", function () {
       const lib = join(src, 'libneedrand.so');
       assert.equal(sh('gcc', ['-O1', '-shared', '-fPIC', '-o', lib, join(ROOT, 'test/fixtures/shim/needrand.c')]).status, 0);
       // dlopen: a library the linker never saw (as libcrypto behind another library).
-      writeFileSync(join(src, 'uselib.c'), `#include <dlfcn.h>\n#include <stdio.h>\n#include <stddef.h>\nint main(void) { unsigned char b[24]; void *h = dlopen("${lib}", RTLD_NOW); if (!h) return 2;
-  int (*f)(unsigned char *, size_t) = (int (*)(unsigned char *, size_t))dlsym(h, "needrand"); if (!f || f(b, sizeof b)) return 1; puts("lib seeded"); return 0; }\n`);
+      writeFileSync(
+        join(src, 'uselib.c'),
+        `#include <dlfcn.h>\n#include <stdio.h>\n#include <stddef.h>\nint main(void) { unsigned char b[24]; void *h = dlopen("${lib}", RTLD_NOW); if (!h) return 2;
+  int (*f)(unsigned char *, size_t) = (int (*)(unsigned char *, size_t))dlsym(h, "needrand"); if (!f || f(b, sizeof b)) return 1; puts("lib seeded"); return 0; }\n`,
+      );
       const { log, wrapper } = loggingCompiler('forced');
       const cacheDir = join(dir, 'cache-forced');
       const r = cc([wrapper, '-o', 'uselib', 'uselib.c', '-ldl'], { SYSGATE_SHIM_EXPORT: 'dynamic-list', SYSGATE_CACHE_DIR: cacheDir, LOG: log });
       assert.equal(r.status, 0, r.out);
-      const linkLine = readFileSync(log, 'utf8').split('\n').find((l) => l.includes('-o uselib '))!;
+      const linkLine = readFileSync(log, 'utf8')
+        .split('\n')
+        .find((l) => l.includes('-o uselib '))!;
       const list = /-Wl,--dynamic-list=(\S+)/.exec(linkLine)?.[1];
-      assert.ok(list && list.startsWith(cacheDir), linkLine);
+      assert.ok(list?.startsWith(cacheDir), linkLine);
       assert.doesNotMatch(linkLine, /--export-dynamic-symbol/);
-      assert.match(readFileSync(list, 'utf8'), /^\{\n(  \w+;\n)*  getentropy;\n(  \w+;\n)*\};\n$/);
+      assert.match(readFileSync(list!, 'utf8'), /^\{\n( {2}\w+;\n)* {2}getentropy;\n( {2}\w+;\n)*\};\n$/);
       assert.match(sh('readelf', ['--dyn-syms', '-W', join(src, 'uselib')]).stdout, /FUNC +GLOBAL +DEFAULT +\d+ getentropy$/m, 'exported from the executable');
       const got = randomness(join(src, 'uselib'), this);
       assert.equal(got.stdout, 'lib seeded\n');
@@ -195,7 +242,10 @@ test "$($S shim ${policy} --cflags --libs)" = "$($S shim ${policy} --cflags) $($
     });
 
     it('the linker is probed once per compiler: GNU ld 2.34 gets the list, 2.40 --export-dynamic-symbol', () => {
-      for (const [name, fake, mode] of [['old', 'GNU ld (GNU Binutils) 2.34', 'dynamic-list'], ['new', '', 'export-dynamic-symbol']] as const) {
+      for (const [name, fake, mode] of [
+        ['old', 'GNU ld (GNU Binutils) 2.34', 'dynamic-list'],
+        ['new', '', 'export-dynamic-symbol'],
+      ] as const) {
         const { log, wrapper } = loggingCompiler(name);
         const cacheDir = join(dir, `cache-probe-${name}`);
         for (const out of ['probe1', 'probe2']) {
@@ -235,15 +285,23 @@ test "$($S shim ${policy} --cflags --libs)" = "$($S shim ${policy} --cflags) $($
 
     it('the app also runs under the generated filter on this kernel (host run)', () => {
       assert.equal(run('make', [`SYSGATE=${SYSGATE}`, 'build/sysgate/sysgate.shim.o'], proj).status, 0);
-      const cc = sh('gcc', ['-O2', '-DSYSGATE_HOST_FILTER', `-I${join(proj, 'build/sysgate')}`, '-o', join(proj, 'app-host'), join(proj, 'app.c'), join(proj, 'build/sysgate/sysgate.shim.o'),
-        ...readFileSync(join(proj, 'build/sysgate/sysgate.shim.c'), 'utf8').match(/-Wl,--export-dynamic-symbol=\w+/g)!]);
+      const cc = sh('gcc', [
+        '-O2',
+        '-DSYSGATE_HOST_FILTER',
+        `-I${join(proj, 'build/sysgate')}`,
+        '-o',
+        join(proj, 'app-host'),
+        join(proj, 'app.c'),
+        join(proj, 'build/sysgate/sysgate.shim.o'),
+        ...readFileSync(join(proj, 'build/sysgate/sysgate.shim.c'), 'utf8').match(/-Wl,--export-dynamic-symbol=\w+/g)!,
+      ]);
       assert.equal(cc.status, 0, cc.stderr);
       const app = sh(join(proj, 'app-host'), []);
       assert.equal(app.signal, null, app.stderr);
       assert.equal(app.stdout, 'app ok\n');
     });
 
-    it('including sysgate.mk keeps the includer\'s default goal, before or after its first target', () => {
+    it("including sysgate.mk keeps the includer's default goal, before or after its first target", () => {
       const rule = 'hello:\n\techo hello > hello.txt\n';
       const makefiles = {
         'Makefile.before': `SYSGATE_TARGET := codesafe5\ninclude sysgate.mk\n${rule}other:\n\techo other > other.txt\n`,
@@ -267,24 +325,37 @@ test "$($S shim ${policy} --cflags --libs)" = "$($S shim ${policy} --cflags) $($
       cpSync(join(proj, 'sysgate.mk'), join(old, 'sysgate.mk'));
       // gcc, except that its linker says it is GNU ld 2.34 when asked.
       const wrapper = join(old, 'oldld-gcc');
-      writeFileSync(wrapper, '#!/bin/sh\necho "$*" >> "$0.log"\nif [ "$*" = -Wl,--version ]; then echo "GNU ld (GNU Binutils) 2.34"; exit 0; fi\nexec gcc "$@"\n', { mode: 0o755 });
+      writeFileSync(
+        wrapper,
+        '#!/bin/sh\necho "$*" >> "$0.log"\nif [ "$*" = -Wl,--version ]; then echo "GNU ld (GNU Binutils) 2.34"; exit 0; fi\nexec gcc "$@"\n',
+        { mode: 0o755 },
+      );
       const r = run('make', [`SYSGATE=${SYSGATE}`, `CC=${wrapper}`, 'app'], old);
       assert.equal(r.status, 0, r.out);
-      const link = readFileSync(`${wrapper}.log`, 'utf8').split('\n').find((l) => l.startsWith('-o app '))!;
+      const link = readFileSync(`${wrapper}.log`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('-o app '))!;
       const list = /-Wl,--dynamic-list=(\S+)/.exec(link)?.[1];
       assert.ok(list && existsSync(list), link);
       assert.doesNotMatch(link, /--export-dynamic-symbol/);
-      assert.match(readFileSync(list, 'utf8'), /^\{\n(  \w+;\n)+\};\n$/);
+      assert.match(readFileSync(list, 'utf8'), /^\{\n( {2}\w+;\n)+\};\n$/);
       assert.equal(sh(join(old, 'app'), []).stdout, 'app ok\n');
     });
 
-    it('the header\'s installer exists only for host builds (-DSYSGATE_HOST_FILTER)', () => {
+    it("the header's installer exists only for host builds (-DSYSGATE_HOST_FILTER)", () => {
       assert.equal(run('make', [`SYSGATE=${SYSGATE}`, 'build/sysgate/sysgate.h'], proj).status, 0);
       const src = '#include "sysgate.h"\nint main(void) { return sysgate_codesafe5_install(); }\n';
-      const device = spawnSync('gcc', ['-std=c99', '-Werror', `-I${join(proj, 'build/sysgate')}`, '-c', '-x', 'c', '-', '-o', join(proj, 'dev.o')], { input: src, encoding: 'utf8' });
+      const device = spawnSync('gcc', ['-std=c99', '-Werror', `-I${join(proj, 'build/sysgate')}`, '-c', '-x', 'c', '-', '-o', join(proj, 'dev.o')], {
+        input: src,
+        encoding: 'utf8',
+      });
       assert.notEqual(device.status, 0, 'a device build that calls the installer does not compile');
       assert.match(device.stderr, /sysgate_codesafe5_install/);
-      const host = spawnSync('gcc', ['-std=c99', '-Wall', '-Werror', '-DSYSGATE_HOST_FILTER', `-I${join(proj, 'build/sysgate')}`, '-c', '-x', 'c', '-', '-o', join(proj, 'host.o')], { input: src, encoding: 'utf8' });
+      const host = spawnSync(
+        'gcc',
+        ['-std=c99', '-Wall', '-Werror', '-DSYSGATE_HOST_FILTER', `-I${join(proj, 'build/sysgate')}`, '-c', '-x', 'c', '-', '-o', join(proj, 'host.o')],
+        { input: src, encoding: 'utf8' },
+      );
       assert.equal(host.status, 0, host.stderr);
       // A device build that includes the header (without the define) carries no installer: nothing
       // for the check to find.
@@ -292,7 +363,7 @@ test "$($S shim ${policy} --cflags --libs)" = "$($S shim ${policy} --cflags) $($
       assert.doesNotMatch(nm, /prctl|syscall/);
     });
 
-    it('fails the build for an app that mounts, with the check\'s message, and removes the binary', () => {
+    it("fails the build for an app that mounts, with the check's message, and removes the binary", () => {
       const r = run('make', [`SYSGATE=${SYSGATE}`, 'mounter'], proj);
       assert.notEqual(r.status, 0);
       // SYSGATE_STRICT for this target: mount's ENOSYS reaches main, nothing says it copes.
@@ -304,7 +375,7 @@ test "$($S shim ${policy} --cflags --libs)" = "$($S shim ${policy} --cflags) $($
   });
 
   describe('CMake module, policies', () => {
-    it('include(Sysgate) leaves a 3.10 project\'s policies and minimum version as they were', async function () {
+    it("include(Sysgate) leaves a 3.10 project's policies and minimum version as they were", async function () {
       requireTool(this, 'cmake', 'cmake');
       requireTool(this, 'gcc', 'gcc');
       // CMP0110 (3.19), CMP0083 (3.14) and CMP0074 (3.12) are newer than the project's 3.10:
@@ -314,7 +385,9 @@ test "$($S shim ${policy} --cflags --libs)" = "$($S shim ${policy} --cflags) $($
         const proj = join(dir, `cmake-policy${how.replace(' ', '-')}`);
         mkdirSync(proj, { recursive: true });
         assert.equal((await cli(['init', 'cmake'], proj)).code, 0);
-        writeFileSync(join(proj, 'CMakeLists.txt'), `cmake_minimum_required(VERSION 3.10)
+        writeFileSync(
+          join(proj, 'CMakeLists.txt'),
+          `cmake_minimum_required(VERSION 3.10)
 project(policy_check C)
 function(show when)
   set(s "min=\${CMAKE_MINIMUM_REQUIRED_VERSION}")
@@ -331,7 +404,8 @@ show(after)
 if(NOT COMMAND sysgate_protect)
   message(FATAL_ERROR "sysgate_protect is not defined")
 endif()
-`);
+`,
+        );
         const c = run('cmake', ['-S', '.', '-B', 'build', `-DSYSGATE_COMMAND=${process.execPath};${DIST_CLI}`], proj);
         assert.equal(c.status, 0, c.out);
         const want = 'min=3.10 CMP0110=[] CMP0083=[] CMP0074=[]';
@@ -351,8 +425,20 @@ endif()
       assert.equal((await cli(['init', 'cmake'], proj)).code, 0);
       const again = await cli(['init', 'cmake'], proj);
       assert.equal(again.code, 2, 'an existing module is kept without --force');
-      const c = run('cmake', ['-S', '.', '-B', 'build', '-DCMAKE_SYSTEM_NAME=Linux', '-DCMAKE_SYSTEM_PROCESSOR=arm',
-        '-DCMAKE_C_COMPILER=arm-linux-gnueabihf-gcc', `-DSYSGATE_COMMAND=${process.execPath};${DIST_CLI}`], proj);
+      const c = run(
+        'cmake',
+        [
+          '-S',
+          '.',
+          '-B',
+          'build',
+          '-DCMAKE_SYSTEM_NAME=Linux',
+          '-DCMAKE_SYSTEM_PROCESSOR=arm',
+          '-DCMAKE_C_COMPILER=arm-linux-gnueabihf-gcc',
+          `-DSYSGATE_COMMAND=${process.execPath};${DIST_CLI}`,
+        ],
+        proj,
+      );
       assert.equal(c.status, 0, c.out);
     });
 
@@ -367,7 +453,7 @@ endif()
       assert.equal(q.stdout, 'app ok\n', q.stderr);
     });
 
-    it('fails the build for the app that mounts, with the check\'s message', () => {
+    it("fails the build for the app that mounts, with the check's message", () => {
       const r = run('cmake', ['--build', 'build', '--target', 'mounter'], proj);
       assert.notEqual(r.status, 0);
       assert.match(r.out, /warn +mount +depends/); // STRICT: a depends finding fails the build

@@ -104,7 +104,10 @@ describe('--json on every command that reports, as its --help documents', functi
   const RUNS: Record<string, () => { argv: string[]; code: number; process?: boolean; stderr?: boolean }> = {
     'targets --json': () => ({ argv: ['targets', '--json'], code: 0 }),
     'syscalls --json': () => ({ argv: ['syscalls', '-t', 'codesafe5', '--arch', 'arm', '--json'], code: 0 }),
-    'explain --json': () => ({ argv: ['explain', '-t', 'codesafe5', '--firmware', '13.5', 'getrandom', 'ptrace', 'nice', 'mmap', '--arch', 'arm', '--json'], code: 0 }),
+    'explain --json': () => ({
+      argv: ['explain', '-t', 'codesafe5', '--firmware', '13.5', 'getrandom', 'ptrace', 'nice', 'mmap', '--arch', 'arm', '--json'],
+      code: 0,
+    }),
     'compat --json': () => ({ argv: ['compat', '-t', 'codesafe5', '--from', '13.5', '--to', '13.7', '--json'], code: 0 }),
     'generate --json': () => ({ argv: ['generate', '-t', 'codesafe5', '--firmware', '13.7', '-a', 'arm', '--format', 'bpf,c', '-o', dir, '--json'], code: 0 }),
     'shim --json': () => ({ argv: ['shim', '-t', 'codesafe5', '-a', 'arm', '-o', dir, '--json'], code: 0 }),
@@ -116,7 +119,11 @@ describe('--json on every command that reports, as its --help documents', functi
     'check --json': () => ({ argv: ['check', join(ROOT, 'examples/bin/keygen.arm'), '-t', 'codesafe5', '--firmware', '13.7', '--json'], code: 0 }), // getrandom depends: a warning
     // run's report goes to stderr (stdout is the program's); /bin/true makes calls 13.7 denies.
     'run --json': () => ({ argv: ['run', '-t', 'codesafe5', '--firmware', '13.7', '--json', '--', '/bin/true'], code: 0, process: true, stderr: true }),
-    'cc --json': () => ({ argv: ['cc', '--target', 'enclave-x86_64', '--no-shim', '--json', '--', 'gcc', '-o', join(dir, 'app'), join(dir, 'app.c')], code: 1, process: true }),
+    'cc --json': () => ({
+      argv: ['cc', '--target', 'enclave-x86_64', '--no-shim', '--json', '--', 'gcc', '-o', join(dir, 'app'), join(dir, 'app.c')],
+      code: 1,
+      process: true,
+    }),
   };
 
   it('every command whose help mentions --json documents its JSON, and every documented shape is tested here', () => {
@@ -140,7 +147,10 @@ describe('--json on every command that reports, as its --help documents', functi
         writeFileSync(join(dir, 'app.c'), '#include <sys/mount.h>\nint main(void) { return mount("a", "b", "c", 0, 0); }\n');
       }
       if (label.startsWith('bpf ')) await cli(RUNS['generate --json']!().argv);
-      const doc = [...helps.values()].map(jsonDocs).find((d) => d.has(label))!.get(label)!;
+      const doc = [...helps.values()]
+        .map(jsonDocs)
+        .find((d) => d.has(label))!
+        .get(label)!;
       const { argv, code, process: inProcess, stderr } = make();
       if (label === 'run --json' && process.arch !== 'x64') this.skip();
       const r = inProcess ? cliProcess(argv) : await cli(argv);

@@ -5,7 +5,17 @@ import { json, writeJson, type Io } from '../src/cli/io.ts';
 function streamed(value: unknown, depth?: number): { text: string; writes: number } {
   let text = '';
   let writes = 0;
-  const io = { out: (t: string) => { text += t; writes++; }, err: () => {}, color: false, isTTY: false, cwd: '/', env: {} } as unknown as Io;
+  const io = {
+    out: (t: string) => {
+      text += t;
+      writes++;
+    },
+    err: () => {},
+    color: false,
+    isTTY: false,
+    cwd: '/',
+    env: {},
+  } as unknown as Io;
   writeJson(io, value, depth);
   return { text, writes };
 }
@@ -13,14 +23,29 @@ function streamed(value: unknown, depth?: number): { text: string; writes: numbe
 describe('writeJson', () => {
   it('gives the bytes json() gives, at every depth', () => {
     const values: unknown[] = [
-      null, 1, 'x', [], {}, [[]], { a: {} },
+      null,
+      1,
+      'x',
+      [],
+      {},
+      [[]],
+      { a: {} },
       [{ a: 1, b: undefined, c: [1, 'two', null, undefined], d: { e: { f: [{ g: 1n }] } }, h: () => 1 }],
-      { file: 'a', nested: [[1, 2], [3, { x: 'y\nz' }]], when: new Date(0), big: 2n ** 70n },
+      {
+        file: 'a',
+        nested: [
+          [1, 2],
+          [3, { x: 'y\nz' }],
+        ],
+        when: new Date(0),
+        big: 2n ** 70n,
+      },
     ];
-    for (const v of values) for (const depth of [0, 1, 2, 3, 5, 9]) assert.equal(streamed(v, depth).text, json(v), `${JSON.stringify(json(v))} at depth ${depth}`);
+    for (const v of values)
+      for (const depth of [0, 1, 2, 3, 5, 9]) assert.equal(streamed(v, depth).text, json(v), `${JSON.stringify(json(v))} at depth ${depth}`);
   });
 
-  it('writes a result past V8\'s longest string in pieces', () => {
+  it("writes a result past V8's longest string in pieces", () => {
     // 600 reports of 1 MiB each: JSON.stringify of the whole would throw RangeError.
     const big = 'x'.repeat(1 << 20);
     const reports = Array.from({ length: 600 }, (_, i) => ({ file: `f${i}`, blob: big }));
@@ -28,7 +53,18 @@ describe('writeJson', () => {
     let bytes = 0;
     let writes = 0;
     let tail = '';
-    const io = { out: (t: string) => { bytes += t.length; writes++; tail = (tail + t).slice(-20); }, err: () => {}, color: false, isTTY: false, cwd: '/', env: {} } as unknown as Io;
+    const io = {
+      out: (t: string) => {
+        bytes += t.length;
+        writes++;
+        tail = (tail + t).slice(-20);
+      },
+      err: () => {},
+      color: false,
+      isTTY: false,
+      cwd: '/',
+      env: {},
+    } as unknown as Io;
     writeJson(io, reports);
     assert.ok(bytes > 600 * (1 << 20) && writes >= 600);
     assert.ok(tail.endsWith('"\n  }\n]\n'), JSON.stringify(tail));

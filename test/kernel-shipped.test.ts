@@ -19,7 +19,12 @@ describe('shipped targets in the kernel (x86_64)', function () {
     requireKernelHarness(this);
   });
 
-  for (const [id, fw] of [['codesafe5', '13.4'], ['codesafe5', '13.5'], ['codesafe5', '13.7'], ['enclave-x86_64', undefined]] as const) {
+  for (const [id, fw] of [
+    ['codesafe5', '13.4'],
+    ['codesafe5', '13.5'],
+    ['codesafe5', '13.7'],
+    ['enclave-x86_64', undefined],
+  ] as const) {
     it(`${id}${fw ? ` ${fw}` : ''}: every verdict equals the policy`, async () => {
       const t = await loadTarget(id);
       const [g] = generate(t, { ...(fw ? { firmware: fw } : {}), arches: ['x86_64'], formats: ['bpf'] });

@@ -33,8 +33,23 @@ import ts from 'typescript';
 import { ROOT } from './helpers/paths.ts';
 
 const LAYERS = [
-  ['errors', 'version'], ['util'], ['templates'], ['syscalls'], ['libc'], ['policy'], ['bpf'], ['elf'],
-  ['shim'], ['emit'], ['generate'], ['buildsys'], ['check'], ['run'], ['config'], ['index'], ['cli'],
+  ['errors', 'version'],
+  ['util'],
+  ['templates'],
+  ['syscalls'],
+  ['libc'],
+  ['policy'],
+  ['bpf'],
+  ['elf'],
+  ['shim'],
+  ['emit'],
+  ['generate'],
+  ['buildsys'],
+  ['check'],
+  ['run'],
+  ['config'],
+  ['index'],
+  ['cli'],
 ];
 
 function rank(layer: string): number {
@@ -64,7 +79,10 @@ function tsFiles(dir: string): string[] {
  */
 function importsOf(file: string): string[] {
   const info = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
-  return info.importedFiles.map((f) => f.fileName).filter((s) => s.startsWith('.')).map((s) => resolve(dirname(file), s));
+  return info.importedFiles
+    .map((f) => f.fileName)
+    .filter((s) => s.startsWith('.'))
+    .map((s) => resolve(dirname(file), s));
 }
 
 type Graph = Map<string, string[]>;
@@ -95,7 +113,7 @@ function cycles(graph: Graph): string[][] {
 
 /** Upward imports of src/: "src/a/x.ts (a) -> src/b/y.ts (b)" for each import of a higher layer. */
 function upward(graph: Graph): string[] {
-  const src = join(ROOT, 'src') + '/';
+  const src = `${join(ROOT, 'src')}/`;
   const bad: string[] = [];
   for (const [f, targets] of graph) {
     for (const t of targets) {
@@ -122,8 +140,17 @@ describe('layers: module imports', () => {
     assert.ok(emitIndex?.includes(join(ROOT, 'src/emit/asm.ts')), 'src/emit/index.ts imports ./asm.ts');
     assert.ok(srcGraph.size > 100, `${srcGraph.size} files in src/`);
     const dynamic = [...srcGraph.values()].flat().filter((t) => t.includes('/cli/commands/'));
-    assert.ok(dynamic.length > 0, 'the command registry\'s imports are seen');
-    assert.deepEqual(cycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]])), [['a', 'b', 'c', 'a']]);
+    assert.ok(dynamic.length > 0, "the command registry's imports are seen");
+    assert.deepEqual(
+      cycles(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+      [['a', 'b', 'c', 'a']],
+    );
   });
 
   it('every file of src/ has a layer', () => {
@@ -141,7 +168,7 @@ describe('layers: module imports', () => {
   it('no cycle between files of bench/, and src/ imports nothing of bench/ or test/', () => {
     assert.deepEqual(cycles(benchGraph), []);
     // Covered by upward() too (anything outside src/ is refused); named here for the bench.
-    const out = [...srcGraph.values()].flat().filter((t) => t.startsWith(join(ROOT, 'bench') + '/') || t.startsWith(join(ROOT, 'test') + '/'));
+    const out = [...srcGraph.values()].flat().filter((t) => t.startsWith(`${join(ROOT, 'bench')}/`) || t.startsWith(`${join(ROOT, 'test')}/`));
     assert.deepEqual(out, []);
   });
 });

@@ -69,22 +69,34 @@ describe('libc knowledge base', () => {
           const where = `${e.symbols[0]} (${e.source.split(';')[0]})`;
           const steps = (xs: SyscallStep[] | undefined): void => {
             for (const s of xs ?? []) {
-              if (s.arches) for (const a of s.arches) if (!entryArches.includes(a)) problems.push(`${where}: step ${s.syscall} names ${a}, outside the entry's arches`);
+              if (s.arches)
+                for (const a of s.arches) if (!entryArches.includes(a)) problems.push(`${where}: step ${s.syscall} names ${a}, outside the entry's arches`);
               check(where, s.syscall, s.arches ?? entryArches);
             }
           };
-          steps(e.chain); steps(e.also); steps(e.conditional); steps(e.onEnosysCalls);
+          steps(e.chain);
+          steps(e.also);
+          steps(e.conditional);
+          steps(e.onEnosysCalls);
           for (const s of [...(e.also ?? []), ...(e.conditional ?? [])]) {
             if (s.fallback) check(`${where} fallback of ${s.syscall}`, s.fallback, s.arches ?? entryArches);
             if (s.fallback && s.onEnosys !== 'fallback') problems.push(`${where}: ${s.syscall} names a fallback without onEnosys 'fallback'`);
             if (s.anyError && !s.onEnosys) problems.push(`${where}: ${s.syscall} has anyError without onEnosys`);
           }
           for (const s of [...e.chain, ...(e.onEnosysCalls ?? [])]) {
-            if (s.onEnosys || s.fallback || s.anyError) problems.push(`${where}: chain step ${s.syscall} carries step failure handling (the entry's onEnosys applies)`);
+            if (s.onEnosys || s.fallback || s.anyError)
+              problems.push(`${where}: chain step ${s.syscall} carries step failure handling (the entry's onEnosys applies)`);
           }
           if (e.sameName) for (const sym of e.symbols) check(where, sym, entryArches);
-          for (const d of e.vdso ?? []) for (const a of d.arches) if (!entryArches.includes(a)) problems.push(`${where}: vDSO ${d.symbol} on ${a}, outside the entry's arches`);
-          const makesCalls = e.sameName || e.numberFromCaller || e.chain.length > 0 || (e.also?.length ?? 0) > 0 || (e.conditional?.length ?? 0) > 0 || (e.uses?.length ?? 0) > 0;
+          for (const d of e.vdso ?? [])
+            for (const a of d.arches) if (!entryArches.includes(a)) problems.push(`${where}: vDSO ${d.symbol} on ${a}, outside the entry's arches`);
+          const makesCalls =
+            e.sameName ||
+            e.numberFromCaller ||
+            e.chain.length > 0 ||
+            (e.also?.length ?? 0) > 0 ||
+            (e.conditional?.length ?? 0) > 0 ||
+            (e.uses?.length ?? 0) > 0;
           if (e.pure && (makesCalls || e.vdso?.length || e.onEnosysCalls?.length)) problems.push(`${where}: pure, yet lists syscalls or uses`);
           if (!e.pure && !makesCalls) problems.push(`${where}: no chain, also, conditional or uses, and not marked pure`);
         }
@@ -160,15 +172,24 @@ describe('libc knowledge base', () => {
 
     it('arc4random (2.36): getrandom, then (in a fixed build) /dev/urandom through openat/read on ENOSYS; absent before 2.36', () => {
       const info = lookupFunction('glibc', 'arc4random_buf', 'arm', '2.36');
-      assert.deepEqual(info?.chain.map((s) => s.syscall), ['getrandom']);
+      assert.deepEqual(
+        info?.chain.map((s) => s.syscall),
+        ['getrandom'],
+      );
       assert.equal(info?.onEnosys, 'depends-on-build'); // the 2.36 release tag hangs instead (BZ 29638)
-      assert.deepEqual(info?.onEnosysCalls.map((s) => s.syscall), ['openat', 'ppoll', 'read', 'close']);
+      assert.deepEqual(
+        info?.onEnosysCalls.map((s) => s.syscall),
+        ['openat', 'ppoll', 'read', 'close'],
+      );
       assert.equal(lookupFunction('glibc', 'arc4random', 'arm', '2.35'), undefined);
     });
 
     it('__clock_gettime64 on arm: vDSO, then clock_gettime64, then clock_gettime', () => {
       const info = lookupFunction('glibc', '__clock_gettime64@GLIBC_2.34', 'arm');
-      assert.deepEqual(info?.chain.map((s) => s.syscall), ['clock_gettime64', 'clock_gettime']);
+      assert.deepEqual(
+        info?.chain.map((s) => s.syscall),
+        ['clock_gettime64', 'clock_gettime'],
+      );
       assert.deepEqual(info?.vdso, ['__vdso_clock_gettime64', '__vdso_clock_gettime']);
       assert.deepEqual(chainOf('glibc', 'clock_gettime', 'x86_64'), ['clock_gettime']);
       assert.deepEqual(lookupFunction('glibc', 'clock_gettime', 'x86_64')?.vdso, ['__vdso_clock_gettime']);
@@ -216,34 +237,78 @@ describe('libc knowledge base', () => {
 
     it('32-bit time64 wrappers: the old syscall unless the time needs 64 bits (glibc >= 2.34)', () => {
       const fut = lookupFunction('glibc', 'pthread_mutex_lock', 'arm', '2.36');
-      assert.deepEqual(fut?.chain.map((s) => s.syscall), ['futex']);
-      assert.deepEqual(fut?.conditional.map((s) => s.syscall), ['futex_time64']);
+      assert.deepEqual(
+        fut?.chain.map((s) => s.syscall),
+        ['futex'],
+      );
+      assert.deepEqual(
+        fut?.conditional.map((s) => s.syscall),
+        ['futex_time64'],
+      );
       assert.equal(fut?.onEnosys, 'abort');
       assert.deepEqual(lookupFunction('glibc', 'pthread_mutex_lock', 'x86_64')?.conditional, []);
       const ns = lookupFunction('glibc', '__nanosleep64', 'arm', '2.36');
-      assert.deepEqual(ns?.chain.map((s) => s.syscall), ['clock_nanosleep']);
-      assert.deepEqual(ns?.conditional.map((s) => s.syscall), ['clock_nanosleep_time64']);
+      assert.deepEqual(
+        ns?.chain.map((s) => s.syscall),
+        ['clock_nanosleep'],
+      );
+      assert.deepEqual(
+        ns?.conditional.map((s) => s.syscall),
+        ['clock_nanosleep_time64'],
+      );
       assert.deepEqual(chainOf('glibc', 'clock_nanosleep', 'arm', '2.33'), ['clock_nanosleep_time64', 'clock_nanosleep']);
       assert.deepEqual(chainOf('glibc', 'select', 'arm'), ['pselect6']);
     });
 
     it('names that differ per arch', () => {
       const cases: [string, ArchName, string[]][] = [
-        ['eventfd', 'arm', ['eventfd2']], ['signalfd', 'x86_64', ['signalfd4']],
-        ['epoll_create', 'aarch64', ['epoll_create1']], ['epoll_create', 'arm', ['epoll_create']],
-        ['epoll_wait', 'aarch64', ['epoll_pwait']], ['epoll_wait', 'ppc', ['epoll_wait']],
-        ['inotify_init', 'aarch64', ['inotify_init1']], ['open', 'arm', ['openat']], ['open64', 'x86_64', ['openat']],
-        ['creat', 'arm', ['creat']], ['creat64', 'arm', ['openat']], ['creat', 'aarch64', ['openat']],
-        ['dup2', 'aarch64', ['dup3']], ['dup2', 'arm', ['dup2']], ['access', 'aarch64', ['faccessat']],
-        ['mkdir', 'aarch64', ['mkdirat']], ['unlink', 'aarch64', ['unlinkat']], ['rename', 'aarch64', ['renameat']],
-        ['readlink', 'aarch64', ['readlinkat']], ['poll', 'aarch64', ['ppoll']], ['poll', 'arm', ['poll']],
-        ['getrlimit', 'arm', ['ugetrlimit']], ['getrlimit', 'aarch64', ['prlimit64']], ['setrlimit', 'arm', ['prlimit64']],
-        ['mmap', 'arm', ['mmap2']], ['mmap64', 'x86_64', ['mmap']], ['lseek', 'ppc', ['_llseek']], ['lseek', 'ppc64', ['_llseek']], ['statfs', 'ppc64', ['statfs64']], ['fstatvfs', 'ppc64', ['fstatfs64']], ['lseek64', 'aarch64', ['lseek']],
-        ['pread', 'arm', ['pread64']], ['sendfile64', 'arm', ['sendfile64']], ['sendfile64', 'x86_64', ['sendfile']],
-        ['readdir', 'arm', ['getdents64']], ['socket', 'arm', ['socket']], ['accept4', 'ppc', ['accept4']],
-        ['socket', 'i386', ['socketcall']], ['send', 'arm', ['send']], ['send', 'x86_64', ['sendto']], ['recv', 'ppc', ['recv']],
-        ['prctl', 'arm', ['prctl']], ['mount', 'ppc', ['mount']], ['chroot', 'arm', ['chroot']], ['ptrace', 'x86_64', ['ptrace']],
-        ['fcntl', 'arm', ['fcntl64']], ['close', 'arm', ['close']],
+        ['eventfd', 'arm', ['eventfd2']],
+        ['signalfd', 'x86_64', ['signalfd4']],
+        ['epoll_create', 'aarch64', ['epoll_create1']],
+        ['epoll_create', 'arm', ['epoll_create']],
+        ['epoll_wait', 'aarch64', ['epoll_pwait']],
+        ['epoll_wait', 'ppc', ['epoll_wait']],
+        ['inotify_init', 'aarch64', ['inotify_init1']],
+        ['open', 'arm', ['openat']],
+        ['open64', 'x86_64', ['openat']],
+        ['creat', 'arm', ['creat']],
+        ['creat64', 'arm', ['openat']],
+        ['creat', 'aarch64', ['openat']],
+        ['dup2', 'aarch64', ['dup3']],
+        ['dup2', 'arm', ['dup2']],
+        ['access', 'aarch64', ['faccessat']],
+        ['mkdir', 'aarch64', ['mkdirat']],
+        ['unlink', 'aarch64', ['unlinkat']],
+        ['rename', 'aarch64', ['renameat']],
+        ['readlink', 'aarch64', ['readlinkat']],
+        ['poll', 'aarch64', ['ppoll']],
+        ['poll', 'arm', ['poll']],
+        ['getrlimit', 'arm', ['ugetrlimit']],
+        ['getrlimit', 'aarch64', ['prlimit64']],
+        ['setrlimit', 'arm', ['prlimit64']],
+        ['mmap', 'arm', ['mmap2']],
+        ['mmap64', 'x86_64', ['mmap']],
+        ['lseek', 'ppc', ['_llseek']],
+        ['lseek', 'ppc64', ['_llseek']],
+        ['statfs', 'ppc64', ['statfs64']],
+        ['fstatvfs', 'ppc64', ['fstatfs64']],
+        ['lseek64', 'aarch64', ['lseek']],
+        ['pread', 'arm', ['pread64']],
+        ['sendfile64', 'arm', ['sendfile64']],
+        ['sendfile64', 'x86_64', ['sendfile']],
+        ['readdir', 'arm', ['getdents64']],
+        ['socket', 'arm', ['socket']],
+        ['accept4', 'ppc', ['accept4']],
+        ['socket', 'i386', ['socketcall']],
+        ['send', 'arm', ['send']],
+        ['send', 'x86_64', ['sendto']],
+        ['recv', 'ppc', ['recv']],
+        ['prctl', 'arm', ['prctl']],
+        ['mount', 'ppc', ['mount']],
+        ['chroot', 'arm', ['chroot']],
+        ['ptrace', 'x86_64', ['ptrace']],
+        ['fcntl', 'arm', ['fcntl64']],
+        ['close', 'arm', ['close']],
       ];
       for (const [sym, arch, chain] of cases) assert.deepEqual(chainOf('glibc', sym, arch), chain, `${sym} on ${arch}`);
       const sc = lookupFunction('glibc', 'syscall', 'arm');
@@ -255,7 +320,10 @@ describe('libc knowledge base', () => {
 
     it('malloc: brk then mmap on any error, plus getrandom for the tcache key (2.34+)', () => {
       const m = lookupFunction('glibc', 'malloc', 'arm');
-      assert.deepEqual(m?.chain.map((s) => s.syscall), ['brk', 'mmap2']);
+      assert.deepEqual(
+        m?.chain.map((s) => s.syscall),
+        ['brk', 'mmap2'],
+      );
       assert.equal(m?.chain[1]?.fallbackOn, 'any-error');
       assert.ok(m?.also.some((s) => s.syscall === 'getrandom'));
       const all = allSyscallsOf('glibc', 'opendir', 'x86_64');
@@ -312,7 +380,8 @@ describe('libc knowledge base', () => {
           assert.match(info.onEnosysDetail ?? '', v === '2.36' ? /BZ 29638.*loop forever|loop forever.*BZ 29638/ : /BZ 31612/);
           assert.match(info.onEnosysDetail ?? '', /cannot see which build/);
         }
-        for (const v of ['2.37', '2.38', '2.40', '2.42']) assert.equal(lookupFunction('glibc', 'arc4random_buf', arch, v)!.onEnosys, 'fallback-file', `${arch} ${v}`);
+        for (const v of ['2.37', '2.38', '2.40', '2.42'])
+          assert.equal(lookupFunction('glibc', 'arc4random_buf', arch, v)!.onEnosys, 'fallback-file', `${arch} ${v}`);
         assert.equal(lookupFunction('glibc', 'arc4random', arch, '2.35'), undefined);
       }
     });
@@ -430,9 +499,18 @@ int main(void) {
 `;
     // The symbol each marker's call imports in a _TIME_BITS=64 / _FILE_OFFSET_BITS=64 build.
     const SYMBOL: Record<string, string> = {
-      pipe: 'pipe', getentropy: 'getentropy', clock_gettime: '__clock_gettime64', stat: '__stat64_time64',
-      nanosleep: '__nanosleep64', eventfd: 'eventfd', epoll_create: 'epoll_create', open: 'open64',
-      lseek: 'lseek64', getrlimit: 'getrlimit64', malloc: 'malloc', pthread_create: 'pthread_create',
+      pipe: 'pipe',
+      getentropy: 'getentropy',
+      clock_gettime: '__clock_gettime64',
+      stat: '__stat64_time64',
+      nanosleep: '__nanosleep64',
+      eventfd: 'eventfd',
+      epoll_create: 'epoll_create',
+      open: 'open64',
+      lseek: 'lseek64',
+      getrlimit: 'getrlimit64',
+      malloc: 'malloc',
+      pthread_create: 'pthread_create',
     };
     const TARGETS: { arch: ArchName; cc: string; pkg: string; qemu: string; sysroot: string }[] = [
       { arch: 'arm', cc: 'arm-linux-gnueabihf-gcc', pkg: 'gcc-arm-linux-gnueabihf', qemu: 'qemu-arm', sysroot: '/usr/arm-linux-gnueabihf' },
@@ -446,17 +524,24 @@ int main(void) {
       let current = '';
       for (const line of trace.split('\n')) {
         const marker = /"M:([a-z_0-9]+)"/.exec(line);
-        if (marker) { current = marker[1]!; out.set(current, []); continue; }
+        if (marker) {
+          current = marker[1]!;
+          out.set(current, []);
+          continue;
+        }
         const unknown = /^\d+ Unknown syscall (\d+)/.exec(line);
         const call = /^\d+ ([a-z_0-9]+)\(/.exec(line);
-        const name = unknown ? syscallName(arch, Number(unknown[1])) ?? `nr${unknown[1]}` : call?.[1];
+        const name = unknown ? (syscallName(arch, Number(unknown[1])) ?? `nr${unknown[1]}`) : call?.[1];
         if (name) out.get(current)!.push(name);
       }
       return out;
     }
 
     function glibcVersion(sysroot: string): string | undefined {
-      const r = sh('sh', ['-c', `ls ${sysroot}/lib/libc.so.6 >/dev/null 2>&1 && strings ${sysroot}/lib/libc.so.6 | grep -m1 -o 'GNU C Library [^)]*) [a-z ]*version [0-9.]*'`]);
+      const r = sh('sh', [
+        '-c',
+        `ls ${sysroot}/lib/libc.so.6 >/dev/null 2>&1 && strings ${sysroot}/lib/libc.so.6 | grep -m1 -o 'GNU C Library [^)]*) [a-z ]*version [0-9.]*'`,
+      ]);
       return /version (\d+\.\d+)/.exec(r.stdout)?.[1];
     }
 
@@ -479,7 +564,19 @@ int main(void) {
             assert.ok(info, `${sym}: no entry`);
             const possible = allSyscallsOf('glibc', sym, t.arch, version)!.syscalls;
             // malloc's first call is where the tcache key is drawn: allow the start-up getrandom too.
-            const extra = new Set(['rt_sigprocmask', 'rt_sigaction', 'mmap2', 'mmap', 'mprotect', 'futex', 'set_robust_list', 'rseq', 'madvise', 'exit', 'munmap']);
+            const extra = new Set([
+              'rt_sigprocmask',
+              'rt_sigaction',
+              'mmap2',
+              'mmap',
+              'mprotect',
+              'futex',
+              'set_robust_list',
+              'rseq',
+              'madvise',
+              'exit',
+              'munmap',
+            ]);
             for (const s of seen) {
               assert.ok(possible.has(s) || (sym === 'pthread_create' && extra.has(s)), `${t.arch} ${sym}: made ${s}, not in ${[...possible].join(',')}`);
             }
@@ -550,11 +647,39 @@ int main(int argc, char **argv) {
 }
 `;
     const COMMON_SYMBOL: Record<string, string> = {
-      printf: 'printf', fflush: 'fflush', fputs: 'fputs', fopen: 'fopen', fgets: 'fgets', fseek: 'fseek', fread: 'fread', fclose: 'fclose',
-      snprintf: 'snprintf', strlen: 'strlen', perror: 'perror', malloc: 'malloc', qsort: 'qsort', opendir: 'opendir', readdir: 'readdir',
-      closedir: 'closedir', signal: 'signal', sigprocmask: 'sigprocmask', localtime: 'localtime', mktime: 'mktime', isatty: 'isatty',
-      getuid: 'getuid', waitpid: 'waitpid', realpath: 'realpath', mkstemp: 'mkstemp', close: 'close', remove: 'remove', sysconf: 'sysconf', alarm: 'alarm',
-      getpgrp: 'getpgrp', setlocale: 'setlocale', strerror: 'strerror', end: '__libc_start_main',
+      printf: 'printf',
+      fflush: 'fflush',
+      fputs: 'fputs',
+      fopen: 'fopen',
+      fgets: 'fgets',
+      fseek: 'fseek',
+      fread: 'fread',
+      fclose: 'fclose',
+      snprintf: 'snprintf',
+      strlen: 'strlen',
+      perror: 'perror',
+      malloc: 'malloc',
+      qsort: 'qsort',
+      opendir: 'opendir',
+      readdir: 'readdir',
+      closedir: 'closedir',
+      signal: 'signal',
+      sigprocmask: 'sigprocmask',
+      localtime: 'localtime',
+      mktime: 'mktime',
+      isatty: 'isatty',
+      getuid: 'getuid',
+      waitpid: 'waitpid',
+      realpath: 'realpath',
+      mkstemp: 'mkstemp',
+      close: 'close',
+      remove: 'remove',
+      sysconf: 'sysconf',
+      alarm: 'alarm',
+      getpgrp: 'getpgrp',
+      setlocale: 'setlocale',
+      strerror: 'strerror',
+      end: '__libc_start_main',
     };
 
     for (const t of TARGETS) {
@@ -609,7 +734,13 @@ int main(void) {
 `;
     const FACT_TARGETS = [
       ...TARGETS,
-      { arch: 'ppc64' as ArchName, cc: 'powerpc64-linux-gnu-gcc', pkg: 'gcc-powerpc64-linux-gnu libc6-dev-ppc64-cross', qemu: 'qemu-ppc64', sysroot: '/usr/powerpc64-linux-gnu' },
+      {
+        arch: 'ppc64' as ArchName,
+        cc: 'powerpc64-linux-gnu-gcc',
+        pkg: 'gcc-powerpc64-linux-gnu libc6-dev-ppc64-cross',
+        qemu: 'qemu-ppc64',
+        sysroot: '/usr/powerpc64-linux-gnu',
+      },
     ];
     for (const t of FACT_TARGETS) {
       it(`${t.arch}: posix_fadvise(64), raise and recvmmsg make exactly the chains' syscalls (issue 11)`, function () {
@@ -643,7 +774,11 @@ int main(void) {
       if (version !== '2.36') this.skip(); // the detail names Debian 12's 2.36 build
       const dir = tempDir();
       try {
-        const exe = compileC('gcc', dir, 'arc4', `
+        const exe = compileC(
+          'gcc',
+          dir,
+          'arc4',
+          `
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -667,7 +802,9 @@ int main(void) {
   puts("done");
   return 0;
 }
-`, ['-O1']);
+`,
+          ['-O1'],
+        );
         const trace = join(dir, 'trace');
         // timeout: at the 2.36 release tag this loops forever
         const r = sh('timeout', ['20', 'strace', '-f', '-qq', '-e', 'trace=getrandom,openat,ppoll,read', '-o', trace, exe]);
@@ -682,7 +819,10 @@ int main(void) {
         assert.match(lines, /openat\(AT_FDCWD, "\/dev\/random"/);
         assert.match(lines, /openat\(AT_FDCWD, "\/dev\/urandom"/);
         const info = lookupFunction('glibc', 'arc4random', 'x86_64', version)!;
-        assert.deepEqual(info.onEnosysCalls.map((c) => c.syscall), ['openat', 'ppoll', 'read', 'close']);
+        assert.deepEqual(
+          info.onEnosysCalls.map((c) => c.syscall),
+          ['openat', 'ppoll', 'read', 'close'],
+        );
         assert.match(info.onEnosysDetail ?? '', /Debian 12's glibc 2\.36-9\S* has the fix/);
       } finally {
         removeDir(dir);
@@ -720,11 +860,19 @@ int main(void) {
           this.skip();
         }
         const trace = readFileSync(join(dir, 'trace'), 'utf8')
-          .split('\n').map((l) => l.replace(/^(\d+)\s+/, '$1 ')).join('\n');
+          .split('\n')
+          .map((l) => l.replace(/^(\d+)\s+/, '$1 '))
+          .join('\n');
         const secs = sections('x86_64', trace);
         const expect: [string, string][] = [
-          ['pipe', 'pipe'], ['getentropy', 'getrandom'], ['stat', 'stat'], ['nanosleep', 'nanosleep'],
-          ['eventfd', 'eventfd2'], ['epoll_create', 'epoll_create1'], ['open', 'open'], ['getrlimit', 'prlimit64'],
+          ['pipe', 'pipe'],
+          ['getentropy', 'getrandom'],
+          ['stat', 'stat'],
+          ['nanosleep', 'nanosleep'],
+          ['eventfd', 'eventfd2'],
+          ['epoll_create', 'epoll_create1'],
+          ['open', 'open'],
+          ['getrlimit', 'prlimit64'],
         ];
         for (const [marker, syscall] of expect) {
           const sym = marker === 'open' ? 'open' : marker;
@@ -740,4 +888,3 @@ int main(void) {
     });
   });
 });
-

@@ -42,7 +42,10 @@ describe('libc views: the shim against the libc knowledge base', () => {
             const kb = lookupFunction(libc, s.name, arch, v);
             const kbCall = kb && !kb.pure ? (kb.chain[0]?.syscall ?? null) : undefined;
             const shimCall = shimLibcCall(s, libc, arch, v);
-            if (kbCall !== shimCall) wrong.push(`${libc} ${v} ${arch}: knowledge base ${kbCall ?? (kbCall === null ? 'no chain' : 'no entry')}, shim ${shimCall ?? (shimCall === null ? 'no call on the arch' : 'no view')}`);
+            if (kbCall !== shimCall)
+              wrong.push(
+                `${libc} ${v} ${arch}: knowledge base ${kbCall ?? (kbCall === null ? 'no chain' : 'no entry')}, shim ${shimCall ?? (shimCall === null ? 'no call on the arch' : 'no view')}`,
+              );
           }
         }
       }

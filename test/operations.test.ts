@@ -24,8 +24,18 @@ describe('codesafe5 on ARM: operations, not spellings', function () {
     const t = await loadTarget('codesafe5');
     const names = (arch: string) => new Map(resolvePolicy(t, { firmware: '13.7', arch }).rules.map((r) => [r.name, r]));
     const onArm = names('arm');
-    for (const [twin, of] of [['fcntl64', 'fcntl'], ['getuid32', 'getuid'], ['stat64', 'stat'], ['fstat64', 'fstat'], ['truncate64', 'truncate'],
-      ['ftruncate64', 'ftruncate'], ['sendfile64', 'sendfile'], ['mmap2', 'mmap'], ['clock_gettime64', 'clock_gettime'], ['futex_time64', 'futex']] as const) {
+    for (const [twin, of] of [
+      ['fcntl64', 'fcntl'],
+      ['getuid32', 'getuid'],
+      ['stat64', 'stat'],
+      ['fstat64', 'fstat'],
+      ['truncate64', 'truncate'],
+      ['ftruncate64', 'ftruncate'],
+      ['sendfile64', 'sendfile'],
+      ['mmap2', 'mmap'],
+      ['clock_gettime64', 'clock_gettime'],
+      ['futex_time64', 'futex'],
+    ] as const) {
       const r = onArm.get(twin);
       assert.ok(r, twin);
       assert.deepEqual(r.provenance.kind === 'family' && r.provenance.of, of, twin);
@@ -69,7 +79,10 @@ describe('codesafe5 on ARM: operations, not spellings', function () {
     const exe = buildFixture(arm, 'operations', ['-DADVISE']);
     const r = checkElf(read(exe), exe, await loadTarget('codesafe5'), { firmware: '13.7' });
     // posix_fadvise returns the error number and callers carry on: never fatal (issue 13).
-    assert.deepEqual(r.syscalls.filter((f) => f.severity !== 'ok').map((f) => f.name), []);
+    assert.deepEqual(
+      r.syscalls.filter((f) => f.severity !== 'ok').map((f) => f.name),
+      [],
+    );
     assert.equal(r.syscalls.find((f) => f.name === 'arm_fadvise64_64')?.verdict, 'degrades');
   });
 
@@ -87,7 +100,10 @@ describe('codesafe5 on ARM: operations, not spellings', function () {
     assert.equal(r64.fatal, false, JSON.stringify(r64.syscalls.filter((f) => f.severity === 'fatal').map((f) => f.name)));
     const s = JSON.parse((await cli(['syscalls', '--target', 'codesafe5', '--arch', 'arm', '--json'])).stdout) as { abi: { name: string; here: string } };
     assert.deepEqual([s.abi.name, s.abi.here], ['ppc64', 'translated']);
-    assert.match((await cli(['syscalls', '--target', 'codesafe5', '--arch', 'ppc64'])).stdout, /^codesafe5 firmware 13\.7 on ppc64: default errno:ENOSYS\nppc64 is the ABI of the target's own table/);
+    assert.match(
+      (await cli(['syscalls', '--target', 'codesafe5', '--arch', 'ppc64'])).stdout,
+      /^codesafe5 firmware 13\.7 on ppc64: default errno:ENOSYS\nppc64 is the ABI of the target's own table/,
+    );
     assert.match((await cli(['explain', '--target', 'codesafe5', '--arch', 'ppc', 'mmap2'])).stdout, /abi: ppc shares ppc64's kernel syscall table/);
     assert.match((await cli(['targets'])).stdout, /names and numbers: the ppc64 syscall ABI/);
   });

@@ -22,8 +22,19 @@ import type { Action, ArgCondition, Clause, Policy, Rule, TargetDef } from '../s
 import { InputError } from '../src/errors.ts';
 import { syscallNumber, syscallsOn } from '../src/syscalls/table.ts';
 import {
-  ALLOW, clauseRule, errno, interestingValue, kernelVerdicts, makePolicy, observed, pick, prng,
-  requireKernelHarness, TMP, type Probe, type Rng,
+  ALLOW,
+  clauseRule,
+  errno,
+  interestingValue,
+  kernelVerdicts,
+  makePolicy,
+  observed,
+  pick,
+  prng,
+  requireKernelHarness,
+  TMP,
+  type Probe,
+  type Rng,
 } from './helpers/bpf.ts';
 import { cli } from './helpers/cli.ts';
 import { ROOT } from './helpers/paths.ts';
@@ -37,8 +48,19 @@ const show = (a: Action) => formatAction(a);
 // Random policies whose rules have several clauses with different actions
 
 const ACTIONS: Action[] = [
-  ALLOW, ALLOW, ALLOW, { kind: 'log' }, errno(1), errno(13), errno(38), errno(4095), { kind: 'trap' },
-  { kind: 'kill-thread' }, { kind: 'trace', data: 7 }, { kind: 'trace', data: 3 }, { kind: 'user-notif' },
+  ALLOW,
+  ALLOW,
+  ALLOW,
+  { kind: 'log' },
+  errno(1),
+  errno(13),
+  errno(38),
+  errno(4095),
+  { kind: 'trap' },
+  { kind: 'kill-thread' },
+  { kind: 'trace', data: 7 },
+  { kind: 'trace', data: 3 },
+  { kind: 'user-notif' },
 ];
 
 /**
@@ -49,9 +71,7 @@ const ACTIONS: Action[] = [
  */
 function condition(rng: Rng, engine = false): ArgCondition {
   const width = rng() < 0.3 ? 32 : 64;
-  const op = engine
-    ? pick(rng, ['eq', 'masked-eq'] as const)
-    : pick(rng, ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'masked-eq'] as const);
+  const op = engine ? pick(rng, ['eq', 'masked-eq'] as const) : pick(rng, ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'masked-eq'] as const);
   const value = pick(rng, [interestingValue(rng, width), (1n << 53n) + 1n, M64, 9n, 15n]) & (width === 32 ? 0xffffffffn : M64);
   // Few arguments: clauses overlap often. For an engine, all six: fewer comparisons share an
   // argument (two on one argument become bit blocks, a row each).
@@ -101,8 +121,12 @@ function edges(c: ArgCondition, rng: Rng): bigint[] {
   const out = [v, v + 1n, v - 1n, 0n, M64];
   if (c.op === 'masked-eq') {
     const m = c.mask ?? 0n;
-    out.push(v | (~m & M64 & BigInt(Math.floor(rng() * 2 ** 32)) << 16n));
-    for (let b = 0n; b < 64n; b++) if (m & (1n << b)) { out.push(v ^ (1n << b)); break; }
+    out.push(v | (~m & M64 & (BigInt(Math.floor(rng() * 2 ** 32)) << 16n)));
+    for (let b = 0n; b < 64n; b++)
+      if (m & (1n << b)) {
+        out.push(v ^ (1n << b));
+        break;
+      }
   }
   if (c.width === 32) out.push(...out.map((x) => (x & 0xffffffffn) | (BigInt(Math.floor(rng() * 2 ** 32)) << 32n)));
   return out.map((x) => BigInt.asUintN(64, x));
@@ -161,12 +185,18 @@ describe('policy: several entries for one call', () => {
   it('the most severe matching clause wins; none -> default; order: kernel precedence', () => {
     const c = (index: number, value: bigint): ArgCondition => ({ index, op: 'eq', value, width: 64 });
     const p = makePolicy({
-      rules: [clauseRule(62, [
-        { action: ALLOW, conditions: [c(1, 0n)] },
-        { action: errno(1), conditions: [c(1, 9n)] },
-        { action: ALLOW, conditions: [c(0, 1n)] },
-        { action: errno(38), conditions: [c(0, 1n), c(1, 9n)] },
-      ], 'kill')],
+      rules: [
+        clauseRule(
+          62,
+          [
+            { action: ALLOW, conditions: [c(1, 0n)] },
+            { action: errno(1), conditions: [c(1, 9n)] },
+            { action: ALLOW, conditions: [c(0, 1n)] },
+            { action: errno(38), conditions: [c(0, 1n), c(1, 9n)] },
+          ],
+          'kill',
+        ),
+      ],
       defaultAction: { kind: 'kill-process' },
     });
     const act = (args: bigint[]) => show(evaluatePolicy(p, 62, args));
@@ -175,11 +205,39 @@ describe('policy: several entries for one call', () => {
     assert.equal(act([1n, 9n]), 'errno:EPERM', 'EPERM (1) outranks ENOSYS (38): the smaller errno, as the kernel orders them');
     assert.equal(act([1n, 7n]), 'allow');
     assert.equal(act([5n, 7n]), 'kill-process');
-    const order: Action[] = [{ kind: 'kill-process' }, { kind: 'kill-thread' }, { kind: 'trap' }, errno(1), errno(38), { kind: 'user-notif' }, { kind: 'trace', data: 0 }, { kind: 'log' }, ALLOW];
+    const order: Action[] = [
+      { kind: 'kill-process' },
+      { kind: 'kill-thread' },
+      { kind: 'trap' },
+      errno(1),
+      errno(38),
+      { kind: 'user-notif' },
+      { kind: 'trace', data: 0 },
+      { kind: 'log' },
+      ALLOW,
+    ];
     for (let i = 1; i < order.length; i++) assert.ok(actionPrecedence(order[i - 1]!) < actionPrecedence(order[i]!), show(order[i]!));
     // An unconditional clause decides alone only when nothing more severe is conditional.
-    assert.equal(unconditionalAction(clauseRule(1, [{ action: ALLOW, conditions: [] }, { action: errno(1), conditions: [c(0, 1n)] }])), undefined);
-    assert.equal(show(unconditionalAction(clauseRule(1, [{ action: errno(1), conditions: [] }, { action: ALLOW, conditions: [c(0, 1n)] }]))!), 'errno:EPERM');
+    assert.equal(
+      unconditionalAction(
+        clauseRule(1, [
+          { action: ALLOW, conditions: [] },
+          { action: errno(1), conditions: [c(0, 1n)] },
+        ]),
+      ),
+      undefined,
+    );
+    assert.equal(
+      show(
+        unconditionalAction(
+          clauseRule(1, [
+            { action: errno(1), conditions: [] },
+            { action: ALLOW, conditions: [c(0, 1n)] },
+          ]),
+        )!,
+      ),
+      'errno:EPERM',
+    );
   });
 
   it('kill listed twice (allow arg1 == 0, errno:EPERM arg1 == 9): the filter denies kill(1, 9), and the loader says where entries overlap', async () => {
@@ -193,9 +251,10 @@ describe('policy: several entries for one call', () => {
     assert.equal(run(234, [1n, 2n, 9n]), 'errno:EPERM');
     assert.equal(run(234, [1n, 2n, 15n]), 'allow');
     // kill's entries cannot both match (arg1 is 0 or 9): no note; tgkill's can (9 <= 15).
-    assert.deepEqual(t.notes?.map((n) => `${n.pointer} ${n.message}`), [
-      "/syscalls/3 note: 'tgkill' here (errno:EPERM) and at /syscalls/2 (allow) both match some arguments; there the more severe errno:EPERM applies",
-    ]);
+    assert.deepEqual(
+      t.notes?.map((n) => `${n.pointer} ${n.message}`),
+      ["/syscalls/3 note: 'tgkill' here (errno:EPERM) and at /syscalls/2 (allow) both match some arguments; there the more severe errno:EPERM applies"],
+    );
     const r = await cli(['syscalls', '--target', join(FIX, 'kill-twice.json')]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, `${join(FIX, 'kill-twice.json')}#${t.notes![0]!.pointer}: ${t.notes![0]!.message}\n`);
@@ -230,7 +289,10 @@ describe('policy: several entries for one call', () => {
         const holds = (row: (typeof rows)[number]) => row.args.every((a) => conditionHolds({ ...a, width: 64 }, pr.args));
         const matched = [...new Set(rows.filter(holds).map((row) => show(row.action)))];
         assert.ok(matched.length <= 1, `seed ${seed} ${r.name}: rows of ${matched.join(' and ')} overlap`);
-        assert.ok(rows.every((row) => new Set(row.args.map((a) => a.index)).size === row.args.length), 'one comparison per argument');
+        assert.ok(
+          rows.every((row) => new Set(row.args.map((a) => a.index)).size === row.args.length),
+          'one comparison per argument',
+        );
         const want = ruleAction(r, pr.args) ?? p.defaultAction;
         assert.equal(matched[0] ?? show(p.defaultAction), show(want), `seed ${seed} ${r.name} args [${pr.args.map((a) => a.toString(16))}]`);
         total++;
@@ -245,7 +307,7 @@ describe('policy: several entries for one call, in the kernel', function () {
     requireKernelHarness(this);
   });
 
-  it('random policies with repeated names: this machine\'s kernel equals evaluate.ts', () => {
+  it("random policies with repeated names: this machine's kernel equals evaluate.ts", () => {
     let total = 0;
     for (const seed of SEEDS) {
       const rng = prng(seed);
@@ -272,7 +334,7 @@ describe('policy: several entries for one call, built by libseccomp', function (
     }
   });
 
-  it('random policies with repeated names: libseccomp\'s filter from the emitted C equals evaluate.ts', function () {
+  it("random policies with repeated names: libseccomp's filter from the emitted C equals evaluate.ts", function () {
     this.timeout(60_000);
     let total = 0;
     for (const seed of [...SEEDS, 905, 906, 907, 908]) {
@@ -315,7 +377,7 @@ describe('emitters: argument values past 2^53', () => {
     const text = ociEmitter.emit(input)[0]!.content as string;
     assert.match(text, /"value": 9007199254740993,/);
     assert.match(text, /"value": 18446744073709551615,/);
-    assert.ok(text.includes(`"valueTwo": ${0xfedcba9876543211n},`), "masked-eq datum");
+    assert.ok(text.includes(`"valueTwo": ${0xfedcba9876543211n},`), 'masked-eq datum');
     // Exact: read back with digits kept (JSON.parse would round).
     const digits = [...text.matchAll(/"value(?:Two)?": (\d+)/g)].map((m) => BigInt(m[1]!));
     assert.deepEqual(digits.sort(), [...big].sort());

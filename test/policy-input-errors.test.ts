@@ -39,9 +39,14 @@ describe('targets: fail-closed actions and located errors', () => {
     const a = write('log.json', { ...base, defaultAction: 'log' });
     await refused(a, [at(a, '/defaultAction', 'the default action must not be log')]);
     const b = write('fwlog.json', {
-      ...base, firmware: { versions: ['1.0.0'], defaultAction: [{ range: '*', action: 'log' }] }, foreignArchAction: 'log',
+      ...base,
+      firmware: { versions: ['1.0.0'], defaultAction: [{ range: '*', action: 'log' }] },
+      foreignArchAction: 'log',
     });
-    await refused(b, [at(b, '/firmware/defaultAction/0/action', 'the default action must not be log'), at(b, '/foreignArchAction', 'a foreign arch must never be allowed')]);
+    await refused(b, [
+      at(b, '/firmware/defaultAction/0/action', 'the default action must not be log'),
+      at(b, '/foreignArchAction', 'a foreign arch must never be allowed'),
+    ]);
   });
 
   it('locates errno:4096 in firmware.defaultAction, an unknown parent, and unknown root keys', async () => {
@@ -79,14 +84,20 @@ describe('generate: argument values past 2^53 in the default formats', () => {
 
   it('writes 2^64-1 and 2^53+1 exactly in OCI and libseccomp C, and every format succeeds', async () => {
     const f = join(dir, 'big.json');
-    writeFileSync(f, JSON.stringify({
-      id: 'big', title: 'big', arches: ['x86_64'], defaultAction: 'errno:EPERM',
-      syscalls: [
-        { name: 'read' },
-        { name: 'kill', args: [{ index: 1, op: 'eq', value: '18446744073709551615' }] },
-        { name: 'ioctl', args: [{ index: 1, op: 'masked-eq', mask: '0xffffffffffffffff', value: '9007199254740993' }] },
-      ],
-    }));
+    writeFileSync(
+      f,
+      JSON.stringify({
+        id: 'big',
+        title: 'big',
+        arches: ['x86_64'],
+        defaultAction: 'errno:EPERM',
+        syscalls: [
+          { name: 'read' },
+          { name: 'kill', args: [{ index: 1, op: 'eq', value: '18446744073709551615' }] },
+          { name: 'ioctl', args: [{ index: 1, op: 'masked-eq', mask: '0xffffffffffffffff', value: '9007199254740993' }] },
+        ],
+      }),
+    );
     const out = join(dir, 'out');
     const r = await cli(['generate', '--target', f, '--out', out, '--quiet']);
     assert.equal(r.code, 0, r.stderr);

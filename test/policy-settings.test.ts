@@ -55,15 +55,23 @@ describe('policy settings: resolved once, read by check and its workers', () => 
         assert.equal(r.defaultAction, 'kill-process');
       }
       const real = await checkPaths([join(dir, 'bin')], codesafe, { jobs, firmware: '13.7' });
-      assert.ok(real.every((r) => !isCheckError(r) && verdicts(r).has('allowed')), 'the real policy allows some calls');
+      assert.ok(
+        real.every((r) => !isCheckError(r) && verdicts(r).has('allowed')),
+        'the real policy allows some calls',
+      );
     });
   }
 
   it('a deny reason and fix on the Policy reach the finding', () => {
     const real = resolvePolicySet(codesafe, '13.7');
-    const first = (checkElf(new Uint8Array(readFileSync(KEYGEN)), 'keygen', real)).syscalls[0]!.name;
+    const first = checkElf(new Uint8Array(readFileSync(KEYGEN)), 'keygen', real).syscalls[0]!.name;
     const arm = policyFor(real, 'arm')!;
-    const changed = { ...arm, rules: arm.rules.filter((r) => r.name !== first), defaultAction: { kind: 'kill-process' as const }, denied: [{ name: first, reason: 'doctored: the set says so', fix: 'doctored fix' }] };
+    const changed = {
+      ...arm,
+      rules: arm.rules.filter((r) => r.name !== first),
+      defaultAction: { kind: 'kill-process' as const },
+      denied: [{ name: first, reason: 'doctored: the set says so', fix: 'doctored fix' }],
+    };
     const set = { ...real, policies: real.policies.map((p) => (p === arm ? changed : p)) };
     const f = checkElf(new Uint8Array(readFileSync(KEYGEN)), 'keygen', set).syscalls.find((x) => x.name === first)!;
     assert.deepEqual([f.verdict, f.how], ['dies', 'killed']);
@@ -73,11 +81,17 @@ describe('policy settings: resolved once, read by check and its workers', () => 
 
   it('the set holds every arch the target resolves for (x86_64 always), and refuses the others as check did', () => {
     const set = resolvePolicySet(codesafe, '13.7');
-    assert.deepEqual(set.policies.map((p) => p.arch.name), resolvableArches(codesafe));
+    assert.deepEqual(
+      set.policies.map((p) => p.arch.name),
+      resolvableArches(codesafe),
+    );
     assert.ok(set.policies.some((p) => p.arch.name === 'x86_64'));
     assert.ok(set.policies.every((p) => p.firmware === set.firmware));
     const enclave = { ...set, target: { id: 'enclave-x86_64', arches: ['x86_64' as const] }, policies: set.policies.filter((p) => p.arch.name === 'x86_64') };
-    assert.throws(() => checkElf(new Uint8Array(readFileSync(KEYGEN)), 'keygen', enclave), /keygen: arm binary, but target enclave-x86_64 is defined for x86_64 only/);
+    assert.throws(
+      () => checkElf(new Uint8Array(readFileSync(KEYGEN)), 'keygen', enclave),
+      /keygen: arm binary, but target enclave-x86_64 is defined for x86_64 only/,
+    );
   });
 });
 

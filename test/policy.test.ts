@@ -34,7 +34,10 @@ describe('firmware versions', () => {
   });
   for (const bad of ['13', '13.x', 'abc', '', '13.7.2.1', '1e3.4', '-13.7']) {
     it(`rejects '${bad}' with a clear message`, () => {
-      assert.throws(() => parseFirmware(bad), (e: Error) => e instanceof InputError && /bad firmware version/.test(e.message) && /13\.7/.test(e.message));
+      assert.throws(
+        () => parseFirmware(bad),
+        (e: Error) => e instanceof InputError && /bad firmware version/.test(e.message) && /13\.7/.test(e.message),
+      );
     });
   }
 });
@@ -63,20 +66,35 @@ describe('shipped targets pass every check a user file gets', () => {
 });
 
 describe('codesafe5 target', () => {
-  it('lists all 170 vendor entries with the vendor\'s firmware versions', async () => {
+  it("lists all 170 vendor entries with the vendor's firmware versions", async () => {
     const t = await loadTarget('codesafe5');
     const vendor = vendorTable();
     assert.equal(vendor.length, 170);
-    assert.deepEqual(t.entries.map((e) => e.name), vendor.map((v) => v.name));
+    assert.deepEqual(
+      t.entries.map((e) => e.name),
+      vendor.map((v) => v.name),
+    );
     for (const v of vendor) assert.equal(t.entries.find((e) => e.name === v.name)!.since, `${v.since}.0`, v.name);
   });
 
-  it('every vendor (number, name) pair is the 64-bit PowerPC ABI\'s, with no exception', () => {
+  it("every vendor (number, name) pair is the 64-bit PowerPC ABI's, with no exception", () => {
     const vendor = vendorTable();
     assert.equal(vendor.filter((v) => syscallNumber('ppc64', v.name) === v.nr).length, 170);
     // None of the calls only a 32-bit libc makes; _llseek and statfs64/fstatfs64, which 64-bit PowerPC uses.
     const names = new Set(vendor.map((v) => v.name));
-    for (const n of ['mmap2', 'fstat64', 'stat64', 'lstat64', 'fcntl64', 'truncate64', 'ftruncate64', 'sendfile64', 'fadvise64_64', 'clock_gettime64', 'futex_time64']) {
+    for (const n of [
+      'mmap2',
+      'fstat64',
+      'stat64',
+      'lstat64',
+      'fcntl64',
+      'truncate64',
+      'ftruncate64',
+      'sendfile64',
+      'fadvise64_64',
+      'clock_gettime64',
+      'futex_time64',
+    ]) {
       assert.ok(!names.has(n), n);
     }
     for (const n of ['_llseek', 'statfs64', 'fstatfs64', 'newfstatat']) assert.ok(names.has(n), n);
@@ -93,14 +111,21 @@ describe('codesafe5 target', () => {
     }
   });
 
-  for (const [fw, count] of [['13.4', 104], ['13.5', 110], ['13.7', 170]] as const) {
+  for (const [fw, count] of [
+    ['13.4', 104],
+    ['13.5', 110],
+    ['13.7', 170],
+  ] as const) {
     it(`allows exactly the ${count} vendor entries at ${fw} on ppc64, at the vendor's numbers, with no replacement`, async () => {
       const t = await loadTarget('codesafe5');
       assert.ok(t.arches.includes('ppc64'));
       const p = resolvePolicy(t, { firmware: fw, arch: 'ppc64' });
       const vendor = vendorTable().filter((v) => v.since <= fw);
       assert.equal(vendor.length, count);
-      assert.deepEqual(p.rules.map((r) => [r.name, r.nr, r.provenance.kind]), vendor.map((v) => [v.name, v.nr, 'target']).sort((a, b) => (a[1] as number) - (b[1] as number)));
+      assert.deepEqual(
+        p.rules.map((r) => [r.name, r.nr, r.provenance.kind]),
+        vendor.map((v) => [v.name, v.nr, 'target']).sort((a, b) => (a[1] as number) - (b[1] as number)),
+      );
       assert.deepEqual(p.absent, []);
     });
 
@@ -157,10 +182,16 @@ describe('codesafe5 target', () => {
     const t = await loadTarget('codesafe5');
     const arm = resolvePolicy(t, { firmware: '13.7', arch: 'arm' });
     const nice = arm.rules.find((r) => r.name === 'nice')!;
-    assert.deepEqual(nice.clauses.map((c) => c.conditions), [[{ index: 0, op: 'masked-eq', mask: 0x80000000n, value: 0n, width: 32 }]]);
+    assert.deepEqual(
+      nice.clauses.map((c) => c.conditions),
+      [[{ index: 0, op: 'masked-eq', mask: 0x80000000n, value: 0n, width: 32 }]],
+    );
     const x86 = resolvePolicy(t, { firmware: '13.7', arch: 'x86_64' });
     assert.deepEqual(x86.absent.find((a) => a.name === 'nice')!.replacedBy, []);
-    assert.deepEqual(x86.rules.find((r) => r.name === 'setpriority')!.clauses.map((c) => c.conditions.length), [0]);
+    assert.deepEqual(
+      x86.rules.find((r) => r.name === 'setpriority')!.clauses.map((c) => c.conditions.length),
+      [0],
+    );
     assert.equal(x86.rules.find((r) => r.name === 'setpriority')!.provenance.kind, 'target');
     for (const n of ['setpriority', 'setrlimit', 'prlimit64']) assert.ok(t.entries.find((e) => e.name === n)!.limit, n);
   });
@@ -188,7 +219,11 @@ describe('enclave-x86_64 target', () => {
     const code = readFileSync(join(ROOT, 'scripts/data/capejail-allowed.txt'), 'utf8').split('\n').filter(Boolean);
     const allowed = new Set(ruleNames(p));
     const dropped = code.filter((n) => !allowed.has(n) && syscallNumber('x86_64', n) !== null);
-    for (const n of dropped) assert.ok(t.denied.some((d) => d.name === n), `${n} dropped without a recorded reason`);
+    for (const n of dropped)
+      assert.ok(
+        t.denied.some((d) => d.name === n),
+        `${n} dropped without a recorded reason`,
+      );
   });
 });
 
@@ -196,9 +231,17 @@ describe('user targets', () => {
   it('loads groups (nested), OR-ed argument conditions, per-entry actions and family expansion', async () => {
     const t = await loadTarget(join(FIX, 'minimal.json'));
     const x = resolvePolicy(t, { arch: 'x86_64' });
-    assert.deepEqual(ruleNames(x), ['read', 'write', 'mmap', 'getpid', 'kill', 'uname', 'getppid', 'gettid', 'exit_group', 'arch_prctl'].sort((a, b) => syscallNumber('x86_64', a)! - syscallNumber('x86_64', b)!));
+    assert.deepEqual(
+      ruleNames(x),
+      ['read', 'write', 'mmap', 'getpid', 'kill', 'uname', 'getppid', 'gettid', 'exit_group', 'arch_prctl'].sort(
+        (a, b) => syscallNumber('x86_64', a)! - syscallNumber('x86_64', b)!,
+      ),
+    );
     assert.equal(x.rules.find((r) => r.name === 'kill')!.clauses.length, 2);
-    assert.deepEqual(x.rules.find((r) => r.name === 'uname')!.clauses.map((c) => c.action), [{ kind: 'errno', errno: 2 }]);
+    assert.deepEqual(
+      x.rules.find((r) => r.name === 'uname')!.clauses.map((c) => c.action),
+      [{ kind: 'errno', errno: 2 }],
+    );
     assert.deepEqual(x.rules.find((r) => r.name === 'getppid')!.provenance, { kind: 'group', group: '@mine' });
     const arm = resolvePolicy(t, { arch: 'arm' });
     assert.ok(ruleNames(arm).includes('mmap2'));
@@ -217,7 +260,10 @@ describe('user targets', () => {
 
   it('reports every schema problem with file and JSON pointer', async () => {
     const file = join(FIX, 'invalid-schema.json');
-    const err = await loadTarget(file).then(() => undefined, (e) => e);
+    const err = await loadTarget(file).then(
+      () => undefined,
+      (e) => e,
+    );
     assert.ok(err instanceof DiagnosticsError);
     const ptrs = err.diagnostics.map((d) => d.pointer);
     for (const p of ['/id', '/arches/1', '/defaultAction', '/colour', '/syscalls/0/since', '/syscalls/1/args/0/index', '/syscalls/2/group']) {
@@ -228,18 +274,37 @@ describe('user targets', () => {
   });
 
   it('says "did you mean" for unknown syscall and group names', async () => {
-    const err = await loadTarget(join(FIX, 'unknown-name.json')).then(() => undefined, (e) => e);
+    const err = await loadTarget(join(FIX, 'unknown-name.json')).then(
+      () => undefined,
+      (e) => e,
+    );
     assert.ok(err instanceof DiagnosticsError);
     const msgs = err.diagnostics.map((d) => `${d.pointer} ${d.message}`);
-    assert.ok(msgs.some((m) => m.startsWith('/syscalls/1/name') && /'getrandm'.*did you mean 'getrandom'/.test(m)), msgs.join('\n'));
-    assert.ok(msgs.some((m) => m.startsWith('/syscalls/2/name') && /did you mean 'open'/.test(m)), msgs.join('\n'));
-    assert.ok(msgs.some((m) => m.startsWith('/syscalls/3/group') && /did you mean '@basic-io'/.test(m)), msgs.join('\n'));
+    assert.ok(
+      msgs.some((m) => m.startsWith('/syscalls/1/name') && /'getrandm'.*did you mean 'getrandom'/.test(m)),
+      msgs.join('\n'),
+    );
+    assert.ok(
+      msgs.some((m) => m.startsWith('/syscalls/2/name') && /did you mean 'open'/.test(m)),
+      msgs.join('\n'),
+    );
+    assert.ok(
+      msgs.some((m) => m.startsWith('/syscalls/3/group') && /did you mean '@basic-io'/.test(m)),
+      msgs.join('\n'),
+    );
   });
 
   it('reports semantic problems: versions, ranges, allow defaults, duplicates, documented numbers', async () => {
-    const err = await loadTarget(join(FIX, 'semantic.json')).then(() => undefined, (e) => e);
+    const err = await loadTarget(join(FIX, 'semantic.json')).then(
+      () => undefined,
+      (e) => e,
+    );
     assert.ok(err instanceof DiagnosticsError);
-    const byPtr = (p: string) => err.diagnostics.filter((d: { pointer: string }) => d.pointer === p).map((d: { message: string }) => d.message).join(' | ');
+    const byPtr = (p: string) =>
+      err.diagnostics
+        .filter((d: { pointer: string }) => d.pointer === p)
+        .map((d: { message: string }) => d.message)
+        .join(' | ');
     assert.match(byPtr('/defaultArch'), /not one of the target's arches/);
     assert.match(byPtr('/firmware/versions/1'), /oldest first/);
     assert.match(byPtr('/firmware/defaultAction/0/action'), /must not be allow/);
@@ -275,13 +340,34 @@ describe('compat', () => {
 describe('codesafe5: what the older vendor pages say', () => {
   it('records each disagreement where a user meets the name, without changing the policy', async () => {
     const t = await loadTarget('codesafe5');
-    assert.deepEqual(t.history.map((h) => h.name), ['mount', 'umount', 'sigreturn', 'sched_get_priority_min', 'stat64', 'lstat64', 'fstat64', 'fcntl64', 'io_getevents', 'set_robust_list', 'getgroups', 'getpriority', 'ipc', 'tkill']);
+    assert.deepEqual(
+      t.history.map((h) => h.name),
+      [
+        'mount',
+        'umount',
+        'sigreturn',
+        'sched_get_priority_min',
+        'stat64',
+        'lstat64',
+        'fstat64',
+        'fcntl64',
+        'io_getevents',
+        'set_robust_list',
+        'getgroups',
+        'getpriority',
+        'ipc',
+        'tkill',
+      ],
+    );
     const p = resolvePolicy(t, { firmware: '13.5', arch: 'ppc64' });
     assert.ok(!ruleNames(p).includes('mount') && !ruleNames(p).includes('set_robust_list'), 'listed by the old pages only: still denied');
     assert.ok(ruleNames(p).includes('getgroups'), 'missing from the old pages: still allowed since 13.5');
     const e = JSON.parse((await cli(['explain', '--target', 'codesafe5', '--arch', 'ppc64', '--json', 'set_robust_list'])).stdout) as { history: string[] }[];
     assert.match(e[0]!.history[0]!, /^Listed as 300 by the older vendor pages/);
-    const c = JSON.parse((await cli(['compat', '--target', 'codesafe5', '--from', '13.5', '--to', '13.7', '--json'])).stdout) as { history: { name: string }[]; summary: string[] };
+    const c = JSON.parse((await cli(['compat', '--target', 'codesafe5', '--from', '13.5', '--to', '13.7', '--json'])).stdout) as {
+      history: { name: string }[];
+      summary: string[];
+    };
     assert.equal(c.history.length, 14);
     assert.ok(c.summary.some((s) => /Other sources disagree with the target about 14 calls/.test(s)));
   });

@@ -13,10 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, HOST, POLICIES, type Program } from '../bench/reality/corpus.ts';
-import {
-  detectRunner, evaluateProgram, formatResults, matrices, runBaseline,
-  type HarnessOptions, type ProgramResult,
-} from '../bench/reality/harness.ts';
+import { detectRunner, evaluateProgram, formatResults, matrices, runBaseline, type HarnessOptions, type ProgramResult } from '../bench/reality/harness.ts';
 import { DIST_CLI, ROOT } from './helpers/paths.ts';
 import { requireTool } from './helpers/tools.ts';
 
@@ -55,7 +52,7 @@ describe('reality suite (short form)', function () {
     console.log(formatResults(results, o.runner));
   });
 
-  it('records a denied call with the device\'s answer and where it was made (ENOSYS at 13.7)', () => {
+  it("records a denied call with the device's answer and where it was made (ENOSYS at 13.7)", () => {
     const r = find('random-glibc-static', 'codesafe5@13.7');
     const run = r.runs[0]!;
     const g = run.denied.find((d) => d.name === 'getrandom');
@@ -71,7 +68,10 @@ describe('reality suite (short form)', function () {
   it('records a kill as a kill: SIGSYS and the call that caused it (13.5, the enclave)', () => {
     // musl's getrandom() is a direct syscall (no start-up call before it is denied at 13.5);
     // the enclave allows getrandom but kills chmod.
-    for (const [program, policy, call] of [['random-musl-static', 'codesafe5@13.5', 'getrandom'], ['filemeta-glibc-static', 'enclave-x86_64', 'chmod']] as const) {
+    for (const [program, policy, call] of [
+      ['random-musl-static', 'codesafe5@13.5', 'getrandom'],
+      ['filemeta-glibc-static', 'enclave-x86_64', 'chmod'],
+    ] as const) {
       const run = find(program, policy).runs[0]!;
       assert.deepEqual(run.exit, { code: null, signal: 'SIGSYS' }, policy);
       assert.equal(run.killed?.name, call, policy);
@@ -88,8 +88,10 @@ describe('reality suite (short form)', function () {
     assert.deepEqual(r.runs[0]!.exit, { code: 0, signal: null });
   });
 
-  it('today\'s false PASS verdicts are exactly the known-bad list', () => {
-    const falsePass = matrices(results).flatMap((m) => m.passFailed.map((p) => `${m.policy} ${p}`)).sort();
+  it("today's false PASS verdicts are exactly the known-bad list", () => {
+    const falsePass = matrices(results)
+      .flatMap((m) => m.passFailed.map((p) => `${m.policy} ${p}`))
+      .sort();
     assert.deepEqual(falsePass, [...KNOWN_FALSE_PASS].sort());
   });
 });

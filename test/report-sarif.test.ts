@@ -21,7 +21,10 @@ const MULTITOOL_DIR = join(ROOT, 'node_modules/@microsoft/sarif-multitool-linux'
 const SCHEMA = join(MULTITOOL_DIR, 'sarif-2.1.0.json');
 const MULTITOOL = join(MULTITOOL_DIR, 'Sarif.Multitool');
 
-interface Region { byteOffset: number; byteLength: number }
+interface Region {
+  byteOffset: number;
+  byteLength: number;
+}
 interface SarifResult {
   ruleId: string;
   ruleIndex: number;
@@ -134,7 +137,7 @@ describe('check --format sarif: what GitHub code scanning accepts', function () 
       const dynsym = secs.get('.dynsym');
       const dynstr = secs.get('.dynstr');
       // What the region should hold: the result's first way of reaching the call, or the site itself (SG008).
-      const head = res.ruleId === 'SG008' ? res.message.text : res.message.text.split('. Via ')[1] ?? '';
+      const head = res.ruleId === 'SG008' ? res.message.text : (res.message.text.split('. Via ')[1] ?? '');
       if (/^syscall at/.test(head)) {
         // x86-64 `syscall` is 0f 05: the region is the trap itself.
         assert.equal(bytes.subarray(off, off + len).toString('hex'), '0f05', res.message.text);
@@ -164,14 +167,20 @@ describe('check --format sarif: what GitHub code scanning accepts', function () 
   it('relative paths carry uriBaseId SRCROOT (the working directory), absolute ones are file:// URIs', () => {
     const run = rel.runs[0]!;
     assert.deepEqual(run.originalUriBaseIds, { SRCROOT: { uri: pathToFileURL(`${dir}/`).href } });
-    assert.deepEqual(run.artifacts.map((a) => a.location), [
-      { uri: 'static-app', uriBaseId: 'SRCROOT' },
-      { uri: 'dyn%20app%20%231', uriBaseId: 'SRCROOT' },
-    ]);
+    assert.deepEqual(
+      run.artifacts.map((a) => a.location),
+      [
+        { uri: 'static-app', uriBaseId: 'SRCROOT' },
+        { uri: 'dyn%20app%20%231', uriBaseId: 'SRCROOT' },
+      ],
+    );
     for (const res of run.results) assert.equal(res.locations[0]!.physicalLocation.artifactLocation.uriBaseId, 'SRCROOT');
     const a = abs.runs[0]!;
     assert.equal(a.originalUriBaseIds, undefined);
-    assert.deepEqual(a.artifacts.map((x) => x.location.uri), [pathToFileURL(join(dir, files.static)).href, pathToFileURL(join(dir, files.dynamic)).href]);
+    assert.deepEqual(
+      a.artifacts.map((x) => x.location.uri),
+      [pathToFileURL(join(dir, files.static)).href, pathToFileURL(join(dir, files.dynamic)).href],
+    );
     assert.ok(a.artifacts.every((x) => x.location.uri.startsWith('file:///') && x.location.uriBaseId === undefined));
   });
 
@@ -179,8 +188,17 @@ describe('check --format sarif: what GitHub code scanning accepts', function () 
     const results = rel.runs[0]!.results;
     const fp = results.map((r) => Object.values(r.partialFingerprints).join());
     assert.equal(new Set(fp).size, fp.length, 'fingerprints are unique');
-    for (const r of results) assert.ok(Object.values(r.partialFingerprints).join().includes(decodeURIComponent(r.locations[0]!.physicalLocation.artifactLocation.uri)));
-    const bySyscall = (file: string) => new Set(results.filter((r) => r.locations[0]!.physicalLocation.artifactLocation.index === rel.runs[0]!.artifacts.findIndex((a) => decodeURIComponent(a.location.uri) === file)).map((r) => r.properties?.syscall));
+    for (const r of results)
+      assert.ok(Object.values(r.partialFingerprints).join().includes(decodeURIComponent(r.locations[0]!.physicalLocation.artifactLocation.uri)));
+    const bySyscall = (file: string) =>
+      new Set(
+        results
+          .filter(
+            (r) =>
+              r.locations[0]!.physicalLocation.artifactLocation.index === rel.runs[0]!.artifacts.findIndex((a) => decodeURIComponent(a.location.uri) === file),
+          )
+          .map((r) => r.properties?.syscall),
+      );
     const both = [...bySyscall(files.static)].filter((s) => s && bySyscall(files.dynamic).has(s));
     assert.ok(both.length > 0, 'some call is in both binaries');
   });
@@ -200,14 +218,22 @@ describe('check --format sarif: what GitHub code scanning accepts', function () 
     }
     for (const log of ['rel', 'abs']) {
       const problems = multitool(dir, log).filter((r) => r.level === 'error' || r.level === 'warning');
-      assert.deepEqual(problems.map((p) => `${p.ruleId}: ${p.message.text}`), [], log);
+      assert.deepEqual(
+        problems.map((p) => `${p.ruleId}: ${p.message.text}`),
+        [],
+        log,
+      );
     }
     // The old shape (no help, no region, a bare relative path) is what the Multitool refuses.
     const old = structuredClone(rel);
     for (const rule of old.runs[0]!.tool.driver.rules) delete rule.help;
     for (const res of old.runs[0]!.results) delete (res.locations[0]!.physicalLocation as Partial<SarifResult['locations'][0]['physicalLocation']>).region;
     writeFileSync(join(dir, 'old.sarif'), JSON.stringify(old));
-    const ids = new Set(multitool(dir, 'old').filter((r) => r.level === 'error' || r.level === 'warning').map((r) => r.ruleId));
+    const ids = new Set(
+      multitool(dir, 'old')
+        .filter((r) => r.level === 'error' || r.level === 'warning')
+        .map((r) => r.ruleId),
+    );
     assert.ok(ids.has('GH2012') && ids.has('SARIF2017'), [...ids].join(' '));
   });
 

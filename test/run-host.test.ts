@@ -90,8 +90,12 @@ describe('sysgate run on the host (x86_64)', function () {
     // Little-endian filters only (the supervisor reads its host's byte order); arm has codesafe5's
     // argument-conditioned nice, the fixture targets conditioned kill.
     const cases: [string, string | undefined, 'x86_64' | 'arm'][] = [
-      ['codesafe5', '13.5', 'x86_64'], ['codesafe5', '13.7', 'x86_64'], ['enclave-x86_64', undefined, 'x86_64'], ['codesafe5', '13.7', 'arm'],
-      [join(ROOT, 'test/fixtures/targets/minimal.json'), undefined, 'x86_64'], [join(ROOT, 'test/fixtures/targets/kill-twice.json'), undefined, 'x86_64'],
+      ['codesafe5', '13.5', 'x86_64'],
+      ['codesafe5', '13.7', 'x86_64'],
+      ['enclave-x86_64', undefined, 'x86_64'],
+      ['codesafe5', '13.7', 'arm'],
+      [join(ROOT, 'test/fixtures/targets/minimal.json'), undefined, 'x86_64'],
+      [join(ROOT, 'test/fixtures/targets/kill-twice.json'), undefined, 'x86_64'],
     ];
     for (const [ref, fw, arch] of cases) {
       const target = ref.replace(/^.*\//, '');
@@ -101,7 +105,11 @@ describe('sysgate run on the host (x86_64)', function () {
         const file = filterFile(p, `${target}-${fw}-${arch}`);
         const dump = join(dir, `${target}-${fw}-${arch}.rec`);
         const sup = supervisorBinary(['cc'], cache).path;
-        const r = spawnSync(sup, [file, join(dir, 'rep'), '--', bins.clean!], { env: { ...process.env, SYSGATE_SUPERVISE_DUMP: dump }, input: '', timeout: 30_000 });
+        const r = spawnSync(sup, [file, join(dir, 'rep'), '--', bins.clean!], {
+          env: { ...process.env, SYSGATE_SUPERVISE_DUMP: dump },
+          input: '',
+          timeout: 30_000,
+        });
         assert.ok(r.status !== 2 && r.status !== 125, String(r.stderr));
         const rec = decodeFilter(readFileSync(dump), 'little');
         assert.equal(rec.length, shipped.length);
@@ -115,7 +123,9 @@ describe('sysgate run on the host (x86_64)', function () {
         const inputs: { nr: number; arch: number; args?: bigint[] }[] = [];
         for (let nr = 0; nr <= 1100; nr++) {
           inputs.push({ nr, arch: x86 }, { nr: (0x40000000 | nr) >>> 0, arch: x86 }, { nr: (0xf0000 + nr) >>> 0, arch: x86 });
-          if (nr % 50 === 0) for (const other of [ARCHES.x86_64, ARCHES.i386, ARCHES.arm, ARCHES.aarch64, ARCHES.ppc64]) if (other.auditArch !== x86) inputs.push({ nr, arch: other.auditArch });
+          if (nr % 50 === 0)
+            for (const other of [ARCHES.x86_64, ARCHES.i386, ARCHES.arm, ARCHES.aarch64, ARCHES.ppc64])
+              if (other.auditArch !== x86) inputs.push({ nr, arch: other.auditArch });
         }
         inputs.push({ nr: 0xffffffff, arch: x86 }, { nr: 0x7fffffff, arch: x86 }, { nr: 0xfffffffe, arch: x86 });
         let conditioned = 0;
@@ -140,9 +150,14 @@ describe('sysgate run on the host (x86_64)', function () {
         for (const inp of inputs) {
           const a = runFilter(shipped, inp, 'little').ret;
           const b = runFilter(rec, inp, 'little').ret;
-          if ((a & ACTION_FULL) >>> 0 === ALLOW) assert.equal(b, a, `nr ${inp.nr} arch ${inp.arch.toString(16)}: shipped allows, recording 0x${b.toString(16)}`);
+          if ((a & ACTION_FULL) >>> 0 === ALLOW)
+            assert.equal(b, a, `nr ${inp.nr} arch ${inp.arch.toString(16)}: shipped allows, recording 0x${b.toString(16)}`);
           else {
-            assert.equal(b, USER_NOTIF, `nr ${inp.nr} arch ${inp.arch.toString(16)} args ${inp.args}: shipped 0x${a.toString(16)}, recording 0x${b.toString(16)}`);
+            assert.equal(
+              b,
+              USER_NOTIF,
+              `nr ${inp.nr} arch ${inp.arch.toString(16)} args ${inp.args}: shipped 0x${a.toString(16)}, recording 0x${b.toString(16)}`,
+            );
             notified++;
           }
         }
@@ -161,7 +176,10 @@ describe('sysgate run on the host (x86_64)', function () {
       assert.ok(d, JSON.stringify(r.report));
       assert.equal(d.action, 'errno:ENOSYS');
       assert.ok(d.count >= 1);
-      assert.ok(d.where.some((w) => w.function === 'getrandom' && /libc\.so/.test(w.object ?? '')), JSON.stringify(d.where));
+      assert.ok(
+        d.where.some((w) => w.function === 'getrandom' && /libc\.so/.test(w.object ?? '')),
+        JSON.stringify(d.where),
+      );
       assert.equal(r.report!.mode, 'enforced');
       assert.equal(r.report!.runner.kind, 'host');
       assert.deepEqual(r.report!.exit, { code: 38, signal: null });
@@ -204,13 +222,19 @@ describe('sysgate run on the host (x86_64)', function () {
       assert.equal(r.code, 39, r.stderr);
       assert.match(r.stdout, /child getrandom -1 errno 38\n/);
       const d = r.report!.denied.find((x) => x.name === 'getrandom')!;
-      assert.ok(d.where.some((w) => w.function === 'syscall'), JSON.stringify(d));
+      assert.ok(
+        d.where.some((w) => w.function === 'syscall'),
+        JSON.stringify(d),
+      );
     });
 
     it('the Node API: runProgram with captured output', async () => {
       let out = '';
       const rep = await runProgram({
-        target: 'codesafe5', firmware: '13.7', program: bins.getrandom!, args: [],
+        target: 'codesafe5',
+        firmware: '13.7',
+        program: bins.getrandom!,
+        args: [],
         env: { ...process.env, SYSGATE_CACHE_DIR: cache },
         io: { stdout: (b) => void (out += Buffer.from(b).toString()), stderr: () => {} },
       });
@@ -221,7 +245,11 @@ describe('sysgate run on the host (x86_64)', function () {
   });
 
   describe('the same as under the shipped filter loaded directly', () => {
-    const cases: [string, string | undefined][] = [['codesafe5', '13.5'], ['codesafe5', '13.7'], ['enclave-x86_64', undefined]];
+    const cases: [string, string | undefined][] = [
+      ['codesafe5', '13.5'],
+      ['codesafe5', '13.7'],
+      ['enclave-x86_64', undefined],
+    ];
     for (const [target, fw] of cases) {
       it(`${target}${fw ? ` ${fw}` : ''}: exit status and output of every fixture`, async () => {
         const file = filterFile(await policyFor(target, fw), `direct-${target}-${fw}`);
@@ -240,10 +268,17 @@ describe('sysgate run on the host (x86_64)', function () {
     for (const action of ['trap', 'kill-thread', 'kill-process', 'errno:EPERM', 'errno:ENOSYS', 'trace:1', 'user-notif']) {
       it(`default action ${action}: the raw getrandom program ends the same way`, async () => {
         const file = join(dir, `user-${action.replace(/\W/g, '_')}.json`);
-        writeFileSync(file, JSON.stringify({
-          id: 'user', title: 'one call allowed', arches: ['x86_64'], defaultAction: action, expandFamilies: 'none',
-          syscalls: [{ name: 'exit' }, { name: 'exit_group' }, { name: 'execve' }],
-        }));
+        writeFileSync(
+          file,
+          JSON.stringify({
+            id: 'user',
+            title: 'one call allowed',
+            arches: ['x86_64'],
+            defaultAction: action,
+            expandFamilies: 'none',
+            syscalls: [{ name: 'exit' }, { name: 'exit_group' }, { name: 'execve' }],
+          }),
+        );
         const p = resolvePolicy(await loadTarget(file), { arch: 'x86_64' });
         const d = direct(filterFile(p, `user-${action.replace(/\W/g, '_')}`), [bins.raw!]);
         const r = sysgateRun(['-t', file], [bins.raw!]);
@@ -285,10 +320,17 @@ describe('sysgate run on the host (x86_64)', function () {
   });
 
   describe('the supervisor builds warning-free', () => {
-    for (const [cc, pkg] of [['arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf'], ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu']] as const) {
+    for (const [cc, pkg] of [
+      ['arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf'],
+      ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'],
+    ] as const) {
       it(`${cc} -static -Wall -Wextra -Werror (compile only)`, function () {
         requireTool(this, cc, pkg);
-        const r = spawnSync(cc, ['-std=gnu11', '-static', '-Wall', '-Wextra', '-Werror', '-c', '-o', join(dir, `${cc}.o`), join(ROOT, 'templates/run/supervise.c')], { encoding: 'utf8' });
+        const r = spawnSync(
+          cc,
+          ['-std=gnu11', '-static', '-Wall', '-Wextra', '-Werror', '-c', '-o', join(dir, `${cc}.o`), join(ROOT, 'templates/run/supervise.c')],
+          { encoding: 'utf8' },
+        );
         assert.equal(r.status, 0, r.stderr);
       });
     }

@@ -31,16 +31,21 @@ async function policy(firmware: string) {
 
 describe('run observed (qemu-user -strace): the log', () => {
   it('reads calls, unknown-numbered calls and blocked halves, not results or signals', () => {
-    const calls = parseQemuStrace([
-      '77 openat(AT_FDCWD,"/a,b(c)",O_RDONLY|O_CLOEXEC) = 3',
-      '77 Unknown syscall 387',
-      '77 read(0,0x4000,10',
-      ' = 10',
-      '--- SIGCHLD {si_signo=SIGCHLD} ---',
-      '78 getrandom(0x4002821360,8,0) = 8',
-      '77 exit_group(0)',
-    ].join('\n'));
-    assert.deepEqual(calls.map((c) => c.name || `#${c.nr}`), ['openat', '#387', 'read', 'getrandom', 'exit_group']);
+    const calls = parseQemuStrace(
+      [
+        '77 openat(AT_FDCWD,"/a,b(c)",O_RDONLY|O_CLOEXEC) = 3',
+        '77 Unknown syscall 387',
+        '77 read(0,0x4000,10',
+        ' = 10',
+        '--- SIGCHLD {si_signo=SIGCHLD} ---',
+        '78 getrandom(0x4002821360,8,0) = 8',
+        '77 exit_group(0)',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      calls.map((c) => c.name || `#${c.nr}`),
+      ['openat', '#387', 'read', 'getrandom', 'exit_group'],
+    );
     assert.deepEqual(calls[0]!.args, ['AT_FDCWD', '"/a,b(c)"', 'O_RDONLY|O_CLOEXEC']);
     assert.deepEqual(calls[3]!.args, ['0x4002821360', '8', '0']);
     assert.equal(calls[3]!.pid, 78);
@@ -49,7 +54,13 @@ describe('run observed (qemu-user -strace): the log', () => {
   it('judges each call by the policy: first denied call first, rseq named from its number', async () => {
     const p = await policy('13.7');
     const j = judgeObserved(parseQemuStrace('1 brk(NULL) = 0\n1 Unknown syscall 387\n1 getrandom(0x1,8,0) = 8\n1 getrandom(0x2,8,1) = 8\n'), p);
-    assert.deepEqual(j.denied.map((d) => [d.name, d.count, d.action]), [['rseq', 1, 'errno:ENOSYS'], ['getrandom', 2, 'errno:ENOSYS']]);
+    assert.deepEqual(
+      j.denied.map((d) => [d.name, d.count, d.action]),
+      [
+        ['rseq', 1, 'errno:ENOSYS'],
+        ['getrandom', 2, 'errno:ENOSYS'],
+      ],
+    );
     assert.deepEqual(j.first, { name: 'rseq', nr: 387, action: 'errno:ENOSYS' });
   });
 });
@@ -64,17 +75,23 @@ describe('run observed: a ppc64 program under qemu-ppc64', function () {
     dir = tempDir();
     prog = compileC('powerpc64-linux-gnu-gcc', dir, 'rnd', RANDOM, ['-O2']);
   });
-  after(() => { if (dir) removeDir(dir); });
+  after(() => {
+    if (dir) removeDir(dir);
+  });
 
   async function run(firmware: string): Promise<{ report: RunReport; stdout: string }> {
     const p = await policy(firmware);
     const f = compileFilter([p]);
     const out: Buffer[] = [];
-    const report = await runObserved({ target: 'codesafe5', firmware, program: prog, args: [], io: { stdout: (b) => out.push(Buffer.from(b)), stderr: () => {} } }, p, encodeFilter(f.insns, f.endian));
+    const report = await runObserved(
+      { target: 'codesafe5', firmware, program: prog, args: [], io: { stdout: (b) => out.push(Buffer.from(b)), stderr: () => {} } },
+      p,
+      encodeFilter(f.insns, f.endian),
+    );
     return { report, stdout: Buffer.concat(out).toString() };
   }
 
-  it('13.7: getrandom is listed as denied (observed), with the device\'s answer; the run itself was not filtered', async () => {
+  it("13.7: getrandom is listed as denied (observed), with the device's answer; the run itself was not filtered", async () => {
     const { report, stdout } = await run('13.7');
     assert.equal(stdout, 'getrandom: 8\n', 'observed, not enforced: the call really ran');
     assert.equal(report.mode, 'observed');

@@ -72,16 +72,29 @@ async function policyFor(firmware: string, arch: VmArch): Promise<{ policy: Poli
   return { policy, filter: encodeFilter(f.insns, f.endian) };
 }
 
-interface Ran { report: RunReport; stdout: string; stderr: string }
+interface Ran {
+  report: RunReport;
+  stdout: string;
+  stderr: string;
+}
 
 async function run(program: string, args: string[], firmware: string, arch: VmArch, stdin?: string, cwd?: string): Promise<Ran> {
   const { policy, filter } = await policyFor(firmware, arch);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  const report = await runInVm({
-    target: 'codesafe5', firmware, program, args, timeoutSeconds: 50, ...(cwd ? { cwd } : {}),
-    io: { stdout: (b) => out.push(Buffer.from(b)), stderr: (b) => err.push(Buffer.from(b)), ...(stdin !== undefined ? { stdin: Buffer.from(stdin) } : {}) },
-  }, policy, filter);
+  const report = await runInVm(
+    {
+      target: 'codesafe5',
+      firmware,
+      program,
+      args,
+      timeoutSeconds: 50,
+      ...(cwd ? { cwd } : {}),
+      io: { stdout: (b) => out.push(Buffer.from(b)), stderr: (b) => err.push(Buffer.from(b)), ...(stdin !== undefined ? { stdin: Buffer.from(stdin) } : {}) },
+    },
+    policy,
+    filter,
+  );
   return { report, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
 
@@ -91,7 +104,10 @@ function bootSeconds(r: RunReport): string {
 
 describe('run in a VM: the guest, offline', () => {
   it('writes a cpio newc archive the kernel reads (magic, 4-byte alignment, trailer)', () => {
-    const a = cpioNewc([{ path: '/init', mode: 0o100755, data: Buffer.from('abc') }, { path: '/dev/console', mode: 0o020600, rdev: [5, 1] }]);
+    const a = cpioNewc([
+      { path: '/init', mode: 0o100755, data: Buffer.from('abc') },
+      { path: '/dev/console', mode: 0o020600, rdev: [5, 1] },
+    ]);
     assert.equal(a.subarray(0, 6).toString(), '070701');
     assert.equal(a.length % 4, 0);
     const text = a.toString('latin1');
@@ -106,8 +122,9 @@ describe('run in a VM: the guest, offline', () => {
   });
 
   it('reads the console between markers, whatever the kernel printed around them', () => {
-    const c = '[    1.0] random: crng init done\r\n\r\n@@SYSGATE-BEGIN@@\r\n@@SYSGATE-STATUS 0@@\r\n@@SYSGATE-FILE out1 3@@\r\n6869\r\n0a\r\n'
-      + '@@SYSGATE-FILE out2 -1@@\r\n@@SYSGATE-FILE report 12@@\r\n6578697420636f64653d300a\r\n@@SYSGATE-END@@\r\nreboot: Power down\r\n';
+    const c =
+      '[    1.0] random: crng init done\r\n\r\n@@SYSGATE-BEGIN@@\r\n@@SYSGATE-STATUS 0@@\r\n@@SYSGATE-FILE out1 3@@\r\n6869\r\n0a\r\n' +
+      '@@SYSGATE-FILE out2 -1@@\r\n@@SYSGATE-FILE report 12@@\r\n6578697420636f64653d300a\r\n@@SYSGATE-END@@\r\nreboot: Power down\r\n';
     const p = parseConsole(c)!;
     assert.equal(p.status, 0);
     assert.equal(Buffer.from(p.files.out1!).toString(), 'hi\n');
@@ -126,7 +143,9 @@ describe('run in a VM: the guest, offline', () => {
         assert.ok(!e.message.includes('\n'));
         return true;
       });
-    } finally { removeDir(dir); }
+    } finally {
+      removeDir(dir);
+    }
   });
 
   it('a missing qemu is one line naming the Debian package', async () => {
@@ -155,9 +174,14 @@ describe('run in a VM: the guest, offline', () => {
       ]);
       const empty = join(dir, 'empty');
       mkdirSync(empty);
-      assert.throws(() => collectGuest(prog, 'arm', VM_MACHINES.arm, empty), /interpreter \/lib\/ld-linux-armhf\.so\.3 is not in the sysroot .*empty \(--sysroot DIR\)$/);
+      assert.throws(
+        () => collectGuest(prog, 'arm', VM_MACHINES.arm, empty),
+        /interpreter \/lib\/ld-linux-armhf\.so\.3 is not in the sysroot .*empty \(--sysroot DIR\)$/,
+      );
       assert.throws(() => collectGuest(prog, 'aarch64', VM_MACHINES.aarch64, root), /an arm program, not aarch64$/);
-    } finally { removeDir(dir); }
+    } finally {
+      removeDir(dir);
+    }
   });
 
   it('the kernel cache follows SYSGATE_CACHE_DIR', () => {
@@ -183,7 +207,9 @@ describe('run in a VM: ARM programs in a real ARM kernel (qemu-system-arm)', fun
       clean: compileC('arm-linux-gnueabihf-gcc', dir, 'clean', CLEAN, ['-O2']),
     };
   });
-  after(() => { if (dir) removeDir(dir); });
+  after(() => {
+    if (dir) removeDir(dir);
+  });
 
   for (const kind of ['static', 'dynamic'] as const) {
     it(`13.7, ${kind}: getrandom gets ENOSYS (the program prints errno 38) and the report lists it`, async () => {
@@ -242,7 +268,10 @@ describe('run in a VM: ARM programs in a real ARM kernel (qemu-system-arm)', fun
     assert.equal(stdout, `arg one\narg two words\nfile data.txt: relative data\nfile ${join(dir, 'abs.txt')}: absolute data\nfrom stdin\n`);
     assert.deepEqual(report.exit, { code: 0, signal: null });
     assert.equal(report.killed, undefined);
-    assert.ok(report.denied.every((d) => d.action === 'errno:ENOSYS'), JSON.stringify(report.denied));
+    assert.ok(
+      report.denied.every((d) => d.action === 'errno:ENOSYS'),
+      JSON.stringify(report.denied),
+    );
   });
 });
 
@@ -255,7 +284,9 @@ describe('run in a VM: AArch64 programs in a real arm64 kernel (qemu-system-aarc
     requireKernel(this, 'aarch64');
     dir = tempDir();
   });
-  after(() => { if (dir) removeDir(dir); });
+  after(() => {
+    if (dir) removeDir(dir);
+  });
 
   it('13.7, dynamic: getrandom gets ENOSYS and the report lists it', async () => {
     const prog = compileC('aarch64-linux-gnu-gcc', dir, 'rnd', RANDOM, ['-O2']);

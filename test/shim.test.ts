@@ -27,13 +27,25 @@ const WARN = ['-Wall', '-Wextra', '-Werror'];
 
 /** New call -> the old one its fallback uses ('' when none: always denied in the test policy). */
 const PAIRS: Record<string, string> = {
-  getrandom: 'openat', pipe2: 'pipe', dup3: 'dup2', accept4: 'accept', eventfd2: 'eventfd', epoll_create1: 'epoll_create',
-  inotify_init1: 'inotify_init', signalfd4: 'signalfd', faccessat2: 'faccessat', epoll_pwait2: 'epoll_pwait', fcntl64: 'fcntl', memfd_create: '',
+  getrandom: 'openat',
+  pipe2: 'pipe',
+  dup3: 'dup2',
+  accept4: 'accept',
+  eventfd2: 'eventfd',
+  epoll_create1: 'epoll_create',
+  inotify_init1: 'inotify_init',
+  signalfd4: 'signalfd',
+  faccessat2: 'faccessat',
+  epoll_pwait2: 'epoll_pwait',
+  fcntl64: 'fcntl',
+  memfd_create: '',
 };
 
 /** The new calls the test policy denies on `arch`: those whose old call exists there. */
 function modernDenied(arch: ArchName): string[] {
-  return Object.entries(PAIRS).filter(([n, old]) => syscallNumber(arch, n) !== null && (old === '' || syscallNumber(arch, old) !== null)).map(([n]) => n);
+  return Object.entries(PAIRS)
+    .filter(([n, old]) => syscallNumber(arch, n) !== null && (old === '' || syscallNumber(arch, old) !== null))
+    .map(([n]) => n);
 }
 
 /** codesafe5 13.7 for `arch`, with the new calls denied where the old one exists and the old ones allowed. */
@@ -46,7 +58,8 @@ async function fallbackPolicy(arch: ArchName): Promise<Policy> {
   const direct = Object.keys(PAIRS).filter((n) => !denied.includes(n));
   for (const name of [...denied.map((n) => PAIRS[n]!), ...direct, 'read', 'close']) {
     const nr = name ? syscallNumber(arch, name) : null;
-    if (nr !== null && !rules.some((r) => r.nr === nr)) rules.push({ name, nr, clauses: [{ action: { kind: 'allow' }, conditions: [] }], provenance: { kind: 'target' } });
+    if (nr !== null && !rules.some((r) => r.nr === nr))
+      rules.push({ name, nr, clauses: [{ action: { kind: 'allow' }, conditions: [] }], provenance: { kind: 'target' } });
   }
   return { ...p, target: { ...p.target, id: 'fallbacks' }, rules: rules.sort((a, b) => a.nr - b.nr) };
 }
@@ -65,15 +78,22 @@ function callsAfterMarker(log: string): string[] {
   const lines = log.split('\n');
   const start = lines.findIndex((l) => l.includes('"BEGIN\\n"') || /write\(1,0x[0-9a-f]+,6\)/.test(l));
   assert.ok(start >= 0, `no BEGIN marker in the trace:\n${log.slice(0, 2000)}`);
-  return lines.slice(start).map((l) => /^(?:\[pid\s+\d+\]\s+|\d+\s+)?([a-z_0-9]+)\(/.exec(l)?.[1]).filter((x): x is string => !!x);
+  return lines
+    .slice(start)
+    .map((l) => /^(?:\[pid\s+\d+\]\s+|\d+\s+)?([a-z_0-9]+)\(/.exec(l)?.[1])
+    .filter((x): x is string => !!x);
 }
 
 describe('shim: plan and generated source', () => {
-
   it('every fallback entry has the template sections its variants, symbols and routes need', () => {
     for (const e of FALLBACKS) {
       const text = readFileSync(join(ROOT, 'templates/shim', `${e.template}.c.tmpl`), 'utf8');
-      const want = [...e.variants.map((v) => `core ${v.id}`), ...(e.variants.length ? ['core enosys'] : []), ...e.symbols.map((s) => `symbol ${s.name}`), ...e.routes.map((r) => `route ${r}`)];
+      const want = [
+        ...e.variants.map((v) => `core ${v.id}`),
+        ...(e.variants.length ? ['core enosys'] : []),
+        ...e.symbols.map((s) => `symbol ${s.name}`),
+        ...e.routes.map((r) => `route ${r}`),
+      ];
       for (const w of want) assert.ok(text.includes(`/*@ ${w} */`), `${e.template}.c.tmpl: ${w}`);
     }
   });
@@ -89,7 +109,10 @@ describe('shim: plan and generated source', () => {
           } else {
             for (const v of plan.entry.variants) {
               if (v.arches && !v.arches.includes(p.arch.name)) continue;
-              assert.ok(v.calls.some((c) => verdictOf(p, c) !== 'allowed'), `${fw} ${arch} ${plan.entry.id}: ${v.id} was possible`);
+              assert.ok(
+                v.calls.some((c) => verdictOf(p, c) !== 'allowed'),
+                `${fw} ${arch} ${plan.entry.id}: ${v.id} was possible`,
+              );
             }
           }
           for (const s of plan.symbols) {
@@ -106,7 +129,8 @@ describe('shim: plan and generated source', () => {
 
   it('maps codesafe5 as the vendor table says', async () => {
     const t = await loadTarget('codesafe5');
-    const wrappers = (fw: string, arch: string) => Object.fromEntries(generateShim(resolvePolicy(t, { firmware: fw, arch })).wrappers.map((w) => [w.name, w.status === 'fallback' ? w.fallback : 'ENOSYS']));
+    const wrappers = (fw: string, arch: string) =>
+      Object.fromEntries(generateShim(resolvePolicy(t, { firmware: fw, arch })).wrappers.map((w) => [w.name, w.status === 'fallback' ? w.fallback : 'ENOSYS']));
     const arm137 = wrappers('13.7', 'arm');
     assert.equal(arm137.getrandom, 'openat + fstat + read + close');
     assert.equal(arm137.getentropy, 'openat + fstat + read + close');
@@ -142,7 +166,10 @@ describe('shim: plan and generated source', () => {
     const p = resolvePolicy(t, { firmware: '13.7', arch: 'arm' });
     assert.equal(shimText(p), shimText(p));
     const [g] = generate(t, { firmware: '13.7', arches: ['arm'], formats: ['shim'] });
-    assert.deepEqual(g!.files.map((f) => f.name), ['codesafe5-13.7-arm.shim.c']);
+    assert.deepEqual(
+      g!.files.map((f) => f.name),
+      ['codesafe5-13.7-arm.shim.c'],
+    );
     assert.equal(g!.files[0]!.content, shimText(p));
     assert.match(shimText(p), /cc -std=gnu11 -O2 -c codesafe5-13\.7-arm\.shim\.c/);
   });
@@ -166,7 +193,10 @@ describe('shim: plan and generated source', () => {
       assert.equal(killing.code, 2);
       assert.match(killing.stderr, /^sysgate: --sigsys cannot help codesafe5 at firmware 13\.5: a denied call there is kill-process/);
       assert.ok(!readdirSync(dir).some((n) => n.includes('ppc64')));
-      assert.match(generateShim(trapping(resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.5', arch: 'ppc' })), { sigsys: true }).files[0]!.content, /sg_sigsys_install/);
+      assert.match(
+        generateShim(trapping(resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.5', arch: 'ppc' })), { sigsys: true }).files[0]!.content,
+        /sg_sigsys_install/,
+      );
       const bad = await cli(['shim', '--target', 'codesafe5', '--arch', 'i386']);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /i386/);
@@ -219,7 +249,13 @@ describe('shim: flag emulation of every wrapper', () => {
     const obj = `${shim}.o`;
     const r = sh(cc, [...shimResult.flags.cflags, ...WARN, '-c', shim, '-o', obj]);
     assert.equal(r.status, 0, r.stderr);
-    return compileC(cc, dir, `flags-${arch}`, readFileSync(join(FIXTURES, 'flags.c'), 'utf8'), ['-O1', '-D_FILE_OFFSET_BITS=64', ...extra, obj, ...shimResult.flags.ldflags]);
+    return compileC(cc, dir, `flags-${arch}`, readFileSync(join(FIXTURES, 'flags.c'), 'utf8'), [
+      '-O1',
+      '-D_FILE_OFFSET_BITS=64',
+      ...extra,
+      obj,
+      ...shimResult.flags.ldflags,
+    ]);
   }
 
   function assertClean(out: string, calls: string[], arch: ArchName) {
@@ -296,7 +332,13 @@ function buildWithShim(dir: string, cc: string, policy: Policy, fixture: string,
   writeFileSync(src, shim.files[0]!.content);
   const r = sh(cc, [...shim.flags.cflags, ...WARN, '-c', src, '-o', `${src}.o`]);
   assert.equal(r.status, 0, r.stderr);
-  return compileC(cc, dir, `${fixture}-${policy.arch.name}`, source ?? readFileSync(join(FIXTURES, `${fixture}.c`), 'utf8'), ['-O1', ...WARN, ...extra, `${src}.o`, ...shim.flags.ldflags]);
+  return compileC(cc, dir, `${fixture}-${policy.arch.name}`, source ?? readFileSync(join(FIXTURES, `${fixture}.c`), 'utf8'), [
+    '-O1',
+    ...WARN,
+    ...extra,
+    `${src}.o`,
+    ...shim.flags.ldflags,
+  ]);
 }
 
 /** Runs exe natively under strace, or under qemu-user -strace; the output and the calls after BEGIN. */
@@ -320,7 +362,7 @@ function requireRun(ctx: Mocha.Context, arch: ArchName): string {
   return cc;
 }
 
-describe('shim: faccessat flags answered as glibc\'s own fallback answers them', () => {
+describe("shim: faccessat flags answered as glibc's own fallback answers them", () => {
   let dir: string;
   before(() => (dir = tempDir()));
   after(() => removeDir(dir));
@@ -329,7 +371,7 @@ describe('shim: faccessat flags answered as glibc\'s own fallback answers them',
   const idCalls = (arch: ArchName) => ['getuid', 'geteuid', 'getgid', 'getegid', 'getgroups'].map((n) => (arch === 'arm' ? `${n}32` : n));
   const statCall = (arch: ArchName) => (arch === 'aarch64' || arch === 'x86_64' ? 'newfstatat' : 'fstatat64');
 
-  it('the plan picks the arch\'s fstatat twin and id calls, or the old call alone, never 16-bit ids', async () => {
+  it("the plan picks the arch's fstatat twin and id calls, or the old call alone, never 16-bit ids", async () => {
     const t = await loadTarget('codesafe5');
     const via = (p: Policy) => generateShim(p).wrappers.find((w) => w.name === 'faccessat')?.fallback;
     for (const arch of ['x86_64', 'aarch64', 'ppc'] as ArchName[]) {
@@ -357,7 +399,7 @@ describe('shim: faccessat flags answered as glibc\'s own fallback answers them',
       // as root (the test machine and CI), the four identities ran: 4 * 60 paths * 8 modes * 4 flags
       if (process.getuid?.() === 0) assert.match(r.out, /identities 0xf, paths 60, cases 7680/);
       const before = r.log.slice(0, r.log.search(/"BEGIN\\n"|write\(1,0x[0-9a-f]+,6\)/));
-      assert.match(before, /faccessat2\(/, 'the reference answers come from the kernel\'s faccessat2');
+      assert.match(before, /faccessat2\(/, "the reference answers come from the kernel's faccessat2");
       assert.ok(!r.calls.includes('faccessat2'), 'the shim made a faccessat2 call');
       assert.ok(r.calls.includes(statCall(arch)) && r.calls.includes('faccessat'), r.calls.slice(0, 50).join(' '));
     });
@@ -414,40 +456,44 @@ describe('shim: getrandom keeps one /dev/urandom descriptor', () => {
   }
 });
 
-for (const [arch, qemu, sysroot] of [['arm', 'qemu-arm', '/usr/arm-linux-gnueabihf'], ['ppc64', 'qemu-ppc64', '/usr/powerpc64-linux-gnu']] as const) describe(`shim: proven on ${arch} under ${qemu} (codesafe5 13.7)`, () => {
-  let dir: string;
-  let exe: string;
-  let policy: Policy;
-  before(async function () {
-    const [cc, pkg] = CROSS[arch]!;
-    requireTool(this, cc, pkg);
-    requireTool(this, qemu, 'qemu-user');
-    dir = tempDir();
-    policy = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.7', arch });
-    const shim = generateShim(policy);
-    const src = join(dir, shim.files[0]!.name);
-    writeFileSync(src, shim.files[0]!.content);
-    const r = sh(cc, [...shim.flags.cflags, ...WARN, '-c', src, '-o', `${src}.o`]);
-    assert.equal(r.status, 0, r.stderr);
-    exe = compileC(cc, dir, 'proof', readFileSync(join(FIXTURES, 'proof.c'), 'utf8'), ['-O1', `${src}.o`, ...shim.flags.ldflags]);
-  });
-  after(() => dir && removeDir(dir));
-
-  it('randomness, pipe, eventfd + epoll, accept4 work and no call the policy denies is made', () => {
-    const runs = [0, 1].map(() => sh(qemu, ['-L', sysroot, '-strace', exe]));
-    const randoms = runs.map((r) => {
-      assert.equal(r.status, 0, r.stdout + r.stderr.slice(-2000));
-      const calls = callsAfterMarker(r.stderr + r.stdout);
-      const denied = [...new Set(calls.filter((c) => verdictOf(policy, c) !== 'allowed'))];
-      assert.deepEqual(denied, [], `denied calls made: ${denied.join(', ')}`);
-      assert.ok(calls.includes('eventfd') && calls.includes('openat'), calls.join(' '));
-      return /random ([0-9a-f]{96})/.exec(r.stdout)?.[1];
+for (const [arch, qemu, sysroot] of [
+  ['arm', 'qemu-arm', '/usr/arm-linux-gnueabihf'],
+  ['ppc64', 'qemu-ppc64', '/usr/powerpc64-linux-gnu'],
+] as const)
+  describe(`shim: proven on ${arch} under ${qemu} (codesafe5 13.7)`, () => {
+    let dir: string;
+    let exe: string;
+    let policy: Policy;
+    before(async function () {
+      const [cc, pkg] = CROSS[arch]!;
+      requireTool(this, cc, pkg);
+      requireTool(this, qemu, 'qemu-user');
+      dir = tempDir();
+      policy = resolvePolicy(await loadTarget('codesafe5'), { firmware: '13.7', arch });
+      const shim = generateShim(policy);
+      const src = join(dir, shim.files[0]!.name);
+      writeFileSync(src, shim.files[0]!.content);
+      const r = sh(cc, [...shim.flags.cflags, ...WARN, '-c', src, '-o', `${src}.o`]);
+      assert.equal(r.status, 0, r.stderr);
+      exe = compileC(cc, dir, 'proof', readFileSync(join(FIXTURES, 'proof.c'), 'utf8'), ['-O1', `${src}.o`, ...shim.flags.ldflags]);
     });
-    assert.ok(randoms[0] && randoms[1]);
-    assert.notEqual(randoms[0], randoms[1], 'random bytes differ between runs');
-    assert.notEqual(randoms[0], '0'.repeat(96));
+    after(() => dir && removeDir(dir));
+
+    it('randomness, pipe, eventfd + epoll, accept4 work and no call the policy denies is made', () => {
+      const runs = [0, 1].map(() => sh(qemu, ['-L', sysroot, '-strace', exe]));
+      const randoms = runs.map((r) => {
+        assert.equal(r.status, 0, r.stdout + r.stderr.slice(-2000));
+        const calls = callsAfterMarker(r.stderr + r.stdout);
+        const denied = [...new Set(calls.filter((c) => verdictOf(policy, c) !== 'allowed'))];
+        assert.deepEqual(denied, [], `denied calls made: ${denied.join(', ')}`);
+        assert.ok(calls.includes('eventfd') && calls.includes('openat'), calls.join(' '));
+        return /random ([0-9a-f]{96})/.exec(r.stdout)?.[1];
+      });
+      assert.ok(randoms[0] && randoms[1]);
+      assert.notEqual(randoms[0], randoms[1], 'random bytes differ between runs');
+      assert.notEqual(randoms[0], '0'.repeat(96));
+    });
   });
-});
 
 describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () => {
   let dir: string;
@@ -461,7 +507,9 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
   async function prepare(fw: string, sigsys = false, trap = false): Promise<{ header: string; obj: string; ldflags: string[] }> {
     const t0 = await loadTarget('codesafe5');
     // `trap`: a user target whose denial before 13.7 is a catchable trap, the case --sigsys serves.
-    const t = trap ? { ...t0, defaultActions: t0.defaultActions.map((d) => (d.action.kind === 'kill-process' ? { ...d, action: { kind: 'trap' as const } } : d)) } : t0;
+    const t = trap
+      ? { ...t0, defaultActions: t0.defaultActions.map((d) => (d.action.kind === 'kill-process' ? { ...d, action: { kind: 'trap' as const } } : d)) }
+      : t0;
     const [g] = generate(t, { firmware: fw, arches: ['x86_64'], formats: ['c'] });
     const header = join(dir, `${g!.baseName}.h`);
     writeFileSync(header, g!.files.find((f) => f.name.endsWith('.h'))!.content);
@@ -483,7 +531,20 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
     writeFileSync(src, kernelSrc());
     const build = (name: string, extra: string[]) => {
       const out = join(dir, name);
-      const r = sh('gcc', ['-O1', '-DNEEDRAND', '-DUSE_STDIO', '-DFACCESS_FLAGS', ...defs(header), '-o', out, src, ...extra, `-L${dir}`, '-lneedrand', `-Wl,-rpath,${dir}`]);
+      const r = sh('gcc', [
+        '-O1',
+        '-DNEEDRAND',
+        '-DUSE_STDIO',
+        '-DFACCESS_FLAGS',
+        ...defs(header),
+        '-o',
+        out,
+        src,
+        ...extra,
+        `-L${dir}`,
+        '-lneedrand',
+        `-Wl,-rpath,${dir}`,
+      ]);
       assert.equal(r.status, 0, r.stderr);
       return out;
     };
@@ -515,7 +576,7 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
     assert.match(r1.stdout, /random [0-9a-f]{32}/);
   });
 
-  it('13.5 (kill): glibc\'s own getrandom (malloc) kills a shimmed program; under a trap target --sigsys rescues it', async function () {
+  it("13.5 (kill): glibc's own getrandom (malloc) kills a shimmed program; under a trap target --sigsys rescues it", async function () {
     const plain = await prepare('13.5');
     const trapPlain = await prepare('13.5', false, true);
     const handled = await prepare('13.5', true, true);
@@ -530,4 +591,3 @@ describe('shim: x86_64 in the kernel under the generated codesafe5 filter', () =
     assert.match(r1.stdout, /stdio works too/);
   });
 });
-

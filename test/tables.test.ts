@@ -18,21 +18,46 @@ describe('syscall tables', () => {
 
   it('knows the numbers the kernel uses (spot checks from the kernel syscall.tbl files)', () => {
     const rows: [string, string, number | null][] = [
-      ['arm', 'set_tls', 0xf0005], ['arm', 'breakpoint', 0xf0001], ['arm', 'cacheflush', 0xf0002],
-      ['arm', 'usr26', 0xf0003], ['arm', 'usr32', 0xf0004], ['arm', 'mmap2', 192], ['arm', 'mmap', null],
-      ['arm', 'clock_gettime64', 403], ['arm', 'futex_time64', 422], ['arm', 'getrandom', 384],
-      ['arm', 'socket', 281], ['arm', 'socketcall', null], ['arm', 'fstatat64', 327], ['arm', 'newfstatat', null],
-      ['aarch64', 'openat', 56], ['aarch64', 'open', null], ['aarch64', 'getrandom', 278],
-      ['x86_64', 'read', 0], ['x86_64', 'arch_prctl', 158], ['x86_64', 'getrandom', 318], ['x86_64', 'newfstatat', 262],
-      ['i386', 'socketcall', 102], ['i386', 'socket', 359],
-      ['ppc', 'poll', 167], ['ppc', 'rt_sigreturn', 172], ['ppc', 'getdents64', 202], ['ppc', 'futex', 221],
-      ['ppc', 'openat', 286], ['ppc', 'socket', 326], ['ppc', 'accept4', 344], ['ppc', 'statx', 383],
-      ['ppc', 'fstatat64', 291], ['ppc', 'newfstatat', null], ['ppc64', 'newfstatat', 291], ['ppc64', 'fstatat64', null],
+      ['arm', 'set_tls', 0xf0005],
+      ['arm', 'breakpoint', 0xf0001],
+      ['arm', 'cacheflush', 0xf0002],
+      ['arm', 'usr26', 0xf0003],
+      ['arm', 'usr32', 0xf0004],
+      ['arm', 'mmap2', 192],
+      ['arm', 'mmap', null],
+      ['arm', 'clock_gettime64', 403],
+      ['arm', 'futex_time64', 422],
+      ['arm', 'getrandom', 384],
+      ['arm', 'socket', 281],
+      ['arm', 'socketcall', null],
+      ['arm', 'fstatat64', 327],
+      ['arm', 'newfstatat', null],
+      ['aarch64', 'openat', 56],
+      ['aarch64', 'open', null],
+      ['aarch64', 'getrandom', 278],
+      ['x86_64', 'read', 0],
+      ['x86_64', 'arch_prctl', 158],
+      ['x86_64', 'getrandom', 318],
+      ['x86_64', 'newfstatat', 262],
+      ['i386', 'socketcall', 102],
+      ['i386', 'socket', 359],
+      ['ppc', 'poll', 167],
+      ['ppc', 'rt_sigreturn', 172],
+      ['ppc', 'getdents64', 202],
+      ['ppc', 'futex', 221],
+      ['ppc', 'openat', 286],
+      ['ppc', 'socket', 326],
+      ['ppc', 'accept4', 344],
+      ['ppc', 'statx', 383],
+      ['ppc', 'fstatat64', 291],
+      ['ppc', 'newfstatat', null],
+      ['ppc64', 'newfstatat', 291],
+      ['ppc64', 'fstatat64', null],
     ];
     for (const [arch, name, nr] of rows) assert.equal(syscallNumber(arch as 'arm', name), nr, `${arch} ${name}`);
   });
 
-  it('maps numbers back to names and knows each arch\'s end', () => {
+  it("maps numbers back to names and knows each arch's end", () => {
     assert.equal(syscallName('arm', 0xf0005), 'set_tls');
     assert.equal(syscallName('x86_64', 0), 'read');
     assert.equal(syscallName('arm', 0xf0006), 'get_tls');
@@ -41,7 +66,10 @@ describe('syscall tables', () => {
     for (const a of ARCH_NAMES) {
       const list = syscallsOn(a);
       assert.ok(list.length > 250, `${a} has ${list.length} syscalls`);
-      assert.deepEqual(list.map((x) => x.nr), [...list.map((x) => x.nr)].sort((x, y) => x - y));
+      assert.deepEqual(
+        list.map((x) => x.nr),
+        [...list.map((x) => x.nr)].sort((x, y) => x - y),
+      );
     }
     assert.equal(isKnownSyscall('getrandom'), true);
     assert.equal(isKnownSyscall('getrandomm'), false);
@@ -52,8 +80,7 @@ describe('syscall tables', () => {
     this.timeout(120_000);
     const libArch: Record<string, string> = { i386: 'x86', x86_64: 'x86_64', arm: 'arm', aarch64: 'aarch64', ppc: 'ppc', ppc64: 'ppc64' };
     const names = allSyscallNames();
-    const script = ARCH_NAMES.map((a) =>
-      `for n in ${names.join(' ')}; do printf '%s %s ' ${a} $n; scmp_sys_resolver -a ${libArch[a]} $n; done`).join('\n');
+    const script = ARCH_NAMES.map((a) => `for n in ${names.join(' ')}; do printf '%s %s ' ${a} $n; scmp_sys_resolver -a ${libArch[a]} $n; done`).join('\n');
     const out = spawnSync('bash', ['-c', script], { encoding: 'utf8', maxBuffer: 1 << 24 }).stdout;
     const disagreements: string[] = [];
     let compared = 0;
@@ -108,12 +135,29 @@ describe('syscall families', () => {
   });
 
   it('pairs the twins the issue names', () => {
-    const pairs = [['mmap', 'mmap2'], ['stat', 'stat64'], ['fstat', 'fstat64'], ['lstat', 'lstat64'],
-      ['newfstatat', 'fstatat64'], ['fcntl', 'fcntl64'], ['getrlimit', 'ugetrlimit'], ['select', '_newselect'],
-      ['statfs', 'statfs64'], ['getuid', 'getuid32'], ['clock_gettime', 'clock_gettime64'], ['futex', 'futex_time64']];
+    const pairs = [
+      ['mmap', 'mmap2'],
+      ['stat', 'stat64'],
+      ['fstat', 'fstat64'],
+      ['lstat', 'lstat64'],
+      ['newfstatat', 'fstatat64'],
+      ['fcntl', 'fcntl64'],
+      ['getrlimit', 'ugetrlimit'],
+      ['select', '_newselect'],
+      ['statfs', 'statfs64'],
+      ['getuid', 'getuid32'],
+      ['clock_gettime', 'clock_gettime64'],
+      ['futex', 'futex_time64'],
+    ];
     for (const [a, b] of pairs) {
-      assert.ok(twinsOf(a!).some((t) => t.name === b), `${a} ~ ${b}`);
-      assert.ok(twinsOf(b!).some((t) => t.name === a), `${b} ~ ${a}`);
+      assert.ok(
+        twinsOf(a!).some((t) => t.name === b),
+        `${a} ~ ${b}`,
+      );
+      assert.ok(
+        twinsOf(b!).some((t) => t.name === a),
+        `${b} ~ ${a}`,
+      );
     }
   });
 
@@ -126,7 +170,10 @@ describe('syscall families', () => {
     for (const f of FAMILIES.filter((x) => x.kind === 'legacy' || x.kind === 'multiplexer')) {
       for (const a of ARCH_NAMES) {
         if (syscallNumber(a, f.members[0]!) !== null) continue;
-        assert.ok(f.members.slice(1).some((m) => syscallNumber(a, m) !== null), `${f.id} on ${a}`);
+        assert.ok(
+          f.members.slice(1).some((m) => syscallNumber(a, m) !== null),
+          `${f.id} on ${a}`,
+        );
       }
     }
   });
@@ -134,8 +181,13 @@ describe('syscall families', () => {
 
 describe('shipped targets', () => {
   it('regenerate byte-identical from the seeds copied into scripts/data', () => {
-    const files = ['targets/codesafe5.json', 'targets/enclave-x86_64.json', 'targets/groups/systemd.json',
-      'docs/targets/codesafe5.md', 'docs/targets/enclave-x86_64.md'].map((f) => join(ROOT, f));
+    const files = [
+      'targets/codesafe5.json',
+      'targets/enclave-x86_64.json',
+      'targets/groups/systemd.json',
+      'docs/targets/codesafe5.md',
+      'docs/targets/enclave-x86_64.md',
+    ].map((f) => join(ROOT, f));
     const before = files.map((f) => readFileSync(f));
     execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/gen-targets.ts')], { cwd: ROOT, stdio: 'pipe' });
     files.forEach((f, i) => assert.ok(readFileSync(f).equals(before[i]!), `${f} differs from scripts/gen-targets.ts output`));

@@ -18,7 +18,7 @@ const ESC = '\x1b[';
 
 // Runs argv with a pseudo-terminal on one stream (`tty`: out or err) and a pipe on the other;
 // reads both to the end. The terminal's line discipline turns \n into \r\n.
-const PTY_RUN = String.raw`
+const PTY_RUN = `
 import json, os, pty, select, subprocess, sys
 which, argv = sys.argv[1], sys.argv[2:]
 m, s = pty.openpty()
@@ -39,7 +39,11 @@ while fds:
 print(json.dumps({'code': p.wait(), 'tty': got[m].decode('utf-8', 'replace'), 'pipe': got[pipe].decode('utf-8', 'replace')}))
 `;
 
-interface PtyRun { code: number; tty: string; pipe: string }
+interface PtyRun {
+  code: number;
+  tty: string;
+  pipe: string;
+}
 
 function withPty(tty: 'out' | 'err', argv: string[], cwd: string, env: Record<string, string> = {}): PtyRun {
   const clean = { ...process.env };
@@ -72,8 +76,14 @@ describe('terminals: colour and progress follow the stream they are written to',
 
   it('--color always|never on any command, before or after it; a bad value is exit 2', async () => {
     const io = (isTTY: boolean, sink: { out: string; err: string }): Io => ({
-      out: (t) => void (sink.out += t), err: (t) => void (sink.err += t),
-      color: isTTY, isTTY, errColor: isTTY, errIsTTY: isTTY, cwd: ROOT, env: {},
+      out: (t) => void (sink.out += t),
+      err: (t) => void (sink.err += t),
+      color: isTTY,
+      isTTY,
+      errColor: isTTY,
+      errIsTTY: isTTY,
+      cwd: ROOT,
+      env: {},
     });
     const explain = async (argv: string[], isTTY: boolean) => {
       const sink = { out: '', err: '' };
@@ -127,7 +137,9 @@ describe('terminals: colour and progress follow the stream they are written to',
       // The environment still rules in auto: NO_COLOR on a terminal, FORCE_COLOR on a pipe.
       const plain = withPty('out', [process.execPath, DIST_CLI, 'check', '.', '--target', 'codesafe5', '--firmware', '13.5'], dir, { NO_COLOR: '1' });
       assert.ok(!plain.tty.includes(ESC));
-      const forced = withPty('err', [process.execPath, DIST_CLI, 'check', '.', '--target', 'codesafe5', '--firmware', '13.5', '--quiet'], dir, { FORCE_COLOR: '1' });
+      const forced = withPty('err', [process.execPath, DIST_CLI, 'check', '.', '--target', 'codesafe5', '--firmware', '13.5', '--quiet'], dir, {
+        FORCE_COLOR: '1',
+      });
       assert.ok(forced.pipe.includes(`${ESC}31mFATAL`));
     });
 

@@ -20,7 +20,14 @@ import { WORKDIR_FILES, type PolicyCase, type Program, type Workload } from './c
 export type RunnerKind = 'run' | 'standin';
 
 /** ips: at most 8 distinct; functions: where `run` named them (the stand-in knows only ips) */
-export interface Denial { name: string; nr: number | null; count: number; action: string; ips: string[]; functions?: string[] }
+export interface Denial {
+  name: string;
+  nr: number | null;
+  count: number;
+  action: string;
+  ips: string[];
+  functions?: string[];
+}
 
 export interface RunRecord {
   program: string;
@@ -145,7 +152,19 @@ export function filterFile(pc: PolicyCase, o: HarnessOptions): string {
   if (generated.has(out) && existsSync(out)) return out; // once per process: the policy may have changed since
   generated.add(out);
   mkdirSync(dirname(out), { recursive: true });
-  const args = [o.cli, 'generate', '--target', pc.target, ...(pc.firmware ? ['--firmware', pc.firmware] : []), '--arch', 'x86_64', '--format', 'bpf', '--out', '-'];
+  const args = [
+    o.cli,
+    'generate',
+    '--target',
+    pc.target,
+    ...(pc.firmware ? ['--firmware', pc.firmware] : []),
+    '--arch',
+    'x86_64',
+    '--format',
+    'bpf',
+    '--out',
+    '-',
+  ];
   const r = spawnSync(process.execPath, args, { maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`sysgate generate: ${r.stderr}`);
   writeFileSync(out, r.stdout);
@@ -183,10 +202,16 @@ export function runBaseline(p: Program, w: Workload, o: HarnessOptions): string 
   const dir = makeWorkdir();
   try {
     // armhf programs without a filter: under qemu-arm (user mode) with their root's libraries.
-    const [cmd, args] = p.kind === 'debian' && p.arch === 'armhf'
-      ? ['qemu-arm', ['-L', o.armhfSysroot!, programPath(p, o), ...w.args]]
-      : [programPath(p, o), w.args];
-    const r = spawnSync(cmd, args, { cwd: dir, env: runEnv(o, p), input: w.stdin ?? '', encoding: 'latin1', timeout: o.timeoutMs ?? 20000, maxBuffer: 1 << 24 });
+    const [cmd, args] =
+      p.kind === 'debian' && p.arch === 'armhf' ? ['qemu-arm', ['-L', o.armhfSysroot!, programPath(p, o), ...w.args]] : [programPath(p, o), w.args];
+    const r = spawnSync(cmd, args, {
+      cwd: dir,
+      env: runEnv(o, p),
+      input: w.stdin ?? '',
+      encoding: 'latin1',
+      timeout: o.timeoutMs ?? 20000,
+      maxBuffer: 1 << 24,
+    });
     return judge(r.status, r.signal, r.stdout ?? '', w);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -218,17 +243,25 @@ export function parseStrace(text: string): { denied: Denial[]; killed?: { name: 
       continue;
     }
     if (rest.startsWith('+++') || rest.startsWith('---')) continue;
-    let name: string; let at = ip; let result: string;
+    let name: string;
+    let at = ip;
+    let result: string;
     const resumed = /^<\.\.\. ([a-z0-9_]+) resumed>(.*)$/.exec(rest);
     if (resumed) {
-      name = resumed[1]!; result = resumed[2]!;
+      name = resumed[1]!;
+      result = resumed[2]!;
       at = pending.get(pid)?.ip ?? ip;
       pending.delete(pid);
     } else {
       const call = /^([a-z0-9_]+)\((.*)$/.exec(rest);
       if (!call) continue;
-      name = call[1]!; result = call[2]!;
-      if (result.endsWith('<unfinished ...>')) { pending.set(pid, { name, ip }); last.set(pid, { name, ip }); continue; }
+      name = call[1]!;
+      result = call[2]!;
+      if (result.endsWith('<unfinished ...>')) {
+        pending.set(pid, { name, ip });
+        last.set(pid, { name, ip });
+        continue;
+      }
     }
     last.set(pid, { name, ip: at });
     if (/= -1 ENOSYS \(Function not implemented\)$/.test(result)) {
@@ -241,7 +274,8 @@ export function parseStrace(text: string): { denied: Denial[]; killed?: { name: 
   }
   if (killed) {
     const d = denied.get(killed.name) ?? { name: killed.name, nr: killed.nr, count: 0, action: 'kill-process', ips: [] };
-    d.action = 'kill-process'; d.count++;
+    d.action = 'kill-process';
+    d.count++;
     if (killed.ip && !d.ips.includes(killed.ip)) d.ips.push(killed.ip);
     denied.set(killed.name, d);
   }
@@ -254,27 +288,51 @@ export function runWorkload(p: Program, w: Workload, pc: PolicyCase, o: HarnessO
   const dir = makeWorkdir();
   // The trace and the report live outside the scratch directory (grep -r would read a growing trace).
   const side = mkdtempSync(join(tmpdir(), 'sysgate-reality-rec-'));
-  const spawnOpts = { cwd: dir, env: runEnv(o, p), input: w.stdin ?? '', encoding: 'latin1' as const, timeout: o.timeoutMs ?? 20000, killSignal: 'SIGKILL' as const, maxBuffer: 1 << 24 };
+  const spawnOpts = {
+    cwd: dir,
+    env: runEnv(o, p),
+    input: w.stdin ?? '',
+    encoding: 'latin1' as const,
+    timeout: o.timeoutMs ?? 20000,
+    killSignal: 'SIGKILL' as const,
+    maxBuffer: 1 << 24,
+  };
   const base = { program: p.id, args: w.args, policy: policyName(pc), runner: o.runner };
   try {
     if (o.runner === 'run') {
       const report = join(side, 'report.json');
       const armhf = p.kind === 'debian' && p.arch === 'armhf';
-      const args = [o.cli, 'run', '--target', pc.target, ...(pc.firmware ? ['--firmware', pc.firmware] : []), ...(armhf ? ['--sysroot', o.armhfSysroot!] : []), '--report', report, '--', prog, ...w.args];
+      const args = [
+        o.cli,
+        'run',
+        '--target',
+        pc.target,
+        ...(pc.firmware ? ['--firmware', pc.firmware] : []),
+        ...(armhf ? ['--sysroot', o.armhfSysroot!] : []),
+        '--report',
+        report,
+        '--',
+        prog,
+        ...w.args,
+      ];
       const r = spawnSync(process.execPath, args, spawnOpts);
       if (!existsSync(report)) throw new Error(`sysgate run wrote no report (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').pop()}`);
       const rep = JSON.parse(readFileSync(report, 'utf8')) as {
-        exit: { code: number | null; signal: string | null }; killed?: { name: string; nr: number; ip?: string };
+        exit: { code: number | null; signal: string | null };
+        killed?: { name: string; nr: number; ip?: string };
         denied: { name: string; nr: number; count: number; action: string; where: { ip: string; function?: string }[] }[];
       };
       const why = judge(rep.exit.code, rep.exit.signal, r.stdout ?? '', w);
       return {
-        ...base, exit: rep.exit, ...(rep.killed ? { killed: rep.killed } : {}),
+        ...base,
+        exit: rep.exit,
+        ...(rep.killed ? { killed: rep.killed } : {}),
         denied: rep.denied.map((d) => {
           const functions = [...new Set(d.where.flatMap((x) => (x.function ? [x.function] : [])))];
           return { name: d.name, nr: d.nr, count: d.count, action: d.action, ips: d.where.map((x) => x.ip), ...(functions.length ? { functions } : {}) };
         }),
-        worked: why === undefined, ...(why ? { why, stderrTail: (r.stderr ?? '').slice(-300) } : {}),
+        worked: why === undefined,
+        ...(why ? { why, stderrTail: (r.stderr ?? '').slice(-300) } : {}),
       };
     }
     if (p.kind === 'debian' && p.arch === 'armhf') throw new Error('the stand-in runs x86_64 programs only: armhf needs sysgate run');
@@ -295,16 +353,28 @@ export function runWorkload(p: Program, w: Workload, pc: PolicyCase, o: HarnessO
 /** `sysgate check --json` of the program under the policy. */
 export function checkProgram(p: Program, pc: PolicyCase, o: HarnessOptions): CheckRecord {
   const args = [o.cli, 'check', programPath(p, o), '--target', pc.target, ...(pc.firmware ? ['--firmware', pc.firmware] : []), '--json'];
-  if (p.kind === 'debian' && p.arch === 'armhf' && o.armhfSysroot) args.push('--sysroot', o.armhfSysroot); // its own libc: check reads the release there
+  if (p.kind === 'debian' && p.arch === 'armhf' && o.armhfSysroot)
+    args.push('--sysroot', o.armhfSysroot); // its own libc: check reads the release there
   else if (p.kind === 'debian' && o.sysroot) args.push('--sysroot', o.sysroot, ...(o.libcVersion ? ['--libc-version', o.libcVersion] : []));
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0 && r.status !== 1) return { fatal: false, incomplete: false, reported: [], fatalCalls: [], error: (r.stderr ?? '').trim().split('\n')[0] ?? `exit ${r.status}` };
-  const j = JSON.parse(r.stdout) as { fatal: boolean; summary: { warnings: number; unresolved: number }; syscalls: { name: string; verdict: string; severity: string }[] };
+  if (r.status !== 0 && r.status !== 1)
+    return { fatal: false, incomplete: false, reported: [], fatalCalls: [], error: (r.stderr ?? '').trim().split('\n')[0] ?? `exit ${r.status}` };
+  const j = JSON.parse(r.stdout) as {
+    fatal: boolean;
+    summary: { warnings: number; unresolved: number };
+    syscalls: { name: string; verdict: string; severity: string }[];
+  };
   return {
     fatal: j.fatal,
     incomplete: j.summary.warnings > 0 || j.summary.unresolved > 0,
-    reported: j.syscalls.filter((s) => s.verdict !== 'allowed').map((s) => s.name).sort(),
-    fatalCalls: j.syscalls.filter((s) => s.severity === 'fatal').map((s) => s.name).sort(),
+    reported: j.syscalls
+      .filter((s) => s.verdict !== 'allowed')
+      .map((s) => s.name)
+      .sort(),
+    fatalCalls: j.syscalls
+      .filter((s) => s.severity === 'fatal')
+      .map((s) => s.name)
+      .sort(),
   };
 }
 
@@ -314,8 +384,15 @@ export function evaluateProgram(p: Program, pc: PolicyCase, o: HarnessOptions, b
   const made = new Set(runs.flatMap((r) => r.denied.map((d) => d.name)));
   const reported = new Set(check.reported);
   return {
-    program: p.id, kind: p.kind, path: programPath(p, o), policy: policyName(pc), target: pc.target, ...(pc.firmware ? { firmware: pc.firmware } : {}),
-    baseline, runs, check,
+    program: p.id,
+    kind: p.kind,
+    path: programPath(p, o),
+    policy: policyName(pc),
+    target: pc.target,
+    ...(pc.firmware ? { firmware: pc.firmware } : {}),
+    baseline,
+    runs,
+    check,
     predicted: check.fatal || check.incomplete ? 'FAIL' : 'PASS', // check --strict's verdict
     really: runs.every((r) => r.worked) ? 'worked' : 'failed',
     unreported: [...made].filter((n) => !reported.has(n)).sort(),
@@ -330,9 +407,12 @@ export function evaluateProgram(p: Program, pc: PolicyCase, o: HarnessOptions, b
  */
 export interface Matrix {
   policy: string;
-  failFailed: string[]; failWorked: string[];
-  warnFailed: string[]; warnWorked: string[];
-  passFailed: string[]; passWorked: string[];
+  failFailed: string[];
+  failWorked: string[];
+  warnFailed: string[];
+  warnWorked: string[];
+  passFailed: string[];
+  passWorked: string[];
   excluded: string[];
   /** FAIL verdicts that worked although a run made one of the calls the verdict names (true false alarms). */
   failWorkedReached: string[];
@@ -341,9 +421,22 @@ export interface Matrix {
 export function matrices(results: ProgramResult[]): Matrix[] {
   const by = new Map<string, Matrix>();
   for (const r of results) {
-    const m = by.get(r.policy) ?? { policy: r.policy, failFailed: [], failWorked: [], warnFailed: [], warnWorked: [], passFailed: [], passWorked: [], excluded: [], failWorkedReached: [] };
+    const m = by.get(r.policy) ?? {
+      policy: r.policy,
+      failFailed: [],
+      failWorked: [],
+      warnFailed: [],
+      warnWorked: [],
+      passFailed: [],
+      passWorked: [],
+      excluded: [],
+      failWorkedReached: [],
+    };
     by.set(r.policy, m);
-    if (!r.baseline || r.check.error) { m.excluded.push(r.program); continue; }
+    if (!r.baseline || r.check.error) {
+      m.excluded.push(r.program);
+      continue;
+    }
     const failed = r.really === 'failed';
     if (r.check.fatal) {
       (failed ? m.failFailed : m.failWorked).push(r.program);
@@ -357,9 +450,11 @@ export function matrices(results: ProgramResult[]): Matrix[] {
 /** The text the bench and the short form print: the matrix, and the two disagreement lists. */
 export function formatResults(results: ProgramResult[], runner: RunnerKind): string {
   const out: string[] = [];
-  out.push(runner === 'standin'
-    ? '  runner: STAND-IN (sysgate run not in this build): shipped filter + standin-loader, denials from strace -f -i'
-    : '  runner: sysgate run (enforced: x86_64 in this machine\'s kernel, ARM in a real ARM kernel under qemu-system-arm)');
+  out.push(
+    runner === 'standin'
+      ? '  runner: STAND-IN (sysgate run not in this build): shipped filter + standin-loader, denials from strace -f -i'
+      : "  runner: sysgate run (enforced: x86_64 in this machine's kernel, ARM in a real ARM kernel under qemu-system-arm)",
+  );
   for (const m of matrices(results)) {
     const n = (a: string[]): string => String(a.length).padStart(3);
     const total = m.failFailed.length + m.failWorked.length + m.warnFailed.length + m.warnWorked.length + m.passFailed.length + m.passWorked.length;
@@ -369,7 +464,10 @@ export function formatResults(results: ProgramResult[], runner: RunnerKind): str
     out.push(`    PASS with depends or unresolved  ${n(m.warnFailed)}            ${n(m.warnWorked)}`);
     out.push(`    clean PASS                       ${n(m.passFailed)}            ${n(m.passWorked)}`);
     const judged = m.failFailed.length + m.failWorkedReached.length;
-    if (judged) out.push(`    FAIL precision where a run made a named call: ${m.failFailed.length} of ${judged} (${Math.round((100 * m.failFailed.length) / judged)}%)${m.failWorkedReached.length ? `; worked anyway: ${m.failWorkedReached.join(', ')}` : ''}`);
+    if (judged)
+      out.push(
+        `    FAIL precision where a run made a named call: ${m.failFailed.length} of ${judged} (${Math.round((100 * m.failFailed.length) / judged)}%)${m.failWorkedReached.length ? `; worked anyway: ${m.failWorkedReached.join(', ')}` : ''}`,
+      );
     if (m.passFailed.length) out.push(`    false PASS: ${m.passFailed.join(', ')}`);
     if (m.failWorked.length) out.push(`    FAIL but worked: ${m.failWorked.join(', ')}`);
     if (m.excluded.length) out.push(`    left out (workload fails without a filter, or check could not read it): ${m.excluded.join(', ')}`);
@@ -379,13 +477,16 @@ export function formatResults(results: ProgramResult[], runner: RunnerKind): str
     for (const r of unrep) out.push(`      ${r.program}: ${r.unreported.join(' ')}`);
     const unmade = rs.filter((r) => r.unmade.length);
     out.push(`    FAIL verdicts whose named call no workload made: ${unmade.length ? '' : 'none'}`);
-    for (const r of unmade) out.push(`      ${r.program}: ${r.unmade.join(' ')}${r.runs.some((x) => x.killed) ? '  (a run was killed: later calls unseen)' : ''}`);
+    for (const r of unmade)
+      out.push(`      ${r.program}: ${r.unmade.join(' ')}${r.runs.some((x) => x.killed) ? '  (a run was killed: later calls unseen)' : ''}`);
     const failed = rs.filter((r) => r.really === 'failed');
     if (failed.length) {
       out.push('    how the failed runs ended:');
       for (const r of failed) {
         const bad = r.runs.find((x) => !x.worked)!;
-        out.push(`      ${r.program}: ${bad.why}${bad.killed ? ` (killed on ${bad.killed.name})` : ''}; denied ${bad.denied.map((d) => d.name).join(' ') || 'nothing'}`);
+        out.push(
+          `      ${r.program}: ${bad.why}${bad.killed ? ` (killed on ${bad.killed.name})` : ''}; denied ${bad.denied.map((d) => d.name).join(' ') || 'nothing'}`,
+        );
       }
     }
   }
@@ -397,4 +498,3 @@ export function makeCache(root: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
-

@@ -13,8 +13,15 @@ import { join } from 'node:path';
 import type { Section } from '../section-type.ts';
 import { ARM_POLICIES, ARMHF, DEBIAN, FIXTURES, POLICIES, type Program } from './corpus.ts';
 import {
-  detectRunner, evaluateProgram, formatResults, hostLibcVersion, makeCache, runBaseline,
-  type HarnessOptions, type ProgramResult, type RunnerKind,
+  detectRunner,
+  evaluateProgram,
+  formatResults,
+  hostLibcVersion,
+  makeCache,
+  runBaseline,
+  type HarnessOptions,
+  type ProgramResult,
+  type RunnerKind,
 } from './harness.ts';
 
 export const realitySection: Section = {
@@ -30,7 +37,10 @@ export const realitySection: Section = {
     const packages = [...new Set(DEBIAN.map((d) => d.package))];
     const sysroot = join(cache, 'amd64/root');
     if (!process.env.REALITY_NO_FETCH) {
-      const f = spawnSync('bash', [join(root, 'scripts/reality/fetch.sh'), cache, 'amd64', ...packages], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+      const f = spawnSync('bash', [join(root, 'scripts/reality/fetch.sh'), cache, 'amd64', ...packages], {
+        stdio: ['ignore', 'inherit', 'pipe'],
+        encoding: 'utf8',
+      });
       if (f.status !== 0) notes.push(`fetch failed: ${f.stderr.trim().split('\n').pop()}`);
     }
     // armhf: the same programs with their own C library (libc6:armhf), run in a real ARM kernel by
@@ -39,7 +49,10 @@ export const realitySection: Section = {
     const armhf = runner === 'run' && process.env.REALITY_ARMHF !== '0';
     if (armhf && !process.env.REALITY_NO_FETCH) {
       const pkgs = [...new Set(ARMHF.map((d) => d.package)), 'libc6'];
-      const f = spawnSync('bash', [join(root, 'scripts/reality/fetch.sh'), cache, 'armhf', ...pkgs], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+      const f = spawnSync('bash', [join(root, 'scripts/reality/fetch.sh'), cache, 'armhf', ...pkgs], {
+        stdio: ['ignore', 'inherit', 'pipe'],
+        encoding: 'utf8',
+      });
       if (f.status !== 0) notes.push(`armhf fetch failed: ${f.stderr.trim().split('\n').pop()}`);
     }
     const o: HarnessOptions = { root, cli, cache, runner, sysroot, armhfSysroot, libcVersion: hostLibcVersion() };
@@ -62,14 +75,19 @@ export const realitySection: Section = {
       for (const pc of ARM_POLICIES) results.push(evaluateProgram(p, pc, o, broken === undefined));
     }
     programs = [...programs, ...armSelected];
-    console.log(`  ${programs.length} programs (${programs.filter((p) => p.kind === 'debian' && p.arch !== 'armhf').length} Debian amd64, ${armSelected.length} Debian armhf in a real ARM kernel, ${programs.filter((p) => p.kind === 'fixture').length} fixtures), ` +
-      `${programs.reduce((n, p) => n + p.workloads.length, 0)} workloads, ${POLICIES.length} policies: ${results.reduce((n, r) => n + r.runs.length, 0)} runs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `  ${programs.length} programs (${programs.filter((p) => p.kind === 'debian' && p.arch !== 'armhf').length} Debian amd64, ${armSelected.length} Debian armhf in a real ARM kernel, ${programs.filter((p) => p.kind === 'fixture').length} fixtures), ` +
+        `${programs.reduce((n, p) => n + p.workloads.length, 0)} workloads, ${POLICIES.length} policies: ${results.reduce((n, r) => n + r.runs.length, 0)} runs in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
     console.log(formatResults(results, runner));
     for (const n of notes) console.log(`  note: ${n}`);
     const dir = join(root, 'bench/.tmp');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'reality.json');
-    writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), runner, libcVersion: o.libcVersion, policies: POLICIES, notes, results }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ date: new Date().toISOString(), runner, libcVersion: o.libcVersion, policies: POLICIES, notes, results }, null, 2)}\n`,
+    );
     console.log(`  results: ${file}`);
   },
 };

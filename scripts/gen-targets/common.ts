@@ -36,8 +36,7 @@ export interface SyscallEntry extends Omit<RawSyscallEntry, 'documented' | 'unti
 export type DenyEntry = NonNullable<RawTarget['deny']>[number];
 
 /** A generated target: the fields the loader leaves optional that a shipped file always has. */
-export interface Target extends Omit<RawTarget, 'arches' | 'defaultArch' | 'abi' | 'syscalls' | 'deny' | 'firmware'
-  | 'extends' | 'groups' | 'remove'> {
+export interface Target extends Omit<RawTarget, 'arches' | 'defaultArch' | 'abi' | 'syscalls' | 'deny' | 'firmware' | 'extends' | 'groups' | 'remove'> {
   $schema: string;
   description: string;
   sources: string[];

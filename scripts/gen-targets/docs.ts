@@ -12,7 +12,8 @@ export function codesafeDoc(t: Target, rows: VendorRow[]): string {
   const listed = new Set(t.syscalls.map((s) => s.name));
   const deniedNames = new Set((t.deny ?? []).map((d) => d.name));
   const armTwins = [...new Set(t.syscalls.flatMap((s) => twinClosure(s.name).map((x) => x.name)))]
-    .filter((n) => !listed.has(n) && !deniedNames.has(n) && syscallNumber('arm', n) !== null).sort();
+    .filter((n) => !listed.has(n) && !deniedNames.has(n) && syscallNumber('arm', n) !== null)
+    .sort();
   const lines = [
     '# Target `codesafe5`: Entrust nShield CodeSafe 5',
     '',
@@ -24,21 +25,21 @@ export function codesafeDoc(t: Target, rows: VendorRow[]): string {
     `- ${rows.length} allowed calls in vendor-table order: ${byVersion}. Each entry keeps the vendor's category and the`,
     '  firmware version that first allowed it (`since`).',
     '',
-    '## The vendor\'s ABI: 64-bit big-endian PowerPC',
+    "## The vendor's ABI: 64-bit big-endian PowerPC",
     '',
-    'The numbers in the vendor table are the **64-bit big-endian PowerPC (ppc64)** syscall ABI\'s: all 170 (number,',
+    "The numbers in the vendor table are the **64-bit big-endian PowerPC (ppc64)** syscall ABI's: all 170 (number,",
     'name) pairs equal the ppc64 column of the table (poll 167, rt_sigreturn 172, futex 221, openat 286, newfstatat 291,',
     'socket 326, accept4 344, statx 383), with no exception. The generator checks every one and fails on a mismatch.',
     'Against 32-bit ppc they agree too, but for 291, which 32-bit ppc names `fstatat64`. The list has none of the calls',
     'only a 32-bit libc makes (`mmap2`, `fstat64`, `fcntl64`, `truncate64`, any `*_time64`), and it does have `_llseek`',
-    'and `statfs64`/`fstatfs64`, which 64-bit PowerPC glibc and musl really use for `lseek` and `statfs`. Entrust\'s host',
+    "and `statfs64`/`fstatfs64`, which 64-bit PowerPC glibc and musl really use for `lseek` and `statfs`. Entrust's host",
     'driver names a NXP T1022 (e5500 cores, 64-bit) in the Solo XC, whose hardware the nShield 5s resembles. So `ppc64`',
-    'is the device\'s own ABI: on it every listed name resolves to the vendor\'s number and nothing needs replacing.',
+    "is the device's own ABI: on it every listed name resolves to the vendor's number and nothing needs replacing.",
     '',
     'The target is a list of **names of operations**: numbers come from the per-arch tables, and the vendor number is',
     'kept as `documented.ppc64`, a consistency check only. The other arches are translations: `arm` (the default arch,',
     'as the project brief says "ARM CodeSafe 5"), 32-bit `ppc`, `aarch64`, and `x86_64` for running a program under the',
-    'device\'s rules on a development machine. A dynamically linked 32-bit ppc program cannot even start on the device',
+    "device's rules on a development machine. A dynamically linked 32-bit ppc program cannot even start on the device",
     '(its loader maps libraries with `mmap2`, which the list lacks): build for ppc64.',
     '',
     '## Operations, not spellings: the other arches',
@@ -89,7 +90,7 @@ export function codesafeDoc(t: Target, rows: VendorRow[]): string {
     '',
     '## Firmware history the current page does not show',
     '',
-    'Entrust\'s older pages (security-world-docs v13.5.1 `codesafe5/whitelist.html`, v13.6.5 `codesafe5/allowlist.html`)',
+    "Entrust's older pages (security-world-docs v13.5.1 `codesafe5/whitelist.html`, v13.6.5 `codesafe5/allowlist.html`)",
     'could be read only in part (entries past 331 are unknown), and disagree with the current page. sysgate follows the',
     'current page and records each disagreement in `history`, shown by `sysgate explain NAME` and `sysgate compat`:',
     '',
@@ -127,7 +128,7 @@ export function capejailDoc(r: CapejailResult): string {
     '',
     '## Default action: kill-process',
     '',
-    'The jail is meant to kill the process that makes a blocked call. capejail\'s code passes libseccomp\'s',
+    "The jail is meant to kill the process that makes a blocked call. capejail's code passes libseccomp's",
     '`SCMP_ACT_KILL`, an alias of `SCMP_ACT_KILL_THREAD`; sysgate chooses `kill-process` on purpose: killing one',
     'thread leaves the others running, possibly blocked forever on locks the dead thread held, or working on state it',
     'left half-updated. A call from another arch is killed too: capejail adds no explicit arch, so libseccomp adds the',
@@ -145,10 +146,21 @@ export function capejailDoc(r: CapejailResult): string {
     `So ${t.syscalls.length} of the ${r.codeCount} names are allowed.`,
     '',
     'The two documentation versions also differ from each other. Blocked in one version and not mentioned in the other:',
-    ...[CJ_DOC1_FILE, CJ_DOC2_FILE].map((f) => `- only in \`${f}\`: ${r.oneVersionOnly.filter((x) => x.file === f).map((x) => `\`${x.name}\``).join(', ') || 'none'}`),
+    ...[CJ_DOC1_FILE, CJ_DOC2_FILE].map(
+      (f) =>
+        `- only in \`${f}\`: ${
+          r.oneVersionOnly
+            .filter((x) => x.file === f)
+            .map((x) => `\`${x.name}\``)
+            .join(', ') || 'none'
+        }`,
+    ),
     ...(r.unknownDocNames.length
-      ? ['', `Not in sysgate's syscall table, so not in \`deny\` (ia64-only or not a Linux syscall at all):`,
-        `${r.unknownDocNames.map((n) => `\`${n}\``).join(', ')}. They are denied by the default action anyway.`]
+      ? [
+          '',
+          `Not in sysgate's syscall table, so not in \`deny\` (ia64-only or not a Linux syscall at all):`,
+          `${r.unknownDocNames.map((n) => `\`${n}\``).join(', ')}. They are denied by the default action anyway.`,
+        ]
       : []),
     '',
     '## Documented blocked',
@@ -158,4 +170,3 @@ export function capejailDoc(r: CapejailResult): string {
   ];
   return lines.join('\n');
 }
-

@@ -34,4 +34,3 @@ export function checkTargetNames(t: Target): void {
     denied.add(d.name);
   }
 }
-

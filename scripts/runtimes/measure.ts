@@ -47,6 +47,7 @@ function measure(runtime: OciRuntime, program: string, work: string) {
   return {
     runtime,
     version: sh(runtime, ['--version']).split('\n')[0]!,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template
     debianPackage: `${runtime} ${sh('dpkg-query', ['-W', '-f', '${Version}', runtime])}`,
     arch: 'x86_64' as const,
     runs: RUNS,

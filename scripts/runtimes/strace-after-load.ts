@@ -29,7 +29,12 @@ export function callsAfterLoad(log: string, program: string): AfterLoad {
   let loader = -1;
   const execPrefix = `execve(${JSON.stringify(program)},`;
   const seen = new Set<string>();
-  const note = (name: string) => { if (!seen.has(name)) { seen.add(name); calls.push(name); } };
+  const note = (name: string) => {
+    if (!seen.has(name)) {
+      seen.add(name);
+      calls.push(name);
+    }
+  };
   for (const raw of log.split('\n')) {
     const m = LINE.exec(raw);
     if (!m) continue;

@@ -4,8 +4,32 @@
  * program is a DAG and a memoized walk over (pc, A, X) states ends.
  */
 import {
-  BPF_ALU, BPF_AND, BPF_DIV, BPF_JA, BPF_JMP, BPF_LD, BPF_LDX, BPF_MISC, BPF_MUL, BPF_NEG, BPF_RET, BPF_X,
-  OP_LD_ABS, OP_LD_IMM, OP_LD_LEN, OP_LDX_IMM, OP_LDX_LEN, OP_RET_A, OP_TAX, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, SECCOMP_DATA_SIZE, bpfClass, bpfOp, bpfSrc, type Insn,
+  BPF_ALU,
+  BPF_AND,
+  BPF_DIV,
+  BPF_JA,
+  BPF_JMP,
+  BPF_LD,
+  BPF_LDX,
+  BPF_MISC,
+  BPF_MUL,
+  BPF_NEG,
+  BPF_RET,
+  BPF_X,
+  OP_LD_ABS,
+  OP_LD_IMM,
+  OP_LD_LEN,
+  OP_LDX_IMM,
+  OP_LDX_LEN,
+  OP_RET_A,
+  OP_TAX,
+  SECCOMP_DATA_ARCH,
+  SECCOMP_DATA_NR,
+  SECCOMP_DATA_SIZE,
+  bpfClass,
+  bpfOp,
+  bpfSrc,
+  type Insn,
 } from './types.ts';
 import { aluResult, jumpTaken } from './semantics.ts';
 
@@ -52,9 +76,7 @@ export function explore(insns: readonly Insn[], known: KnownInputs, start = 0): 
     switch (bpfClass(code)) {
       case BPF_RET:
         if (code === OP_RET_A) {
-          return A === undefined
-            ? { rets: new Set(), retUnknown: true, longest: 1 }
-            : { rets: new Set([A]), retUnknown: false, longest: 1 };
+          return A === undefined ? { rets: new Set(), retUnknown: true, longest: 1 } : { rets: new Set([A]), retUnknown: false, longest: 1 };
         }
         return { rets: new Set([k]), retUnknown: false, longest: 1 };
       case BPF_LD: {

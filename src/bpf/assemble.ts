@@ -5,9 +5,7 @@
  * target is a `ret` (no extra step on the path), else an unconditional `ja` (32-bit offset).
  */
 import { InputError } from '../errors.ts';
-import {
-  BPF_JMP, BPF_MAXINSNS, BPF_RET, MAX_COND_JUMP, OP_JA, bpfClass, bpfOp, type Insn,
-} from './types.ts';
+import { BPF_JMP, BPF_MAXINSNS, BPF_RET, MAX_COND_JUMP, OP_JA, bpfClass, bpfOp, type Insn } from './types.ts';
 
 export type Label = string;
 

@@ -8,9 +8,25 @@ import { ARCH_NAMES, ARCHES, X32_SYSCALL_BIT, type ArchInfo } from '../syscalls/
 import { explore } from './analyze.ts';
 import { validateFilter } from './emulate.ts';
 import {
-  BPF_AND, BPF_MAXINSNS, OP_AND_K, OP_JA, OP_JEQ_K, OP_JGE_K, OP_JGT_K,
-  OP_JSET_K, OP_LD_ABS, OP_RET_K, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, SECCOMP_RET_ACTION_FULL,
-  SECCOMP_RET_ALLOW, SECCOMP_RET_LOG, bpfOp, retName, retToAction, type Insn,
+  BPF_AND,
+  BPF_MAXINSNS,
+  OP_AND_K,
+  OP_JA,
+  OP_JEQ_K,
+  OP_JGE_K,
+  OP_JGT_K,
+  OP_JSET_K,
+  OP_LD_ABS,
+  OP_RET_K,
+  SECCOMP_DATA_ARCH,
+  SECCOMP_DATA_NR,
+  SECCOMP_RET_ACTION_FULL,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_LOG,
+  bpfOp,
+  retName,
+  retToAction,
+  type Insn,
 } from './types.ts';
 import { aluResult, jumpTaken } from './semantics.ts';
 
@@ -147,7 +163,7 @@ export function auditFilter(insns: readonly Insn[], arch: ArchInfo, opts: AuditO
 
   // 1. Arch check.
   const first = insns[0]!;
-  report.loadsArchFirst = first.code === OP_LD_ABS && (first.k >>> 0) === SECCOMP_DATA_ARCH;
+  report.loadsArchFirst = first.code === OP_LD_ABS && first.k >>> 0 === SECCOMP_DATA_ARCH;
   if (!report.loadsArchFirst) problems.push('the first instruction does not load seccomp_data.arch');
   const foreign = new Map<number, string>();
   for (const n of ARCH_NAMES) if (ARCHES[n].auditArch !== arch.auditArch) foreign.set(ARCHES[n].auditArch >>> 0, n);
@@ -188,12 +204,19 @@ export function auditFilter(insns: readonly Insn[], arch: ArchInfo, opts: AuditO
     for (const nr of x32s) if (canAllow(insns, arch.auditArch, nr)) leaks.push(nr);
     report.x32Guarded = leaks.length === 0;
     if (leaks.length) {
-      problems.push(`x32 numbers can be allowed: ${leaks.slice(0, 8).map((n) => `0x${n.toString(16)}`).join(', ')}${leaks.length > 8 ? ` and ${leaks.length - 8} more` : ''}`);
+      problems.push(
+        `x32 numbers can be allowed: ${leaks
+          .slice(0, 8)
+          .map((n) => `0x${n.toString(16)}`)
+          .join(', ')}${leaks.length > 8 ? ` and ${leaks.length - 8} more` : ''}`,
+      );
     }
     const skip = certainRet(insns, arch.auditArch, 0xffffffff);
     report.skipNr = skip === undefined ? 'varies' : retName(skip);
     if (skip === undefined || (report.defaultRet !== null && skip !== report.defaultRet)) {
-      problems.push(`nr 0xffffffff (a tracer's skip) gets ${report.skipNr}, not the default action${report.defaultRet === null ? '' : ` ${retName(report.defaultRet)}`}`);
+      problems.push(
+        `nr 0xffffffff (a tracer's skip) gets ${report.skipNr}, not the default action${report.defaultRet === null ? '' : ` ${retName(report.defaultRet)}`}`,
+      );
     }
     notes.push('on recent x86_64 kernels uretprobe (335) and uprobe (336) are let through without consulting seccomp');
   }
@@ -206,35 +229,31 @@ export function auditFilter(insns: readonly Insn[], arch: ArchInfo, opts: AuditO
   });
   report.unconditionalAllowsCacheable = uncachedAlways.length === 0;
   if (uncachedAlways.length) {
-    problems.push(`always-allowed numbers the kernel cannot cache (the filter runs on every call): ${uncachedAlways.slice(0, 16).join(', ')}${uncachedAlways.length > 16 ? ` and ${uncachedAlways.length - 16} more` : ''}`);
+    problems.push(
+      `always-allowed numbers the kernel cannot cache (the filter runs on every call): ${uncachedAlways.slice(0, 16).join(', ')}${uncachedAlways.length > 16 ? ` and ${uncachedAlways.length - 16} more` : ''}`,
+    );
   }
   if (report.cache.uncachedAllow.length) {
-    notes.push(`${report.cache.uncachedAllow.length} numbers can be allowed but are not cacheable (argument checks): ${report.cache.uncachedAllow.slice(0, 16).join(', ')}${report.cache.uncachedAllow.length > 16 ? ', ...' : ''}`);
+    notes.push(
+      `${report.cache.uncachedAllow.length} numbers can be allowed but are not cacheable (argument checks): ${report.cache.uncachedAllow.slice(0, 16).join(', ')}${report.cache.uncachedAllow.length > 16 ? ', ...' : ''}`,
+    );
   }
   return report;
 }
 
 /** Plain-text rendering of an audit report. */
 export function formatAudit(r: AuditReport): string {
-  const lines = [
-    `arch:            ${r.arch}`,
-    `instructions:    ${r.length}`,
-    `valid:           ${r.valid ? 'yes' : 'no'}`,
-  ];
+  const lines = [`arch:            ${r.arch}`, `instructions:    ${r.length}`, `valid:           ${r.valid ? 'yes' : 'no'}`];
   if (r.valid) {
     lines.push(
       `arch check:      ${r.loadsArchFirst && r.foreignArchAllowed.length === 0 ? 'yes' : 'no'}`,
       `default action:  ${r.defaultRet === null ? 'unclear' : retName(r.defaultRet)}`,
     );
     if (r.x32Guarded !== null) lines.push(`x32 guarded:     ${r.x32Guarded ? 'yes' : 'no'}`, `nr 0xffffffff:   ${r.skipNr}`);
-    lines.push(
-      `cached allows:   ${r.cache.cached.length}`,
-      `uncached allows: ${r.cache.uncachedAllow.length}`,
-    );
+    lines.push(`cached allows:   ${r.cache.cached.length}`, `uncached allows: ${r.cache.uncachedAllow.length}`);
   }
   lines.push(r.problems.length ? 'problems:' : 'problems:        none');
   for (const p of r.problems) lines.push(`  - ${p}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
-

@@ -21,8 +21,19 @@ import { explore, longestPath } from './analyze.ts';
 import { AsmBuilder, assemble, type Label } from './assemble.ts';
 import { runFilter } from './emulate.ts';
 import {
-  OP_AND_K, OP_JEQ_K, OP_JGE_K, OP_JGT_K, OP_LD_ABS, OP_RET_K, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR,
-  actionToRet, argOffset, retName, type Endian, type Insn,
+  OP_AND_K,
+  OP_JEQ_K,
+  OP_JGE_K,
+  OP_JGT_K,
+  OP_LD_ABS,
+  OP_RET_K,
+  SECCOMP_DATA_ARCH,
+  SECCOMP_DATA_NR,
+  actionToRet,
+  argOffset,
+  retName,
+  type Endian,
+  type Insn,
 } from './types.ts';
 
 export interface ArchStats {
@@ -53,9 +64,7 @@ export interface CompiledFilter {
   stats: FilterStats;
 }
 
-type Outcome =
-  | { kind: 'ret'; key: string; ret: number }
-  | { kind: 'cond'; key: string; rule: Rule; ret: number };
+type Outcome = { kind: 'ret'; key: string; ret: number } | { kind: 'cond'; key: string; rule: Rule; ret: number };
 
 interface Segment {
   lo: number;
@@ -154,8 +163,7 @@ export function compileFilter(policies: readonly Policy[]): CompiledFilter {
     length: insns.length,
     ranges: perArch.reduce((s, a) => s + a.ranges, 0),
     worstPath: longestPath(insns),
-    averagePath: perArch.reduce((s, a, i) => s + a.averagePath * ruleCount(policies[i]!), 0) /
-      policies.reduce((s, p) => s + ruleCount(p), 0),
+    averagePath: perArch.reduce((s, a, i) => s + a.averagePath * ruleCount(policies[i]!), 0) / policies.reduce((s, p) => s + ruleCount(p), 0),
     trampolines: asm.trampolines,
     perArch,
   };
@@ -269,10 +277,7 @@ function checkCondition(c: ArgCondition, r: Rule, arch: ArchInfo): void {
  * Emits the checks of one rule: clause by clause (leafClauses), each an OR of AND-lists; the
  * first that holds returns its action; when none holds, the default.
  */
-function emitCondBlock(
-  b: AsmBuilder, rule: Rule, defRet: number, endian: Endian,
-  retLabel: (r: number) => Label,
-): void {
+function emitCondBlock(b: AsmBuilder, rule: Rule, defRet: number, endian: Endian, retLabel: (r: number) => Label): void {
   const leaf = leafClauses(rule, defRet);
   leaf.forEach((clause, ki) => {
     const lastClause = ki === leaf.length - 1;
@@ -307,12 +312,24 @@ function emitCondition(b: AsmBuilder, c: ArgCondition, endian: Endian, ok: Label
   const lowCompare = (): void => {
     const k = lo(v);
     switch (c.op) {
-      case 'eq': b.jump(OP_JEQ_K, k, ok, fail); break;
-      case 'ne': b.jump(OP_JEQ_K, k, fail, ok); break;
-      case 'gt': b.jump(OP_JGT_K, k, ok, fail); break;
-      case 'ge': b.jump(OP_JGE_K, k, ok, fail); break;
-      case 'lt': b.jump(OP_JGE_K, k, fail, ok); break;
-      case 'le': b.jump(OP_JGT_K, k, fail, ok); break;
+      case 'eq':
+        b.jump(OP_JEQ_K, k, ok, fail);
+        break;
+      case 'ne':
+        b.jump(OP_JEQ_K, k, fail, ok);
+        break;
+      case 'gt':
+        b.jump(OP_JGT_K, k, ok, fail);
+        break;
+      case 'ge':
+        b.jump(OP_JGE_K, k, ok, fail);
+        break;
+      case 'lt':
+        b.jump(OP_JGE_K, k, fail, ok);
+        break;
+      case 'le':
+        b.jump(OP_JGT_K, k, fail, ok);
+        break;
       case 'masked-eq':
         b.insn(OP_AND_K, lo(c.mask ?? 0n));
         b.jump(OP_JEQ_K, k, ok, fail);
@@ -490,13 +507,16 @@ function buildTree(segs: readonly Segment[]): Tree {
   const tree = (i: number, j: number): Tree => {
     const c = at(i, j);
     switch (choice[c]) {
-      case Choice.Leaf: return { kind: 'leaf', seg: i };
+      case Choice.Leaf:
+        return { kind: 'leaf', seg: i };
       case Choice.Split: {
         const m = arg[c]!;
         return { kind: 'split', k: segs[m + 1]!.lo, lower: tree(i, m), upper: tree(m + 1, j) };
       }
-      case Choice.PeelLeft: return { kind: 'peel', k: segs[i + 1]!.lo, hit: { kind: 'leaf', seg: i + 1 }, rest: tree(i + 2, j) };
-      default: return { kind: 'peel', k: segs[j - 1]!.lo, hit: { kind: 'leaf', seg: j - 1 }, rest: tree(i, j - 2) };
+      case Choice.PeelLeft:
+        return { kind: 'peel', k: segs[i + 1]!.lo, hit: { kind: 'leaf', seg: i + 1 }, rest: tree(i + 2, j) };
+      default:
+        return { kind: 'peel', k: segs[j - 1]!.lo, hit: { kind: 'leaf', seg: j - 1 }, rest: tree(i, j - 2) };
     }
   };
   return tree(0, n - 1);
@@ -511,10 +531,7 @@ function halve(segs: readonly Segment[], i: number, j: number): Tree {
 /** Subtrees up to this many instructions get their own ret instructions right after them. */
 const POOL_SUBTREE = 200;
 
-function emitTree(
-  b: AsmBuilder, segs: Segment[], p: Policy, endian: Endian,
-  globalRet: (r: number) => Label, names: Map<number, string>,
-): void {
+function emitTree(b: AsmBuilder, segs: Segment[], p: Policy, endian: Endian, globalRet: (r: number) => Label, names: Map<number, string>): void {
   const defRet = actionToRet(p.defaultAction);
   const nrText = (nr: number): string => {
     const name = names.get(nr);
@@ -558,7 +575,13 @@ function emitTree(
       if (s.out.kind === 'ret') return { label: scope.ret(s.out.ret) };
     }
     const label = b.fresh(t.kind === 'leaf' ? 'args' : 't');
-    return { label, emit: () => { b.label(label); emitIn(t, scope); } };
+    return {
+      label,
+      emit: () => {
+        b.label(label);
+        emitIn(t, scope);
+      },
+    };
   };
   const emitIn = (t: Tree, scope: Scope): void => {
     if (scope === globalScope && size(t) <= POOL_SUBTREE) {

@@ -1,11 +1,47 @@
 /** Readable listing of a seccomp filter. */
 import { archByAudit } from '../syscalls/arches.ts';
 import {
-  BPF_ADD, BPF_ALU, BPF_AND, BPF_DIV, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_LD,
-  BPF_LSH, BPF_MOD, BPF_MUL, BPF_NEG, BPF_OR, BPF_RET, BPF_RSH, BPF_ST, BPF_STX,
-  BPF_SUB, BPF_X, BPF_XOR, OP_LD_ABS, OP_LD_IMM, OP_LD_LEN, OP_LD_MEM, OP_LDX_IMM, OP_LDX_LEN,
-  OP_LDX_MEM, OP_RET_A, OP_RET_K, OP_TAX, OP_TXA, SECCOMP_DATA_ARGS, bpfClass, bpfOp, bpfSrc, retName,
-  type Endian, type Insn,
+  BPF_ADD,
+  BPF_ALU,
+  BPF_AND,
+  BPF_DIV,
+  BPF_JA,
+  BPF_JEQ,
+  BPF_JGE,
+  BPF_JGT,
+  BPF_JMP,
+  BPF_JSET,
+  BPF_LD,
+  BPF_LSH,
+  BPF_MOD,
+  BPF_MUL,
+  BPF_NEG,
+  BPF_OR,
+  BPF_RET,
+  BPF_RSH,
+  BPF_ST,
+  BPF_STX,
+  BPF_SUB,
+  BPF_X,
+  BPF_XOR,
+  OP_LD_ABS,
+  OP_LD_IMM,
+  OP_LD_LEN,
+  OP_LD_MEM,
+  OP_LDX_IMM,
+  OP_LDX_LEN,
+  OP_LDX_MEM,
+  OP_RET_A,
+  OP_RET_K,
+  OP_TAX,
+  OP_TXA,
+  SECCOMP_DATA_ARGS,
+  bpfClass,
+  bpfOp,
+  bpfSrc,
+  retName,
+  type Endian,
+  type Insn,
 } from './types.ts';
 
 export interface DisasmOptions {
@@ -32,8 +68,17 @@ export function fieldName(k: number, endian: Endian = 'little'): string {
 }
 
 const ALU_NAMES: Record<number, string> = {
-  [BPF_ADD]: 'add', [BPF_SUB]: 'sub', [BPF_MUL]: 'mul', [BPF_DIV]: 'div', [BPF_OR]: 'or',
-  [BPF_AND]: 'and', [BPF_LSH]: 'lsh', [BPF_RSH]: 'rsh', [BPF_NEG]: 'neg', [BPF_MOD]: 'mod', [BPF_XOR]: 'xor',
+  [BPF_ADD]: 'add',
+  [BPF_SUB]: 'sub',
+  [BPF_MUL]: 'mul',
+  [BPF_DIV]: 'div',
+  [BPF_OR]: 'or',
+  [BPF_AND]: 'and',
+  [BPF_LSH]: 'lsh',
+  [BPF_RSH]: 'rsh',
+  [BPF_NEG]: 'neg',
+  [BPF_MOD]: 'mod',
+  [BPF_XOR]: 'xor',
 };
 const JMP_NAMES: Record<number, string> = { [BPF_JEQ]: 'jeq', [BPF_JGT]: 'jgt', [BPF_JGE]: 'jge', [BPF_JSET]: 'jset' };
 
@@ -128,4 +173,3 @@ export function disassemble(insns: readonly Insn[], opts: DisasmOptions = {}): s
   });
   return lines.join('\n') + (lines.length ? '\n' : '');
 }
-

@@ -129,12 +129,18 @@ export const MAX_ERRNO = 4095;
 /** The seccomp return value of an action. Throws InputError for out-of-range data. */
 export function actionToRet(a: Action): number {
   switch (a.kind) {
-    case 'allow': return SECCOMP_RET_ALLOW;
-    case 'log': return SECCOMP_RET_LOG;
-    case 'trap': return SECCOMP_RET_TRAP;
-    case 'kill-process': return SECCOMP_RET_KILL_PROCESS;
-    case 'kill-thread': return SECCOMP_RET_KILL_THREAD;
-    case 'user-notif': return SECCOMP_RET_USER_NOTIF;
+    case 'allow':
+      return SECCOMP_RET_ALLOW;
+    case 'log':
+      return SECCOMP_RET_LOG;
+    case 'trap':
+      return SECCOMP_RET_TRAP;
+    case 'kill-process':
+      return SECCOMP_RET_KILL_PROCESS;
+    case 'kill-thread':
+      return SECCOMP_RET_KILL_THREAD;
+    case 'user-notif':
+      return SECCOMP_RET_USER_NOTIF;
     case 'errno':
       if (!Number.isInteger(a.errno) || a.errno < 0 || a.errno > MAX_ERRNO) {
         throw new InputError(`errno action value ${a.errno} is out of range 0..${MAX_ERRNO}`);
@@ -158,14 +164,22 @@ export function retToAction(ret: number): Action {
   const action = (r & SECCOMP_RET_ACTION_FULL) >>> 0;
   const data = r & SECCOMP_RET_DATA;
   switch (action) {
-    case SECCOMP_RET_ALLOW: return { kind: 'allow' };
-    case SECCOMP_RET_LOG: return { kind: 'log' };
-    case SECCOMP_RET_TRACE: return { kind: 'trace', data };
-    case SECCOMP_RET_USER_NOTIF: return { kind: 'user-notif' };
-    case SECCOMP_RET_ERRNO: return { kind: 'errno', errno: Math.min(data, MAX_ERRNO) };
-    case SECCOMP_RET_TRAP: return { kind: 'trap' };
-    case SECCOMP_RET_KILL_THREAD: return { kind: 'kill-thread' };
-    default: return { kind: 'kill-process' };
+    case SECCOMP_RET_ALLOW:
+      return { kind: 'allow' };
+    case SECCOMP_RET_LOG:
+      return { kind: 'log' };
+    case SECCOMP_RET_TRACE:
+      return { kind: 'trace', data };
+    case SECCOMP_RET_USER_NOTIF:
+      return { kind: 'user-notif' };
+    case SECCOMP_RET_ERRNO:
+      return { kind: 'errno', errno: Math.min(data, MAX_ERRNO) };
+    case SECCOMP_RET_TRAP:
+      return { kind: 'trap' };
+    case SECCOMP_RET_KILL_THREAD:
+      return { kind: 'kill-thread' };
+    default:
+      return { kind: 'kill-process' };
   }
 }
 
@@ -173,8 +187,14 @@ export function retToAction(ret: number): Action {
 export function isKnownRet(ret: number): boolean {
   const action = ((ret >>> 0) & SECCOMP_RET_ACTION_FULL) >>> 0;
   return [
-    SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_KILL_THREAD, SECCOMP_RET_TRAP, SECCOMP_RET_ERRNO,
-    SECCOMP_RET_USER_NOTIF, SECCOMP_RET_TRACE, SECCOMP_RET_LOG, SECCOMP_RET_ALLOW,
+    SECCOMP_RET_KILL_PROCESS,
+    SECCOMP_RET_KILL_THREAD,
+    SECCOMP_RET_TRAP,
+    SECCOMP_RET_ERRNO,
+    SECCOMP_RET_USER_NOTIF,
+    SECCOMP_RET_TRACE,
+    SECCOMP_RET_LOG,
+    SECCOMP_RET_ALLOW,
   ].includes(action);
 }
 

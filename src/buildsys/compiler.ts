@@ -19,9 +19,41 @@ const NO_LINK = new Set(['-c', '-E', '-S', '-M', '-MM', '-fsyntax-only', '--vers
 const LD_PARTIAL = new Set(['-r', '--relocatable', '-i']);
 
 /** Options whose value is the next argument (so the value is not an input file). */
-const TAKES_VALUE = new Set(['-o', '-I', '-L', '-l', '-D', '-U', '-u', '-e', '-z', '-include', '-imacros', '-isystem', '-idirafter', '-iquote',
-  '-iprefix', '-iwithprefix', '-iwithprefixbefore', '-imultilib', '-isysroot', '--sysroot', '-x', '-MF', '-MT', '-MQ', '-T', '-B',
-  '-Xlinker', '-Xassembler', '-Xpreprocessor', '--param', '-aux-info', '-dumpbase', '-dumpdir']);
+const TAKES_VALUE = new Set([
+  '-o',
+  '-I',
+  '-L',
+  '-l',
+  '-D',
+  '-U',
+  '-u',
+  '-e',
+  '-z',
+  '-include',
+  '-imacros',
+  '-isystem',
+  '-idirafter',
+  '-iquote',
+  '-iprefix',
+  '-iwithprefix',
+  '-iwithprefixbefore',
+  '-imultilib',
+  '-isysroot',
+  '--sysroot',
+  '-x',
+  '-MF',
+  '-MT',
+  '-MQ',
+  '-T',
+  '-B',
+  '-Xlinker',
+  '-Xassembler',
+  '-Xpreprocessor',
+  '--param',
+  '-aux-info',
+  '-dumpbase',
+  '-dumpdir',
+]);
 
 /** Launchers that run the compiler named after them: skipped to find it. */
 const LAUNCHERS = new Set(['ccache', 'distcc', 'sccache', 'icecc']);
@@ -69,7 +101,14 @@ export function parseInvocation(argv: readonly string[], cwd = process.cwd()): C
     }
     if (NO_LINK.has(a) || a.startsWith('-print-') || a.startsWith('--print-')) noLink = true;
     else if (a === '-r' || a === '--relocatable') partial = true;
-    else if (a.startsWith('-Wl,') && a.slice(4).split(',').some((w) => LD_PARTIAL.has(w))) partial = true;
+    else if (
+      a.startsWith('-Wl,') &&
+      a
+        .slice(4)
+        .split(',')
+        .some((w) => LD_PARTIAL.has(w))
+    )
+      partial = true;
     else if (a.startsWith('-o') && a.length > 2) output = a.slice(2);
     else if (a === '-' || !a.startsWith('-')) inputs++;
   }
@@ -90,7 +129,8 @@ function splitLaunchers(argv: readonly string[]): { command: string[]; driver: s
     if (inEnv && /^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) driver.push(a);
     else if (inEnv && (a === '-u' || a === '--unset')) driver.push(a, argv[++i] ?? '');
     else if (inEnv && (a === '-i' || a === '-' || a === '--ignore-environment' || a.startsWith('--unset='))) driver.push(a);
-    else if (inEnv && a.startsWith('-')) throw new InputError(`sysgate cc: env option '${a}' is not supported before the compiler (use -i, -u NAME or NAME=VALUE)`);
+    else if (inEnv && a.startsWith('-'))
+      throw new InputError(`sysgate cc: env option '${a}' is not supported before the compiler (use -i, -u NAME or NAME=VALUE)`);
     else if (base === 'env') {
       inEnv = true;
       driver.push(a);
@@ -153,7 +193,9 @@ export function compilerArch(driver: readonly string[]): ArchInfo {
   const r = spawnSync(cmd!, [...pre, '-dumpmachine'], { encoding: 'utf8' });
   const shown = driver.join(' ');
   if (r.error || r.status !== 0) {
-    throw new InputError(`cannot run '${shown} -dumpmachine'${r.error ? ` (${(r.error as NodeJS.ErrnoException).code})` : ''}: is it a GCC or Clang driver on PATH?`);
+    throw new InputError(
+      `cannot run '${shown} -dumpmachine'${r.error ? ` (${(r.error as NodeJS.ErrnoException).code})` : ''}: is it a GCC or Clang driver on PATH?`,
+    );
   }
   const triplet = r.stdout.trim();
   const cpu = triplet.split('-')[0] ?? '';

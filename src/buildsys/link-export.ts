@@ -37,7 +37,10 @@ export function exportMode(driver: readonly string[]): ExportMode {
   const [cmd, ...pre] = driver;
   const r = spawnSync(cmd!, [...pre, '-Wl,--version'], { encoding: 'utf8' });
   // A compiler that cannot run is the user's mistake to hear about, not a linker to guess at.
-  if (r.error) throw new InputError(`cannot run '${driver.join(' ')} -Wl,--version' (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): is the compiler on PATH?`);
+  if (r.error)
+    throw new InputError(
+      `cannot run '${driver.join(' ')} -Wl,--version' (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): is the compiler on PATH?`,
+    );
   return exportModeFor(`${r.stdout ?? ''}\n${r.stderr ?? ''}`);
 }
 

@@ -38,7 +38,14 @@ export interface ShimObjectOptions {
 export function shimObject(policy: Policy, driver: readonly string[], cacheDir: string, opts: ShimObjectOptions = {}): ShimObject {
   const shim = generateShim(policy, { sigsys: !!opts.sigsys });
   const source = shim.files[0]!.content as string;
-  const key = createHash('sha256').update(source).update('\0').update(driver.join('\0')).update('\0').update(shim.flags.cflags.join(' ')).digest('hex').slice(0, 24);
+  const key = createHash('sha256')
+    .update(source)
+    .update('\0')
+    .update(driver.join('\0'))
+    .update('\0')
+    .update(shim.flags.cflags.join(' '))
+    .digest('hex')
+    .slice(0, 24);
   const dir = join(cacheDir, key);
   const object = join(dir, 'shim.o');
   const src = join(dir, shim.files[0]!.name);

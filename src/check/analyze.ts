@@ -34,12 +34,29 @@ import { libcFix } from '../policy/libc-fixes.ts';
 import { ARCHES, type ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import {
-  compareVersions, isCovered, knowledgeBase, lookupFunction, startupCalls, type FunctionInfo, type Libc, type OnEnosys, type StepOnEnosys, type SyscallStep,
+  compareVersions,
+  isCovered,
+  knowledgeBase,
+  lookupFunction,
+  startupCalls,
+  type FunctionInfo,
+  type Libc,
+  type OnEnosys,
+  type StepOnEnosys,
+  type SyscallStep,
 } from '../libc/index.ts';
 import { librariesLinked, type LibraryOnError } from '../libc/libraries.ts';
 import {
-  judgementRank, severityOf, type CheckOptions, type Judgement, type CheckReport, type Finding, type LibcInfo, type LibraryReport,
-  type Unresolved, type Via,
+  judgementRank,
+  severityOf,
+  type CheckOptions,
+  type Judgement,
+  type CheckReport,
+  type Finding,
+  type LibcInfo,
+  type LibraryReport,
+  type Unresolved,
+  type Via,
 } from './types.ts';
 import { glibcBannerRelease, newestGlibcVersion } from '../libc/version.ts';
 import { findSyscallCalls } from './wrapper-calls.ts';
@@ -78,7 +95,8 @@ interface Collected {
 }
 
 /** Sonames of the C library's own parts: modelled by the knowledge base, never scanned. */
-const LIBC_PARTS = /^(libc\.so(\.\d+)?|libc\.musl-.*|ld-linux.*|ld64\.so.*|ld\.so.*|ld-musl-.*|libpthread\.so.*|libdl\.so.*|librt\.so.*|libm\.so.*|libutil\.so.*|libresolv\.so.*|libanl\.so.*|libBrokenLocale\.so.*|libmvec\.so.*)$/;
+const LIBC_PARTS =
+  /^(libc\.so(\.\d+)?|libc\.musl-.*|ld-linux.*|ld64\.so.*|ld\.so.*|ld-musl-.*|libpthread\.so.*|libdl\.so.*|librt\.so.*|libm\.so.*|libutil\.so.*|libresolv\.so.*|libanl\.so.*|libBrokenLocale\.so.*|libmvec\.so.*)$/;
 
 // ---------------------------------------------------------------------------------------------
 // Caches (per process or worker): knowledge-base answers, and what each sysroot library reaches.
@@ -177,7 +195,10 @@ function libcVersion(elf: ElfInfo, libc: Libc | undefined, opts: CheckOptions, i
     const covered = isCovered(libc, version);
     const side = compareVersions(version, kb.coverage.from) < 0 ? 'older' : 'newer';
     return {
-      ...info, version, versionFrom, covered,
+      ...info,
+      version,
+      versionFrom,
+      covered,
       ...(covered ? {} : { notice: `${libc} ${version} (${what}) is ${side} than the knowledge base covers (${range}): findings for it may be wrong` }),
     };
   };
@@ -193,7 +214,10 @@ function libcVersion(elf: ElfInfo, libc: Libc | undefined, opts: CheckOptions, i
   // library need not): an older newest reference means it was built against an older glibc.
   if (libc === 'glibc' && !isLibrary && !elf.static && referenced && compareVersions(referenced, kb.coverage.from) < 0) {
     return {
-      ...info, version: def, versionFrom: 'default', covered: false,
+      ...info,
+      version: def,
+      versionFrom: 'default',
+      covered: false,
       notice: `built against glibc older than ${kb.coverage.from} (newest reference GLIBC_${referenced}), which the knowledge base does not cover; ${def} is assumed: give --sysroot or --libc-version for the glibc it runs with`,
     };
   }
@@ -215,7 +239,12 @@ function nrOf(arch: ArchName, name: string): number | null {
 }
 
 function addFunction(
-  ctx: Ctx, out: Collected, library: string | null, info: FunctionInfo, imp: { symbol: string; version?: string; weak: boolean }, seen: Set<string>,
+  ctx: Ctx,
+  out: Collected,
+  library: string | null,
+  info: FunctionInfo,
+  imp: { symbol: string; version?: string; weak: boolean },
+  seen: Set<string>,
 ): void {
   if (seen.has(info.symbol)) return;
   seen.add(info.symbol);
@@ -228,7 +257,8 @@ function addFunction(
   info.chain.forEach((s, i) => {
     const next = info.chain[i + 1];
     const handling: Handling = {
-      k: 'chain', onEnosys: info.onEnosys,
+      k: 'chain',
+      onEnosys: info.onEnosys,
       ...(next ? { next: next.syscall, ...(next.fallbackOn === 'any-error' ? { anyError: true } : {}) } : {}),
       ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}),
       ...(info.advisory ? { advisory: info.advisory } : {}),
@@ -237,7 +267,8 @@ function addFunction(
   });
   for (const s of info.also) push(s.syscall, { ...base, role: 'also', ...(s.note ? { when: s.note } : {}) }, stepHandling(s, s.note));
   for (const s of info.conditional) push(s.syscall, { ...base, role: 'conditional', when: s.when }, stepHandling(s, `only ${s.when}`));
-  for (const s of info.onEnosysCalls) push(s.syscall, { ...base, role: 'on-enosys' }, { k: 'direct', detail: 'part of the fallback path: if it fails too, the function fails' });
+  for (const s of info.onEnosysCalls)
+    push(s.syscall, { ...base, role: 'on-enosys' }, { k: 'direct', detail: 'part of the fallback path: if it fails too, the function fails' });
   for (const u of info.uses) {
     const next = ctx.libc && lookup(ctx.libc, u, ctx.arch, ctx.version);
     if (next) addFunction(ctx, out, library, next, imp, seen);
@@ -248,15 +279,20 @@ function addFunction(
 function stepHandling(s: SyscallStep, detail: string | undefined): Handling {
   if (!s.onEnosys) return { k: 'unknown', ...(detail ? { detail } : {}) };
   return {
-    k: 'step', onEnosys: s.onEnosys,
-    ...(s.fallback ? { next: s.fallback } : {}), ...(s.anyError ? { anyError: true } : {}), ...(detail ? { detail } : {}),
+    k: 'step',
+    onEnosys: s.onEnosys,
+    ...(s.fallback ? { next: s.fallback } : {}),
+    ...(s.anyError ? { anyError: true } : {}),
+    ...(detail ? { detail } : {}),
   };
 }
 
 /** Knowledge-base entry for an enclosing function name in static code (exact, then without leading underscores). */
 function functionInfo(ctx: Ctx, fn: string | undefined): FunctionInfo | undefined {
   if (!fn || !ctx.libc) return undefined;
-  return lookup(ctx.libc, fn, ctx.arch, ctx.version) ?? (fn.startsWith('__') ? lookup(ctx.libc, fn.replace(/^__(libc_)?/, ''), ctx.arch, ctx.version) : undefined);
+  return (
+    lookup(ctx.libc, fn, ctx.arch, ctx.version) ?? (fn.startsWith('__') ? lookup(ctx.libc, fn.replace(/^__(libc_)?/, ''), ctx.arch, ctx.version) : undefined)
+  );
 }
 
 /**
@@ -323,17 +359,38 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
       if (s.kind === 'syscall_wrapper' && (hasWrapperSym || importsSyscall || s.function === 'syscall')) continue; // resolved at its callers
       // Another wrapper is resolved at its callers when some were found; otherwise it stays unresolved.
       if (s.kind === 'syscall_wrapper' && calledWrappers.has(wrapperOf.get(s.address) ?? -1)) continue;
-      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: s.reason ?? 'number not recovered', ...at });
+      out.unresolved.push({
+        library,
+        address: s.address,
+        kind: s.kind,
+        ...(s.function ? { function: s.function } : {}),
+        reason: s.reason ?? 'number not recovered',
+        ...at,
+      });
       continue;
     }
     const int80Abi = ARCHES[ctx.arch].int80Abi;
     if (s.kind === 'int80' && int80Abi !== undefined) {
-      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `int $0x80 enters the ${int80Abi} ABI (${int80Abi} syscall ${s.number}): a foreign arch for an ${ctx.arch} filter`, ...at });
+      out.unresolved.push({
+        library,
+        address: s.address,
+        kind: s.kind,
+        ...(s.function ? { function: s.function } : {}),
+        reason: `int $0x80 enters the ${int80Abi} ABI (${int80Abi} syscall ${s.number}): a foreign arch for an ${ctx.arch} filter`,
+        ...at,
+      });
       continue;
     }
     const name = syscallName(ctx.arch, s.number);
     if (!name) {
-      out.unresolved.push({ library, address: s.address, kind: s.kind, ...(s.function ? { function: s.function } : {}), reason: `${s.number} is not a ${ctx.arch} syscall number`, ...at });
+      out.unresolved.push({
+        library,
+        address: s.address,
+        kind: s.kind,
+        ...(s.function ? { function: s.function } : {}),
+        reason: `${s.number} is not a ${ctx.arch} syscall number`,
+        ...at,
+      });
       continue;
     }
     const via: ViaBase = { kind: 'site', library, address: s.address, siteKind: s.kind, ...(s.function ? { function: s.function } : {}), ...at };
@@ -345,7 +402,18 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
         via.step = i;
         if (next) via.next = next.syscall;
       }
-      out.reaches.push({ name, nr: s.number, via, handling: { k: 'chain', onEnosys: info.onEnosys, ...(next ? { next: next.syscall } : {}), ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}), ...(info.advisory ? { advisory: info.advisory } : {}) } });
+      out.reaches.push({
+        name,
+        nr: s.number,
+        via,
+        handling: {
+          k: 'chain',
+          onEnosys: info.onEnosys,
+          ...(next ? { next: next.syscall } : {}),
+          ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}),
+          ...(info.advisory ? { advisory: info.advisory } : {}),
+        },
+      });
     } else {
       const step = info ? [...info.also, ...info.conditional].find((c) => c.syscall === name && c.onEnosys) : undefined;
       // A site takes the start-up knowledge of its call only inside a named function (the C
@@ -361,15 +429,34 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
     const span = codeSpan(elf, c.address, callLength(elf));
     const at = span ? { span } : {};
     if (c.number === null) {
-      out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: c.reason ?? 'number not recovered', ...at });
+      out.unresolved.push({
+        library,
+        address: c.address,
+        kind: 'syscall()',
+        ...(c.function ? { function: c.function } : {}),
+        reason: c.reason ?? 'number not recovered',
+        ...at,
+      });
       continue;
     }
     const name = syscallName(ctx.arch, c.number);
     if (!name) {
-      out.unresolved.push({ library, address: c.address, kind: 'syscall()', ...(c.function ? { function: c.function } : {}), reason: `${c.number} is not a ${ctx.arch} syscall number`, ...at });
+      out.unresolved.push({
+        library,
+        address: c.address,
+        kind: 'syscall()',
+        ...(c.function ? { function: c.function } : {}),
+        reason: `${c.number} is not a ${ctx.arch} syscall number`,
+        ...at,
+      });
       continue;
     }
-    out.reaches.push({ name, nr: c.number, via: { kind: 'syscall()', library, address: c.address, ...(c.function ? { function: c.function } : {}), ...at }, handling: { k: 'direct' } });
+    out.reaches.push({
+      name,
+      nr: c.number,
+      via: { kind: 'syscall()', library, address: c.address, ...(c.function ? { function: c.function } : {}), ...at },
+      handling: { k: 'direct' },
+    });
   }
   // 4. A linked sysgate shim defines the libc symbols it wraps, so a call it answers with ENOSYS
   //    (signalfd at 13.7) is no import any more: its manifest says which, and the calls to those
@@ -390,8 +477,17 @@ function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | 
         const nr = called.has(addr) ? nrOf(ctx.arch, w.denied) : null;
         if (nr === null) continue;
         out.reaches.push({
-          name: w.denied, nr,
-          via: { kind: 'import', library: null, symbol: w.symbol, weak: false, role: 'chain', step: 0, source: `the sysgate shim linked in (${m.target} ${m.firmware ?? ''} ${m.arch}) answers it without entering the kernel` },
+          name: w.denied,
+          nr,
+          via: {
+            kind: 'import',
+            library: null,
+            symbol: w.symbol,
+            weak: false,
+            role: 'chain',
+            step: 0,
+            source: `the sysgate shim linked in (${m.target} ${m.firmware ?? ''} ${m.arch}) answers it without entering the kernel`,
+          },
           handling: { k: 'chain', onEnosys: 'error', detail: `${w.symbol}() returns -1 with ENOSYS from the sysgate shim` },
         });
       }
@@ -429,10 +525,15 @@ const ENOSYS = 38;
 function judge(action: Action, h: Handling): Judgement {
   if (isAllow(action)) return { verdict: 'allowed' };
   switch (action.kind) {
-    case 'kill-process': case 'kill-thread': return { verdict: 'dies', how: 'killed' };
-    case 'trap': return { verdict: 'dies', how: 'sigsys' };
-    case 'errno': break;
-    default: return { verdict: 'depends' };
+    case 'kill-process':
+    case 'kill-thread':
+      return { verdict: 'dies', how: 'killed' };
+    case 'trap':
+      return { verdict: 'dies', how: 'sigsys' };
+    case 'errno':
+      break;
+    default:
+      return { verdict: 'depends' };
   }
   const enosys = action.errno === ENOSYS;
   const aborts: Judgement = { verdict: 'dies', how: 'aborts' };
@@ -451,25 +552,35 @@ function judge(action: Action, h: Handling): Judgement {
       if (h.onEnosys === 'ignored') return { verdict: 'degrades' };
       if (h.onEnosys === 'fallback' && enosys) return { verdict: 'falls-back' };
       return aborts;
-    case 'direct': return { verdict: 'depends' };
-    case 'unknown': return { verdict: 'depends' };
+    case 'direct':
+      return { verdict: 'depends' };
+    case 'unknown':
+      return { verdict: 'depends' };
     case 'step': {
       const applies = enosys || h.anyError === true;
       switch (h.onEnosys) {
-        case 'ignored': return { verdict: applies ? 'degrades' : 'depends' };
-        case 'fallback': return { verdict: applies ? 'falls-back' : 'depends' };
-        case 'error': return { verdict: 'depends' };
-        case 'abort': return aborts;
+        case 'ignored':
+          return { verdict: applies ? 'degrades' : 'depends' };
+        case 'fallback':
+          return { verdict: applies ? 'falls-back' : 'depends' };
+        case 'error':
+          return { verdict: 'depends' };
+        case 'abort':
+          return aborts;
       }
       break;
     }
     case 'library': {
       if (h.errors !== 'any' && !h.errors.includes(errnoName(action.errno) ?? '')) return { verdict: 'depends' };
       switch (h.onError) {
-        case 'falls-back': return { verdict: 'falls-back' };
-        case 'degrades': return { verdict: 'degrades' };
-        case 'breaks': return { verdict: 'breaks' };
-        case 'aborts': return aborts;
+        case 'falls-back':
+          return { verdict: 'falls-back' };
+        case 'degrades':
+          return { verdict: 'degrades' };
+        case 'breaks':
+          return { verdict: 'breaks' };
+        case 'aborts':
+          return aborts;
       }
       break;
     }
@@ -486,11 +597,16 @@ function worst(js: Judgement[]): Judgement {
 /** Who gets the error: the import's function, syscall(), the library, or the code around a site. */
 function whoGets(via: Via | undefined): string {
   switch (via?.kind) {
-    case 'import': return `${via.symbol}() returns the error to the program`;
-    case 'syscall()': return 'syscall() returns the error to the program';
-    case 'library': return `${via.library} gets the error`;
-    case 'site': return via.function ? `${via.function}() gets the error` : 'the code around the call gets the error';
-    default: return 'the code around the call gets the error';
+    case 'import':
+      return `${via.symbol}() returns the error to the program`;
+    case 'syscall()':
+      return 'syscall() returns the error to the program';
+    case 'library':
+      return `${via.library} gets the error`;
+    case 'site':
+      return via.function ? `${via.function}() gets the error` : 'the code around the call gets the error';
+    default:
+      return 'the code around the call gets the error';
   }
 }
 
@@ -499,12 +615,16 @@ function outcomeText(j: Judgement, action: Action, via: Via | undefined, h: Hand
   const next = h && 'next' in h && h.next ? h.next : undefined;
   const detail = h?.detail ? ` (${h.detail})` : '';
   switch (j.verdict) {
-    case 'allowed': return 'allowed';
+    case 'allowed':
+      return 'allowed';
     case 'dies':
       switch (j.how) {
-        case 'sigsys': return 'raises SIGSYS: the process dies (libraries do not fall back on a signal)';
-        case 'aborts': return `fails with ${err}; ${via?.kind === 'library' ? via.library : 'the C library'} cannot go on: the process dies${detail}`;
-        default: return `${describeOutcome(action)}`;
+        case 'sigsys':
+          return 'raises SIGSYS: the process dies (libraries do not fall back on a signal)';
+        case 'aborts':
+          return `fails with ${err}; ${via?.kind === 'library' ? via.library : 'the C library'} cannot go on: the process dies${detail}`;
+        default:
+          return `${describeOutcome(action)}`;
       }
     case 'falls-back':
       if (next) return `fails with ${err}; ${via?.kind === 'library' ? via.library : 'the C library'} falls back to ${next}`;
@@ -512,10 +632,10 @@ function outcomeText(j: Judgement, action: Action, via: Via | undefined, h: Hand
     case 'degrades':
       if (h?.k === 'chain' && h.advisory) return `fails with ${err}; ${whoGets(via)}, and callers carry on without it (${h.advisory})`;
       return `fails with ${err}; ${via?.kind === 'library' ? via.library : 'the C library'} carries on without it${detail}`;
-    case 'breaks': return `fails with ${err}; ${whoGets(via)}, and it fails on it${detail}`;
-    case 'depends': return action.kind === 'errno'
-      ? `fails with ${err}; ${whoGets(via)}: whether it copes is not known${detail}`
-      : describeOutcome(action);
+    case 'breaks':
+      return `fails with ${err}; ${whoGets(via)}, and it fails on it${detail}`;
+    case 'depends':
+      return action.kind === 'errno' ? `fails with ${err}; ${whoGets(via)}: whether it copes is not known${detail}` : describeOutcome(action);
   }
 }
 
@@ -557,7 +677,8 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
     const nr = nrOf(arch, s.syscall);
     if (nr === null) continue;
     reaches.push({
-      name: s.syscall, nr,
+      name: s.syscall,
+      nr,
       via: { kind: 'startup', library: null, when: s.when, onEnosys: s.onEnosys, source: s.source, ...(s.fallback ? { next: s.fallback } : {}) },
       handling: { k: 'startup', onEnosys: s.onEnosys, ...(s.fallback ? { next: s.fallback } : {}), ...(s.note ? { detail: s.note } : {}) },
     });
@@ -595,11 +716,12 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
           const lf = ElfFile.open(path);
           try {
             const lelf = readElf(lf, path);
-            lib = lelf.arch !== arch
-              ? { error: `${lelf.arch ?? `e_machine ${lelf.machine}`} library, not ${arch}` }
-              : lelf.cannotRun
-                ? { error: `cannot be loaded: ${lelf.cannotRun}` }
-                : { elf: lelf, collected: collectObject(lelf, lf, { ...ctx, startup: new Map() }, name), graph: buildCallGraph(lelf, lf) };
+            lib =
+              lelf.arch !== arch
+                ? { error: `${lelf.arch ?? `e_machine ${lelf.machine}`} library, not ${arch}` }
+                : lelf.cannotRun
+                  ? { error: `cannot be loaded: ${lelf.cannotRun}` }
+                  : { elf: lelf, collected: collectObject(lelf, lf, { ...ctx, startup: new Map() }, name), graph: buildCallGraph(lelf, lf) };
           } finally {
             lf.close();
           }
@@ -619,10 +741,14 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
     }
     // A library's calls count only where its code is reached from what the program (or another
     // reached library) uses of it (src/elf/callgraph.ts); imports by name, sites by address.
-    const reached = reachAcross(elf.imports.map((i) => i.name), loaded.map(({ lib }) => ({ graph: lib.graph, imports: lib.elf.imports.map((i) => i.name), exports: lib.elf.exports })));
+    const reached = reachAcross(
+      elf.imports.map((i) => i.name),
+      loaded.map(({ lib }) => ({ graph: lib.graph, imports: lib.elf.imports.map((i) => i.name), exports: lib.elf.exports })),
+    );
     loaded.forEach(({ name, lib }, i) => {
       const r = reached[i];
-      const counts = (via: ViaBase | Unresolved): boolean => !r || ('symbol' in via && via.kind === 'import' ? r.uses.has(via.symbol) : 'address' in via ? r.counts(via.address) : true);
+      const counts = (via: ViaBase | Unresolved): boolean =>
+        !r || ('symbol' in via && via.kind === 'import' ? r.uses.has(via.symbol) : 'address' in via ? r.counts(via.address) : true);
       // A library's own sites are not the C library's start-up (the C library is modelled, not
       // scanned): they keep their own handling, unknown when nothing says how they cope.
       for (const x of lib.collected.reaches) if (counts(x.via)) reaches.push(x);
@@ -650,7 +776,8 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
         const nr = nrOf(arch, name);
         if (nr === null) continue;
         kept.push({
-          name, nr,
+          name,
+          nr,
           via: { kind: 'library', library: l.soname, when: c.when, source: c.source },
           handling: { k: 'library', onError: c.onError, errors: c.errors, ...(c.fallback ? { next: c.fallback } : {}), detail: c.detail },
         });
@@ -663,7 +790,12 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
   for (const r of kept) {
     const { action } = callOutcome(policy, r.nr);
     const j = judge(action, r.handling);
-    const via = { ...r.via, verdict: j.verdict, ...(j.how ? { how: j.how } : {}), ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}) } as Via;
+    const via = {
+      ...r.via,
+      verdict: j.verdict,
+      ...(j.how ? { how: j.how } : {}),
+      ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}),
+    } as Via;
     let e = byName.get(r.name);
     if (!e) byName.set(r.name, (e = { nr: r.nr, vias: [], handlings: [] }));
     e.vias.push(via);
@@ -677,7 +809,7 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
     const wi = e.vias.findIndex((v) => judgementRank(v) === judgementRank(j));
     const denied = deniedName(policy, name);
     const importFix = e.vias.map((v) => (v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined)).find(Boolean);
-    const fix = verdict === 'allowed' ? undefined : denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, policy.arch.name, action) ?? importFix;
+    const fix = verdict === 'allowed' ? undefined : (denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, policy.arch.name, action) ?? importFix);
     const f: Finding = {
       name,
       nr: e.nr,
@@ -686,9 +818,7 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
       severity: severityOf(verdict),
       action: formatAction(action),
       outcome: outcomeText(j, action, e.vias[wi], e.handlings[wi]),
-      ...(rule && isAllow(action) && (conditional || rule.limit)
-        ? { condition: rule.limit ?? 'allowed only for some argument values' }
-        : {}),
+      ...(rule && isAllow(action) && (conditional || rule.limit) ? { condition: rule.limit ?? 'allowed only for some argument values' } : {}),
       ...(denied && verdict !== 'allowed' ? { reason: denied.reason } : {}),
       ...(fix ? { fix } : {}),
       via: e.vias.sort((a, b) => judgementRank(a) - judgementRank(b)),

@@ -33,14 +33,23 @@ export function isElfFile(path: string): boolean {
  * Checks the file at `path`. `explicit`: named by the user, so a non-ELF file is an error;
  * found by walking a directory, it is skipped (null). Bugs (non-InputErrors) propagate.
  */
-export function checkFile(path: string | Uint8Array, display: string, target: TargetDef | PolicySet, opts: CheckOptions, explicit: boolean): CheckResult | null {
+export function checkFile(
+  path: string | Uint8Array,
+  display: string,
+  target: TargetDef | PolicySet,
+  opts: CheckOptions,
+  explicit: boolean,
+): CheckResult | null {
   let src: ElfFile;
   let fd: number | undefined;
   try {
     // The magic first: a directory walk meets big archives and data files that are never read whole.
     // O_NONBLOCK: a file swapped for a FIFO after the walk looked at it must not block the open.
     // Bytes (a name that is not UTF-8) are opened as they are: fs takes a Buffer, not a Uint8Array.
-    fd = openSync(typeof path === 'string' ? path : Buffer.from(path.buffer, path.byteOffset, path.byteLength), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fd = openSync(
+      typeof path === 'string' ? path : Buffer.from(path.buffer, path.byteOffset, path.byteLength),
+      constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY,
+    );
     const st = fstatSync(fd);
     if (!st.isFile()) return explicit ? { file: display, error: 'not a regular file' } : null;
     const head = Buffer.alloc(18);

@@ -79,10 +79,14 @@ function origin(f: Finding): string {
   const v = f.via.find((x) => x.kind !== 'startup')!;
   const lib = v.library ? ` in ${v.library}` : '';
   switch (v.kind) {
-    case 'import': return `via ${v.symbol}${lib}`;
-    case 'site': return `${v.function ? `in ${v.function}` : 'at a syscall site'}${lib}`;
-    case 'syscall()': return `syscall()${v.function ? ` in ${v.function}` : ''}${lib}`;
-    default: return describeVia(v);
+    case 'import':
+      return `via ${v.symbol}${lib}`;
+    case 'site':
+      return `${v.function ? `in ${v.function}` : 'at a syscall site'}${lib}`;
+    case 'syscall()':
+      return `syscall()${v.function ? ` in ${v.function}` : ''}${lib}`;
+    default:
+      return describeVia(v);
   }
 }
 
@@ -96,8 +100,7 @@ function fatalFirst(r: CheckReport): Finding[] {
   return r.syscalls
     .filter((f) => f.severity === 'fatal')
     .map((f, i) => ({ f, i }))
-    .sort((a, b) => judgementRank(a.f) - judgementRank(b.f)
-      || Number(atStartup(b.f)) - Number(atStartup(a.f)) || a.i - b.i)
+    .sort((a, b) => judgementRank(a.f) - judgementRank(b.f) || Number(atStartup(b.f)) - Number(atStartup(a.f)) || a.i - b.i)
     .map((x) => x.f);
 }
 
@@ -119,10 +122,14 @@ function sentence(v: FirmwareVerdict, r: CheckReport): string {
   if (!worst) return `passes on ${v.firmware}`;
   const where = atStartup(worst) ? ' at start-up' : ` (${origin(worst)})`;
   switch (worst.how) {
-    case 'killed': return `on ${v.firmware} it is killed${where} by ${worst.name}`;
-    case 'sigsys': return `on ${v.firmware} it dies of SIGSYS${where} on ${worst.name}`;
-    case 'aborts': return `on ${v.firmware} it aborts${where} when ${worst.name} fails`;
-    default: return `on ${v.firmware} ${worst.name} fails and ${where.trim() === 'at start-up' ? 'start-up' : 'the code it reaches'} fails on it${where}`;
+    case 'killed':
+      return `on ${v.firmware} it is killed${where} by ${worst.name}`;
+    case 'sigsys':
+      return `on ${v.firmware} it dies of SIGSYS${where} on ${worst.name}`;
+    case 'aborts':
+      return `on ${v.firmware} it aborts${where} when ${worst.name} fails`;
+    default:
+      return `on ${v.firmware} ${worst.name} fails and ${where.trim() === 'at start-up' ? 'start-up' : 'the code it reaches'} fails on it${where}`;
   }
 }
 
@@ -168,7 +175,9 @@ export function renderAcross(rows: readonly AcrossFirmwares[]): string {
     const w = Math.max(...r.verdicts.map((v) => v.firmware.length));
     for (const v of r.verdicts) {
       const counts = `${v.fatal} fatal, ${v.warnings} warning${v.warnings === 1 ? '' : 's'}${v.unresolved ? `, ${v.unresolved} unresolved` : ''}`;
-      lines.push(`  ${v.firmware.padEnd(w)}  ${v.pass ? 'PASS' : 'FAIL'}  ${counts}${v.because.length ? `: ${v.because.slice(0, 3).join(', ')}${v.because.length > 3 ? `, +${v.because.length - 3} more` : ''}` : ''}`);
+      lines.push(
+        `  ${v.firmware.padEnd(w)}  ${v.pass ? 'PASS' : 'FAIL'}  ${counts}${v.because.length ? `: ${v.because.slice(0, 3).join(', ')}${v.because.length > 3 ? `, +${v.because.length - 3} more` : ''}` : ''}`,
+      );
     }
   }
   return lines.length ? `${lines.join('\n')}\n` : '';

@@ -14,5 +14,17 @@ export { toJson } from './report-json.ts';
 export { toSarif, SARIF_SCHEMA } from './report-sarif.ts';
 export { severityOf, isCheckError, incomplete, judgementRank, VERDICT_ORDER, DEATH_ORDER } from './types.ts';
 export type {
-  CheckReport, CheckResult, CheckError, CheckOptions, Finding, Via, Verdict, DeathHow, Judgement, Severity, Unresolved, LibraryReport, LibcInfo,
+  CheckReport,
+  CheckResult,
+  CheckError,
+  CheckOptions,
+  Finding,
+  Via,
+  Verdict,
+  DeathHow,
+  Judgement,
+  Severity,
+  Unresolved,
+  LibraryReport,
+  LibcInfo,
 } from './types.ts';

@@ -37,16 +37,86 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
-  { id: 'SG001', name: 'killed', short: 'The filter kills the process', full: 'The program dies: the target kills a process that makes this syscall.', help: "Remove the call from the program, or from the library that makes it (the result's message names the import or the instruction). If the target should allow it, add it to the target file and regenerate the filter. 'sysgate explain --target T NAME' says why the target kills it.", level: 'error' },
-  { id: 'SG002', name: 'sigsys', short: 'The syscall raises SIGSYS', full: 'The program dies: the target raises SIGSYS for this syscall, and libraries do not fall back on a signal.', help: "A trapping target raises SIGSYS where an errno would let the C library fall back. Remove the call, or link the sysgate shim with --sigsys ('sysgate shim --sigsys') so calls made inside the C library get their fallback instead.", level: 'error' },
-  { id: 'SG003', name: 'aborts', short: 'The code cannot go on', full: 'The program dies: the syscall fails where the C library, the loader or a linked library (Node) treats failure as fatal.', help: "The C library (or the loader, or a linked library) cannot continue when this call fails: the process dies. Allow the call in the target, or avoid the code path (for example a static build without the feature). 'sysgate explain' shows what the C library does.", level: 'error' },
-  { id: 'SG004', name: 'breaks', short: 'Denied, and the code it reaches fails', full: 'The syscall fails and the error reaches code known to fail on it (a linked library with no fallback, such as OpenSSL 3 seeding its random generator).', help: "The call fails and the code it reaches is known to fail on it: the feature that needs it breaks. Link the sysgate libc shim ('sysgate cc' or 'sysgate shim'), which maps denied calls to allowed ones where it can, or use a build of the library with a fallback the target allows.", level: 'error' },
-  { id: 'SG005', name: 'depends', short: 'Denied, whether the program copes is not known', full: 'The syscall fails and the error reaches the program; nothing known says whether it copes.', help: 'The call fails and the error reaches the program; nothing known says whether it copes. Review the call site the region points to: if the code handles the error, this is fine (sysgate check --strict fails on it); if not, avoid the call or link the sysgate shim.', level: 'warning' },
-  { id: 'SG006', name: 'falls-back', short: 'Denied, the library falls back', full: 'The syscall fails with an error the C library (or a linked library) answers with an alternative.', help: 'Nothing to do: the call fails and the library falls back to an alternative the target allows. Listed so that a reviewer sees what the program relies on.', level: 'note' },
-  { id: 'SG007', name: 'degrades', short: 'Denied, callers carry on without it', full: 'An advisory call fails and its callers carry on without it (rseq, posix_fadvise, the CPU count sysconf falls back from).', help: 'Nothing to do for correctness: the call is advice and its callers carry on without it, possibly slower.', level: 'note' },
-  { id: 'SG008', name: 'unresolved', short: 'Syscall number not recovered', full: 'A syscall instruction (or call to syscall()) whose number could not be recovered from the code before it.', help: 'sysgate could not tell which syscall this instruction makes, so it is not judged. Review the code at the region; a call through syscall() with a number computed at run time cannot be checked at build time.', level: 'warning' },
-  { id: 'SG009', name: 'not-checked', short: 'File could not be checked', full: 'The file is not an ELF sysgate can read, or its arch is not one the target supports.', help: 'The file could not be checked: give sysgate an ELF file of an arch the target supports, or leave the file out of the scan.', level: 'error' },
-  { id: 'SG010', name: 'unmodelled-import', short: 'Import the knowledge base does not model', full: 'The file imports a function the libc knowledge base does not model: what it asks the kernel for is not known (depends).', help: 'Give --sysroot when the function comes from a library other than the C library (its code is then analysed); for a C library function, the knowledge base lacks it: check what it does by hand (strace) and report it.', level: 'warning' },
+  {
+    id: 'SG001',
+    name: 'killed',
+    short: 'The filter kills the process',
+    full: 'The program dies: the target kills a process that makes this syscall.',
+    help: "Remove the call from the program, or from the library that makes it (the result's message names the import or the instruction). If the target should allow it, add it to the target file and regenerate the filter. 'sysgate explain --target T NAME' says why the target kills it.",
+    level: 'error',
+  },
+  {
+    id: 'SG002',
+    name: 'sigsys',
+    short: 'The syscall raises SIGSYS',
+    full: 'The program dies: the target raises SIGSYS for this syscall, and libraries do not fall back on a signal.',
+    help: "A trapping target raises SIGSYS where an errno would let the C library fall back. Remove the call, or link the sysgate shim with --sigsys ('sysgate shim --sigsys') so calls made inside the C library get their fallback instead.",
+    level: 'error',
+  },
+  {
+    id: 'SG003',
+    name: 'aborts',
+    short: 'The code cannot go on',
+    full: 'The program dies: the syscall fails where the C library, the loader or a linked library (Node) treats failure as fatal.',
+    help: "The C library (or the loader, or a linked library) cannot continue when this call fails: the process dies. Allow the call in the target, or avoid the code path (for example a static build without the feature). 'sysgate explain' shows what the C library does.",
+    level: 'error',
+  },
+  {
+    id: 'SG004',
+    name: 'breaks',
+    short: 'Denied, and the code it reaches fails',
+    full: 'The syscall fails and the error reaches code known to fail on it (a linked library with no fallback, such as OpenSSL 3 seeding its random generator).',
+    help: "The call fails and the code it reaches is known to fail on it: the feature that needs it breaks. Link the sysgate libc shim ('sysgate cc' or 'sysgate shim'), which maps denied calls to allowed ones where it can, or use a build of the library with a fallback the target allows.",
+    level: 'error',
+  },
+  {
+    id: 'SG005',
+    name: 'depends',
+    short: 'Denied, whether the program copes is not known',
+    full: 'The syscall fails and the error reaches the program; nothing known says whether it copes.',
+    help: 'The call fails and the error reaches the program; nothing known says whether it copes. Review the call site the region points to: if the code handles the error, this is fine (sysgate check --strict fails on it); if not, avoid the call or link the sysgate shim.',
+    level: 'warning',
+  },
+  {
+    id: 'SG006',
+    name: 'falls-back',
+    short: 'Denied, the library falls back',
+    full: 'The syscall fails with an error the C library (or a linked library) answers with an alternative.',
+    help: 'Nothing to do: the call fails and the library falls back to an alternative the target allows. Listed so that a reviewer sees what the program relies on.',
+    level: 'note',
+  },
+  {
+    id: 'SG007',
+    name: 'degrades',
+    short: 'Denied, callers carry on without it',
+    full: 'An advisory call fails and its callers carry on without it (rseq, posix_fadvise, the CPU count sysconf falls back from).',
+    help: 'Nothing to do for correctness: the call is advice and its callers carry on without it, possibly slower.',
+    level: 'note',
+  },
+  {
+    id: 'SG008',
+    name: 'unresolved',
+    short: 'Syscall number not recovered',
+    full: 'A syscall instruction (or call to syscall()) whose number could not be recovered from the code before it.',
+    help: 'sysgate could not tell which syscall this instruction makes, so it is not judged. Review the code at the region; a call through syscall() with a number computed at run time cannot be checked at build time.',
+    level: 'warning',
+  },
+  {
+    id: 'SG009',
+    name: 'not-checked',
+    short: 'File could not be checked',
+    full: 'The file is not an ELF sysgate can read, or its arch is not one the target supports.',
+    help: 'The file could not be checked: give sysgate an ELF file of an arch the target supports, or leave the file out of the scan.',
+    level: 'error',
+  },
+  {
+    id: 'SG010',
+    name: 'unmodelled-import',
+    short: 'Import the knowledge base does not model',
+    full: 'The file imports a function the libc knowledge base does not model: what it asks the kernel for is not known (depends).',
+    help: 'Give --sysroot when the function comes from a library other than the C library (its code is then analysed); for a C library function, the knowledge base lacks it: check what it does by hand (strace) and report it.',
+    level: 'warning',
+  },
 ];
 
 const ruleIndex = (name: string): number => RULES.findIndex((r) => r.name === name);
@@ -88,23 +158,29 @@ export function toSarif(results: CheckResult[], options: SarifOptions = {}): unk
     if (i < 0) i = artifacts.push(file) - 1;
     return i;
   };
-  const location = (file: string, at: Region) => [{
-    physicalLocation: { artifactLocation: { ...artifactLocation(file), index: artifactIndex(file) }, region: at },
-  }];
+  const location = (file: string, at: Region) => [
+    {
+      physicalLocation: { artifactLocation: { ...artifactLocation(file), index: artifactIndex(file) }, region: at },
+    },
+  ];
   const fingerprint = (file: string, what: string) => ({ [FINGERPRINT]: `${file}:${what}` });
   const describe = (r: CheckReport) => `${r.target}${r.firmware ? ` ${r.firmware}` : ''} (${r.arch})`;
   for (const r of results) {
     if (isCheckError(r)) {
       out.push({
-        ruleId: 'SG009', ruleIndex: ruleIndex('not-checked'), level: 'error', message: { text: r.error },
-        locations: location(r.file, WHOLE_FILE), partialFingerprints: fingerprint(r.file, 'not-checked'),
+        ruleId: 'SG009',
+        ruleIndex: ruleIndex('not-checked'),
+        level: 'error',
+        message: { text: r.error },
+        locations: location(r.file, WHOLE_FILE),
+        partialFingerprints: fingerprint(r.file, 'not-checked'),
       });
       continue;
     }
     for (const f of r.syscalls) {
       if (f.verdict === 'allowed') continue;
       // A death's rule says how (killed, sigsys, aborts); the other verdicts are rules by name.
-      const i = ruleIndex(f.verdict === 'dies' ? f.how ?? 'killed' : f.verdict);
+      const i = ruleIndex(f.verdict === 'dies' ? (f.how ?? 'killed') : f.verdict);
       const rule = RULES[i]!;
       const via = f.via.slice(0, 5).map(describeVia).join('; ');
       out.push({
@@ -114,7 +190,16 @@ export function toSarif(results: CheckResult[], options: SarifOptions = {}): unk
         message: { text: `${f.name} on ${describe(r)}: ${f.outcome}. Via ${via}.${f.fix ? ` Fix: ${f.fix}` : ''}` },
         locations: location(r.file, region(findingSpan(f))),
         partialFingerprints: fingerprint(r.file, `${r.target}/${r.arch}/${f.name}`),
-        properties: { syscall: f.name, nr: f.nr, verdict: f.verdict, ...(f.how ? { how: f.how } : {}), action: f.action, arch: r.arch, target: r.target, firmware: r.firmware },
+        properties: {
+          syscall: f.name,
+          nr: f.nr,
+          verdict: f.verdict,
+          ...(f.how ? { how: f.how } : {}),
+          action: f.action,
+          arch: r.arch,
+          target: r.target,
+          firmware: r.firmware,
+        },
       });
     }
     for (const name of r.unknownImports) {
@@ -122,7 +207,9 @@ export function toSarif(results: CheckResult[], options: SarifOptions = {}): unk
         ruleId: 'SG010',
         ruleIndex: ruleIndex('unmodelled-import'),
         level: 'warning',
-        message: { text: `${name} on ${describe(r)}: imported, and the libc knowledge base does not model it: what it asks the kernel for is not known (depends).` },
+        message: {
+          text: `${name} on ${describe(r)}: imported, and the libc knowledge base does not model it: what it asks the kernel for is not known (depends).`,
+        },
         locations: location(r.file, WHOLE_FILE),
         partialFingerprints: fingerprint(r.file, `unmodelled/${name}`),
         properties: { import: name, verdict: 'depends' },
@@ -144,27 +231,31 @@ export function toSarif(results: CheckResult[], options: SarifOptions = {}): unk
   return {
     $schema: SARIF_SCHEMA,
     version: '2.1.0',
-    runs: [{
-      tool: {
-        driver: {
-          name: 'sysgate',
-          version: VERSION,
-          semanticVersion: VERSION,
-          informationUri: 'https://www.npmjs.com/package/sysgate',
-          rules: RULES.map((r) => ({
-            id: r.id,
-            name: r.name,
-            shortDescription: { text: r.short },
-            fullDescription: { text: r.full },
-            help: { text: r.help },
-            defaultConfiguration: { level: r.level },
-          })),
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'sysgate',
+            version: VERSION,
+            semanticVersion: VERSION,
+            informationUri: 'https://www.npmjs.com/package/sysgate',
+            rules: RULES.map((r) => ({
+              id: r.id,
+              name: r.name,
+              shortDescription: { text: r.short },
+              fullDescription: { text: r.full },
+              help: { text: r.help },
+              defaultConfiguration: { level: r.level },
+            })),
+          },
         },
+        ...(relative && options.cwd
+          ? { originalUriBaseIds: { [URI_BASE]: { uri: pathToFileURL(options.cwd.endsWith('/') ? options.cwd : `${options.cwd}/`).href } } }
+          : {}),
+        // roles: every artifact listed is a file sysgate was asked to check.
+        artifacts: artifacts.map((a) => ({ location: artifactLocation(a), roles: ['analysisTarget'] })),
+        results: out,
       },
-      ...(relative && options.cwd ? { originalUriBaseIds: { [URI_BASE]: { uri: pathToFileURL(options.cwd.endsWith('/') ? options.cwd : `${options.cwd}/`).href } } } : {}),
-      // roles: every artifact listed is a file sysgate was asked to check.
-      artifacts: artifacts.map((a) => ({ location: artifactLocation(a), roles: ['analysisTarget'] })),
-      results: out,
-    }],
+    ],
   };
 }

@@ -19,15 +19,24 @@ export function describeVia(v: Via): string {
   switch (v.kind) {
     case 'import': {
       const sym = `${v.symbol}${v.version ? `@${v.version}` : ''}${v.weak ? ' (weak)' : ''}`;
-      const role = v.role === 'chain'
-        ? (v.step ? `, fallback step ${v.step + 1}` : '') + (v.next ? `, then ${v.next} on ENOSYS` : '')
-        : v.role === 'also' ? ', also' : v.role === 'conditional' ? `, only ${v.when ?? 'sometimes'}` : ', its ENOSYS fallback path';
+      const role =
+        v.role === 'chain'
+          ? (v.step ? `, fallback step ${v.step + 1}` : '') + (v.next ? `, then ${v.next} on ENOSYS` : '')
+          : v.role === 'also'
+            ? ', also'
+            : v.role === 'conditional'
+              ? `, only ${v.when ?? 'sometimes'}`
+              : ', its ENOSYS fallback path';
       return `import ${sym}${lib}${role}`;
     }
-    case 'startup': return `libc start-up${lib}: ${v.when}`;
-    case 'site': return `${v.siteKind} at ${hex(v.address)}${v.function ? ` in ${v.function}` : ''}${lib}${v.next ? `, then ${v.next} on ENOSYS` : ''}`;
-    case 'syscall()': return `syscall() at ${hex(v.address)}${v.function ? ` in ${v.function}` : ''}${lib}`;
-    case 'library': return `${v.library} (linked): ${v.when}`;
+    case 'startup':
+      return `libc start-up${lib}: ${v.when}`;
+    case 'site':
+      return `${v.siteKind} at ${hex(v.address)}${v.function ? ` in ${v.function}` : ''}${lib}${v.next ? `, then ${v.next} on ENOSYS` : ''}`;
+    case 'syscall()':
+      return `syscall() at ${hex(v.address)}${v.function ? ` in ${v.function}` : ''}${lib}`;
+    case 'library':
+      return `${v.library} (linked): ${v.when}`;
   }
 }
 
@@ -47,19 +56,24 @@ function vias(f: Finding, max = 4): string[] {
 export function renderReport(r: CheckReport, st: TextStyle = PLAIN): string {
   const lines: string[] = [];
   const kind = r.library ? 'shared library' : r.static ? 'static' : 'dynamic';
-  const libc = r.libc.name === 'unknown'
-    ? 'no known C library'
-    : `${r.libc.name} ${r.libc.version}${r.libc.versionFrom === 'default' && r.libc.referenced ? ` (references ${r.libc.referenced}; assumed ${r.libc.version})` : r.libc.versionFrom ? ` (from ${r.libc.versionFrom})` : ''}`;
+  const libc =
+    r.libc.name === 'unknown'
+      ? 'no known C library'
+      : `${r.libc.name} ${r.libc.version}${r.libc.versionFrom === 'default' && r.libc.referenced ? ` (references ${r.libc.referenced}; assumed ${r.libc.version})` : r.libc.versionFrom ? ` (from ${r.libc.versionFrom})` : ''}`;
   const fw = r.firmware ? ` firmware ${r.firmware.replace(/\.0$/, '')}` : '';
   const verdict = r.fatal ? st.red(`FAIL: ${r.summary.fatal} fatal`) : st.green('PASS');
-  lines.push(`${st.bold(r.file)}: ${r.arch} ${kind}, ${libc}; ${r.target}${fw} (default ${r.defaultAction}): ${verdict}` +
-    `${r.summary.warnings ? `, ${r.summary.warnings} warning${r.summary.warnings === 1 ? '' : 's'}` : ''}` +
-    // An analysis with numbers it could not recover is incomplete: PASS never stands alone over it.
-    `${r.summary.unresolved ? `, ${r.summary.unresolved} unresolved` : ''}`);
+  lines.push(
+    `${st.bold(r.file)}: ${r.arch} ${kind}, ${libc}; ${r.target}${fw} (default ${r.defaultAction}): ${verdict}` +
+      `${r.summary.warnings ? `, ${r.summary.warnings} warning${r.summary.warnings === 1 ? '' : 's'}` : ''}` +
+      // An analysis with numbers it could not recover is incomplete: PASS never stands alone over it.
+      `${r.summary.unresolved ? `, ${r.summary.unresolved} unresolved` : ''}`,
+  );
   if (r.abiNote) lines.push(`  ${st.yellow('note')} ${r.abiNote}`);
   if (r.shim) {
     const enosys = r.shim.wrappers.filter((w) => w.status === 'enosys').map((w) => w.symbol);
-    lines.push(`  ${st.dim('shim')} sysgate shim for ${r.shim.target} ${r.shim.firmware ?? ''} ${r.shim.arch}: ${r.shim.wrappers.length - enosys.length} wrappers use allowed calls${enosys.length ? `; ${enosys.join(', ')} answer ENOSYS (reported when called)` : ''}`);
+    lines.push(
+      `  ${st.dim('shim')} sysgate shim for ${r.shim.target} ${r.shim.firmware ?? ''} ${r.shim.arch}: ${r.shim.wrappers.length - enosys.length} wrappers use allowed calls${enosys.length ? `; ${enosys.join(', ')} answer ENOSYS (reported when called)` : ''}`,
+    );
   }
   if (r.libc.notice) lines.push(`  ${st.yellow('notice')} ${r.libc.notice}`);
   const denied = r.syscalls.filter((f) => f.verdict !== 'allowed');
@@ -82,12 +96,17 @@ export function renderReport(r: CheckReport, st: TextStyle = PLAIN): string {
   }
   const libs = r.libraries.filter((l) => l.status !== 'libc');
   for (const l of libs) {
-    lines.push(`  ${st.dim('library')} ${l.name}: ${l.status === 'analysed' ? `analysed (${l.path})` : l.status === 'missing' ? 'not found in the sysroot' : `error: ${l.error}`}`);
+    lines.push(
+      `  ${st.dim('library')} ${l.name}: ${l.status === 'analysed' ? `analysed (${l.path})` : l.status === 'missing' ? 'not found in the sysroot' : `error: ${l.error}`}`,
+    );
   }
   if (r.unknownImports.length) {
     // Each is a depends finding: what it asks the kernel for is not known (never a silent PASS).
-    lines.push(`  ${st.yellow('warn ')} ${r.unknownImports.length} import${r.unknownImports.length === 1 ? '' : 's'} the libc knowledge base does not model (depends: what ${r.unknownImports.length === 1 ? 'it asks' : 'they ask'} the kernel for is not known): ` +
-      r.unknownImports.slice(0, 12).join(' ') + (r.unknownImports.length > 12 ? ` ... (${r.unknownImports.length - 12} more; --json lists all)` : ''));
+    lines.push(
+      `  ${st.yellow('warn ')} ${r.unknownImports.length} import${r.unknownImports.length === 1 ? '' : 's'} the libc knowledge base does not model (depends: what ${r.unknownImports.length === 1 ? 'it asks' : 'they ask'} the kernel for is not known): ` +
+        r.unknownImports.slice(0, 12).join(' ') +
+        (r.unknownImports.length > 12 ? ` ... (${r.unknownImports.length - 12} more; --json lists all)` : ''),
+    );
   }
   for (const w of r.warnings ?? []) lines.push(`  ${st.yellow('warning')} ${w}`);
   return `${lines.join('\n')}\n`;

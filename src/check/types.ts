@@ -54,9 +54,13 @@ export type Severity = 'fatal' | 'warning' | 'ok';
 
 export function severityOf(v: Verdict): Severity {
   switch (v) {
-    case 'dies': case 'breaks': return 'fatal';
-    case 'depends': return 'warning';
-    default: return 'ok';
+    case 'dies':
+    case 'breaks':
+      return 'fatal';
+    case 'depends':
+      return 'warning';
+    default:
+      return 'ok';
   }
 }
 

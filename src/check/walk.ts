@@ -58,7 +58,7 @@ export function displayName(raw: Uint8Array): string {
   const text = bytes.toString('utf8');
   if (Buffer.from(text, 'utf8').equals(bytes) && !/[\x00-\x1f\x7f\\]/.test(text)) return text;
   // Byte by byte: decode each UTF-8 sequence that is valid on its own, escape the rest.
-  for (let i = 0; i < bytes.length;) {
+  for (let i = 0; i < bytes.length; ) {
     const b = bytes[i]!;
     const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
     if (len > 1 && i + len <= bytes.length) {
@@ -119,7 +119,13 @@ function walk(dir: Buffer, state: WalkState): void {
   try {
     names = readdirSync(dir, { encoding: 'buffer' });
   } catch (e) {
-    state.out.push({ path: fsPath(dir), display: show(dir, state), explicit: false, size: 0, error: (e as NodeJS.ErrnoException).code === 'ENAMETOOLONG' ? TOO_LONG : `cannot read directory: ${errCode(e)}` });
+    state.out.push({
+      path: fsPath(dir),
+      display: show(dir, state),
+      explicit: false,
+      size: 0,
+      error: (e as NodeJS.ErrnoException).code === 'ENAMETOOLONG' ? TOO_LONG : `cannot read directory: ${errCode(e)}`,
+    });
     return;
   }
   names.sort(Buffer.compare);
@@ -147,7 +153,7 @@ export function expandPaths(paths: string[], cwd: string): Item[] {
   const state: WalkState = { cwd, out: [], seen: new Set() };
   for (const p of paths) {
     const abs = resolve(cwd, p);
-    let st;
+    let st: ReturnType<typeof statSync>;
     try {
       st = statSync(abs);
     } catch (e) {

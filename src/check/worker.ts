@@ -31,7 +31,10 @@ function serve(init: WorkerInit): void {
   parentPort!.on('message', (job: Job) => {
     let reply: Reply;
     try {
-      reply = { id: job.id, result: checkFile(typeof job.path === 'string' ? job.path : Buffer.from(job.path), job.display, init.policies, init.opts, job.explicit) };
+      reply = {
+        id: job.id,
+        result: checkFile(typeof job.path === 'string' ? job.path : Buffer.from(job.path), job.display, init.policies, init.opts, job.explicit),
+      };
     } catch (e) {
       reply = { id: job.id, crash: (e as Error)?.stack ?? String(e) };
     }

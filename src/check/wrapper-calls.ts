@@ -44,7 +44,10 @@ const BACK = 10;
  * number each call passes when the instructions before it say so.
  */
 export function findSyscallCalls(
-  elf: ElfInfo, bytes: Uint8Array, funcs?: FunctionIndex | ScanContext, wrappers: readonly number[] = [],
+  elf: ElfInfo,
+  bytes: Uint8Array,
+  funcs?: FunctionIndex | ScanContext,
+  wrappers: readonly number[] = [],
   /** Filled with the wrappers (start addresses) that have a located caller, directly or through a forwarder. */
   called?: Set<number>,
 ): WrapperCall[] {
@@ -91,7 +94,11 @@ export function findSyscallCalls(
     // rather than report none (fail closed).
     for (const slot of slots) {
       if (stubbed.has(slot)) continue;
-      out.push({ address: slot, number: null, reason: 'syscall() is imported; its call sites through 64-bit PowerPC PLT stubs are not located (the number of every call is unknown)' });
+      out.push({
+        address: slot,
+        number: null,
+        reason: 'syscall() is imported; its call sites through 64-bit PowerPC PLT stubs are not located (the number of every call is unknown)',
+      });
     }
   }
   const slotEntries = out.length;
@@ -100,15 +107,24 @@ export function findSyscallCalls(
     for (const r of elf.exec) {
       if (r.offset + r.size > bytes.byteLength) continue;
       switch (elf.machine) {
-        case EM_X86_64: callsX86(bytes, r, targets, slots, out); break;
-        case EM_AARCH64: callsA64(dv, r, targets, out); break;
-        case EM_ARM: callsArm(dv, le, r, targets, out); break;
-        case EM_PPC: case EM_PPC64: callsPpc(dv, le, elf.class === 64, r, targets, out); break;
+        case EM_X86_64:
+          callsX86(bytes, r, targets, slots, out);
+          break;
+        case EM_AARCH64:
+          callsA64(dv, r, targets, out);
+          break;
+        case EM_ARM:
+          callsArm(dv, le, r, targets, out);
+          break;
+        case EM_PPC:
+        case EM_PPC64:
+          callsPpc(dv, le, elf.class === 64, r, targets, out);
+          break;
       }
     }
   };
   let index: FunctionIndex | undefined;
-  const funcIndex = () => (index ??= funcs instanceof ScanContext ? funcs.funcs : funcs ?? new FunctionIndex(elf));
+  const funcIndex = () => (index ??= funcs instanceof ScanContext ? funcs.funcs : (funcs ?? new FunctionIndex(elf)));
   // A function that jumps into a wrapper forwards its own first argument: it is a wrapper too,
   // and its callers say the number (musl: __syscall_cp -> __syscall_cp_c). A few rounds reach
   // every such chain in real C libraries; what is still a tail call after them stays unresolved.
@@ -131,7 +147,10 @@ export function findSyscallCalls(
   const forwards: [from: number, to: number][] = [];
   const reached = new Set<number>();
   for (const c of out) {
-    if (c.number === null && elf.machine === EM_PPC64 && slots.has(c.address)) { kept.push(c); continue; } // a PLT slot, not code
+    if (c.number === null && elf.machine === EM_PPC64 && slots.has(c.address)) {
+      kept.push(c);
+      continue;
+    } // a PLT slot, not code
     const f = funcIndex().at(c.address);
     // The forwarding jump of a wrapper is answered at that wrapper's callers.
     if (c.tail && f && targets.has(f.start)) {
@@ -143,7 +162,7 @@ export function findSyscallCalls(
     kept.push(c);
   }
   // A wrapper reached only through a forwarder is called when the forwarder is.
-  for (let grew = true; grew;) {
+  for (let grew = true; grew; ) {
     grew = false;
     for (const [from, to] of forwards) if (reached.has(from) && !reached.has(to)) grew = !!reached.add(to);
   }
@@ -157,7 +176,12 @@ export function findSyscallCalls(
 // PLT stubs: which stub jumps through one of the slots.
 
 function findStubs(
-  elf: ElfInfo, dv: DataView, le: boolean, r: ElfExecRegion, slots: Set<number>, targets: Set<number>,
+  elf: ElfInfo,
+  dv: DataView,
+  le: boolean,
+  r: ElfExecRegion,
+  slots: Set<number>,
+  targets: Set<number>,
   /** Filled with the slots a stub was found for. */
   stubbed: Set<number>,
 ): void {
@@ -173,12 +197,12 @@ function findStubs(
         const w = dv.getUint32(o, le);
         let slot: number | undefined;
         let first = o;
-        if (((w & 0xffff0003) >>> 0) === 0xe9820000 && dv.getUint32(o + 4, le) === MTCTR12) {
+        if ((w & 0xffff0003) >>> 0 === 0xe9820000 && dv.getUint32(o + 4, le) === MTCTR12) {
           slot = toc + ((w << 16) >> 16);
-        } else if ((((w & 0xffff0000) >>> 0) === 0x3d620000 || ((w & 0xffff0000) >>> 0) === 0x3d820000) && o + 12 <= end) {
+        } else if (((w & 0xffff0000) >>> 0 === 0x3d620000 || (w & 0xffff0000) >>> 0 === 0x3d820000) && o + 12 <= end) {
           const l = dv.getUint32(o + 4, le);
           const base = (w >>> 21) & 31;
-          if (((l & 0xffe00003) >>> 0) === 0xe9800000 && ((l >>> 16) & 31) === base && dv.getUint32(o + 8, le) === MTCTR12) {
+          if ((l & 0xffe00003) >>> 0 === 0xe9800000 && ((l >>> 16) & 31) === base && dv.getUint32(o + 8, le) === MTCTR12) {
             slot = toc + ((w << 16) >> 16) * 0x10000 + ((l << 16) >> 16);
           }
         }
@@ -206,9 +230,9 @@ function findStubs(
       // adrp x16, page; ldr x17, [x16, #off]; (add x16, x16, #off; br x17), optionally bti c first.
       for (let o = r.offset; o + 8 <= end; o += 4) {
         const w = dv.getUint32(o, le);
-        if (((w & 0x9f00001f) >>> 0) !== 0x90000010) continue;
+        if ((w & 0x9f00001f) >>> 0 !== 0x90000010) continue;
         const l = dv.getUint32(o + 4, le);
-        if (((l & 0xffc003ff) >>> 0) !== 0xf9400211) continue;
+        if ((l & 0xffc003ff) >>> 0 !== 0xf9400211) continue;
         const at = r.addr + (o - r.offset);
         const imm = (((w >>> 29) & 3) | (((w >>> 5) & 0x7ffff) << 2)) << 0;
         const signed = imm >= 0x100000 ? imm - 0x200000 : imm;
@@ -223,10 +247,10 @@ function findStubs(
       // add ip, pc, #A; add ip, ip, #B; ldr pc, [ip, #C]!  (A32, 12-byte entries).
       for (let o = r.offset; o + 12 <= end; o += 4) {
         const a = dv.getUint32(o, le);
-        if (((a & 0xfffff000) >>> 0) !== 0xe28fc000) continue;
+        if ((a & 0xfffff000) >>> 0 !== 0xe28fc000) continue;
         const b = dv.getUint32(o + 4, le);
         const c = dv.getUint32(o + 8, le);
-        if (((b & 0xfffff000) >>> 0) !== 0xe28cc000 || ((c & 0xfffff000) >>> 0) !== 0xe5bcf000) continue;
+        if ((b & 0xfffff000) >>> 0 !== 0xe28cc000 || (c & 0xfffff000) >>> 0 !== 0xe5bcf000) continue;
         const at = r.addr + (o - r.offset);
         const slot = at + 8 + armImm(a & 0xfff) + armImm(b & 0xfff) + (c & 0xfff);
         if (!slots.has(slot >>> 0)) continue;
@@ -245,11 +269,11 @@ function findStubs(
       for (let o = r.offset; o + 12 <= end; o += 4) {
         const w = dv.getUint32(o, false);
         const at = r.addr + (o - r.offset);
-        if (((w & 0xffff0000) >>> 0) === 0x817e0000 && dv.getUint32(o + 4, false) === MTCTR && dv.getUint32(o + 8, false) === BCTR) {
+        if ((w & 0xffff0000) >>> 0 === 0x817e0000 && dv.getUint32(o + 4, false) === MTCTR && dv.getUint32(o + 8, false) === BCTR) {
           pic.push({ at, off: (w << 16) >> 16 });
-        } else if (((w & 0xffff0000) >>> 0) === 0x3d600000 && o + 16 <= end) {
+        } else if ((w & 0xffff0000) >>> 0 === 0x3d600000 && o + 16 <= end) {
           const l = dv.getUint32(o + 4, false);
-          if (((l & 0xffff0000) >>> 0) === 0x816b0000 && dv.getUint32(o + 8, false) === MTCTR && dv.getUint32(o + 12, false) === BCTR) {
+          if ((l & 0xffff0000) >>> 0 === 0x816b0000 && dv.getUint32(o + 8, false) === MTCTR && dv.getUint32(o + 12, false) === BCTR) {
             const slot = (((w & 0xffff) << 16) + ((l << 16) >> 16)) >>> 0;
             if (slots.has(slot)) {
               targets.add(at);
@@ -304,7 +328,7 @@ function ppc64Entries(elf: ElfInfo, dv: DataView, v: number): number[] {
     const a = dv.getUint32(o, le);
     const b = dv.getUint32(o + 4, le);
     const ra = (a >>> 16) & 31;
-    if (((a & 0xffe00000) >>> 0) === 0x3c400000 && (ra === 12 || ra === 0) && ((b & 0xffff0000) >>> 0) === 0x38420000) return [v, v + 8];
+    if ((a & 0xffe00000) >>> 0 === 0x3c400000 && (ra === 12 || ra === 0) && (b & 0xffff0000) >>> 0 === 0x38420000) return [v, v + 8];
   }
   return [v];
 }
@@ -340,8 +364,8 @@ function ppcGotBases(dv: DataView, r: ElfExecRegion): Set<number> {
     for (let k = 1; k <= 10 && o + 4 * k + 4 <= end; k++) {
       const w = dv.getUint32(o + 4 * k, false);
       if (w === 0x7fc802a6) base = r.addr + (o - r.offset) + 4;
-      else if (base !== undefined && ((w & 0xffff0000) >>> 0) === 0x3fde0000) hi = (w << 16) >> 16;
-      else if (base !== undefined && hi !== undefined && ((w & 0xffff0000) >>> 0) === 0x3bde0000) {
+      else if (base !== undefined && (w & 0xffff0000) >>> 0 === 0x3fde0000) hi = (w << 16) >> 16;
+      else if (base !== undefined && hi !== undefined && (w & 0xffff0000) >>> 0 === 0x3bde0000) {
         out.add((base + hi * 0x10000 + ((w << 16) >> 16)) >>> 0);
         break;
       }
@@ -363,7 +387,7 @@ function push(out: WrapperCall[], address: number, rec: Rec, target?: number, ta
   out.push(c);
 }
 
-const TAIL: Rec = { k: 'unknown', why: 'tail call: the number is the caller\'s first argument' };
+const TAIL: Rec = { k: 'unknown', why: "tail call: the number is the caller's first argument" };
 
 // ---------------------------------------------------------------------------------------------
 // x86-64
@@ -447,13 +471,25 @@ function recoverX86(b: Uint8Array, lo: number, call: number): Rec {
       const rm = (modrm & 7) | ((rex & 1) << 3);
       if (reg === rm) {
         if (rm === 7) return { k: 'const', v: 0 };
-        if (rm !== 4) { q -= 3; continue; }
+        if (rm !== 4) {
+          q -= 3;
+          continue;
+        }
       }
     }
     // Neutral: xor eax,eax (al = vector register count for varargs); mov $imm to another register.
-    if (at(q - 2, 0x31, 0xc0) || at(q - 2, 0x33, 0xc0)) { q -= 2; continue; }
-    if (q - 5 >= lo && b[q - 5]! >= 0xb8 && b[q - 5]! <= 0xbe && b[q - 5] !== 0xbc) { q -= 5; continue; }
-    if (q - 6 >= lo && b[q - 6] === 0x41 && b[q - 6 + 1]! >= 0xb8 && b[q - 6 + 1]! <= 0xbf) { q -= 6; continue; }
+    if (at(q - 2, 0x31, 0xc0) || at(q - 2, 0x33, 0xc0)) {
+      q -= 2;
+      continue;
+    }
+    if (q - 5 >= lo && b[q - 5]! >= 0xb8 && b[q - 5]! <= 0xbe && b[q - 5] !== 0xbc) {
+      q -= 5;
+      continue;
+    }
+    if (q - 6 >= lo && b[q - 6] === 0x41 && b[q - 6 + 1]! >= 0xb8 && b[q - 6 + 1]! <= 0xbf) {
+      q -= 6;
+      continue;
+    }
     // mov reg, reg (REX.W or not) into something other than rdi/rsp.
     if (q - 3 >= lo && (b[q - 3]! & 0xf0) === 0x40 && (b[q - 2] === 0x89 || b[q - 2] === 0x8b)) {
       const rex = b[q - 3]!;
@@ -461,20 +497,29 @@ function recoverX86(b: Uint8Array, lo: number, call: number): Rec {
       if (modrm >> 6 === 3) {
         const dest = b[q - 2] === 0x89 ? (modrm & 7) | ((rex & 1) << 3) : ((modrm >> 3) & 7) | ((rex & 4) << 1);
         if (dest === 7) return { k: 'unknown', why: 'edi copied from another register before the call' };
-        if (dest !== 4) { q -= 3; continue; }
+        if (dest !== 4) {
+          q -= 3;
+          continue;
+        }
       }
     }
     if (q - 2 >= lo && (b[q - 2] === 0x89 || b[q - 2] === 0x8b) && b[q - 1]! >> 6 === 3) {
       const modrm = b[q - 1]!;
       const dest = b[q - 2] === 0x89 ? modrm & 7 : (modrm >> 3) & 7;
       if (dest === 7) return { k: 'unknown', why: 'edi copied from another register before the call' };
-      if (dest !== 4) { q -= 2; continue; }
+      if (dest !== 4) {
+        q -= 2;
+        continue;
+      }
     }
     // add/sub reg, reg with REX (48 01 c3: add %rax,%rbx).
     if (q - 3 >= lo && (b[q - 3]! & 0xf8) === 0x48 && [0x01, 0x29, 0x31, 0x09, 0x21].includes(b[q - 2]!) && b[q - 1]! >> 6 === 3) {
       const dest = (b[q - 1]! & 7) | ((b[q - 3]! & 1) << 3);
       if (dest === 7) return { k: 'unknown', why: 'edi computed before the call' };
-      if (dest !== 4) { q -= 3; continue; }
+      if (dest !== 4) {
+        q -= 3;
+        continue;
+      }
     }
     // lea disp32(%rip), reg.
     if (q - 7 >= lo && (b[q - 7]! & 0xf8) === 0x48 && b[q - 6] === 0x8d && (b[q - 5]! & 0xc7) === 0x05) {
@@ -521,11 +566,11 @@ function recoverA64(dv: DataView, lo: number, call: number): Rec {
     const w = dv.getUint32(o, true);
     const rd = w & 31;
     // movz w0/x0, #imm16 (no shift).
-    if (((w & 0x7fe0001f) >>> 0) === 0x52800000) return { k: 'const', v: (w >>> 5) & 0xffff };
-    if (((w & 0x7f800000) >>> 0) === 0x12800000 && rd === 0) return { k: 'unknown', why: 'x0 set by movn' };
-    const dpImm = ((w & 0x1c000000) >>> 0) === 0x10000000;
-    const dpReg = ((w & 0x0e000000) >>> 0) === 0x0a000000;
-    const ldst = ((w & 0x0a000000) >>> 0) === 0x08000000;
+    if ((w & 0x7fe0001f) >>> 0 === 0x52800000) return { k: 'const', v: (w >>> 5) & 0xffff };
+    if ((w & 0x7f800000) >>> 0 === 0x12800000 && rd === 0) return { k: 'unknown', why: 'x0 set by movn' };
+    const dpImm = (w & 0x1c000000) >>> 0 === 0x10000000;
+    const dpReg = (w & 0x0e000000) >>> 0 === 0x0a000000;
+    const ldst = (w & 0x0a000000) >>> 0 === 0x08000000;
     if (dpImm || dpReg) {
       // Compares (subs/adds/ands into xzr) write only flags.
       if (rd === 0) return { k: 'unknown', why: 'x0 written by an instruction that is not a constant move' };
@@ -533,7 +578,7 @@ function recoverA64(dv: DataView, lo: number, call: number): Rec {
     }
     if (ldst) {
       const load = (w & 0x00400000) !== 0;
-      const pair = ((w & 0x3a000000) >>> 0) === 0x28000000;
+      const pair = (w & 0x3a000000) >>> 0 === 0x28000000;
       if (!load) continue;
       if (rd === 0 || (pair && ((w >>> 10) & 31) === 0)) return { k: 'unknown', why: 'x0 loaded from memory' };
       continue;
@@ -573,8 +618,8 @@ function callsArm(dv: DataView, le: boolean, r: ElfExecRegion, targets: Set<numb
     const w = dv.getUint32(o, le);
     const at = r.addr + (o - r.offset);
     let t: number | undefined;
-    if (((w & 0xff000000) >>> 0) === 0xeb000000) t = at + 8 + ((w << 8) >> 6);
-    else if (((w & 0xfe000000) >>> 0) === 0xfa000000) t = at + 8 + ((w << 8) >> 6) + ((w >>> 23) & 2);
+    if ((w & 0xff000000) >>> 0 === 0xeb000000) t = at + 8 + ((w << 8) >> 6);
+    else if ((w & 0xfe000000) >>> 0 === 0xfa000000) t = at + 8 + ((w << 8) >> 6) + ((w >>> 23) & 2);
     if (t === undefined || !targets.has(t)) continue;
     push(out, at, recoverA32(dv, le, r.offset, o), t);
   }
@@ -584,10 +629,14 @@ function thumbExpandImm(imm12: number): number | undefined {
   if ((imm12 & 0xc00) === 0) {
     const v = imm12 & 0xff;
     switch ((imm12 >>> 8) & 3) {
-      case 0: return v;
-      case 1: return (v << 16) | v;
-      case 2: return ((v << 24) | (v << 8)) >>> 0;
-      default: return ((v << 24) | (v << 16) | (v << 8) | v) >>> 0;
+      case 0:
+        return v;
+      case 1:
+        return (v << 16) | v;
+      case 2:
+        return ((v << 24) | (v << 8)) >>> 0;
+      default:
+        return ((v << 24) | (v << 16) | (v << 8) | v) >>> 0;
     }
   }
   const rot = (imm12 >>> 7) & 0x1f;
@@ -617,7 +666,7 @@ function recoverThumbRaw(dv: DataView, le: boolean, lo: number, call: number): R
       // mov.w rd, #const / movw rd, #imm16
       if ((h1 & 0xfbef) === 0xf04f && (h2 & 0x8000) === 0) {
         if (rd === 0) {
-          const v = thumbExpandImm(((h1 >>> 10) & 1) << 11 | ((h2 >>> 12) & 7) << 8 | (h2 & 0xff));
+          const v = thumbExpandImm((((h1 >>> 10) & 1) << 11) | (((h2 >>> 12) & 7) << 8) | (h2 & 0xff));
           return v === undefined ? { k: 'unknown', why: 'r0 set by an unusual immediate' } : { k: 'const', v };
         }
         q -= 4;
@@ -655,7 +704,10 @@ function recoverThumbRaw(dv: DataView, le: boolean, lo: number, call: number): R
     // mov/add rd, rm (high registers)
     if ((h & 0xfc00) === 0x4400 && (h & 0x0300) !== 0x0300) {
       const rd = (h & 7) | ((h >>> 4) & 8);
-      if ((h & 0x0300) === 0x0100) { q -= 2; continue; } // cmp
+      if ((h & 0x0300) === 0x0100) {
+        q -= 2;
+        continue;
+      } // cmp
       if (rd === 0) return { k: 'unknown', why: 'r0 copied from another register before the call' };
       if (rd === 15) return { k: 'unknown', why: 'branch before the call' };
       q -= 2;
@@ -681,7 +733,10 @@ function recoverThumbRaw(dv: DataView, le: boolean, lo: number, call: number): R
       q -= 2;
       continue;
     }
-    if (h === 0xbf00) { q -= 2; continue; } // nop
+    if (h === 0xbf00) {
+      q -= 2;
+      continue;
+    } // nop
     return { k: 'unknown', why: 'control flow or an unrecognised instruction before the call' };
   }
   return { k: 'unknown', why: `no constant move into r0 within ${BACK} instructions before the call` };
@@ -692,11 +747,11 @@ function recoverA32(dv: DataView, le: boolean, lo: number, call: number): Rec {
     const w = dv.getUint32(o, le);
     if (w >>> 28 !== 0xe) return { k: 'unknown', why: 'conditional instruction before the call' };
     const rd = (w >>> 12) & 0xf;
-    if (((w & 0x0fef0000) >>> 0) === 0x03a00000) {
+    if ((w & 0x0fef0000) >>> 0 === 0x03a00000) {
       if (rd === 0) return { k: 'const', v: armImm(w & 0xfff) };
       continue;
     }
-    if (((w & 0x0ff00000) >>> 0) === 0x03000000) {
+    if ((w & 0x0ff00000) >>> 0 === 0x03000000) {
       if (rd === 0) return { k: 'const', v: ((w >>> 4) & 0xf000) | (w & 0xfff) };
       continue;
     }
@@ -707,9 +762,9 @@ function recoverA32(dv: DataView, le: boolean, lo: number, call: number): Rec {
       continue;
     }
     if (top === 0 || top === 1) {
-      if (((w & 0x0ff000f0) >>> 0) === 0x01200010 || ((w & 0x0ff000f0) >>> 0) === 0x01200030) return { k: 'unknown', why: 'branch before the call' };
+      if ((w & 0x0ff000f0) >>> 0 === 0x01200010 || (w & 0x0ff000f0) >>> 0 === 0x01200030) return { k: 'unknown', why: 'branch before the call' };
       const opc = (w >>> 21) & 0xf;
-      if (opc >= 8 && opc <= 11 && (w & 0x00100000)) continue; // tst/teq/cmp/cmn
+      if (opc >= 8 && opc <= 11 && w & 0x00100000) continue; // tst/teq/cmp/cmn
       if (rd === 0) return { k: 'unknown', why: 'r0 computed before the call' };
       if (rd === 15) return { k: 'unknown', why: 'branch before the call' };
       continue;
@@ -731,10 +786,10 @@ function callsPpc(dv: DataView, le: boolean, wide: boolean, r: ElfExecRegion, ta
   const end = r.offset + r.size;
   for (let o = r.offset; o + 4 <= end; o += 4) {
     const w = dv.getUint32(o, le);
-    if (((w & 0xfc000003) >>> 0) !== 0x48000001 && ((w & 0xfc000003) >>> 0) !== 0x48000000) continue;
+    if ((w & 0xfc000003) >>> 0 !== 0x48000001 && (w & 0xfc000003) >>> 0 !== 0x48000000) continue;
     const at = r.addr + (o - r.offset);
     // 32-bit addresses wrap; 64-bit ones do not (code may sit above 4 GiB).
-    const sum = at + ((w << 6) >> 6 & ~3);
+    const sum = at + (((w << 6) >> 6) & ~3);
     const t = wide ? sum : sum >>> 0;
     if (!targets.has(t)) continue;
     if ((w & 1) === 0) push(out, at, TAIL, t, true);
@@ -748,7 +803,8 @@ function recoverPpc(dv: DataView, le: boolean, lo: number, call: number): Rec {
     const op = w >>> 26;
     const rD = (w >>> 21) & 31;
     const rA = (w >>> 16) & 31;
-    if (op === 14 || op === 15) { // addi/li, addis/lis
+    if (op === 14 || op === 15) {
+      // addi/li, addis/lis
       if (rD !== 3) continue;
       if (op === 14 && rA === 0) return { k: 'const', v: ((w << 16) >> 16) >>> 0 };
       return { k: 'unknown', why: 'r3 computed before the call' };
@@ -763,16 +819,19 @@ function recoverPpc(dv: DataView, le: boolean, lo: number, call: number): Rec {
       if ((writesA ? rA : rD) === 3) return { k: 'unknown', why: 'r3 copied or computed before the call' };
       continue;
     }
-    if (op === 58 || op === 62) { // ld/ldu/lwa, std/stdu (DS-form, 64-bit); the update forms (low bits 01) write rA
+    if (op === 58 || op === 62) {
+      // ld/ldu/lwa, std/stdu (DS-form, 64-bit); the update forms (low bits 01) write rA
       if (op === 58 && rD === 3) return { k: 'unknown', why: 'r3 loaded from memory' };
       if ((w & 3) === 1 && rA === 3) return { k: 'unknown', why: 'r3 computed before the call' };
       continue;
     }
-    if (op === 24 || op === 25 || op === 21 || op === 28 || op === 30) { // ori, oris, rlwinm, andi., rld* (64-bit rotates)
+    if (op === 24 || op === 25 || op === 21 || op === 28 || op === 30) {
+      // ori, oris, rlwinm, andi., rld* (64-bit rotates)
       if (rA === 3) return { k: 'unknown', why: 'r3 computed before the call' };
       continue;
     }
-    if (op >= 36 && op <= 47 && op !== 46) { // stores (36-39, 44-45, 47 stmw) ... loads at 32-35, 40-43
+    if (op >= 36 && op <= 47 && op !== 46) {
+      // stores (36-39, 44-45, 47 stmw) ... loads at 32-35, 40-43
       continue;
     }
     if ((op >= 32 && op <= 35) || (op >= 40 && op <= 43)) {

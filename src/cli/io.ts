@@ -118,9 +118,16 @@ export function writeJson(io: Io, value: unknown, depth = 3): void {
 export function table(rows: string[][], indent = '  '): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(c))));
-  return rows
-    .map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - visibleLength(c)))).join('  ').trimEnd())
-    .join('\n') + '\n';
+  return `${rows
+    .map(
+      (r) =>
+        indent +
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - visibleLength(c))))
+          .join('  ')
+          .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 function visibleLength(s: string): number {

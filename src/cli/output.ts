@@ -12,7 +12,9 @@ export type Written = { to: 'stdout'; file: string } | { to: 'dir'; paths: strin
 export function writeOutput(out: string, files: readonly OutFile[], io: Io, flag = '--out'): Written {
   if (out !== STDOUT) return { to: 'dir', paths: writeFilesAtomic(out, files) };
   if (files.length !== 1) {
-    throw new InputError(`${flag} - writes one file to stdout, and this makes ${files.length} (${files.map((f) => f.name).join(', ')}); choose one format and one arch, or a directory`);
+    throw new InputError(
+      `${flag} - writes one file to stdout, and this makes ${files.length} (${files.map((f) => f.name).join(', ')}); choose one format and one arch, or a directory`,
+    );
   }
   const f = files[0]!;
   if (typeof f.content === 'string') io.out(f.content);

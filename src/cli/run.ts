@@ -77,7 +77,12 @@ export async function run(argvIn: string[], ioIn: Io): Promise<number> {
   const command = COMMANDS.find((c) => c.name === first);
   try {
     if (!command) {
-      throw new InputError(`unknown command '${first}'${didYouMean(first, COMMANDS.map((c) => c.name))}; run 'sysgate --help'`);
+      throw new InputError(
+        `unknown command '${first}'${didYouMean(
+          first,
+          COMMANDS.map((c) => c.name),
+        )}; run 'sysgate --help'`,
+      );
     }
     return await (await command.load()).run(rest, io);
   } catch (e) {

@@ -49,7 +49,11 @@ export class CallGraph {
   private readonly starts: Float64Array;
   private readonly byName = new Map<string, number[]>();
 
-  constructor(private readonly nodes: Node[], private readonly roots: number[], private readonly dataUses: string[]) {
+  constructor(
+    private readonly nodes: Node[],
+    private readonly roots: number[],
+    private readonly dataUses: string[],
+  ) {
     this.starts = Float64Array.from(nodes, (n) => n.start);
     nodes.forEach((n, i) => {
       for (const name of n.names) {
@@ -177,7 +181,13 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     const key = `${s.value}/${s.size}`;
     if (seenSym.has(key)) continue;
     // A symbol without a size ends where the next one starts (below).
-    const node: Node = { start: s.value, end: s.size > 0 ? Math.min(s.value + s.size, r.addr + r.size) : -1, names: [...(exported.get(s.value) ?? [])], edges: [], uses: [] };
+    const node: Node = {
+      start: s.value,
+      end: s.size > 0 ? Math.min(s.value + s.size, r.addr + r.size) : -1,
+      names: [...(exported.get(s.value) ?? [])],
+      edges: [],
+      uses: [],
+    };
     seenSym.set(key, node);
     symNodes.push(node);
   }
@@ -188,7 +198,11 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     if (n.end >= 0) continue;
     const r = regionOf(n.start)!;
     let next = r.addr + r.size;
-    for (let j = i + 1; j < symNodes.length; j++) if (symNodes[j]!.start > n.start) { next = Math.min(next, symNodes[j]!.start); break; }
+    for (let j = i + 1; j < symNodes.length; j++)
+      if (symNodes[j]!.start > n.start) {
+        next = Math.min(next, symNodes[j]!.start);
+        break;
+      }
     n.end = next;
   }
 
@@ -220,7 +234,9 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
         for (const t of refs.calls) entries.add(t);
         for (const t of refs.mems) if (regionOf(t)) entries.add(t);
         // A function's jump out of its symbol (into its stripped .cold part, or a tail call).
-        refs.jumps.forEach((t, k) => { if (inSym(refs.jumpsFrom[k]!) && !inSym(t)) entries.add(t); });
+        refs.jumps.forEach((t, k) => {
+          if (inSym(refs.jumpsFrom[k]!) && !inSym(t)) entries.add(t);
+        });
       }
       from = Math.max(from, c);
     }
@@ -259,7 +275,9 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   nodes.sort((a, b) => a.start - b.start || b.end - a.end);
   const graph = new CallGraph(nodes, [], [...dataUses]);
   const startSet = new Map<number, number>();
-  nodes.forEach((n, i) => { if (!startSet.has(n.start)) startSet.set(n.start, i); });
+  nodes.forEach((n, i) => {
+    if (!startSet.has(n.start)) startSet.set(n.start, i);
+  });
 
   // Edges, per node: a sweep from its own start, plus every rel32 (at any byte) that lands on a
   // node's start or a GOT slot, so a stretch the sweep misreads keeps its calls.
@@ -362,7 +380,7 @@ export function reachAcross(programImports: readonly string[], libs: readonly Lo
   // (A library's own dlsym, which looks up its plug-ins', is not taken to reach its neighbours.)
   if (programImports.some((n) => BY_NAME.has(n))) for (const l of libs) l.exports.forEach((n) => used.add(n));
   let out: (Reached | undefined)[] = [];
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
     out = libs.map((l) => l.graph?.reach(used));
     for (const r of out) {

@@ -75,7 +75,12 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   // What the kernel refuses is decided by the headers alone; once it is known, any later
   // problem is reported as that (a file that cannot run has nothing else worth saying).
   const cannot = whyCannotRun({
-    eType, machine, class: is64 ? 64 : 32, phentsize: hdr.phentsize, phnum: hdr.phnum, loads: loads.length,
+    eType,
+    machine,
+    class: is64 ? 64 : 32,
+    phentsize: hdr.phentsize,
+    phnum: hdr.phnum,
+    loads: loads.length,
     ...(interpFacts ? { interp: interpFacts } : {}),
   });
   if (cannot && !isRel) b.cannot = cannot;
@@ -96,12 +101,24 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   const isStaticPie = hasDynamic && (flags1 & DF_1_PIE) !== 0 && needed.length === 0;
   const arch = archByElfMachine(machine, is64 ? 64 : 32)?.name;
   const info: ElfInfo = {
-    file, class: is64 ? 64 : 32, endian: b.le ? 'little' : 'big', machine, type, entry: codeEntry, flags,
+    file,
+    class: is64 ? 64 : 32,
+    endian: b.le ? 'little' : 'big',
+    machine,
+    type,
+    entry: codeEntry,
+    flags,
     needed,
     static: interp === undefined && (type === 'exec' || type === 'dyn') && (!hasDynamic || isStaticPie),
     pie: type === 'dyn' && ((flags1 & DF_1_PIE) !== 0 || (interp !== undefined && soname === undefined)),
     hasSections: sections.length > 0,
-    imports, exports, versionDefs, versionNeeds, symbols, mappingSymbols, exec,
+    imports,
+    exports,
+    versionDefs,
+    versionNeeds,
+    symbols,
+    mappingSymbols,
+    exec,
     loads: loads.map((s) => ({ vaddr: s.vaddr, offset: s.offset, filesz: s.filesz })),
     warnings,
   };

@@ -38,7 +38,11 @@ export class ElfFile implements ElfBytes {
   private readonly scratch = Buffer.allocUnsafe(BLOCK);
   private fd: number | undefined;
 
-  private constructor(readonly path: string, fd: number, size: number) {
+  private constructor(
+    readonly path: string,
+    fd: number,
+    size: number,
+  ) {
     this.fd = fd;
     this.buf = Buffer.alloc(size);
     this.bytes = this.buf;

@@ -71,10 +71,12 @@ export function engineRows(r: NamedRule, format: string, defaultAction?: Action)
     if (cs.some((c) => c.conditions.length === 0)) return [{ action: cs[0]!.action, args: [] }];
     // A clause that can never hold (masked == with bits outside the mask) goes: libseccomp
     // would mask the datum and match where evaluate.ts never does.
-    return cs.filter((c) => satisfiable(c.conditions)).map((c) => ({
-      action: c.action,
-      args: c.conditions.map((x) => ({ index: x.index, ...as64(x, format) })),
-    }));
+    return cs
+      .filter((c) => satisfiable(c.conditions))
+      .map((c) => ({
+        action: c.action,
+        args: c.conditions.map((x) => ({ index: x.index, ...as64(x, format) })),
+      }));
   }
   const rows = disjointRows(cs, sameAction, `'${r.name}' in the ${format} format`);
   // libseccomp 2.5.4 builds wrong code for range comparisons (lt/le/gt/ge, and ne, which it
@@ -83,7 +85,9 @@ export function engineRows(r: NamedRule, format: string, defaultAction?: Action)
   // TRACE row into the ALLOW row's tail). Refuse instead of emitting what it would build open.
   const ranged = rows.find((row) => row.args.some((a) => a.op !== 'eq' && a.op !== 'masked-eq'));
   if (ranged && !cs.every((c) => sameAction(c.action, cs[0]!.action))) {
-    throw new InputError(`'${r.name}' in the ${format} format: its entries have different actions and need a range comparison (<, <=, >, >=, !=) to be told apart; libseccomp (which runc and crun use) builds such rules wrongly, so this format cannot express them: use the bpf or c format, or give these entries == / masked == conditions only`);
+    throw new InputError(
+      `'${r.name}' in the ${format} format: its entries have different actions and need a range comparison (<, <=, >, >=, !=) to be told apart; libseccomp (which runc and crun use) builds such rules wrongly, so this format cannot express them: use the bpf or c format, or give these entries == / masked == conditions only`,
+    );
   }
   const seen = new Set<string>();
   return rows.filter((row) => {

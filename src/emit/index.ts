@@ -16,6 +16,12 @@ export const EMITTERS: readonly Emitter[] = [rawBpfEmitter, cHeaderEmitter, ociE
 
 export function emitterFor(format: string): Emitter {
   const e = EMITTERS.find((x) => x.format === format);
-  if (!e) throw new InputError(`unknown format '${excerpt(format)}'${didYouMean(format, EMITTERS.map((x) => x.format))}; formats: ${EMITTERS.map((x) => x.format).join(', ')}`);
+  if (!e)
+    throw new InputError(
+      `unknown format '${excerpt(format)}'${didYouMean(
+        format,
+        EMITTERS.map((x) => x.format),
+      )}; formats: ${EMITTERS.map((x) => x.format).join(', ')}`,
+    );
   return e;
 }

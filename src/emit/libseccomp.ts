@@ -7,17 +7,24 @@ import type { Emitter } from './types.ts';
 import { generatedBy } from '../version.ts';
 import { SCMP_CMP } from './scmp-ops.ts';
 
-
 function scmpAction(a: Action): string {
   switch (a.kind) {
-    case 'allow': return 'SCMP_ACT_ALLOW';
-    case 'log': return 'SCMP_ACT_LOG';
-    case 'trap': return 'SCMP_ACT_TRAP';
-    case 'kill-process': return 'SCMP_ACT_KILL_PROCESS';
-    case 'kill-thread': return 'SCMP_ACT_KILL_THREAD';
-    case 'errno': return `SCMP_ACT_ERRNO(${a.errno})`;
-    case 'trace': return `SCMP_ACT_TRACE(${a.data})`;
-    case 'user-notif': return 'SCMP_ACT_NOTIFY';
+    case 'allow':
+      return 'SCMP_ACT_ALLOW';
+    case 'log':
+      return 'SCMP_ACT_LOG';
+    case 'trap':
+      return 'SCMP_ACT_TRAP';
+    case 'kill-process':
+      return 'SCMP_ACT_KILL_PROCESS';
+    case 'kill-thread':
+      return 'SCMP_ACT_KILL_THREAD';
+    case 'errno':
+      return `SCMP_ACT_ERRNO(${a.errno})`;
+    case 'trace':
+      return `SCMP_ACT_TRACE(${a.data})`;
+    case 'user-notif':
+      return 'SCMP_ACT_NOTIFY';
   }
 }
 
@@ -31,9 +38,11 @@ export const libseccompEmitter: Emitter = {
     const rows: string[] = [];
     for (const r of rulesByName(policies)) {
       for (const row of engineRows(r, 'libseccomp', p0.defaultAction)) {
-        const args = row.args.map((x) => x.op === 'masked-eq'
-          ? `{ ${x.index}, SCMP_CMP_MASKED_EQ, ${u64(x.mask!)}, ${u64(x.value)} }`
-          : `{ ${x.index}, ${SCMP_CMP[x.op]}, ${u64(x.value)}, 0 }`);
+        const args = row.args.map((x) =>
+          x.op === 'masked-eq'
+            ? `{ ${x.index}, SCMP_CMP_MASKED_EQ, ${u64(x.mask!)}, ${u64(x.value)} }`
+            : `{ ${x.index}, ${SCMP_CMP[x.op]}, ${u64(x.value)}, 0 }`,
+        );
         rows.push(`  { ${cString(r.name)}, ${scmpAction(row.action)}, ${row.args.length}, { ${args.join(', ') || '{ 0, 0, 0, 0 }'} } },`);
       }
     }

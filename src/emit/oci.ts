@@ -5,17 +5,24 @@ import { engineRows, rulesByName } from './by-name.ts';
 import type { Emitter } from './types.ts';
 import { SCMP_CMP } from './scmp-ops.ts';
 
-
 function ociAction(a: Action): { action: string; errnoRet?: number } {
   switch (a.kind) {
-    case 'allow': return { action: 'SCMP_ACT_ALLOW' };
-    case 'log': return { action: 'SCMP_ACT_LOG' };
-    case 'trap': return { action: 'SCMP_ACT_TRAP' };
-    case 'kill-process': return { action: 'SCMP_ACT_KILL_PROCESS' };
-    case 'kill-thread': return { action: 'SCMP_ACT_KILL_THREAD' };
-    case 'errno': return { action: 'SCMP_ACT_ERRNO', errnoRet: a.errno };
-    case 'trace': return { action: 'SCMP_ACT_TRACE' };
-    case 'user-notif': return { action: 'SCMP_ACT_NOTIFY' };
+    case 'allow':
+      return { action: 'SCMP_ACT_ALLOW' };
+    case 'log':
+      return { action: 'SCMP_ACT_LOG' };
+    case 'trap':
+      return { action: 'SCMP_ACT_TRAP' };
+    case 'kill-process':
+      return { action: 'SCMP_ACT_KILL_PROCESS' };
+    case 'kill-thread':
+      return { action: 'SCMP_ACT_KILL_THREAD' };
+    case 'errno':
+      return { action: 'SCMP_ACT_ERRNO', errnoRet: a.errno };
+    case 'trace':
+      return { action: 'SCMP_ACT_TRACE' };
+    case 'user-notif':
+      return { action: 'SCMP_ACT_NOTIFY' };
   }
 }
 
@@ -44,7 +51,10 @@ export const ociEmitter: Emitter = {
     const runtimeOnly = runtimeCallNames(policies);
     const runtimeEntry = { names: [] as string[], action: 'SCMP_ACT_ALLOW' };
     for (const r of rulesByName(policies)) {
-      if (runtimeOnly.has(r.name)) { runtimeEntry.names.push(r.name); continue; }
+      if (runtimeOnly.has(r.name)) {
+        runtimeEntry.names.push(r.name);
+        continue;
+      }
       const rows = engineRows(r, 'oci', p0.defaultAction);
       if (rows.length === 0) continue; // every argument gets the default action
       if (rows.length === 1 && rows[0]!.args.length === 0) {
@@ -65,7 +75,8 @@ export const ociEmitter: Emitter = {
             // SCMP_CMP_MASKED_EQ: value is the mask, valueTwo the datum (libseccomp's order).
             x.op === 'masked-eq'
               ? { index: x.index, value: u64(x.mask!), valueTwo: u64(x.value), op: SCMP_CMP[x.op] }
-              : { index: x.index, value: u64(x.value), op: SCMP_CMP[x.op] }),
+              : { index: x.index, value: u64(x.value), op: SCMP_CMP[x.op] },
+          ),
         });
       }
     }
@@ -73,7 +84,11 @@ export const ociEmitter: Emitter = {
       defaultAction: def.action,
       ...(def.errnoRet !== undefined ? { defaultErrnoRet: def.errnoRet } : {}),
       architectures: policies.map((p) => p.arch.scmpArch),
-      syscalls: [...[...groups.values()].sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0)), ...conditional, ...(runtimeEntry.names.length ? [runtimeEntry] : [])],
+      syscalls: [
+        ...[...groups.values()].sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0)),
+        ...conditional,
+        ...(runtimeEntry.names.length ? [runtimeEntry] : []),
+      ],
     };
     return [{ name: `${baseName}.oci.json`, content: `${stringify(profile)}\n` }];
   },

@@ -28,7 +28,10 @@ export const systemdEmitter: Emitter = {
     // systemd cannot compare arguments: only calls whose action does not depend on them are
     // listed; the rest are left out (fail closed). Clauses come most severe first, ending at
     // the first unconditional one: a single unconditional clause means the arguments never matter.
-    const rules = rulesByName(policies).map((r) => ({ name: r.name, fixed: r.clauses.length === 1 && !r.clauses[0]!.conditions.length ? r.clauses[0]!.action : undefined }));
+    const rules = rulesByName(policies).map((r) => ({
+      name: r.name,
+      fixed: r.clauses.length === 1 && !r.clauses[0]!.conditions.length ? r.clauses[0]!.action : undefined,
+    }));
     const allow = rules.filter((r) => r.fixed?.kind === 'allow').map((r) => r.name);
     const conditioned = rules.filter((r) => !r.fixed).map((r) => r.name);
     const other = rules.flatMap((r) => (r.fixed && r.fixed.kind !== 'allow' ? [{ name: r.name, action: r.fixed }] : []));
@@ -44,11 +47,11 @@ export const systemdEmitter: Emitter = {
     }
     lines.push('', '[Service]', 'NoNewPrivileges=yes');
     lines.push(`SystemCallArchitectures=${policies.map((p) => p.arch.systemdArch).join(' ')}`);
-    lines.push(`SystemCallErrorNumber=${d.kind === 'errno' ? errnoName(d.errno) ?? String(d.errno) : 'kill'}`);
+    lines.push(`SystemCallErrorNumber=${d.kind === 'errno' ? (errnoName(d.errno) ?? String(d.errno)) : 'kill'}`);
     lines.push(...wrap('SystemCallFilter', allow));
     // In allow-list mode a later "~name:errno" takes the name out of the list with that errno.
     for (const r of other) {
-      lines.push(`SystemCallFilter=~${r.name}:${r.action.kind === 'errno' ? errnoName(r.action.errno) ?? r.action.errno : 'kill'}`);
+      lines.push(`SystemCallFilter=~${r.name}:${r.action.kind === 'errno' ? (errnoName(r.action.errno) ?? r.action.errno) : 'kill'}`);
     }
     return [{ name: `${baseName}.systemd.conf`, content: `${lines.join('\n')}\n` }];
   },

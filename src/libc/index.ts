@@ -241,12 +241,7 @@ export function findEntry(libc: Libc, symbol: string, arch: ArchName, version?: 
   const kb = KB[libc];
   const name = bareSymbol(symbol);
   const v = version ?? kb.defaultVersion;
-  return kb.functions.find(
-    (e) =>
-      e.symbols.includes(name) &&
-      (!e.arches || e.arches.includes(arch)) &&
-      inRange(v, e.minVersion, e.beforeVersion),
-  );
+  return kb.functions.find((e) => e.symbols.includes(name) && (!e.arches || e.arches.includes(arch)) && inRange(v, e.minVersion, e.beforeVersion));
 }
 
 /**
@@ -291,12 +286,7 @@ export function lookupFunction(libc: Libc, symbol: string, arch: ArchName, versi
  * fallback steps, and those of the functions it `uses` (recursively). Unknown `uses` names
  * are reported in `unknown`.
  */
-export function allSyscallsOf(
-  libc: Libc,
-  symbol: string,
-  arch: ArchName,
-  version?: string,
-): { syscalls: Set<string>; unknown: string[] } | undefined {
+export function allSyscallsOf(libc: Libc, symbol: string, arch: ArchName, version?: string): { syscalls: Set<string>; unknown: string[] } | undefined {
   const first = lookupFunction(libc, symbol, arch, version);
   if (!first) return undefined;
   const syscalls = new Set<string>();
@@ -320,11 +310,7 @@ export function allSyscallsOf(
  * What the library does by itself before main (and malloc's first-use key), on `arch`, for a
  * static (`dynamic: false`) or dynamically linked binary.
  */
-export function startupCalls(
-  libc: Libc,
-  arch: ArchName,
-  opts: { version?: string; dynamic: boolean },
-): StartupCall[] {
+export function startupCalls(libc: Libc, arch: ArchName, opts: { version?: string; dynamic: boolean }): StartupCall[] {
   const kb = KB[libc];
   const v = opts.version ?? kb.defaultVersion;
   const linkage = opts.dynamic ? 'dynamic' : 'static';

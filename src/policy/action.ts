@@ -7,7 +7,12 @@ import { ERRNO, errnoName } from './errno.ts';
 export function parseAction(text: string): Action {
   const [head, arg] = text.split(':', 2) as [string, string | undefined];
   switch (head) {
-    case 'allow': case 'log': case 'trap': case 'kill-process': case 'kill-thread': case 'user-notif':
+    case 'allow':
+    case 'log':
+    case 'trap':
+    case 'kill-process':
+    case 'kill-thread':
+    case 'user-notif':
       if (arg === undefined) return { kind: head };
       break;
     case 'errno': {
@@ -26,9 +31,12 @@ export function parseAction(text: string): Action {
 
 export function formatAction(a: Action): string {
   switch (a.kind) {
-    case 'errno': return `errno:${errnoName(a.errno) ?? a.errno}`;
-    case 'trace': return `trace:${a.data}`;
-    default: return a.kind;
+    case 'errno':
+      return `errno:${errnoName(a.errno) ?? a.errno}`;
+    case 'trace':
+      return `trace:${a.data}`;
+    default:
+      return a.kind;
   }
 }
 
@@ -43,27 +51,43 @@ export function isAllow(a: Action): boolean {
 /** What the calling program experiences, as a predicate: "the call ...". */
 export function describeOutcome(a: Action): string {
   switch (a.kind) {
-    case 'allow': return 'runs normally';
-    case 'log': return 'runs normally (and is logged)';
-    case 'errno': return a.errno === ERRNO.ENOSYS
-      ? 'fails with ENOSYS (errno 38): libc falls back to an older call where it has one'
-      : `fails with ${errnoName(a.errno) ?? 'errno'} (errno ${a.errno})`;
-    case 'trap': return 'raises SIGSYS: the process dies unless it handles SIGSYS';
-    case 'kill-process': return 'kills the whole process (SIGSYS)';
-    case 'kill-thread': return 'kills the calling thread (SIGSYS)';
-    case 'trace': return 'is handed to a ptrace tracer (fails with ENOSYS when none is attached)';
-    case 'user-notif': return 'is handed to a user-space supervisor';
+    case 'allow':
+      return 'runs normally';
+    case 'log':
+      return 'runs normally (and is logged)';
+    case 'errno':
+      return a.errno === ERRNO.ENOSYS
+        ? 'fails with ENOSYS (errno 38): libc falls back to an older call where it has one'
+        : `fails with ${errnoName(a.errno) ?? 'errno'} (errno ${a.errno})`;
+    case 'trap':
+      return 'raises SIGSYS: the process dies unless it handles SIGSYS';
+    case 'kill-process':
+      return 'kills the whole process (SIGSYS)';
+    case 'kill-thread':
+      return 'kills the calling thread (SIGSYS)';
+    case 'trace':
+      return 'is handed to a ptrace tracer (fails with ENOSYS when none is attached)';
+    case 'user-notif':
+      return 'is handed to a user-space supervisor';
   }
 }
 
 /** Short word for what the caller sees, for tables. */
 export function outcomeWord(a: Action): string {
   switch (a.kind) {
-    case 'allow': case 'log': return 'allowed';
-    case 'errno': return errnoName(a.errno) ?? `errno ${a.errno}`;
-    case 'trap': return 'SIGSYS';
-    case 'kill-process': case 'kill-thread': return 'killed';
-    case 'trace': return 'traced';
-    case 'user-notif': return 'notified';
+    case 'allow':
+    case 'log':
+      return 'allowed';
+    case 'errno':
+      return errnoName(a.errno) ?? `errno ${a.errno}`;
+    case 'trap':
+      return 'SIGSYS';
+    case 'kill-process':
+    case 'kill-thread':
+      return 'killed';
+    case 'trace':
+      return 'traced';
+    case 'user-notif':
+      return 'notified';
   }
 }

@@ -56,16 +56,22 @@ function cubesOf(c: ArgCondition): Cube[] {
   const bits = c.width;
   const v = c.value;
   switch (c.op) {
-    case 'eq': return v <= w ? [{ mask: w, value: v }] : [];
-    case 'ne': return v <= w ? complement({ mask: w, value: v }) : [{ mask: 0n, value: 0n }];
+    case 'eq':
+      return v <= w ? [{ mask: w, value: v }] : [];
+    case 'ne':
+      return v <= w ? complement({ mask: w, value: v }) : [{ mask: 0n, value: 0n }];
     case 'masked-eq': {
       const m = (c.mask ?? 0n) & w;
       return v & ~m ? [] : [{ mask: m, value: v }];
     }
-    case 'ge': return v > w ? [] : geCubes(v, bits, w);
-    case 'gt': return v >= w ? [] : geCubes(v + 1n, bits, w);
-    case 'le': return leCubes(v >= w ? w : v, bits, w);
-    case 'lt': return v === 0n ? [] : leCubes(v > w ? w : v - 1n, bits, w);
+    case 'ge':
+      return v > w ? [] : geCubes(v, bits, w);
+    case 'gt':
+      return v >= w ? [] : geCubes(v + 1n, bits, w);
+    case 'le':
+      return leCubes(v >= w ? w : v, bits, w);
+    case 'lt':
+      return v === 0n ? [] : leCubes(v > w ? w : v - 1n, bits, w);
   }
 }
 
@@ -131,13 +137,20 @@ type Interval = [bigint, bigint];
 function intervalsOf(c: ArgCondition): Interval[] {
   const v = c.value;
   switch (c.op) {
-    case 'eq': return [[v, v]];
-    case 'ne': return [...(v > 0n ? [[0n, v - 1n] as Interval] : []), ...(v < M64 ? [[v + 1n, M64] as Interval] : [])];
-    case 'lt': return v > 0n ? [[0n, v - 1n]] : [];
-    case 'le': return [[0n, v]];
-    case 'gt': return v < M64 ? [[v + 1n, M64]] : [];
-    case 'ge': return [[v, M64]];
-    default: throw new Error('masked-eq is not an interval');
+    case 'eq':
+      return [[v, v]];
+    case 'ne':
+      return [...(v > 0n ? [[0n, v - 1n] as Interval] : []), ...(v < M64 ? [[v + 1n, M64] as Interval] : [])];
+    case 'lt':
+      return v > 0n ? [[0n, v - 1n]] : [];
+    case 'le':
+      return [[0n, v]];
+    case 'gt':
+      return v < M64 ? [[v + 1n, M64]] : [];
+    case 'ge':
+      return [[v, M64]];
+    default:
+      throw new Error('masked-eq is not an interval');
   }
 }
 
@@ -166,7 +179,7 @@ function intervalAlternatives(index: number, cs: ArgCondition[]): (Cmp64 | null)
       let x = lo;
       while (x <= hi) {
         let size = 1n;
-        while ((x & (size * 2n - 1n)) === 0n && x + size * 2n - 1n <= hi && size < (1n << 63n)) size *= 2n;
+        while ((x & (size * 2n - 1n)) === 0n && x + size * 2n - 1n <= hi && size < 1n << 63n) size *= 2n;
         out.push(size === 1n ? { index, op: 'eq', value: x } : { index, op: 'masked-eq', mask: M64 & ~(size - 1n), value: x });
         x += size;
       }
@@ -251,7 +264,12 @@ function notList(list: ArgCondition[]): ArgCondition[][] {
  * action before it. Rows of one action may overlap (every engine ORs those). Throws an
  * InputError when that takes more than `limit` rows.
  */
-export function disjointRows<A>(clauses: readonly { action: A; conditions: ArgCondition[] }[], sameAction: (x: A, y: A) => boolean, what: string, limit = 32): DisjointRow<A>[] {
+export function disjointRows<A>(
+  clauses: readonly { action: A; conditions: ArgCondition[] }[],
+  sameAction: (x: A, y: A) => boolean,
+  what: string,
+  limit = 32,
+): DisjointRow<A>[] {
   try {
     const out: DisjointRow<A>[] = [];
     let notEarlier: ArgCondition[][] = [[]];
@@ -273,7 +291,8 @@ export function disjointRows<A>(clauses: readonly { action: A; conditions: ArgCo
     }
     return out;
   } catch (e) {
-    if (e instanceof TooMany) throw new InputError(`${what}: the entries' overlapping argument conditions need ${e.message} to state without overlap; this format cannot express them`);
+    if (e instanceof TooMany)
+      throw new InputError(`${what}: the entries' overlapping argument conditions need ${e.message} to state without overlap; this format cannot express them`);
     throw e;
   }
 }

@@ -65,7 +65,12 @@ export function callOutcome(p: Policy, nr: number): CallOutcome {
   if (!o) {
     const rule = ruleAt(p, nr);
     o = rule
-      ? { action: bestCaseAction(rule), rule, ...(unconditionalAction(rule) ? { always: unconditionalAction(rule)! } : {}), conditional: dependsOnArguments(rule) }
+      ? {
+          action: bestCaseAction(rule),
+          rule,
+          ...(unconditionalAction(rule) ? { always: unconditionalAction(rule)! } : {}),
+          conditional: dependsOnArguments(rule),
+        }
       : { action: p.defaultAction, always: p.defaultAction, conditional: false };
     m.set(nr, o);
   }

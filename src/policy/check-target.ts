@@ -39,7 +39,8 @@ export function semanticChecks(r: RawTarget, file: string, parent: TargetDef | u
   const abi = r.abi ?? parent?.abi;
   if (r.expandFamilies === 'operations' && abi === undefined) d('/expandFamilies', `"operations" needs "abi": the arch whose syscall names the list uses`);
   const abiArches: readonly string[] | undefined = Array.isArray(r.arches) ? r.arches : parent?.arches;
-  if (typeof r.abi === 'string' && abiArches && !abiArches.includes(r.abi)) d('/abi', `abi '${r.abi}' is not one of the target's arches (${abiArches.join(', ')})`);
+  if (typeof r.abi === 'string' && abiArches && !abiArches.includes(r.abi))
+    d('/abi', `abi '${r.abi}' is not one of the target's arches (${abiArches.join(', ')})`);
 
   // Versions
   const versions: string[] = [];
@@ -74,7 +75,7 @@ export function semanticChecks(r: RawTarget, file: string, parent: TargetDef | u
       }
     }
   }
-  const allVersions = versions.length ? versions : parent?.firmwares ?? [];
+  const allVersions = versions.length ? versions : (parent?.firmwares ?? []);
   const checkVersion = (v: unknown, pointer: string) => {
     if (typeof v !== 'string') return;
     try {
@@ -93,7 +94,7 @@ export function semanticChecks(r: RawTarget, file: string, parent: TargetDef | u
   if (!fw && r.defaultAction === undefined && !parent) d('', "a target needs 'firmware' (versioned) or 'defaultAction' (unversioned)");
   if (fw && r.defaultAction !== undefined) d('/defaultAction', "use 'firmware.defaultAction' in a versioned target, not both");
   if (!r.extends && !Array.isArray(r.arches)) d('', "missing 'arches' (only a target that extends another may omit it)");
-  const arches = Array.isArray(r.arches) ? r.arches : parent?.arches ?? [];
+  const arches = Array.isArray(r.arches) ? r.arches : (parent?.arches ?? []);
   if (typeof r.defaultArch === 'string' && isArchName(r.defaultArch) && !arches.includes(r.defaultArch)) {
     d('/defaultArch', `defaultArch '${r.defaultArch}' is not one of the target's arches (${arches.join(', ')})`);
   }
@@ -126,7 +127,8 @@ export function semanticChecks(r: RawTarget, file: string, parent: TargetDef | u
       const prev = direct.get(e.name);
       if (prev !== undefined) {
         const a = r.syscalls[prev] as RawSyscallEntry;
-        if (!a.args || !(e as RawSyscallEntry).args) d(`${p}/name`, `'${e.name}' is listed twice (first at /syscalls/${prev}); give both argument conditions, or merge them`);
+        if (!a.args || !(e as RawSyscallEntry).args)
+          d(`${p}/name`, `'${e.name}' is listed twice (first at /syscalls/${prev}); give both argument conditions, or merge them`);
       } else direct.set(e.name, i);
       if (denied.has(e.name)) d(`${p}/name`, `'${e.name}' is both allowed here and listed in 'deny'`);
     }
@@ -135,7 +137,9 @@ export function semanticChecks(r: RawTarget, file: string, parent: TargetDef | u
     if (typeof e.since === 'string' && typeof e.until === 'string') {
       try {
         if (compareFirmware(parseFirmware(e.until), parseFirmware(e.since)) <= 0) d(`${p}/until`, `'until' ${e.until} is not after 'since' ${e.since}`);
-      } catch { /* reported above */ }
+      } catch {
+        /* reported above */
+      }
     }
     if (typeof e.action === 'string' && !lenient) tryAction(e.action, `${p}/action`, d);
     if (Array.isArray(e.args)) {

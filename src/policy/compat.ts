@@ -49,8 +49,21 @@ export function compareFirmwares(target: TargetDef, from: string, to: string, li
     removed,
     history: target.history,
     summary: [
-      ...summarize(a.defaultAction, b.defaultAction, added, removed, showFirmware(fa), showFirmware(fb), compareFirmware(fa, fb), recoveries(libc, a.arch.name, (nr) => sa.has(nr) || sb.has(nr))),
-      ...(target.history.length ? [`Other sources disagree with the target about ${target.history.length} call${target.history.length === 1 ? '' : 's'} (${target.history.map((h) => h.name).join(', ')}): the policy follows the target; 'sysgate explain NAME' says what they say.`] : []),
+      ...summarize(
+        a.defaultAction,
+        b.defaultAction,
+        added,
+        removed,
+        showFirmware(fa),
+        showFirmware(fb),
+        compareFirmware(fa, fb),
+        recoveries(libc, a.arch.name, (nr) => sa.has(nr) || sb.has(nr)),
+      ),
+      ...(target.history.length
+        ? [
+            `Other sources disagree with the target about ${target.history.length} call${target.history.length === 1 ? '' : 's'} (${target.history.map((h) => h.name).join(', ')}): the policy follows the target; 'sysgate explain NAME' says what they say.`,
+          ]
+        : []),
     ],
   };
 }
@@ -75,7 +88,16 @@ function recoveries(libc: LibcRecovery, arch: ArchName, allowed: (nr: number) =>
   return { libc: libc.libc, calls: calls.sort() };
 }
 
-function summarize(da: Action, db: Action, added: CompatChange[], removed: CompatChange[], fa: string, fb: string, order: number, rec: { libc: string; calls: string[] }): string[] {
+function summarize(
+  da: Action,
+  db: Action,
+  added: CompatChange[],
+  removed: CompatChange[],
+  fa: string,
+  fb: string,
+  order: number,
+  rec: { libc: string; calls: string[] },
+): string[] {
   const out: string[] = [];
   if (order === 0) return [`${fa} and ${fb} are the same firmware: nothing changes.`];
   if (!sameAction(da, db)) {
@@ -89,9 +111,14 @@ function summarize(da: Action, db: Action, added: CompatChange[], removed: Compa
     }
   }
   if (added.length) {
-    out.push(`${added.length} call${added.length === 1 ? '' : 's'} allowed on ${fb} but not on ${fa}: an app that uses them ${order < 0 ? `and must also run on ${fa} needs a fallback for each` : `works on ${fb} only`}.`);
+    out.push(
+      `${added.length} call${added.length === 1 ? '' : 's'} allowed on ${fb} but not on ${fa}: an app that uses them ${order < 0 ? `and must also run on ${fa} needs a fallback for each` : `works on ${fb} only`}.`,
+    );
   }
-  if (removed.length) out.push(`${removed.length} call${removed.length === 1 ? '' : 's'} allowed on ${fa} but no longer on ${fb}: check your app with 'sysgate check --firmware ${fb}'.`);
+  if (removed.length)
+    out.push(
+      `${removed.length} call${removed.length === 1 ? '' : 's'} allowed on ${fa} but no longer on ${fb}: check your app with 'sysgate check --firmware ${fb}'.`,
+    );
   if (!added.length && !removed.length && sameAction(da, db)) out.push(`No difference between ${fa} and ${fb} for this arch.`);
   return out;
 }

@@ -18,7 +18,9 @@ export function toBigIntOrUndefined(v: unknown): bigint | undefined {
   try {
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
     if (typeof v === 'string' && /^(0x[0-9a-fA-F]+|\d+)$/.test(v)) return BigInt(v);
-  } catch { /* fallthrough */ }
+  } catch {
+    /* fallthrough */
+  }
   return undefined;
 }
 
@@ -32,7 +34,7 @@ function toArgCondition(c: RawArgCondition): ArgCondition {
 function expandGroup(g: string, local: Record<string, string[]>, shipped: Groups, seen = new Set<string>()): string[] {
   if (seen.has(g)) return [];
   seen.add(g);
-  const members = Object.hasOwn(local, g) ? local[g]! : shipped[g]?.syscalls ?? [];
+  const members = Object.hasOwn(local, g) ? local[g]! : (shipped[g]?.syscalls ?? []);
   const out: string[] = [];
   for (const m of members) {
     if (m.startsWith('@')) out.push(...expandGroup(m, local, shipped, seen));
@@ -44,12 +46,12 @@ function expandGroup(g: string, local: Record<string, string[]>, shipped: Groups
 export function convert(r: RawTarget, file: string, parent: TargetDef | undefined, shipped: Groups): TargetDef {
   const allow: Action = { kind: 'allow' };
   const arches = (r.arches ?? parent?.arches ?? []) as ArchName[];
-  const firmwares = r.firmware ? r.firmware.versions.map(parseFirmware) : parent?.firmwares ?? [];
+  const firmwares = r.firmware ? r.firmware.versions.map(parseFirmware) : (parent?.firmwares ?? []);
   const defaultActions = r.firmware
     ? r.firmware.defaultAction.map((x) => ({ range: x.range, action: parseAction(x.action), ...(x.note ? { note: x.note } : {}) }))
     : r.defaultAction !== undefined
       ? [{ range: '*', action: parseAction(r.defaultAction) }]
-      : parent?.defaultActions ?? [];
+      : (parent?.defaultActions ?? []);
   const local = r.groups ?? {};
 
   const removed = new Set(r.remove ?? []);
@@ -89,10 +91,7 @@ export function convert(r: RawTarget, file: string, parent: TargetDef | undefine
   const childNames = new Set(own.map((e) => e.name));
   const inherited = (parent?.entries ?? []).filter((e) => !childNames.has(e.name) && !removed.has(e.name));
   const ownDeny = (r.deny ?? []).map((x) => ({ name: x.name, reason: x.reason, ...(x.fix ? { fix: x.fix } : {}) }));
-  const deny = [
-    ...(parent?.denied ?? []).filter((x) => !childNames.has(x.name) && !ownDeny.some((o) => o.name === x.name)),
-    ...ownDeny,
-  ];
+  const deny = [...(parent?.denied ?? []).filter((x) => !childNames.has(x.name) && !ownDeny.some((o) => o.name === x.name)), ...ownDeny];
   const denySet = new Set(deny.map((x) => x.name));
   const entries = [...inherited, ...own].filter((e) => !(e.origin.group && denySet.has(e.name)));
 
@@ -107,7 +106,7 @@ export function convert(r: RawTarget, file: string, parent: TargetDef | undefine
     defaultArch,
     firmwares,
     defaultActions,
-    foreignArchAction: r.foreignArchAction ? parseAction(r.foreignArchAction) : parent?.foreignArchAction ?? { kind: 'kill-process' },
+    foreignArchAction: r.foreignArchAction ? parseAction(r.foreignArchAction) : (parent?.foreignArchAction ?? { kind: 'kill-process' }),
     expandFamilies: r.expandFamilies ?? parent?.expandFamilies ?? 'none',
     ...((r.abi ?? parent?.abi) ? { abi: (r.abi ?? parent?.abi) as ArchName } : {}),
     essentials: r.essentials ?? parent?.essentials ?? true,
@@ -143,4 +142,3 @@ function overlapNotes(entries: SyscallEntry[]): Diagnostic[] {
   }
   return out;
 }
-

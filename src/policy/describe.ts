@@ -5,11 +5,16 @@ import { showFirmware } from './firmware.ts';
 
 export function describeProvenance(p: Provenance): string {
   switch (p.kind) {
-    case 'target': return '';
-    case 'group': return `group ${p.group}`;
-    case 'family': return `for ${p.of} (family ${p.family})`;
-    case 'essential': return 'arch essential';
-    case 'runtime': return `runtime: ${p.engine} ${p.version.replace(/^\S+ version /, '')} needs it after loading the filter${p.runtime !== p.engine ? ` (${p.runtime} runs ${p.engine})` : ''}`;
+    case 'target':
+      return '';
+    case 'group':
+      return `group ${p.group}`;
+    case 'family':
+      return `for ${p.of} (family ${p.family})`;
+    case 'essential':
+      return 'arch essential';
+    case 'runtime':
+      return `runtime: ${p.engine} ${p.version.replace(/^\S+ version /, '')} needs it after loading the filter${p.runtime !== p.engine ? ` (${p.runtime} runs ${p.engine})` : ''}`;
   }
 }
 
@@ -31,10 +36,15 @@ export function abiNote(p: Policy): string | undefined {
   if (!p.abi) return undefined;
   const abi = p.abi.name;
   switch (p.abi.here) {
-    case 'own': return `${abi} is the ABI of the target's own table: the calls are allowed as listed, at its numbers`;
-    case 'same-table': return `${p.arch.name} shares ${abi}'s kernel syscall table, so the target's numbers apply as they are: `
-      + `calls only a 32-bit libc makes (mmap2, fcntl64, stat64, *_time64) are not on the list; build for ${abi}`;
-    case 'translated': return `the target lists operations of the ${abi} ABI; on ${p.arch.name} each is allowed under the names a libc uses for it here (see "for ..." in the notes)`;
+    case 'own':
+      return `${abi} is the ABI of the target's own table: the calls are allowed as listed, at its numbers`;
+    case 'same-table':
+      return (
+        `${p.arch.name} shares ${abi}'s kernel syscall table, so the target's numbers apply as they are: ` +
+        `calls only a 32-bit libc makes (mmap2, fcntl64, stat64, *_time64) are not on the list; build for ${abi}`
+      );
+    case 'translated':
+      return `the target lists operations of the ${abi} ABI; on ${p.arch.name} each is allowed under the names a libc uses for it here (see "for ..." in the notes)`;
   }
 }
 

@@ -24,13 +24,20 @@ export function conditionHolds(c: ArgCondition, args: readonly bigint[]): boolea
   let v = (args[c.index] ?? 0n) & MASK64;
   if (c.width === 32) v &= 0xffffffffn;
   switch (c.op) {
-    case 'eq': return v === c.value;
-    case 'ne': return v !== c.value;
-    case 'lt': return v < c.value;
-    case 'le': return v <= c.value;
-    case 'gt': return v > c.value;
-    case 'ge': return v >= c.value;
-    case 'masked-eq': return (v & (c.mask ?? 0n)) === c.value;
+    case 'eq':
+      return v === c.value;
+    case 'ne':
+      return v !== c.value;
+    case 'lt':
+      return v < c.value;
+    case 'le':
+      return v <= c.value;
+    case 'gt':
+      return v > c.value;
+    case 'ge':
+      return v >= c.value;
+    case 'masked-eq':
+      return (v & (c.mask ?? 0n)) === c.value;
   }
 }
 
@@ -44,14 +51,22 @@ export function clauseHolds(c: Clause, args: readonly bigint[]): boolean {
  */
 export function actionPrecedence(a: Action): number {
   switch (a.kind) {
-    case 'kill-process': return 0x80000000 | 0;
-    case 'kill-thread': return 0;
-    case 'trap': return 0x00030000;
-    case 'errno': return 0x00050000 + a.errno;
-    case 'user-notif': return 0x7fc00000;
-    case 'trace': return 0x7ff00000 + a.data;
-    case 'log': return 0x7ffc0000;
-    case 'allow': return 0x7fff0000;
+    case 'kill-process':
+      return 0x80000000 | 0;
+    case 'kill-thread':
+      return 0;
+    case 'trap':
+      return 0x00030000;
+    case 'errno':
+      return 0x00050000 + a.errno;
+    case 'user-notif':
+      return 0x7fc00000;
+    case 'trace':
+      return 0x7ff00000 + a.data;
+    case 'log':
+      return 0x7ffc0000;
+    case 'allow':
+      return 0x7fff0000;
   }
 }
 

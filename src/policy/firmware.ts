@@ -16,9 +16,7 @@ const VERSION = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/;
 export function parseFirmware(text: string): string {
   const m = VERSION.exec(text.trim());
   if (!m) {
-    throw new InputError(
-      `bad firmware version '${text}': expected MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 13.7 or 13.7.2`,
-    );
+    throw new InputError(`bad firmware version '${text}': expected MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 13.7 or 13.7.2`);
   }
   const parts = [m[1], m[2], m[3] ?? '0'].map(Number);
   if (parts.some((n) => !Number.isSafeInteger(n))) throw new InputError(`bad firmware version '${text}': number too large`);
@@ -79,11 +77,20 @@ function simpleRange(range: string): Test | undefined {
       // The first version past the partial one: 13 -> 14.0.0, 13.7 -> 13.8.0, 13.7.2 -> 13.7.3.
       const next: Triple = nums.length === 1 ? [lo[0] + 1, 0, 0] : nums.length === 2 ? [lo[0], lo[1] + 1, 0] : [lo[0], lo[1], lo[2] + 1];
       switch (op) {
-        case '<': set.push((v) => cmp(v, lo) < 0); break;
-        case '>=': set.push((v) => cmp(v, lo) >= 0); break;
-        case '<=': set.push((v) => cmp(v, next) < 0); break;
-        case '>': set.push((v) => cmp(v, next) >= 0); break;
-        default: set.push((v) => cmp(v, lo) >= 0 && cmp(v, next) < 0);
+        case '<':
+          set.push((v) => cmp(v, lo) < 0);
+          break;
+        case '>=':
+          set.push((v) => cmp(v, lo) >= 0);
+          break;
+        case '<=':
+          set.push((v) => cmp(v, next) < 0);
+          break;
+        case '>':
+          set.push((v) => cmp(v, next) >= 0);
+          break;
+        default:
+          set.push((v) => cmp(v, lo) >= 0 && cmp(v, next) < 0);
       }
     }
     sets.push(set);

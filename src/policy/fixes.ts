@@ -30,4 +30,3 @@ export const KNOWN_FIXES: Readonly<Record<string, string>> = {
   signalfd4: 'link the sysgate shim: signalfd4 becomes signalfd + fcntl',
   inotify_init1: 'link the sysgate shim: inotify_init1 becomes inotify_init + fcntl',
 };
-

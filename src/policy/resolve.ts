@@ -30,7 +30,9 @@ export function resolvableArches(target: TargetDef): ArchName[] {
 
 /** The error for an arch the target is not defined for. */
 export function notDefinedFor(target: { id: string; arches: readonly ArchName[] }, arch: ArchName): InputError {
-  return new InputError(`target ${target.id} is not defined for ${arch} (its arches: ${target.arches.join(', ')}; x86_64 is always available for host emulation)`);
+  return new InputError(
+    `target ${target.id} is not defined for ${arch} (its arches: ${target.arches.join(', ')}; x86_64 is always available for host emulation)`,
+  );
 }
 
 /** The arch a user asked for, checked against the target. x86_64 is always allowed: host emulation. */
@@ -68,9 +70,7 @@ const RANK: Record<Provenance['kind'], number> = { target: 0, group: 1, family: 
 export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Policy {
   const arch = resolveArch(target, opts.arch);
   const firmware = resolveFirmware(target, opts.firmware);
-  const def = firmware === null
-    ? target.defaultActions[0]
-    : target.defaultActions.find((d) => satisfiesRange(firmware, d.range));
+  const def = firmware === null ? target.defaultActions[0] : target.defaultActions.find((d) => satisfiesRange(firmware, d.range));
   if (!def) throw new InputError(`${target.id}: no default action covers firmware ${firmware}`);
 
   const denied = new Set(target.denied.map((d) => d.name));
@@ -150,7 +150,10 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
         if (addAll(t.name, t.family.id)) replacedBy.push(t.name);
       }
     }
-    const since = entries.map((e) => e.since).filter((v): v is string => !!v).sort(compareFirmware)[0];
+    const since = entries
+      .map((e) => e.since)
+      .filter((v): v is string => !!v)
+      .sort(compareFirmware)[0];
     absent.push({ name, ...(since ? { since } : {}), replacedBy });
   }
   if (target.essentials) {
@@ -168,7 +171,9 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
     absent,
     denied: target.denied.map((d) => ({ ...d })),
     tableMax: tableMax(arch.name),
-    ...(target.abi ? { abi: { name: target.abi, here: target.abi === arch.name ? 'own' as const : translate ? 'translated' as const : 'same-table' as const } } : {}),
+    ...(target.abi
+      ? { abi: { name: target.abi, here: target.abi === arch.name ? ('own' as const) : translate ? ('translated' as const) : ('same-table' as const) } }
+      : {}),
   };
 }
 

@@ -62,7 +62,9 @@ export interface RuntimeAddition {
 export function withRuntime(policy: Policy, profile: RuntimeProfile): { policy: Policy; addition: RuntimeAddition } {
   const m = profile.engine;
   if (policy.arch.name !== m.arch) {
-    throw new InputError(`--runtime ${profile.name}: ${m.runtime}'s own calls were measured on ${m.arch} only; generate the container profile with --arch ${m.arch}`);
+    throw new InputError(
+      `--runtime ${profile.name}: ${m.runtime}'s own calls were measured on ${m.arch} only; generate the container profile with --arch ${m.arch}`,
+    );
   }
   const byNr = new Map(policy.rules.map((r) => [r.nr, r]));
   const added: Rule[] = [];
@@ -74,7 +76,9 @@ export function withRuntime(policy: Policy, profile: RuntimeProfile): { policy: 
     if (have) {
       const action = unconditionalAction(have);
       if (!action || !isAllow(action)) {
-        throw new InputError(`--runtime ${profile.name}: ${m.runtime} calls '${call.name}' after loading the filter, but the target makes it ${action ? formatAction(action) : 'depend on its arguments'}: the container could not start`);
+        throw new InputError(
+          `--runtime ${profile.name}: ${m.runtime} calls '${call.name}' after loading the filter, but the target makes it ${action ? formatAction(action) : 'depend on its arguments'}: the container could not start`,
+        );
       }
       alreadyAllowed.push(call.name);
       continue;
@@ -102,6 +106,6 @@ export function runtimeCallNames(policies: readonly Policy[]): Set<string> {
  * SCMP_FLTATR_ACT_BADARCH), and an OCI profile has no field to change it.
  */
 export const FOREIGN_ARCH_NOTE =
-  'OCI runtimes kill only the calling THREAD on a foreign-arch or x32 call (libseccomp\'s default bad-arch action, ' +
+  "OCI runtimes kill only the calling THREAD on a foreign-arch or x32 call (libseccomp's default bad-arch action, " +
   'SCMP_ACT_KILL = kill-thread; the profile cannot change it): a multi-threaded program keeps running without that thread, ' +
-  'where sysgate\'s own filters kill the whole process';
+  "where sysgate's own filters kill the whole process";

@@ -32,9 +32,7 @@ export interface ResolvedSettings {
 }
 
 export function resolveSettings(target: TargetDef, req: SettingsRequest): ResolvedSettings {
-  const sets: string[][] = req.arches === 'all'
-    ? target.arches.map((a) => [a])
-    : [req.arches?.length ? [...req.arches] : [target.defaultArch]];
+  const sets: string[][] = req.arches === 'all' ? target.arches.map((a) => [a]) : [req.arches?.length ? [...req.arches] : [target.defaultArch]];
   const resolved = sets.map((set) => set.map((a) => resolvePolicy(target, { ...firmwareOf(req.firmware), arch: resolveArch(target, a).name })));
   // After the arches and the firmware: their errors come first, as the user typed them first.
   const profile = req.runtime === undefined ? undefined : runtimeProfile(req.runtime);

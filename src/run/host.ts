@@ -169,7 +169,11 @@ export function buildReport(input: BuildReportInput): RunReport {
     if (action.kind === 'allow' || action.kind === 'log') continue; // LOG runs: not a denial
     const foreign = ev.auditArch !== policy.arch.auditArch;
     const x32 = !foreign && policy.arch.x32 && ev.nr !== 0xffffffff && (ev.nr & 0x40000000) !== 0;
-    const name = foreign ? `nr ${ev.nr} (audit arch 0x${ev.auditArch.toString(16)})` : x32 ? `x32 nr ${ev.nr & ~0x40000000}` : syscallName(arch, ev.nr) ?? `nr ${ev.nr}`;
+    const name = foreign
+      ? `nr ${ev.nr} (audit arch 0x${ev.auditArch.toString(16)})`
+      : x32
+        ? `x32 nr ${ev.nr & ~0x40000000}`
+        : (syscallName(arch, ev.nr) ?? `nr ${ev.nr}`);
     const act = formatAction(action);
     const key = `${ev.auditArch}:${ev.nr}:${act}`;
     let d = denied.get(key);
@@ -240,7 +244,7 @@ export async function runOnHost(opts: RunOptions, policy: Policy, filter: Uint8A
     const hold = (sig: NodeJS.Signals) => forward?.(sig);
     const held: NodeJS.Signals[] = opts.io ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
     for (const s of held) process.on(s, hold);
-    const status = await (new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    const status = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       const io = opts.io;
       const child = spawn(sup.path, [filterPath, reportPath, '--', opts.program, ...opts.args], {
         stdio: io ? [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] : 'inherit',
@@ -258,7 +262,7 @@ export async function runOnHost(opts: RunOptions, policy: Policy, filter: Uint8A
         }
       }
       child.on('close', (code, signal) => resolve({ code, signal }));
-    })).finally(() => {
+    }).finally(() => {
       for (const s of held) process.off(s, hold);
     });
     const text = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : '';

@@ -26,15 +26,16 @@ export function findProgram(program: string, cwd: string, env: Readonly<Record<s
   if (program === '') throw new InputError('name a program to run after --');
   const candidates = program.includes('/')
     ? [isAbsolute(program) ? program : resolve(cwd, program)]
-    : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).filter(Boolean).map((d) => resolve(cwd, join(d, program)));
+    : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => resolve(cwd, join(d, program)));
   for (const c of candidates) {
     try {
       if (!statSync(c).isFile()) continue;
       accessSync(c, constants.X_OK);
       return c;
-    } catch {
-      continue;
-    }
+    } catch {}
   }
   if (!program.includes('/')) throw new InputError(`${program}: no such program in PATH`);
   try {

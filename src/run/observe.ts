@@ -19,7 +19,11 @@ import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import type { RunDenied, RunOptions, RunReport } from './types.ts';
 import { onPath } from './vm.ts';
 
-interface UserEmu { qemu: string; triplet: string; sysrootPackage: string }
+interface UserEmu {
+  qemu: string;
+  triplet: string;
+  sysrootPackage: string;
+}
 
 export const OBSERVED_ARCHES: Readonly<Partial<Record<ArchName, UserEmu>>> = {
   ppc64: { qemu: 'qemu-ppc64', triplet: 'powerpc64-linux-gnu', sysrootPackage: 'libc6-dev-ppc64-cross' },
@@ -27,7 +31,12 @@ export const OBSERVED_ARCHES: Readonly<Partial<Record<ArchName, UserEmu>>> = {
 };
 
 /** One call from qemu's -strace log. */
-export interface ObservedCall { pid: number; name: string; args: string[]; /** qemu's `Unknown syscall N` (a call it has no strace name for, e.g. rseq in qemu 7.2). */ nr?: number }
+export interface ObservedCall {
+  pid: number;
+  name: string;
+  args: string[] /** qemu's `Unknown syscall N` (a call it has no strace name for, e.g. rseq in qemu 7.2). */;
+  nr?: number;
+}
 
 /**
  * Calls of a qemu-user strace log: `PID name(args...) = result`, or the `PID name(args...` half of
@@ -38,7 +47,10 @@ export function parseQemuStrace(text: string): ObservedCall[] {
   const calls: ObservedCall[] = [];
   for (const line of text.split('\n')) {
     const u = line.match(/^(\d+) Unknown syscall (\d+)/);
-    if (u) { calls.push({ pid: Number(u[1]), name: '', args: [], nr: Number(u[2]) }); continue; }
+    if (u) {
+      calls.push({ pid: Number(u[1]), name: '', args: [], nr: Number(u[2]) });
+      continue;
+    }
     const m = line.match(/^(\d+) ([a-z_][a-z0-9_]*)\((.*)$/);
     if (!m) continue;
     calls.push({ pid: Number(m[1]), name: m[2]!, args: splitArgs(m[3]!) });
@@ -49,7 +61,9 @@ export function parseQemuStrace(text: string): ObservedCall[] {
 /** The top-level, comma-separated arguments up to the closing parenthesis. */
 function splitArgs(rest: string): string[] {
   const out: string[] = [];
-  let depth = 0, cur = '', quoted = false;
+  let depth = 0,
+    cur = '',
+    quoted = false;
   for (let i = 0; i < rest.length; i++) {
     const c = rest[i]!;
     if (quoted) {
@@ -58,13 +72,24 @@ function splitArgs(rest: string): string[] {
       else if (c === '"') quoted = false;
       continue;
     }
-    if (c === '"') { quoted = true; cur += c; continue; }
+    if (c === '"') {
+      quoted = true;
+      cur += c;
+      continue;
+    }
     if (c === '(' || c === '[' || c === '{') depth++;
     if (c === ')' || c === ']' || c === '}') {
-      if (depth === 0) { out.push(cur.trim()); return out.filter((a, j) => a !== '' || j > 0); }
+      if (depth === 0) {
+        out.push(cur.trim());
+        return out.filter((a, j) => a !== '' || j > 0);
+      }
       depth--;
     }
-    if (c === ',' && depth === 0) { out.push(cur.trim()); cur = ''; continue; }
+    if (c === ',' && depth === 0) {
+      out.push(cur.trim());
+      cur = '';
+      continue;
+    }
     cur += c;
   }
   if (cur.trim()) out.push(cur.trim());
@@ -80,7 +105,10 @@ function argValue(a: string): bigint | undefined {
 }
 
 /** Judge observed calls against the policy: denied calls in first-seen order, and notes. */
-export function judgeObserved(calls: readonly ObservedCall[], policy: Policy): { denied: RunDenied[]; first?: { name: string; nr: number; action: string }; notes: string[] } {
+export function judgeObserved(
+  calls: readonly ObservedCall[],
+  policy: Policy,
+): { denied: RunDenied[]; first?: { name: string; nr: number; action: string }; notes: string[] } {
   const byName = new Map<string, RunDenied>();
   const notes: string[] = [];
   const unknown = new Set<string>();
@@ -88,11 +116,18 @@ export function judgeObserved(calls: readonly ObservedCall[], policy: Policy): {
   let first: { name: string; nr: number; action: string } | undefined;
   for (const c of calls) {
     const nr = c.nr ?? syscallNumber(policy.arch.name, c.name);
-    if (nr === null) { unknown.add(c.name); continue; }
-    const name = c.nr !== undefined ? syscallName(policy.arch.name, c.nr) ?? `nr_${c.nr}` : c.name;
+    if (nr === null) {
+      unknown.add(c.name);
+      continue;
+    }
+    const name = c.nr !== undefined ? (syscallName(policy.arch.name, c.nr) ?? `nr_${c.nr}`) : c.name;
     const args = c.args.map(argValue);
     if (callOutcome(policy, nr).conditional && args.some((a) => a === undefined)) symbolic.add(name);
-    const action = evaluatePolicy(policy, nr, args.map((a) => a ?? 0n));
+    const action = evaluatePolicy(
+      policy,
+      nr,
+      args.map((a) => a ?? 0n),
+    );
     if (isAllow(action)) continue;
     const text = formatAction(action);
     let d = byName.get(name);
@@ -112,7 +147,7 @@ export async function runObserved(opts: RunOptions, policy: Policy, _filter: Uin
   const env = opts.env ?? process.env;
   if (!onPath(emu.qemu, env)) throw new InputError(`${emu.qemu} not found: apt-get install qemu-user`);
   const program = resolve(opts.program);
-  let elf;
+  let elf: ReturnType<typeof readElf>;
   try {
     elf = readElf(readFileSync(program), program);
   } catch (e) {
@@ -131,14 +166,27 @@ export async function runObserved(opts: RunOptions, policy: Policy, _filter: Uin
   try {
     const io = opts.io ?? { stdout: (b: Uint8Array) => process.stdout.write(b), stderr: (b: Uint8Array) => process.stderr.write(b) };
     const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }>((done, reject) => {
-      const child = spawn(emu.qemu, args, { stdio: [opts.io?.stdin ? 'pipe' : 'inherit', 'pipe', 'pipe'], env: { ...process.env, ...env }, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+      const child = spawn(emu.qemu, args, {
+        stdio: [opts.io?.stdin ? 'pipe' : 'inherit', 'pipe', 'pipe'],
+        env: { ...process.env, ...env },
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      });
       let timedOut = false;
-      const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeout);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeout);
       child.stdout!.on('data', (b: Buffer) => io.stdout(b));
       child.stderr!.on('data', (b: Buffer) => io.stderr(b));
       if (opts.io?.stdin && child.stdin) child.stdin.end(Buffer.from(opts.io.stdin));
-      child.on('error', (e) => { clearTimeout(timer); reject(new InputError(`${emu.qemu}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
-      child.on('close', (code, signal) => { clearTimeout(timer); done({ code, signal, timedOut }); });
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(new InputError(`${emu.qemu}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        done({ code, signal, timedOut });
+      });
     });
     const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
     const judged = judgeObserved(parseQemuStrace(text), policy);
@@ -147,22 +195,31 @@ export async function runObserved(opts: RunOptions, policy: Policy, _filter: Uin
     ];
     if (judged.first) {
       const kills = judged.denied.find((d) => d.action.startsWith('kill'));
-      notes.push(kills
-        ? `on the device it would have been killed (SIGSYS) at its first ${kills.name} call${judged.first.name !== kills.name ? ` (denied before that: ${judged.first.name}, ${judged.first.action})` : ''}; the calls listed after it were observed here and would not have happened there`
-        : `on the device its first denied call is ${judged.first.name} (${judged.first.action}); what it does with that answer is only known from an enforced run`);
+      notes.push(
+        kills
+          ? `on the device it would have been killed (SIGSYS) at its first ${kills.name} call${judged.first.name !== kills.name ? ` (denied before that: ${judged.first.name}, ${judged.first.action})` : ''}; the calls listed after it were observed here and would not have happened there`
+          : `on the device its first denied call is ${judged.first.name} (${judged.first.action}); what it does with that answer is only known from an enforced run`,
+      );
     }
-    notes.push(`${emu.qemu} answers some calls itself, unlike a kernel (set_robust_list and rseq get ENOSYS there): what the program did after a call may differ from the device`);
+    notes.push(
+      `${emu.qemu} answers some calls itself, unlike a kernel (set_robust_list and rseq get ENOSYS there): what the program did after a call may differ from the device`,
+    );
     if (result.timedOut) notes.push(`the run did not finish within ${timeout / 1000} s and was stopped`);
     notes.push(...judged.notes);
     const kill = judged.denied.find((d) => d.action.startsWith('kill'));
     // qemu-user exits with the guest's status; a guest killed by a signal kills qemu with it.
-    const exit = result.timedOut ? { code: null, signal: null }
-      : result.signal ? { code: null, signal: result.signal }
-      : { code: result.code, signal: null };
+    const exit = result.timedOut ? { code: null, signal: null } : result.signal ? { code: null, signal: result.signal } : { code: result.code, signal: null };
     return {
-      program: opts.program, target: policy.target.id, firmware: policy.firmware, arch, mode: 'observed',
+      program: opts.program,
+      target: policy.target.id,
+      firmware: policy.firmware,
+      arch,
+      mode: 'observed',
       runner: { kind: 'qemu-user', detail: `${emu.qemu} -L ${sysroot} -strace` },
-      exit, ...(kill ? { killed: { name: kill.name, nr: kill.nr } } : {}), denied: judged.denied, notes,
+      exit,
+      ...(kill ? { killed: { name: kill.name, nr: kill.nr } } : {}),
+      denied: judged.denied,
+      notes,
     };
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -46,7 +46,12 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
   // One word: the supervisor's report separates fields by spaces.
   const progGuest = `/prog/${basename(program).replace(/[^\w.+-]/g, '_')}`;
   const files: CpioEntry[] = [
-    dir('/dev'), dir('/proc'), dir('/sys'), dir('/tmp'), dir('/lib'), dir('/prog'),
+    dir('/dev'),
+    dir('/proc'),
+    dir('/sys'),
+    dir('/tmp'),
+    dir('/lib'),
+    dir('/prog'),
     { path: '/dev/console', mode: 0o020600, rdev: [5, 1] },
     { path: '/init', mode: 0o100755, data: readFileSync(init) },
     { path: '/supervise', mode: 0o100755, data: readFileSync(supervisor) },
@@ -67,7 +72,8 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
     // With the host file's mode and time: programs look at both (gzip keeps the time, and warns
     // and exits 2 on a file dated 1970 with mtime 0).
     const st = statSync(f.host);
-    if (!files.some((e) => e.path === f.guest)) files.push({ path: f.guest, mode: 0o100000 | (st.mode & 0o7777), data: readFileSync(f.host), mtime: Math.floor(st.mtimeMs / 1000) });
+    if (!files.some((e) => e.path === f.guest))
+      files.push({ path: f.guest, mode: 0o100000 | (st.mode & 0o7777), data: readFileSync(f.host), mtime: Math.floor(st.mtimeMs / 1000) });
   }
   const cwd = resolve(opts.cwd ?? process.cwd());
   for (const d of [...parents(join(cwd, 'x'))]) if (!files.some((e) => e.path === d)) files.push(dir(d));
@@ -78,8 +84,19 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
     const initrd = join(work, 'initrd.cpio');
     writeFileSync(initrd, cpioNewc(files));
     const args = [
-      ...m.machine, '-m', '256', '-kernel', kernel.path, '-initrd', initrd,
-      '-append', `console=${m.console} quiet panic=-1`, '-nographic', '-no-reboot', '-nic', 'none',
+      ...m.machine,
+      '-m',
+      '256',
+      '-kernel',
+      kernel.path,
+      '-initrd',
+      initrd,
+      '-append',
+      `console=${m.console} quiet panic=-1`,
+      '-nographic',
+      '-no-reboot',
+      '-nic',
+      'none',
     ];
     const timeout = (opts.timeoutSeconds ?? DEFAULT_TIMEOUT_S) * 1000;
     const t0 = performance.now();
@@ -87,15 +104,24 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
     const seconds = (performance.now() - t0) / 1000;
     const detail = `${m.qemu} ${m.machine.join(' ')} -m 256, Linux ${kernel.version}, boot and run ${seconds.toFixed(1)} s`;
     const base = {
-      program: opts.program, target: policy.target.id, firmware: policy.firmware, arch,
-      mode: 'enforced' as const, runner: { kind: 'qemu-system' as const, detail },
+      program: opts.program,
+      target: policy.target.id,
+      firmware: policy.firmware,
+      arch,
+      mode: 'enforced' as const,
+      runner: { kind: 'qemu-system' as const, detail },
     };
     if (boot.timedOut) {
       return { ...base, exit: { code: null, signal: null }, denied: [], notes: [`the guest did not finish within ${timeout / 1000} s and was stopped`] };
     }
     const out = parseConsole(boot.console);
     if (!out) {
-      const last = boot.console.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).pop() ?? `${m.qemu} exited with status ${boot.status}`;
+      const last =
+        boot.console
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .pop() ?? `${m.qemu} exited with status ${boot.status}`;
       throw new InputError(`the ${arch} guest ended without a report: ${last}`);
     }
     const io = opts.io ?? { stdout: (b: Uint8Array) => process.stdout.write(b), stderr: (b: Uint8Array) => process.stderr.write(b) };
@@ -105,13 +131,18 @@ export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Arr
     const objects = new Map<string, string>([[progGuest, program], ...guest.files.map((g) => [g.guest, g.host] as [string, string])]);
     const report = reportFromSupervise(reportText, arch, objects);
     if (!report.exit) {
-      const why = out.files.out2 ? Buffer.from(out.files.out2).toString('utf8').split('\n').find((l) => l.startsWith('supervise:')) : undefined;
+      const why = out.files.out2
+        ? Buffer.from(out.files.out2)
+            .toString('utf8')
+            .split('\n')
+            .find((l) => l.startsWith('supervise:'))
+        : undefined;
       throw new InputError(`the ${arch} guest's supervisor gave no exit status: ${why ?? `init status ${out.status}`}`);
     }
     const notes: string[] = [];
     if (report.killed) notes.push(`killed (SIGSYS on the device) at ${report.killed.name}`);
     notes.push(`booted in a real ${arch} kernel (Linux ${kernel.version}) under ${m.qemu}: ${seconds.toFixed(1)} s from start to power-off`);
-    if (opts.io?.stdin === undefined) notes.push('the program\'s stdin was /dev/null (the guest gets its stdin before boot)');
+    if (opts.io?.stdin === undefined) notes.push("the program's stdin was /dev/null (the guest gets its stdin before boot)");
     if (argFiles.length) notes.push(`copied into the guest: ${argFiles.map((f) => f.host).join(', ')}`);
     return { ...base, exit: report.exit, ...(report.killed ? { killed: report.killed } : {}), denied: report.denied, notes };
   } finally {
@@ -125,12 +156,15 @@ const MAX_ARG_FILE = 64 << 20;
 export function argumentFiles(args: readonly string[], cwd: string): GuestFile[] {
   const out: GuestFile[] = [];
   for (const a of args) {
-    if (!a || a.startsWith('-') && !a.includes('/')) continue;
+    if (!a || (a.startsWith('-') && !a.includes('/'))) continue;
     const host = resolve(cwd, a);
     try {
       const st = statSync(host);
-      if (st.isFile() && st.size <= MAX_ARG_FILE && host !== '/' && !host.startsWith('/proc/') && !host.startsWith('/sys/') && !host.startsWith('/dev/')) out.push({ guest: host, host });
-    } catch { /* not a file here: passed as it is */ }
+      if (st.isFile() && st.size <= MAX_ARG_FILE && host !== '/' && !host.startsWith('/proc/') && !host.startsWith('/sys/') && !host.startsWith('/dev/'))
+        out.push({ guest: host, host });
+    } catch {
+      /* not a file here: passed as it is */
+    }
   }
   return out;
 }
@@ -148,7 +182,10 @@ export function onPath(name: string, env: Readonly<Record<string, string | undef
 
 // ---- the guest's files --------------------------------------------------------------------
 
-export interface GuestFile { guest: string; host: string }
+export interface GuestFile {
+  guest: string;
+  host: string;
+}
 
 /** The interpreter and the DT_NEEDED closure of a program, found in the sysroot. */
 export function collectGuest(program: string, arch: ArchName, m: VmMachine, sysrootOpt?: string): { elf: ElfInfo; files: GuestFile[] } {
@@ -167,9 +204,15 @@ export function collectGuest(program: string, arch: ArchName, m: VmMachine, sysr
     files.push({ guest: elf.interp, host });
   }
   const dirs = (e: ElfInfo, file: string): string[] => [
-    ...[e.rpath, e.runpath].filter((x): x is string => !!x).flatMap((r) => r.split(':'))
-      .map((d) => d.replace(/\$\{?ORIGIN\}?/g, dirname(file))).map((d) => (d.startsWith(dirname(file)) ? d : join(sysroot, d))),
-    join(sysroot, 'lib', m.triplet), join(sysroot, 'usr/lib', m.triplet), join(sysroot, 'lib'), join(sysroot, 'usr/lib'),
+    ...[e.rpath, e.runpath]
+      .filter((x): x is string => !!x)
+      .flatMap((r) => r.split(':'))
+      .map((d) => d.replace(/\$\{?ORIGIN\}?/g, dirname(file)))
+      .map((d) => (d.startsWith(dirname(file)) ? d : join(sysroot, d))),
+    join(sysroot, 'lib', m.triplet),
+    join(sysroot, 'usr/lib', m.triplet),
+    join(sysroot, 'lib'),
+    join(sysroot, 'usr/lib'),
   ];
   const seen = new Set<string>();
   const queue: [ElfInfo, string][] = [[elf, program]];
@@ -178,7 +221,9 @@ export function collectGuest(program: string, arch: ArchName, m: VmMachine, sysr
     for (const name of e.needed) {
       if (seen.has(name)) continue;
       seen.add(name);
-      const real = (isAbsolute(name) ? [join(sysroot, name)] : dirs(e, file).map((d) => join(d, name))).map((p) => inSysroot(sysroot, p)).find((p) => p !== undefined);
+      const real = (isAbsolute(name) ? [join(sysroot, name)] : dirs(e, file).map((d) => join(d, name)))
+        .map((p) => inSysroot(sysroot, p))
+        .find((p) => p !== undefined);
       if (!real) throw new InputError(`${basename(file)} needs ${name}, which is not in the sysroot ${sysroot} (--sysroot DIR)`);
       const guest = isAbsolute(name) ? name : `/lib/${name}`;
       if (files.some((f) => f.guest === guest)) continue; // the interpreter, already there
@@ -197,8 +242,12 @@ export function collectGuest(program: string, arch: ArchName, m: VmMachine, sysr
 export function inSysroot(sysroot: string, path: string): string | undefined {
   let p = path;
   for (let hops = 0; hops < 40; hops++) {
-    let st;
-    try { st = lstatSync(p); } catch { return undefined; }
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return undefined;
+    }
     if (st.isFile()) return p;
     if (!st.isSymbolicLink()) return undefined;
     const t = readlinkSync(p);
@@ -241,7 +290,13 @@ export function guestTool(m: VmMachine, name: string, source: string, cacheDir: 
 
 // ---- cpio newc ----------------------------------------------------------------------------
 
-export interface CpioEntry { path: string; mode: number; data?: Uint8Array; rdev?: [number, number]; /** seconds since the epoch (default 0) */ mtime?: number }
+export interface CpioEntry {
+  path: string;
+  mode: number;
+  data?: Uint8Array;
+  rdev?: [number, number] /** seconds since the epoch (default 0) */;
+  mtime?: number;
+}
 
 function dir(path: string): CpioEntry {
   return { path, mode: 0o040755 };
@@ -271,7 +326,11 @@ export function cpioNewc(entries: readonly CpioEntry[]): Buffer {
 
 // ---- the boot -----------------------------------------------------------------------------
 
-interface Boot { console: string; status: number | null; timedOut: boolean }
+interface Boot {
+  console: string;
+  status: number | null;
+  timedOut: boolean;
+}
 
 function runQemu(qemu: string, args: string[], timeoutMs: number, env: Readonly<Record<string, string | undefined>>): Promise<Boot> {
   return new Promise((resolveBoot, reject) => {
@@ -279,10 +338,16 @@ function runQemu(qemu: string, args: string[], timeoutMs: number, env: Readonly<
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => { clearTimeout(timer); reject(new InputError(`${qemu}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new InputError(`${qemu}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    });
     child.on('close', (status) => {
       clearTimeout(timer);
       const console = Buffer.concat(out).toString('latin1');
@@ -292,23 +357,34 @@ function runQemu(qemu: string, args: string[], timeoutMs: number, env: Readonly<
   });
 }
 
-export interface ConsoleOut { status: number; files: Record<string, Uint8Array> }
+export interface ConsoleOut {
+  status: number;
+  files: Record<string, Uint8Array>;
+}
 
 /** The part of the console between /init's markers: its files, decoded. */
 export function parseConsole(text: string): ConsoleOut | undefined {
   const begin = text.indexOf('@@SYSGATE-BEGIN@@');
   const end = text.indexOf('@@SYSGATE-END@@', begin);
   if (begin < 0 || end < 0) return undefined;
-  const lines = text.slice(begin, end).split(/\r?\n/).map((l) => l.replace(/\r/g, ''));
+  const lines = text
+    .slice(begin, end)
+    .split(/\r?\n/)
+    .map((l) => l.replace(/\r/g, ''));
   let status = -1;
   const files: Record<string, Uint8Array> = {};
   let cur: { name: string; hex: string[] } | undefined;
-  const flush = () => { if (cur) files[cur.name] = Buffer.from(cur.hex.join(''), 'hex'); cur = undefined; };
+  const flush = () => {
+    if (cur) files[cur.name] = Buffer.from(cur.hex.join(''), 'hex');
+    cur = undefined;
+  };
   for (const l of lines) {
     let mm: RegExpMatchArray | null;
     if ((mm = l.match(/^@@SYSGATE-STATUS (-?\d+)@@/))) status = Number(mm[1]);
-    else if ((mm = l.match(/^@@SYSGATE-FILE (\S+) (-?\d+)@@/))) { flush(); if (Number(mm[2]) >= 0) cur = { name: mm[1]!, hex: [] }; }
-    else if (cur && /^[0-9a-f]+$/.test(l)) cur.hex.push(l);
+    else if ((mm = l.match(/^@@SYSGATE-FILE (\S+) (-?\d+)@@/))) {
+      flush();
+      if (Number(mm[2]) >= 0) cur = { name: mm[1]!, hex: [] };
+    } else if (cur && /^[0-9a-f]+$/.test(l)) cur.hex.push(l);
   }
   flush();
   return { status, files };
@@ -316,16 +392,28 @@ export function parseConsole(text: string): ConsoleOut | undefined {
 
 // ---- the supervisor's report --------------------------------------------------------------
 
-export interface SuperviseLine { nr: number; arch: number; ip: bigint; ret: number; obj?: string; off?: bigint }
+export interface SuperviseLine {
+  nr: number;
+  arch: number;
+  ip: bigint;
+  ret: number;
+  obj?: string;
+  off?: bigint;
+}
 
 /** Lines of the supervisor's REPORT file (see the contract in templates/run/supervise.c). */
 export function parseSupervise(text: string): { calls: SuperviseLine[]; exit?: { code: number | null; signal: number | null } } {
   // One reader of the supervisor's REPORT format, the host runner's.
   const r = parseSupervisorReport(text);
-  const calls = r.events.map((e): SuperviseLine => ({
-    nr: e.nr, arch: e.auditArch, ip: e.ip, ret: e.ret,
-    ...(e.object !== undefined ? { obj: e.object, off: e.offset ?? 0n } : {}),
-  }));
+  const calls = r.events.map(
+    (e): SuperviseLine => ({
+      nr: e.nr,
+      arch: e.auditArch,
+      ip: e.ip,
+      ret: e.ret,
+      ...(e.object !== undefined ? { obj: e.object, off: e.offset ?? 0n } : {}),
+    }),
+  );
   return { calls, ...(r.exit ? { exit: r.exit } : {}) };
 }
 
@@ -338,8 +426,11 @@ export function signalName(n: number): string {
  * Denied calls grouped by number (first-seen order), their device answers and where from;
  * `objects` maps paths as the guest saw them to the host files (for function names).
  */
-export function reportFromSupervise(text: string, arch: ArchName, objects: ReadonlyMap<string, string>):
-  { denied: RunDenied[]; killed?: RunReport['killed']; exit?: RunReport['exit'] } {
+export function reportFromSupervise(
+  text: string,
+  arch: ArchName,
+  objects: ReadonlyMap<string, string>,
+): { denied: RunDenied[]; killed?: RunReport['killed']; exit?: RunReport['exit'] } {
   const parsed = parseSupervise(text);
   const byNr = new Map<number, RunDenied & { ips: Set<string> }>();
   let killed: RunReport['killed'];
@@ -371,4 +462,3 @@ export function reportFromSupervise(text: string, arch: ArchName, objects: Reado
   const exit = parsed.exit ? { code: parsed.exit.code, signal: parsed.exit.signal === null ? null : signalName(parsed.exit.signal) } : undefined;
   return { denied, ...(killed ? { killed } : {}), ...(exit ? { exit } : {}) };
 }
-

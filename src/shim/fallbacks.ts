@@ -88,7 +88,8 @@ const FA_FLAGS: FlagEmulation[] = [
   { flag: 'AT_EACCESS', via: 'the old call when real and effective ids are equal, else fstatat + the mode bits against the effective ids' },
   { flag: 'AT_SYMLINK_NOFOLLOW', via: 'fstatat(AT_SYMLINK_NOFOLLOW) + the mode bits against the real ids' },
 ];
-const FA_LIMITS = 'answered from fstatat: ACLs, capabilities other than root\'s, read-only mounts and LSMs are not seen (as glibc\'s fallback); AT_EMPTY_PATH: EINVAL (as glibc); more than 256 supplementary groups: ENOSYS';
+const FA_LIMITS =
+  "answered from fstatat: ACLs, capabilities other than root's, read-only mounts and LSMs are not seen (as glibc's fallback); AT_EMPTY_PATH: EINVAL (as glibc); more than 256 supplementary groups: ENOSYS";
 
 /** Calls with no equivalent, and which libc wrappers src/libc knows enter them. */
 const UNAVAILABLE_VIEWS = {
@@ -107,17 +108,28 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     symbols: [
       { name: 'getrandom', libcCalls: { glibc: all('getrandom'), musl: all('getrandom') } },
       { name: 'getentropy', libcCalls: { glibc: all('getrandom'), musl: all('getrandom') }, note: 'at most 256 bytes (EIO past that), all or nothing' },
-      { name: 'arc4random_buf', libcCalls: { glibc: [{ calls: ['getrandom'], since: '2.36' }] }, guard: 'SG_LIBC_HAS_ARC4RANDOM', note: 'aborts without entropy' },
+      {
+        name: 'arc4random_buf',
+        libcCalls: { glibc: [{ calls: ['getrandom'], since: '2.36' }] },
+        guard: 'SG_LIBC_HAS_ARC4RANDOM',
+        note: 'aborts without entropy',
+      },
       { name: 'arc4random', libcCalls: { glibc: [{ calls: ['getrandom'], since: '2.36' }] }, guard: 'SG_LIBC_HAS_ARC4RANDOM' },
       { name: 'arc4random_uniform', libcCalls: { glibc: [{ calls: ['getrandom'], since: '2.36' }] }, guard: 'SG_LIBC_HAS_ARC4RANDOM' },
     ],
-    variants: [{
-      id: 'urandom',
-      // fstat: the descriptor opened once is checked on every use (see random.c.tmpl)
-      calls: ['openat', 'fstat', 'read', 'close'],
-      flags: [{ flag: 'GRND_NONBLOCK', via: '/dev/random opened with O_NONBLOCK (/dev/urandom never blocks)' }, { flag: 'GRND_RANDOM', via: 'read /dev/random instead of /dev/urandom' }],
-      limits: 'before the kernel pool is initialised /dev/urandom does not block where getrandom() would (or fail with EAGAIN under GRND_NONBLOCK); a /dev/urandom that is not a character device: EIO',
-    }],
+    variants: [
+      {
+        id: 'urandom',
+        // fstat: the descriptor opened once is checked on every use (see random.c.tmpl)
+        calls: ['openat', 'fstat', 'read', 'close'],
+        flags: [
+          { flag: 'GRND_NONBLOCK', via: '/dev/random opened with O_NONBLOCK (/dev/urandom never blocks)' },
+          { flag: 'GRND_RANDOM', via: 'read /dev/random instead of /dev/urandom' },
+        ],
+        limits:
+          'before the kernel pool is initialised /dev/urandom does not block where getrandom() would (or fail with EAGAIN under GRND_NONBLOCK); a /dev/urandom that is not a character device: EIO',
+      },
+    ],
     routes: ['getrandom'],
     notes: 'CodeSafe 5 never allows getrandom: applications read /dev/urandom (HSM-backed). EINTR and short reads handled as getrandom(2) documents.',
   },
@@ -127,7 +139,16 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     template: 'pipe2',
     symbols: [
       { name: 'pipe2', libcCalls: { glibc: all('pipe2'), musl: all('pipe2') } },
-      { name: 'pipe', libcCalls: { glibc: [{ calls: ['pipe', 'pipe2'], before: '2.35' }, { calls: ['pipe2'], since: '2.35' }], musl: all('pipe', 'pipe2') } },
+      {
+        name: 'pipe',
+        libcCalls: {
+          glibc: [
+            { calls: ['pipe', 'pipe2'], before: '2.35' },
+            { calls: ['pipe2'], since: '2.35' },
+          ],
+          musl: all('pipe', 'pipe2'),
+        },
+      },
     ],
     variants: [direct('pipe2'), { id: 'pipe', calls: ['pipe', 'fcntl', 'close'], flags: [CLOEXEC, NONBLOCK], limits: 'O_DIRECT (packet mode): EINVAL' }],
     routes: ['pipe2', 'pipe'],
@@ -147,7 +168,17 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'accept4',
     template: 'accept4',
     symbols: [{ name: 'accept4', libcCalls: { glibc: all('accept4'), musl: all('accept4') } }],
-    variants: [direct('accept4'), { id: 'accept', calls: ['accept', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'SOCK_CLOEXEC' }, { ...NONBLOCK, flag: 'SOCK_NONBLOCK' }] }],
+    variants: [
+      direct('accept4'),
+      {
+        id: 'accept',
+        calls: ['accept', 'fcntl', 'close'],
+        flags: [
+          { ...CLOEXEC, flag: 'SOCK_CLOEXEC' },
+          { ...NONBLOCK, flag: 'SOCK_NONBLOCK' },
+        ],
+      },
+    ],
     routes: ['accept4'],
     notes: '',
   },
@@ -156,7 +187,18 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'eventfd2',
     template: 'eventfd',
     symbols: [{ name: 'eventfd', libcCalls: { glibc: all('eventfd2'), musl: all('eventfd2') } }],
-    variants: [direct('eventfd2'), { id: 'eventfd', calls: ['eventfd', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'EFD_CLOEXEC' }, { ...NONBLOCK, flag: 'EFD_NONBLOCK' }], limits: 'EFD_SEMAPHORE: EINVAL' }],
+    variants: [
+      direct('eventfd2'),
+      {
+        id: 'eventfd',
+        calls: ['eventfd', 'fcntl', 'close'],
+        flags: [
+          { ...CLOEXEC, flag: 'EFD_CLOEXEC' },
+          { ...NONBLOCK, flag: 'EFD_NONBLOCK' },
+        ],
+        limits: 'EFD_SEMAPHORE: EINVAL',
+      },
+    ],
     routes: ['eventfd2', 'eventfd'],
     notes: '',
   },
@@ -180,7 +222,17 @@ export const FALLBACKS: readonly FallbackEntry[] = [
       { name: 'inotify_init1', libcCalls: { glibc: all('inotify_init1'), musl: all('inotify_init1') } },
       { name: 'inotify_init', libcCalls: { glibc: all('inotify_init', 'inotify_init1'), musl: all('inotify_init1') } },
     ],
-    variants: [direct('inotify_init1'), { id: 'inotify_init', calls: ['inotify_init', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'IN_CLOEXEC' }, { ...NONBLOCK, flag: 'IN_NONBLOCK' }] }],
+    variants: [
+      direct('inotify_init1'),
+      {
+        id: 'inotify_init',
+        calls: ['inotify_init', 'fcntl', 'close'],
+        flags: [
+          { ...CLOEXEC, flag: 'IN_CLOEXEC' },
+          { ...NONBLOCK, flag: 'IN_NONBLOCK' },
+        ],
+      },
+    ],
     routes: ['inotify_init1', 'inotify_init'],
     notes: '',
   },
@@ -189,7 +241,17 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'signalfd4',
     template: 'signalfd',
     symbols: [{ name: 'signalfd', libcCalls: { glibc: all('signalfd4'), musl: all('signalfd4') } }],
-    variants: [direct('signalfd4'), { id: 'signalfd', calls: ['signalfd', 'fcntl', 'close'], flags: [{ ...CLOEXEC, flag: 'SFD_CLOEXEC' }, { ...NONBLOCK, flag: 'SFD_NONBLOCK' }] }],
+    variants: [
+      direct('signalfd4'),
+      {
+        id: 'signalfd',
+        calls: ['signalfd', 'fcntl', 'close'],
+        flags: [
+          { ...CLOEXEC, flag: 'SFD_CLOEXEC' },
+          { ...NONBLOCK, flag: 'SFD_NONBLOCK' },
+        ],
+      },
+    ],
     routes: ['signalfd4', 'signalfd'],
     notes: 'Flags apply only when a new descriptor is made (fd == -1), as in signalfd4.',
   },
@@ -200,9 +262,23 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     symbols: [
       { name: 'fcntl', libcCalls: { glibc: all('fcntl64', 'fcntl'), musl: all('fcntl64', 'fcntl') } },
       { name: 'fcntl64', libcCalls: { glibc: all('fcntl64', 'fcntl'), musl: all('fcntl64', 'fcntl') } },
-      { name: '__fcntl_time64', libcCalls: { glibc: all('fcntl64', 'fcntl') }, guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
+      {
+        name: '__fcntl_time64',
+        libcCalls: { glibc: all('fcntl64', 'fcntl') },
+        guard: 'SG_GLIBC_TIME64',
+        only32: true,
+        note: 'glibc >= 2.34 with _TIME_BITS=64',
+      },
     ],
-    variants: [{ id: 'fcntl', calls: ['fcntl'], flags: [], limits: 'flock64 offsets beyond 2^31-1: EOVERFLOW; OFD locks (F_OFD_GETLK/SETLK/SETLKW): EINVAL, as a kernel without them (the old call refuses them on 32-bit kernels; no conversion exists)' }],
+    variants: [
+      {
+        id: 'fcntl',
+        calls: ['fcntl'],
+        flags: [],
+        limits:
+          'flock64 offsets beyond 2^31-1: EOVERFLOW; OFD locks (F_OFD_GETLK/SETLK/SETLKW): EINVAL, as a kernel without them (the old call refuses them on 32-bit kernels; no conversion exists)',
+      },
+    ],
     routes: ['fcntl64'],
     notes: '32-bit arches only (64-bit ones have no fcntl64): glibc enters fcntl64 for every fcntl().',
   },
@@ -223,7 +299,8 @@ export const FALLBACKS: readonly FallbackEntry[] = [
         id: 'faccessat',
         calls: ['faccessat'],
         flags: [{ flag: 'AT_EACCESS', via: 'the old call when the program is not set-user/group-ID (AT_SECURE), as glibc' }],
-        limits: 'AT_SYMLINK_NOFOLLOW, and AT_EACCESS in a set-user/group-ID program: ENOSYS; AT_EACCESS in a program that changed its ids after start is answered for the real ids (as glibc); AT_EMPTY_PATH: EINVAL (as glibc)',
+        limits:
+          'AT_SYMLINK_NOFOLLOW, and AT_EACCESS in a set-user/group-ID program: ENOSYS; AT_EACCESS in a program that changed its ids after start is answered for the real ids (as glibc); AT_EMPTY_PATH: EINVAL (as glibc)',
       },
     ],
     routes: ['faccessat2', 'faccessat'],
@@ -237,17 +314,22 @@ export const FALLBACKS: readonly FallbackEntry[] = [
       { name: 'epoll_pwait2', libcCalls: {} },
       { name: '__epoll_pwait2_time64', libcCalls: {}, guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
     ],
-    variants: [direct('epoll_pwait2'), { id: 'epoll_pwait', calls: ['epoll_pwait'], flags: [{ flag: 'nanosecond timeout', via: 'rounded up to milliseconds' }] }],
+    variants: [
+      direct('epoll_pwait2'),
+      { id: 'epoll_pwait', calls: ['epoll_pwait'], flags: [{ flag: 'nanosecond timeout', via: 'rounded up to milliseconds' }] },
+    ],
     routes: ['epoll_pwait2'],
     notes: '',
   },
-  ...(Object.keys(UNAVAILABLE_VIEWS) as (keyof typeof UNAVAILABLE_VIEWS)[]).map((name): FallbackEntry => ({
-    id: name,
-    denied: name,
-    template: 'unavailable',
-    symbols: [{ name, libcCalls: UNAVAILABLE_VIEWS[name] }],
-    variants: [],
-    routes: [],
-    notes: 'no equivalent: ENOSYS without entering the kernel (callers that handle ENOSYS fall back themselves)',
-  })),
+  ...(Object.keys(UNAVAILABLE_VIEWS) as (keyof typeof UNAVAILABLE_VIEWS)[]).map(
+    (name): FallbackEntry => ({
+      id: name,
+      denied: name,
+      template: 'unavailable',
+      symbols: [{ name, libcCalls: UNAVAILABLE_VIEWS[name] }],
+      variants: [],
+      routes: [],
+      notes: 'no equivalent: ENOSYS without entering the kernel (callers that handle ENOSYS fall back themselves)',
+    }),
+  ),
 ];

@@ -105,8 +105,9 @@ export function libcEntries(s: ShimSymbol, entry: FallbackEntry): (readonly stri
  * exists on the arch.
  */
 export function shimLibcCall(s: ShimSymbol, libc: Libc, arch: ArchName, version: string): string | null | undefined {
-  const view = s.libcCalls[libc]?.find((x) =>
-    (x.since === undefined || compareVersions(version, x.since) >= 0) && (x.before === undefined || compareVersions(version, x.before) < 0));
+  const view = s.libcCalls[libc]?.find(
+    (x) => (x.since === undefined || compareVersions(version, x.since) >= 0) && (x.before === undefined || compareVersions(version, x.before) < 0),
+  );
   if (!view) return undefined;
   return view.calls.find((c) => syscallNumber(arch, c) !== null) ?? null;
 }
@@ -153,8 +154,10 @@ export function renderShim(policy: Policy, baseName: string, opts: ShimOptions =
   const archCheck = ARCH_CHECK[arch];
   if (!archCheck) throw new InputError(`no libc shim for ${arch} (shim arches: ${SHIM_ARCHES.join(', ')})`);
   if (opts.sigsys && !deniesByTrap(policy)) {
-    throw new InputError(`--sigsys cannot help ${policy.target.id}${policy.firmware ? ` at firmware ${showFirmware(policy.firmware)}` : ''}: `
-      + `a denied call there is ${formatAction(policy.defaultAction)}, not a trap; no signal handler runs before the process dies`);
+    throw new InputError(
+      `--sigsys cannot help ${policy.target.id}${policy.firmware ? ` at firmware ${showFirmware(policy.firmware)}` : ''}: ` +
+        `a denied call there is ${formatAction(policy.defaultAction)}, not a trap; no signal handler runs before the process dies`,
+    );
   }
   const plans = planShim(policy);
 
@@ -166,7 +169,7 @@ export function renderShim(policy: Policy, baseName: string, opts: ShimOptions =
   for (const p of plans) {
     const t = template(p.entry.template);
     const fallback = p.variant ? p.variant.calls.join(' + ') : '';
-    const status = p.variant ? 'fallback' as const : 'enosys' as const;
+    const status = p.variant ? ('fallback' as const) : ('enosys' as const);
     const parts: string[] = [`/* ---- ${cComment(p.entry.id)}: ${p.variant ? `via ${cComment(fallback)}` : 'ENOSYS without entering the kernel'} ---- */`];
     if (p.entry.variants.length) parts.push(requireSection(t, 'core', p.variant ? p.variant.id : 'enosys'));
     for (const c of p.variant?.calls ?? []) calls.add(c);
@@ -231,8 +234,10 @@ function manifestC(policy: Policy, plans: ReturnType<typeof planShim>): string {
       lines.push(s.guard ? `#if ${s.guard}\n${line}\n#endif` : line);
     }
   }
-  return `/* What this shim answers, for sysgate check (found through the exported symbol). */\n`
-    + `__attribute__((used)) SG_PUBLIC const char ${SHIM_MANIFEST_SYMBOL}[] =\n${lines.join('\n')};`;
+  return (
+    `/* What this shim answers, for sysgate check (found through the exported symbol). */\n` +
+    `__attribute__((used)) SG_PUBLIC const char ${SHIM_MANIFEST_SYMBOL}[] =\n${lines.join('\n')};`
+  );
 }
 
 function nrMacro(name: string): string {
@@ -249,7 +254,7 @@ function header(policy: Policy, fileName: string, flags: ShimFlags, wrappers: Sh
     '',
     'Symbol interposition: this file defines the libc symbols below in the executable, so',
     'calls from the program and from the shared libraries it loads reach them instead of the',
-    'C library. Calls made inside the C library itself (glibc\'s malloc -> getrandom, ...) are',
+    "C library. Calls made inside the C library itself (glibc's malloc -> getrandom, ...) are",
     `not seen${opts.sigsys ? '; the SIGSYS handler at the end serves those where the denial is a TRAP.' : ' (see --sigsys).'}`,
     'Link it into the executable, not into a shared library:',
     `  cc ${flags.cflags.join(' ')} -c ${fileName} -o ${obj}`,
@@ -267,13 +272,20 @@ function argExpr(c: ArgCondition): string {
   const val = c.width === 32 ? `(${v} & 0xffffffffULL)` : v;
   const k = (n: bigint) => `0x${n.toString(16)}ULL`;
   switch (c.op) {
-    case 'eq': return `${val} == ${k(c.value)}`;
-    case 'ne': return `${val} != ${k(c.value)}`;
-    case 'lt': return `${val} < ${k(c.value)}`;
-    case 'le': return `${val} <= ${k(c.value)}`;
-    case 'gt': return `${val} > ${k(c.value)}`;
-    case 'ge': return `${val} >= ${k(c.value)}`;
-    case 'masked-eq': return `(${val} & ${k(c.mask ?? 0n)}) == ${k(c.value)}`;
+    case 'eq':
+      return `${val} == ${k(c.value)}`;
+    case 'ne':
+      return `${val} != ${k(c.value)}`;
+    case 'lt':
+      return `${val} < ${k(c.value)}`;
+    case 'le':
+      return `${val} <= ${k(c.value)}`;
+    case 'gt':
+      return `${val} > ${k(c.value)}`;
+    case 'ge':
+      return `${val} >= ${k(c.value)}`;
+    case 'masked-eq':
+      return `(${val} & ${k(c.mask ?? 0n)}) == ${k(c.value)}`;
   }
 }
 

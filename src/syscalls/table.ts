@@ -1,5 +1,5 @@
 /** Lookups over the generated per-arch syscall table. Absent on an arch is `null`, not an error. */
-import { type ArchName } from './arches.ts';
+import type { ArchName } from './arches.ts';
 import { SYSCALL_ROWS, TABLE_ARCHES, TABLE_SOURCE } from './table.generated.ts';
 
 export { TABLE_SOURCE };
@@ -10,9 +10,7 @@ interface ArchTable {
   max: number;
 }
 
-const COLUMN: Record<ArchName, number> = Object.fromEntries(
-  TABLE_ARCHES.map((a, i) => [a, i + 1]),
-) as Record<ArchName, number>;
+const COLUMN: Record<ArchName, number> = Object.fromEntries(TABLE_ARCHES.map((a, i) => [a, i + 1])) as Record<ArchName, number>;
 
 const ALL_NAMES: readonly string[] = SYSCALL_ROWS.map((r) => r[0]);
 const NAME_SET = new Set(ALL_NAMES);

@@ -51,7 +51,7 @@ function writeTemp(path: string, content: string | Uint8Array, temps: string[]):
   temps.push(path); // from here on it is ours to remove, even if nothing gets written
   try {
     const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    for (let off = 0; off < bytes.byteLength;) off += writeSync(fd, bytes, off, bytes.byteLength - off);
+    for (let off = 0; off < bytes.byteLength; ) off += writeSync(fd, bytes, off, bytes.byteLength - off);
     fsyncSync(fd); // ENOSPC and EIO can surface only here on some filesystems
   } finally {
     closeSync(fd);
@@ -97,8 +97,10 @@ function rollback(done: Committed[], temps: string[]): string[] {
   const left: string[] = [];
   for (const c of [...done].reverse()) {
     try {
-      if (c.backup && (c.renamed || c.movedAway)) renameSync(c.backup, c.final); // old file back, atomically
-      else if (c.backup) unlinkSync(c.backup); // the final name was never touched
+      if (c.backup && (c.renamed || c.movedAway))
+        renameSync(c.backup, c.final); // old file back, atomically
+      else if (c.backup)
+        unlinkSync(c.backup); // the final name was never touched
       else if (c.renamed) unlinkSync(c.final); // there was nothing before
     } catch (e) {
       left.push(`${c.final} (${errCode(e)})`);

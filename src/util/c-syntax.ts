@@ -12,7 +12,10 @@ export function cIdent(...parts: string[]): string {
 
 /** Text safe inside a C block comment, on one line. */
 export function cComment(text: string): string {
-  return text.replace(/\*\//g, '* /').replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+  return text
+    .replace(/\*\//g, '* /')
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?');
 }
 
 /** A C string literal. */

@@ -49,7 +49,7 @@ export function ensureOutputDir(dir: string): string[] {
   const missing: string[] = [];
   let p = resolve(dir);
   for (;;) {
-    let st;
+    let st: ReturnType<typeof statSync>;
     try {
       st = statSync(p);
     } catch (e) {

@@ -76,9 +76,7 @@ export function readRegularFile(path: string, what: string, maxBytes: number): B
       if (n === 0) break;
       got += n;
       if (got === buf.length) {
-        throw new InputError(got > maxBytes
-          ? `${path}: ${what} is over the limit of ${maxBytes} bytes`
-          : `${path}: ${what} grew while it was read`);
+        throw new InputError(got > maxBytes ? `${path}: ${what} is over the limit of ${maxBytes} bytes` : `${path}: ${what} grew while it was read`);
       }
     }
     return buf.subarray(0, got);
@@ -103,7 +101,10 @@ export function readJsonFile(path: string, what: string): unknown {
     return JSON.parse(text) as unknown;
   } catch (e) {
     // eslint-disable-next-line no-control-regex
-    const msg = String((e as Error).message).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const msg = String((e as Error).message).replace(
+      /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
     throw new InputError(`${path}: not valid JSON: ${msg}`);
   }
 }

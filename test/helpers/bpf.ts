@@ -28,13 +28,7 @@ export function clauseRule(nr: number, clauses: Clause[], name = `sys${nr}`): Ru
   return { name, nr, clauses, provenance: { kind: 'target' } };
 }
 
-export function makePolicy(opts: {
-  arch?: ArchInfo;
-  rules: Rule[];
-  defaultAction?: Action;
-  foreignArchAction?: Action;
-  tableMax?: number;
-}): Policy {
+export function makePolicy(opts: { arch?: ArchInfo; rules: Rule[]; defaultAction?: Action; foreignArchAction?: Action; tableMax?: number }): Policy {
   return {
     target: { id: 'test', title: 'test', file: 'test.json' },
     firmware: null,
@@ -57,8 +51,21 @@ const u64 = (rng: Rng): bigint => (u32(rng) << 32n) | u32(rng);
 
 /** Values near the edges that argument checks get wrong: word boundaries, all-ones, zero. */
 export function interestingValue(rng: Rng, width: 32 | 64): bigint {
-  const v = pick(rng, [0n, 1n, 2n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x1ffffffffn,
-    0xffffffff00000000n, 0xffffffffffffffffn, u32(rng), u64(rng), u64(rng) & 0xffffn]);
+  const v = pick(rng, [
+    0n,
+    1n,
+    2n,
+    0x7fffffffn,
+    0x80000000n,
+    0xffffffffn,
+    0x100000000n,
+    0x1ffffffffn,
+    0xffffffff00000000n,
+    0xffffffffffffffffn,
+    u32(rng),
+    u64(rng),
+    u64(rng) & 0xffffn,
+  ]);
   return width === 32 ? v & 0xffffffffn : v;
 }
 
@@ -233,11 +240,16 @@ export function kernelVerdicts(insns: readonly Insn[], probes: readonly Probe[])
   const filterFile = join(TMP, `filter-${id}.bpf`);
   const probeFile = join(TMP, `probes-${id}.txt`);
   writeFileSync(filterFile, encodeFilter(insns, 'little'));
-  writeFileSync(probeFile, probes.map((p) => {
-    const abi = p.arch.name === 'i386' ? 'i386' : 'x86_64';
-    const args = Array.from({ length: 6 }, (_, i) => `0x${BigInt.asUintN(64, p.args[i] ?? 0n).toString(16)}`);
-    return `${abi} 0x${(p.nr >>> 0).toString(16)} ${args.join(' ')}\n`;
-  }).join(''));
+  writeFileSync(
+    probeFile,
+    probes
+      .map((p) => {
+        const abi = p.arch.name === 'i386' ? 'i386' : 'x86_64';
+        const args = Array.from({ length: 6 }, (_, i) => `0x${BigInt.asUintN(64, p.args[i] ?? 0n).toString(16)}`);
+        return `${abi} 0x${(p.nr >>> 0).toString(16)} ${args.join(' ')}\n`;
+      })
+      .join(''),
+  );
   const r = spawnSync(bin, [filterFile, probeFile], { encoding: 'utf8', timeout: 60_000 });
   rmSync(filterFile, { force: true });
   rmSync(probeFile, { force: true });
@@ -259,11 +271,23 @@ function satisfying(c: ArgCondition, rng: Rng): bigint {
   const max = c.width === 32 ? 0xffffffffn : 0xffffffffffffffffn;
   let v: bigint;
   switch (c.op) {
-    case 'eq': case 'le': case 'ge': v = c.value; break;
-    case 'ne': v = c.value ^ 1n; break;
-    case 'lt': v = c.value > 0n ? c.value - 1n : 0n; break;
-    case 'gt': v = c.value < max ? c.value + 1n : c.value; break;
-    case 'masked-eq': v = c.value | (u64(rng) & ~(c.mask ?? 0n) & max); break;
+    case 'eq':
+    case 'le':
+    case 'ge':
+      v = c.value;
+      break;
+    case 'ne':
+      v = c.value ^ 1n;
+      break;
+    case 'lt':
+      v = c.value > 0n ? c.value - 1n : 0n;
+      break;
+    case 'gt':
+      v = c.value < max ? c.value + 1n : c.value;
+      break;
+    case 'masked-eq':
+      v = c.value | (u64(rng) & ~(c.mask ?? 0n) & max);
+      break;
   }
   // A 32-bit check must ignore the high word: put garbage there.
   return c.width === 32 ? (v & 0xffffffffn) | (u32(rng) << 32n) : v;
@@ -272,8 +296,19 @@ function satisfying(c: ArgCondition, rng: Rng): bigint {
 /** Values next to a condition's constant, where off-by-one and half-word mistakes show. */
 function nearby(c: ArgCondition, rng: Rng): bigint {
   const v = c.value;
-  const choices = [v, v + 1n, v - 1n, v ^ 0x100000000n, v ^ 0x80000000n, v ^ 1n, (v & 0xffffffffn) | (u32(rng) << 32n),
-    (u32(rng) << 32n) | (v >> 32n), 0n, 0xffffffffffffffffn, u64(rng)];
+  const choices = [
+    v,
+    v + 1n,
+    v - 1n,
+    v ^ 0x100000000n,
+    v ^ 0x80000000n,
+    v ^ 1n,
+    (v & 0xffffffffn) | (u32(rng) << 32n),
+    (u32(rng) << 32n) | (v >> 32n),
+    0n,
+    0xffffffffffffffffn,
+    u64(rng),
+  ];
   return BigInt.asUintN(64, pick(rng, choices));
 }
 

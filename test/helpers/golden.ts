@@ -94,10 +94,41 @@ export async function generateSet(): Promise<Golden> {
 
 /** Names explained on every arch: a sample of allowed, denied, absent and arch-specific calls. */
 const EXPLAIN_SAMPLE = [
-  'read', 'write', 'openat', 'open', 'getrandom', 'mount', 'ptrace', 'rseq', 'set_robust_list', 'clone3',
-  'fadvise64', 'fadvise64_64', 'arm_fadvise64_64', 'statx', 'fstat', 'stat64', 'fcntl64', 'mmap2', '_llseek',
-  'clock_gettime64', 'socket', 'socketcall', 'ipc', 'signalfd4', 'inotify_init1', 'epoll_pwait2', 'kill',
-  'futex', 'ioctl', 'prctl', 'seccomp', 'capget', 'execve', 'ugetrlimit', 'getuid32',
+  'read',
+  'write',
+  'openat',
+  'open',
+  'getrandom',
+  'mount',
+  'ptrace',
+  'rseq',
+  'set_robust_list',
+  'clone3',
+  'fadvise64',
+  'fadvise64_64',
+  'arm_fadvise64_64',
+  'statx',
+  'fstat',
+  'stat64',
+  'fcntl64',
+  'mmap2',
+  '_llseek',
+  'clock_gettime64',
+  'socket',
+  'socketcall',
+  'ipc',
+  'signalfd4',
+  'inotify_init1',
+  'epoll_pwait2',
+  'kill',
+  'futex',
+  'ioctl',
+  'prctl',
+  'seccomp',
+  'capget',
+  'execve',
+  'ugetrlimit',
+  'getuid32',
 ];
 
 /** syscalls, explain and compat JSON for every target x firmware x arch. */
@@ -173,7 +204,9 @@ interface CheckJson {
 
 function rows(fixture: string, arch: string, link: string, target: string, firmware: string, j: CheckJson, code: number): string[] {
   const head = `${fixture} ${arch} ${link} ${target} ${firmware || '-'}`;
-  const lines = [`${head} = ${code === 0 ? 'PASS' : 'FAIL'} fatal=${j.summary.fatal} warnings=${j.summary.warnings} unresolved=${j.summary.unresolved} unmodelled=${j.summary.unmodelled}`];
+  const lines = [
+    `${head} = ${code === 0 ? 'PASS' : 'FAIL'} fatal=${j.summary.fatal} warnings=${j.summary.warnings} unresolved=${j.summary.unresolved} unmodelled=${j.summary.unmodelled}`,
+  ];
   for (const s of j.syscalls) {
     if (s.verdict === 'allowed') continue; // allowed calls are the `syscalls` set's business
     lines.push(`${head} ${s.name} -> ${s.how ? `${s.verdict}:${s.how}` : s.verdict} ${s.severity}`);
@@ -185,7 +218,7 @@ function rows(fixture: string, arch: string, link: string, target: string, firmw
 
 const TABLE_HEADER = [
   '# sysgate check verdicts on test/fixtures/check, built by the Debian cross compilers (rows in the',
-  '# style of libseccomp\'s .tests files). One line per file and policy, then one per call that is not',
+  "# style of libseccomp's .tests files). One line per file and policy, then one per call that is not",
   '# simply allowed:',
   '#   fixture arch link target firmware = PASS|FAIL fatal=N warnings=N unresolved=N unmodelled=N',
   '#   fixture arch link target firmware syscall -> verdict[:how] severity',

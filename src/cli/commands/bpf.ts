@@ -82,12 +82,23 @@ export const bpfCommand: Command = {
   name: 'bpf',
   help: HELP,
   async run(argv, io) {
-    const flags = parseArgs({
-      '--arch': String, '--syscall': String, '--args': String, '--audit-arch': String, '--json': Boolean, '--help': Boolean,
-      '-a': '--arch', '-s': '--syscall', '-h': '--help',
-    }, argv, 'bpf');
+    const flags = parseArgs(
+      {
+        '--arch': String,
+        '--syscall': String,
+        '--args': String,
+        '--audit-arch': String,
+        '--json': Boolean,
+        '--help': Boolean,
+        '-a': '--arch',
+        '-s': '--syscall',
+        '-h': '--help',
+      },
+      argv,
+      'bpf',
+    );
     const [sub, file, ...extra] = flags._;
-    if (flags['--help'] || !sub) return io.out(HELP), flags['--help'] ? 0 : 2;
+    if (flags['--help'] || !sub) return (io.out(HELP), flags['--help'] ? 0 : 2);
     if (extra.length) throw new InputError(`unexpected argument '${extra[0]}' (see 'sysgate bpf --help')`);
     const arch = archFlag(flags['--arch']);
     const insns = readFilter(file, arch, io);
@@ -95,19 +106,24 @@ export const bpfCommand: Command = {
     switch (sub) {
       case 'disasm': {
         const listing = disassemble(insns, { endian: arch.endian, nrName: names });
-        if (!flags['--json']) return io.out(listing), 0;
+        if (!flags['--json']) return (io.out(listing), 0);
         // One listing line per instruction, "pc: text"; the JSON keeps the text and the raw fields.
         const lines = listing.split('\n');
-        io.out(json({
-          arch: arch.name,
-          length: insns.length,
-          instructions: insns.map((ins, pc) => ({ pc, code: ins.code, jt: ins.jt, jf: ins.jf, k: ins.k >>> 0, text: lines[pc]!.replace(/^\s*\d+: /, '') })),
-        }));
+        io.out(
+          json({
+            arch: arch.name,
+            length: insns.length,
+            instructions: insns.map((ins, pc) => ({ pc, code: ins.code, jt: ins.jt, jf: ins.jf, k: ins.k >>> 0, text: lines[pc]!.replace(/^\s*\d+: /, '') })),
+          }),
+        );
         return 0;
       }
       case 'run': {
         const nr = syscallArg(requireFlag(flags['--syscall'], '--syscall', 'bpf run'), arch);
-        const args = (flags['--args'] ?? '').split(',').filter((x) => x.trim() !== '').map((x) => parseNumber(x, 'argument'));
+        const args = (flags['--args'] ?? '')
+          .split(',')
+          .filter((x) => x.trim() !== '')
+          .map((x) => parseNumber(x, 'argument'));
         if (args.length > 6) throw new InputError('at most 6 arguments');
         const other = flags['--audit-arch'] ? archFlag(flags['--audit-arch']) : arch;
         const r = runFilter(insns, { nr, arch: other.auditArch, args }, arch.endian);

@@ -55,12 +55,29 @@ Examples:
   make CC="sysgate-cc --target codesafe5 --firmware 13.7 -- ccache arm-linux-gnueabihf-gcc"
 `,
   async run(argv, io) {
-    const flags = parseArgs({
-      '--target': String, '--firmware': String, '--sysroot': String, '--config': String,
-      '--no-shim': Boolean, '--no-check': Boolean, '--sigsys': Boolean, '--quiet': Boolean, '--json': Boolean, '--strict': Boolean, '--help': Boolean,
-      '-t': '--target', '-f': '--firmware', '-c': '--config', '-q': '--quiet', '-h': '--help',
-    }, argv, 'cc');
-    if (flags['--help']) return io.out(this.help), 0;
+    const flags = parseArgs(
+      {
+        '--target': String,
+        '--firmware': String,
+        '--sysroot': String,
+        '--config': String,
+        '--no-shim': Boolean,
+        '--no-check': Boolean,
+        '--sigsys': Boolean,
+        '--quiet': Boolean,
+        '--json': Boolean,
+        '--strict': Boolean,
+        '--help': Boolean,
+        '-t': '--target',
+        '-f': '--firmware',
+        '-c': '--config',
+        '-q': '--quiet',
+        '-h': '--help',
+      },
+      argv,
+      'cc',
+    );
+    if (flags['--help']) return (io.out(this.help), 0);
     const inv = parseInvocation(flags._, io.cwd);
     if (!inv.links) return runCompiler(inv.command, inv.args, io);
 
@@ -75,7 +92,8 @@ Examples:
     let args = inv.args;
     if (useShim) {
       const shim = shimObject(policy, driver, defaultCacheDir(io.env), { sigsys: !!flags['--sigsys'], env: io.env });
-      if (shim.built && !flags['--quiet']) io.err(dim(errIo(io), `sysgate: built the shim for ${s.target.id} ${policy.firmware ?? ''} ${arch.name}: ${shim.object}\n`));
+      if (shim.built && !flags['--quiet'])
+        io.err(dim(errIo(io), `sysgate: built the shim for ${s.target.id} ${policy.firmware ?? ''} ${arch.name}: ${shim.object}\n`));
       args = [...args, shim.object, ...shim.ldflags];
     }
     const status = runCompiler(inv.command, args, io);
@@ -90,7 +108,9 @@ Examples:
     if (result.fatal || (flags['--strict'] && incomplete(result))) {
       rmSync(output, { force: true });
       if (!flags['--json']) io.err(renderReport(result, style(io)));
-      io.err(`sysgate: ${inv.output} would fail on the device (${result.summary.fatal} fatal${result.fatal ? '' : `; --strict: ${result.summary.warnings} depends, ${result.summary.unresolved} unresolved`}); removed it\n`);
+      io.err(
+        `sysgate: ${inv.output} would fail on the device (${result.summary.fatal} fatal${result.fatal ? '' : `; --strict: ${result.summary.warnings} depends, ${result.summary.unresolved} unresolved`}); removed it\n`,
+      );
       return 1;
     }
     if (!flags['--quiet'] && !flags['--json'] && result.summary.warnings) io.err(renderReport(result, style(io)));

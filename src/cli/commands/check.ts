@@ -110,20 +110,39 @@ Examples:
   sysgate check out/ --target enclave-x86_64 --format sarif > check.sarif
 `,
   async run(argv, io) {
-    const flags = parseArgs({
-      '--target': String, '--firmware': String, '--sysroot': String, '--format': String, '--config': String,
-      '--libc-version': String, '--jobs': String,
-      '--json': Boolean, '--quiet': Boolean, '--delete-on-fatal': Boolean, '--strict': Boolean, '--help': Boolean,
-      '-t': '--target', '-f': '--firmware', '-q': '--quiet', '-c': '--config', '-h': '--help', '-j': '--jobs',
-    }, argv, 'check');
-    if (flags['--help']) return io.out(this.help), 0;
+    const flags = parseArgs(
+      {
+        '--target': String,
+        '--firmware': String,
+        '--sysroot': String,
+        '--format': String,
+        '--config': String,
+        '--libc-version': String,
+        '--jobs': String,
+        '--json': Boolean,
+        '--quiet': Boolean,
+        '--delete-on-fatal': Boolean,
+        '--strict': Boolean,
+        '--help': Boolean,
+        '-t': '--target',
+        '-f': '--firmware',
+        '-q': '--quiet',
+        '-c': '--config',
+        '-h': '--help',
+        '-j': '--jobs',
+      },
+      argv,
+      'check',
+    );
+    if (flags['--help']) return (io.out(this.help), 0);
     const paths = flags._;
     const format = flags['--json'] ? 'json' : (flags['--format'] ?? 'text');
     if (!(FORMATS as readonly string[]).includes(format)) throw new InputError(`unknown format '${format}' (expected ${FORMATS.join(', ')})`);
     if (paths.length === 0) throw new InputError(`missing FILE or DIR (see 'sysgate check --help')`);
     const jobsFlag = flags['--jobs'];
     // Digits only: '1e6', '0x10', '2.5', '' and '-1' are all refused, not reinterpreted.
-    if (jobsFlag !== undefined && (!/^\d+$/.test(jobsFlag) || Number(jobsFlag) < 1)) throw new InputError(`bad --jobs '${jobsFlag}': expected a whole number from 1 (more than the cores are not used)`);
+    if (jobsFlag !== undefined && (!/^\d+$/.test(jobsFlag) || Number(jobsFlag) < 1))
+      throw new InputError(`bad --jobs '${jobsFlag}': expected a whole number from 1 (more than the cores are not used)`);
     const jobs = jobsFlag === undefined ? undefined : Number(jobsFlag);
     const libcVersion = flags['--libc-version'];
     if (libcVersion !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(libcVersion)) throw new InputError(`bad --libc-version '${libcVersion}': expected e.g. 2.36`);
@@ -134,21 +153,24 @@ Examples:
     let last = 0;
     const span = firmware !== undefined && isFirmwareSpan(firmware) ? firmwaresIn(target, firmware) : undefined;
     // Resolved once per firmware: the walk and its workers judge every file by this set.
-    const runAt = (fw: string | undefined) => checkPaths(paths, resolvePolicySet(target, fw), {
-      cwd: io.cwd,
-      ...(flags['--sysroot'] ? { sysroot: resolve(io.cwd, flags['--sysroot']) } : {}),
-      ...(libcVersion ? { libcVersion } : {}),
-      ...(jobs !== undefined ? { jobs } : {}),
-      ...(progress ? {
-        onProgress: (done: number, total: number, file: string) => {
-          const now = Date.now();
-          if (done < total && now - last < 100) return;
-          last = now;
-          io.err(`\r\x1b[Kchecking ${done}/${total} ${file.length > 50 ? `...${file.slice(-47)}` : file}`);
-          if (done === total) io.err('\r\x1b[K');
-        },
-      } : {}),
-    });
+    const runAt = (fw: string | undefined) =>
+      checkPaths(paths, resolvePolicySet(target, fw), {
+        cwd: io.cwd,
+        ...(flags['--sysroot'] ? { sysroot: resolve(io.cwd, flags['--sysroot']) } : {}),
+        ...(libcVersion ? { libcVersion } : {}),
+        ...(jobs !== undefined ? { jobs } : {}),
+        ...(progress
+          ? {
+              onProgress: (done: number, total: number, file: string) => {
+                const now = Date.now();
+                if (done < total && now - last < 100) return;
+                last = now;
+                io.err(`\r\x1b[Kchecking ${done}/${total} ${file.length > 50 ? `...${file.slice(-47)}` : file}`);
+                if (done === total) io.err('\r\x1b[K');
+              },
+            }
+          : {}),
+      });
     if (span) {
       // One firmware after another: each run already uses every core for a directory.
       const perFirmware: CheckResult[][] = [];
@@ -165,11 +187,20 @@ Examples:
       return EXIT.usage;
     }
     if (format === 'json') writeJson(io, toJson(results, single));
-    else if (format === 'sarif') writeJson(io, toSarif(results, { cwd: io.cwd }), 5); // down to each result
+    else if (format === 'sarif')
+      writeJson(io, toSarif(results, { cwd: io.cwd }), 5); // down to each result
     else {
       // --quiet lists the files that fail: under --strict, those with depends or unresolved too.
       const shown = results.filter((r) => !isCheckError(r) && (!quiet || r.fatal || (!!flags['--strict'] && incomplete(r))));
-      io.out(renderText(shown, { bold: (s) => bold(io, s), red: (s) => red(io, s), yellow: (s) => yellow(io, s), green: (s) => green(io, s), dim: (s) => dim(io, s) }));
+      io.out(
+        renderText(shown, {
+          bold: (s) => bold(io, s),
+          red: (s) => red(io, s),
+          yellow: (s) => yellow(io, s),
+          green: (s) => green(io, s),
+          dim: (s) => dim(io, s),
+        }),
+      );
     }
     for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
     if (errors.length) return EXIT.usage;
@@ -192,7 +223,15 @@ Examples:
  * is what the user asked to run on), 2 when a file could not be checked.
  */
 
-function reportSpan(io: Io, firmwares: string[], perFirmware: CheckResult[][], paths: string[], format: string, deleteOnFatal: boolean, strict: boolean): number {
+function reportSpan(
+  io: Io,
+  firmwares: string[],
+  perFirmware: CheckResult[][],
+  paths: string[],
+  format: string,
+  deleteOnFatal: boolean,
+  strict: boolean,
+): number {
   const rows = combineFirmwares(firmwares, perFirmware);
   const ok = rows.filter((r): r is AcrossFirmwares => !isCheckError(r as CheckResult));
   const single = paths.length === 1 && rows.length === 1 && rows[0]!.file === paths[0];

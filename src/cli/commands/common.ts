@@ -32,8 +32,8 @@ export interface TargetFlags {
 export async function settings(flags: TargetFlags, command: string, io: Io): Promise<{ config: Config; target: TargetDef; firmware?: string; arch?: string }> {
   const config = await loadConfig(io.cwd, flags['--config']);
   const ref = flags['--target'] ?? config.target;
-  const target = await loadTarget(requireFlag(ref, `--target (or "target" in ${config.file ?? 'sysgate.config.json'})`, command), { cwd: io.cwd })
-    .catch((e: unknown) => {
+  const target = await loadTarget(requireFlag(ref, `--target (or "target" in ${config.file ?? 'sysgate.config.json'})`, command), { cwd: io.cwd }).catch(
+    (e: unknown) => {
       // A target the config names that cannot be found or read is the config's mistake, at its
       // 'target' (as a parent is the child's, at 'extends'); problems inside the target file
       // keep that file's own name and pointers.
@@ -41,7 +41,8 @@ export async function settings(flags: TargetFlags, command: string, io: Io): Pro
         throw new DiagnosticsError([{ file: config.file, pointer: '/target', message: e.message }]);
       }
       throw e;
-    });
+    },
+  );
   for (const n of target.notes ?? []) io.err(`${formatDiagnostic(n)}\n`);
   const firmware = flags['--firmware'] ?? config.firmware;
   const arch = flags['--arch'] ?? (Array.isArray(config.arches) ? config.arches[0] : undefined);

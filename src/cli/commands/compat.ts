@@ -21,13 +21,35 @@ Examples:
   sysgate compat --target codesafe5 --from 13.7 --to 13.4 --arch ppc --json
 `,
   async run(argv, io) {
-    const flags = parseArgs({ '--target': String, '--from': String, '--to': String, '--arch': String, '--config': String, '--json': Boolean, '--help': Boolean, '-t': '--target', '-a': '--arch', '-c': '--config', '-h': '--help' }, argv, 'compat');
-    if (flags['--help']) return io.out(this.help), 0;
+    const flags = parseArgs(
+      {
+        '--target': String,
+        '--from': String,
+        '--to': String,
+        '--arch': String,
+        '--config': String,
+        '--json': Boolean,
+        '--help': Boolean,
+        '-t': '--target',
+        '-a': '--arch',
+        '-c': '--config',
+        '-h': '--help',
+      },
+      argv,
+      'compat',
+    );
+    if (flags['--help']) return (io.out(this.help), 0);
     const { target, arch } = await settings(flags, 'compat', io);
     if (!target.firmwares.length) throw new InputError(`target ${target.id} has no firmware versions to compare`);
     // Loaded here, not at start-up: the libc knowledge base stays out of the light bundle.
     const { glibcRecovery } = await import('../../policy/libc-fixes.ts');
-    const report = compareFirmwares(target, requireFlag(flags['--from'], '--from', 'compat'), requireFlag(flags['--to'], '--to', 'compat'), glibcRecovery, arch);
+    const report = compareFirmwares(
+      target,
+      requireFlag(flags['--from'], '--from', 'compat'),
+      requireFlag(flags['--to'], '--to', 'compat'),
+      glibcRecovery,
+      arch,
+    );
     io.out(flags['--json'] ? json(report) : compatText(report, io));
     return 0;
   },

@@ -30,16 +30,20 @@ Examples:
 `,
   async run(argv, io) {
     const flags = parseArgs({ '--out': String, '--help': Boolean, '-o': '--out', '-h': '--help' }, argv, 'demo');
-    if (flags['--help']) return io.out(this.help), 0;
+    if (flags['--help']) return (io.out(this.help), 0);
     const target = await loadTarget('codesafe5');
     const policy = resolvePolicy(target, { firmware: '13.7', arch: 'arm' });
     const summary = policyJson(policy);
     const h = (t: string) => io.out(`\n${bold(io, t)}\n`);
 
     h('1. The CodeSafe 5 allow list at firmware 13.7 on ARM');
-    io.out(`   ${summary.counts.listed} syscalls listed by the vendor; ${summary.counts.rules} syscall numbers allowed on arm ` +
-      `(${summary.counts.family} stand in for names ARM lacks, ${summary.counts.essential} arch essential: set_tls)\n`);
-    io.out(`   not on ARM: ${policy.absent.map((a) => `${a.name}${a.replacedBy.length === 1 ? ` -> ${a.replacedBy[0]}` : a.replacedBy.length ? ` -> ${a.replacedBy.length} calls` : ''}`).join(', ')}\n`);
+    io.out(
+      `   ${summary.counts.listed} syscalls listed by the vendor; ${summary.counts.rules} syscall numbers allowed on arm ` +
+        `(${summary.counts.family} stand in for names ARM lacks, ${summary.counts.essential} arch essential: set_tls)\n`,
+    );
+    io.out(
+      `   not on ARM: ${policy.absent.map((a) => `${a.name}${a.replacedBy.length === 1 ? ` -> ${a.replacedBy[0]}` : a.replacedBy.length ? ` -> ${a.replacedBy.length} calls` : ''}`).join(', ')}\n`,
+    );
     io.out(`   anything else: ${summary.defaultAction}; another arch: ${summary.foreignArchAction}\n`);
     io.out(dim(io, '   sysgate syscalls --target codesafe5 --firmware 13.7 --arch arm\n'));
 
@@ -61,12 +65,19 @@ Examples:
 
     h('4. Checking the bundled ARM apps');
     const examples = join(packageRoot(), 'examples/bin');
-    for (const [app, fw] of [['sensor-log.arm', '13.7'], ['keygen.arm', '13.7'], ['keygen.arm', '13.5'], ['sensor-log.arm', '13.5']] as const) {
+    for (const [app, fw] of [
+      ['sensor-log.arm', '13.7'],
+      ['keygen.arm', '13.7'],
+      ['keygen.arm', '13.5'],
+      ['sensor-log.arm', '13.5'],
+    ] as const) {
       const r = checkFile(join(examples, app), `examples/bin/${app}`, target, { firmware: fw }, true);
       if (!r || isCheckError(r)) throw new Error(`cannot check the bundled ${app}`);
       io.out(`   ${line(r, app, fw, io)}\n`);
     }
-    io.out(`   keygen exits on that error; the shim fixes it on 13.7 (getentropy reads /dev/urandom): sysgate cc --target codesafe5 -- arm-linux-gnueabihf-gcc ...\n`);
+    io.out(
+      `   keygen exits on that error; the shim fixes it on 13.7 (getentropy reads /dev/urandom): sysgate cc --target codesafe5 -- arm-linux-gnueabihf-gcc ...\n`,
+    );
     io.out(`   On 13.5 even a clean glibc app dies at start-up: rseq and set_robust_list kill it there.\n`);
     io.out(dim(io, '   sysgate check examples/bin --target codesafe5 --firmware 13.7\n'));
     return 0;
@@ -82,9 +93,16 @@ function line(r: CheckReport, app: string, fw: string, io: Io): string {
     // A pass whose denied calls reach the program names them: what --strict fails on.
     const depends = r.syscalls.filter((f) => f.verdict === 'depends').map((f) => f.name);
     const w = r.summary.warnings;
-    return `${head}${green(io, 'PASS')} (${r.summary.syscalls} syscalls; ${r.summary.denied} denied, none fatal${w ? `; ${w} warning${w === 1 ? '' : 's'}` : ''})` +
-      (depends.length ? ` ${yellow(io, `but ${depends.join(', ')} ${depends.length === 1 ? 'fails and its error reaches' : 'fail and their errors reach'} the program (depends)`)}` : '');
+    return (
+      `${head}${green(io, 'PASS')} (${r.summary.syscalls} syscalls; ${r.summary.denied} denied, none fatal${w ? `; ${w} warning${w === 1 ? '' : 's'}` : ''})` +
+      (depends.length
+        ? ` ${yellow(io, `but ${depends.join(', ')} ${depends.length === 1 ? 'fails and its error reaches' : 'fail and their errors reach'} the program (depends)`)}`
+        : '')
+    );
   }
-  const what = fatal.map((f) => `${f.name} ${f.how === 'sigsys' ? 'raises SIGSYS' : f.how === 'killed' ? 'kills the process' : f.how === 'aborts' ? 'aborts the process' : 'breaks the code it reaches'}`);
+  const what = fatal.map(
+    (f) =>
+      `${f.name} ${f.how === 'sigsys' ? 'raises SIGSYS' : f.how === 'killed' ? 'kills the process' : f.how === 'aborts' ? 'aborts the process' : 'breaks the code it reaches'}`,
+  );
   return `${head}${red(io, 'FAIL')} ${yellow(io, what.slice(0, 3).join(', '))}${what.length > 3 ? ` and ${what.length - 3} more` : ''}`;
 }

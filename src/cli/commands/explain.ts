@@ -25,7 +25,7 @@ Examples:
 `,
   async run(argv, io) {
     const flags = parseArgs(TARGET_FLAGS, argv, 'explain');
-    if (flags['--help']) return io.out(this.help), 0;
+    if (flags['--help']) return (io.out(this.help), 0);
     if (!flags._.length) throw new InputError("name at least one syscall (see 'sysgate explain --help')");
     const { target, policy } = await policyFromFlags(flags, 'explain', io);
     // Loaded here, not at start-up: the libc knowledge base stays out of the light bundle.
@@ -64,7 +64,10 @@ function explainText(e: Explanation, io: Io): string {
   if (e.note) lines.push(`  note: ${e.note}`);
   if (e.limit) lines.push(`  limit: ${e.limit}`);
   if (e.reason) lines.push(`  reason: ${e.reason}`);
-  if (e.twins.length) lines.push(`  related: ${e.twins.map((t) => `${t.name} (${t.allowed ? 'allowed' : 'denied'}${t.number === null ? ', not on this arch' : ''})`).join(', ')}`);
+  if (e.twins.length)
+    lines.push(
+      `  related: ${e.twins.map((t) => `${t.name} (${t.allowed ? 'allowed' : 'denied'}${t.number === null ? ', not on this arch' : ''})`).join(', ')}`,
+    );
   if (e.fix && !e.allowed) lines.push(`  fix: ${e.fix}`);
   if (e.abi) lines.push(`  abi: ${e.abi}`);
   for (const h of e.history ?? []) lines.push(`  history: ${h}`);

@@ -11,8 +11,10 @@ import { FOREIGN_ARCH_NOTE } from '../../policy/runtimes.ts';
 
 function runtimeLines(rt: NonNullable<GeneratedFilter['runtime']>): string {
   const engine = rt.name === rt.engine ? rt.version : `${rt.name} runs ${rt.version}`;
-  return `  ${engine}: added ${rt.added.length ? rt.added.join(', ') : 'nothing'} (calls it makes after loading the filter; last syscalls[] entry of the .oci.json)` +
-    `${rt.alreadyAllowed.length ? `; already allowed: ${rt.alreadyAllowed.join(', ')}` : ''}\n  note: ${FOREIGN_ARCH_NOTE}\n`;
+  return (
+    `  ${engine}: added ${rt.added.length ? rt.added.join(', ') : 'nothing'} (calls it makes after loading the filter; last syscalls[] entry of the .oci.json)` +
+    `${rt.alreadyAllowed.length ? `; already allowed: ${rt.alreadyAllowed.join(', ')}` : ''}\n  note: ${FOREIGN_ARCH_NOTE}\n`
+  );
 }
 
 export const generateCommand: Command = {
@@ -49,16 +51,40 @@ Examples:
   sysgate generate --target enclave-x86_64 --format oci --runtime runc
 `,
   async run(argv, io) {
-    const flags = parseArgs({
-      '--target': String, '--firmware': String, '--arch': String, '--format': String, '--out': String, '--config': String, '--name': String, '--runtime': String,
-      '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
-      '-t': '--target', '-f': '--firmware', '-a': '--arch', '-o': '--out', '-q': '--quiet', '-c': '--config', '-h': '--help',
-    }, argv, 'generate');
-    if (flags['--help']) return io.out(this.help), 0;
+    const flags = parseArgs(
+      {
+        '--target': String,
+        '--firmware': String,
+        '--arch': String,
+        '--format': String,
+        '--out': String,
+        '--config': String,
+        '--name': String,
+        '--runtime': String,
+        '--json': Boolean,
+        '--quiet': Boolean,
+        '--help': Boolean,
+        '-t': '--target',
+        '-f': '--firmware',
+        '-a': '--arch',
+        '-o': '--out',
+        '-q': '--quiet',
+        '-c': '--config',
+        '-h': '--help',
+      },
+      argv,
+      'generate',
+    );
+    if (flags['--help']) return (io.out(this.help), 0);
     const { config, target, firmware } = await settings({ ...flags, '--arch': undefined }, 'generate', io);
     const archFlag = flags['--arch'];
-    const arches = archFlag ? (archFlag === 'all' ? 'all' as const : archFlag.split(',').map((s) => s.trim())) : config.arches;
-    const formats = flags['--format'] ? flags['--format'].split(',').map((s) => s.trim()).filter(Boolean) : config.formats ?? DEFAULT_FORMATS;
+    const arches = archFlag ? (archFlag === 'all' ? ('all' as const) : archFlag.split(',').map((s) => s.trim())) : config.arches;
+    const formats = flags['--format']
+      ? flags['--format']
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : (config.formats ?? DEFAULT_FORMATS);
     const results = generate(target, {
       ...(firmware !== undefined ? { firmware } : {}),
       ...(arches ? { arches } : {}),
@@ -68,13 +94,29 @@ Examples:
     });
     const outFlag = flags['--out'];
     // '-' is stdout only on the command line; in sysgate.config.json "out" is always a directory.
-    const out = outFlag === STDOUT ? STDOUT : outFlag ? resolve(io.cwd, outFlag) : config.out ?? resolve(io.cwd, 'sysgate-out');
+    const out = outFlag === STDOUT ? STDOUT : outFlag ? resolve(io.cwd, outFlag) : (config.out ?? resolve(io.cwd, 'sysgate-out'));
     if (out === STDOUT && flags['--json']) throw new InputError('--out - and --json both want stdout; choose one');
-    const w = writeOutput(out, results.flatMap((r) => r.files), io);
+    const w = writeOutput(
+      out,
+      results.flatMap((r) => r.files),
+      io,
+    );
     if (w.to === 'stdout') return 0;
     const written = w.paths;
     if (flags['--json']) {
-      io.out(json({ out, filters: results.map((r) => ({ baseName: r.baseName, arches: r.arches, firmware: r.firmware, stats: r.stats, files: r.files.map((f) => f.name), ...(r.runtime ? { runtime: { ...r.runtime, foreignArch: FOREIGN_ARCH_NOTE } } : {}) })) }));
+      io.out(
+        json({
+          out,
+          filters: results.map((r) => ({
+            baseName: r.baseName,
+            arches: r.arches,
+            firmware: r.firmware,
+            stats: r.stats,
+            files: r.files.map((f) => f.name),
+            ...(r.runtime ? { runtime: { ...r.runtime, foreignArch: FOREIGN_ARCH_NOTE } } : {}),
+          })),
+        }),
+      );
     } else if (!flags['--quiet']) {
       for (const r of results) {
         io.out(`${bold(io, r.baseName)}: ${r.stats.length} instructions, worst path ${r.stats.worstPath}, average ${r.stats.averagePath.toFixed(1)}\n`);

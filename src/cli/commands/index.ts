@@ -21,12 +21,32 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'syscalls', summary: 'the effective allow list of a target at a firmware version and arch', load: async () => syscallsCommand },
   { name: 'explain', summary: 'allowed or denied, what the app sees, since when, why, and the fix', load: async () => explainCommand },
   { name: 'compat', summary: 'what changes for an app between two firmware versions', load: async () => compatCommand },
-  { name: 'generate', summary: 'seccomp filters for a target: raw BPF, C header, OCI, systemd, libseccomp C, listing', load: async () => (await import('./generate.ts')).generateCommand },
-  { name: 'check', summary: 'will an ELF binary survive the target\'s policy? denied syscalls, fallbacks, fatal calls', load: async () => (await import('./check.ts')).checkCommand },
-  { name: 'cc', summary: 'compiler wrapper: link the shim, then check the linked binary against the target', load: async () => (await import('./cc.ts')).ccCommand },
-  { name: 'shim', summary: 'C source of a libc shim: denied calls mapped to allowed fallbacks, or ENOSYS without the kernel', load: async () => (await import('./shim.ts')).shimCommand },
+  {
+    name: 'generate',
+    summary: 'seccomp filters for a target: raw BPF, C header, OCI, systemd, libseccomp C, listing',
+    load: async () => (await import('./generate.ts')).generateCommand,
+  },
+  {
+    name: 'check',
+    summary: "will an ELF binary survive the target's policy? denied syscalls, fallbacks, fatal calls",
+    load: async () => (await import('./check.ts')).checkCommand,
+  },
+  {
+    name: 'cc',
+    summary: 'compiler wrapper: link the shim, then check the linked binary against the target',
+    load: async () => (await import('./cc.ts')).ccCommand,
+  },
+  {
+    name: 'shim',
+    summary: 'C source of a libc shim: denied calls mapped to allowed fallbacks, or ENOSYS without the kernel',
+    load: async () => (await import('./shim.ts')).shimCommand,
+  },
   { name: 'bpf', summary: 'disassemble, run (emulate) or audit any raw seccomp filter', load: async () => (await import('./bpf.ts')).bpfCommand },
-  { name: 'run', summary: 'run a program under the device\'s rules: every denied call, what the device does with it, how it ended', load: async () => (await import('./run.ts')).runCommand },
+  {
+    name: 'run',
+    summary: "run a program under the device's rules: every denied call, what the device does with it, how it ended",
+    load: async () => (await import('./run.ts')).runCommand,
+  },
   { name: 'init', summary: 'write the CMake module or the Make fragment into a project', load: async () => (await import('./init.ts')).initCommand },
   { name: 'demo', summary: 'the main job on the bundled example (what `npm start` runs)', load: async () => (await import('./demo.ts')).demoCommand },
 ];

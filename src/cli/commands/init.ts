@@ -55,12 +55,12 @@ Examples:
 `,
   async run(argv, io) {
     const flags = parseArgs({ '--dir': String, '--force': Boolean, '--json': Boolean, '--help': Boolean, '-h': '--help' }, argv, 'init');
-    if (flags['--help']) return io.out(this.help), 0;
+    if (flags['--help']) return (io.out(this.help), 0);
     const kind = flags._[0];
     if (kind !== 'cmake' && kind !== 'make') throw new InputError("say which: 'sysgate init cmake' or 'sysgate init make'");
     const k = KINDS[kind];
     // A directory named '-' is almost surely a mistake for stdout, which init does not offer.
-    if (flags['--dir'] === '-') throw new InputError("--dir -: init writes a file into your project; give a directory");
+    if (flags['--dir'] === '-') throw new InputError('--dir -: init writes a file into your project; give a directory');
     const dir = resolve(io.cwd, flags['--dir'] ?? k.dir);
     const path = join(dir, k.file);
     // lstat, not exists: a dangling symlink there is an existing name too (it would be replaced).

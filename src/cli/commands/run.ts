@@ -49,7 +49,9 @@ function textReport(r: RunReport, io: Io): string {
   lines.push(`${bold(io, 'sysgate run')}: ${r.program} under ${r.target}${fw} (${r.arch}), ${r.mode} (${r.runner.kind}: ${r.runner.detail})`);
   const how = r.killed
     ? red(io, `killed (SIGSYS on the device) by ${r.killed.name}`)
-    : r.exit.code !== null ? `exit code ${r.exit.code}` : `killed by ${r.exit.signal}`;
+    : r.exit.code !== null
+      ? `exit code ${r.exit.code}`
+      : `killed by ${r.exit.signal}`;
   lines.push(`  ended: ${how}`);
   if (r.denied.length === 0) lines.push('  denied: none');
   else {
@@ -71,12 +73,26 @@ export const runCommand: Command = {
     const dd = argvIn.indexOf('--');
     const own = dd < 0 ? argvIn : argvIn.slice(0, dd);
     const rest = dd < 0 ? [] : argvIn.slice(dd + 1);
-    const flags = parseArgs({
-      '--target': String, '--firmware': String, '--arch': String, '--sysroot': String, '--report': String, '--config': String,
-      '--json': Boolean, '--help': Boolean,
-      '-t': '--target', '-f': '--firmware', '-a': '--arch', '-c': '--config', '-h': '--help',
-    }, own, 'run');
-    if (flags['--help']) return io.out(HELP), 0;
+    const flags = parseArgs(
+      {
+        '--target': String,
+        '--firmware': String,
+        '--arch': String,
+        '--sysroot': String,
+        '--report': String,
+        '--config': String,
+        '--json': Boolean,
+        '--help': Boolean,
+        '-t': '--target',
+        '-f': '--firmware',
+        '-a': '--arch',
+        '-c': '--config',
+        '-h': '--help',
+      },
+      own,
+      'run',
+    );
+    if (flags['--help']) return (io.out(HELP), 0);
     if (flags._.length) throw new InputError(`put the program after -- (sysgate run --target T -- ${flags._[0]} ...)`);
     const [program, ...args] = rest;
     if (program === undefined) throw new InputError("name a program to run after -- (see 'sysgate run --help')");

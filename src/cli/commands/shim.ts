@@ -57,12 +57,31 @@ Examples:
   sysgate shim --target codesafe5 --firmware 13.5 --arch ppc64 --json
 `,
   async run(argv, io) {
-    const flags = parseArgs({
-      '--target': String, '--firmware': String, '--arch': String, '--out': String,
-      '--flags': Boolean, '--cflags': Boolean, '--libs': Boolean, '--cc': String, '--sigsys': Boolean, '--json': Boolean, '--quiet': Boolean, '--help': Boolean,
-      '-t': '--target', '-f': '--firmware', '-a': '--arch', '-o': '--out', '-q': '--quiet', '-h': '--help',
-    }, argv, 'shim');
-    if (flags['--help']) return io.out(this.help), 0;
+    const flags = parseArgs(
+      {
+        '--target': String,
+        '--firmware': String,
+        '--arch': String,
+        '--out': String,
+        '--flags': Boolean,
+        '--cflags': Boolean,
+        '--libs': Boolean,
+        '--cc': String,
+        '--sigsys': Boolean,
+        '--json': Boolean,
+        '--quiet': Boolean,
+        '--help': Boolean,
+        '-t': '--target',
+        '-f': '--firmware',
+        '-a': '--arch',
+        '-o': '--out',
+        '-q': '--quiet',
+        '-h': '--help',
+      },
+      argv,
+      'shim',
+    );
+    if (flags['--help']) return (io.out(this.help), 0);
     const { policy } = await policyFromFlags(flags, 'shim', io);
     const generated = generateShim(policy, { sigsys: !!flags['--sigsys'] });
     const toStdout = flags['--out'] === STDOUT;
@@ -104,7 +123,8 @@ Examples:
  * --export-dynamic-symbol, a dynamic list in `out` instead (one more file of the result).
  */
 function withExportMode(shim: ShimResult, out: string, cc: string | undefined, env: Readonly<Record<string, string | undefined>>, cwd: string): ShimResult {
-  const mode = exportModeFromEnv(env) ?? (cc ? probedExportMode(parseInvocation(cc.trim().split(/\s+/), cwd).driver, defaultCacheDir(env)) : 'export-dynamic-symbol');
+  const mode =
+    exportModeFromEnv(env) ?? (cc ? probedExportMode(parseInvocation(cc.trim().split(/\s+/), cwd).driver, defaultCacheDir(env)) : 'export-dynamic-symbol');
   if (mode === 'export-dynamic-symbol') return shim;
   const name = shim.files[0]!.name.replace(/\.shim\.c$/, '.dynlist');
   const list = { name, content: dynamicListText(exportSymbols(shim.flags.ldflags)) };

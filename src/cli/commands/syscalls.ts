@@ -7,7 +7,10 @@ import { bold, dim, json, table, type Command, type Io } from '../io.ts';
 import { policyFromFlags, TARGET_FLAGS } from './common.ts';
 import { FOREIGN_ARCH_NOTE, runtimeProfile, withRuntime, type RuntimeAddition, type RuntimeProfile } from '../../policy/runtimes.ts';
 
-interface RuntimeView { profile: RuntimeProfile; addition: RuntimeAddition }
+interface RuntimeView {
+  profile: RuntimeProfile;
+  addition: RuntimeAddition;
+}
 
 export const syscallsCommand: Command = {
   name: 'syscalls',
@@ -41,7 +44,7 @@ Examples:
 `,
   async run(argv, io) {
     const flags = parseArgs({ ...TARGET_FLAGS, '--runtime': String }, argv, 'syscalls');
-    if (flags['--help']) return io.out(this.help), 0;
+    if (flags['--help']) return (io.out(this.help), 0);
     let { policy } = await policyFromFlags(flags, 'syscalls', io);
     let rt: RuntimeView | undefined;
     if (flags['--runtime'] !== undefined) {
@@ -50,25 +53,35 @@ Examples:
       policy = done.policy;
       rt = { profile, addition: done.addition };
     }
-    io.out(flags['--json'] ? json({ ...policyJson(policy), ...(rt ? { runtime: runtimeJson(rt) } : {}) }) : policyText(policy, io) + (rt ? runtimeText(rt) : ''));
+    io.out(
+      flags['--json'] ? json({ ...policyJson(policy), ...(rt ? { runtime: runtimeJson(rt) } : {}) }) : policyText(policy, io) + (rt ? runtimeText(rt) : ''),
+    );
     return 0;
   },
 };
 
 function runtimeJson({ profile, addition }: RuntimeView) {
   return {
-    name: profile.name, engine: profile.engine.runtime, version: profile.engine.version, debianPackage: profile.engine.debianPackage,
+    name: profile.name,
+    engine: profile.engine.runtime,
+    version: profile.engine.version,
+    debianPackage: profile.engine.debianPackage,
     ...(profile.via ? { via: profile.via } : {}),
-    added: addition.added, alreadyAllowed: addition.alreadyAllowed, measured: profile.engine.command, runs: profile.engine.runs,
+    added: addition.added,
+    alreadyAllowed: addition.alreadyAllowed,
+    measured: profile.engine.command,
+    runs: profile.engine.runs,
     foreignArch: FOREIGN_ARCH_NOTE,
   };
 }
 
 function runtimeText({ profile, addition }: RuntimeView): string {
   const m = profile.engine;
-  return `${profile.via ? `${profile.via}\n` : ''}${m.version} (Debian ${m.debianPackage}) calls after loading the filter: ${m.calls.map((c) => c.name).join(', ')}` +
+  return (
+    `${profile.via ? `${profile.via}\n` : ''}${m.version} (Debian ${m.debianPackage}) calls after loading the filter: ${m.calls.map((c) => c.name).join(', ')}` +
     ` (${m.runs} measured runs); added ${addition.added.length ? addition.added.join(', ') : 'nothing'}, the rest the target allows.\n` +
-    `These stay allowed for the container's program too. Note: ${FOREIGN_ARCH_NOTE}.\n`;
+    `These stay allowed for the container's program too. Note: ${FOREIGN_ARCH_NOTE}.\n`
+  );
 }
 
 /** A rule's action and conditions; a rule made of several entries lists each entry's clause. */
@@ -132,11 +145,7 @@ export function policyJson(p: Policy) {
 function policyText(p: Policy, io: Io): string {
   const rows = [[dim(io, 'NR'), dim(io, 'NAME'), dim(io, 'SINCE'), dim(io, 'NOTES')]];
   for (const r of p.rules) {
-    const notes = [
-      describeProvenance(r.provenance),
-      ...ruleNotes(r),
-      r.limit ? 'limit enforced on the device only' : '',
-    ].filter(Boolean).join('; ');
+    const notes = [describeProvenance(r.provenance), ...ruleNotes(r), r.limit ? 'limit enforced on the device only' : ''].filter(Boolean).join('; ');
     rows.push([String(r.nr), r.name, r.since ? showFirmware(r.since) : '-', notes]);
   }
   const abi = abiNote(p);
@@ -148,7 +157,8 @@ function policyText(p: Policy, io: Io): string {
   const listed = p.rules.filter((r) => r.provenance.kind === 'target' || r.provenance.kind === 'group').length + p.absent.length;
   const fam = p.rules.filter((r) => r.provenance.kind === 'family').length;
   const ess = p.rules.filter((r) => r.provenance.kind === 'essential').length;
-  out += `\n${listed} listed by the target, ${p.rules.length} syscall numbers allowed on ${p.arch.name}` +
+  out +=
+    `\n${listed} listed by the target, ${p.rules.length} syscall numbers allowed on ${p.arch.name}` +
     ` (${fam} from families, ${ess} arch essentials); anything else: ${formatAction(p.defaultAction)}\n`;
   return out;
 }

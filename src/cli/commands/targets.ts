@@ -22,7 +22,7 @@ Examples:
 `,
   async run(argv, io) {
     const flags = parseArgs({ '--json': Boolean, '--help': Boolean, '-h': '--help' }, argv, 'targets');
-    if (flags['--help']) return io.out(this.help), 0;
+    if (flags['--help']) return (io.out(this.help), 0);
     const targets = await Promise.all(shippedTargetIds().map((id) => loadTarget(id)));
     const list = targets.map((t) => ({
       id: t.id,
@@ -35,11 +35,12 @@ Examples:
       syscalls: t.entries.length,
       ...(t.abi ? { abi: t.abi, names: t.expandFamilies === 'operations' ? 'operations' : 'literal' } : {}),
     }));
-    if (flags['--json']) return io.out(json(list)), 0;
+    if (flags['--json']) return (io.out(json(list)), 0);
     for (const t of list) {
       io.out(`${bold(io, t.id)}  ${t.title}\n`);
       io.out(`  arches: ${t.arches.join(', ')} (default ${t.defaultArch})\n`);
-      if (t.abi) io.out(`  names and numbers: the ${t.abi} syscall ABI${t.names === 'operations' ? `; on other arches, the same operations under their names` : ''}\n`);
+      if (t.abi)
+        io.out(`  names and numbers: the ${t.abi} syscall ABI${t.names === 'operations' ? `; on other arches, the same operations under their names` : ''}\n`);
       if (t.firmwares.length) io.out(`  firmware: ${t.firmwares.map(showFirmware).join(', ')}\n`);
       io.out(`  default action: ${t.defaultActions.map((d) => (d.range === '*' ? d.action : `${d.range}: ${d.action}`)).join('; ')}\n`);
       io.out(`  ${t.syscalls} syscalls listed\n\n`);

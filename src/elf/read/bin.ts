@@ -60,7 +60,13 @@ export class Bin {
   readonly len: number;
   readonly buf: Buffer;
 
-  constructor(readonly bytes: Uint8Array, readonly file: string, readonly le: boolean, readonly is64: boolean, readonly src: ElfBytes) {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly file: string,
+    readonly le: boolean,
+    readonly is64: boolean,
+    readonly src: ElfBytes,
+  ) {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.len = bytes.byteLength;
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -127,13 +133,29 @@ export function symType(t: number): ElfSymbolType {
 export function readSection(b: Bin, o: number, index: number): Section {
   return b.is64
     ? {
-      index, name: b.u32(o), type: b.u32(o + 4), flags: b.u64(o + 8), addr: b.u64(o + 16), offset: b.u64(o + 24),
-      size: b.u64(o + 32), link: b.u32(o + 40), info: b.u32(o + 44), entsize: b.u64(o + 56),
-    }
+        index,
+        name: b.u32(o),
+        type: b.u32(o + 4),
+        flags: b.u64(o + 8),
+        addr: b.u64(o + 16),
+        offset: b.u64(o + 24),
+        size: b.u64(o + 32),
+        link: b.u32(o + 40),
+        info: b.u32(o + 44),
+        entsize: b.u64(o + 56),
+      }
     : {
-      index, name: b.u32(o), type: b.u32(o + 4), flags: b.u32(o + 8), addr: b.u32(o + 12), offset: b.u32(o + 16),
-      size: b.u32(o + 20), link: b.u32(o + 24), info: b.u32(o + 28), entsize: b.u32(o + 36),
-    };
+        index,
+        name: b.u32(o),
+        type: b.u32(o + 4),
+        flags: b.u32(o + 8),
+        addr: b.u32(o + 12),
+        offset: b.u32(o + 16),
+        size: b.u32(o + 20),
+        link: b.u32(o + 24),
+        info: b.u32(o + 28),
+        entsize: b.u32(o + 36),
+      };
 }
 
 export function sectionStrTab(b: Bin, s: Section, what: string): StrTab {

@@ -44,7 +44,13 @@ export function readCode(img: Image, entry: number, read: boolean): ElfExecRegio
       img.disagree(`${img.sectionName(atEntry)}, which holds the entry point, is not SHF_EXECINSTR; scanning the executable segments`);
     }
     const outside = sections.filter((s) => (s.flags & SHF_EXECINSTR) !== 0 && s.type !== SHT_NOBITS && s.size > 0 && !inExec(s.addr));
-    if (outside.length > 0) img.disagree(`${outside.slice(0, 3).map((s) => img.sectionName(s)).join(', ')}${outside.length > 3 ? ', ...' : ''} SHF_EXECINSTR outside every executable segment; not code at run time`);
+    if (outside.length > 0)
+      img.disagree(
+        `${outside
+          .slice(0, 3)
+          .map((s) => img.sectionName(s))
+          .join(', ')}${outside.length > 3 ? ', ...' : ''} SHF_EXECINSTR outside every executable segment; not code at run time`,
+      );
   }
 
   return exec;

@@ -65,9 +65,12 @@ export function readDynamic(img: Image): Dynamic {
     const { off, room } = img.vaddrRoom(dynSeg.vaddr, 'PT_DYNAMIC');
     // ld.so reads to DT_NULL; p_filesz only bounds us (never past the segment's file image).
     dynRange = { off, size: Math.min(room, Math.max(dynSeg.filesz, 0)) };
-    if (dynSeg.offset !== off) img.warnings.push(`PT_DYNAMIC's p_offset 0x${dynSeg.offset.toString(16)} is not where its address 0x${dynSeg.vaddr.toString(16)} is loaded from (0x${off.toString(16)}); using the address, as ld.so does`);
+    if (dynSeg.offset !== off)
+      img.warnings.push(
+        `PT_DYNAMIC's p_offset 0x${dynSeg.offset.toString(16)} is not where its address 0x${dynSeg.vaddr.toString(16)} is loaded from (0x${off.toString(16)}); using the address, as ld.so does`,
+      );
     const ds = sections.find((s) => s.type === SHT_DYNAMIC);
-    if (sections.length > 0 && (!ds || ds.addr !== dynSeg.vaddr)) img.disagree('no SHT_DYNAMIC section at PT_DYNAMIC\'s address; using the dynamic segment');
+    if (sections.length > 0 && (!ds || ds.addr !== dynSeg.vaddr)) img.disagree("no SHT_DYNAMIC section at PT_DYNAMIC's address; using the dynamic segment");
   } else if (dynSec) {
     dynRange = { off: dynSec.offset, size: dynSec.size };
   }

@@ -5,8 +5,20 @@
  */
 import { type Bin, type RawSym, readSymbols, type Section, sectionStrTab, type StrTab } from './bin.ts';
 import {
-  DT_GNU_HASH, DT_HASH, DT_JMPREL, DT_REL, DT_RELA, DT_STRTAB, DT_SYMENT,
-  DT_SYMTAB, DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM, DT_VERSYM, type Dynamic,
+  DT_GNU_HASH,
+  DT_HASH,
+  DT_JMPREL,
+  DT_REL,
+  DT_RELA,
+  DT_STRTAB,
+  DT_SYMENT,
+  DT_SYMTAB,
+  DT_VERDEF,
+  DT_VERDEFNUM,
+  DT_VERNEED,
+  DT_VERNEEDNUM,
+  DT_VERSYM,
+  type Dynamic,
 } from './dynamic.ts';
 import type { Image } from './layout.ts';
 import { relocSymbolEnd } from './relocs.ts';
@@ -54,9 +66,10 @@ export function readDynamicSymbols(img: Image, d: Dynamic): DynamicSymbols {
       dynsyms = readSymbols(b, symOff, count * entsize, entsize, dynStr, 'dynamic symbol table');
       if (sections.length > 0) {
         const sec = sections.find((s) => s.addr === symAddr && s.type !== SHT_NOBITS && s.size > 0);
-        if (!sec) img.disagree('no section at DT_SYMTAB\'s address; using the dynamic segment');
+        if (!sec) img.disagree("no section at DT_SYMTAB's address; using the dynamic segment");
         else if (sec.type !== SHT_DYNSYM) img.disagree(`${img.sectionName(sec)} is not SHT_DYNSYM; using the dynamic segment`);
-        else if (sec.size !== count * entsize) img.disagree(`${img.sectionName(sec)} has ${Math.floor(sec.size / entsize)} symbols, the hash table ${count}; using the hash table`);
+        else if (sec.size !== count * entsize)
+          img.disagree(`${img.sectionName(sec)} has ${Math.floor(sec.size / entsize)} symbols, the hash table ${count}; using the hash table`);
       }
       const vsAddr = dyn.get(DT_VERSYM);
       if (vsAddr !== undefined) versym = { off: img.vaddrToOffset(vsAddr, count * 2, 'DT_VERSYM'), count };
@@ -111,9 +124,7 @@ export function readDynamicSymbols(img: Image, d: Dynamic): DynamicSymbols {
  * symoffset). Only when neither exists is the table bounded by the next dynamic table after
  * it (normally .dynstr), as readelf does.
  */
-function dynsymCount(
-  img: Image, dyn: Map<number, number>, symAddr: number, entsize: number,
-): number {
+function dynsymCount(img: Image, dyn: Map<number, number>, symAddr: number, entsize: number): number {
   const b = img.b;
   const hash = dyn.get(DT_HASH);
   if (hash !== undefined) {

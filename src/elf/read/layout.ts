@@ -4,7 +4,7 @@
  * the way the loader maps them, section names, and the warnings list.
  */
 import { InputError } from '../../errors.ts';
-import { type ElfBytes } from '../source.ts';
+import type { ElfBytes } from '../source.ts';
 import { Bin, type RawSym, readSection, readSymbols, type Section, sectionStrTab, type Segment, type StrTab } from './bin.ts';
 
 const PT_LOAD = 1;
@@ -50,12 +50,20 @@ export function readHeader(src: ElfBytes, file: string): Header {
   const eType = b.u16(16);
   const h = is64 ? 54 : 42;
   const hdr: Header = {
-    b, eType, machine: b.u16(18), entry: b.word(24),
+    b,
+    eType,
+    machine: b.u16(18),
+    entry: b.word(24),
     phoff: is64 ? b.u64(32) : b.u32(28),
     shoff: is64 ? b.u64(40) : b.u32(32),
     flags: b.u32(is64 ? 48 : 36),
-    h, phentsize: b.u16(h), phnum: b.u16(h + 2), shentsize: b.u16(h + 4),
-    shStd: is64 ? 64 : 40, phStd: is64 ? 56 : 32, isRel: eType === 1,
+    h,
+    phentsize: b.u16(h),
+    phnum: b.u16(h + 2),
+    shentsize: b.u16(h + 4),
+    shStd: is64 ? 64 : 40,
+    phStd: is64 ? 56 : 32,
+    isRel: eType === 1,
   };
   // Extended numbering (phnum 0xffff) lives in section header 0; the kernel does not know it,
   // so only an object file (which the kernel never loads) may use it for phnum.
@@ -78,9 +86,11 @@ export function readSegments(hdr: Header): Segment[] {
     b.check(phoff, phnum * phentsize, 'program header table');
     for (let i = 0; i < phnum; i++) {
       const o = phoff + i * phentsize;
-      segments.push(b.is64
-        ? { type: b.u32(o), flags: b.u32(o + 4), offset: b.u64(o + 8), vaddr: b.u64(o + 16), filesz: b.u64(o + 32), memsz: b.u64(o + 40) }
-        : { type: b.u32(o), offset: b.u32(o + 4), vaddr: b.u32(o + 8), filesz: b.u32(o + 16), memsz: b.u32(o + 20), flags: b.u32(o + 24) });
+      segments.push(
+        b.is64
+          ? { type: b.u32(o), flags: b.u32(o + 4), offset: b.u64(o + 8), vaddr: b.u64(o + 16), filesz: b.u64(o + 32), memsz: b.u64(o + 40) }
+          : { type: b.u32(o), offset: b.u32(o + 4), vaddr: b.u32(o + 8), filesz: b.u32(o + 16), memsz: b.u32(o + 20), flags: b.u32(o + 24) },
+      );
     }
   }
   return segments;

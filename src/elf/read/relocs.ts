@@ -92,7 +92,8 @@ export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: R
     }
     const off = seg.offset + (t.addr - seg.vaddr);
     const room = Math.max(0, Math.min(seg.filesz - (t.addr - seg.vaddr), b.len - off));
-    if (t.size > room) img.warnings.push(`${t.what} extends past its segment's file image; ${Math.floor(room / step)} of its ${Math.floor(t.size / step)} relocations read`);
+    if (t.size > room)
+      img.warnings.push(`${t.what} extends past its segment's file image; ${Math.floor(room / step)} of its ${Math.floor(t.size / step)} relocations read`);
     const n = Math.floor(Math.min(t.size, room) / step);
     if (n > 0) b.check(off, n * step, t.what);
     let outside = 0;
@@ -108,7 +109,10 @@ export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: R
       }
       out.push(r);
     }
-    if (outside > 0) img.warnings.push(`${t.what}: ${outside} relocation${outside === 1 ? ' names a symbol' : 's name symbols'} past the ${dynsyms.length} of the dynamic symbol table; not read`);
+    if (outside > 0)
+      img.warnings.push(
+        `${t.what}: ${outside} relocation${outside === 1 ? ' names a symbol' : 's name symbols'} past the ${dynsyms.length} of the dynamic symbol table; not read`,
+      );
   }
   return out;
 }

@@ -66,7 +66,7 @@ export function readCodeSymbols(hdr: Header, img: Image, dynsyms: RawSym[], symt
     return undefined;
   };
   // ELFv1's e_entry is a descriptor too: the kernel starts at the address it holds.
-  const codeEntry = opdDescriptors ? descriptorEntry(entry) ?? entry : entry;
+  const codeEntry = opdDescriptors ? (descriptorEntry(entry) ?? entry) : entry;
   const symbols: ElfSymbol[] = [];
   const mappingSymbols: ElfMappingSymbol[] = [];
   const isArm = machine === EM_ARM;
@@ -108,9 +108,13 @@ export function readCodeSymbols(hdr: Header, img: Image, dynsyms: RawSym[], symt
     }
     const bind = s.info >> 4;
     const sym: ElfSymbol = {
-      name: s.name, value, size: s.size, type,
+      name: s.name,
+      value,
+      size: s.size,
+      type,
       bind: bind === STB_LOCAL ? 'local' : bind === STB_WEAK ? 'weak' : 'global',
-      shndx: s.shndx, dynamic,
+      shndx: s.shndx,
+      dynamic,
     };
     if (thumb) sym.thumb = true;
     symbols.push(sym);

@@ -152,8 +152,9 @@ function branchTarget(w: number): number | undefined {
 
 function dataRanges(ctx: ScanContext, region: ElfExecRegion): [number, number][] {
   const out: [number, number][] = [];
-  const ms = ctx.elf.mappingSymbols.filter((m) =>
-    m.addr >= region.addr && m.addr < region.addr + region.size && (ctx.elf.type !== 'rel' || m.shndx === region.shndx));
+  const ms = ctx.elf.mappingSymbols.filter(
+    (m) => m.addr >= region.addr && m.addr < region.addr + region.size && (ctx.elf.type !== 'rel' || m.shndx === region.shndx),
+  );
   for (let i = 0; i < ms.length; i++) {
     if (ms[i]!.kind === 'd') out.push([ms[i]!.addr, ms[i + 1]?.addr ?? region.addr + region.size]);
   }

@@ -38,7 +38,7 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
   const targets = new Bits(region.size, 1);
   const key = ctx.key(region);
   const doSyscall = ctx.funcs.byNameLookup('__libc_do_syscall');
-  let doSyscallAddr = doSyscall && (ctx.elf.type !== 'rel') ? doSyscall.start : undefined;
+  let doSyscallAddr = doSyscall && ctx.elf.type !== 'rel' ? doSyscall.start : undefined;
 
   // Pass 1: decode, find sites and branch targets. Thumb is swept per range to keep instruction boundaries.
   interface Pending {
@@ -85,8 +85,14 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
         if ((h & 0xff00) === 0xdf00 && (mapped || h === 0xdf00)) {
           pending.push({ addr: region.addr + o, isa: 'thumb', kind: 'svc', reg: R7, idx: k, thumbRange: sw, rangeStart: r.start });
           // Without symbols, recognise glibc's __libc_do_syscall by its body: push {r7, lr}; mov r7, ip; svc 0
-          if (doSyscallAddr === undefined && ctx.elf.type !== 'rel' && k >= 2 && sw.starts[k - 2] === o - 4 &&
-            dv.getUint16(region.offset + o - 4, le) === 0xb580 && dv.getUint16(region.offset + o - 2, le) === 0x4667) {
+          if (
+            doSyscallAddr === undefined &&
+            ctx.elf.type !== 'rel' &&
+            k >= 2 &&
+            sw.starts[k - 2] === o - 4 &&
+            dv.getUint16(region.offset + o - 4, le) === 0xb580 &&
+            dv.getUint16(region.offset + o - 2, le) === 0x4667
+          ) {
             doSyscallAddr = region.addr + o - 4;
           }
         }
@@ -102,7 +108,7 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
         const first = Math.ceil((r.start - region.addr) / 4) * 4;
         for (let o = first; o + 4 <= r.end - region.addr; o += 4) {
           const w = dv.getUint32(region.offset + o, le);
-          if ((w & 0x0f000000) === 0x0b000000 && (w >>> 28) !== 0xf && region.addr + o + 8 + ((w << 8) >> 6) === doSyscallAddr) {
+          if ((w & 0x0f000000) === 0x0b000000 && w >>> 28 !== 0xf && region.addr + o + 8 + ((w << 8) >> 6) === doSyscallAddr) {
             pending.push({ addr: region.addr + o, isa: 'arm', kind: 'libc_do_syscall', reg: IP, idx: -1, rangeStart: r.start });
           }
         }
@@ -144,7 +150,7 @@ function modeRanges(ctx: ScanContext, region: ElfExecRegion): Range[] {
   const ms = ctx.elf.mappingSymbols.filter((m) => m.addr >= lo && m.addr < hi && (!rel || m.shndx === region.shndx) && m.kind !== 'x');
   const funcs = ctx.funcs.list(ctx.key(region)).filter((f) => f.start >= lo && f.start < hi);
   const thumbs = funcs.filter((f) => f.thumb).length;
-  const fallback: Mode = funcs.length > 0 ? (thumbs * 2 >= funcs.length ? 't' : 'a') : (ctx.elf.entry & 1 ? 't' : 'a');
+  const fallback: Mode = funcs.length > 0 ? (thumbs * 2 >= funcs.length ? 't' : 'a') : ctx.elf.entry & 1 ? 't' : 'a';
   const out: Range[] = [];
   if (ms.length > 0) {
     if (ms[0]!.addr > lo) out.push({ start: lo, end: ms[0]!.addr, mode: fallback });
@@ -211,7 +217,7 @@ function recoverArm(ctx: ScanContext, region: ElfExecRegion, i: number, orig: nu
     if ((w & 0x0ff00000) === 0x03000000 && rd === reg) {
       if (!always) return { k: 'unknown', why: `${name} set conditionally` };
       const lo16 = ((w >>> 4) & 0xf000) | (w & 0xfff);
-      return { k: 'const', v: high !== undefined ? (high * 0x10000) + lo16 : lo16 };
+      return { k: 'const', v: high !== undefined ? high * 0x10000 + lo16 : lo16 };
     }
     if ((w & 0x0ff00000) === 0x03400000 && rd === reg) {
       if (!always || high !== undefined) return { k: 'unknown', why: `${name} set by movt` };
@@ -228,7 +234,7 @@ function recoverArm(ctx: ScanContext, region: ElfExecRegion, i: number, orig: nu
     if ((w & 0x0f7f0000) === 0x051f0000 && rd === reg) {
       if (!always) return { k: 'unknown', why: `${name} set conditionally` };
       const off = w & 0xfff;
-      const lit = ctx.word32(addr + 8 + ((w & 0x00800000) ? off : -off), region);
+      const lit = ctx.word32(addr + 8 + (w & 0x00800000 ? off : -off), region);
       if (lit === undefined) return { k: 'unknown', why: `${name} loaded from a literal outside the code` };
       return withHigh(lit, high);
     }
@@ -267,7 +273,7 @@ function armEffect(w: number, reg: number): 'none' | 'branch' | 'call' | 'write'
   const rd = (w >>> 12) & 0xf;
   const rn = (w >>> 16) & 0xf;
   const top = (w >>> 25) & 7;
-  if (top === 0b101) return (w & 0x01000000) ? 'call' : 'branch';
+  if (top === 0b101) return w & 0x01000000 ? 'call' : 'branch';
   if ((w & 0x0ffffff0) === 0x012fff10) return 'branch'; // bx
   if ((w & 0x0ffffff0) === 0x012fff30) return 'call'; // blx reg
   if ((w & 0x0f000000) === 0x0f000000) return 'none'; // svc: the kernel preserves r1-r14
@@ -281,12 +287,12 @@ function armEffect(w: number, reg: number): 'none' | 'branch' | 'call' | 'write'
       return rd === reg ? 'write' : 'none';
     }
     const opc = (w >>> 21) & 0xf;
-    if (opc >= 8 && opc <= 11) return (w & 0x00100000) ? 'none' : (rd === reg ? 'write' : 'none'); // tst/teq/cmp/cmn
+    if (opc >= 8 && opc <= 11) return w & 0x00100000 ? 'none' : rd === reg ? 'write' : 'none'; // tst/teq/cmp/cmn
     if (rd === 15) return 'branch';
     return rd === reg ? 'write' : 'none';
   }
   if (top === 0b010 || top === 0b011) {
-    if (top === 0b011 && (w & 0x10)) return rd === reg || rn === reg ? 'write' : 'none'; // media
+    if (top === 0b011 && w & 0x10) return rd === reg || rn === reg ? 'write' : 'none'; // media
     const load = (w & 0x00100000) !== 0;
     const wb = (w & 0x01000000) === 0 || (w & 0x00200000) !== 0;
     if (wb && rn === reg) return 'write';
@@ -295,9 +301,9 @@ function armEffect(w: number, reg: number): 'none' | 'branch' | 'call' | 'write'
   }
   if (top === 0b100) {
     const load = (w & 0x00100000) !== 0;
-    if ((w & 0x00200000) && rn === reg) return 'write';
-    if (load && (w & 0x8000)) return 'branch';
-    return load && (w & (1 << reg)) ? 'write' : 'none';
+    if (w & 0x00200000 && rn === reg) return 'write';
+    if (load && w & 0x8000) return 'branch';
+    return load && w & (1 << reg) ? 'write' : 'none';
   }
   // Coprocessor / VFP transfers: conservative.
   return rd === reg || rn === reg ? 'write' : 'none';
@@ -324,7 +330,7 @@ function sweepThumb(ctx: ScanContext, region: ElfExecRegion, r: Range, targets: 
   const cond = new Uint8Array(cap);
   let count = 0;
   let it = 0; // remaining instructions in an IT block
-  for (let o = start; o + 2 <= end;) {
+  for (let o = start; o + 2 <= end; ) {
     const h = dv.getUint16(region.offset + o, le);
     starts[count] = o;
     if (it > 0) {
@@ -366,8 +372,8 @@ function thumbBranchOffset(h: number, h2: number): number | undefined {
     return (imm << 11) >> 11;
   }
   if ((h2 & 0xd000) === 0x9000 || (h2 & 0xd000) === 0xd000) {
-    const i1 = (~(j1 ^ s)) & 1;
-    const i2 = (~(j2 ^ s)) & 1;
+    const i1 = ~(j1 ^ s) & 1;
+    const i2 = ~(j2 ^ s) & 1;
     const imm = (s << 24) | (i1 << 23) | (i2 << 22) | ((h & 0x3ff) << 12) | ((h2 & 0x7ff) << 1);
     return (imm << 7) >> 7;
   }
@@ -376,8 +382,8 @@ function thumbBranchOffset(h: number, h2: number): number | undefined {
 
 function thumbBlTarget(addr: number, h: number, h2: number): number {
   const s = (h >>> 10) & 1;
-  const i1 = (~(((h2 >>> 13) & 1) ^ s)) & 1;
-  const i2 = (~(((h2 >>> 11) & 1) ^ s)) & 1;
+  const i1 = ~(((h2 >>> 13) & 1) ^ s) & 1;
+  const i2 = ~(((h2 >>> 11) & 1) ^ s) & 1;
   const imm = (s << 24) | (i1 << 23) | (i2 << 22) | ((h & 0x3ff) << 12) | ((h2 & 0x7ff) << 1);
   const off = (imm << 7) >> 7;
   if ((h2 & 0x1000) === 0) return ((addr + 4) & ~3) + off; // BLX to ARM
@@ -386,12 +392,16 @@ function thumbBlTarget(addr: number, h: number, h2: number): number {
 
 function thumbExpandImm(i12: number): number {
   const imm8 = i12 & 0xff;
-  if ((i12 >>> 10) === 0) {
+  if (i12 >>> 10 === 0) {
     switch ((i12 >>> 8) & 3) {
-      case 0: return imm8;
-      case 1: return (imm8 << 16 | imm8) >>> 0;
-      case 2: return (imm8 << 24 | imm8 << 8) >>> 0;
-      default: return (imm8 << 24 | imm8 << 16 | imm8 << 8 | imm8) >>> 0;
+      case 0:
+        return imm8;
+      case 1:
+        return ((imm8 << 16) | imm8) >>> 0;
+      case 2:
+        return ((imm8 << 24) | (imm8 << 8)) >>> 0;
+      default:
+        return ((imm8 << 24) | (imm8 << 16) | (imm8 << 8) | imm8) >>> 0;
     }
   }
   const v = 0x80 | (i12 & 0x7f);
@@ -442,21 +452,25 @@ function recoverThumb(ctx: ScanContext, region: ElfExecRegion, sw: ThumbSweep, k
     } else {
       const h2 = dv.getUint16(region.offset + o + 2, le);
       const rd = (h2 >>> 8) & 0xf;
-      if ((h & 0xfbf0) === 0xf240 && rd === reg) { // movw
+      if ((h & 0xfbf0) === 0xf240 && rd === reg) {
+        // movw
         if (conditional) return { k: 'unknown', why: `${name} set conditionally` };
         const lo16 = ((h & 0xf) << 12) | (((h >>> 10) & 1) << 11) | (((h2 >>> 12) & 7) << 8) | (h2 & 0xff);
         return { k: 'const', v: high !== undefined ? high * 0x10000 + lo16 : lo16 };
       }
-      if ((h & 0xfbf0) === 0xf2c0 && rd === reg) { // movt
+      if ((h & 0xfbf0) === 0xf2c0 && rd === reg) {
+        // movt
         if (conditional || high !== undefined) return { k: 'unknown', why: `${name} set by movt` };
         high = ((h & 0xf) << 12) | (((h >>> 10) & 1) << 11) | (((h2 >>> 12) & 7) << 8) | (h2 & 0xff);
         continue;
       }
-      if ((h & 0xfbef) === 0xf04f && !(h2 & 0x8000) && rd === reg) { // mov.w rd,#const
+      if ((h & 0xfbef) === 0xf04f && !(h2 & 0x8000) && rd === reg) {
+        // mov.w rd,#const
         if (conditional) return { k: 'unknown', why: `${name} set conditionally` };
         return withHigh(thumbExpandImm((((h >>> 10) & 1) << 11) | (((h2 >>> 12) & 7) << 8) | (h2 & 0xff)), high);
       }
-      if ((h & 0xffef) === 0xea4f && (h2 & 0x70f0) === 0 && rd === reg) { // mov.w rd, rm
+      if ((h & 0xffef) === 0xea4f && (h2 & 0x70f0) === 0 && rd === reg) {
+        // mov.w rd, rm
         if (conditional) return { k: 'unknown', why: `${name} set conditionally` };
         const rm = h2 & 0xf;
         if (high !== undefined || rm >= 13) return { k: 'unknown', why: `${name} copied from ${regName(rm)}` };
@@ -464,10 +478,11 @@ function recoverThumb(ctx: ScanContext, region: ElfExecRegion, sw: ThumbSweep, k
         name = `${regName(orig)} (copied from ${regName(reg)})`;
         continue;
       }
-      if ((h & 0xff7f) === 0xf85f && (h2 >>> 12) === reg) { // ldr.w rt,[pc,#imm12]
+      if ((h & 0xff7f) === 0xf85f && h2 >>> 12 === reg) {
+        // ldr.w rt,[pc,#imm12]
         if (conditional) return { k: 'unknown', why: `${name} set conditionally` };
         const off = h2 & 0xfff;
-        const lit = ctx.word32(((addr + 4) & ~3) + ((h & 0x80) ? off : -off), region);
+        const lit = ctx.word32(((addr + 4) & ~3) + (h & 0x80 ? off : -off), region);
         if (lit === undefined) return { k: 'unknown', why: `${name} loaded from a literal outside the code` };
         return withHigh(lit, high);
       }
@@ -496,19 +511,28 @@ function thumb16Effect(h: number, reg: number): 'none' | 'branch' | 'call' | 'wr
   }
   if ((h & 0xf800) === 0xe000) return 'branch'; // b
   if ((h & 0xf500) === 0xb100) return 'none'; // cbz/cbnz
-  if ((h & 0xff00) === 0x4700) return (h & 0x80) ? 'call' : 'branch'; // blx/bx
+  if ((h & 0xff00) === 0x4700) return h & 0x80 ? 'call' : 'branch'; // blx/bx
   if ((h & 0xff00) === 0xbf00) return 'none'; // it, hints
   if ((h & 0xfe00) === 0xb400) return 'none'; // push
-  if ((h & 0xfe00) === 0xbc00) { // pop
+  if ((h & 0xfe00) === 0xbc00) {
+    // pop
     if (h & 0x100) return 'branch';
-    return reg < 8 && (h & (1 << reg)) ? 'write' : 'none';
+    return reg < 8 && h & (1 << reg) ? 'write' : 'none';
   }
   if ((h & 0xf800) === 0xc000) return ((h >>> 8) & 7) === reg ? 'write' : 'none'; // stm (writeback)
-  if ((h & 0xf800) === 0xc800) return ((h >>> 8) & 7) === reg || (reg < 8 && (h & (1 << reg))) ? 'write' : 'none'; // ldm
+  if ((h & 0xf800) === 0xc800) return ((h >>> 8) & 7) === reg || (reg < 8 && h & (1 << reg)) ? 'write' : 'none'; // ldm
   if ((h & 0xff00) === 0xb000) return 'none'; // add/sub sp,#imm
   if ((h & 0xf800) === 0x2800 || (h & 0xffc0) === 0x4200 || (h & 0xffc0) === 0x4280 || (h & 0xffc0) === 0x42c0 || (h & 0xff00) === 0x4500) return 'none'; // cmp/tst/cmn
-  if ((h & 0xf800) === 0x6000 || (h & 0xf800) === 0x7000 || (h & 0xf800) === 0x8000 || (h & 0xf800) === 0x9000 || (h & 0xf800) === 0x5000 && ((h >>> 9) & 7) < 3) return 'none'; // stores
-  if ((h & 0xff00) === 0x4400 || (h & 0xff00) === 0x4600) { // add/mov with high registers
+  if (
+    (h & 0xf800) === 0x6000 ||
+    (h & 0xf800) === 0x7000 ||
+    (h & 0xf800) === 0x8000 ||
+    (h & 0xf800) === 0x9000 ||
+    ((h & 0xf800) === 0x5000 && ((h >>> 9) & 7) < 3)
+  )
+    return 'none'; // stores
+  if ((h & 0xff00) === 0x4400 || (h & 0xff00) === 0x4600) {
+    // add/mov with high registers
     const rd = ((h >>> 4) & 8) | (h & 7);
     if (rd === 15) return 'branch';
     return rd === reg ? 'write' : 'none';
@@ -519,7 +543,7 @@ function thumb16Effect(h: number, reg: number): 'none' | 'branch' | 'call' | 'wr
 
 /** Effect of a 32-bit Thumb instruction on `reg`. */
 function thumb32Effect(h: number, h2: number, reg: number): 'none' | 'branch' | 'call' | 'write' {
-  if ((h & 0xf800) === 0xf000 && (h2 & 0x8000)) {
+  if ((h & 0xf800) === 0xf000 && h2 & 0x8000) {
     if ((h2 & 0x5000) === 0x5000 || (h2 & 0xd000) === 0xc000) return 'call'; // bl, blx
     if ((h2 & 0xd000) === 0x9000) return 'branch'; // b.w
     if (((h >>> 6) & 0xe) !== 0xe) return 'none'; // b<cond>.w
@@ -527,14 +551,17 @@ function thumb32Effect(h: number, h2: number, reg: number): 'none' | 'branch' | 
     return 'none'; // msr, hints, barriers
   }
   if ((h & 0xfff0) === 0xe8d0 && (h2 & 0xffe0) === 0xf000) return 'branch'; // tbb/tbh
-  if ((h & 0xfe50) === 0xe800) { // stm/push.w
-    return (h & 0x20) && (h & 0xf) === reg ? 'write' : 'none';
+  if ((h & 0xfe50) === 0xe800) {
+    // stm/push.w
+    return h & 0x20 && (h & 0xf) === reg ? 'write' : 'none';
   }
-  if ((h & 0xfe50) === 0xe810) { // ldm/pop.w
+  if ((h & 0xfe50) === 0xe810) {
+    // ldm/pop.w
     if (h2 & 0x8000) return 'branch';
-    return ((h & 0x20) && (h & 0xf) === reg) || (h2 & (1 << reg)) ? 'write' : 'none';
+    return (h & 0x20 && (h & 0xf) === reg) || h2 & (1 << reg) ? 'write' : 'none';
   }
-  if ((h & 0xfe00) === 0xf800) { // single loads/stores
+  if ((h & 0xfe00) === 0xf800) {
+    // single loads/stores
     const load = (h & 0x10) !== 0;
     const rt = h2 >>> 12;
     const rn = h & 0xf;
@@ -548,7 +575,7 @@ function thumb32Effect(h: number, h2: number, reg: number): 'none' | 'branch' | 
     return ((h2 >>> 8) & 0xf) === reg ? 'write' : 'none'; // data processing: Rd
   }
   if ((h & 0xff80) === 0xfb00) return ((h2 >>> 8) & 0xf) === reg ? 'write' : 'none'; // mul/mla
-  if ((h & 0xff80) === 0xfb80) return ((h2 >>> 8) & 0xf) === reg || (h2 >>> 12) === reg ? 'write' : 'none'; // long multiply/divide
+  if ((h & 0xff80) === 0xfb80) return ((h2 >>> 8) & 0xf) === reg || h2 >>> 12 === reg ? 'write' : 'none'; // long multiply/divide
   // ldrd/strd/exclusives, coprocessor, VFP transfers: conservative.
-  return (h2 >>> 12) === reg || ((h2 >>> 8) & 0xf) === reg || (h2 & 0xf) === reg || (h & 0xf) === reg ? 'write' : 'none';
+  return h2 >>> 12 === reg || ((h2 >>> 8) & 0xf) === reg || (h2 & 0xf) === reg || (h & 0xf) === reg ? 'write' : 'none';
 }

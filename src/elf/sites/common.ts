@@ -50,7 +50,7 @@ export class FunctionIndex {
     for (const [key, syms] of groups) {
       // Symbols are sorted by value; pick one name per address (global, sized, fewer underscores).
       const funcs: Func[] = [];
-      for (let i = 0; i < syms.length;) {
+      for (let i = 0; i < syms.length; ) {
         let j = i + 1;
         let best = syms[i]!;
         let maxSize = best.size;
@@ -166,7 +166,10 @@ export class ScanContext {
   readonly le: boolean;
   private funcIndex: FunctionIndex | undefined;
 
-  constructor(readonly elf: ElfInfo, readonly bytes: Uint8Array) {
+  constructor(
+    readonly elf: ElfInfo,
+    readonly bytes: Uint8Array,
+  ) {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.le = elf.endian === 'little';
   }
@@ -192,9 +195,7 @@ export class ScanContext {
     return undefined;
   }
 
-  site(
-    region: ElfExecRegion, address: number, isa: SiteIsa, kind: SiteKind, rec: Recovered,
-  ): SyscallSite {
+  site(region: ElfExecRegion, address: number, isa: SiteIsa, kind: SiteKind, rec: Recovered): SyscallSite {
     const s: SyscallSite = { address, number: null, isa, kind };
     if (rec.k === 'const') {
       if (rec.v >= 0 && Number.isSafeInteger(rec.v)) s.number = rec.v;
@@ -214,16 +215,19 @@ export class ScanContext {
 /** Bitmap sized by a region (bounded by the file), one bit per `unit`-byte slot. */
 export class Bits {
   private readonly a: Uint8Array;
-  constructor(size: number, private readonly shift: number) {
-    this.a = new Uint8Array((size >> shift >> 3) + 1);
+  constructor(
+    size: number,
+    private readonly shift: number,
+  ) {
+    this.a = new Uint8Array(((size >> shift) >> 3) + 1);
   }
   set(off: number): void {
     const i = off >> this.shift;
-    if (i >= 0 && (i >> 3) < this.a.length) this.a[i >> 3]! |= 1 << (i & 7);
+    if (i >= 0 && i >> 3 < this.a.length) this.a[i >> 3]! |= 1 << (i & 7);
   }
   has(off: number): boolean {
     const i = off >> this.shift;
-    return i >= 0 && (i >> 3) < this.a.length && (this.a[i >> 3]! & (1 << (i & 7))) !== 0;
+    return i >= 0 && i >> 3 < this.a.length && (this.a[i >> 3]! & (1 << (i & 7))) !== 0;
   }
 }
 
@@ -250,8 +254,16 @@ export type FixedRecover = (ctx: ScanContext, region: ElfExecRegion, i: number, 
  * Sites of a fixed-width ISA (word index i in the region): bound each look-back by the window
  * and the enclosing function's start, recover the number, and name the site.
  */
-export function pushFixedWidthSites(ctx: ScanContext, region: ElfExecRegion, sites: readonly number[], targets: Bits,
-  isa: SiteIsa, kind: SiteKind, recover: FixedRecover, out: SyscallSite[]): void {
+export function pushFixedWidthSites(
+  ctx: ScanContext,
+  region: ElfExecRegion,
+  sites: readonly number[],
+  targets: Bits,
+  isa: SiteIsa,
+  kind: SiteKind,
+  recover: FixedRecover,
+  out: SyscallSite[],
+): void {
   const key = ctx.key(region);
   for (const i of sites) {
     const addr = region.addr + i * 4;

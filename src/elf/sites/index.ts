@@ -24,12 +24,24 @@ export function findSyscallSites(elf: ElfInfo, bytes: Uint8Array, context?: Scan
   for (const region of elf.exec) {
     if (region.offset + region.size > bytes.byteLength) continue; // readElf guarantees this for its own bytes
     switch (elf.machine) {
-      case EM_X86_64: scanX86(ctx, region, elf.class === 64, out); break;
-      case EM_386: scanX86(ctx, region, false, out); break;
-      case EM_AARCH64: scanAarch64(ctx, region, out); break;
-      case EM_ARM: scanArm(ctx, region, out); break;
-      case EM_PPC: case EM_PPC64: scanPpc(ctx, region, out); break;
-      default: return [];
+      case EM_X86_64:
+        scanX86(ctx, region, elf.class === 64, out);
+        break;
+      case EM_386:
+        scanX86(ctx, region, false, out);
+        break;
+      case EM_AARCH64:
+        scanAarch64(ctx, region, out);
+        break;
+      case EM_ARM:
+        scanArm(ctx, region, out);
+        break;
+      case EM_PPC:
+      case EM_PPC64:
+        scanPpc(ctx, region, out);
+        break;
+      default:
+        return [];
     }
   }
   out.sort((a, b) => a.address - b.address);
@@ -37,8 +49,12 @@ export function findSyscallSites(elf: ElfInfo, bytes: Uint8Array, context?: Scan
 }
 
 const TRAP_LENGTH: Readonly<Record<SiteIsa, number>> = {
-  x86_64: X86_TRAP_LENGTH, i386: X86_TRAP_LENGTH, arm: ARM_TRAP_LENGTH, thumb: THUMB_TRAP_LENGTH,
-  aarch64: A64_TRAP_LENGTH, ppc: PPC_TRAP_LENGTH,
+  x86_64: X86_TRAP_LENGTH,
+  i386: X86_TRAP_LENGTH,
+  arm: ARM_TRAP_LENGTH,
+  thumb: THUMB_TRAP_LENGTH,
+  aarch64: A64_TRAP_LENGTH,
+  ppc: PPC_TRAP_LENGTH,
 };
 
 /** Bytes of the instruction a site names (the trap, or the call that stands for one). */

@@ -19,7 +19,9 @@ const NOP = 0x60000000; // ori r0,r0,0
 const MAX_JOINS = 8;
 const MAX_PATHS = 32;
 // X-form stores under primary opcode 31 (extended opcode in bits 1-10): they only write RA on update.
-const STORES31 = new Set([151, 183, 215, 247, 407, 439, 149, 181, 662, 918, 150, 214, 694, 726, 663, 695, 727, 759, 983, 660, 1014, 982, 86, 54, 278, 246, 470]);
+const STORES31 = new Set([
+  151, 183, 215, 247, 407, 439, 149, 181, 662, 918, 150, 214, 694, 726, 663, 695, 727, 759, 983, 660, 1014, 982, 86, 54, 278, 246, 470,
+]);
 // Opcode 31 forms that write no GPR: cmp, cmpl, tw, td, mtspr, mtcrf, mtmsr, sync, eieio, wait.
 const NOWRITE31 = new Set([0, 32, 4, 68, 467, 144, 146, 178, 598, 854, 62]);
 
@@ -166,19 +168,64 @@ function walk(ctx: ScanContext, region: ElfExecRegion, w0: Walk, from: number, j
         if (t === 0 || (t >= 3 && t <= 12)) return { k: 'unknown', why: `${name} clobbered by an earlier sc` };
         continue;
       // D-form writers of RT.
-      case 7: case 8: case 12: case 13: case 14: case 15:
-      case 32: case 33: case 34: case 35: case 40: case 41: case 42: case 43: case 46: case 56: case 58:
+      case 7:
+      case 8:
+      case 12:
+      case 13:
+      case 14:
+      case 15:
+      case 32:
+      case 33:
+      case 34:
+      case 35:
+      case 40:
+      case 41:
+      case 42:
+      case 43:
+      case 46:
+      case 56:
+      case 58:
         if (rt === t) return lost();
         continue;
       // Writers of RA.
-      case 20: case 21: case 23: case 24: case 25: case 26: case 27: case 28: case 29: case 30:
+      case 20:
+      case 21:
+      case 23:
+      case 24:
+      case 25:
+      case 26:
+      case 27:
+      case 28:
+      case 29:
+      case 30:
         if (ra === t) return lost();
         continue;
       // Stores (update forms write RA, never r0), FP loads/stores, compares, traps, vector, FP arith.
-      case 2: case 3: case 4: case 10: case 11:
-      case 36: case 37: case 38: case 39: case 44: case 45: case 47:
-      case 48: case 49: case 50: case 51: case 52: case 53: case 54: case 55:
-      case 59: case 60: case 61: case 62: case 63:
+      case 2:
+      case 3:
+      case 4:
+      case 10:
+      case 11:
+      case 36:
+      case 37:
+      case 38:
+      case 39:
+      case 44:
+      case 45:
+      case 47:
+      case 48:
+      case 49:
+      case 50:
+      case 51:
+      case 52:
+      case 53:
+      case 54:
+      case 55:
+      case 59:
+      case 60:
+      case 61:
+      case 62:
+      case 63:
         continue;
       case 31: {
         const xo = (w >>> 1) & 0x3ff;

@@ -57,8 +57,9 @@ export function x86Refs(b: Uint8Array, from: number, to: number, delta: number):
     if (ripRel) out.mems.push(next + readImm(b, p + d.immOff - 4, 4, true));
     const reg = (d.modrm >> 3) & 7;
     // ret, jmp rel, jmp indirect, ud2, hlt: nothing runs after them in sequence.
-    out.fallsThrough = !(plain && (d.op === 0xc3 || d.op === 0xc2 || d.op === 0xe9 || d.op === 0xeb || d.op === 0xf4 || (d.op === 0xff && reg === 4)))
-      && !(d.map === 1 && !d.vex && d.op === 0x0b);
+    out.fallsThrough =
+      !(plain && (d.op === 0xc3 || d.op === 0xc2 || d.op === 0xe9 || d.op === 0xeb || d.op === 0xf4 || (d.op === 0xff && reg === 4))) &&
+      !(d.map === 1 && !d.vex && d.op === 0x0b);
     const nop = plain && (d.op === 0x90 || d.op === 0xcc);
     const nopLong = d.map === 1 && !d.vex && (d.op === 0x1f || d.op === 0x1e); // nopl, endbr64
     if (!(nop || (nopLong && d.op === 0x1f))) out.padding = false;

@@ -130,8 +130,9 @@ export function decode(b: Uint8Array, p: number, end: number, x64: boolean, d: I
     const c = b[i]!;
     if (c === 0x66) o16 = true;
     else if (c === 0x67) a16 = true;
-    else if (c === 0xf2 || c === 0xf3 || c === 0xf0) { /* rep/lock */ }
-    else if (c === 0x26 || c === 0x2e || c === 0x36 || c === 0x3e || c === 0x64 || c === 0x65) seg = c;
+    else if (c === 0xf2 || c === 0xf3 || c === 0xf0) {
+      /* rep/lock */
+    } else if (c === 0x26 || c === 0x2e || c === 0x36 || c === 0x3e || c === 0x64 || c === 0x65) seg = c;
     else if (x64 && (c & 0xf0) === 0x40) {
       rex = c;
       i++;
@@ -221,7 +222,7 @@ export function decode(b: Uint8Array, p: number, end: number, x64: boolean, d: I
     flags = map === 8 ? M | I_B : map === 10 ? M | I_Z : M;
   } else {
     flags = ONE[op]!;
-    if (x64 && (flags & BAD)) return false;
+    if (x64 && flags & BAD) return false;
   }
   d.map = map;
   d.op = op;
@@ -249,15 +250,33 @@ export function decode(b: Uint8Array, p: number, end: number, x64: boolean, d: I
   }
   let imm = 0;
   switch (flags & 0x0f) {
-    case I_B: imm = 1; break;
-    case I_W: imm = 2; break;
-    case I_Z: imm = o16 && !d.rexW ? 2 : 4; break;
-    case I_V: imm = d.rexW ? 8 : o16 ? 2 : 4; break;
-    case I_MOFFS: imm = x64 ? (a16 ? 4 : 8) : (a16 ? 2 : 4); break;
-    case I_ENTER: imm = 3; break;
-    case I_FAR: imm = o16 ? 4 : 6; break;
-    case I_REL: imm = !x64 && o16 ? 2 : 4; break;
-    case I_GRP3: imm = ((d.modrm >> 3) & 7) < 2 ? (op === 0xf6 ? 1 : o16 && !d.rexW ? 2 : 4) : 0; break;
+    case I_B:
+      imm = 1;
+      break;
+    case I_W:
+      imm = 2;
+      break;
+    case I_Z:
+      imm = o16 && !d.rexW ? 2 : 4;
+      break;
+    case I_V:
+      imm = d.rexW ? 8 : o16 ? 2 : 4;
+      break;
+    case I_MOFFS:
+      imm = x64 ? (a16 ? 4 : 8) : a16 ? 2 : 4;
+      break;
+    case I_ENTER:
+      imm = 3;
+      break;
+    case I_FAR:
+      imm = o16 ? 4 : 6;
+      break;
+    case I_REL:
+      imm = !x64 && o16 ? 2 : 4;
+      break;
+    case I_GRP3:
+      imm = ((d.modrm >> 3) & 7) < 2 ? (op === 0xf6 ? 1 : o16 && !d.rexW ? 2 : 4) : 0;
+      break;
   }
   d.immOff = i - p;
   d.immSize = imm;
@@ -300,14 +319,7 @@ export function readImm(b: Uint8Array, o: number, size: number, signed: boolean)
 // ---------------------------------------------------------------------------------------------
 // Effect of an instruction on the tracked register t (0 = eax, 1 = ecx, 2 = edx, ..., 7 = edi, 8-15 = r8-r15)
 
-type Effect =
-  | 'none'
-  | 'unknown'
-  | 'call'
-  | 'stop'
-  | 'syscall'
-  | { v: number }
-  | { copy: number };
+type Effect = 'none' | 'unknown' | 'call' | 'stop' | 'syscall' | { v: number } | { copy: number };
 
 const EAX = 0;
 const ECX = 1;
@@ -330,37 +342,99 @@ function implicitWrites(d: Insn): number {
   if (d.vex) return 0;
   if (d.map === 1) {
     switch (op) {
-      case 0xa2: return bit(EAX) | bit(EBX) | bit(ECX) | bit(EDX); // cpuid
-      case 0x31: case 0x32: case 0x33: return bit(EAX) | bit(EDX); // rdtsc, rdmsr, rdpmc
-      case 0x01: case 0x00: return 0xffff; // system group (xgetbv, rdtscp, rdpkru...)
-      case 0xb0: case 0xb1: return bit(EAX); // cmpxchg
-      case 0xc7: return bit(EAX) | bit(EDX); // cmpxchg8b/16b
-      case 0xa0: case 0xa8: return bit(ESP); // push fs/gs
-      case 0xa1: case 0xa9: return bit(ESP);
+      case 0xa2:
+        return bit(EAX) | bit(EBX) | bit(ECX) | bit(EDX); // cpuid
+      case 0x31:
+      case 0x32:
+      case 0x33:
+        return bit(EAX) | bit(EDX); // rdtsc, rdmsr, rdpmc
+      case 0x01:
+      case 0x00:
+        return 0xffff; // system group (xgetbv, rdtscp, rdpkru...)
+      case 0xb0:
+      case 0xb1:
+        return bit(EAX); // cmpxchg
+      case 0xc7:
+        return bit(EAX) | bit(EDX); // cmpxchg8b/16b
+      case 0xa0:
+      case 0xa8:
+        return bit(ESP); // push fs/gs
+      case 0xa1:
+      case 0xa9:
+        return bit(ESP);
     }
     return 0;
   }
   if (d.map !== 0) return 0;
   if (op >= 0x50 && op <= 0x5f) return bit(ESP);
   switch (op) {
-    case 0x98: case 0x9f: case 0xd7: case 0xe4: case 0xe5: case 0xec: case 0xed: case 0xd4: case 0xd5: case 0xd6:
-    case 0x27: case 0x2f: case 0x37: case 0x3f:
+    case 0x98:
+    case 0x9f:
+    case 0xd7:
+    case 0xe4:
+    case 0xe5:
+    case 0xec:
+    case 0xed:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0x27:
+    case 0x2f:
+    case 0x37:
+    case 0x3f:
       return bit(EAX);
-    case 0x99: return bit(EDX);
-    case 0xa4: case 0xa5: case 0xa6: case 0xa7: return bit(ESI) | bit(EDI) | bit(ECX);
-    case 0xaa: case 0xab: case 0xae: case 0xaf: return bit(EDI) | bit(ECX);
-    case 0xac: case 0xad: return bit(ESI) | bit(EAX) | bit(ECX);
-    case 0x6c: case 0x6d: return bit(EDI) | bit(ECX);
-    case 0x6e: case 0x6f: return bit(ESI) | bit(ECX);
-    case 0xe0: case 0xe1: case 0xe2: return bit(ECX);
-    case 0x61: return 0xff;
-    case 0x60: case 0x68: case 0x6a: case 0x9c: case 0x9d: case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17: case 0x1e: case 0x1f:
+    case 0x99:
+      return bit(EDX);
+    case 0xa4:
+    case 0xa5:
+    case 0xa6:
+    case 0xa7:
+      return bit(ESI) | bit(EDI) | bit(ECX);
+    case 0xaa:
+    case 0xab:
+    case 0xae:
+    case 0xaf:
+      return bit(EDI) | bit(ECX);
+    case 0xac:
+    case 0xad:
+      return bit(ESI) | bit(EAX) | bit(ECX);
+    case 0x6c:
+    case 0x6d:
+      return bit(EDI) | bit(ECX);
+    case 0x6e:
+    case 0x6f:
+      return bit(ESI) | bit(ECX);
+    case 0xe0:
+    case 0xe1:
+    case 0xe2:
+      return bit(ECX);
+    case 0x61:
+      return 0xff;
+    case 0x60:
+    case 0x68:
+    case 0x6a:
+    case 0x9c:
+    case 0x9d:
+    case 0x06:
+    case 0x07:
+    case 0x0e:
+    case 0x16:
+    case 0x17:
+    case 0x1e:
+    case 0x1f:
       return bit(ESP);
-    case 0xc8: case 0xc9: return bit(ESP) | bit(EBP);
-    case 0xf6: case 0xf7: return ((d.modrm >> 3) & 7) >= 4 ? bit(EAX) | bit(EDX) : 0;
-    case 0xdf: return d.modrm === 0xe0 ? bit(EAX) : 0;
-    case 0x8f: return bit(ESP);
-    case 0xff: return ((d.modrm >> 3) & 7) === 6 ? bit(ESP) : 0;
+    case 0xc8:
+    case 0xc9:
+      return bit(ESP) | bit(EBP);
+    case 0xf6:
+    case 0xf7:
+      return ((d.modrm >> 3) & 7) >= 4 ? bit(EAX) | bit(EDX) : 0;
+    case 0xdf:
+      return d.modrm === 0xe0 ? bit(EAX) : 0;
+    case 0x8f:
+      return bit(ESP);
+    case 0xff:
+      return ((d.modrm >> 3) & 7) === 6 ? bit(ESP) : 0;
   }
   return 0;
 }
@@ -384,12 +458,27 @@ function regEffect(b: Uint8Array, p: number, d: Insn, t: number): Effect {
   if (implicitWrites(d) & bit(t)) return 'unknown';
   if (d.map === 1) {
     switch (op) {
-      case 0x05: case 0x34: case 0x07:
+      case 0x05:
+      case 0x34:
+      case 0x07:
         return SYSCALL_CLOBBERS & bit(t) ? (t === EAX ? 'syscall' : 'unknown') : 'none';
-      case 0x0b: return 'stop';
-      case 0x31: case 0x32: case 0x33: case 0xa2: case 0x01: case 0x00: case 0xa0: case 0xa8: case 0xa1: case 0xa9: case 0xc7:
+      case 0x0b:
+        return 'stop';
+      case 0x31:
+      case 0x32:
+      case 0x33:
+      case 0xa2:
+      case 0x01:
+      case 0x00:
+      case 0xa0:
+      case 0xa8:
+      case 0xa1:
+      case 0xa9:
+      case 0xc7:
         return 'none'; // implicit writes handled above; no register operand written
-      case 0xb0: case 0xb1: return rmT(op === 0xb0) ? 'unknown' : 'none';
+      case 0xb0:
+      case 0xb1:
+        return rmT(op === 0xb0) ? 'unknown' : 'none';
     }
     if (op >= 0x80 && op <= 0x8f) return 'none';
     if (op >= 0x18 && op <= 0x1f) return 'none'; // hint nops, endbr
@@ -432,35 +521,117 @@ function regEffect(b: Uint8Array, p: number, d: Insn, t: number): Effect {
   if (op >= 0xd8 && op <= 0xdf) return 'none'; // x87 (fnstsw %ax is an implicit write)
   if (op >= 0xe0 && op <= 0xe3) return 'none';
   switch (op) {
-    case 0x60: case 0x61: case 0x62: case 0x68: case 0x6a: case 0x6c: case 0x6d: case 0x6e: case 0x6f: return 'none';
-    case 0x63: case 0x69: case 0x6b: case 0x8d: return reg === t ? 'unknown' : 'none';
-    case 0x80: case 0x81: case 0x82: case 0x83:
+    case 0x60:
+    case 0x61:
+    case 0x62:
+    case 0x68:
+    case 0x6a:
+    case 0x6c:
+    case 0x6d:
+    case 0x6e:
+    case 0x6f:
+      return 'none';
+    case 0x63:
+    case 0x69:
+    case 0x6b:
+    case 0x8d:
+      return reg === t ? 'unknown' : 'none';
+    case 0x80:
+    case 0x81:
+    case 0x82:
+    case 0x83:
       if (((modrm >> 3) & 7) === 7) return 'none';
       return rmT(op === 0x80 || op === 0x82) ? 'unknown' : 'none';
-    case 0x84: case 0x85: return 'none';
-    case 0x86: case 0x87: return isT(reg, op === 0x86) || rmT(op === 0x86) ? 'unknown' : 'none';
-    case 0x88: return rmT(true) ? 'unknown' : 'none';
+    case 0x84:
+    case 0x85:
+      return 'none';
+    case 0x86:
+    case 0x87:
+      return isT(reg, op === 0x86) || rmT(op === 0x86) ? 'unknown' : 'none';
+    case 0x88:
+      return rmT(true) ? 'unknown' : 'none';
     case 0x89:
       if (!rmT(false)) return 'none';
       return d.o16 ? 'unknown' : { copy: reg };
-    case 0x8a: return isT(reg, true) ? 'unknown' : 'none';
+    case 0x8a:
+      return isT(reg, true) ? 'unknown' : 'none';
     case 0x8b:
       if (reg !== t) return 'none';
       return mod === 3 && !d.o16 ? { copy: rm } : 'unknown';
-    case 0x8c: case 0x8f: return rmT(false) ? 'unknown' : 'none';
-    case 0x8e: return 'none';
-    case 0x90: return d.rexB && (t === EAX || t === 8) ? 'unknown' : 'none';
-    case 0x9a: return 'call';
-    case 0x98: case 0x99: case 0x9b: case 0x9c: case 0x9d: case 0x9e: case 0x9f: case 0xa2: case 0xa3:
-    case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xa8: case 0xa9: case 0xaa: case 0xab: case 0xac: case 0xad:
-    case 0xae: case 0xaf: case 0xc8: case 0xc9: case 0xce: case 0xd4: case 0xd5: case 0xd6: case 0xd7:
-    case 0xe4: case 0xe5: case 0xec: case 0xed:
-    case 0xe6: case 0xe7: case 0xee: case 0xef: case 0xf5: case 0xf8: case 0xf9: case 0xfa: case 0xfb: case 0xfc: case 0xfd:
+    case 0x8c:
+    case 0x8f:
+      return rmT(false) ? 'unknown' : 'none';
+    case 0x8e:
+      return 'none';
+    case 0x90:
+      return d.rexB && (t === EAX || t === 8) ? 'unknown' : 'none';
+    case 0x9a:
+      return 'call';
+    case 0x98:
+    case 0x99:
+    case 0x9b:
+    case 0x9c:
+    case 0x9d:
+    case 0x9e:
+    case 0x9f:
+    case 0xa2:
+    case 0xa3:
+    case 0xa4:
+    case 0xa5:
+    case 0xa6:
+    case 0xa7:
+    case 0xa8:
+    case 0xa9:
+    case 0xaa:
+    case 0xab:
+    case 0xac:
+    case 0xad:
+    case 0xae:
+    case 0xaf:
+    case 0xc8:
+    case 0xc9:
+    case 0xce:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xe4:
+    case 0xe5:
+    case 0xec:
+    case 0xed:
+    case 0xe6:
+    case 0xe7:
+    case 0xee:
+    case 0xef:
+    case 0xf5:
+    case 0xf8:
+    case 0xf9:
+    case 0xfa:
+    case 0xfb:
+    case 0xfc:
+    case 0xfd:
       return 'none'; // implicit writes handled above
-    case 0xa0: case 0xa1: return t === EAX ? 'unknown' : 'none';
-    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+    case 0xa0:
+    case 0xa1:
+      return t === EAX ? 'unknown' : 'none';
+    case 0xc0:
+    case 0xc1:
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3:
       return rmT(op === 0xc0 || op === 0xd0 || op === 0xd2) ? 'unknown' : 'none';
-    case 0xc2: case 0xc3: case 0xca: case 0xcb: case 0xcf: case 0xcc: case 0xf1: case 0xf4: case 0xe9: case 0xeb: case 0xea:
+    case 0xc2:
+    case 0xc3:
+    case 0xca:
+    case 0xcb:
+    case 0xcf:
+    case 0xcc:
+    case 0xf1:
+    case 0xf4:
+    case 0xe9:
+    case 0xeb:
+    case 0xea:
       return 'stop';
     case 0xc6:
       if (((modrm >> 3) & 7) !== 0) return 'unknown';
@@ -471,15 +642,19 @@ function regEffect(b: Uint8Array, p: number, d: Insn, t: number): Effect {
       if (d.o16) return 'unknown';
       return { v: readImm(b, p + d.immOff, 4, d.rexW) };
     }
-    case 0xcd: return b[p + d.immOff] === 0x80 ? (t === EAX ? 'syscall' : 'none') : 'unknown';
-    case 0xe8: return 'call';
-    case 0xf6: case 0xf7: {
+    case 0xcd:
+      return b[p + d.immOff] === 0x80 ? (t === EAX ? 'syscall' : 'none') : 'unknown';
+    case 0xe8:
+      return 'call';
+    case 0xf6:
+    case 0xf7: {
       const sub = (modrm >> 3) & 7;
       if (sub < 2) return 'none';
       if (sub < 4) return rmT(op === 0xf6) ? 'unknown' : 'none';
       return 'none'; // mul/div: implicit writes handled above
     }
-    case 0xfe: case 0xff: {
+    case 0xfe:
+    case 0xff: {
       const sub = (modrm >> 3) & 7;
       if (sub < 2) return rmT(op === 0xfe) ? 'unknown' : 'none';
       if (op === 0xfe) return 'unknown';
@@ -492,8 +667,10 @@ function regEffect(b: Uint8Array, p: number, d: Insn, t: number): Effect {
 }
 
 /** 0F opcodes whose ModRM.reg is a general register they write. */
-const TWO_REG_DEST = new Set([0x02, 0x03, 0x2c, 0x2d, 0x50, 0xaf, 0xb2, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xbc, 0xbd, 0xbe, 0xbf, 0xc0, 0xc1, 0xc5, 0xd7,
-  0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f]);
+const TWO_REG_DEST = new Set([
+  0x02, 0x03, 0x2c, 0x2d, 0x50, 0xaf, 0xb2, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xbc, 0xbd, 0xbe, 0xbf, 0xc0, 0xc1, 0xc5, 0xd7, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45,
+  0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f,
+]);
 /** 0F opcodes that may write the general register in ModRM.rm (mod = 3). */
 const TWO_RM_DEST = new Set([0x00, 0x01, 0x20, 0x21, 0x78, 0x7e, 0xae, 0xc0, 0xc1, 0xc7]);
 /** VEX map 1 opcodes with a general-register destination. */
@@ -554,7 +731,7 @@ function classify(b: Uint8Array, base: number, lo: number, hi: number, c: number
     // The path from s, up to c.
     let atC = false;
     let badNear = false;
-    for (let p = s; p <= c;) {
+    for (let p = s; p <= c; ) {
       if (window) mark[p - s] = 1;
       const ok = decode(b, base + p, end, x64, d);
       if (p === c) atC = ok;
@@ -667,7 +844,7 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
     let starts = new Int32Array(64);
     let n = 0;
     const bad: number[] = [];
-    for (let o = lo; o < hi;) {
+    for (let o = lo; o < hi; ) {
       if (n === starts.length) {
         const bigger = new Int32Array(n * 2);
         bigger.set(starts);
@@ -763,9 +940,7 @@ function lowerBound(a: Int32Array, n: number, v: number): number {
   return lo;
 }
 
-function recover(
-  b: Uint8Array, base: number, starts: Int32Array, k: number, lo: number, funcStart: boolean, targets: Bits, x64: boolean, d: Insn,
-): Recovered {
+function recover(b: Uint8Array, base: number, starts: Int32Array, k: number, lo: number, funcStart: boolean, targets: Bits, x64: boolean, d: Insn): Recovered {
   let t = EAX;
   const name = (): string => (t === EAX ? 'eax' : `eax (copied from ${REG_NAMES[t]})`);
   for (let cur = k; ; cur--) {
@@ -792,9 +967,12 @@ function recover(
       case 'call':
         if ((x64 ? CALLER_SAVED_64 : CALLER_SAVED_32) & bit(t)) return { k: 'unknown', why: `${name()} clobbered by a call before the site` };
         continue;
-      case 'stop': return { k: 'unknown', why: 'no straight-line path to the site (jump or return before it)' };
-      case 'syscall': return { k: 'unknown', why: 'eax holds the result of an earlier syscall' };
-      default: return { k: 'unknown', why: `${name()} written by an instruction that is not a constant move` };
+      case 'stop':
+        return { k: 'unknown', why: 'no straight-line path to the site (jump or return before it)' };
+      case 'syscall':
+        return { k: 'unknown', why: 'eax holds the result of an earlier syscall' };
+      default:
+        return { k: 'unknown', why: `${name()} written by an instruction that is not a constant move` };
     }
   }
 }
