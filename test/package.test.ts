@@ -135,8 +135,9 @@ export { n };
     // without them, and with the CommonJS bundle and its declarations added, 0.67 MB (3.0 MB unpacked);
     // with ppc64, container runtimes, firmware spans, the shim manifest and `sysgate run` (its C
     // sources in templates/ and in each bundle), about 0.85 MB (3.7 MB). A map of any bundle
-    // would be past these budgets at once.
-    assert.ok(packed.size < 1_000_000, `tarball ${packed.size} bytes`);
+    // would be past these budgets at once. With the knowledge base's ~140 new entries, libraries.json
+    // and the call graph (issue 13): 1.01 MB packed.
+    assert.ok(packed.size < 1_150_000, `tarball ${packed.size} bytes`);
     assert.ok(packed.unpackedSize < 4_500_000, `unpacked ${packed.unpackedSize} bytes`);
   });
 
