@@ -4,6 +4,8 @@
  * JSON-friendly (no bigint, no Map), so reports cross worker threads unchanged.
  */
 import type { ShimManifest } from '../shim/manifest.ts';
+import type { Libc, OnEnosys, StepOnEnosys } from '../libc/index.ts';
+import type { LibraryOnError } from '../libc/libraries.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import type { SiteKind } from '../elf/types.ts';
 import type { ByteSpan } from './span.ts';
@@ -260,4 +262,48 @@ export interface CheckOptions {
   sysroot?: string;
   /** The C library version to assume, overriding what the file says. */
   libcVersion?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inside the analysis (src/check/collect.ts, judge.ts, libraries.ts, analyze.ts): not reported.
+
+/** How the code around a call reacts to its failure (before the policy is known). */
+export type Handling =
+  /** A step of a fallback chain: `next` runs on ENOSYS (or any error); after the last, `onEnosys`. */
+  | { k: 'chain'; next?: string; anyError?: boolean; onEnosys: OnEnosys; detail?: string; advisory?: string }
+  | { k: 'startup'; onEnosys: 'ignored' | 'fatal' | 'fallback'; next?: string; detail?: string }
+  /** The caller sees the error (syscall() with a constant, the fallback path of a fallback). */
+  | { k: 'direct'; detail?: string }
+  /** An `also` or conditional step whose failure handling the knowledge base records. */
+  | { k: 'step'; onEnosys: StepOnEnosys; next?: string; anyError?: boolean; detail?: string }
+  /** Nothing recorded says. */
+  | { k: 'unknown'; detail?: string }
+  /** A linked library's recorded behaviour (libraries.json): `onError` for `errors`, else unknown. */
+  | { k: 'library'; onError: LibraryOnError; errors: 'any' | string[]; next?: string; detail?: string };
+
+export type ViaBase = Via extends infer V ? (V extends unknown ? Omit<V, 'verdict' | 'detail'> : never) : never;
+
+/** One way of reaching one call, before the policy is known. */
+export interface Reach {
+  name: string;
+  nr: number;
+  via: ViaBase;
+  handling: Handling;
+}
+
+export interface Collected {
+  /** The manifest of a sysgate shim linked into the file. */
+  shim?: ShimManifest;
+  reaches: Reach[];
+  unresolved: Unresolved[];
+  /** Imports the knowledge base lacks, with the library their symbol version belongs to. */
+  unknownImports: { name: string; from?: string }[];
+}
+
+/** What collecting an object needs to know about the program it belongs to. */
+export interface Ctx {
+  arch: ArchName;
+  libc: Libc | undefined;
+  version: string;
+  startup: Map<string, Handling>;
 }
