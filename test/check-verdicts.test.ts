@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkElf } from '../src/check/analyze.ts';
 import { DEATH_ORDER, VERDICT_ORDER, type CheckReport, type Finding } from '../src/check/types.ts';
@@ -157,6 +157,47 @@ describe('check: verdicts that say what the program experiences (run under the r
     const f = finding(check(exe), 'getrandom');
     assert.deepEqual([f.verdict, f.how, f.severity], ['dies', 'aborts', 'fatal']);
     assert.match(f.outcome, /libnode\.so\.108 cannot go on: the process dies/);
+  });
+
+  it('a library linked in (recognised by the API the file exports): this node dies at 13.7, as strace shows', function () {
+    // The node running this test carries OpenSSL 3 and node::Start linked in (official and
+    // NodeSource builds), or loads libnode.so.108 (Debian's): either way its start-up aborts
+    // when getrandom fails, and the check must say so rather than a warning.
+    requireTool(this, 'strace', 'strace');
+    const node = realpathSync(process.execPath);
+    const f = finding(check(node), 'getrandom');
+    assert.deepEqual([f.verdict, f.how], ['dies', 'aborts'], f.outcome);
+    const run = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'inject=getrandom:error=ENOSYS', node, '-e', '0'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(
+      run.signal ?? run.status,
+      run.signal ? 'SIGABRT' : 134,
+      `node under inject=getrandom:error=ENOSYS: ${run.status} ${run.signal} ${run.stderr.slice(0, 300)}`,
+    );
+  });
+
+  it('linkedIn needs every export of the signature: OpenSSL 3 API exported: breaks; RAND_bytes alone: depends', function () {
+    // A program exporting OpenSSL 3's API (-rdynamic) is libcrypto 3 linked in; RAND_bytes alone
+    // is also OpenSSL 1.1.1's, whose seeding falls back to /dev/urandom: not recognised.
+    const mk = (name: string, api: string): string => {
+      const exe = join(dir, name);
+      const src = `#include <sys/random.h>\n${api}\nint main(void) { char b[8]; return getrandom(b, sizeof b, 0) == sizeof b ? 0 : 1; }\n`;
+      const r = spawnSync('gcc', ['-rdynamic', '-o', exe, '-x', 'c', '-'], { input: src, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return exe;
+    };
+    const both = finding(check(mk('exports-ossl3', 'int OSSL_PROVIDER_load(void) { return 0; }\nint RAND_bytes(void) { return 1; }')), 'getrandom');
+    assert.equal(both.verdict, 'breaks', both.outcome);
+    assert.ok(
+      both.via.some((v) => v.kind === 'library' && v.linkedIn === true && v.library === 'libcrypto.so.3'),
+      JSON.stringify(both.via),
+    );
+    assert.ok(!both.via.some((v) => v.kind === 'import'), "the import is the library's, judged by its record");
+    const one = finding(check(mk('exports-rand-only', 'int RAND_bytes(void) { return 1; }')), 'getrandom');
+    assert.equal(one.verdict, 'depends', one.outcome);
+    assert.ok(!one.via.some((v) => v.kind === 'library'));
   });
 
   it('dies, with how: killed at 13.5 (the filter), the how in JSON and in the SARIF rule', async function () {

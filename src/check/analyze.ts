@@ -109,11 +109,19 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
 
   // Libraries the process links whose behaviour on a call's failure is recorded: their way
   // of reaching the call is judged by the record (the library's own import of it, analysed
-  // under --sysroot, says only that the error reaches the library).
-  const linked = librariesLinked([...elf.needed, ...libraries.map((l) => l.name)]);
-  const recorded = new Map(linked.map((l) => [l.soname, new Set(l.calls.flatMap((c) => c.syscalls))]));
-  const kept = reaches.filter((r) => !(r.via.library !== null && recorded.get(r.via.library)?.has(r.name)));
-  for (const l of linked) {
+  // under --sysroot, says only that the error reaches the library). A library linked into the
+  // file (recognised by the API the file exports) is the file's code: the file's own imports of
+  // the recorded calls are that library's, judged by the record alone.
+  const linked = librariesLinked([...elf.needed, ...libraries.map((l) => l.name)], new Set(elf.exports));
+  const recorded = new Map<string | null, Set<string>>();
+  for (const { record, linkedIn } of linked) {
+    const key = linkedIn ? null : record.soname;
+    const set = recorded.get(key) ?? new Set<string>();
+    for (const c of record.calls) for (const n of c.syscalls) set.add(n);
+    recorded.set(key, set);
+  }
+  const kept = reaches.filter((r) => !((r.via.library !== null || r.via.kind === 'import') && recorded.get(r.via.library)?.has(r.name)));
+  for (const { record: l, linkedIn } of linked) {
     for (const c of l.calls) {
       for (const name of c.syscalls) {
         const nr = nrOf(arch, name);
@@ -121,7 +129,7 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
         kept.push({
           name,
           nr,
-          via: { kind: 'library', library: l.soname, when: c.when, source: c.source },
+          via: { kind: 'library', library: l.soname, ...(linkedIn ? { linkedIn: true } : {}), when: c.when, source: c.source },
           handling: { k: 'library', onError: c.onError, errors: c.errors, ...(c.fallback ? { next: c.fallback } : {}), detail: c.detail },
         });
       }

@@ -36,7 +36,7 @@ export function describeVia(v: Via): string {
     case 'syscall()':
       return `syscall() at ${hex(v.address)}${v.function ? ` in ${v.function}` : ''}${lib}`;
     case 'library':
-      return `${v.library} (linked): ${v.when}`;
+      return `${v.library} (${v.linkedIn ? 'linked into the file' : 'linked'}): ${v.when}`;
   }
 }
 

@@ -110,6 +110,8 @@ export type Via =
        * failure is recorded (src/libc/libraries.json): OpenSSL 3's seeding, Python's urandom.
        */
       kind: 'library';
+      /** The library is linked into the file (recognised by the API it exports), not loaded by SONAME. */
+      linkedIn?: true;
       /** What the library does with the call, e.g. "seeds its DRBG (RAND_bytes, TLS, keys)". */
       when: string;
       source: string;

@@ -1,7 +1,8 @@
 /**
  * What commonly linked libraries do when a call they make fails (OpenSSL 3's seeding has no
  * fallback, CPython reads /dev/urandom): the records `sysgate check` applies when a process
- * links the library, matched by SONAME (DT_NEEDED). The facts live in `libraries.json`,
+ * links the library, matched by SONAME (DT_NEEDED), or carries it linked in statically
+ * (recognised by the API it exports, `linkedIn`: node, Debian's python3.11). The facts live in `libraries.json`,
  * validated by `schemas/libraries.schema.json` in the tests; each names its source and the
  * trace that confirmed it.
  */
@@ -28,7 +29,15 @@ export interface LibraryRecord {
   soname: string;
   name: string;
   versions: string;
+  /** A program exporting every one of these symbols carries the library linked in. */
+  linkedIn?: { exports: string[]; why: string };
   calls: LibraryCall[];
+}
+
+/** A record that applies to a process, and how: the library is loaded (by SONAME), or linked into the file. */
+export interface LinkedLibrary {
+  record: LibraryRecord;
+  linkedIn: boolean;
 }
 
 interface LibrariesFile {
@@ -44,8 +53,17 @@ export function libraryRecords(): readonly LibraryRecord[] {
   return FILE.libraries;
 }
 
-/** The records of the libraries among `needed` (DT_NEEDED names), once each, in the data's order. */
-export function librariesLinked(needed: readonly string[]): LibraryRecord[] {
+/**
+ * The records of the libraries among `needed` (DT_NEEDED names), else linked into the file
+ * (every `linkedIn` export among `exports`, the file's own dynamic exports): once each, in the
+ * data's order.
+ */
+export function librariesLinked(needed: readonly string[], exports: ReadonlySet<string> = new Set()): LinkedLibrary[] {
   const names = new Set(needed);
-  return FILE.libraries.filter((l) => names.has(l.soname));
+  const out: LinkedLibrary[] = [];
+  for (const record of FILE.libraries) {
+    if (names.has(record.soname)) out.push({ record, linkedIn: false });
+    else if (record.linkedIn?.exports.every((x) => exports.has(x))) out.push({ record, linkedIn: true });
+  }
+  return out;
 }
