@@ -6,6 +6,7 @@
  * directory holding the files of WORKDIR_FILES; it "worked" when the program exits 0 and its
  * stdout matches `expect`. No workload touches the network (curl reads a file:// URL).
  */
+import { realpathSync } from 'node:fs';
 
 export interface Workload {
   /** argv after the program itself */
@@ -162,11 +163,16 @@ export const FIXTURES: FixtureProgram[] = FIXTURE_SOURCES.flatMap(([source, ok])
   })),
 );
 
-/** The short form's programs already on this machine (coreutils from the host's Debian). */
+/**
+ * The short form's programs already on this machine: coreutils from the host's Debian, and the
+ * node running the suite (OpenSSL 3 and node::Start linked in, or libnode.so.108 loaded: its
+ * start-up aborts when getrandom fails).
+ */
 export const HOST: HostProgram[] = [
   { kind: 'host', id: 'host-ls', path: '/usr/bin/ls', workloads: [W(['-la', '.', 'sub'], 'hello.txt')] },
   { kind: 'host', id: 'host-cat', path: '/usr/bin/cat', workloads: [W(['hello.txt'], 'hello reality')] },
   { kind: 'host', id: 'host-date', path: '/usr/bin/date', workloads: [W(['-u', '-d', '@0', '+%Y-%m-%d'], '1970-01-01')] },
+  { kind: 'host', id: 'host-node', path: realpathSync(process.execPath), workloads: [W(['-e', 'console.log(6 * 7)'], '42')] },
 ];
 
 /** The policies the suite measures: enforced in this machine's x86_64 kernel, or (`arch: 'arm'`) in a real ARM kernel. */
