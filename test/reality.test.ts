@@ -26,6 +26,13 @@ const SHORT_FIXTURES = ['random-glibc-static', 'random-musl-static', 'eventfd-mu
  */
 const KNOWN_FALSE_PASS: string[] = [];
 
+/**
+ * Today's recall misses (a run made a denied call that check did not report): `policy program call`.
+ * host-node's capget is a syscall(SYS_capget) whose number is set before a stack store the x86
+ * call recovery cannot step over yet; a new entry here is a regression to review.
+ */
+const KNOWN_UNREPORTED: string[] = ['codesafe5@13.7 host-node capget', 'enclave-x86_64 host-node capget'];
+
 describe('reality suite (short form)', function () {
   this.timeout(60_000);
   const cache = join(ROOT, 'test/.tmp/reality');
@@ -86,6 +93,14 @@ describe('reality suite (short form)', function () {
     const r = find('host-cat', 'codesafe5@13.7');
     assert.equal(r.really, 'worked', JSON.stringify(r.runs));
     assert.deepEqual(r.runs[0]!.exit, { code: 0, signal: null });
+  });
+
+  it('every denied call a run made is reported by check, but the known misses', () => {
+    const unreported = results
+      .filter((r) => r.baseline)
+      .flatMap((r) => r.unreported.map((c) => `${r.policy} ${r.program} ${c}`))
+      .sort();
+    assert.deepEqual(unreported, [...KNOWN_UNREPORTED].sort());
   });
 
   it("today's false PASS verdicts are exactly the known-bad list", () => {

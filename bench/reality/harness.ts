@@ -356,6 +356,8 @@ export function checkProgram(p: Program, pc: PolicyCase, o: HarnessOptions): Che
   if (p.kind === 'debian' && p.arch === 'armhf' && o.armhfSysroot)
     args.push('--sysroot', o.armhfSysroot); // its own libc: check reads the release there
   else if (p.kind === 'debian' && o.sysroot) args.push('--sysroot', o.sysroot, ...(o.libcVersion ? ['--libc-version', o.libcVersion] : []));
+  // the host's programs load the host's libraries: check them as a user on this machine would
+  else if (p.kind === 'host') args.push('--sysroot', '/');
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0 && r.status !== 1)
     return { fatal: false, incomplete: false, reported: [], fatalCalls: [], error: (r.stderr ?? '').trim().split('\n')[0] ?? `exit ${r.status}` };
