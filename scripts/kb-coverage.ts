@@ -1,8 +1,8 @@
 /**
  * Which glibc functions real programs import that the libc knowledge base does not model:
  * the measure behind issue 13 ("every import modelled or a finding"). Reads every ELF file in
- * the given directories (not following symlinks), takes its undefined function symbols whose
- * version is GLIBC_*, and looks each up on the file's arch at the glibc release check assumes.
+ * the given directories (not following symlinks), takes the undefined symbols check calls
+ * (functions, and untyped non-weak ones: not data or TLS such as errno) whose version is GLIBC_*, and looks each up on the file's arch at the glibc release check assumes.
  *
  *   node --import tsx scripts/kb-coverage.ts /usr/bin /usr/sbin
  *   node --import tsx scripts/kb-coverage.ts DIR-of-an-extracted-armhf-.deb ...
@@ -34,7 +34,7 @@ for (const dir of process.argv.slice(2)) {
     let a = perArch.get(elf.arch);
     if (!a) perArch.set(elf.arch, (a = { files: 0, imports: new Map() }));
     a.files++;
-    const names = new Set(elf.imports.filter((i) => i.type !== 'object' && i.version?.startsWith('GLIBC_')).map((i) => i.name));
+    const names = new Set(elf.imports.filter((i) => (i.type === 'func' || (i.type === 'other' && !i.weak)) && i.version?.startsWith('GLIBC_')).map((i) => i.name));
     for (const n of names) a.imports.set(n, (a.imports.get(n) ?? 0) + 1);
   }
 }

@@ -711,6 +711,74 @@ int main(int argc, char **argv) {
       });
     }
 
+    /** Functions Debian's libraries import (issue 13: every import modelled), as the cross libcs run them. */
+    const LIBRARY_IMPORTS = `
+#define _GNU_SOURCE
+#include <argp.h>
+#include <fcntl.h>
+#include <fts.h>
+#include <math.h>
+#include <nl_types.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#define M(n) access("M:" n, F_OK)
+static error_t parse(int k, char *a, struct argp_state *s) { (void)a; (void)s; return k == 'x' ? 0 : ARGP_ERR_UNKNOWN; }
+static struct argp_option opts[] = {{"x", 'x', 0, 0, "x", 0}, {0}};
+static struct argp ap = {opts, parse, 0, "doc", 0, 0, 0};
+int main(int argc, char **argv) {
+  char *av[] = {argv[0], "-x", 0}, *roots[] = {"/etc", 0};
+  struct sched_param sp; int pol; volatile float f = 0.5f; float s, c;
+  (void)argc;
+  M("argp_parse"); argp_parse(&ap, 2, av, 0, 0, 0);
+  M("argp_help"); argp_help(&ap, stdout, ARGP_HELP_STD_HELP, "p"); fflush(stdout);
+  M("fts_open"); FTS *t = fts_open(roots, FTS_PHYSICAL, 0);
+  M("fts_read"); for (int i = 0; i < 5 && fts_read(t); i++) ;
+  M("fts_close"); fts_close(t);
+  M("shm_open"); int fd = shm_open("/sysgate-kb", O_CREAT | O_RDWR, 0600);
+  M("close"); close(fd);
+  M("shm_unlink"); shm_unlink("/sysgate-kb");
+  M("pthread_getschedparam"); pthread_getschedparam(pthread_self(), &pol, &sp);
+  M("ftok"); ftok("/", 1);
+  M("catopen"); catopen("sysgate-none", 0);
+  M("sincosf"); sincosf(f, &s, &c); f = log2f(f) + atanf(f) + s + c;
+  M("end");
+  return 0;
+}
+`;
+    for (const t of TARGETS) {
+      it(`${t.arch}: argp, fts, shm, ftok, pthread_getschedparam, catopen and libm stay within their entries (issue 13)`, function () {
+        requireTool(this, t.cc, t.pkg);
+        requireTool(this, t.qemu, 'qemu-user');
+        const version = glibcVersion(t.sysroot) ?? '2.36';
+        if (!isCovered('glibc', version)) this.skip();
+        const dir = tempDir();
+        try {
+          const exe = compileC(t.cc, dir, 'libimports', LIBRARY_IMPORTS, ['-O1', '-pthread', '-Wl,--no-as-needed', '-lm', '-lrt']);
+          const r = sh(t.qemu, ['-L', t.sysroot, '-strace', exe]);
+          assert.equal(r.status, 0, r.stderr.slice(-2000));
+          const secs = sections(t.arch, r.stderr + r.stdout);
+          let made = 0;
+          for (const sym of ['argp_parse', 'argp_help', 'fts_open', 'fts_read', 'fts_close', 'shm_open', 'shm_unlink', 'pthread_getschedparam', 'ftok', 'catopen']) {
+            const seen = secs.get(sym);
+            assert.ok(seen, `marker ${sym} missing from the trace`);
+            const all = allSyscallsOf('glibc', sym, t.arch, version);
+            assert.ok(all, `${sym}: no entry`);
+            assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
+            for (const x of seen) assert.ok(all.syscalls.has(x), `${t.arch} ${sym}: made ${x}, not in ${[...all.syscalls].join(',')}`);
+            made += seen.length;
+          }
+          assert.ok(made > 10, `the probe must enter the kernel (${made} calls)`);
+          assert.ok(lookupFunction('glibc', 'sincosf', t.arch)?.pure);
+          assert.deepEqual(secs.get('sincosf'), []);
+        } finally {
+          removeDir(dir);
+        }
+      });
+    }
+
     /** Issue 11's corrected facts, as the Debian cross libcs run them (plain build: 32-bit off_t and time_t). */
     const FACTS = `
 #define _GNU_SOURCE
