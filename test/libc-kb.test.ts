@@ -545,51 +545,67 @@ int main(void) {
       return /version (\d+\.\d+)/.exec(r.stdout)?.[1];
     }
 
+    /**
+     * Compiles `source` for the target, runs it under qemu-user -strace with the cross libc, and
+     * returns the syscalls per marker and the glibc release (skips without the tools, or when
+     * `covered` and the release lies outside the knowledge base's coverage).
+     */
+    function traceProbe(
+      ctx: Mocha.Context,
+      t: (typeof TARGETS)[number],
+      name: string,
+      source: string,
+      flags: string[],
+      covered: boolean,
+    ): { version: string; secs: Map<string, string[]> } {
+      requireTool(ctx, t.cc, t.pkg);
+      requireTool(ctx, t.qemu, 'qemu-user');
+      const version = glibcVersion(t.sysroot) ?? '2.36';
+      if (covered && !isCovered('glibc', version)) ctx.skip();
+      const dir = tempDir();
+      try {
+        const exe = compileC(t.cc, dir, name, source, flags);
+        const r = sh(t.qemu, ['-L', t.sysroot, '-strace', exe]);
+        assert.equal(r.status, 0, r.stderr.slice(-2000));
+        return { version, secs: sections(t.arch, r.stderr + r.stdout) };
+      } finally {
+        removeDir(dir);
+      }
+    }
+
     for (const t of TARGETS) {
       it(`${t.arch}: each call makes the syscalls the knowledge base predicts, and start-up stays within startupCalls`, function () {
-        requireTool(this, t.cc, t.pkg);
-        requireTool(this, t.qemu, 'qemu-user');
-        const version = glibcVersion(t.sysroot) ?? '2.36';
-        if (!isCovered('glibc', version)) this.skip();
-        const dir = tempDir();
-        try {
-          const exe = compileC(t.cc, dir, 'probe', PROGRAM, ['-O1', '-D_TIME_BITS=64', '-D_FILE_OFFSET_BITS=64', '-pthread']);
-          const r = sh(t.qemu, ['-L', t.sysroot, '-strace', exe]);
-          assert.equal(r.status, 0, r.stderr.slice(-2000));
-          const secs = sections(t.arch, r.stderr + r.stdout);
-          for (const [marker, sym] of Object.entries(SYMBOL)) {
-            const seen = secs.get(marker);
-            assert.ok(seen, `marker ${marker} missing from the trace`);
-            const info = lookupFunction('glibc', sym, t.arch, version);
-            assert.ok(info, `${sym}: no entry`);
-            const possible = allSyscallsOf('glibc', sym, t.arch, version)!.syscalls;
-            // malloc's first call is where the tcache key is drawn: allow the start-up getrandom too.
-            const extra = new Set([
-              'rt_sigprocmask',
-              'rt_sigaction',
-              'mmap2',
-              'mmap',
-              'mprotect',
-              'futex',
-              'set_robust_list',
-              'rseq',
-              'madvise',
-              'exit',
-              'munmap',
-            ]);
-            for (const s of seen) {
-              assert.ok(possible.has(s) || (sym === 'pthread_create' && extra.has(s)), `${t.arch} ${sym}: made ${s}, not in ${[...possible].join(',')}`);
-            }
-            // No vDSO under qemu-user: the first step of the chain must show.
-            assert.ok(seen.includes(info.chain[0]!.syscall), `${t.arch} ${sym}: expected ${info.chain[0]!.syscall}, saw ${seen.join(',')}`);
+        const { version, secs } = traceProbe(this, t, 'probe', PROGRAM, ['-O1', '-D_TIME_BITS=64', '-D_FILE_OFFSET_BITS=64', '-pthread'], true);
+        for (const [marker, sym] of Object.entries(SYMBOL)) {
+          const seen = secs.get(marker);
+          assert.ok(seen, `marker ${marker} missing from the trace`);
+          const info = lookupFunction('glibc', sym, t.arch, version);
+          assert.ok(info, `${sym}: no entry`);
+          const possible = allSyscallsOf('glibc', sym, t.arch, version)!.syscalls;
+          // malloc's first call is where the tcache key is drawn: allow the start-up getrandom too.
+          const extra = new Set([
+            'rt_sigprocmask',
+            'rt_sigaction',
+            'mmap2',
+            'mmap',
+            'mprotect',
+            'futex',
+            'set_robust_list',
+            'rseq',
+            'madvise',
+            'exit',
+            'munmap',
+          ]);
+          for (const s of seen) {
+            assert.ok(possible.has(s) || (sym === 'pthread_create' && extra.has(s)), `${t.arch} ${sym}: made ${s}, not in ${[...possible].join(',')}`);
           }
-          const allowed = new Set(startupCalls('glibc', t.arch, { version, dynamic: true }).map((c) => c.syscall));
-          const before = secs.get('')!.filter((s) => s !== 'brk' || allowed.has('brk'));
-          for (const s of before) assert.ok(allowed.has(s), `${t.arch}: start-up made ${s}, not in startupCalls`);
-          for (const s of ['set_tid_address', 'set_robust_list', 'openat', 'read']) assert.ok(before.includes(s), `${t.arch}: no ${s} at start-up`);
-        } finally {
-          removeDir(dir);
+          // No vDSO under qemu-user: the first step of the chain must show.
+          assert.ok(seen.includes(info.chain[0]!.syscall), `${t.arch} ${sym}: expected ${info.chain[0]!.syscall}, saw ${seen.join(',')}`);
         }
+        const allowed = new Set(startupCalls('glibc', t.arch, { version, dynamic: true }).map((c) => c.syscall));
+        const before = secs.get('')!.filter((s) => s !== 'brk' || allowed.has('brk'));
+        for (const s of before) assert.ok(allowed.has(s), `${t.arch}: start-up made ${s}, not in startupCalls`);
+        for (const s of ['set_tid_address', 'set_robust_list', 'openat', 'read']) assert.ok(before.includes(s), `${t.arch}: no ${s} at start-up`);
       });
     }
 
@@ -684,30 +700,18 @@ int main(int argc, char **argv) {
 
     for (const t of TARGETS) {
       it(`${t.arch}: stdio, malloc, time, signal and process functions stay within their entries; main's return is exit_group`, function () {
-        requireTool(this, t.cc, t.pkg);
-        requireTool(this, t.qemu, 'qemu-user');
-        const version = glibcVersion(t.sysroot) ?? '2.36';
-        if (!isCovered('glibc', version)) this.skip();
-        const dir = tempDir();
-        try {
-          const exe = compileC(t.cc, dir, 'common', COMMON, ['-O1']);
-          const r = sh(t.qemu, ['-L', t.sysroot, '-strace', exe]);
-          assert.equal(r.status, 0, r.stderr.slice(-2000));
-          const secs = sections(t.arch, r.stderr + r.stdout);
-          for (const [marker, sym] of Object.entries(COMMON_SYMBOL)) {
-            const seen = secs.get(marker);
-            assert.ok(seen, `marker ${marker} missing from the trace`);
-            const all = allSyscallsOf('glibc', sym, t.arch, version);
-            assert.ok(all, `${sym}: no entry`);
-            assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
-            for (const s of seen) assert.ok(all.syscalls.has(s), `${t.arch} ${sym}: made ${s}, not in ${[...all.syscalls].join(',')}`);
-          }
-          assert.ok(lookupFunction('glibc', 'strlen', t.arch)?.pure);
-          assert.deepEqual(secs.get('strlen'), []);
-          assert.deepEqual(secs.get('end'), ['exit_group']);
-        } finally {
-          removeDir(dir);
+        const { version, secs } = traceProbe(this, t, 'common', COMMON, ['-O1'], true);
+        for (const [marker, sym] of Object.entries(COMMON_SYMBOL)) {
+          const seen = secs.get(marker);
+          assert.ok(seen, `marker ${marker} missing from the trace`);
+          const all = allSyscallsOf('glibc', sym, t.arch, version);
+          assert.ok(all, `${sym}: no entry`);
+          assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
+          for (const s of seen) assert.ok(all.syscalls.has(s), `${t.arch} ${sym}: made ${s}, not in ${[...all.syscalls].join(',')}`);
         }
+        assert.ok(lookupFunction('glibc', 'strlen', t.arch)?.pure);
+        assert.deepEqual(secs.get('strlen'), []);
+        assert.deepEqual(secs.get('end'), ['exit_group']);
       });
     }
 
@@ -750,32 +754,31 @@ int main(int argc, char **argv) {
 `;
     for (const t of TARGETS) {
       it(`${t.arch}: argp, fts, shm, ftok, pthread_getschedparam, catopen and libm stay within their entries (issue 13)`, function () {
-        requireTool(this, t.cc, t.pkg);
-        requireTool(this, t.qemu, 'qemu-user');
-        const version = glibcVersion(t.sysroot) ?? '2.36';
-        if (!isCovered('glibc', version)) this.skip();
-        const dir = tempDir();
-        try {
-          const exe = compileC(t.cc, dir, 'libimports', LIBRARY_IMPORTS, ['-O1', '-pthread', '-Wl,--no-as-needed', '-lm', '-lrt']);
-          const r = sh(t.qemu, ['-L', t.sysroot, '-strace', exe]);
-          assert.equal(r.status, 0, r.stderr.slice(-2000));
-          const secs = sections(t.arch, r.stderr + r.stdout);
-          let made = 0;
-          for (const sym of ['argp_parse', 'argp_help', 'fts_open', 'fts_read', 'fts_close', 'shm_open', 'shm_unlink', 'pthread_getschedparam', 'ftok', 'catopen']) {
-            const seen = secs.get(sym);
-            assert.ok(seen, `marker ${sym} missing from the trace`);
-            const all = allSyscallsOf('glibc', sym, t.arch, version);
-            assert.ok(all, `${sym}: no entry`);
-            assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
-            for (const x of seen) assert.ok(all.syscalls.has(x), `${t.arch} ${sym}: made ${x}, not in ${[...all.syscalls].join(',')}`);
-            made += seen.length;
-          }
-          assert.ok(made > 10, `the probe must enter the kernel (${made} calls)`);
-          assert.ok(lookupFunction('glibc', 'sincosf', t.arch)?.pure);
-          assert.deepEqual(secs.get('sincosf'), []);
-        } finally {
-          removeDir(dir);
+        const { version, secs } = traceProbe(this, t, 'libimports', LIBRARY_IMPORTS, ['-O1', '-pthread', '-Wl,--no-as-needed', '-lm', '-lrt'], true);
+        let made = 0;
+        for (const sym of [
+          'argp_parse',
+          'argp_help',
+          'fts_open',
+          'fts_read',
+          'fts_close',
+          'shm_open',
+          'shm_unlink',
+          'pthread_getschedparam',
+          'ftok',
+          'catopen',
+        ]) {
+          const seen = secs.get(sym);
+          assert.ok(seen, `marker ${sym} missing from the trace`);
+          const all = allSyscallsOf('glibc', sym, t.arch, version);
+          assert.ok(all, `${sym}: no entry`);
+          assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
+          for (const x of seen) assert.ok(all.syscalls.has(x), `${t.arch} ${sym}: made ${x}, not in ${[...all.syscalls].join(',')}`);
+          made += seen.length;
         }
+        assert.ok(made > 10, `the probe must enter the kernel (${made} calls)`);
+        assert.ok(lookupFunction('glibc', 'sincosf', t.arch)?.pure);
+        assert.deepEqual(secs.get('sincosf'), []);
       });
     }
 
@@ -812,25 +815,14 @@ int main(void) {
     ];
     for (const t of FACT_TARGETS) {
       it(`${t.arch}: posix_fadvise(64), raise and recvmmsg make exactly the chains' syscalls (issue 11)`, function () {
-        requireTool(this, t.cc, t.pkg);
-        requireTool(this, t.qemu, 'qemu-user');
-        const version = glibcVersion(t.sysroot) ?? '2.36';
-        const dir = tempDir();
-        try {
-          const exe = compileC(t.cc, dir, 'facts', FACTS, ['-O1']);
-          const r = sh(t.qemu, ['-L', t.sysroot, '-strace', exe]);
-          assert.equal(r.status, 0, r.stderr.slice(-2000));
-          const secs = sections(t.arch, r.stderr + r.stdout);
-          for (const sym of ['posix_fadvise', 'posix_fadvise64', 'recvmmsg']) {
-            // qemu-user answers recvmmsg_time64 with ENOSYS ("Unknown syscall 417"), so both steps show.
-            assert.deepEqual(secs.get(sym), chainOf('glibc', sym, t.arch, version), `${t.arch} ${sym}`);
-          }
-          const raised = secs.get('raise')!;
-          assert.deepEqual([...raised].sort(), [...allSyscallsOf('glibc', 'raise', t.arch, version)!.syscalls].sort(), `${t.arch} raise`);
-          assert.ok(!raised.includes('rt_sigprocmask'));
-        } finally {
-          removeDir(dir);
+        const { version, secs } = traceProbe(this, t, 'facts', FACTS, ['-O1'], false);
+        for (const sym of ['posix_fadvise', 'posix_fadvise64', 'recvmmsg']) {
+          // qemu-user answers recvmmsg_time64 with ENOSYS ("Unknown syscall 417"), so both steps show.
+          assert.deepEqual(secs.get(sym), chainOf('glibc', sym, t.arch, version), `${t.arch} ${sym}`);
         }
+        const raised = secs.get('raise')!;
+        assert.deepEqual([...raised].sort(), [...allSyscallsOf('glibc', 'raise', t.arch, version)!.syscalls].sort(), `${t.arch} raise`);
+        assert.ok(!raised.includes('rt_sigprocmask'));
       });
     }
 
