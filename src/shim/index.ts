@@ -119,7 +119,7 @@ export function planShim(policy: Policy): EntryPlan[] {
     });
     const routes = entry.variants.length ? entry.routes.filter((r) => v(r) === 'denied') : [];
     if (!symbols.length && !routes.length) continue;
-    const variant = entry.variants.find((x) => (!x.arches || x.arches.includes(policy.arch.name)) && x.calls.every((c) => v(c) === 'allowed'));
+    const variant = entry.variants.find((x) => (!x.fullIds || !policy.arch.uid16) && x.calls.every((c) => v(c) === 'allowed'));
     plans.push({ entry, symbols, routes, ...(variant ? { variant } : {}) });
   }
   return plans;

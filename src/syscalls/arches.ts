@@ -147,6 +147,11 @@ export interface ArchInfo {
    * an arch name or alias.
    */
   gnuCpu: RegExp;
+  /**
+   * True when the plain id calls (getuid, setgid, getgroups, ...) carry 16-bit ids, the kernel's
+   * CONFIG_UID16 ABI: the *32 calls (getuid32, ...) are the full ones there.
+   */
+  uid16: boolean;
   /** How a program enters the kernel (SyscallConvention). */
   syscall: SyscallConvention;
   /** How the libc shim spells the arch in C; undefined: no shim for the arch. */
@@ -199,6 +204,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     callLength: 4,
     gnuCpu: /^arm/,
     // EABI; the OABI (number in the swi instruction) is not supported.
+    uid16: true,
     syscall: { instruction: 'svc #0', nr: 'r7', args: ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'], ret: 'r0', error: 'negative', clobbers: [], argsClobbered: false },
     shim: {
       order: 2,
@@ -233,6 +239,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     int80Abi: undefined,
     callLength: 4,
     gnuCpu: /^aarch64$/,
+    uid16: false,
     syscall: { instruction: 'svc #0', nr: 'x8', args: ['x0', 'x1', 'x2', 'x3', 'x4', 'x5'], ret: 'x0', error: 'negative', clobbers: [], argsClobbered: false },
     shim: { order: 1, cppTest: 'defined(__aarch64__) && !defined(__ILP32__)', rawGuard: 'defined(__aarch64__)', constraints: {} },
   },
@@ -258,6 +265,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     callLength: 5,
     gnuCpu: /^x86_64$/,
     // `syscall` itself writes the return address to rcx and the flags to r11.
+    uid16: false,
     syscall: {
       instruction: 'syscall',
       nr: 'rax',
@@ -296,6 +304,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     callLength: 5,
     gnuCpu: /^i[3-6]86$/,
     // The legacy trap; glibc enters through the vDSO's __kernel_vsyscall, with the same registers.
+    uid16: true,
     syscall: {
       instruction: 'int $0x80',
       nr: 'eax',
@@ -328,6 +337,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     int80Abi: undefined,
     callLength: 4,
     gnuCpu: /^(powerpc|ppc)$/,
+    uid16: false,
     syscall: PPC_SC,
     shim: { ...PPC_SHIM, order: 3, cppTest: 'defined(__powerpc__) && !defined(__powerpc64__)' },
   },
@@ -352,6 +362,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     int80Abi: undefined,
     callLength: 4,
     gnuCpu: /^powerpc64/,
+    uid16: false,
     syscall: PPC_SC,
     shim: { ...PPC_SHIM, order: 4, cppTest: 'defined(__powerpc64__)' },
   },
