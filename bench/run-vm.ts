@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { compileFilter, encodeFilter } from '../src/bpf/index.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
-import { findKernel, VM_MACHINES, type VmArch } from '../src/run/kernels.ts';
+import { findKernel, VM_ARCHES, vmMachine } from '../src/run/kernels.ts';
 import { runInVm } from '../src/run/vm.ts';
 import type { Section } from './section-type.ts';
 import { median } from './stats.ts';
@@ -24,8 +24,8 @@ export const runVmSection: Section = {
     try {
       writeFileSync(join(dir, 'hello.c'), '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n');
       const target = await loadTarget('codesafe5');
-      for (const arch of ['arm', 'aarch64'] as VmArch[]) {
-        const m = VM_MACHINES[arch];
+      for (const arch of VM_ARCHES) {
+        const m = vmMachine(arch);
         let kernel: ReturnType<typeof findKernel>;
         try {
           kernel = findKernel(arch, process.env);

@@ -16,9 +16,9 @@ import { explainSyscall as explainWith } from './policy/explain.ts';
 import { glibcRecovery, libcFix } from './policy/libc-fixes.ts';
 import type { Policy, TargetDef } from './policy/types.ts';
 
-/** Why `name` is allowed or denied by `policy`, and what to do about it. */
-export function explainSyscall(target: TargetDef, policy: Policy, name: string): Explanation {
-  return explainWith(target, policy, name, libcFix);
+/** Why `name` is allowed or denied by `policy` (from resolvePolicy), and what to do about it. */
+export function explainSyscall(policy: Policy, name: string): Explanation {
+  return explainWith(policy, name, libcFix);
 }
 export type { CompatReport, CompatChange } from './policy/compat.ts';
 import { compareFirmwares as compareWith, type CompatReport } from './policy/compat.ts';

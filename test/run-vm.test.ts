@@ -17,7 +17,8 @@ import { evaluatePolicy } from '../src/policy/call.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import type { Policy } from '../src/policy/types.ts';
-import { findKernel, kernelDir, VM_MACHINES, type VmArch } from '../src/run/kernels.ts';
+import { findKernel, kernelDir, vmMachine } from '../src/run/kernels.ts';
+import type { ArchName } from '../src/syscalls/arches.ts';
 import type { RunReport } from '../src/run/types.ts';
 import { collectGuest, cpioNewc, parseConsole, parseSupervise, runInVm } from '../src/run/vm.ts';
 import { syscallNumber } from '../src/syscalls/table.ts';
@@ -54,7 +55,7 @@ int main(int argc, char **argv) {
 
 const env = process.env;
 
-function requireKernel(ctx: Mocha.Context, arch: VmArch): void {
+function requireKernel(ctx: Mocha.Context, arch: ArchName): void {
   try {
     findKernel(arch, env);
   } catch (e) {
@@ -65,7 +66,7 @@ function requireKernel(ctx: Mocha.Context, arch: VmArch): void {
   }
 }
 
-async function policyFor(firmware: string, arch: VmArch): Promise<{ policy: Policy; filter: Uint8Array }> {
+async function policyFor(firmware: string, arch: ArchName): Promise<{ policy: Policy; filter: Uint8Array }> {
   const target = await loadTarget('codesafe5');
   const policy = resolvePolicy(target, { firmware, arch });
   const f = compileFilter([policy]);
@@ -78,7 +79,7 @@ interface Ran {
   stderr: string;
 }
 
-async function run(program: string, args: string[], firmware: string, arch: VmArch, stdin?: string, cwd?: string): Promise<Ran> {
+async function run(program: string, args: string[], firmware: string, arch: ArchName, stdin?: string, cwd?: string): Promise<Ran> {
   const { policy, filter } = await policyFor(firmware, arch);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -167,7 +168,7 @@ describe('run in a VM: the guest, offline', () => {
       mkdirSync(multi, { recursive: true });
       for (const f of ['ld-linux-armhf.so.3', 'libc.so.6']) copyFileSync(`/usr/arm-linux-gnueabihf/lib/${f}`, join(multi, f));
       symlinkSync('/lib/arm-linux-gnueabihf/ld-linux-armhf.so.3', join(root, 'lib/ld-linux-armhf.so.3'));
-      const g = collectGuest(prog, 'arm', VM_MACHINES.arm, root);
+      const g = collectGuest(prog, 'arm', vmMachine('arm'), root);
       assert.deepEqual(g.files, [
         { guest: '/lib/ld-linux-armhf.so.3', host: join(multi, 'ld-linux-armhf.so.3') },
         { guest: '/lib/libc.so.6', host: join(multi, 'libc.so.6') },
@@ -175,10 +176,10 @@ describe('run in a VM: the guest, offline', () => {
       const empty = join(dir, 'empty');
       mkdirSync(empty);
       assert.throws(
-        () => collectGuest(prog, 'arm', VM_MACHINES.arm, empty),
+        () => collectGuest(prog, 'arm', vmMachine('arm'), empty),
         /interpreter \/lib\/ld-linux-armhf\.so\.3 is not in the sysroot .*empty \(--sysroot DIR\)$/,
       );
-      assert.throws(() => collectGuest(prog, 'aarch64', VM_MACHINES.aarch64, root), /an arm program, not aarch64$/);
+      assert.throws(() => collectGuest(prog, 'aarch64', vmMachine('aarch64'), root), /an arm program, not aarch64$/);
     } finally {
       removeDir(dir);
     }

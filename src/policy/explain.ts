@@ -8,7 +8,7 @@ import { abiNote } from './describe.ts';
 import { allowsSome, callOutcome, deniedName, ruleNamed } from './call.ts';
 import { showFirmware } from './firmware.ts';
 import { KNOWN_FIXES, type LibcFix } from './fixes.ts';
-import type { Action, Policy, Rule, TargetDef } from './types.ts';
+import type { Action, Policy, Rule } from './types.ts';
 
 export interface Explanation {
   name: string;
@@ -39,12 +39,12 @@ export interface Explanation {
 }
 
 /** `libcFix`: ./libc-fixes.ts (passed in so that the light bundle loads the libc knowledge base lazily). */
-export function explainSyscall(target: TargetDef, policy: Policy, name: string, libcFix: LibcFix): Explanation {
+export function explainSyscall(policy: Policy, name: string, libcFix: LibcFix): Explanation {
   if (!isKnownSyscall(name)) throw new InputError(`'${excerpt(name)}' is not a syscall on any arch${didYouMean(name, allSyscallNames())}`);
   const arch = policy.arch.name;
   const number = syscallNumber(arch, name);
   const rule = ruleNamed(policy, name);
-  const entry = target.entries.find((e) => e.name === name);
+  const entry = policy.listed.find((e) => e.name === name);
   const denied = deniedName(policy, name);
   const absent = policy.absent.find((a) => a.name === name);
   // A name the arch lacks is allowed when the rules for what replaces it are.
@@ -57,7 +57,7 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string, 
   const fix = denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, arch, effectiveAction) ?? replacementFix(name, policy);
   return {
     name,
-    target: target.id,
+    target: policy.target.id,
     firmware: policy.firmware,
     firmwareShown: policy.firmware ? showFirmware(policy.firmware) : null,
     arch,
@@ -75,7 +75,7 @@ export function explainSyscall(target: TargetDef, policy: Policy, name: string, 
     ...(fix ? { fix } : {}),
     replacedBy: absent?.replacedBy ?? [],
     ...(abiNote(policy) ? { abi: abiNote(policy)! } : {}),
-    ...(target.history.some((h) => h.name === name) ? { history: target.history.filter((h) => h.name === name).map((h) => h.note) } : {}),
+    ...(policy.history.some((h) => h.name === name) ? { history: policy.history.filter((h) => h.name === name).map((h) => h.note) } : {}),
     twins: twinNames.map((t) => ({ name: t, number: syscallNumber(arch, t), allowed: allowsSome(ruleNamed(policy, t)) })),
   };
 }

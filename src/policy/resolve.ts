@@ -9,7 +9,7 @@ import { syscallNumber, tableMax } from '../syscalls/table.ts';
 import { didYouMean, excerpt } from '../util/suggest.ts';
 import { isAllow } from './action.ts';
 import { compareFirmware, firmwareAtLeast, firmwareBefore, parseFirmware, satisfiesRange, showFirmware } from './firmware.ts';
-import type { AbsentName, Clause, Policy, Provenance, Rule, SyscallEntry, TargetDef } from './types.ts';
+import type { AbsentName, Clause, ListedName, Policy, Provenance, Rule, SyscallEntry, TargetDef } from './types.ts';
 
 export interface ResolveOptions {
   /** Firmware as the user typed it (13.7, v13.7, 13.7.2); default: the newest the target knows. */
@@ -170,11 +170,31 @@ export function resolvePolicy(target: TargetDef, opts: ResolveOptions = {}): Pol
     rules: [...byNr.values()].sort((a, b) => a.nr - b.nr),
     absent,
     denied: target.denied.map((d) => ({ ...d })),
+    listed: listedNames(target),
+    history: target.history.map((h) => ({ ...h })),
     tableMax: tableMax(arch.name),
     ...(target.abi
       ? { abi: { name: target.abi, here: target.abi === arch.name ? ('own' as const) : translate ? ('translated' as const) : ('same-table' as const) } }
       : {}),
   };
+}
+
+/** Each name the target lists, with its first entry's facts (what `explain` says about it at any firmware). */
+function listedNames(target: TargetDef): ListedName[] {
+  const seen = new Set<string>();
+  const out: ListedName[] = [];
+  for (const e of target.entries) {
+    if (seen.has(e.name)) continue;
+    seen.add(e.name);
+    out.push({
+      name: e.name,
+      ...(e.since ? { since: e.since } : {}),
+      ...(e.category ? { category: e.category } : {}),
+      ...(e.note ? { note: e.note } : {}),
+      ...(e.limit ? { limit: e.limit } : {}),
+    });
+  }
+  return out;
 }
 
 /** Resolve for several arches at once (one filter with an arch block each). */

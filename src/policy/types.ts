@@ -142,6 +142,19 @@ export interface AbsentName {
   replacedBy: string[];
 }
 
+/**
+ * What the target says about a name it lists, whatever the firmware: its first entry's facts.
+ * Carried on the Policy for readers that describe a call (explain), so they need no TargetDef.
+ */
+export interface ListedName {
+  name: string;
+  /** Firmware that first allowed it (its first entry's since), even where this Policy's firmware does not. */
+  since?: string;
+  category?: string;
+  note?: string;
+  limit?: string;
+}
+
 /** A target resolved for one firmware and one arch: what a filter enforces. */
 export interface Policy {
   target: { id: string; title: string; file: string };
@@ -155,6 +168,10 @@ export interface Policy {
   absent: AbsentName[];
   /** The target's deny list (reasons and fixes), carried so readers need no TargetDef. */
   denied: readonly DeniedName[];
+  /** Every name the target lists, once, with its first entry's facts (ListedName), in the target's order. */
+  listed: readonly ListedName[];
+  /** Where other sources (older vendor pages) disagree about a name (TargetDef.history): information, never policy. */
+  history: readonly { name: string; note: string }[];
   /** Highest syscall number the arch's table knows (past it: default action). */
   tableMax: number;
   /**

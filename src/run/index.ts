@@ -85,7 +85,7 @@ export async function runProgram(opts: RunOptions): Promise<RunReport> {
 }
 
 async function dispatch(opts: RunOptions, policy: Policy, filter: Uint8Array): Promise<RunReport> {
-  switch (policy.arch.runner) {
+  switch (policy.arch.runner?.kind) {
     case 'host':
       return runOnHost(opts, policy, filter);
     case 'vm':

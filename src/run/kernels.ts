@@ -8,16 +8,16 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../buildsys/shim-cache.ts';
 import { InputError } from '../errors.ts';
-import type { ArchName } from '../syscalls/arches.ts';
+import { ARCH_NAMES, ARCHES, type ArchName } from '../syscalls/arches.ts';
 import { packageRoot } from '../util/package-root.ts';
 
-export type VmArch = 'arm' | 'aarch64';
-
+/** A qemu-system guest for one arch, as vm.ts runs it: the record's facts (ArchInfo.runner.vm) and what follows from them. */
 export interface VmMachine {
-  arch: VmArch;
+  arch: ArchName;
   /** qemu-system binary and its Debian package. */
   qemu: string;
   qemuPackage: string;
+  /** qemu's -M and -cpu arguments. */
   machine: string[];
   console: string;
   /** Cross compiler for the guest's static /init and supervisor, and its Debian package. */
@@ -30,43 +30,40 @@ export interface VmMachine {
   kernelPackage: string;
 }
 
-export const VM_MACHINES: Readonly<Record<VmArch, VmMachine>> = {
-  arm: {
-    arch: 'arm',
-    qemu: 'qemu-system-arm',
-    qemuPackage: 'qemu-system-arm',
-    machine: ['-M', 'virt', '-cpu', 'cortex-a15'],
-    console: 'ttyAMA0',
-    cc: 'arm-linux-gnueabihf-gcc',
-    ccPackage: 'gcc-arm-linux-gnueabihf',
-    triplet: 'arm-linux-gnueabihf',
-    libcDevPackage: 'libc6-dev-armhf-cross',
-    kernelPackage: 'linux-image-armmp:armhf',
-  },
-  aarch64: {
-    arch: 'aarch64',
-    qemu: 'qemu-system-aarch64',
-    qemuPackage: 'qemu-system-arm',
-    machine: ['-M', 'virt', '-cpu', 'cortex-a57'],
-    console: 'ttyAMA0',
-    cc: 'aarch64-linux-gnu-gcc',
-    ccPackage: 'gcc-aarch64-linux-gnu',
-    triplet: 'aarch64-linux-gnu',
-    libcDevPackage: 'libc6-dev-arm64-cross',
-    kernelPackage: 'linux-image-arm64:arm64',
-  },
-};
+/** Arches whose programs run in a qemu-system guest, in ARCH_NAMES order. */
+export const VM_ARCHES: readonly ArchName[] = ARCH_NAMES.filter((a) => ARCHES[a].runner?.kind === 'vm');
 
-export function isVmArch(a: ArchName): a is VmArch {
-  return a === 'arm' || a === 'aarch64';
+/**
+ * The guest for an arch, or an InputError for an arch that has none. Debian's cross toolchain
+ * for a triplet is the package gcc-<triplet> with the command <triplet>-gcc, and its C library
+ * libc6-dev-<debian arch>-cross installed under /usr/<triplet>: the record's first triplet
+ * (armhf before armel) and Debian arch name them.
+ */
+export function vmMachine(arch: ArchName): VmMachine {
+  const a = ARCHES[arch];
+  if (a.runner?.kind !== 'vm') throw new InputError(`no qemu-system guest for ${arch} programs (${VM_ARCHES.join(' and ')} run in a VM)`);
+  const { vm } = a.runner;
+  const triplet = a.triplets[0]!;
+  return {
+    arch,
+    qemu: vm.qemu,
+    qemuPackage: vm.qemuPackage,
+    machine: ['-M', vm.machine, '-cpu', vm.cpu],
+    console: vm.console,
+    cc: `${triplet}-gcc`,
+    ccPackage: `gcc-${triplet}`,
+    triplet,
+    libcDevPackage: `libc6-dev-${a.debianArch}-cross`,
+    kernelPackage: `linux-image-${vm.kernelFlavour}:${a.debianArch}`,
+  };
 }
 
-export function kernelDir(arch: VmArch, env: Readonly<Record<string, string | undefined>>, cacheDir?: string): string {
+export function kernelDir(arch: ArchName, env: Readonly<Record<string, string | undefined>>, cacheDir?: string): string {
   return join(cacheDir ?? defaultCacheDir(env), 'kernels', arch);
 }
 
 /** The command that fetches the kernel, as a user would type it. */
-export function fetchCommand(arch: VmArch, env: Readonly<Record<string, string | undefined>>, cacheDir?: string): string {
+export function fetchCommand(arch: ArchName, env: Readonly<Record<string, string | undefined>>, cacheDir?: string): string {
   // The script lives in the repository (scripts/ is not packed): name it where it is, if here.
   const script = join(packageRoot(), 'scripts', 'fetch-kernels.sh');
   const custom = cacheDir ?? env.SYSGATE_CACHE_DIR;
@@ -81,7 +78,7 @@ export interface Kernel {
 }
 
 /** The cached kernel, or an InputError (one line) naming the fetch command. */
-export function findKernel(arch: VmArch, env: Readonly<Record<string, string | undefined>>, cacheDir?: string): Kernel {
+export function findKernel(arch: ArchName, env: Readonly<Record<string, string | undefined>>, cacheDir?: string): Kernel {
   const dir = kernelDir(arch, env, cacheDir);
   const path = join(dir, 'vmlinuz');
   if (!existsSync(path) || !statSync(path).isFile() || statSync(path).size === 0) {

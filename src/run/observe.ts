@@ -14,7 +14,7 @@ import { InputError } from '../errors.ts';
 import { formatAction, isAllow } from '../policy/action.ts';
 import { callOutcome, evaluatePolicy } from '../policy/call.ts';
 import type { Policy } from '../policy/types.ts';
-import type { ArchName } from '../syscalls/arches.ts';
+import { ARCH_NAMES, ARCHES, type ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import type { RunDenied, RunOptions, RunReport } from './types.ts';
 import { onPath } from './vm.ts';
@@ -25,10 +25,15 @@ interface UserEmu {
   sysrootPackage: string;
 }
 
-export const OBSERVED_ARCHES: Readonly<Partial<Record<ArchName, UserEmu>>> = {
-  ppc64: { qemu: 'qemu-ppc64', triplet: 'powerpc64-linux-gnu', sysrootPackage: 'libc6-dev-ppc64-cross' },
-  ppc: { qemu: 'qemu-ppc', triplet: 'powerpc-linux-gnu', sysrootPackage: 'libc6-dev-powerpc-cross' },
-};
+/** Arches whose programs are observed under qemu-user, in ARCH_NAMES order. */
+export const OBSERVED_ARCHES: readonly ArchName[] = ARCH_NAMES.filter((a) => ARCHES[a].runner?.kind === 'observed');
+
+/** qemu-user for an arch (ArchInfo.runner), with the record's first triplet as the default sysroot /usr/<triplet>. */
+export function userEmu(arch: ArchName): UserEmu {
+  const a = ARCHES[arch];
+  if (a.runner?.kind !== 'observed') throw new InputError(`${arch} programs are not observed under qemu-user (${OBSERVED_ARCHES.join(' and ')} are)`);
+  return { qemu: a.runner.qemuUser, triplet: a.triplets[0]!, sysrootPackage: `libc6-dev-${a.debianArch}-cross` };
+}
 
 /** One call from qemu's -strace log. */
 export interface ObservedCall {
@@ -142,8 +147,7 @@ export function judgeObserved(
 
 export async function runObserved(opts: RunOptions, policy: Policy, _filter: Uint8Array): Promise<RunReport> {
   const arch = policy.arch.name;
-  const emu = OBSERVED_ARCHES[arch];
-  if (!emu) throw new InputError(`${arch} programs are not observed under qemu-user (ppc64 and ppc are)`);
+  const emu = userEmu(arch);
   const env = opts.env ?? process.env;
   if (!onPath(emu.qemu, env)) throw new InputError(`${emu.qemu} not found: apt-get install qemu-user`);
   const program = resolve(opts.program);

@@ -24,7 +24,7 @@ import { syscallName } from '../syscalls/table.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import { TEMPLATES } from '../templates/templates.generated.ts';
 import { FunctionNamer, parseSupervisorReport } from './host.ts';
-import { findKernel, isVmArch, VM_MACHINES, type VmMachine } from './kernels.ts';
+import { findKernel, vmMachine, type VmMachine } from './kernels.ts';
 import type { RunDenied, RunOptions, RunReport, RunWhere } from './types.ts';
 
 const MAX_WHERE = 8;
@@ -32,8 +32,7 @@ const DEFAULT_TIMEOUT_S = 120;
 
 export async function runInVm(opts: RunOptions, policy: Policy, filter: Uint8Array): Promise<RunReport> {
   const arch = policy.arch.name;
-  if (!isVmArch(arch)) throw new InputError(`no qemu-system guest for ${arch} programs (arm and aarch64 run in a VM)`);
-  const m = VM_MACHINES[arch];
+  const m = vmMachine(arch);
   const env = opts.env ?? process.env;
   const cacheDir = opts.cacheDir ?? defaultCacheDir(env);
   if (!onPath(m.qemu, env)) throw new InputError(`${m.qemu} not found: apt-get install ${m.qemuPackage}`);

@@ -5,7 +5,6 @@
  * templates/shim/<template>.c.tmpl, one `core <variant>` section per variant id below.
  */
 import type { Libc } from '../libc/index.ts';
-import type { ArchName } from '../syscalls/arches.ts';
 
 /** A flag of the new call that the old call lacks, and how the shim sets it afterwards. */
 export interface FlagEmulation {
@@ -23,10 +22,10 @@ export interface FallbackVariant {
   /** What the variant cannot emulate, and what the caller gets instead. */
   limits?: string;
   /**
-   * Only on these arches: where the same call names mean something else elsewhere (32-bit
-   * ARM's plain getuid returns a 16-bit id). Absent: wherever the calls exist.
+   * Only where the plain id calls carry full ids (ArchInfo.uid16 false): on 32-bit ARM the same
+   * names (getuid, ...) return 16-bit ids. Absent: wherever the calls exist.
    */
-  arches?: readonly ArchName[];
+  fullIds?: true;
 }
 
 /** What one C library's implementation enters, for the releases `since` (incl.) to `before` (excl.). */
@@ -292,8 +291,8 @@ export const FALLBACKS: readonly FallbackEntry[] = [
       // glibc's own fallback: the old call where it answers the same question, else fstatat and
       // the mode bits checked against the ids. One core; the arch picks the stat and id calls.
       { id: 'fstatat', calls: ['faccessat', 'newfstatat', ...FA_IDS], flags: FA_FLAGS, limits: FA_LIMITS },
-      // 32-bit ppc's plain id calls are 32-bit; ARM's are 16-bit (its getuid32.. follow), hence ppc only
-      { id: 'fstatat', calls: ['faccessat', 'fstatat64', ...FA_IDS], flags: FA_FLAGS, limits: FA_LIMITS, arches: ['ppc'] },
+      // 32-bit ppc's plain id calls are 32-bit; ARM's are 16-bit (its getuid32.. follow), hence full ids only
+      { id: 'fstatat', calls: ['faccessat', 'fstatat64', ...FA_IDS], flags: FA_FLAGS, limits: FA_LIMITS, fullIds: true },
       { id: 'fstatat', calls: ['faccessat', 'fstatat64', ...FA_IDS.map((n) => `${n}32`)], flags: FA_FLAGS, limits: FA_LIMITS },
       {
         id: 'faccessat',

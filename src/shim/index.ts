@@ -25,6 +25,7 @@ import type { ArchName } from '../syscalls/arches.ts';
 import { syscallNumber } from '../syscalls/table.ts';
 import { generatedBy } from '../version.ts';
 import { FALLBACKS, type FallbackEntry, type FallbackVariant, type ShimSymbol } from './fallbacks.ts';
+import { rawCalls, shimArches } from './raw-call.ts';
 import { fill, requireSection, template } from './template.ts';
 
 export { FALLBACKS } from './fallbacks.ts';
@@ -56,16 +57,8 @@ export interface ShimResult {
   wrappers: ShimWrapper[];
 }
 
-/** Arches the shim has a raw system call for. */
-const ARCH_CHECK: Partial<Record<ArchName, string>> = {
-  x86_64: 'defined(__x86_64__) && !defined(__ILP32__)',
-  aarch64: 'defined(__aarch64__) && !defined(__ILP32__)',
-  arm: 'defined(__arm__) && defined(__ARM_EABI__) && !defined(__aarch64__)',
-  ppc: 'defined(__powerpc__) && !defined(__powerpc64__)',
-  ppc64: 'defined(__powerpc64__)',
-};
-
-export const SHIM_ARCHES = Object.keys(ARCH_CHECK) as ArchName[];
+/** Arches the shim has a raw system call for (ArchInfo.shim), in the shim's order. */
+export const SHIM_ARCHES: readonly ArchName[] = shimArches().map((a) => a.name);
 
 /** Syscalls the prelude's helpers use whatever the entries need. */
 const BASE_CALLS = ['close', 'fcntl', 'openat', 'read', 'write'];
@@ -126,7 +119,7 @@ export function planShim(policy: Policy): EntryPlan[] {
     });
     const routes = entry.variants.length ? entry.routes.filter((r) => v(r) === 'denied') : [];
     if (!symbols.length && !routes.length) continue;
-    const variant = entry.variants.find((x) => (!x.arches || x.arches.includes(policy.arch.name)) && x.calls.every((c) => v(c) === 'allowed'));
+    const variant = entry.variants.find((x) => (!x.fullIds || !policy.arch.uid16) && x.calls.every((c) => v(c) === 'allowed'));
     plans.push({ entry, symbols, routes, ...(variant ? { variant } : {}) });
   }
   return plans;
@@ -151,8 +144,8 @@ function deniesByTrap(policy: Policy): boolean {
 /** The shim for one policy, its file named `<baseName>.shim.c`. */
 export function renderShim(policy: Policy, baseName: string, opts: ShimOptions = {}): ShimResult {
   const arch = policy.arch.name;
-  const archCheck = ARCH_CHECK[arch];
-  if (!archCheck) throw new InputError(`no libc shim for ${arch} (shim arches: ${SHIM_ARCHES.join(', ')})`);
+  const archCheck = policy.arch.shim?.cppTest;
+  if (archCheck === undefined) throw new InputError(`no libc shim for ${arch} (shim arches: ${SHIM_ARCHES.join(', ')})`);
   if (opts.sigsys && !deniesByTrap(policy)) {
     throw new InputError(
       `--sigsys cannot help ${policy.target.id}${policy.firmware ? ` at firmware ${showFirmware(policy.firmware)}` : ''}: ` +
@@ -206,6 +199,7 @@ export function renderShim(policy: Policy, baseName: string, opts: ShimOptions =
     renames: publicSymbols.map((s) => `#define ${s.name} sysgate_libc_decl_${s.name}`).join('\n'),
     unrenames: publicSymbols.map((s) => `#undef ${s.name}`).join('\n'),
     numbers: numbers.join('\n'),
+    raw_calls: rawCalls(),
   });
   const router = fill(requireSection(template('syscall'), 'text', 'main'), {
     routes: routeCases.length ? routeCases.join('\n') : '  /* no denied call with a fallback */',

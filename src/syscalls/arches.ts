@@ -4,6 +4,87 @@ import { EM_386, EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_X86_64 } from './elf-m
 export const ARCH_NAMES = ['arm', 'aarch64', 'x86_64', 'i386', 'ppc', 'ppc64'] as const;
 export type ArchName = (typeof ARCH_NAMES)[number];
 
+/**
+ * How a program enters the kernel on an arch (the kernel's entry code; syscall(2)'s tables):
+ * what the shim's raw system call is generated from, and the one place a register of the
+ * convention is named.
+ */
+export interface SyscallConvention {
+  /** The trap, as GNU as spells it. */
+  instruction: string;
+  /** The register the kernel reads the number from. */
+  nr: string;
+  /** The six argument registers, in order. */
+  args: readonly [string, string, string, string, string, string];
+  /** The register the result comes back in. */
+  ret: string;
+  /**
+   * How a failure comes back: 'negative', -errno in `ret` (-4095..-1); 'summary-overflow', errno
+   * positive in `ret` with CR0's summary-overflow bit set (PowerPC `sc`).
+   */
+  error: 'negative' | 'summary-overflow';
+  /**
+   * Registers besides `ret` the kernel or the trap changes. 'args': the number and argument
+   * registers too (PowerPC's are volatile across `sc`), so none of them keeps its value.
+   */
+  clobbers: readonly string[];
+  argsClobbered: boolean;
+}
+
+/**
+ * How the libc shim (src/shim/) spells an arch in C. undefined on a record: no shim for the arch.
+ * The convention's registers come from `ArchInfo.syscall`; these are the C-only facts.
+ */
+export interface ShimFacts {
+  /**
+   * The arch's place among the shim arches: their order in `shim --help` and in the shim's
+   * `#if` chain of raw calls. The guards exclude each other, so it means nothing to a compiler;
+   * it is kept because the shim's bytes are (the order the arches were added in).
+   */
+  order: number;
+  /** True exactly when the compiler builds for this arch: a shim refuses to compile otherwise. */
+  cppTest: string;
+  /**
+   * The test that selects this arch's raw system call in the shim. Arches of one convention
+   * share it (ppc, ppc64: the registers are `long` wide either way) and the C under it.
+   */
+  rawGuard: string;
+  /** Why the raw call is written as it is, printed above it (line breaks as printed). */
+  rawNote?: string;
+  /**
+   * GCC machine constraints that name a register directly (x86: "a" is rax, "D" rdi): such a
+   * register is an operand by its letter, the others through `register ... __asm__("reg")`.
+   */
+  constraints: Readonly<Record<string, string>>;
+  /**
+   * The number register cannot be an asm operand (ARM: r7 may be Thumb's frame pointer, which
+   * GCC refuses to give up): the number travels in `via` and is moved into place around the
+   * trap, the number register's own value saved in `save` and restored after.
+   */
+  nrCarrier?: { via: string; save: string };
+}
+
+/** A qemu-system guest of the arch's own kernel (src/run/vm.ts). */
+export interface VmFacts {
+  /** The qemu-system binary and the Debian package that ships it. */
+  qemu: string;
+  qemuPackage: string;
+  /** -M and -cpu: a board Debian's kernel for the arch boots on, and a CPU of the arch's ISA level. */
+  machine: string;
+  cpu: string;
+  /** The board's serial console, as the kernel names it (ttyAMA0: virt's PL011 UART). */
+  console: string;
+  /** Debian's kernel flavour for the arch: the meta package linux-image-<flavour>:<debianArch>. */
+  kernelFlavour: string;
+}
+
+/**
+ * How `sysgate run` runs a program of the arch: natively under the host's kernel, in a
+ * qemu-system guest with the arch's own kernel (src/run/vm.ts, kernels.ts), or observed under
+ * qemu-user without enforcement (src/run/observe.ts). undefined on a record: not runnable yet.
+ */
+export type ArchRunner = { kind: 'host' } | { kind: 'vm'; vm: VmFacts } | { kind: 'observed'; qemuUser: string };
+
 export interface ArchInfo {
   name: ArchName;
   /** AUDIT_ARCH_* value the kernel puts in seccomp_data.arch. */
@@ -39,17 +120,18 @@ export interface ArchInfo {
    * the target lists.
    */
   jailHost: boolean;
-  /**
-   * How `sysgate run` runs a program of this arch: natively under the host's kernel, in a
-   * qemu-system guest with the arch's own kernel (src/run/kernels.ts), or observed under qemu-user
-   * without enforcement. undefined: not runnable yet.
-   */
-  runner: 'host' | 'vm' | 'observed' | undefined;
+  /** How `sysgate run` runs a program of this arch (ArchRunner); undefined: not runnable yet. */
+  runner: ArchRunner | undefined;
   /**
    * GNU triplets of the arch's Debian multiarch library dirs (lib/<triplet>, usr/lib/<triplet>),
    * searched in this order: armhf before armel, since CodeSafe's toolchain is hard-float.
    */
   triplets: readonly string[];
+  /**
+   * Debian's name for the arch (dpkg --print-architecture) whose cross packages build and hold
+   * programs of the triplet first listed: libc6-dev-<debianArch>-cross is the default sysroot.
+   */
+  debianArch: string;
   /** The biarch library dir a sysroot may keep this arch's libraries in (lib64 or lib32). */
   multilibDir: 'lib64' | 'lib32';
   /**
@@ -65,7 +147,35 @@ export interface ArchInfo {
    * an arch name or alias.
    */
   gnuCpu: RegExp;
+  /**
+   * True when the plain id calls (getuid, setgid, getgroups, ...) carry 16-bit ids, the kernel's
+   * CONFIG_UID16 ABI: the *32 calls (getuid32, ...) are the full ones there.
+   */
+  uid16: boolean;
+  /** How a program enters the kernel (SyscallConvention). */
+  syscall: SyscallConvention;
+  /** How the libc shim spells the arch in C; undefined: no shim for the arch. */
+  shim: ShimFacts | undefined;
 }
+
+/** PowerPC `sc`, one convention for 32- and 64-bit (registers are `long` wide either way). */
+const PPC_SC: SyscallConvention = {
+  instruction: 'sc',
+  nr: 'r0',
+  args: ['r3', 'r4', 'r5', 'r6', 'r7', 'r8'],
+  ret: 'r3',
+  error: 'summary-overflow',
+  // The volatile registers sc may leave changed (r0 and r4..r8 too: argsClobbered).
+  clobbers: ['r9', 'r10', 'r11', 'r12', 'cr0', 'ctr'],
+  argsClobbered: true,
+};
+
+/** ppc and ppc64 share the raw call's C (PPC_SC); each has its own preprocessor test. */
+const PPC_SHIM = {
+  rawGuard: 'defined(__powerpc__)',
+  rawNote: 'sc: number in r0, arguments in r3..r8; on error CR0.SO is set and r3 holds errno.',
+  constraints: {},
+} as const;
 
 // __AUDIT_ARCH_64BIT 0x80000000, __AUDIT_ARCH_LE 0x40000000 (include/uapi/linux/audit.h).
 export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
@@ -83,12 +193,27 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_ARM',
     systemdArch: 'arm',
     jailHost: false,
-    runner: 'vm',
+    runner: {
+      kind: 'vm',
+      vm: { qemu: 'qemu-system-arm', qemuPackage: 'qemu-system-arm', machine: 'virt', cpu: 'cortex-a15', console: 'ttyAMA0', kernelFlavour: 'armmp' },
+    },
     triplets: ['arm-linux-gnueabihf', 'arm-linux-gnueabi'],
+    debianArch: 'armhf',
     multilibDir: 'lib32',
     int80Abi: undefined,
     callLength: 4,
     gnuCpu: /^arm/,
+    // EABI; the OABI (number in the swi instruction) is not supported.
+    uid16: true,
+    syscall: { instruction: 'svc #0', nr: 'r7', args: ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'], ret: 'r0', error: 'negative', clobbers: [], argsClobbered: false },
+    shim: {
+      order: 2,
+      cppTest: 'defined(__arm__) && defined(__ARM_EABI__) && !defined(__aarch64__)',
+      rawGuard: 'defined(__arm__) && defined(__ARM_EABI__)',
+      rawNote: 'EABI: number in r7. r7 may be the Thumb frame pointer, so it is saved in ip around the\ncall instead of being named as an operand.',
+      constraints: {},
+      nrCarrier: { via: 'r6', save: 'ip' },
+    },
   },
   aarch64: {
     name: 'aarch64',
@@ -104,12 +229,19 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_AARCH64',
     systemdArch: 'arm64',
     jailHost: false,
-    runner: 'vm',
+    runner: {
+      kind: 'vm',
+      vm: { qemu: 'qemu-system-aarch64', qemuPackage: 'qemu-system-arm', machine: 'virt', cpu: 'cortex-a57', console: 'ttyAMA0', kernelFlavour: 'arm64' },
+    },
     triplets: ['aarch64-linux-gnu'],
+    debianArch: 'arm64',
     multilibDir: 'lib64',
     int80Abi: undefined,
     callLength: 4,
     gnuCpu: /^aarch64$/,
+    uid16: false,
+    syscall: { instruction: 'svc #0', nr: 'x8', args: ['x0', 'x1', 'x2', 'x3', 'x4', 'x5'], ret: 'x0', error: 'negative', clobbers: [], argsClobbered: false },
+    shim: { order: 1, cppTest: 'defined(__aarch64__) && !defined(__ILP32__)', rawGuard: 'defined(__aarch64__)', constraints: {} },
   },
   x86_64: {
     name: 'x86_64',
@@ -125,12 +257,30 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_X86_64',
     systemdArch: 'x86-64',
     jailHost: true,
-    runner: 'host',
+    runner: { kind: 'host' },
     triplets: ['x86_64-linux-gnu'],
+    debianArch: 'amd64',
     multilibDir: 'lib64',
     int80Abi: 'i386',
     callLength: 5,
     gnuCpu: /^x86_64$/,
+    // `syscall` itself writes the return address to rcx and the flags to r11.
+    uid16: false,
+    syscall: {
+      instruction: 'syscall',
+      nr: 'rax',
+      args: ['rdi', 'rsi', 'rdx', 'r10', 'r8', 'r9'],
+      ret: 'rax',
+      error: 'negative',
+      clobbers: ['rcx', 'r11'],
+      argsClobbered: false,
+    },
+    shim: {
+      order: 0,
+      cppTest: 'defined(__x86_64__) && !defined(__ILP32__)',
+      rawGuard: 'defined(__x86_64__)',
+      constraints: { rax: 'a', rdi: 'D', rsi: 'S', rdx: 'd' },
+    },
   },
   i386: {
     name: 'i386',
@@ -148,10 +298,23 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     jailHost: false,
     runner: undefined,
     triplets: ['i386-linux-gnu'],
+    debianArch: 'i386',
     multilibDir: 'lib32',
     int80Abi: undefined,
     callLength: 5,
     gnuCpu: /^i[3-6]86$/,
+    // The legacy trap; glibc enters through the vDSO's __kernel_vsyscall, with the same registers.
+    uid16: true,
+    syscall: {
+      instruction: 'int $0x80',
+      nr: 'eax',
+      args: ['ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp'],
+      ret: 'eax',
+      error: 'negative',
+      clobbers: [],
+      argsClobbered: false,
+    },
+    shim: undefined,
   },
   ppc: {
     name: 'ppc',
@@ -167,12 +330,16 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_PPC',
     systemdArch: 'ppc',
     jailHost: false,
-    runner: 'observed',
+    runner: { kind: 'observed', qemuUser: 'qemu-ppc' },
     triplets: ['powerpc-linux-gnu'],
+    debianArch: 'powerpc',
     multilibDir: 'lib32',
     int80Abi: undefined,
     callLength: 4,
     gnuCpu: /^(powerpc|ppc)$/,
+    uid16: false,
+    syscall: PPC_SC,
+    shim: { ...PPC_SHIM, order: 3, cppTest: 'defined(__powerpc__) && !defined(__powerpc64__)' },
   },
   ppc64: {
     name: 'ppc64',
@@ -188,12 +355,16 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     scmpArch: 'SCMP_ARCH_PPC64',
     systemdArch: 'ppc64',
     jailHost: false,
-    runner: 'observed',
+    runner: { kind: 'observed', qemuUser: 'qemu-ppc64' },
     triplets: ['powerpc64-linux-gnu'],
+    debianArch: 'ppc64',
     multilibDir: 'lib64',
     int80Abi: undefined,
     callLength: 4,
     gnuCpu: /^powerpc64/,
+    uid16: false,
+    syscall: PPC_SC,
+    shim: { ...PPC_SHIM, order: 4, cppTest: 'defined(__powerpc64__)' },
   },
 };
 

@@ -38,6 +38,8 @@ export function makePolicy(opts: { arch?: ArchInfo; rules: Rule[]; defaultAction
     rules: [...opts.rules].sort((a, b) => a.nr - b.nr),
     absent: [],
     denied: [],
+    listed: [],
+    history: [],
     tableMax: opts.tableMax ?? 460,
   };
 }

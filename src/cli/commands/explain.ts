@@ -27,10 +27,10 @@ Examples:
     const flags = parseArgs(TARGET_FLAGS, argv, 'explain');
     if (flags['--help']) return (io.out(this.help), 0);
     if (!flags._.length) throw new InputError("name at least one syscall (see 'sysgate explain --help')");
-    const { target, policy } = await policyFromFlags(flags, 'explain', io);
+    const { policy } = await policyFromFlags(flags, 'explain', io);
     // Loaded here, not at start-up: the libc knowledge base stays out of the light bundle.
     const { libcFix } = await import('../../policy/libc-fixes.ts');
-    const list = flags._.map((n) => explainSyscall(target, policy, n, libcFix));
+    const list = flags._.map((n) => explainSyscall(policy, n, libcFix));
     io.out(flags['--json'] ? json(list) : list.map((e) => explainText(e, io)).join('\n'));
     return 0;
   },
