@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { examplesSet, generateSet, GOLDEN_DIR, policySet, readGoldenTree, verdictSet, verdictToolchains, type Golden } from './helpers/golden.ts';
+import { examplesSet, generateSet, GOLDEN_DIR, policySet, readGoldenTree, shimSet, verdictSet, verdictToolchains, type Golden } from './helpers/golden.ts';
 import { requireTool } from './helpers/tools.ts';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -46,6 +46,10 @@ describe('golden files (test/golden, refreshed only by `npm run golden`)', funct
 
   it('generate: every format for every shipped target, firmware and arch', async () => {
     compare(await generateSet(), ['generate']);
+  });
+
+  it('shim: C source and flags for every shipped target, firmware and arch; --sigsys where a denial traps', async () => {
+    compare(await shimSet(), ['shim']);
   });
 
   it('syscalls, explain and compat JSON for every target, firmware and arch', async () => {

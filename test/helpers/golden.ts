@@ -92,6 +92,37 @@ export async function generateSet(): Promise<Golden> {
   return out;
 }
 
+/**
+ * The shim (C source and its --json: files, flags, every wrapper with its fallback) for every
+ * shipped target, firmware and arch it supports, and the --sigsys variant where a denial traps
+ * (the trap-firmware fixture target: no shipped target traps). An arch or target the shim refuses
+ * (exit 2) is recorded as refused, so a newly refused one shows as a change too.
+ */
+export async function shimSet(): Promise<Golden> {
+  const out: Golden = new Map();
+  const cases: { stem: string; args: string[] }[] = [];
+  for (const t of await shippedMatrix()) {
+    for (const f of t.firmwares)
+      for (const arch of t.arches) cases.push({ stem: `${t.id}${f ? `-${f}` : ''}-${arch}`, args: ['--target', t.id, ...fw(f), '--arch', arch] });
+  }
+  const trap = 'test/fixtures/targets/extends-codesafe5.json';
+  for (const f of ['13.4', '13.5']) {
+    for (const arch of ['x86_64', 'aarch64', 'arm', 'ppc', 'ppc64'])
+      cases.push({ stem: `trap-${f}-${arch}-sigsys`, args: ['--target', trap, '--firmware', f, '--arch', arch, '--sigsys'] });
+  }
+  for (const c of cases) {
+    const src = await cli(['shim', ...c.args, '--out', '-']);
+    if (src.code === 2) {
+      out.set(`shim/${c.stem}.refused`, Buffer.from(`${src.err.replaceAll(ROOT, '<root>')}`, 'utf8'));
+      continue;
+    }
+    if (src.code !== 0) throw new Error(`sysgate shim ${c.args.join(' ')}: exit ${src.code}: ${src.err}`);
+    out.set(`shim/${c.stem}.shim.c`, src.out);
+    out.set(`shim/${c.stem}.json`, await ok(['shim', ...c.args, '--flags', '--json']));
+  }
+  return out;
+}
+
 /** Names explained on every arch: a sample of allowed, denied, absent and arch-specific calls. */
 const EXPLAIN_SAMPLE = [
   'read',
