@@ -21,11 +21,17 @@ export function explainSyscall(policy: Policy, name: string): Explanation {
   return explainWith(policy, name, libcFix);
 }
 export type { CompatReport, CompatChange } from './policy/compat.ts';
-import { compareFirmwares as compareWith, type CompatReport } from './policy/compat.ts';
+import { comparePolicies as compareWith, type CompatReport } from './policy/compat.ts';
+import { resolveFirmwarePair } from './policy/settings.ts';
 
 /** What changes for an app between two firmware versions of a target (on one arch). */
 export function compareFirmwares(target: TargetDef, from: string, to: string, arch?: string): CompatReport {
-  return compareWith(target, from, to, glibcRecovery, arch);
+  return comparePolicies(...resolveFirmwarePair(target, from, to, arch));
+}
+
+/** The same for two Policies already resolved (one target and arch, two firmwares). */
+export function comparePolicies(a: Policy, b: Policy): CompatReport {
+  return compareWith(a, b, glibcRecovery);
 }
 export { parseAction, formatAction, describeOutcome } from './policy/action.ts';
 export { parseFirmware } from './policy/firmware.ts';

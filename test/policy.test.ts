@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiagnosticsError, InputError } from '../src/errors.ts';
 import { parseAction } from '../src/policy/action.ts';
-import { compareFirmwares } from '../src/policy/compat.ts';
+import { comparePolicies } from '../src/policy/compat.ts';
+import { resolveFirmwarePair } from '../src/policy/settings.ts';
 import { glibcRecovery } from '../src/policy/libc-fixes.ts';
 import { parseFirmware } from '../src/policy/firmware.ts';
 import { loadTarget } from '../src/policy/load.ts';
@@ -326,12 +327,12 @@ describe('user targets', () => {
 
 describe('compat', () => {
   it('reports 60 calls and the kill -> ENOSYS change from 13.5 to 13.7 on ppc', async () => {
-    const r = compareFirmwares(await loadTarget('codesafe5'), '13.5', '13.7', glibcRecovery, 'ppc');
+    const r = comparePolicies(...resolveFirmwarePair(await loadTarget('codesafe5'), '13.5', '13.7', 'ppc'), glibcRecovery);
     assert.equal(r.added.length, 60);
     assert.equal(r.removed.length, 0);
     assert.deepEqual(r.defaultAction, { from: 'kill-process', to: 'errno:ENOSYS', changed: true });
     assert.ok(r.summary.some((s) => /stop killing the app/.test(s)));
-    const back = compareFirmwares(await loadTarget('codesafe5'), '13.7', '13.4', glibcRecovery, 'ppc');
+    const back = comparePolicies(...resolveFirmwarePair(await loadTarget('codesafe5'), '13.7', '13.4', 'ppc'), glibcRecovery);
     assert.equal(back.removed.length, 66);
     assert.ok(back.summary.some((s) => /now kills the app/.test(s)));
   });

@@ -1,11 +1,10 @@
-/** What changes for an app between two firmware versions of a target. */
+/** What changes for an app between two firmware versions of a target: two resolved Policies compared. */
 import { allowsSome } from './call.ts';
 import { describeOutcome, formatAction, sameAction } from './action.ts';
 import { compareFirmware, showFirmware } from './firmware.ts';
-import { resolvePolicy } from './resolve.ts';
 import type { ArchName } from '../syscalls/arches.ts';
 import type { LibcRecovery } from './fixes.ts';
-import type { Action, Policy, TargetDef } from './types.ts';
+import type { Action, Policy } from './types.ts';
 import { allSyscallNames, syscallNumber } from '../syscalls/table.ts';
 
 export interface CompatChange {
@@ -27,10 +26,14 @@ export interface CompatReport {
   summary: string[];
 }
 
-/** `libc`: ./libc-fixes.ts's glibcRecovery (passed in so that the light bundle loads the libc knowledge base lazily). */
-export function compareFirmwares(target: TargetDef, from: string, to: string, libc: LibcRecovery, arch?: string): CompatReport {
-  const a = resolvePolicy(target, { firmware: from, ...(arch ? { arch } : {}) });
-  const b = resolvePolicy(target, { firmware: to, ...(arch ? { arch } : {}) });
+/**
+ * `a` and `b`: one target on one arch at two firmwares (settings.ts resolveFirmwarePair).
+ * `libc`: ./libc-fixes.ts's glibcRecovery (passed in so that the light bundle loads the libc
+ * knowledge base lazily).
+ */
+export function comparePolicies(a: Policy, b: Policy, libc: LibcRecovery): CompatReport {
+  if (a.target.id !== b.target.id || a.arch.name !== b.arch.name) throw new Error('comparePolicies: one target on one arch at two firmwares');
+  const history = a.history;
   const allowedSet = (p: Policy) => new Map(p.rules.filter(allowsSome).map((r) => [r.nr, r]));
   const sa = allowedSet(a);
   const sb = allowedSet(b);
@@ -40,14 +43,14 @@ export function compareFirmwares(target: TargetDef, from: string, to: string, li
   const fa = a.firmware!;
   const fb = b.firmware!;
   return {
-    target: target.id,
+    target: a.target.id,
     arch: a.arch.name,
     from: fa,
     to: fb,
     defaultAction: { from: formatAction(a.defaultAction), to: formatAction(b.defaultAction), changed: !sameAction(a.defaultAction, b.defaultAction) },
     added,
     removed,
-    history: target.history,
+    history: [...history],
     summary: [
       ...summarize(
         a.defaultAction,
@@ -59,9 +62,9 @@ export function compareFirmwares(target: TargetDef, from: string, to: string, li
         compareFirmware(fa, fb),
         recoveries(libc, a.arch.name, (nr) => sa.has(nr) || sb.has(nr)),
       ),
-      ...(target.history.length
+      ...(history.length
         ? [
-            `Other sources disagree with the target about ${target.history.length} call${target.history.length === 1 ? '' : 's'} (${target.history.map((h) => h.name).join(', ')}): the policy follows the target; 'sysgate explain NAME' says what they say.`,
+            `Other sources disagree with the target about ${history.length} call${history.length === 1 ? '' : 's'} (${history.map((h) => h.name).join(', ')}): the policy follows the target; 'sysgate explain NAME' says what they say.`,
           ]
         : []),
     ],

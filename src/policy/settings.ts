@@ -1,7 +1,8 @@
 /**
  * Target + firmware + arch(es) + runtime -> the resolved Policies every command hands to its
  * backends, resolved once here (as a bundler turns its options into one config value): the
- * emitters, the shim, `check` and its worker threads read these and never a TargetDef again.
+ * emitters, the shim, `check` and its worker threads, `explain` and `compat` read these and
+ * never a TargetDef again.
  */
 import type { ArchName } from '../syscalls/arches.ts';
 import { notDefinedFor, resolvableArches, resolveArch, resolvePolicy } from './resolve.ts';
@@ -81,4 +82,10 @@ export function policyOn(set: PolicySet, arch: ArchName): Policy {
   const p = policyFor(set, arch);
   if (!p) throw notDefinedFor(set.target, arch);
   return p;
+}
+
+/** The target at two firmwares on one arch (default: the target's default arch): what `compat` compares. */
+export function resolveFirmwarePair(target: TargetDef, from: string, to: string, arch?: string): [Policy, Policy] {
+  const at = (firmware: string): Policy => resolvePolicy(target, { firmware, ...(arch ? { arch } : {}) });
+  return [at(from), at(to)];
 }

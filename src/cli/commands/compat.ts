@@ -1,5 +1,6 @@
 import { InputError } from '../../errors.ts';
-import { compareFirmwares, type CompatReport } from '../../policy/compat.ts';
+import { comparePolicies, type CompatReport } from '../../policy/compat.ts';
+import { resolveFirmwarePair } from '../../policy/settings.ts';
 import { showFirmware } from '../../policy/firmware.ts';
 import { parseArgs, requireFlag } from '../args.ts';
 import { bold, green, json, red, table, type Command, type Io } from '../io.ts';
@@ -43,13 +44,8 @@ Examples:
     if (!target.firmwares.length) throw new InputError(`target ${target.id} has no firmware versions to compare`);
     // Loaded here, not at start-up: the libc knowledge base stays out of the light bundle.
     const { glibcRecovery } = await import('../../policy/libc-fixes.ts');
-    const report = compareFirmwares(
-      target,
-      requireFlag(flags['--from'], '--from', 'compat'),
-      requireFlag(flags['--to'], '--to', 'compat'),
-      glibcRecovery,
-      arch,
-    );
+    const [from, to] = resolveFirmwarePair(target, requireFlag(flags['--from'], '--from', 'compat'), requireFlag(flags['--to'], '--to', 'compat'), arch);
+    const report = comparePolicies(from, to, glibcRecovery);
     io.out(flags['--json'] ? json(report) : compatText(report, io));
     return 0;
   },

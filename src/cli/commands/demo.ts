@@ -3,7 +3,8 @@ import { checkFile } from '../../check/file.ts';
 import { InputError } from '../../errors.ts';
 import { isCheckError, type CheckReport } from '../../check/types.ts';
 import { generate, DEFAULT_FORMATS } from '../../generate.ts';
-import { compareFirmwares } from '../../policy/compat.ts';
+import { comparePolicies } from '../../policy/compat.ts';
+import { resolveFirmwarePair } from '../../policy/settings.ts';
 import { glibcRecovery } from '../../policy/libc-fixes.ts';
 import { loadTarget } from '../../policy/load.ts';
 import { resolvePolicy } from '../../policy/resolve.ts';
@@ -48,7 +49,7 @@ Examples:
     io.out(dim(io, '   sysgate syscalls --target codesafe5 --firmware 13.7 --arch arm\n'));
 
     h('2. What changes between firmware 13.5 and 13.7');
-    const c = compareFirmwares(target, '13.5', '13.7', glibcRecovery, 'arm');
+    const c = comparePolicies(...resolveFirmwarePair(target, '13.5', '13.7', 'arm'), glibcRecovery);
     io.out(`   default action ${c.defaultAction.from} -> ${c.defaultAction.to}; ${c.added.length} calls newly allowed, ${c.removed.length} removed\n`);
     for (const s of c.summary) io.out(`   ${s}\n`);
     io.out(dim(io, '   sysgate compat --target codesafe5 --from 13.5 --to 13.7\n'));
