@@ -85,6 +85,21 @@ describe('arch record: the shim and run facts', () => {
     assert.deepEqual(named, []);
   });
 
+  it("the SIGSYS handler's template names no arch and no saved register: SG_ARG and SG_SET_RET come from the record", async () => {
+    const trapTarget = await loadTarget(join(ROOT_DIR, 'test/fixtures/targets/extends-codesafe5.json'));
+    const t = read('templates/shim/sigsys.c.tmpl');
+    const spelled = t.match(/__(x86_64|i386|aarch64|arm|powerpc|powerpc64)__|REG_[A-Z0-9]+|arm_r\d|gp_regs|uc_regs|mcontext\.regs/g) ?? [];
+    assert.deepEqual(spelled, []);
+    const c = generateShim(resolvePolicy(trapTarget, { firmware: '13.5', arch: 'x86_64' }), { sigsys: true }).files[0]!.content;
+    for (const arch of SHIM_ARCHES) {
+      const s = ARCHES[arch].shim!.sigsys;
+      assert.ok(
+        c.includes(`if ${s.guard}\n${s.note ? `/* ${s.note} */\n` : ''}#define SG_ARG(uc, i) ${s.arg}\n#define SG_SET_RET(uc, r) ${s.setRet}\n`),
+        `${arch}: SG_ARG/SG_SET_RET`,
+      );
+    }
+  });
+
   it("a shim carries each shim arch's raw call under its guard, with the record's registers and trap", async () => {
     const target = await loadTarget('codesafe5');
     for (const arch of SHIM_ARCHES) {

@@ -26,6 +26,7 @@ import { syscallNumber } from '../syscalls/table.ts';
 import { generatedBy } from '../version.ts';
 import { FALLBACKS, type FallbackEntry, type FallbackVariant, type ShimSymbol } from './fallbacks.ts';
 import { rawCalls, shimArches } from './raw-call.ts';
+import { sigsysHelpers, sigsysRegisters } from './sigsys-regs.ts';
 import { fill, requireSection, template } from './template.ts';
 
 export { FALLBACKS } from './fallbacks.ts';
@@ -207,7 +208,7 @@ export function renderShim(policy: Policy, baseName: string, opts: ShimOptions =
     allowed_default: allowedDefault(policy),
   });
   const sections = [prelude, ...bodies, router, manifestC(policy, plans)];
-  if (opts.sigsys) sections.push(requireSection(template('sigsys'), 'text', 'main'));
+  if (opts.sigsys) sections.push(fill(requireSection(template('sigsys'), 'text', 'main'), { registers: sigsysRegisters(), helpers: sigsysHelpers() }));
   const content = `${sections.join('\n\n')}\n`;
   return { files: [{ name: fileName, content }], flags, wrappers };
 }

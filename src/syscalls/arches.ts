@@ -62,6 +62,29 @@ export interface ShimFacts {
    * trap, the number register's own value saved in `save` and restored after.
    */
   nrCarrier?: { via: string; save: string };
+  /** The --sigsys handler's access to the saved registers (SigsysFacts). */
+  sigsys: SigsysFacts;
+}
+
+/**
+ * How the shim's SIGSYS handler reads a denied call's arguments and writes its result in the
+ * ucontext_t the kernel saved: C expressions in the C library's own spelling of the saved
+ * registers (glibc's gregs[REG_*], arm_r*, regs[], gp_regs[]; musl spells some differently,
+ * hence the guards name __GLIBC__ where they must).
+ */
+export interface SigsysFacts {
+  /**
+   * The arch's place in the handler's `#if` chain. Unlike the raw call's, these guards overlap
+   * (__powerpc__ holds on ppc64 too), so the more specific one must come first.
+   */
+  order: number;
+  guard: string;
+  /** Printed above the branch. */
+  note?: string;
+  /** SG_ARG(uc, i): argument i (0..5) as a long. */
+  arg: string;
+  /** SG_SET_RET(uc, r): the call's result r (a negative errno on failure) stored as the convention wants it. */
+  setRet: string;
 }
 
 /** A qemu-system guest of the arch's own kernel (src/run/vm.ts). */
@@ -213,6 +236,12 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
       rawNote: 'EABI: number in r7. r7 may be the Thumb frame pointer, so it is saved in ip around the\ncall instead of being named as an operand.',
       constraints: {},
       nrCarrier: { via: 'r6', save: 'ip' },
+      sigsys: {
+        order: 2,
+        guard: 'defined(__arm__)',
+        arg: '((long)((i) == 0 ? (uc)->uc_mcontext.arm_r0 : (i) == 1 ? (uc)->uc_mcontext.arm_r1 : (i) == 2 ? (uc)->uc_mcontext.arm_r2 : (i) == 3 ? (uc)->uc_mcontext.arm_r3 : (i) == 4 ? (uc)->uc_mcontext.arm_r4 : (uc)->uc_mcontext.arm_r5))',
+        setRet: '((uc)->uc_mcontext.arm_r0 = (unsigned long)(r))',
+      },
     },
   },
   aarch64: {
@@ -241,7 +270,18 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     gnuCpu: /^aarch64$/,
     uid16: false,
     syscall: { instruction: 'svc #0', nr: 'x8', args: ['x0', 'x1', 'x2', 'x3', 'x4', 'x5'], ret: 'x0', error: 'negative', clobbers: [], argsClobbered: false },
-    shim: { order: 1, cppTest: 'defined(__aarch64__) && !defined(__ILP32__)', rawGuard: 'defined(__aarch64__)', constraints: {} },
+    shim: {
+      order: 1,
+      cppTest: 'defined(__aarch64__) && !defined(__ILP32__)',
+      rawGuard: 'defined(__aarch64__)',
+      constraints: {},
+      sigsys: {
+        order: 1,
+        guard: 'defined(__aarch64__)',
+        arg: '((long)(uc)->uc_mcontext.regs[(i)])',
+        setRet: '((uc)->uc_mcontext.regs[0] = (unsigned long)(r))',
+      },
+    },
   },
   x86_64: {
     name: 'x86_64',
@@ -280,6 +320,12 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
       cppTest: 'defined(__x86_64__) && !defined(__ILP32__)',
       rawGuard: 'defined(__x86_64__)',
       constraints: { rax: 'a', rdi: 'D', rsi: 'S', rdx: 'd' },
+      sigsys: {
+        order: 0,
+        guard: 'defined(__x86_64__)',
+        arg: '((long)(uc)->uc_mcontext.gregs[(i) == 0 ? REG_RDI : (i) == 1 ? REG_RSI : (i) == 2 ? REG_RDX : (i) == 3 ? REG_R10 : (i) == 4 ? REG_R8 : REG_R9])',
+        setRet: '((uc)->uc_mcontext.gregs[REG_RAX] = (r))',
+      },
     },
   },
   i386: {
@@ -339,7 +385,17 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     gnuCpu: /^(powerpc|ppc)$/,
     uid16: false,
     syscall: PPC_SC,
-    shim: { ...PPC_SHIM, order: 3, cppTest: 'defined(__powerpc__) && !defined(__powerpc64__)' },
+    shim: {
+      ...PPC_SHIM,
+      order: 3,
+      cppTest: 'defined(__powerpc__) && !defined(__powerpc64__)',
+      sigsys: {
+        order: 4,
+        guard: 'defined(__powerpc__) && defined(__GLIBC__)',
+        arg: '((long)(uc)->uc_mcontext.uc_regs->gregs[3 + (i)])',
+        setRet: 'sg_ppc_set_ret((uc)->uc_mcontext.uc_regs->gregs, (r))',
+      },
+    },
   },
   ppc64: {
     name: 'ppc64',
@@ -364,7 +420,18 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     gnuCpu: /^powerpc64/,
     uid16: false,
     syscall: PPC_SC,
-    shim: { ...PPC_SHIM, order: 4, cppTest: 'defined(__powerpc64__)' },
+    shim: {
+      ...PPC_SHIM,
+      order: 4,
+      cppTest: 'defined(__powerpc64__)',
+      sigsys: {
+        order: 3,
+        guard: 'defined(__powerpc64__) && defined(__GLIBC__)',
+        note: 'sc convention: errno positive in r3 and CR0.SO (0x10000000 in the saved CCR, index 38).',
+        arg: '((long)(uc)->uc_mcontext.gp_regs[3 + (i)])',
+        setRet: 'sg_ppc_set_ret((uc)->uc_mcontext.gp_regs, (r))',
+      },
+    },
   },
 };
 
