@@ -179,7 +179,7 @@ function modeRanges(ctx: ScanContext, region: ElfExecRegion): Range[] {
 // ---------------------------------------------------------------------------------------------
 // A32
 
-function armExpandImm(imm12: number): number {
+export function armExpandImm(imm12: number): number {
   const rot = ((imm12 >>> 8) & 0xf) * 2;
   const v = imm12 & 0xff;
   return rot === 0 ? v : ((v >>> rot) | (v << (32 - rot))) >>> 0;
