@@ -17,23 +17,16 @@
  *    Backward tracking cannot see join points; a branch into the straight-line run before a
  *    call is the known gap (compilers place the constant right before the call in practice).
  */
-import { Buffer } from 'node:buffer';
 import { EM_386, EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_X86_64 } from '../../syscalls/elf-machines.ts';
-import { FunctionIndex, ScanContext } from '../sites/common.ts';
+import { ScanContext } from '../sites/common.ts';
 import type { ElfExecRegion, ElfInfo } from '../types.ts';
 import { armExpandImm } from '../sites/arm.ts';
+import { pushCall, TAIL, type WrapperCall } from './call.ts';
 import { findStubs, ppc64Entries } from './plt.ts';
+import { callsX86, X86Calls } from './x86.ts';
+import { callsA64 } from './aarch64.ts';
 
-export interface WrapperCall {
-  address: number;
-  number: number | null;
-  function?: string;
-  reason?: string;
-  /** The wrapper (or PLT stub) called; absent for calls through a -fno-plt slot. */
-  target?: number;
-  /** A jump, not a call: the number is whatever the jumping function was given. */
-  tail?: boolean;
-}
+export type { WrapperCall } from './call.ts';
 
 type Rec = { k: 'const'; v: number } | { k: 'unknown'; why: string };
 
@@ -49,7 +42,8 @@ const BACK = 10;
 export function findSyscallCalls(
   elf: ElfInfo,
   bytes: Uint8Array,
-  funcs?: FunctionIndex | ScanContext,
+  /** The site scan's context for the same elf and bytes (its function index and decoded code are shared). */
+  scan?: ScanContext,
   wrappers: readonly number[] = [],
   /** Filled with the wrappers (start addresses) that have a located caller, directly or through a forwarder. */
   called?: Set<number>,
@@ -105,16 +99,18 @@ export function findSyscallCalls(
     }
   }
   const slotEntries = out.length;
+  const ctx = scan ?? new ScanContext(elf, bytes);
+  let x86: X86Calls | undefined;
   const scanAll = () => {
     out.length = slotEntries;
     for (const r of elf.exec) {
       if (r.offset + r.size > bytes.byteLength) continue;
       switch (elf.machine) {
         case EM_X86_64:
-          callsX86(bytes, r, targets, slots, out);
+          callsX86((x86 ??= new X86Calls(ctx)), r, targets, slots, out);
           break;
         case EM_AARCH64:
-          callsA64(dv, r, targets, out);
+          callsA64(ctx, r, targets, out);
           break;
         case EM_ARM:
           callsArm(dv, le, r, targets, out);
@@ -126,8 +122,7 @@ export function findSyscallCalls(
       }
     }
   };
-  let index: FunctionIndex | undefined;
-  const funcIndex = () => (index ??= funcs instanceof ScanContext ? funcs.funcs : (funcs ?? new FunctionIndex(elf)));
+  const funcIndex = () => ctx.funcs;
   // A function that jumps into a wrapper forwards its own first argument: it is a wrapper too,
   // and its callers say the number (musl: __syscall_cp -> __syscall_cp_c). A few rounds reach
   // every such chain in real C libraries; what is still a tail call after them stays unresolved.
@@ -175,214 +170,6 @@ export function findSyscallCalls(
   return kept.filter((c) => !(sym && c.address >= sym.value && c.address < sym.value + Math.max(sym.size, 1)));
 }
 
-
-function push(out: WrapperCall[], address: number, rec: Rec, target?: number, tail = false): void {
-  const c: WrapperCall = rec.k === 'const' ? { address, number: rec.v } : { address, number: null, reason: rec.why };
-  if (target !== undefined) c.target = target;
-  if (tail) c.tail = true;
-  out.push(c);
-}
-
-const TAIL: Rec = { k: 'unknown', why: "tail call: the number is the caller's first argument" };
-
-// ---------------------------------------------------------------------------------------------
-// x86-64
-
-const FF15 = Buffer.from([0xff, 0x15]);
-
-function callsX86(b: Uint8Array, r: ElfExecRegion, targets: Set<number>, slots: Set<number>, out: WrapperCall[]): void {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const end = r.offset + r.size;
-  // call/jmp rel32 (e8/e9) to a target: rel32 + o == target - addr + offset - 5 for a call at o.
-  // For a call at o to a target, rel32 == want - o: over a run of 65,536 consecutive o its upper
-  // two bytes (at o+3, o+4) are fixed, so each run is searched for those two bytes (memmem in
-  // Buffer.indexOf), and only matches are checked. Runs whose two bytes are 00 00 or ff ff
-  // (calls within 64 KiB of the target: such bytes are common) are checked byte by byte.
-  const want = Int32Array.from([...targets].map((t) => t - r.addr + r.offset - 5));
-  const stop = end - 5;
-  const hits = new Set<number>();
-  const at1 = (o: number, w: number): void => {
-    if ((b[o]! & 0xfe) !== 0xe8) return;
-    if ((b[o + 1]! | (b[o + 2]! << 8) | (b[o + 3]! << 16) | (b[o + 4]! << 24)) + o === w) hits.add(o);
-  };
-  const needle = Buffer.alloc(2);
-  for (const w of want) {
-    if (stop < r.offset) break;
-    // rel32 = w - o must be an int32 (w is one, and sums of an int32 and o match only then).
-    const hLo = Math.max(-32768, Math.floor((w - stop) / 65536));
-    const hHi = Math.min(32767, Math.floor((w - r.offset) / 65536));
-    for (let h = hLo; h <= hHi; h++) {
-      const oLo = Math.max(r.offset, w - h * 65536 - 65535);
-      const oHi = Math.min(stop, w - h * 65536);
-      if (oLo > oHi) continue;
-      const c3 = h & 0xff;
-      const c4 = (h >> 8) & 0xff;
-      if ((c3 === 0 && c4 === 0) || (c3 === 0xff && c4 === 0xff)) {
-        for (let o = oLo; o <= oHi; o++) at1(o, w);
-        continue;
-      }
-      needle[0] = c3;
-      needle[1] = c4;
-      const win = buf.subarray(oLo + 3, oHi + 5);
-      for (let q = win.indexOf(needle); q >= 0; q = win.indexOf(needle, q + 1)) at1(oLo + q, w);
-    }
-  }
-  // e8 hits first, then e9, as before the single pass (the sort below is by address anyway).
-  const sorted = [...hits].sort((x, y) => x - y);
-  for (const op of [0xe8, 0xe9]) {
-    for (const o of sorted) {
-      if (b[o] !== op) continue;
-      const at = r.addr + (o - r.offset);
-      const t = at + 5 + dv.getInt32(o + 1, true);
-      if (op === 0xe9) push(out, at, TAIL, t, true);
-      else push(out, at, recoverX86(b, r.offset, o), t);
-    }
-  }
-  // call *slot(%rip) (ff 15): -fno-plt.
-  if (slots.size) {
-    for (let o = buf.indexOf(FF15, r.offset); o >= 0 && o + 6 <= end; o = buf.indexOf(FF15, o + 1)) {
-      if (slots.has(r.addr + (o - r.offset) + 6 + dv.getInt32(o + 2, true))) push(out, r.addr + (o - r.offset), recoverX86(b, r.offset, o));
-    }
-  }
-  out.sort((x, y) => x.address - y.address);
-}
-
-/** Instructions gcc and clang put between argument set-up and a call, matched backwards. */
-function recoverX86(b: Uint8Array, lo: number, call: number): Rec {
-  let q = call;
-  const at = (p: number, ...xs: number[]): boolean => p >= lo && xs.every((x, i) => b[p + i] === x);
-  for (let n = 0; n < BACK; n++) {
-    // Constant into edi/rdi.
-    if (at(q - 5, 0xbf)) return { k: 'const', v: readU32(b, q - 4) };
-    if (at(q - 7, 0x48, 0xc7, 0xc7)) return { k: 'const', v: readU32(b, q - 4) };
-    if (at(q - 2, 0x31, 0xff) || at(q - 2, 0x33, 0xff)) return { k: 'const', v: 0 };
-    // Zeroing another argument register with a REX prefix (45 31 c9: xor %r9d,%r9d). Before the
-    // two-byte forms: read backwards, its last two bytes would pass for xor %eax,%eax.
-    if (q - 3 >= lo && (b[q - 3]! & 0xf0) === 0x40 && (b[q - 2] === 0x31 || b[q - 2] === 0x33) && b[q - 1]! >> 6 === 3) {
-      const rex = b[q - 3]!;
-      const modrm = b[q - 1]!;
-      const reg = ((modrm >> 3) & 7) | ((rex & 4) << 1);
-      const rm = (modrm & 7) | ((rex & 1) << 3);
-      if (reg === rm) {
-        if (rm === 7) return { k: 'const', v: 0 };
-        if (rm !== 4) {
-          q -= 3;
-          continue;
-        }
-      }
-    }
-    // Neutral: xor eax,eax (al = vector register count for varargs); mov $imm to another register.
-    if (at(q - 2, 0x31, 0xc0) || at(q - 2, 0x33, 0xc0)) {
-      q -= 2;
-      continue;
-    }
-    if (q - 5 >= lo && b[q - 5]! >= 0xb8 && b[q - 5]! <= 0xbe && b[q - 5] !== 0xbc) {
-      q -= 5;
-      continue;
-    }
-    if (q - 6 >= lo && b[q - 6] === 0x41 && b[q - 6 + 1]! >= 0xb8 && b[q - 6 + 1]! <= 0xbf) {
-      q -= 6;
-      continue;
-    }
-    // mov reg, reg (REX.W or not) into something other than rdi/rsp.
-    if (q - 3 >= lo && (b[q - 3]! & 0xf0) === 0x40 && (b[q - 2] === 0x89 || b[q - 2] === 0x8b)) {
-      const rex = b[q - 3]!;
-      const modrm = b[q - 1]!;
-      if (modrm >> 6 === 3) {
-        const dest = b[q - 2] === 0x89 ? (modrm & 7) | ((rex & 1) << 3) : ((modrm >> 3) & 7) | ((rex & 4) << 1);
-        if (dest === 7) return { k: 'unknown', why: 'edi copied from another register before the call' };
-        if (dest !== 4) {
-          q -= 3;
-          continue;
-        }
-      }
-    }
-    if (q - 2 >= lo && (b[q - 2] === 0x89 || b[q - 2] === 0x8b) && b[q - 1]! >> 6 === 3) {
-      const modrm = b[q - 1]!;
-      const dest = b[q - 2] === 0x89 ? modrm & 7 : (modrm >> 3) & 7;
-      if (dest === 7) return { k: 'unknown', why: 'edi copied from another register before the call' };
-      if (dest !== 4) {
-        q -= 2;
-        continue;
-      }
-    }
-    // add/sub reg, reg with REX (48 01 c3: add %rax,%rbx).
-    if (q - 3 >= lo && (b[q - 3]! & 0xf8) === 0x48 && [0x01, 0x29, 0x31, 0x09, 0x21].includes(b[q - 2]!) && b[q - 1]! >> 6 === 3) {
-      const dest = (b[q - 1]! & 7) | ((b[q - 3]! & 1) << 3);
-      if (dest === 7) return { k: 'unknown', why: 'edi computed before the call' };
-      if (dest !== 4) {
-        q -= 3;
-        continue;
-      }
-    }
-    // lea disp32(%rip), reg.
-    if (q - 7 >= lo && (b[q - 7]! & 0xf8) === 0x48 && b[q - 6] === 0x8d && (b[q - 5]! & 0xc7) === 0x05) {
-      const dest = ((b[q - 5]! >> 3) & 7) | ((b[q - 7]! & 4) << 1);
-      if (dest === 7) return { k: 'unknown', why: 'edi holds an address, not a number' };
-      q -= 7;
-      continue;
-    }
-    // lea disp8(%rsp), reg (48 8d 74 24 xx).
-    if (q - 5 >= lo && (b[q - 5]! & 0xf8) === 0x48 && b[q - 4] === 0x8d && (b[q - 3]! & 0xc7) === 0x44 && b[q - 2] === 0x24) {
-      const dest = ((b[q - 3]! >> 3) & 7) | ((b[q - 5]! & 4) << 1);
-      if (dest === 7) return { k: 'unknown', why: 'edi holds an address, not a number' };
-      q -= 5;
-      continue;
-    }
-    return { k: 'unknown', why: 'edi is not set by a constant move in the straight-line code before the call' };
-  }
-  return { k: 'unknown', why: `no constant move into edi within ${BACK} instructions before the call` };
-}
-
-function readU32(b: Uint8Array, p: number): number {
-  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// AArch64
-
-function callsA64(dv: DataView, r: ElfExecRegion, targets: Set<number>, out: WrapperCall[]): void {
-  const end = r.offset + r.size;
-  for (let o = r.offset; o + 4 <= end; o += 4) {
-    const w = dv.getUint32(o, true);
-    const op = (w & 0xfc000000) >>> 0;
-    if (op !== 0x94000000 && op !== 0x14000000) continue;
-    const at = r.addr + (o - r.offset);
-    const t = at + ((w << 6) >> 4);
-    if (!targets.has(t)) continue;
-    if (op === 0x14000000) push(out, at, TAIL, t, true);
-    else push(out, at, recoverA64(dv, r.offset, o), t);
-  }
-}
-
-function recoverA64(dv: DataView, lo: number, call: number): Rec {
-  for (let n = 1, o = call - 4; n <= BACK && o >= lo; n++, o -= 4) {
-    const w = dv.getUint32(o, true);
-    const rd = w & 31;
-    // movz w0/x0, #imm16 (no shift).
-    if ((w & 0x7fe0001f) >>> 0 === 0x52800000) return { k: 'const', v: (w >>> 5) & 0xffff };
-    if ((w & 0x7f800000) >>> 0 === 0x12800000 && rd === 0) return { k: 'unknown', why: 'x0 set by movn' };
-    const dpImm = (w & 0x1c000000) >>> 0 === 0x10000000;
-    const dpReg = (w & 0x0e000000) >>> 0 === 0x0a000000;
-    const ldst = (w & 0x0a000000) >>> 0 === 0x08000000;
-    if (dpImm || dpReg) {
-      // Compares (subs/adds/ands into xzr) write only flags.
-      if (rd === 0) return { k: 'unknown', why: 'x0 written by an instruction that is not a constant move' };
-      continue;
-    }
-    if (ldst) {
-      const load = (w & 0x00400000) !== 0;
-      const pair = (w & 0x3a000000) >>> 0 === 0x28000000;
-      if (!load) continue;
-      if (rd === 0 || (pair && ((w >>> 10) & 31) === 0)) return { k: 'unknown', why: 'x0 loaded from memory' };
-      continue;
-    }
-    return { k: 'unknown', why: 'control flow or an unrecognised instruction before the call' };
-  }
-  return { k: 'unknown', why: `no constant move into x0 within ${BACK} instructions before the call` };
-}
-
 // ---------------------------------------------------------------------------------------------
 // ARM (A32 and Thumb-2)
 
@@ -406,7 +193,7 @@ function callsArm(dv: DataView, le: boolean, r: ElfExecRegion, targets: Set<numb
     if (s) off -= 1 << 25;
     const t = isBlx ? ((at + 4) & ~3) + off : at + 4 + off;
     if (!targets.has(t)) continue;
-    push(out, at, recoverThumb(dv, le, r.offset, o), t);
+    pushCall(out, at, recoverThumb(dv, le, r.offset, o), t);
   }
   // A32 bl / blx imm, word-aligned.
   for (let o = r.offset + ((4 - (r.addr & 3)) & 3); o + 4 <= end; o += 4) {
@@ -416,7 +203,7 @@ function callsArm(dv: DataView, le: boolean, r: ElfExecRegion, targets: Set<numb
     if ((w & 0xff000000) >>> 0 === 0xeb000000) t = at + 8 + ((w << 8) >> 6);
     else if ((w & 0xfe000000) >>> 0 === 0xfa000000) t = at + 8 + ((w << 8) >> 6) + ((w >>> 23) & 2);
     if (t === undefined || !targets.has(t)) continue;
-    push(out, at, recoverA32(dv, le, r.offset, o), t);
+    pushCall(out, at, recoverA32(dv, le, r.offset, o), t);
   }
 }
 
@@ -587,8 +374,8 @@ function callsPpc(dv: DataView, le: boolean, wide: boolean, r: ElfExecRegion, ta
     const sum = at + (((w << 6) >> 6) & ~3);
     const t = wide ? sum : sum >>> 0;
     if (!targets.has(t)) continue;
-    if ((w & 1) === 0) push(out, at, TAIL, t, true);
-    else push(out, at, recoverPpc(dv, le, r.offset, o), t);
+    if ((w & 1) === 0) pushCall(out, at, TAIL, t, true);
+    else pushCall(out, at, recoverPpc(dv, le, r.offset, o), t);
   }
 }
 

@@ -211,4 +211,3 @@ function ppcGotBases(dv: DataView, r: ElfExecRegion): Set<number> {
   }
   return out;
 }
-

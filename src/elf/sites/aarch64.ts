@@ -12,29 +12,46 @@ const X8 = 8;
 const calleeSaved = (r: number): boolean => r >= 19 && r <= 28;
 
 export function scanAarch64(ctx: ScanContext, region: ElfExecRegion, out: SyscallSite[]): void {
-  const { dv, le } = ctx;
-  const base = region.offset;
-  const n = region.size >>> 2;
-  // Data mapping symbols ($d) mark literal data inside code.
-  const data = dataRanges(ctx, region);
-  const sites: number[] = [];
-  const targets = new Bits(region.size, 2);
-  for (let i = 0; i < n; i++) {
-    const w = dv.getUint32(base + i * 4, le);
-    if ((w & 0xffe0001f) === (0xd4000001 | 0)) {
-      if (!inData(data, region.addr + i * 4)) sites.push(i);
-      continue;
-    }
-    const t = branchTarget(w);
-    if (t !== undefined) targets.set(i * 4 + t);
-  }
-  pushFixedWidthSites(ctx, region, sites, targets, 'aarch64', 'svc', recover, out);
+  const { sites, targets } = a64Index(ctx, region);
+  pushFixedWidthSites(ctx, region, sites, targets, 'aarch64', 'svc', (c, r, i, lowest, fIdx, tg) => a64ValueBefore(c, r, i, lowest, fIdx, tg, X8), out);
 }
 
-function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, targets: Bits): Recovered {
+/** One pass over a region: its svc words (outside literal data) and the targets of its direct branches. */
+export function a64Index(ctx: ScanContext, region: ElfExecRegion): { sites: number[]; targets: Bits } {
+  return ctx.memo(region, 'a64', () => {
+    const { dv, le } = ctx;
+    const base = region.offset;
+    const n = region.size >>> 2;
+    // Data mapping symbols ($d) mark literal data inside code.
+    const data = dataRanges(ctx, region);
+    const sites: number[] = [];
+    const targets = new Bits(region.size, 2);
+    for (let i = 0; i < n; i++) {
+      const w = dv.getUint32(base + i * 4, le);
+      if ((w & 0xffe0001f) === (0xd4000001 | 0)) {
+        if (!inData(data, region.addr + i * 4)) sites.push(i);
+        continue;
+      }
+      const t = branchTarget(w);
+      if (t !== undefined) targets.set(i * 4 + t);
+    }
+    return { sites, targets };
+  });
+}
+
+/**
+ * The one backwards register tracker of AArch64: the constant register `reg` (x8 for a site's
+ * number, x0 for syscall()'s first argument) holds when control reaches word i, walking back to
+ * `lowest` (the function's first word `fIdx`, or the window). movz (with a later movk of bits
+ * 16-31) gives the value; a register copy is followed; a call is stepped over for callee-saved
+ * registers. Any other write, an unconditional branch, or a branch target in between ends the
+ * walk with the reason. Reaching the function's start tracking x0 is `arg`: the caller chose it.
+ */
+export function a64ValueBefore(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, targets: Bits, reg: number): Recovered {
   const { dv, le } = ctx;
-  let t = X8;
-  let name = 'x8';
+  let t = reg;
+  const orig = `x${reg}`;
+  let name = orig;
   let movk = 0; // bits supplied by movk instructions seen so far (later in program order)
   let movkMask = 0;
   for (let cur = i; ; cur--) {
@@ -80,7 +97,7 @@ function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: num
       const src = isOrrMov ? (w >>> 16) & 31 : (w >>> 5) & 31;
       if (movkMask !== 0 || src === 31) return { k: 'unknown', why: `${name} copied from ${src === 31 ? 'xzr' : `x${src}`}` };
       t = src;
-      name = `x8 (copied from x${src})`;
+      name = `${orig} (copied from x${src})`;
       continue;
     }
     const e = effect(w, t);
@@ -94,7 +111,7 @@ function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: num
   }
 }
 
-/** Effect of one instruction on x8 when it is not one of the moves recognised above. */
+/** Effect of one instruction on the tracked register R when it is not one of the moves recognised above. */
 function effect(w: number, R: number): 'none' | 'stop' | 'call' | 'write' {
   const op0 = (w >>> 25) & 0xf;
   const rt = w & 31;

@@ -165,6 +165,7 @@ export class ScanContext {
   readonly dv: DataView;
   readonly le: boolean;
   private funcIndex: FunctionIndex | undefined;
+  private readonly memos = new Map<string, unknown>();
 
   constructor(
     readonly elf: ElfInfo,
@@ -177,6 +178,18 @@ export class ScanContext {
   /** Function symbols, indexed on first use (most files have no candidate sites at all). */
   get funcs(): FunctionIndex {
     return (this.funcIndex ??= new FunctionIndex(this.elf));
+  }
+
+  /**
+   * What one pass over `region` found (its branch targets, decoded instruction starts), made
+   * once per scan: the site scanner and the syscall() call recovery walk back over the same.
+   */
+  memo<T>(region: ElfExecRegion, what: string, make: () => T): T {
+    const key = `${what}:${region.offset}:${region.addr}:${region.size}`;
+    if (this.memos.has(key)) return this.memos.get(key) as T;
+    const v = make();
+    this.memos.set(key, v);
+    return v;
   }
 
   /** Key for FunctionIndex lookups of addresses in `region`. */
@@ -212,21 +225,25 @@ export class ScanContext {
   }
 }
 
-/** Bitmap sized by a region (bounded by the file), one bit per `unit`-byte slot. */
+/**
+ * Bitmap sized by a region (bounded by the file), one bit per `1 << shift`-byte slot, for the
+ * offsets [origin, origin + size): offsets outside are never set.
+ */
 export class Bits {
   private readonly a: Uint8Array;
   constructor(
     size: number,
     private readonly shift: number,
+    private readonly origin = 0,
   ) {
     this.a = new Uint8Array(((size >> shift) >> 3) + 1);
   }
   set(off: number): void {
-    const i = off >> this.shift;
+    const i = (off - this.origin) >> this.shift;
     if (i >= 0 && i >> 3 < this.a.length) this.a[i >> 3]! |= 1 << (i & 7);
   }
   has(off: number): boolean {
-    const i = off >> this.shift;
+    const i = (off - this.origin) >> this.shift;
     return i >= 0 && i >> 3 < this.a.length && (this.a[i >> 3]! & (1 << (i & 7))) !== 0;
   }
 }
@@ -264,12 +281,18 @@ export function pushFixedWidthSites(
   recover: FixedRecover,
   out: SyscallSite[],
 ): void {
-  const key = ctx.key(region);
   for (const i of sites) {
-    const addr = region.addr + i * 4;
-    const f = ctx.funcs.at(addr, key);
-    const fIdx = f ? Math.ceil((f.start - region.addr) / 4) : -1;
-    const lowest = Math.max(0, i - WINDOW, fIdx);
-    out.push(ctx.site(region, addr, isa, kind, recover(ctx, region, i, lowest, fIdx, targets)));
+    const { lowest, fIdx } = fixedBounds(ctx, region, i);
+    out.push(ctx.site(region, region.addr + i * 4, isa, kind, recover(ctx, region, i, lowest, fIdx, targets)));
   }
+}
+
+/**
+ * How far back a fixed-width walk from word i may go: the window, bounded by the enclosing
+ * function's first word `fIdx` (-1 without one), and the region's start.
+ */
+export function fixedBounds(ctx: ScanContext, region: ElfExecRegion, i: number): { lowest: number; fIdx: number } {
+  const f = ctx.funcs.at(region.addr + i * 4, ctx.key(region));
+  const fIdx = f ? Math.ceil((f.start - region.addr) / 4) : -1;
+  return { lowest: Math.max(0, i - WINDOW, fIdx), fIdx };
 }

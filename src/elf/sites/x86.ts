@@ -321,14 +321,14 @@ export function readImm(b: Uint8Array, o: number, size: number, signed: boolean)
 
 type Effect = 'none' | 'unknown' | 'call' | 'stop' | 'syscall' | { v: number } | { copy: number };
 
-const EAX = 0;
+export const EAX = 0;
 const ECX = 1;
 const EDX = 2;
 const EBX = 3;
 const ESP = 4;
 const EBP = 5;
 const ESI = 6;
-const EDI = 7;
+export const EDI = 7;
 const R11 = 11;
 /** Registers the kernel's syscall return clobbers on x86-64 (rax, rcx, r11) / int 0x80 (eax). */
 const SYSCALL_CLOBBERS = (1 << EAX) | (1 << ECX) | (1 << R11);
@@ -771,28 +771,10 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
   const kindOf = (i: number): SiteKind => KINDS[cands[i]! % 4]!;
 
   // 2. Sweep intervals: the function around each candidate, or the code between symbols.
-  const key = ctx.key(region);
   const ivLo: number[] = [];
   const ivHi: number[] = [];
   for (let i = 0; i < nc; i++) {
-    const addr = region.addr + offOf(i);
-    let lo: number;
-    let hi: number;
-    const f = ctx.funcs.at(addr, key);
-    if (f) {
-      lo = f.start;
-      hi = f.end;
-    } else {
-      // No symbol says where this code starts: sweep from the previous symbol's end, but never
-      // more than UNNAMED_BEFORE bytes back (x86 decoding falls into step within a few
-      // instructions), nor UNNAMED_AFTER past it. Without the bound, a file whose executable
-      // segment also maps its data (a 108 MB one: 54 MB of .rodata and tables) was decoded end
-      // to end for a few byte pairs that look like syscalls.
-      lo = Math.max(ctx.funcs.prevEnd(addr, key) ?? region.addr, addr - UNNAMED_BEFORE);
-      hi = Math.min(ctx.funcs.nextStart(addr, key) ?? region.addr + size, addr + UNNAMED_AFTER);
-    }
-    lo = Math.max(lo, region.addr) - region.addr;
-    hi = Math.min(hi, region.addr + size) - region.addr;
+    const [lo, hi] = sweepInterval(ctx, region, offOf(i));
     const last = ivLo.length - 1;
     if (last >= 0 && lo < ivHi[last]!) {
       ivLo[last] = Math.min(ivLo[last]!, lo);
@@ -839,57 +821,109 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
       }
       continue;
     }
-    const isFuncStart = ctx.funcs.at(region.addr + lo, key)?.start === region.addr + lo;
     // 4. Forward sweep.
-    let starts = new Int32Array(64);
-    let n = 0;
-    const bad: number[] = [];
-    for (let o = lo; o < hi; ) {
-      if (n === starts.length) {
-        const bigger = new Int32Array(n * 2);
-        bigger.set(starts);
-        starts = bigger;
-      }
-      // A run of zero bytes decodes as `add %al,(%rax)` pairs: no branch, no syscall. Jump over
-      // long runs (a sparse file's hole, a code segment stretched over it) keeping the last
-      // pairs for look-back, so a 1 GiB hole costs a byte search, not half a billion decodes.
-      if (b[base + o] === 0 && b[base + o + 1] === 0 && o + ZERO_RUN < hi) {
-        let e = o;
-        while (e < hi && e - o < ZERO_RUN && b[base + e] === 0) e++;
-        if (e - o === ZERO_RUN) {
-          const nz = firstNonZero(b, base + e, base + hi) - base;
-          const pairs = Math.floor((nz - o) / 2);
-          const keep = Math.min(pairs, WINDOW + 1);
-          o += 2 * (pairs - keep);
-        }
-      }
-      if (!decode(b, base + o, base + hi, x64, d)) {
-        bad.push(o);
-        o++;
-        continue;
-      }
-      starts[n++] = o;
-      if (!Number.isNaN(d.rel)) targets!.set(o + d.len + d.rel);
-      o += d.len;
-    }
+    const sw = sweepX86(ctx, region, lo, hi, x64, targets!, d);
     // 5. Sites in this interval.
     for (let i = ivFirst[j]!; i < ivEnd[j]!; i++) {
       const off = offOf(i);
       const kind = kindOf(i);
-      const k = lowerBound(starts, n, off);
+      const k = instructionAt(sw, off);
       const addr = region.addr + off;
-      if (k >= n || starts[k] !== off) {
+      if (k < 0) {
         // Inside another instruction: not a site, unless decoding failed just before it.
-        const x = bad[lowerBoundArr(bad, off - 15)];
+        const x = sw.bad[lowerBoundArr(sw.bad, off - 15)];
         if (x !== undefined && x <= off) out.push(ctx.site(region, addr, isa, kind, UNDECODABLE));
         continue;
       }
       // Validate the instruction: int must be cd 80 itself, syscall 0f 05 without VEX.
       if (!decode(b, base + off, base + hi, x64, d)) continue;
       if (kind === 'vsyscall' && (d.map !== 0 || d.op !== 0xff || d.seg !== 0x65)) continue;
-      out.push(ctx.site(region, addr, isa, kind, recover(b, base, starts, k, lo, isFuncStart, targets!, x64, d)));
+      out.push(ctx.site(region, addr, isa, kind, valueBefore(b, base, sw, k, EAX, targets!, x64, d)));
     }
   }
+}
+
+/**
+ * The stretch a sweep decodes around region offset `off` (region-relative [lo, hi)): the
+ * enclosing function, or the code between symbols, bounded.
+ */
+export function sweepInterval(ctx: ScanContext, region: ElfExecRegion, off: number): [lo: number, hi: number] {
+  const key = ctx.key(region);
+  const addr = region.addr + off;
+  let lo: number;
+  let hi: number;
+  const f = ctx.funcs.at(addr, key);
+  if (f) {
+    lo = f.start;
+    hi = f.end;
+  } else {
+    // No symbol says where this code starts: sweep from the previous symbol's end, but never
+    // more than UNNAMED_BEFORE bytes back (x86 decoding falls into step within a few
+    // instructions), nor UNNAMED_AFTER past it. Without the bound, a file whose executable
+    // segment also maps its data (a 108 MB one: 54 MB of .rodata and tables) was decoded end
+    // to end for a few byte pairs that look like syscalls.
+    lo = Math.max(ctx.funcs.prevEnd(addr, key) ?? region.addr, addr - UNNAMED_BEFORE);
+    hi = Math.min(ctx.funcs.nextStart(addr, key) ?? region.addr + region.size, addr + UNNAMED_AFTER);
+  }
+  return [Math.max(lo, region.addr) - region.addr, Math.min(hi, region.addr + region.size) - region.addr];
+}
+
+/** One forward sweep of a stretch [lo, hi) of a region (region-relative offsets). */
+export interface X86Sweep {
+  lo: number;
+  hi: number;
+  /** Instruction starts, ascending: the first `n` entries. */
+  starts: Int32Array;
+  n: number;
+  /** Offsets where decoding failed (the sweep stepped one byte on). */
+  bad: number[];
+  /** Whether lo is a function's first byte (so nothing before it sets a register). */
+  funcStart: boolean;
+}
+
+/** Decodes [lo, hi) from lo, one instruction at a time; every direct branch target is set in `targets`. */
+export function sweepX86(ctx: ScanContext, region: ElfExecRegion, lo: number, hi: number, x64: boolean, targets: Bits, d: Insn): X86Sweep {
+  const b = ctx.bytes;
+  const base = region.offset;
+  let starts = new Int32Array(64);
+  let n = 0;
+  const bad: number[] = [];
+  for (let o = lo; o < hi; ) {
+    if (n === starts.length) {
+      const bigger = new Int32Array(n * 2);
+      bigger.set(starts);
+      starts = bigger;
+    }
+    // A run of zero bytes decodes as `add %al,(%rax)` pairs: no branch, no syscall. Jump over
+    // long runs (a sparse file's hole, a code segment stretched over it) keeping the last
+    // pairs for look-back, so a 1 GiB hole costs a byte search, not half a billion decodes.
+    if (b[base + o] === 0 && b[base + o + 1] === 0 && o + ZERO_RUN < hi) {
+      let e = o;
+      while (e < hi && e - o < ZERO_RUN && b[base + e] === 0) e++;
+      if (e - o === ZERO_RUN) {
+        const nz = firstNonZero(b, base + e, base + hi) - base;
+        const pairs = Math.floor((nz - o) / 2);
+        const keep = Math.min(pairs, WINDOW + 1);
+        o += 2 * (pairs - keep);
+      }
+    }
+    if (!decode(b, base + o, base + hi, x64, d)) {
+      bad.push(o);
+      o++;
+      continue;
+    }
+    starts[n++] = o;
+    if (!Number.isNaN(d.rel)) targets.set(o + d.len + d.rel);
+    o += d.len;
+  }
+  const funcStart = ctx.funcs.at(region.addr + lo, ctx.key(region))?.start === region.addr + lo;
+  return { lo, hi, starts, n, bad, funcStart };
+}
+
+/** Index in `sw.starts` of the instruction starting at region offset `off`, or -1 when none starts there. */
+export function instructionAt(sw: X86Sweep, off: number): number {
+  const k = lowerBound(sw.starts, sw.n, off);
+  return k < sw.n && sw.starts[k] === off ? k : -1;
 }
 
 /** How far a sweep reaches around a site no symbol encloses. */
@@ -940,9 +974,20 @@ function lowerBound(a: Int32Array, n: number, v: number): number {
   return lo;
 }
 
-function recover(b: Uint8Array, base: number, starts: Int32Array, k: number, lo: number, funcStart: boolean, targets: Bits, x64: boolean, d: Insn): Recovered {
-  let t = EAX;
-  const name = (): string => (t === EAX ? 'eax' : `eax (copied from ${REG_NAMES[t]})`);
+/**
+ * The one backwards register tracker of x86: the constant register `reg` (EAX for a site's
+ * number, EDI for syscall()'s first argument) holds when control reaches instruction `k` of the
+ * sweep, walking back over the decoded instructions within the window and the swept stretch.
+ * A copy from another register is followed to that register; a call is stepped over when it
+ * preserves the register. Anything else that may write it, a jump or return before it, and a
+ * branch target in between (a join point: another path may set it otherwise) end the walk with
+ * the reason. Reaching the function's first byte while tracking the first argument (EDI, 64-bit)
+ * is `arg`: the caller chose the value.
+ */
+export function valueBefore(b: Uint8Array, base: number, sw: X86Sweep, k: number, reg: number, targets: Bits, x64: boolean, d: Insn): Recovered {
+  const { starts, lo, funcStart } = sw;
+  let t = reg;
+  const name = (): string => (t === reg ? REG_NAMES[reg]! : `${REG_NAMES[reg]} (copied from ${REG_NAMES[t]})`);
   for (let cur = k; ; cur--) {
     const j = cur - 1;
     if (j < 0 || j < k - WINDOW) {
