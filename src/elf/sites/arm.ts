@@ -31,16 +31,12 @@ const IP = 12;
 const calleeSaved = (r: number): boolean => r >= 4 && r <= 11;
 
 export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSite[]): void {
-  const ranges = modeRanges(ctx, region);
-  // Without mapping symbols, literal pools are indistinguishable from code: only accept the
-  // encodings Linux toolchains emit (svc 0, and OABI svc 0x9000NN in ARM state).
-  const mapped = ctx.elf.mappingSymbols.some((m) => m.addr >= region.addr && m.addr < region.addr + region.size);
-  const targets = new Bits(region.size, 1);
+  const { ranges, sweeps, targets, mapped } = armIndex(ctx, region);
   const key = ctx.key(region);
   const doSyscall = ctx.funcs.byNameLookup('__libc_do_syscall');
   let doSyscallAddr = doSyscall && ctx.elf.type !== 'rel' ? doSyscall.start : undefined;
 
-  // Pass 1: decode, find sites and branch targets. Thumb is swept per range to keep instruction boundaries.
+  // Pass 1: find the sites over the decoded ranges (Thumb swept per range, for its instruction boundaries).
   interface Pending {
     addr: number;
     isa: SiteIsa;
@@ -54,8 +50,8 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
     oabi?: number;
   }
   const pending: Pending[] = [];
-  const sweeps: ThumbSweep[] = [];
   const { dv, le } = ctx;
+  let thumbs = 0;
   for (const r of ranges) {
     if (r.mode === 'd') continue;
     if (r.mode === 'a') {
@@ -65,20 +61,16 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
         const cond = w >>> 28;
         if ((w & 0x0f000000) === 0x0f000000 && cond !== 0xf) {
           const imm = w & 0xffffff;
+          // Without mapping symbols, literal pools are indistinguishable from code: only accept the
+          // encodings Linux toolchains emit (svc 0, and OABI svc 0x9000NN in ARM state).
           if (!mapped && imm !== 0 && !(imm >= 0x900000 && imm < 0xa00000)) continue;
           const s: Pending = { addr: region.addr + o, isa: 'arm', kind: 'svc', reg: R7, idx: -1, rangeStart: r.start };
           if (imm >= 0x900000 && imm < 0xa00000) s.oabi = imm - 0x900000;
           pending.push(s);
-          continue;
-        }
-        if ((w & 0x0e000000) === 0x0a000000) {
-          const t = o + 8 + ((w << 8) >> 6);
-          if (cond !== 0xf && !(w & 0x01000000)) targets.set(t); // calls are not join points
         }
       }
     } else {
-      const sw = sweepThumb(ctx, region, r, targets);
-      sweeps.push(sw);
+      const sw = sweeps[thumbs++]!;
       for (let k = 0; k < sw.count; k++) {
         const o = sw.starts[k]!;
         const h = dv.getUint16(region.offset + o, le);
@@ -138,6 +130,75 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
     }
     out.push(ctx.site(region, p.addr, p.isa, p.kind, rec));
   }
+}
+
+interface ArmIndex {
+  ranges: Range[];
+  /** The sweep of each Thumb range, in order. */
+  sweeps: ThumbSweep[];
+  /** Direct branch targets (calls are not join points). */
+  targets: Bits;
+  /** Whether the region has mapping symbols (else literal pools look like code). */
+  mapped: boolean;
+}
+
+/** One pass over a region: its mode ranges, the sweep of each Thumb range, and the branch targets. */
+export function armIndex(ctx: ScanContext, region: ElfExecRegion): ArmIndex {
+  return ctx.memo(region, 'arm', () => {
+    const ranges = modeRanges(ctx, region);
+    const mapped = ctx.elf.mappingSymbols.some((m) => m.addr >= region.addr && m.addr < region.addr + region.size);
+    const targets = new Bits(region.size, 1);
+    const sweeps: ThumbSweep[] = [];
+    const { dv, le } = ctx;
+    for (const r of ranges) {
+      if (r.mode === 'd') continue;
+      if (r.mode === 't') {
+        sweeps.push(sweepThumb(ctx, region, r, targets));
+        continue;
+      }
+      const first = Math.ceil((r.start - region.addr) / 4) * 4;
+      for (let o = first; o + 4 <= r.end - region.addr; o += 4) {
+        const w = dv.getUint32(region.offset + o, le);
+        const cond = w >>> 28;
+        if ((w & 0x0f000000) === 0x0f000000 && cond !== 0xf) continue; // svc
+        if ((w & 0x0e000000) === 0x0a000000) {
+          const t = o + 8 + ((w << 8) >> 6);
+          if (cond !== 0xf && !(w & 0x01000000)) targets.set(t); // calls are not join points
+        }
+      }
+    }
+    return { ranges, sweeps, targets, mapped };
+  });
+}
+
+/**
+ * What register `reg` holds when control reaches the instruction at `addr` (A32, or Thumb when
+ * `thumb`), by the one tracker of each instruction set (recoverArm, recoverThumb) over the
+ * region's index; undefined when no instruction of that set starts there (data, the other set,
+ * or inside a wider instruction).
+ */
+export function armValueBefore(ctx: ScanContext, region: ElfExecRegion, addr: number, thumb: boolean, reg: number): Recovered | undefined {
+  const { ranges, sweeps, targets } = armIndex(ctx, region);
+  const f = ctx.funcs.at(addr, ctx.key(region));
+  const fstart = f ? f.start : -Infinity;
+  const off = addr - region.addr;
+  let t = 0;
+  for (const r of ranges) {
+    if (r.mode === 'd') continue;
+    const sw = r.mode === 't' ? sweeps[t++]! : undefined;
+    if (addr < r.start || addr >= r.end) continue;
+    if (thumb !== (r.mode === 't')) return undefined;
+    if (!sw) return off % 4 === 0 ? recoverArm(ctx, region, off / 4, reg, fstart, Math.ceil((r.start - region.addr) / 4), targets) : undefined;
+    let lo = 0;
+    let hi = sw.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sw.starts[mid]! < off) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < sw.count && sw.starts[lo] === off ? recoverThumb(ctx, region, sw, lo, reg, fstart, targets) : undefined;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -531,6 +592,9 @@ function thumb16Effect(h: number, reg: number): 'none' | 'branch' | 'call' | 'wr
     ((h & 0xf800) === 0x5000 && ((h >>> 9) & 7) < 3)
   )
     return 'none'; // stores
+  // ldr/ldrb/ldrh/ldrsb/ldrsh with an immediate or register offset: Rt in [2:0] (bits [10:8]
+  // are part of the offset, not a register).
+  if ((h & 0xe000) === 0x6000 || (h & 0xf000) === 0x8000 || (h & 0xf000) === 0x5000) return (h & 7) === reg ? 'write' : 'none';
   if ((h & 0xff00) === 0x4400 || (h & 0xff00) === 0x4600) {
     // add/mov with high registers
     const rd = ((h >>> 4) & 8) | (h & 7);

@@ -26,34 +26,58 @@ const STORES31 = new Set([
 const NOWRITE31 = new Set([0, 32, 4, 68, 467, 144, 146, 178, 598, 854, 62]);
 
 export function scanPpc(ctx: ScanContext, region: ElfExecRegion, out: SyscallSite[]): void {
-  const { dv, le } = ctx;
-  const base = region.offset;
-  const n = region.size >>> 2;
-  const sites: number[] = [];
-  const targets = new Bits(region.size, 2);
+  const { sites, targets } = ppcIndex(ctx, region);
+  pushFixedWidthSites(ctx, region, sites, targets, 'ppc', 'sc', (c, r, i, lowest, fIdx) => ppcValueBefore(c, r, i, lowest, fIdx, 0), out);
+}
+
+interface PpcIndex {
+  /** Word indexes of sc and scv 0. */
+  sites: number[];
+  targets: Bits;
   /** Word index of a branch target -> word indexes of the (non-linking, relative) branches to it. */
-  const sources = new Map<number, number[]>();
-  const branchTo = (i: number, to: number) => {
-    targets.set(to * 4);
-    const list = sources.get(to);
-    if (list) list.push(i);
-    else sources.set(to, [i]);
-  };
-  for (let i = 0; i < n; i++) {
-    const w = dv.getUint32(base + i * 4, le);
-    if (w === SC || w === SCV0) {
-      sites.push(i);
-      continue;
+  sources: Map<number, number[]>;
+}
+
+/** One pass over a region: its system calls and its direct branches, by target. */
+export function ppcIndex(ctx: ScanContext, region: ElfExecRegion): PpcIndex {
+  return ctx.memo(region, 'ppc', () => {
+    const { dv, le } = ctx;
+    const base = region.offset;
+    const n = region.size >>> 2;
+    const sites: number[] = [];
+    const targets = new Bits(region.size, 2);
+    const sources = new Map<number, number[]>();
+    const branchTo = (i: number, to: number) => {
+      targets.set(to * 4);
+      const list = sources.get(to);
+      if (list) list.push(i);
+      else sources.set(to, [i]);
+    };
+    for (let i = 0; i < n; i++) {
+      const w = dv.getUint32(base + i * 4, le);
+      if (w === SC || w === SCV0) {
+        sites.push(i);
+        continue;
+      }
+      const op = w >>> 26;
+      if (op === 18 && (w & 3) === 0) branchTo(i, i + ((w << 6) >> 8));
+      else if (op === 16 && (w & 3) === 0) branchTo(i, i + ((w << 16) >> 18));
     }
-    const op = w >>> 26;
-    if (op === 18 && (w & 3) === 0) branchTo(i, i + ((w << 6) >> 8));
-    else if (op === 16 && (w & 3) === 0) branchTo(i, i + ((w << 16) >> 18));
-  }
-  const recover = (c: ScanContext, r: ElfExecRegion, i: number, lowest: number, fIdx: number, tg: Bits): Recovered => {
-    const budget = { joins: MAX_JOINS, paths: MAX_PATHS };
-    return walk(c, r, { site: i, lowest, fIdx, targets: tg, sources, budget }, i, true, 0, 'r0');
-  };
-  pushFixedWidthSites(ctx, region, sites, targets, 'ppc', 'sc', recover, out);
+    return { sites, targets, sources };
+  });
+}
+
+/**
+ * The one backwards register tracker of PowerPC: the constant register r`reg` (r0 for a site's
+ * number, r3 for syscall()'s first argument) holds when control reaches word i, walking back to
+ * `lowest` (the function's first word `fIdx`, or the window). `li` gives the value; `mr` is
+ * followed; at a join point every predecessor is followed (within a budget) and must agree.
+ * Reaching the function's start tracking r3 is `arg`: the caller chose it.
+ */
+export function ppcValueBefore(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, reg: number): Recovered {
+  const { targets, sources } = ppcIndex(ctx, region);
+  const budget = { joins: MAX_JOINS, paths: MAX_PATHS };
+  return walk(ctx, region, { site: i, lowest, fIdx, targets, sources, budget, orig: `r${reg}` }, i, true, reg, `r${reg}`);
 }
 
 /** Whether the instruction word never falls through to the next one (b, unconditional bc, blr, bctr, rfid). */
@@ -82,6 +106,8 @@ interface Walk {
   targets: Bits;
   sources: Map<number, number[]>;
   budget: { joins: number; paths: number };
+  /** The register tracked from the site, for the reasons. */
+  orig: string;
 }
 
 /** Walks back from word `from` (control stands there; `joinAtStart`: it may be a join point) tracking rT = `t0`. */
@@ -139,7 +165,7 @@ function walk(ctx: ScanContext, region: ElfExecRegion, w0: Walk, from: number, j
       // mr rA,rS
       if (rt === 1) return { k: 'unknown', why: `${name} copied from r1` };
       t = rt;
-      name = `r0 (copied from r${rt})`;
+      name = `${w0.orig} (copied from r${rt})`;
       continue;
     }
     if (w === NOP) continue;
