@@ -11,21 +11,23 @@
  *    i386 passes the number on the stack, which is not tracked: its calls are reported as not
  *    located (fail closed), as are 64-bit PowerPC slots no stub was found for.
  * 2. Calls: direct calls to a target (x86-64 also `call *slot(%rip)` for -fno-plt).
- * 3. The first argument register is tracked backwards over instructions positively known not to
- *    write it, to a constant move. Anything else (a register copy, a load, an unknown
- *    instruction, a jump) leaves the call unresolved, with the reason: never guessed.
- *    Backward tracking cannot see join points; a branch into the straight-line run before a
- *    call is the known gap (compilers place the constant right before the call in practice).
+ * 3. The first argument register at each call is what the ISA's one backwards register tracker
+ *    says, the same walk the site scanner makes for the number register (sites/<isa>.ts, over
+ *    the scan's shared decoding of the region): a constant move, through register copies and
+ *    instructions known not to write it. Anything else leaves the call unresolved, with the
+ *    reason: never guessed. A branch target between the call and the move is a join point:
+ *    PowerPC follows every way into it; the other ISAs leave the call unresolved.
+ * 4. A jump into a wrapper makes its function a wrapper too (its callers say the number).
  */
 import { EM_386, EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_X86_64 } from '../../syscalls/elf-machines.ts';
 import { ScanContext } from '../sites/common.ts';
 import type { ElfExecRegion, ElfInfo } from '../types.ts';
 import type { WrapperCall } from './call.ts';
 import { findStubs, ppc64Entries } from './plt.ts';
-import { callsX86, X86Calls } from './x86.ts';
 import { callsA64 } from './aarch64.ts';
 import { callsArm } from './arm.ts';
 import { callsPpc } from './ppc.ts';
+import { callsX86, X86Calls } from './x86.ts';
 
 export type { WrapperCall } from './call.ts';
 
