@@ -14,7 +14,8 @@ import { readElf } from '../src/elf/reader.ts';
 import { decode, Insn } from '../src/elf/sites/x86.ts';
 import type { ElfInfo } from '../src/elf/types.ts';
 import { loadTarget } from '../src/policy/load.ts';
-import { checkTempDir } from './helpers/check-build.ts';
+import { syscallNumber } from '../src/syscalls/table.ts';
+import { buildFixture, checkTempDir, RUNNERS, TOOLCHAINS } from './helpers/check-build.ts';
 import { requireTool } from './helpers/tools.ts';
 
 /** A static x86-64 ElfInfo over `code` at `addr`: one function `f` covering it, and syscall() at `target`. */
@@ -146,5 +147,52 @@ describe('syscall() calls on x86-64: the site scanner decoder and tracker', () =
       f.via.some((v) => v.kind === 'syscall()' && /SafeGetenv/.test(v.function ?? '')),
       JSON.stringify(f.via),
     );
+  });
+});
+
+describe('syscall() calls through join points: a set of constants is an answer', () => {
+  // gcc -O2: `mov $N,%edi; jmp L` / `mov x0,#N; b L` in two case blocks, the third falling into
+  // L: the call. Each way into L is walked back; each number is reported, and each is made.
+  for (const arch of ['x86_64', 'aarch64'] as const) {
+    it(`${arch}: the three numbers a switch chooses are reported at the one call, and a run makes each`, function () {
+      const tc = TOOLCHAINS.find((t) => t.arch === arch)!;
+      requireTool(this, tc.cc, tc.pkg);
+      const exe = buildFixture(tc, 'number-choice');
+      const b = new Uint8Array(readFileSync(exe));
+      const calls = findSyscallCalls(readElf(b, exe), b);
+      const names = ['getppid', 'getpid', 'gettid'];
+      const want = names.map((n) => syscallNumber(arch, n)!).sort((x, y) => x - y);
+      assert.equal(new Set(calls.map((c) => c.address)).size, 1, JSON.stringify(calls));
+      assert.deepEqual(
+        calls.map((c) => [c.number, c.function]),
+        want.map((n) => [n, 'main']),
+      );
+      // The run with argc = 1, 2, 3 makes getppid, getpid, gettid.
+      const runner = RUNNERS[arch];
+      if (runner) requireTool(this, runner.qemu, runner.pkg);
+      else requireTool(this, 'strace', 'strace');
+      names.forEach((name, extra) => {
+        const args = Array.from({ length: extra }, () => 'x');
+        const r = runner
+          ? spawnSync(runner.qemu, ['-L', runner.root, '-strace', exe, ...args], { encoding: 'utf8' })
+          : spawnSync('strace', ['-f', '-qq', '-e', `trace=${names.join(',')}`, exe, ...args], { encoding: 'utf8' });
+        assert.equal(r.stdout.split('\n')[0], name);
+        assert.match(`${r.stdout}\n${r.stderr}`, new RegExp(`(^|\\s)${name}\\(`, 'm'), `${name}: ${r.stderr.slice(-2000)}`);
+      });
+    });
+  }
+
+  it('a number read at run time stays unresolved (test/fixtures/check/dynamic-number.c, a volatile)', function () {
+    for (const tc of TOOLCHAINS) {
+      if (!spawnSync('sh', ['-c', `command -v ${tc.cc}`]).stdout.length) continue;
+      const exe = buildFixture(tc, 'dynamic-number');
+      const b = new Uint8Array(readFileSync(exe));
+      const calls = findSyscallCalls(readElf(b, exe), b).filter((c) => c.function === 'main');
+      assert.deepEqual(
+        calls.map((c) => c.number),
+        [null],
+        `${tc.arch}: ${JSON.stringify(calls)}`,
+      );
+    }
   });
 });

@@ -21,6 +21,11 @@ export const TAIL: Recovered = { k: 'unknown', why: "tail call: the number is th
  * tail call (followed by findSyscallCalls), and not at all otherwise.
  */
 export function pushCall(out: WrapperCall[], address: number, rec: Recovered, target?: number, tail = false): void {
+  // Different constants on different paths into the call: it makes each of those calls.
+  if (rec.k === 'consts') {
+    for (const v of rec.vs) pushCall(out, address, { k: 'const', v }, target, tail);
+    return;
+  }
   let c: WrapperCall;
   if (rec.k === 'const' && rec.v >= 0 && Number.isSafeInteger(rec.v)) c = { address, number: rec.v };
   else c = { address, number: null, reason: rec.k === 'const' ? `the first argument is ${rec.v}, not a syscall number` : rec.why };

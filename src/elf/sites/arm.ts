@@ -128,7 +128,7 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
     if (p.kind === 'svc' && (f?.name === '__libc_do_syscall' || (p.addr - 4 === doSyscallAddr && !f)) && rec.k !== 'const') {
       rec = { k: 'unknown', why: 'number passed in ip by the callers of __libc_do_syscall (listed as libc_do_syscall sites)' };
     }
-    out.push(ctx.site(region, p.addr, p.isa, p.kind, rec));
+    out.push(...ctx.sites(region, p.addr, p.isa, p.kind, rec));
   }
 }
 

@@ -10,6 +10,8 @@ export const WINDOW = 48;
 /** What the instructions before a site say about the number register. */
 export type Recovered =
   | { k: 'const'; v: number }
+  /** Different constants on different paths into a join point (two or more, ascending): each is called. */
+  | { k: 'consts'; vs: number[] }
   /** Copied from the first argument register: the C library's syscall(). */
   | { k: 'arg'; why: string }
   | { k: 'unknown'; why: string };
@@ -208,7 +210,13 @@ export class ScanContext {
     return undefined;
   }
 
-  site(region: ElfExecRegion, address: number, isa: SiteIsa, kind: SiteKind, rec: Recovered): SyscallSite {
+  /** The site(s) at `address`: one per number when paths into it give different constants. */
+  sites(region: ElfExecRegion, address: number, isa: SiteIsa, kind: SiteKind, rec: Recovered): SyscallSite[] {
+    if (rec.k === 'consts') return rec.vs.map((v) => this.site(region, address, isa, kind, { k: 'const', v }));
+    return [this.site(region, address, isa, kind, rec)];
+  }
+
+  private site(region: ElfExecRegion, address: number, isa: SiteIsa, kind: SiteKind, rec: Exclude<Recovered, { k: 'consts' }>): SyscallSite {
     const s: SyscallSite = { address, number: null, isa, kind };
     if (rec.k === 'const') {
       if (rec.v >= 0 && Number.isSafeInteger(rec.v)) s.number = rec.v;
@@ -250,6 +258,28 @@ export class Bits {
 
 export const JOIN = 'a branch target lies between the site and the instruction that sets the number';
 
+/** How many join points one walk may pass through, and paths it may follow, in all. */
+export const MAX_JOINS = 8;
+export const MAX_PATHS = 32;
+
+/**
+ * The value at a join point from the values on every path into it: constants when every path
+ * gives constants (one, or the set of them), else the first path's reason (a value the caller
+ * chose on one path is no answer at the join).
+ */
+export function mergePaths(paths: readonly Recovered[]): Recovered {
+  const vs = new Set<number>();
+  for (const p of paths) {
+    if (p.k === 'arg') return { k: 'unknown', why: JOIN };
+    if (p.k === 'unknown') return p;
+    if (p.k === 'const') vs.add(p.v);
+    else for (const v of p.vs) vs.add(v);
+  }
+  if (vs.size === 0) return { k: 'unknown', why: JOIN };
+  const sorted = [...vs].sort((a, b) => a - b);
+  return sorted.length === 1 ? { k: 'const', v: sorted[0]! } : { k: 'consts', vs: sorted };
+}
+
 /** Index of the last function (sorted by start) that starts at or before `addr`; -1 if none. */
 function lastStartAtOrBefore(funcs: readonly Func[], addr: number): number {
   let lo = 0;
@@ -283,7 +313,7 @@ export function pushFixedWidthSites(
 ): void {
   for (const i of sites) {
     const { lowest, fIdx } = fixedBounds(ctx, region, i);
-    out.push(ctx.site(region, region.addr + i * 4, isa, kind, recover(ctx, region, i, lowest, fIdx, targets)));
+    out.push(...ctx.sites(region, region.addr + i * 4, isa, kind, recover(ctx, region, i, lowest, fIdx, targets)));
   }
 }
 

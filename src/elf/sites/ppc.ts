@@ -3,10 +3,11 @@
  *
  * 64-bit glibc (2.34+) chooses between `scv 0` (POWER9's vectored call) and `sc` at run time:
  * `li r0,N; ...; beq 1f; ld; andis.; beq 1f; scv 0; b 2f; 1: sc; 2:`. Both instructions enter the
- * kernel, and the `sc` is a join point, so the number is recovered on every path into it.
+ * kernel, and the `sc` is a join point, so the number is recovered on every path into it (a set
+ * of constants when the paths differ: each is called).
  */
 import type { ElfExecRegion, SyscallSite } from '../types.ts';
-import { Bits, JOIN, pushFixedWidthSites, WINDOW, type Recovered, type ScanContext } from './common.ts';
+import { Bits, JOIN, MAX_JOINS, MAX_PATHS, mergePaths, pushFixedWidthSites, WINDOW, type Recovered, type ScanContext } from './common.ts';
 
 /** Bytes of `sc` and `scv 0` (every PowerPC instruction is 4). */
 export const PPC_TRAP_LENGTH = 4;
@@ -15,9 +16,6 @@ const SC = 0x44000002;
 /** scv 0: LEV 0 only (other levels are reserved for the hypervisor and firmware). */
 const SCV0 = 0x44000001;
 const NOP = 0x60000000; // ori r0,r0,0
-/** How many join points one site's recovery may pass through, and paths it may follow. */
-const MAX_JOINS = 8;
-const MAX_PATHS = 32;
 // X-form stores under primary opcode 31 (extended opcode in bits 1-10): they only write RA on update.
 const STORES31 = new Set([
   151, 183, 215, 247, 407, 439, 149, 181, 662, 918, 150, 214, 694, 726, 663, 695, 727, 759, 983, 660, 1014, 982, 86, 54, 278, 246, 470,
@@ -97,7 +95,7 @@ function neverFallsThrough(w: number): boolean {
 /**
  * The value of the number register at word `i`, walking back from it. At a join point every
  * predecessor (the fall-through and each branch to it) is followed, within the function and a
- * bounded budget; the answer is a constant only when every path gives the same constant.
+ * bounded budget; the answer is the constant, or the set of constants, when every path gives one.
  */
 interface Walk {
   site: number;
@@ -127,7 +125,6 @@ function walk(ctx: ScanContext, region: ElfExecRegion, w0: Walk, from: number, j
       let k = j;
       while (k >= 0 && dv.getUint32(region.offset + k * 4, le) === NOP && !targets.has(k * 4)) k--;
       const fallsIn = k >= 0 && !neverFallsThrough(dv.getUint32(region.offset + k * 4, le));
-      let agreed: number | undefined;
       const paths: Recovered[] = [];
       for (const s of preds) {
         // Only branches from within the function (or the window, without symbols), and never from
@@ -139,12 +136,7 @@ function walk(ctx: ScanContext, region: ElfExecRegion, w0: Walk, from: number, j
         paths.push(walk(ctx, region, { ...w0, lowest: Math.max(0, s - WINDOW, fIdx) }, s, true, t, name));
       }
       if (fallsIn) paths.push(walk(ctx, region, w0, cur, false, t, name));
-      for (const p of paths) {
-        if (p.k !== 'const') return p.k === 'arg' ? { k: 'unknown', why: JOIN } : p;
-        if (agreed !== undefined && agreed !== p.v) return { k: 'unknown', why: `${name} differs between the paths into the site (${agreed}, ${p.v})` };
-        agreed = p.v;
-      }
-      return agreed === undefined ? { k: 'unknown', why: JOIN } : { k: 'const', v: agreed };
+      return mergePaths(paths);
     }
     if (j < lowest) {
       if (j < fIdx && fIdx === lowest) {

@@ -10,13 +10,14 @@
  * the same answer as that sweep, so only the stretches up to the last real site are decoded
  * whole (stripped libraries have megabytes between symbols). From each real site the
  * scanner walks back over the decoded instructions until one sets eax: `mov $N,%eax`,
- * `mov $N,%rax`, `xor %eax,%eax`. It gives up (unresolved, with the reason) on anything else
- * that may write eax, on a call, on an unconditional jump, and on a branch target in between.
+ * `mov $N,%rax`, `xor %eax,%eax`, following each way into a branch target in between (a set of
+ * constants when they differ). It gives up (unresolved, with the reason) on anything else that
+ * may write eax, on a call, and on an unconditional jump.
  * Jumps into the function from elsewhere (other than its start) and indirect jumps are not seen.
  */
 import { Buffer } from 'node:buffer';
 import type { ElfExecRegion, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
-import { Bits, JOIN, type Recovered, type ScanContext, WINDOW } from './common.ts';
+import { Bits, JOIN, MAX_JOINS, MAX_PATHS, mergePaths, type Recovered, type ScanContext, WINDOW } from './common.ts';
 
 /** Bytes of a trap site: `syscall` (0f 05), `int $0x80` (cd 80) and `sysenter` (0f 34) alike. */
 export const X86_TRAP_LENGTH = 2;
@@ -812,17 +813,18 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
   }
 
   const targets = lastFull >= 0 ? new Bits(size, 0) : undefined;
+  const counts = new Map<number, number>();
   for (let j = 0; j < ni; j++) {
     const lo = ivLo[j]!;
     const hi = ivHi[j]!;
     if (j > lastFull) {
       for (let i = ivFirst[j]!; i < ivEnd[j]!; i++) {
-        if (cls[i] === C_BAD) out.push(ctx.site(region, region.addr + offOf(i), isa, kindOf(i), UNDECODABLE));
+        if (cls[i] === C_BAD) out.push(...ctx.sites(region, region.addr + offOf(i), isa, kindOf(i), UNDECODABLE));
       }
       continue;
     }
     // 4. Forward sweep.
-    const sw = sweepX86(ctx, region, lo, hi, x64, targets!, d);
+    const sw = sweepX86(ctx, region, lo, hi, x64, targets!, d, counts);
     // 5. Sites in this interval.
     for (let i = ivFirst[j]!; i < ivEnd[j]!; i++) {
       const off = offOf(i);
@@ -832,13 +834,13 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
       if (k < 0) {
         // Inside another instruction: not a site, unless decoding failed just before it.
         const x = sw.bad[lowerBoundArr(sw.bad, off - 15)];
-        if (x !== undefined && x <= off) out.push(ctx.site(region, addr, isa, kind, UNDECODABLE));
+        if (x !== undefined && x <= off) out.push(...ctx.sites(region, addr, isa, kind, UNDECODABLE));
         continue;
       }
       // Validate the instruction: int must be cd 80 itself, syscall 0f 05 without VEX.
       if (!decode(b, base + off, base + hi, x64, d)) continue;
       if (kind === 'vsyscall' && (d.map !== 0 || d.op !== 0xff || d.seg !== 0x65)) continue;
-      out.push(ctx.site(region, addr, isa, kind, valueBefore(b, base, sw, k, EAX, targets!, x64, d)));
+      out.push(...ctx.sites(region, addr, isa, kind, valueBefore(b, base, sw, k, EAX, targets!, x64, d, counts)));
     }
   }
 }
@@ -879,15 +881,28 @@ export interface X86Sweep {
   bad: number[];
   /** Whether lo is a function's first byte (so nothing before it sets a register). */
   funcStart: boolean;
+  /** Branch target (region offset) -> indexes in `starts` of this sweep's direct branches to it. */
+  sources: Map<number, number[]>;
 }
 
 /** Decodes [lo, hi) from lo, one instruction at a time; every direct branch target is set in `targets`. */
-export function sweepX86(ctx: ScanContext, region: ElfExecRegion, lo: number, hi: number, x64: boolean, targets: Bits, d: Insn): X86Sweep {
+export function sweepX86(
+  ctx: ScanContext,
+  region: ElfExecRegion,
+  lo: number,
+  hi: number,
+  x64: boolean,
+  targets: Bits,
+  d: Insn,
+  /** Filled with the number of branches to each target (summed over the sweeps sharing it). */
+  counts?: Map<number, number>,
+): X86Sweep {
   const b = ctx.bytes;
   const base = region.offset;
   let starts = new Int32Array(64);
   let n = 0;
   const bad: number[] = [];
+  const sources = new Map<number, number[]>();
   for (let o = lo; o < hi; ) {
     if (n === starts.length) {
       const bigger = new Int32Array(n * 2);
@@ -912,12 +927,19 @@ export function sweepX86(ctx: ScanContext, region: ElfExecRegion, lo: number, hi
       o++;
       continue;
     }
+    if (!Number.isNaN(d.rel)) {
+      const to = o + d.len + d.rel;
+      targets.set(to);
+      const list = sources.get(to);
+      if (list) list.push(n);
+      else sources.set(to, [n]);
+      if (counts) counts.set(to, (counts.get(to) ?? 0) + 1);
+    }
     starts[n++] = o;
-    if (!Number.isNaN(d.rel)) targets.set(o + d.len + d.rel);
     o += d.len;
   }
   const funcStart = ctx.funcs.at(region.addr + lo, ctx.key(region))?.start === region.addr + lo;
-  return { lo, hi, starts, n, bad, funcStart };
+  return { lo, hi, starts, n, bad, funcStart, sources };
 }
 
 /** Index in `sw.starts` of the instruction starting at region offset `off`, or -1 when none starts there. */
@@ -979,25 +1001,56 @@ function lowerBound(a: Int32Array, n: number, v: number): number {
  * number, EDI for syscall()'s first argument) holds when control reaches instruction `k` of the
  * sweep, walking back over the decoded instructions within the window and the swept stretch.
  * A copy from another register is followed to that register; a call is stepped over when it
- * preserves the register. Anything else that may write it, a jump or return before it, and a
- * branch target in between (a join point: another path may set it otherwise) end the walk with
- * the reason. Reaching the function's first byte while tracking the first argument (EDI, 64-bit)
+ * preserves the register. At a branch target (a join point) every way into it is walked back:
+ * the sweep's branches to it and the fall-through; all must give constants (one, or a set), and
+ * a branch from another stretch leaves it unknown. Anything else that may write the register,
+ * and a jump or return before it, end the walk with the reason. Reaching the function's first byte while tracking the first argument (EDI, 64-bit)
  * is `arg`: the caller chose the value.
  */
-export function valueBefore(b: Uint8Array, base: number, sw: X86Sweep, k: number, reg: number, targets: Bits, x64: boolean, d: Insn): Recovered {
+export function valueBefore(
+  b: Uint8Array,
+  base: number,
+  sw: X86Sweep,
+  k: number,
+  reg: number,
+  targets: Bits,
+  x64: boolean,
+  d: Insn,
+  /** Branches to each target over every stretch swept so far (the site scanner's), when not only this sweep's. */
+  counts?: Map<number, number>,
+): Recovered {
+  return walk({ b, base, sw, targets, counts, x64, d, reg, budget: { joins: MAX_JOINS, paths: MAX_PATHS } }, k, true, reg);
+}
+
+interface Walk {
+  b: Uint8Array;
+  base: number;
+  sw: X86Sweep;
+  targets: Bits;
+  counts: Map<number, number> | undefined;
+  x64: boolean;
+  d: Insn;
+  /** The register tracked from the site, for the reasons. */
+  reg: number;
+  budget: { joins: number; paths: number };
+}
+
+/** Walks back from instruction `from` (control stands there; `joinAtStart`: it may be a join point) tracking register t0. */
+function walk(w: Walk, from: number, joinAtStart: boolean, t0: number): Recovered {
+  const { b, base, sw, targets, x64, d, reg } = w;
   const { starts, lo, funcStart } = sw;
-  let t = reg;
+  let t = t0;
   const name = (): string => (t === reg ? REG_NAMES[reg]! : `${REG_NAMES[reg]} (copied from ${REG_NAMES[t]})`);
-  for (let cur = k; ; cur--) {
+  for (let cur = from; ; cur--) {
     const j = cur - 1;
-    if (j < 0 || j < k - WINDOW) {
+    if (j < 0 || j < from - WINDOW) {
       if (j < 0 && starts[0] === lo && funcStart) {
         if (x64 && t === EDI) return { k: 'arg', why: `${name()}: the number comes from the caller (first argument)` };
         return { k: 'unknown', why: `${name()} not set in the function before the site` };
       }
       return { k: 'unknown', why: `${name()} not set within the scanned window` };
     }
-    if (targets.has(starts[cur]!)) return { k: 'unknown', why: JOIN };
+    if ((cur !== from || joinAtStart) && targets.has(starts[cur]!)) return join(w, cur, t);
     const o = starts[j]!;
     decode(b, base + o, base + starts[cur]!, x64, d);
     const e = regEffect(b, base + o, d, t);
@@ -1020,4 +1073,40 @@ export function valueBefore(b: Uint8Array, base: number, sw: X86Sweep, k: number
         return { k: 'unknown', why: `${name()} written by an instruction that is not a constant move` };
     }
   }
+}
+
+/**
+ * The value of register t at instruction `cur`, a branch target: every way into it (each direct
+ * branch of the sweep to it, and the fall-through from the instruction before, unless that one
+ * never falls through) is walked back, and the answers merged. A branch from another stretch of
+ * code, or from at or after the site (a loop through it), leaves it unknown.
+ */
+function join(w: Walk, cur: number, t: number): Recovered {
+  const { b, base, sw, x64, d } = w;
+  const at = sw.starts[cur]!;
+  const preds = sw.sources.get(at) ?? [];
+  if (--w.budget.joins < 0 || (w.counts?.get(at) ?? preds.length) !== preds.length) return { k: 'unknown', why: JOIN };
+  const paths: Recovered[] = [];
+  for (const p of preds) {
+    // A branch placed after the site is walked back like any other: a path that runs through the
+    // site itself (a loop) meets its call or syscall there, which ends it unresolved.
+    if (--w.budget.paths < 0) return { k: 'unknown', why: JOIN };
+    // The branch writes no register, but loop/loope/loopne count down ecx.
+    decode(b, base + sw.starts[p]!, base + sw.hi, x64, d);
+    if (t === ECX && d.map === 0 && d.op >= 0xe0 && d.op <= 0xe2) return { k: 'unknown', why: 'ecx counted down by a loop instruction before the site' };
+    paths.push(walk(w, p, true, t));
+  }
+  // Alignment padding after a jump is reached only when branched to: the instruction before the padding decides.
+  let q = cur - 1;
+  while (q >= 0 && !w.targets.has(sw.starts[q]!) && decode(b, base + sw.starts[q]!, base + sw.hi, x64, d) && isNop(d)) q--;
+  if (q >= 0 && decode(b, base + sw.starts[q]!, base + sw.hi, x64, d) && regEffect(b, base + sw.starts[q]!, d, t) !== 'stop')
+    paths.push(walk(w, cur, false, t));
+  return mergePaths(paths);
+}
+
+/** nop, xchg %ax,%ax and nopw/nopl (0f 1f /0): what assemblers pad with. */
+function isNop(d: Insn): boolean {
+  if (d.vex) return false;
+  if (d.map === 0) return d.op === 0x90 && d.rexB === 0;
+  return d.map === 1 && d.op === 0x1f && ((d.modrm >> 3) & 7) === 0;
 }
