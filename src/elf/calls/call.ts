@@ -3,6 +3,7 @@ import type { Recovered } from '../sites/common.ts';
 
 export interface WrapperCall {
   address: number;
+  /** The number passed, or null (with `reason`); a call reached with different constants is listed once per number. */
   number: number | null;
   function?: string;
   reason?: string;
