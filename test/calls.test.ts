@@ -151,13 +151,15 @@ describe('syscall() calls on x86-64: the site scanner decoder and tracker', () =
 });
 
 describe('syscall() calls through join points: a set of constants is an answer', () => {
-  // gcc -O2: `mov $N,%edi; jmp L` / `mov x0,#N; b L` in two case blocks, the third falling into
-  // L: the call. Each way into L is walked back; each number is reported, and each is made.
-  for (const arch of ['x86_64', 'aarch64'] as const) {
-    it(`${arch}: the three numbers a switch chooses are reported at the one call, and a run makes each`, function () {
+  // gcc -O2: `mov $N,%edi; jmp L` / `mov x0,#N; b L` / `movs r0,#N; b.n L` / `li r3,N; b L` in
+  // two case blocks placed after the call, the third falling into L: the call. Each way into L
+  // is walked back; each number is reported, and each is made.
+  const builds = [['x86_64'], ['aarch64'], ['arm'], ['arm', '-marm'], ['ppc'], ['ppc64']] as const;
+  for (const [arch, ...flags] of builds) {
+    it(`${arch}${flags.length ? ` (${flags.join(' ')})` : ''}: the three numbers a switch chooses are reported at the one call, and a run makes each`, function () {
       const tc = TOOLCHAINS.find((t) => t.arch === arch)!;
       requireTool(this, tc.cc, tc.pkg);
-      const exe = buildFixture(tc, 'number-choice');
+      const exe = buildFixture(tc, 'number-choice', [...flags]);
       const b = new Uint8Array(readFileSync(exe));
       const calls = findSyscallCalls(readElf(b, exe), b);
       const names = ['getppid', 'getpid', 'gettid'];

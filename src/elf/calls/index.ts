@@ -16,7 +16,8 @@
  *    the scan's shared decoding of the region): a constant move, through register copies and
  *    instructions known not to write it. Anything else leaves the call unresolved, with the
  *    reason: never guessed. A branch target between the call and the move is a join point:
- *    PowerPC follows every way into it; the other ISAs leave the call unresolved.
+ *    every way into it is followed, and a call reached with different constants is reported
+ *    once per number.
  * 4. A jump into a wrapper makes its function a wrapper too (its callers say the number).
  */
 import { EM_386, EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_X86_64 } from '../../syscalls/elf-machines.ts';

@@ -75,7 +75,9 @@ export function ppcIndex(ctx: ScanContext, region: ElfExecRegion): PpcIndex {
 export function ppcValueBefore(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, reg: number): Recovered {
   const { targets, sources } = ppcIndex(ctx, region);
   const budget = { joins: MAX_JOINS, paths: MAX_PATHS };
-  return walk(ctx, region, { site: i, lowest, fIdx, targets, sources, budget, orig: `r${reg}` }, i, true, reg, `r${reg}`);
+  const f = ctx.funcs.at(region.addr + i * 4, ctx.key(region));
+  const [lo, hi] = f && fIdx >= 0 ? [fIdx, Math.ceil((f.end - region.addr) / 4)] : [i - WINDOW, i + WINDOW];
+  return walk(ctx, region, { lo, hi, lowest, fIdx, targets, sources, budget, orig: `r${reg}` }, i, true, reg, `r${reg}`);
 }
 
 /** Whether the instruction word never falls through to the next one (b, unconditional bc, blr, bctr, rfid). */
@@ -98,7 +100,9 @@ function neverFallsThrough(w: number): boolean {
  * bounded budget; the answer is the constant, or the set of constants, when every path gives one.
  */
 interface Walk {
-  site: number;
+  /** Word indexes [lo, hi) branches into a join point may come from: the function, or the window around the site. */
+  lo: number;
+  hi: number;
   lowest: number;
   fIdx: number;
   targets: Bits;
@@ -127,9 +131,10 @@ function walk(ctx: ScanContext, region: ElfExecRegion, w0: Walk, from: number, j
       const fallsIn = k >= 0 && !neverFallsThrough(dv.getUint32(region.offset + k * 4, le));
       const paths: Recovered[] = [];
       for (const s of preds) {
-        // Only branches from within the function (or the window, without symbols), and never from
-        // at or after the site (a loop back into it).
-        if (s >= w0.site || s < (fIdx >= 0 ? fIdx : w0.site - WINDOW)) return { k: 'unknown', why: JOIN };
+        // Only branches from within the function (or the window, without symbols). One placed
+        // after the site is walked back like any other: a path through the site itself (a loop)
+        // meets its sc or call there, which ends it unresolved.
+        if (s < w0.lo || s >= w0.hi) return { k: 'unknown', why: JOIN };
         if (--budget.paths < 0) return { k: 'unknown', why: JOIN };
         // Control stands before the branch at s (which writes no GPR): walk on from there, with a
         // look-back window of its own (out-of-line blocks sit far from the code that branches there).
