@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findSyscallSites, readElf } from '../src/elf/index.ts';
 import { ElfFile } from '../src/elf/source.ts';
-import { findSyscallCalls } from '../src/check/wrapper-calls.ts';
+import { findSyscallCalls } from '../src/elf/calls/index.ts';
 import type { Section } from './section-type.ts';
 import { median, ms, timeFn } from './stats.ts';
 

@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkElf } from '../src/check/analyze.ts';
 import { checkPaths } from '../src/check/walk.ts';
-import { findSyscallCalls } from '../src/check/wrapper-calls.ts';
+import { findSyscallCalls } from '../src/elf/calls/index.ts';
 import { readElf } from '../src/elf/reader.ts';
 import type { ElfInfo } from '../src/elf/types.ts';
 import type { CheckReport, Finding } from '../src/check/types.ts';

@@ -250,7 +250,7 @@ describe('elf syscall sites', function () {
       assert.match(sites[2]!.reason!, /call/);
     });
 
-    it('x86_64: byte pairs inside instructions are not sites, joins are unresolved, copies are followed', function () {
+    it('x86_64: byte pairs inside instructions are not sites, each path into a join gives its number, copies are followed', function () {
       const code = [
         0xb8,
         0x0f,
@@ -272,7 +272,7 @@ describe('elf syscall sites', function () {
         0,
         0, // mov $102,%eax
         0x0f,
-        0x05, // syscall: a join point
+        0x05, // syscall: a join point (39 by the je, 102 falling through)
         0xbb,
         0x05,
         0,
@@ -301,12 +301,16 @@ describe('elf syscall sites', function () {
       assert.deepEqual(
         sites.map((s) => [s.address - 0x401000, s.number]),
         [
-          [19, null],
+          [19, 39],
+          [19, 102],
           [28, 5],
           [41, 0],
         ],
       );
-      assert.match(sites[0]!.reason!, /branch target/);
+      // A path on which eax is not a constant leaves the join unresolved: mov (%rsp),%eax; je +5; mov $102,%eax; syscall.
+      const [u] = scan(elf(true, 62, [0x8b, 0x04, 0x24, 0x74, 0x05, 0xb8, 0x66, 0, 0, 0, 0x0f, 0x05, 0xc3]));
+      assert.equal(u!.number, null);
+      assert.match(u!.reason!, /eax written by an instruction that is not a constant move/);
     });
 
     it('x86_64: instruction boundaries far from the start of the code, where decoding stays out of step', function () {

@@ -18,7 +18,7 @@ import { ARCHES, type ArchName } from '../syscalls/arches.ts';
 import { syscallName, syscallNumber } from '../syscalls/table.ts';
 import { callLength, codeSpan, importSpan } from './span.ts';
 import type { Collected, Ctx, Handling, Reach, ViaBase } from './types.ts';
-import { findSyscallCalls } from './wrapper-calls.ts';
+import { findSyscallCalls } from '../elf/calls/index.ts';
 
 // Caches (per process or worker): knowledge-base answers.
 const lookups = new Map<string, FunctionInfo | null>();

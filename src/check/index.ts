@@ -8,7 +8,7 @@
 export { checkElf } from './analyze.ts';
 export { checkFile, isElfFile } from './file.ts';
 export { checkPaths, expandPaths, type WalkOptions } from './walk.ts';
-export { findSyscallCalls, type WrapperCall } from './wrapper-calls.ts';
+export { findSyscallCalls, type WrapperCall } from '../elf/calls/index.ts';
 export { renderText, renderReport, describeVia, PLAIN, type TextStyle } from './report-text.ts';
 export { toJson } from './report-json.ts';
 export { toSarif, SARIF_SCHEMA } from './report-sarif.ts';

@@ -190,7 +190,10 @@ export type SiteKind = 'syscall' | 'int80' | 'vsyscall' | 'svc' | 'sc' | 'libc_d
 export interface SyscallSite {
   /** Virtual address of the trap (or of the `bl`), section-relative in ET_REL files. */
   address: number;
-  /** The syscall number when recovered from the instructions before the site; null otherwise. */
+  /**
+   * The syscall number when recovered from the instructions before the site; null otherwise. A
+   * site the paths into which give different constants is listed once per number.
+   */
   number: number | null;
   isa: SiteIsa;
   kind: SiteKind;

@@ -2,7 +2,7 @@
  * AArch64: `svc #imm` with the number in x8/w8 (`mov w8,#N` = movz, optionally followed by movk).
  */
 import type { ElfExecRegion, SyscallSite } from '../types.ts';
-import { Bits, JOIN, pushFixedWidthSites, type Recovered, type ScanContext } from './common.ts';
+import { Bits, JOIN, MAX_JOINS, MAX_PATHS, mergePaths, pushFixedWidthSites, type Recovered, type ScanContext, WINDOW } from './common.ts';
 
 /** Bytes of `svc` (every A64 instruction is 4). */
 export const A64_TRAP_LENGTH = 4;
@@ -12,32 +12,83 @@ const X8 = 8;
 const calleeSaved = (r: number): boolean => r >= 19 && r <= 28;
 
 export function scanAarch64(ctx: ScanContext, region: ElfExecRegion, out: SyscallSite[]): void {
-  const { dv, le } = ctx;
-  const base = region.offset;
-  const n = region.size >>> 2;
-  // Data mapping symbols ($d) mark literal data inside code.
-  const data = dataRanges(ctx, region);
-  const sites: number[] = [];
-  const targets = new Bits(region.size, 2);
-  for (let i = 0; i < n; i++) {
-    const w = dv.getUint32(base + i * 4, le);
-    if ((w & 0xffe0001f) === (0xd4000001 | 0)) {
-      if (!inData(data, region.addr + i * 4)) sites.push(i);
-      continue;
-    }
-    const t = branchTarget(w);
-    if (t !== undefined) targets.set(i * 4 + t);
-  }
-  pushFixedWidthSites(ctx, region, sites, targets, 'aarch64', 'svc', recover, out);
+  const { sites, targets } = a64Index(ctx, region);
+  pushFixedWidthSites(ctx, region, sites, targets, 'aarch64', 'svc', (c, r, i, lowest, fIdx, tg) => a64ValueBefore(c, r, i, lowest, fIdx, tg, X8), out);
 }
 
-function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, targets: Bits): Recovered {
+/** One pass over a region: its svc words (outside literal data) and the targets of its direct branches. */
+export function a64Index(ctx: ScanContext, region: ElfExecRegion): { sites: number[]; targets: Bits; sources: Map<number, number[]> } {
+  return ctx.memo(region, 'a64', () => {
+    const { dv, le } = ctx;
+    const base = region.offset;
+    const n = region.size >>> 2;
+    // Data mapping symbols ($d) mark literal data inside code.
+    const data = dataRanges(ctx, region);
+    const sites: number[] = [];
+    const targets = new Bits(region.size, 2);
+    /** Word index of a branch target -> word indexes of the direct branches to it. */
+    const sources = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const w = dv.getUint32(base + i * 4, le);
+      if ((w & 0xffe0001f) === (0xd4000001 | 0)) {
+        if (!inData(data, region.addr + i * 4)) sites.push(i);
+        continue;
+      }
+      const t = branchTarget(w);
+      if (t === undefined) continue;
+      targets.set(i * 4 + t);
+      const to = i + t / 4;
+      const list = sources.get(to);
+      if (list) list.push(i);
+      else sources.set(to, [i]);
+    }
+    return { sites, targets, sources };
+  });
+}
+
+/**
+ * The one backwards register tracker of AArch64: the constant register `reg` (x8 for a site's
+ * number, x0 for syscall()'s first argument) holds when control reaches word i, walking back to
+ * `lowest` (the function's first word `fIdx`, or the window). movz (with a later movk of bits
+ * 16-31) gives the value; a register copy is followed; a call is stepped over for callee-saved
+ * registers. At a branch target (a join point) every way into it is walked back: the branches
+ * to it from within the function and the fall-through; all must give constants (one, or a set).
+ * Any other write or an unconditional branch ends the walk with the reason. Reaching the
+ * function's start tracking x0 is `arg`: the caller chose it.
+ */
+export function a64ValueBefore(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, targets: Bits, reg: number): Recovered {
+  const { sources } = a64Index(ctx, region);
+  const f = ctx.funcs.at(region.addr + i * 4, ctx.key(region));
+  const [lo, hi] = f && fIdx >= 0 ? [fIdx, Math.ceil((f.end - region.addr) / 4)] : [i - WINDOW, i + WINDOW];
+  const w: Walk = { ctx, region, lo, hi, fIdx, targets, sources, orig: `x${reg}`, budget: { joins: MAX_JOINS, paths: MAX_PATHS } };
+  return walk(w, i, true, lowest, reg, `x${reg}`);
+}
+
+interface Walk {
+  ctx: ScanContext;
+  region: ElfExecRegion;
+  /** Word indexes [lo, hi) branches into a join point may come from: the function, or the window around the site. */
+  lo: number;
+  hi: number;
+  fIdx: number;
+  targets: Bits;
+  sources: Map<number, number[]>;
+  /** The register tracked from the site, for the reasons. */
+  orig: string;
+  budget: { joins: number; paths: number };
+}
+
+const NOP = 0xd503201f;
+
+/** Walks back from word `from` (control stands there; `joinAtStart`: it may be a join point) to `lowest`, tracking x`t0`. */
+function walk(wk: Walk, from: number, joinAtStart: boolean, lowest: number, t0: number, name0: string): Recovered {
+  const { ctx, region, fIdx, targets, orig } = wk;
   const { dv, le } = ctx;
-  let t = X8;
-  let name = 'x8';
+  let t = t0;
+  let name = name0;
   let movk = 0; // bits supplied by movk instructions seen so far (later in program order)
   let movkMask = 0;
-  for (let cur = i; ; cur--) {
+  for (let cur = from; ; cur--) {
     const j = cur - 1;
     if (j < lowest) {
       if (j < fIdx && fIdx === lowest && movkMask === 0) {
@@ -46,7 +97,23 @@ function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: num
       }
       return { k: 'unknown', why: `${name} not set before the site within the scanned code` };
     }
-    if (targets.has(cur * 4)) return { k: 'unknown', why: JOIN };
+    if ((cur !== from || joinAtStart) && targets.has(cur * 4)) {
+      // A join point: every way into `cur` (the branches to it, the fall-through) is walked back.
+      if (movkMask !== 0 || --wk.budget.joins < 0) return { k: 'unknown', why: JOIN };
+      const paths: Recovered[] = [];
+      for (const s of wk.sources.get(cur) ?? []) {
+        // Only branches from within the function (or the window, without symbols). One placed
+        // after the site is walked back like any other: a path through the site itself (a loop)
+        // meets its svc or call there, which ends it unresolved.
+        if (s < wk.lo || s >= wk.hi || --wk.budget.paths < 0) return { k: 'unknown', why: JOIN };
+        paths.push(walk(wk, s, true, Math.max(0, s - WINDOW, fIdx), t, name));
+      }
+      // Alignment nops after an unconditional branch are reached only when branched to.
+      let q = j;
+      while (q >= 0 && dv.getUint32(region.offset + q * 4, le) === NOP && !targets.has(q * 4)) q--;
+      if (q >= 0 && effect(dv.getUint32(region.offset + q * 4, le), t) !== 'stop') paths.push(walk(wk, cur, false, lowest, t, name));
+      return mergePaths(paths);
+    }
     const w = dv.getUint32(region.offset + j * 4, le);
     const rd = w & 31;
     // MOVZ
@@ -80,7 +147,7 @@ function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: num
       const src = isOrrMov ? (w >>> 16) & 31 : (w >>> 5) & 31;
       if (movkMask !== 0 || src === 31) return { k: 'unknown', why: `${name} copied from ${src === 31 ? 'xzr' : `x${src}`}` };
       t = src;
-      name = `x8 (copied from x${src})`;
+      name = `${orig} (copied from x${src})`;
       continue;
     }
     const e = effect(w, t);
@@ -94,7 +161,7 @@ function recover(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: num
   }
 }
 
-/** Effect of one instruction on x8 when it is not one of the moves recognised above. */
+/** Effect of one instruction on the tracked register R when it is not one of the moves recognised above. */
 function effect(w: number, R: number): 'none' | 'stop' | 'call' | 'write' {
   const op0 = (w >>> 25) & 0xf;
   const rt = w & 31;

@@ -6,12 +6,15 @@
  * - glibc's Thumb syscalls `bl __libc_do_syscall` with the number in ip (r12); the svc inside
  *   __libc_do_syscall itself is reported unresolved.
  * - `mov r7, r0` before the svc (the syscall() wrapper) gives kind `syscall_wrapper`.
+ * - At a branch target between the site and the setter, every branch to it (of the same
+ *   instruction set, within the function) and the fall-through are followed (a set of
+ *   constants when they differ).
  *
  * The instruction set of each byte comes from mapping symbols ($a/$t/$d) when present, else from
  * function symbols (bit 0 of st_value), else from the entry point's bit 0.
  */
 import type { ElfExecRegion, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
-import { Bits, JOIN, type Recovered, type ScanContext, WINDOW } from './common.ts';
+import { Bits, type Func, JOIN, MAX_JOINS, MAX_PATHS, mergePaths, type Recovered, type ScanContext, WINDOW } from './common.ts';
 
 type Mode = 'a' | 't' | 'd';
 interface Range {
@@ -31,16 +34,13 @@ const IP = 12;
 const calleeSaved = (r: number): boolean => r >= 4 && r <= 11;
 
 export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSite[]): void {
-  const ranges = modeRanges(ctx, region);
-  // Without mapping symbols, literal pools are indistinguishable from code: only accept the
-  // encodings Linux toolchains emit (svc 0, and OABI svc 0x9000NN in ARM state).
-  const mapped = ctx.elf.mappingSymbols.some((m) => m.addr >= region.addr && m.addr < region.addr + region.size);
-  const targets = new Bits(region.size, 1);
+  const index = armIndex(ctx, region);
+  const { ranges, sweeps, mapped } = index;
   const key = ctx.key(region);
   const doSyscall = ctx.funcs.byNameLookup('__libc_do_syscall');
   let doSyscallAddr = doSyscall && ctx.elf.type !== 'rel' ? doSyscall.start : undefined;
 
-  // Pass 1: decode, find sites and branch targets. Thumb is swept per range to keep instruction boundaries.
+  // Pass 1: find the sites over the decoded ranges (Thumb swept per range, for its instruction boundaries).
   interface Pending {
     addr: number;
     isa: SiteIsa;
@@ -54,8 +54,8 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
     oabi?: number;
   }
   const pending: Pending[] = [];
-  const sweeps: ThumbSweep[] = [];
   const { dv, le } = ctx;
+  let thumbs = 0;
   for (const r of ranges) {
     if (r.mode === 'd') continue;
     if (r.mode === 'a') {
@@ -65,20 +65,16 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
         const cond = w >>> 28;
         if ((w & 0x0f000000) === 0x0f000000 && cond !== 0xf) {
           const imm = w & 0xffffff;
+          // Without mapping symbols, literal pools are indistinguishable from code: only accept the
+          // encodings Linux toolchains emit (svc 0, and OABI svc 0x9000NN in ARM state).
           if (!mapped && imm !== 0 && !(imm >= 0x900000 && imm < 0xa00000)) continue;
           const s: Pending = { addr: region.addr + o, isa: 'arm', kind: 'svc', reg: R7, idx: -1, rangeStart: r.start };
           if (imm >= 0x900000 && imm < 0xa00000) s.oabi = imm - 0x900000;
           pending.push(s);
-          continue;
-        }
-        if ((w & 0x0e000000) === 0x0a000000) {
-          const t = o + 8 + ((w << 8) >> 6);
-          if (cond !== 0xf && !(w & 0x01000000)) targets.set(t); // calls are not join points
         }
       }
     } else {
-      const sw = sweepThumb(ctx, region, r, targets);
-      sweeps.push(sw);
+      const sw = sweeps[thumbs++]!;
       for (let k = 0; k < sw.count; k++) {
         const o = sw.starts[k]!;
         const h = dv.getUint16(region.offset + o, le);
@@ -131,13 +127,87 @@ export function scanArm(ctx: ScanContext, region: ElfExecRegion, out: SyscallSit
     let rec: Recovered;
     const f = ctx.funcs.at(p.addr, key);
     if (p.oabi !== undefined) rec = { k: 'const', v: p.oabi };
-    else if (p.thumbRange) rec = recoverThumb(ctx, region, p.thumbRange, p.idx, p.reg, f ? f.start : -Infinity, targets);
-    else rec = recoverArm(ctx, region, (p.addr - region.addr) / 4, p.reg, f ? f.start : -Infinity, Math.ceil((p.rangeStart - region.addr) / 4), targets);
+    else if (p.thumbRange) rec = recoverThumb(ctx, region, index, p.thumbRange, p.idx, p.reg, f);
+    else rec = recoverArm(ctx, region, index, (p.addr - region.addr) / 4, p.reg, f, Math.ceil((p.rangeStart - region.addr) / 4));
     if (p.kind === 'svc' && (f?.name === '__libc_do_syscall' || (p.addr - 4 === doSyscallAddr && !f)) && rec.k !== 'const') {
       rec = { k: 'unknown', why: 'number passed in ip by the callers of __libc_do_syscall (listed as libc_do_syscall sites)' };
     }
-    out.push(ctx.site(region, p.addr, p.isa, p.kind, rec));
+    out.push(...ctx.sites(region, p.addr, p.isa, p.kind, rec));
   }
+}
+
+interface ArmIndex {
+  ranges: Range[];
+  /** The sweep of each Thumb range, in order. */
+  sweeps: ThumbSweep[];
+  /** Direct branch targets (calls are not join points). */
+  targets: Bits;
+  /** Branch target -> the direct branches to it (region offsets), per instruction set of the branch. */
+  sources: { a32: Map<number, number[]>; thumb: Map<number, number[]> };
+  /** Whether the region has mapping symbols (else literal pools look like code). */
+  mapped: boolean;
+}
+
+/** One pass over a region: its mode ranges, the sweep of each Thumb range, and the branch targets. */
+export function armIndex(ctx: ScanContext, region: ElfExecRegion): ArmIndex {
+  return ctx.memo(region, 'arm', () => {
+    const ranges = modeRanges(ctx, region);
+    const mapped = ctx.elf.mappingSymbols.some((m) => m.addr >= region.addr && m.addr < region.addr + region.size);
+    const targets = new Bits(region.size, 1);
+    const sources = { a32: new Map<number, number[]>(), thumb: new Map<number, number[]>() };
+    const branchFrom = (set: Map<number, number[]>) => (from: number, to: number) => {
+      targets.set(to);
+      const list = set.get(to);
+      if (list) list.push(from);
+      else set.set(to, [from]);
+    };
+    const a32To = branchFrom(sources.a32);
+    const thumbTo = branchFrom(sources.thumb);
+    const sweeps: ThumbSweep[] = [];
+    const { dv, le } = ctx;
+    for (const r of ranges) {
+      if (r.mode === 'd') continue;
+      if (r.mode === 't') {
+        sweeps.push(sweepThumb(ctx, region, r, thumbTo));
+        continue;
+      }
+      const first = Math.ceil((r.start - region.addr) / 4) * 4;
+      for (let o = first; o + 4 <= r.end - region.addr; o += 4) {
+        const w = dv.getUint32(region.offset + o, le);
+        const cond = w >>> 28;
+        if ((w & 0x0f000000) === 0x0f000000 && cond !== 0xf) continue; // svc
+        if ((w & 0x0e000000) === 0x0a000000) {
+          const t = o + 8 + ((w << 8) >> 6);
+          if (cond !== 0xf && !(w & 0x01000000)) a32To(o, t); // calls are not join points
+        }
+      }
+    }
+    return { ranges, sweeps, targets, sources, mapped };
+  });
+}
+
+/**
+ * What register `reg` holds when control reaches the instruction at `addr` (A32, or Thumb when
+ * `thumb`), by the one tracker of each instruction set (recoverArm, recoverThumb) over the
+ * region's index; undefined when no instruction of that set starts there (data, the other set,
+ * or inside a wider instruction).
+ */
+export function armValueBefore(ctx: ScanContext, region: ElfExecRegion, addr: number, thumb: boolean, reg: number): Recovered | undefined {
+  const index = armIndex(ctx, region);
+  const { ranges, sweeps } = index;
+  const f = ctx.funcs.at(addr, ctx.key(region));
+  const off = addr - region.addr;
+  let t = 0;
+  for (const r of ranges) {
+    if (r.mode === 'd') continue;
+    const sw = r.mode === 't' ? sweeps[t++]! : undefined;
+    if (addr < r.start || addr >= r.end) continue;
+    if (thumb !== (r.mode === 't')) return undefined;
+    if (!sw) return off % 4 === 0 ? recoverArm(ctx, region, index, off / 4, reg, f, Math.ceil((r.start - region.addr) / 4)) : undefined;
+    const k = thumbIndex(sw, off);
+    return k >= 0 ? recoverThumb(ctx, region, index, sw, k, reg, f) : undefined;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,23 +249,62 @@ function modeRanges(ctx: ScanContext, region: ElfExecRegion): Range[] {
 // ---------------------------------------------------------------------------------------------
 // A32
 
-function armExpandImm(imm12: number): number {
+export function armExpandImm(imm12: number): number {
   const rot = ((imm12 >>> 8) & 0xf) * 2;
   const v = imm12 & 0xff;
   return rot === 0 ? v : ((v >>> rot) | (v << (32 - rot))) >>> 0;
 }
 
-function recoverArm(ctx: ScanContext, region: ElfExecRegion, i: number, orig: number, fstart: number, rangeStart: number, targets: Bits): Recovered {
+/**
+ * The A32 tracker: the constant register `orig` holds at word i (r7 or ip for a site, r0 for
+ * syscall()'s first argument), walking back within the function `f` and the mode range.
+ */
+function recoverArm(ctx: ScanContext, region: ElfExecRegion, index: ArmIndex, i: number, orig: number, f: Func | undefined, rangeStart: number): Recovered {
+  const fIdx = Math.ceil(((f ? f.start : -Infinity) - region.addr) / 4);
+  const [lo, hi] = f ? [f.start - region.addr, f.end - region.addr] : [(i - WINDOW) * 4, (i + WINDOW) * 4];
+  const w: ArmWalk = { ctx, region, index, orig, lo, hi, budget: { joins: MAX_JOINS, paths: MAX_PATHS } };
+  return walkArm(w, i, true, Math.max(0, i - WINDOW, rangeStart, fIdx), fIdx, rangeStart, orig);
+}
+
+/** One backward walk of either instruction set: the region's index, the tracked register, and the bounds branches into a join may come from. */
+interface ArmWalk {
+  ctx: ScanContext;
+  region: ElfExecRegion;
+  index: ArmIndex;
+  orig: number;
+  /** Region offsets [lo, hi) branches into a join point may come from: the function, or the window. */
+  lo: number;
+  hi: number;
+  budget: { joins: number; paths: number };
+}
+
+/** A32: walks back from word `from` (control stands there; `joinAtStart`: it may be a join point) to `lowest`, tracking `reg0`. */
+function walkArm(wk: ArmWalk, from: number, joinAtStart: boolean, lowest: number, fIdx: number, rangeStart: number, reg0: number): Recovered {
+  const { ctx, region, orig } = wk;
   const { dv, le } = ctx;
-  let reg = orig;
-  let name = regName(reg);
-  const fIdx = Math.ceil((fstart - region.addr) / 4);
-  const lowest = Math.max(0, i - WINDOW, rangeStart, fIdx);
+  const { targets, sources } = wk.index;
+  let reg = reg0;
+  let name = reg === orig ? regName(reg) : `${regName(orig)} (copied from ${regName(reg)})`;
   let high: number | undefined; // from movt
-  for (let cur = i; ; cur--) {
+  for (let cur = from; ; cur--) {
     const j = cur - 1;
     if (j < lowest) return atStart(reg, orig, j < fIdx && fIdx === lowest);
-    if (targets.has(cur * 4)) return { k: 'unknown', why: JOIN };
+    if ((cur !== from || joinAtStart) && targets.has(cur * 4)) {
+      // A join point: each A32 branch to it from within the function, and the fall-through.
+      if (high !== undefined || --wk.budget.joins < 0) return { k: 'unknown', why: JOIN };
+      const paths: Recovered[] = [];
+      // A Thumb branch here (no plain branch changes the instruction set) says the ranges are wrong.
+      if (sources.thumb.has(cur * 4)) return { k: 'unknown', why: JOIN };
+      for (const s of sources.a32.get(cur * 4) ?? []) {
+        if (s < wk.lo || s >= wk.hi || s % 4 !== 0 || s / 4 < rangeStart || --wk.budget.paths < 0) return { k: 'unknown', why: JOIN };
+        paths.push(walkArm(wk, s / 4, true, Math.max(0, s / 4 - WINDOW, rangeStart, fIdx), fIdx, rangeStart, reg));
+      }
+      let q = j;
+      while (q >= lowest && A32_NOPS.has(dv.getUint32(region.offset + q * 4, le)) && !targets.has(q * 4)) q--;
+      const pw = q >= 0 ? dv.getUint32(region.offset + q * 4, le) : 0;
+      if (q >= 0 && !(pw >>> 28 === 0xe && armEffect(pw, reg) === 'branch')) paths.push(walkArm(wk, cur, false, lowest, fIdx, rangeStart, reg));
+      return mergePaths(paths);
+    }
     const o = j * 4;
     const w = dv.getUint32(region.offset + o, le);
     const cond = w >>> 28;
@@ -321,7 +430,7 @@ interface ThumbSweep {
   rangeStart: number;
 }
 
-function sweepThumb(ctx: ScanContext, region: ElfExecRegion, r: Range, targets: Bits): ThumbSweep {
+function sweepThumb(ctx: ScanContext, region: ElfExecRegion, r: Range, branchTo: (from: number, to: number) => void): ThumbSweep {
   const { dv, le } = ctx;
   const start = Math.ceil((r.start - region.addr) / 2) * 2;
   const end = r.end - region.addr;
@@ -344,13 +453,13 @@ function sweepThumb(ctx: ScanContext, region: ElfExecRegion, r: Range, targets: 
       const h2 = dv.getUint16(region.offset + o + 2, le);
       if ((h & 0xf800) === 0xf000 && ((h2 & 0xd000) === 0x8000 || (h2 & 0xd000) === 0x9000)) {
         const t = thumbBranchOffset(h, h2);
-        if (t !== undefined) targets.set(o + 4 + t);
+        if (t !== undefined) branchTo(o, o + 4 + t);
       }
       o += 4;
     } else {
-      if ((h & 0xf000) === 0xd000 && ((h >>> 8) & 0xf) < 0xe) targets.set(o + 4 + (((h & 0xff) << 24) >> 23));
-      else if ((h & 0xf800) === 0xe000) targets.set(o + 4 + (((h & 0x7ff) << 21) >> 20));
-      else if ((h & 0xf500) === 0xb100) targets.set(o + 4 + ((((h >>> 9) & 1) << 6) | (((h >>> 3) & 0x1f) << 1)));
+      if ((h & 0xf000) === 0xd000 && ((h >>> 8) & 0xf) < 0xe) branchTo(o, o + 4 + (((h & 0xff) << 24) >> 23));
+      else if ((h & 0xf800) === 0xe000) branchTo(o, o + 4 + (((h & 0x7ff) << 21) >> 20));
+      else if ((h & 0xf500) === 0xb100) branchTo(o, o + 4 + ((((h >>> 9) & 1) << 6) | (((h >>> 3) & 0x1f) << 1)));
       else if ((h & 0xff00) === 0xbf00 && (h & 0xf) !== 0) {
         const m = h & 0xf;
         it = m & 1 ? 4 : m & 2 ? 3 : m & 4 ? 2 : 1;
@@ -409,17 +518,44 @@ function thumbExpandImm(i12: number): number {
   return ((v >>> rot) | (v << (32 - rot))) >>> 0;
 }
 
-function recoverThumb(ctx: ScanContext, region: ElfExecRegion, sw: ThumbSweep, k: number, orig: number, fstart: number, targets: Bits): Recovered {
+/** The Thumb tracker: the constant register `orig` holds at instruction k of the sweep, walking back within the function `f`. */
+function recoverThumb(ctx: ScanContext, region: ElfExecRegion, index: ArmIndex, sw: ThumbSweep, k: number, orig: number, f: Func | undefined): Recovered {
+  const at = sw.starts[k]!;
+  const [lo, hi] = f ? [f.start - region.addr, f.end - region.addr] : [at - WINDOW * 4, at + WINDOW * 4];
+  const w: ArmWalk = { ctx, region, index, orig, lo, hi, budget: { joins: MAX_JOINS, paths: MAX_PATHS } };
+  return walkThumb(w, sw, k, true, f ? f.start : -Infinity, orig);
+}
+
+/** Thumb: walks back from instruction `from` of the sweep (control stands there; `joinAtStart`: it may be a join point), tracking `reg0`. */
+function walkThumb(wk: ArmWalk, sw: ThumbSweep, from: number, joinAtStart: boolean, fstart: number, reg0: number): Recovered {
+  const { ctx, region, orig } = wk;
   const { dv, le } = ctx;
-  let reg = orig;
-  let name = regName(reg);
+  const { targets, sources } = wk.index;
+  let reg = reg0;
+  let name = reg === orig ? regName(reg) : `${regName(orig)} (copied from ${regName(reg)})`;
   let high: number | undefined;
-  for (let cur = k; ; cur--) {
+  for (let cur = from; ; cur--) {
     const j = cur - 1;
-    if (j < 0 || j < k - WINDOW || region.addr + sw.starts[j]! < fstart) {
-      return atStart(reg, orig, j >= k - WINDOW && region.addr + sw.starts[cur]! === fstart);
+    if (j < 0 || j < from - WINDOW || region.addr + sw.starts[j]! < fstart) {
+      return atStart(reg, orig, j >= from - WINDOW && region.addr + sw.starts[cur]! === fstart);
     }
-    if (targets.has(sw.starts[cur]!)) return { k: 'unknown', why: JOIN };
+    if ((cur !== from || joinAtStart) && targets.has(sw.starts[cur]!)) {
+      // A join point: each Thumb branch to it from within the function, and the fall-through.
+      if (high !== undefined || --wk.budget.joins < 0) return { k: 'unknown', why: JOIN };
+      const paths: Recovered[] = [];
+      if (sources.a32.has(sw.starts[cur]!)) return { k: 'unknown', why: JOIN };
+      for (const s of sources.thumb.get(sw.starts[cur]!) ?? []) {
+        const q = s >= wk.lo && s < wk.hi ? thumbIndex(sw, s) : -1;
+        if (q < 0 || --wk.budget.paths < 0) return { k: 'unknown', why: JOIN };
+        paths.push(walkThumb(wk, sw, q, true, fstart, reg));
+      }
+      // Padding nops after an unconditional branch are reached only when branched to.
+      let q = j;
+      while (q >= 0 && isThumbNop(dv, le, region.offset + sw.starts[q]!) && !targets.has(sw.starts[q]!) && sw.cond[q] !== 1) q--;
+      if (q >= 0 && !(thumbEffectAt(dv, le, region.offset + sw.starts[q]!, reg) === 'branch' && sw.cond[q] !== 1))
+        paths.push(walkThumb(wk, sw, cur, false, fstart, reg));
+      return mergePaths(paths);
+    }
     const o = sw.starts[j]!;
     const addr = region.addr + o;
     const conditional = sw.cond[j] === 1;
@@ -501,6 +637,34 @@ function recoverThumb(ctx: ScanContext, region: ElfExecRegion, sw: ThumbSweep, k
   }
 }
 
+/** Index in the sweep of the instruction at region offset `off`, or -1. */
+function thumbIndex(sw: ThumbSweep, off: number): number {
+  let lo = 0;
+  let hi = sw.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sw.starts[mid]! < off) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sw.count && sw.starts[lo] === off ? lo : -1;
+}
+
+/** nop (bf00) and nop.w (f3af 8000). */
+function isThumbNop(dv: DataView, le: boolean, o: number): boolean {
+  const h = dv.getUint16(o, le);
+  return h === 0xbf00 || (h === 0xf3af && dv.getUint16(o + 2, le) === 0x8000);
+}
+
+/** The effect on `reg` of the Thumb instruction at file offset o (for the moves: 'write'). */
+function thumbEffectAt(dv: DataView, le: boolean, o: number, reg: number): 'none' | 'branch' | 'call' | 'write' {
+  const h = dv.getUint16(o, le);
+  const wide = (h & 0xe000) === 0xe000 && (h & 0x1800) !== 0;
+  return wide ? thumb32Effect(h, dv.getUint16(o + 2, le), reg) : thumb16Effect(h, reg);
+}
+
+/** A32 nop (hint) and mov r0,r0. */
+const A32_NOPS = new Set([0xe320f000, 0xe1a00000]);
+
 /** Effect of a 16-bit Thumb instruction on `reg`. Conditional branches are 'none' (fall-through path). */
 function thumb16Effect(h: number, reg: number): 'none' | 'branch' | 'call' | 'write' {
   if ((h & 0xf000) === 0xd000) {
@@ -531,6 +695,9 @@ function thumb16Effect(h: number, reg: number): 'none' | 'branch' | 'call' | 'wr
     ((h & 0xf800) === 0x5000 && ((h >>> 9) & 7) < 3)
   )
     return 'none'; // stores
+  // ldr/ldrb/ldrh/ldrsb/ldrsh with an immediate or register offset: Rt in [2:0] (bits [10:8]
+  // are part of the offset, not a register).
+  if ((h & 0xe000) === 0x6000 || (h & 0xf000) === 0x8000 || (h & 0xf000) === 0x5000) return (h & 7) === reg ? 'write' : 'none';
   if ((h & 0xff00) === 0x4400 || (h & 0xff00) === 0x4600) {
     // add/mov with high registers
     const rd = ((h >>> 4) & 8) | (h & 7);

@@ -10,6 +10,8 @@ export const WINDOW = 48;
 /** What the instructions before a site say about the number register. */
 export type Recovered =
   | { k: 'const'; v: number }
+  /** Different constants on different paths into a join point (two or more, ascending): each is called. */
+  | { k: 'consts'; vs: number[] }
   /** Copied from the first argument register: the C library's syscall(). */
   | { k: 'arg'; why: string }
   | { k: 'unknown'; why: string };
@@ -165,6 +167,7 @@ export class ScanContext {
   readonly dv: DataView;
   readonly le: boolean;
   private funcIndex: FunctionIndex | undefined;
+  private readonly memos = new Map<string, unknown>();
 
   constructor(
     readonly elf: ElfInfo,
@@ -177,6 +180,18 @@ export class ScanContext {
   /** Function symbols, indexed on first use (most files have no candidate sites at all). */
   get funcs(): FunctionIndex {
     return (this.funcIndex ??= new FunctionIndex(this.elf));
+  }
+
+  /**
+   * What one pass over `region` found (its branch targets, decoded instruction starts), made
+   * once per scan: the site scanner and the syscall() call recovery walk back over the same.
+   */
+  memo<T>(region: ElfExecRegion, what: string, make: () => T): T {
+    const key = `${what}:${region.offset}:${region.addr}:${region.size}`;
+    if (this.memos.has(key)) return this.memos.get(key) as T;
+    const v = make();
+    this.memos.set(key, v);
+    return v;
   }
 
   /** Key for FunctionIndex lookups of addresses in `region`. */
@@ -195,7 +210,13 @@ export class ScanContext {
     return undefined;
   }
 
-  site(region: ElfExecRegion, address: number, isa: SiteIsa, kind: SiteKind, rec: Recovered): SyscallSite {
+  /** The site(s) at `address`: one per number when paths into it give different constants. */
+  sites(region: ElfExecRegion, address: number, isa: SiteIsa, kind: SiteKind, rec: Recovered): SyscallSite[] {
+    if (rec.k === 'consts') return rec.vs.map((v) => this.site(region, address, isa, kind, { k: 'const', v }));
+    return [this.site(region, address, isa, kind, rec)];
+  }
+
+  private site(region: ElfExecRegion, address: number, isa: SiteIsa, kind: SiteKind, rec: Exclude<Recovered, { k: 'consts' }>): SyscallSite {
     const s: SyscallSite = { address, number: null, isa, kind };
     if (rec.k === 'const') {
       if (rec.v >= 0 && Number.isSafeInteger(rec.v)) s.number = rec.v;
@@ -212,26 +233,52 @@ export class ScanContext {
   }
 }
 
-/** Bitmap sized by a region (bounded by the file), one bit per `unit`-byte slot. */
+/**
+ * Bitmap sized by a region (bounded by the file), one bit per `1 << shift`-byte slot, for the
+ * offsets [origin, origin + size): offsets outside are never set.
+ */
 export class Bits {
   private readonly a: Uint8Array;
   constructor(
     size: number,
     private readonly shift: number,
+    private readonly origin = 0,
   ) {
     this.a = new Uint8Array(((size >> shift) >> 3) + 1);
   }
   set(off: number): void {
-    const i = off >> this.shift;
+    const i = (off - this.origin) >> this.shift;
     if (i >= 0 && i >> 3 < this.a.length) this.a[i >> 3]! |= 1 << (i & 7);
   }
   has(off: number): boolean {
-    const i = off >> this.shift;
+    const i = (off - this.origin) >> this.shift;
     return i >= 0 && i >> 3 < this.a.length && (this.a[i >> 3]! & (1 << (i & 7))) !== 0;
   }
 }
 
 export const JOIN = 'a branch target lies between the site and the instruction that sets the number';
+
+/** How many join points one walk may pass through, and paths it may follow, in all. */
+export const MAX_JOINS = 8;
+export const MAX_PATHS = 32;
+
+/**
+ * The value at a join point from the values on every path into it: constants when every path
+ * gives constants (one, or the set of them), else the first path's reason (a value the caller
+ * chose on one path is no answer at the join).
+ */
+export function mergePaths(paths: readonly Recovered[]): Recovered {
+  const vs = new Set<number>();
+  for (const p of paths) {
+    if (p.k === 'arg') return { k: 'unknown', why: JOIN };
+    if (p.k === 'unknown') return p;
+    if (p.k === 'const') vs.add(p.v);
+    else for (const v of p.vs) vs.add(v);
+  }
+  if (vs.size === 0) return { k: 'unknown', why: JOIN };
+  const sorted = [...vs].sort((a, b) => a - b);
+  return sorted.length === 1 ? { k: 'const', v: sorted[0]! } : { k: 'consts', vs: sorted };
+}
 
 /** Index of the last function (sorted by start) that starts at or before `addr`; -1 if none. */
 function lastStartAtOrBefore(funcs: readonly Func[], addr: number): number {
@@ -264,12 +311,18 @@ export function pushFixedWidthSites(
   recover: FixedRecover,
   out: SyscallSite[],
 ): void {
-  const key = ctx.key(region);
   for (const i of sites) {
-    const addr = region.addr + i * 4;
-    const f = ctx.funcs.at(addr, key);
-    const fIdx = f ? Math.ceil((f.start - region.addr) / 4) : -1;
-    const lowest = Math.max(0, i - WINDOW, fIdx);
-    out.push(ctx.site(region, addr, isa, kind, recover(ctx, region, i, lowest, fIdx, targets)));
+    const { lowest, fIdx } = fixedBounds(ctx, region, i);
+    out.push(...ctx.sites(region, region.addr + i * 4, isa, kind, recover(ctx, region, i, lowest, fIdx, targets)));
   }
+}
+
+/**
+ * How far back a fixed-width walk from word i may go: the window, bounded by the enclosing
+ * function's first word `fIdx` (-1 without one), and the region's start.
+ */
+export function fixedBounds(ctx: ScanContext, region: ElfExecRegion, i: number): { lowest: number; fIdx: number } {
+  const f = ctx.funcs.at(region.addr + i * 4, ctx.key(region));
+  const fIdx = f ? Math.ceil((f.start - region.addr) / 4) : -1;
+  return { lowest: Math.max(0, i - WINDOW, fIdx), fIdx };
 }

@@ -3,10 +3,11 @@
  *
  * 64-bit glibc (2.34+) chooses between `scv 0` (POWER9's vectored call) and `sc` at run time:
  * `li r0,N; ...; beq 1f; ld; andis.; beq 1f; scv 0; b 2f; 1: sc; 2:`. Both instructions enter the
- * kernel, and the `sc` is a join point, so the number is recovered on every path into it.
+ * kernel, and the `sc` is a join point, so the number is recovered on every path into it (a set
+ * of constants when the paths differ: each is called).
  */
 import type { ElfExecRegion, SyscallSite } from '../types.ts';
-import { Bits, JOIN, pushFixedWidthSites, WINDOW, type Recovered, type ScanContext } from './common.ts';
+import { Bits, JOIN, MAX_JOINS, MAX_PATHS, mergePaths, pushFixedWidthSites, WINDOW, type Recovered, type ScanContext } from './common.ts';
 
 /** Bytes of `sc` and `scv 0` (every PowerPC instruction is 4). */
 export const PPC_TRAP_LENGTH = 4;
@@ -15,9 +16,6 @@ const SC = 0x44000002;
 /** scv 0: LEV 0 only (other levels are reserved for the hypervisor and firmware). */
 const SCV0 = 0x44000001;
 const NOP = 0x60000000; // ori r0,r0,0
-/** How many join points one site's recovery may pass through, and paths it may follow. */
-const MAX_JOINS = 8;
-const MAX_PATHS = 32;
 // X-form stores under primary opcode 31 (extended opcode in bits 1-10): they only write RA on update.
 const STORES31 = new Set([
   151, 183, 215, 247, 407, 439, 149, 181, 662, 918, 150, 214, 694, 726, 663, 695, 727, 759, 983, 660, 1014, 982, 86, 54, 278, 246, 470,
@@ -26,34 +24,60 @@ const STORES31 = new Set([
 const NOWRITE31 = new Set([0, 32, 4, 68, 467, 144, 146, 178, 598, 854, 62]);
 
 export function scanPpc(ctx: ScanContext, region: ElfExecRegion, out: SyscallSite[]): void {
-  const { dv, le } = ctx;
-  const base = region.offset;
-  const n = region.size >>> 2;
-  const sites: number[] = [];
-  const targets = new Bits(region.size, 2);
+  const { sites, targets } = ppcIndex(ctx, region);
+  pushFixedWidthSites(ctx, region, sites, targets, 'ppc', 'sc', (c, r, i, lowest, fIdx) => ppcValueBefore(c, r, i, lowest, fIdx, 0), out);
+}
+
+interface PpcIndex {
+  /** Word indexes of sc and scv 0. */
+  sites: number[];
+  targets: Bits;
   /** Word index of a branch target -> word indexes of the (non-linking, relative) branches to it. */
-  const sources = new Map<number, number[]>();
-  const branchTo = (i: number, to: number) => {
-    targets.set(to * 4);
-    const list = sources.get(to);
-    if (list) list.push(i);
-    else sources.set(to, [i]);
-  };
-  for (let i = 0; i < n; i++) {
-    const w = dv.getUint32(base + i * 4, le);
-    if (w === SC || w === SCV0) {
-      sites.push(i);
-      continue;
+  sources: Map<number, number[]>;
+}
+
+/** One pass over a region: its system calls and its direct branches, by target. */
+export function ppcIndex(ctx: ScanContext, region: ElfExecRegion): PpcIndex {
+  return ctx.memo(region, 'ppc', () => {
+    const { dv, le } = ctx;
+    const base = region.offset;
+    const n = region.size >>> 2;
+    const sites: number[] = [];
+    const targets = new Bits(region.size, 2);
+    const sources = new Map<number, number[]>();
+    const branchTo = (i: number, to: number) => {
+      targets.set(to * 4);
+      const list = sources.get(to);
+      if (list) list.push(i);
+      else sources.set(to, [i]);
+    };
+    for (let i = 0; i < n; i++) {
+      const w = dv.getUint32(base + i * 4, le);
+      if (w === SC || w === SCV0) {
+        sites.push(i);
+        continue;
+      }
+      const op = w >>> 26;
+      if (op === 18 && (w & 3) === 0) branchTo(i, i + ((w << 6) >> 8));
+      else if (op === 16 && (w & 3) === 0) branchTo(i, i + ((w << 16) >> 18));
     }
-    const op = w >>> 26;
-    if (op === 18 && (w & 3) === 0) branchTo(i, i + ((w << 6) >> 8));
-    else if (op === 16 && (w & 3) === 0) branchTo(i, i + ((w << 16) >> 18));
-  }
-  const recover = (c: ScanContext, r: ElfExecRegion, i: number, lowest: number, fIdx: number, tg: Bits): Recovered => {
-    const budget = { joins: MAX_JOINS, paths: MAX_PATHS };
-    return walk(c, r, { site: i, lowest, fIdx, targets: tg, sources, budget }, i, true, 0, 'r0');
-  };
-  pushFixedWidthSites(ctx, region, sites, targets, 'ppc', 'sc', recover, out);
+    return { sites, targets, sources };
+  });
+}
+
+/**
+ * The one backwards register tracker of PowerPC: the constant register r`reg` (r0 for a site's
+ * number, r3 for syscall()'s first argument) holds when control reaches word i, walking back to
+ * `lowest` (the function's first word `fIdx`, or the window). `li` gives the value; `mr` is
+ * followed; at a join point every predecessor is followed (within a budget) and must agree.
+ * Reaching the function's start tracking r3 is `arg`: the caller chose it.
+ */
+export function ppcValueBefore(ctx: ScanContext, region: ElfExecRegion, i: number, lowest: number, fIdx: number, reg: number): Recovered {
+  const { targets, sources } = ppcIndex(ctx, region);
+  const budget = { joins: MAX_JOINS, paths: MAX_PATHS };
+  const f = ctx.funcs.at(region.addr + i * 4, ctx.key(region));
+  const [lo, hi] = f && fIdx >= 0 ? [fIdx, Math.ceil((f.end - region.addr) / 4)] : [i - WINDOW, i + WINDOW];
+  return walk(ctx, region, { lo, hi, lowest, fIdx, targets, sources, budget, orig: `r${reg}` }, i, true, reg, `r${reg}`);
 }
 
 /** Whether the instruction word never falls through to the next one (b, unconditional bc, blr, bctr, rfid). */
@@ -73,15 +97,19 @@ function neverFallsThrough(w: number): boolean {
 /**
  * The value of the number register at word `i`, walking back from it. At a join point every
  * predecessor (the fall-through and each branch to it) is followed, within the function and a
- * bounded budget; the answer is a constant only when every path gives the same constant.
+ * bounded budget; the answer is the constant, or the set of constants, when every path gives one.
  */
 interface Walk {
-  site: number;
+  /** Word indexes [lo, hi) branches into a join point may come from: the function, or the window around the site. */
+  lo: number;
+  hi: number;
   lowest: number;
   fIdx: number;
   targets: Bits;
   sources: Map<number, number[]>;
   budget: { joins: number; paths: number };
+  /** The register tracked from the site, for the reasons. */
+  orig: string;
 }
 
 /** Walks back from word `from` (control stands there; `joinAtStart`: it may be a join point) tracking rT = `t0`. */
@@ -101,24 +129,19 @@ function walk(ctx: ScanContext, region: ElfExecRegion, w0: Walk, from: number, j
       let k = j;
       while (k >= 0 && dv.getUint32(region.offset + k * 4, le) === NOP && !targets.has(k * 4)) k--;
       const fallsIn = k >= 0 && !neverFallsThrough(dv.getUint32(region.offset + k * 4, le));
-      let agreed: number | undefined;
       const paths: Recovered[] = [];
       for (const s of preds) {
-        // Only branches from within the function (or the window, without symbols), and never from
-        // at or after the site (a loop back into it).
-        if (s >= w0.site || s < (fIdx >= 0 ? fIdx : w0.site - WINDOW)) return { k: 'unknown', why: JOIN };
+        // Only branches from within the function (or the window, without symbols). One placed
+        // after the site is walked back like any other: a path through the site itself (a loop)
+        // meets its sc or call there, which ends it unresolved.
+        if (s < w0.lo || s >= w0.hi) return { k: 'unknown', why: JOIN };
         if (--budget.paths < 0) return { k: 'unknown', why: JOIN };
         // Control stands before the branch at s (which writes no GPR): walk on from there, with a
         // look-back window of its own (out-of-line blocks sit far from the code that branches there).
         paths.push(walk(ctx, region, { ...w0, lowest: Math.max(0, s - WINDOW, fIdx) }, s, true, t, name));
       }
       if (fallsIn) paths.push(walk(ctx, region, w0, cur, false, t, name));
-      for (const p of paths) {
-        if (p.k !== 'const') return p.k === 'arg' ? { k: 'unknown', why: JOIN } : p;
-        if (agreed !== undefined && agreed !== p.v) return { k: 'unknown', why: `${name} differs between the paths into the site (${agreed}, ${p.v})` };
-        agreed = p.v;
-      }
-      return agreed === undefined ? { k: 'unknown', why: JOIN } : { k: 'const', v: agreed };
+      return mergePaths(paths);
     }
     if (j < lowest) {
       if (j < fIdx && fIdx === lowest) {
@@ -139,7 +162,7 @@ function walk(ctx: ScanContext, region: ElfExecRegion, w0: Walk, from: number, j
       // mr rA,rS
       if (rt === 1) return { k: 'unknown', why: `${name} copied from r1` };
       t = rt;
-      name = `r0 (copied from r${rt})`;
+      name = `${w0.orig} (copied from r${rt})`;
       continue;
     }
     if (w === NOP) continue;

@@ -10,13 +10,14 @@
  * the same answer as that sweep, so only the stretches up to the last real site are decoded
  * whole (stripped libraries have megabytes between symbols). From each real site the
  * scanner walks back over the decoded instructions until one sets eax: `mov $N,%eax`,
- * `mov $N,%rax`, `xor %eax,%eax`. It gives up (unresolved, with the reason) on anything else
- * that may write eax, on a call, on an unconditional jump, and on a branch target in between.
+ * `mov $N,%rax`, `xor %eax,%eax`, following each way into a branch target in between (a set of
+ * constants when they differ). It gives up (unresolved, with the reason) on anything else that
+ * may write eax, on a call, and on an unconditional jump.
  * Jumps into the function from elsewhere (other than its start) and indirect jumps are not seen.
  */
 import { Buffer } from 'node:buffer';
 import type { ElfExecRegion, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
-import { Bits, JOIN, type Recovered, type ScanContext, WINDOW } from './common.ts';
+import { Bits, JOIN, MAX_JOINS, MAX_PATHS, mergePaths, type Recovered, type ScanContext, WINDOW } from './common.ts';
 
 /** Bytes of a trap site: `syscall` (0f 05), `int $0x80` (cd 80) and `sysenter` (0f 34) alike. */
 export const X86_TRAP_LENGTH = 2;
@@ -321,14 +322,14 @@ export function readImm(b: Uint8Array, o: number, size: number, signed: boolean)
 
 type Effect = 'none' | 'unknown' | 'call' | 'stop' | 'syscall' | { v: number } | { copy: number };
 
-const EAX = 0;
+export const EAX = 0;
 const ECX = 1;
 const EDX = 2;
 const EBX = 3;
 const ESP = 4;
 const EBP = 5;
 const ESI = 6;
-const EDI = 7;
+export const EDI = 7;
 const R11 = 11;
 /** Registers the kernel's syscall return clobbers on x86-64 (rax, rcx, r11) / int 0x80 (eax). */
 const SYSCALL_CLOBBERS = (1 << EAX) | (1 << ECX) | (1 << R11);
@@ -771,28 +772,10 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
   const kindOf = (i: number): SiteKind => KINDS[cands[i]! % 4]!;
 
   // 2. Sweep intervals: the function around each candidate, or the code between symbols.
-  const key = ctx.key(region);
   const ivLo: number[] = [];
   const ivHi: number[] = [];
   for (let i = 0; i < nc; i++) {
-    const addr = region.addr + offOf(i);
-    let lo: number;
-    let hi: number;
-    const f = ctx.funcs.at(addr, key);
-    if (f) {
-      lo = f.start;
-      hi = f.end;
-    } else {
-      // No symbol says where this code starts: sweep from the previous symbol's end, but never
-      // more than UNNAMED_BEFORE bytes back (x86 decoding falls into step within a few
-      // instructions), nor UNNAMED_AFTER past it. Without the bound, a file whose executable
-      // segment also maps its data (a 108 MB one: 54 MB of .rodata and tables) was decoded end
-      // to end for a few byte pairs that look like syscalls.
-      lo = Math.max(ctx.funcs.prevEnd(addr, key) ?? region.addr, addr - UNNAMED_BEFORE);
-      hi = Math.min(ctx.funcs.nextStart(addr, key) ?? region.addr + size, addr + UNNAMED_AFTER);
-    }
-    lo = Math.max(lo, region.addr) - region.addr;
-    hi = Math.min(hi, region.addr + size) - region.addr;
+    const [lo, hi] = sweepInterval(ctx, region, offOf(i));
     const last = ivLo.length - 1;
     if (last >= 0 && lo < ivHi[last]!) {
       ivLo[last] = Math.min(ivLo[last]!, lo);
@@ -830,66 +813,139 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
   }
 
   const targets = lastFull >= 0 ? new Bits(size, 0) : undefined;
+  const counts = new Map<number, number>();
   for (let j = 0; j < ni; j++) {
     const lo = ivLo[j]!;
     const hi = ivHi[j]!;
     if (j > lastFull) {
       for (let i = ivFirst[j]!; i < ivEnd[j]!; i++) {
-        if (cls[i] === C_BAD) out.push(ctx.site(region, region.addr + offOf(i), isa, kindOf(i), UNDECODABLE));
+        if (cls[i] === C_BAD) out.push(...ctx.sites(region, region.addr + offOf(i), isa, kindOf(i), UNDECODABLE));
       }
       continue;
     }
-    const isFuncStart = ctx.funcs.at(region.addr + lo, key)?.start === region.addr + lo;
     // 4. Forward sweep.
-    let starts = new Int32Array(64);
-    let n = 0;
-    const bad: number[] = [];
-    for (let o = lo; o < hi; ) {
-      if (n === starts.length) {
-        const bigger = new Int32Array(n * 2);
-        bigger.set(starts);
-        starts = bigger;
-      }
-      // A run of zero bytes decodes as `add %al,(%rax)` pairs: no branch, no syscall. Jump over
-      // long runs (a sparse file's hole, a code segment stretched over it) keeping the last
-      // pairs for look-back, so a 1 GiB hole costs a byte search, not half a billion decodes.
-      if (b[base + o] === 0 && b[base + o + 1] === 0 && o + ZERO_RUN < hi) {
-        let e = o;
-        while (e < hi && e - o < ZERO_RUN && b[base + e] === 0) e++;
-        if (e - o === ZERO_RUN) {
-          const nz = firstNonZero(b, base + e, base + hi) - base;
-          const pairs = Math.floor((nz - o) / 2);
-          const keep = Math.min(pairs, WINDOW + 1);
-          o += 2 * (pairs - keep);
-        }
-      }
-      if (!decode(b, base + o, base + hi, x64, d)) {
-        bad.push(o);
-        o++;
-        continue;
-      }
-      starts[n++] = o;
-      if (!Number.isNaN(d.rel)) targets!.set(o + d.len + d.rel);
-      o += d.len;
-    }
+    const sw = sweepX86(ctx, region, lo, hi, x64, targets!, d, counts);
     // 5. Sites in this interval.
     for (let i = ivFirst[j]!; i < ivEnd[j]!; i++) {
       const off = offOf(i);
       const kind = kindOf(i);
-      const k = lowerBound(starts, n, off);
+      const k = instructionAt(sw, off);
       const addr = region.addr + off;
-      if (k >= n || starts[k] !== off) {
+      if (k < 0) {
         // Inside another instruction: not a site, unless decoding failed just before it.
-        const x = bad[lowerBoundArr(bad, off - 15)];
-        if (x !== undefined && x <= off) out.push(ctx.site(region, addr, isa, kind, UNDECODABLE));
+        const x = sw.bad[lowerBoundArr(sw.bad, off - 15)];
+        if (x !== undefined && x <= off) out.push(...ctx.sites(region, addr, isa, kind, UNDECODABLE));
         continue;
       }
       // Validate the instruction: int must be cd 80 itself, syscall 0f 05 without VEX.
       if (!decode(b, base + off, base + hi, x64, d)) continue;
       if (kind === 'vsyscall' && (d.map !== 0 || d.op !== 0xff || d.seg !== 0x65)) continue;
-      out.push(ctx.site(region, addr, isa, kind, recover(b, base, starts, k, lo, isFuncStart, targets!, x64, d)));
+      out.push(...ctx.sites(region, addr, isa, kind, valueBefore(b, base, sw, k, EAX, targets!, x64, d, counts)));
     }
   }
+}
+
+/**
+ * The stretch a sweep decodes around region offset `off` (region-relative [lo, hi)): the
+ * enclosing function, or the code between symbols, bounded.
+ */
+export function sweepInterval(ctx: ScanContext, region: ElfExecRegion, off: number): [lo: number, hi: number] {
+  const key = ctx.key(region);
+  const addr = region.addr + off;
+  let lo: number;
+  let hi: number;
+  const f = ctx.funcs.at(addr, key);
+  if (f) {
+    lo = f.start;
+    hi = f.end;
+  } else {
+    // No symbol says where this code starts: sweep from the previous symbol's end, but never
+    // more than UNNAMED_BEFORE bytes back (x86 decoding falls into step within a few
+    // instructions), nor UNNAMED_AFTER past it. Without the bound, a file whose executable
+    // segment also maps its data (a 108 MB one: 54 MB of .rodata and tables) was decoded end
+    // to end for a few byte pairs that look like syscalls.
+    lo = Math.max(ctx.funcs.prevEnd(addr, key) ?? region.addr, addr - UNNAMED_BEFORE);
+    hi = Math.min(ctx.funcs.nextStart(addr, key) ?? region.addr + region.size, addr + UNNAMED_AFTER);
+  }
+  return [Math.max(lo, region.addr) - region.addr, Math.min(hi, region.addr + region.size) - region.addr];
+}
+
+/** One forward sweep of a stretch [lo, hi) of a region (region-relative offsets). */
+export interface X86Sweep {
+  lo: number;
+  hi: number;
+  /** Instruction starts, ascending: the first `n` entries. */
+  starts: Int32Array;
+  n: number;
+  /** Offsets where decoding failed (the sweep stepped one byte on). */
+  bad: number[];
+  /** Whether lo is a function's first byte (so nothing before it sets a register). */
+  funcStart: boolean;
+  /** Branch target (region offset) -> indexes in `starts` of this sweep's direct branches to it. */
+  sources: Map<number, number[]>;
+}
+
+/** Decodes [lo, hi) from lo, one instruction at a time; every direct branch target is set in `targets`. */
+export function sweepX86(
+  ctx: ScanContext,
+  region: ElfExecRegion,
+  lo: number,
+  hi: number,
+  x64: boolean,
+  targets: Bits,
+  d: Insn,
+  /** Filled with the number of branches to each target (summed over the sweeps sharing it). */
+  counts?: Map<number, number>,
+): X86Sweep {
+  const b = ctx.bytes;
+  const base = region.offset;
+  let starts = new Int32Array(64);
+  let n = 0;
+  const bad: number[] = [];
+  const sources = new Map<number, number[]>();
+  for (let o = lo; o < hi; ) {
+    if (n === starts.length) {
+      const bigger = new Int32Array(n * 2);
+      bigger.set(starts);
+      starts = bigger;
+    }
+    // A run of zero bytes decodes as `add %al,(%rax)` pairs: no branch, no syscall. Jump over
+    // long runs (a sparse file's hole, a code segment stretched over it) keeping the last
+    // pairs for look-back, so a 1 GiB hole costs a byte search, not half a billion decodes.
+    if (b[base + o] === 0 && b[base + o + 1] === 0 && o + ZERO_RUN < hi) {
+      let e = o;
+      while (e < hi && e - o < ZERO_RUN && b[base + e] === 0) e++;
+      if (e - o === ZERO_RUN) {
+        const nz = firstNonZero(b, base + e, base + hi) - base;
+        const pairs = Math.floor((nz - o) / 2);
+        const keep = Math.min(pairs, WINDOW + 1);
+        o += 2 * (pairs - keep);
+      }
+    }
+    if (!decode(b, base + o, base + hi, x64, d)) {
+      bad.push(o);
+      o++;
+      continue;
+    }
+    if (!Number.isNaN(d.rel)) {
+      const to = o + d.len + d.rel;
+      targets.set(to);
+      const list = sources.get(to);
+      if (list) list.push(n);
+      else sources.set(to, [n]);
+      if (counts) counts.set(to, (counts.get(to) ?? 0) + 1);
+    }
+    starts[n++] = o;
+    o += d.len;
+  }
+  const funcStart = ctx.funcs.at(region.addr + lo, ctx.key(region))?.start === region.addr + lo;
+  return { lo, hi, starts, n, bad, funcStart, sources };
+}
+
+/** Index in `sw.starts` of the instruction starting at region offset `off`, or -1 when none starts there. */
+export function instructionAt(sw: X86Sweep, off: number): number {
+  const k = lowerBound(sw.starts, sw.n, off);
+  return k < sw.n && sw.starts[k] === off ? k : -1;
 }
 
 /** How far a sweep reaches around a site no symbol encloses. */
@@ -940,19 +996,61 @@ function lowerBound(a: Int32Array, n: number, v: number): number {
   return lo;
 }
 
-function recover(b: Uint8Array, base: number, starts: Int32Array, k: number, lo: number, funcStart: boolean, targets: Bits, x64: boolean, d: Insn): Recovered {
-  let t = EAX;
-  const name = (): string => (t === EAX ? 'eax' : `eax (copied from ${REG_NAMES[t]})`);
-  for (let cur = k; ; cur--) {
+/**
+ * The one backwards register tracker of x86: the constant register `reg` (EAX for a site's
+ * number, EDI for syscall()'s first argument) holds when control reaches instruction `k` of the
+ * sweep, walking back over the decoded instructions within the window and the swept stretch.
+ * A copy from another register is followed to that register; a call is stepped over when it
+ * preserves the register. At a branch target (a join point) every way into it is walked back:
+ * the sweep's branches to it and the fall-through; all must give constants (one, or a set), and
+ * a branch from another stretch leaves it unknown. Anything else that may write the register,
+ * and a jump or return before it, end the walk with the reason. Reaching the function's first byte while tracking the first argument (EDI, 64-bit)
+ * is `arg`: the caller chose the value.
+ */
+export function valueBefore(
+  b: Uint8Array,
+  base: number,
+  sw: X86Sweep,
+  k: number,
+  reg: number,
+  targets: Bits,
+  x64: boolean,
+  d: Insn,
+  /** Branches to each target over every stretch swept so far (the site scanner's), when not only this sweep's. */
+  counts?: Map<number, number>,
+): Recovered {
+  return walk({ b, base, sw, targets, counts, x64, d, reg, budget: { joins: MAX_JOINS, paths: MAX_PATHS } }, k, true, reg);
+}
+
+interface Walk {
+  b: Uint8Array;
+  base: number;
+  sw: X86Sweep;
+  targets: Bits;
+  counts: Map<number, number> | undefined;
+  x64: boolean;
+  d: Insn;
+  /** The register tracked from the site, for the reasons. */
+  reg: number;
+  budget: { joins: number; paths: number };
+}
+
+/** Walks back from instruction `from` (control stands there; `joinAtStart`: it may be a join point) tracking register t0. */
+function walk(w: Walk, from: number, joinAtStart: boolean, t0: number): Recovered {
+  const { b, base, sw, targets, x64, d, reg } = w;
+  const { starts, lo, funcStart } = sw;
+  let t = t0;
+  const name = (): string => (t === reg ? REG_NAMES[reg]! : `${REG_NAMES[reg]} (copied from ${REG_NAMES[t]})`);
+  for (let cur = from; ; cur--) {
     const j = cur - 1;
-    if (j < 0 || j < k - WINDOW) {
+    if (j < 0 || j < from - WINDOW) {
       if (j < 0 && starts[0] === lo && funcStart) {
         if (x64 && t === EDI) return { k: 'arg', why: `${name()}: the number comes from the caller (first argument)` };
         return { k: 'unknown', why: `${name()} not set in the function before the site` };
       }
       return { k: 'unknown', why: `${name()} not set within the scanned window` };
     }
-    if (targets.has(starts[cur]!)) return { k: 'unknown', why: JOIN };
+    if ((cur !== from || joinAtStart) && targets.has(starts[cur]!)) return join(w, cur, t);
     const o = starts[j]!;
     decode(b, base + o, base + starts[cur]!, x64, d);
     const e = regEffect(b, base + o, d, t);
@@ -975,4 +1073,40 @@ function recover(b: Uint8Array, base: number, starts: Int32Array, k: number, lo:
         return { k: 'unknown', why: `${name()} written by an instruction that is not a constant move` };
     }
   }
+}
+
+/**
+ * The value of register t at instruction `cur`, a branch target: every way into it (each direct
+ * branch of the sweep to it, and the fall-through from the instruction before, unless that one
+ * never falls through) is walked back, and the answers merged. A branch from another stretch of
+ * code, or from at or after the site (a loop through it), leaves it unknown.
+ */
+function join(w: Walk, cur: number, t: number): Recovered {
+  const { b, base, sw, x64, d } = w;
+  const at = sw.starts[cur]!;
+  const preds = sw.sources.get(at) ?? [];
+  if (--w.budget.joins < 0 || (w.counts?.get(at) ?? preds.length) !== preds.length) return { k: 'unknown', why: JOIN };
+  const paths: Recovered[] = [];
+  for (const p of preds) {
+    // A branch placed after the site is walked back like any other: a path that runs through the
+    // site itself (a loop) meets its call or syscall there, which ends it unresolved.
+    if (--w.budget.paths < 0) return { k: 'unknown', why: JOIN };
+    // The branch writes no register, but loop/loope/loopne count down ecx.
+    decode(b, base + sw.starts[p]!, base + sw.hi, x64, d);
+    if (t === ECX && d.map === 0 && d.op >= 0xe0 && d.op <= 0xe2) return { k: 'unknown', why: 'ecx counted down by a loop instruction before the site' };
+    paths.push(walk(w, p, true, t));
+  }
+  // Alignment padding after a jump is reached only when branched to: the instruction before the padding decides.
+  let q = cur - 1;
+  while (q >= 0 && !w.targets.has(sw.starts[q]!) && decode(b, base + sw.starts[q]!, base + sw.hi, x64, d) && isNop(d)) q--;
+  if (q >= 0 && decode(b, base + sw.starts[q]!, base + sw.hi, x64, d) && regEffect(b, base + sw.starts[q]!, d, t) !== 'stop')
+    paths.push(walk(w, cur, false, t));
+  return mergePaths(paths);
+}
+
+/** nop, xchg %ax,%ax and nopw/nopl (0f 1f /0): what assemblers pad with. */
+function isNop(d: Insn): boolean {
+  if (d.vex) return false;
+  if (d.map === 0) return d.op === 0x90 && d.rexB === 0;
+  return d.map === 1 && d.op === 0x1f && ((d.modrm >> 3) & 7) === 0;
 }
