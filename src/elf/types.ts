@@ -158,6 +158,11 @@ export interface ElfInfo {
    * as `relocations`, which are the ones of these that name a symbol). Read with the code.
    */
   dynamicRelocations?: ElfDynamicRelocation[];
+  /**
+   * The code ranges [start, end) of the FDEs of `.eh_frame` (read with the code; programs only),
+   * sorted by start: where functions begin and end when no symbol says so (a stripped file).
+   */
+  frames?: { start: number; end: number }[];
   /** DT_INIT / DT_FINI: code the loader runs before and after the program (programs only). */
   init?: number;
   fini?: number;
