@@ -100,6 +100,18 @@ export interface ElfDynamicRelocation {
   symbol?: ElfRelocationSymbol;
 }
 
+/** The code range of one FDE of `.eh_frame`: [start, end). */
+export interface ElfFrame {
+  start: number;
+  end: number;
+  /**
+   * Its CIE's augmentation has 'S': a signal frame (the sigreturn trampoline), whose range by
+   * convention starts a byte before the code (the unwinder looks up return address - 1), so
+   * `start` is no instruction boundary.
+   */
+  signal?: true;
+}
+
 export type ElfType = 'exec' | 'dyn' | 'rel' | 'core' | 'other';
 
 export interface ElfInfo {
@@ -162,7 +174,7 @@ export interface ElfInfo {
    * The code ranges [start, end) of the FDEs of `.eh_frame` (read with the code; programs only),
    * sorted by start: where functions begin and end when no symbol says so (a stripped file).
    */
-  frames?: { start: number; end: number }[];
+  frames?: ElfFrame[];
   /** DT_INIT / DT_FINI: code the loader runs before and after the program (programs only). */
   init?: number;
   fini?: number;

@@ -14,7 +14,7 @@
  * bounded by the bytes it reads (an entry is at least 8 bytes, a table row at least 2).
  */
 import { InputError } from '../../errors.ts';
-import type { ElfExecRegion } from '../types.ts';
+import type { ElfExecRegion, ElfFrame } from '../types.ts';
 import type { Bin } from './bin.ts';
 import type { Image } from './layout.ts';
 
@@ -36,11 +36,7 @@ const PE_SDATA8 = 0x0c;
 const PE_PCREL = 0x10;
 const PE_DATAREL = 0x30;
 
-/** One FDE's code range, [start, end) in virtual addresses. */
-export interface FrameRange {
-  start: number;
-  end: number;
-}
+type FrameRange = ElfFrame;
 
 /** Malformed unwind data: caught in `readFrames`, never past it. */
 class Bad extends Error {}
@@ -171,6 +167,8 @@ class Cursor {
 /** What an FDE needs from its CIE: how its initial location is encoded. */
 interface Cie {
   fdeEnc: number;
+  /** Augmentation 'S': a signal frame. */
+  signal: boolean;
 }
 
 /** One entry's header: where its body starts and ends, and its CIE id field. */
@@ -226,6 +224,7 @@ class EhFrame {
     if (version === 1) c.u8('CIE return register');
     else c.uleb('CIE return register');
     let fdeEnc = PE_ABSPTR;
+    const signal = aug.startsWith('z') && aug.includes('S');
     if (aug.startsWith('z')) {
       c.uleb('CIE augmentation length');
       // Each letter's data in order; the ones after 'R' need not be understood.
@@ -241,7 +240,7 @@ class EhFrame {
         } else if (ch !== 'S' && ch !== 'B' && ch !== 'G') throw new Bad(`CIE augmentation "${aug}" not understood`);
       }
     } else if (aug !== '') throw new Bad(`CIE augmentation "${aug}" not understood`);
-    cie = { fdeEnc };
+    cie = { fdeEnc, signal };
     this.cies.set(o, cie);
     return cie;
   }
@@ -249,13 +248,13 @@ class EhFrame {
   /** The code range of the FDE `e` (undefined for an empty one, which the linker leaves for a discarded function). */
   fde(e: Entry): FrameRange | undefined {
     const cieAt = e.idAt - e.id;
-    const { fdeEnc } = this.cie(cieAt);
+    const { fdeEnc, signal } = this.cie(cieAt);
     if (fdeEnc === PE_OMIT) throw new Bad('CIE omits the FDE encoding');
     const c = new Cursor(this.w, e.body, e.end);
     const start = c.pointer(fdeEnc, 'FDE initial location');
     const range = c.value(fdeEnc & 0x0f, 'FDE address range');
     if (range <= 0 || start <= 0) return undefined;
-    return { start, end: start + range };
+    return signal ? { start, end: start + range, signal: true } : { start, end: start + range };
   }
 
   /** Every FDE from file offset `o` to the terminator or the window's end. */
