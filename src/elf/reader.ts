@@ -98,7 +98,7 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   const dynamicRelocations = opts.code === false ? undefined : program ? readRelocations(img, dyn, ds.dynsyms) : [];
   const exec = readCode(img, entry, opts.code !== false);
   // Function extents from the unwind tables, for code no symbol describes (read with the code).
-  const frames = opts.code !== false && program ? readFrames(img, exec) : undefined;
+  const frames = opts.code !== false && program && !cannot ? readFrames(img, exec) : undefined;
 
   const type: ElfType = TYPES[eType] ?? 'other';
   const isStaticPie = hasDynamic && (flags1 & DF_1_PIE) !== 0 && needed.length === 0;

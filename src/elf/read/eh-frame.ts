@@ -209,7 +209,7 @@ class EhFrame {
     let cie = this.cies.get(o);
     if (cie) return cie;
     const e = this.entry(o);
-    if (!e || e.id !== 0) throw new Bad(`CIE pointer to 0x${this.w.addrOf(o).toString(16)}, which is no CIE`);
+    if (e?.id !== 0) throw new Bad(`CIE pointer to 0x${this.w.addrOf(o).toString(16)}, which is no CIE`);
     const c = new Cursor(this.w, e.body, e.end);
     const version = c.u8('CIE version');
     if (version !== 1 && version !== 3) throw new Bad(`CIE version ${version}`);
