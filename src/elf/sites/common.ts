@@ -177,7 +177,19 @@ function addFrames(funcs: Func[], frames: readonly ElfFrame[] | undefined): void
   if (!added.length) return;
   funcs.push(...added);
   funcs.sort((a, b) => a.start - b.start || b.end - a.end);
+  // An FDE is where the unwinder can unwind, not always the whole function: glibc's clone and
+  // clone3 end theirs before the syscall (the child must not unwind into the parent), so the
+  // code up to the next function (within a page: not a stretch of data) is still theirs.
+  const mine = new Set(added);
+  for (let i = 0; i + 1 < funcs.length; i++) {
+    const f = funcs[i]!;
+    const next = funcs[i + 1]!.start;
+    if (mine.has(f) && next > f.end && next - f.end <= GAP) f.end = next;
+  }
 }
+
+/** The most code after an FDE's end taken as still its function's (see addFrames). */
+const GAP = 4096;
 
 function better(a: ElfSymbol, b: ElfSymbol): boolean {
   if (a.size > 0 !== b.size > 0) return a.size > 0;
