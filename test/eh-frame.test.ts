@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findSyscallSites } from '../src/elf/index.ts';
 import { readElf } from '../src/elf/reader.ts';
 import type { ElfInfo } from '../src/elf/types.ts';
 import { prng } from './helpers/prng.ts';
@@ -78,6 +79,19 @@ describe('eh_frame function starts', function () {
       assert.deepEqual(ours(elf), want);
     });
   }
+
+  it('a signal frame starts a byte before its code: no function is cut there (glibc __restore_rt keeps rt_sigreturn)', function () {
+    requireTool(this, 'gcc', 'gcc');
+    const out = join(dir, 'sigframe');
+    execFileSync('gcc', ['-O2', '-static', '-s', '-o', out, join(dir, 'p.c')], { stdio: 'pipe' });
+    const bytes = readFileSync(out);
+    const elf = readElf(bytes, out);
+    const sig = elf.frames!.filter((f) => f.signal);
+    assert.equal(sig.length, 1, 'glibc has one signal frame (__restore_rt)');
+    // The FDE starts at the nop before `mov $15,%rax; syscall`; decoded from there the move is lost.
+    const site = findSyscallSites(elf, bytes).find((x) => x.address > sig[0]!.start && x.address < sig[0]!.end);
+    assert.equal(site?.number, 15, JSON.stringify(site));
+  });
 
   it("this machine's stripped dynamic programs (through PT_GNU_EH_FRAME's table)", function () {
     requireTool(this, 'readelf', 'binutils');

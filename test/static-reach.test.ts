@@ -42,7 +42,7 @@ const BUILDS: Build[] = [
   { link: 'musl-static-stripped', cc: 'musl-gcc', pkg: 'musl-tools', flags: ['-static', '-s'], graph: false },
 ];
 
-const FIXTURE_NAMES = ['reach', 'calls', 'hello', 'stdio', 'entropy', 'returns'];
+const FIXTURE_NAMES = ['reach', 'calls', 'hello', 'stdio', 'entropy', 'returns', 'threads'];
 
 /** strace -f -qq and qemu-x86_64 -strace: the calls a run makes (the exec that starts it aside). */
 function traced(exe: string, dir: string): Set<string> {
