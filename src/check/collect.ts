@@ -7,6 +7,7 @@
  *    with a constant number;
  * 4. a linked sysgate shim's ENOSYS wrappers, from its manifest.
  */
+import { staticReach } from '../elf/callgraph.ts';
 import { findSyscallSites } from '../elf/index.ts';
 import type { ElfBytes } from '../elf/source.ts';
 import { siteLength } from '../elf/sites/index.ts';
@@ -141,7 +142,12 @@ export function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: st
   }
   // 2. Sites (the scan context's function index, built only when a site or call needs it, is shared with 3).
   const scan = new ScanContext(elf, bytes);
-  const sites = findSyscallSites(elf, bytes, scan);
+  // A static program holds the whole C library: a site or a syscall() call counts only where
+  // its call graph reaches it from the entry point, the init/fini arrays and every code
+  // address data holds (src/elf/callgraph.ts; undefined: all of it counts).
+  const reach = library === null ? staticReach(elf, src) : undefined;
+  const reached = (addr: number): boolean => !reach || reach.counts(addr);
+  const sites = findSyscallSites(elf, bytes, scan).filter((s) => reached(s.address));
   const hasWrapperSym = elf.symbols.some((s) => s.name === 'syscall' && s.type === 'func');
   // Functions that pass their first argument to the number register (syscall(), musl's
   // __syscall_cp_c, ...): their callers say the number (3. below).
@@ -152,7 +158,7 @@ export function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: st
     if (f) wrapperOf.set(s.address, f.start);
   }
   const calledWrappers = new Set<number>();
-  const calls = findSyscallCalls(elf, bytes, scan, [...new Set(wrapperOf.values())], calledWrappers);
+  const calls = findSyscallCalls(elf, bytes, scan, [...new Set(wrapperOf.values())], calledWrappers).filter((c) => reached(c.address));
   for (const s of sites) {
     const span = codeSpan(elf, s.address, siteLength(s.kind, s.isa));
     const at = span ? { span } : {};

@@ -16,6 +16,7 @@
  * here gets no graph (`buildCallGraph` returns undefined) and all of it counts. Over-approximation
  * is the only kind of error allowed: a false PASS is the worst bug this product can have.
  */
+import { DataObjects } from './data-refs.ts';
 import { x86Refs } from './sites/x86-refs.ts';
 import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
@@ -26,6 +27,10 @@ const MAX_CODE = 8 << 20;
 // x86-64 relocation types whose slot code reads (through the PLT or a GOT load).
 const R_X86_64_GLOB_DAT = 6;
 const R_X86_64_JUMP_SLOT = 7;
+/** The loader calls the resolver an IRELATIVE relocation names: it runs, whatever holds the slot. */
+const R_X86_64_IRELATIVE = 37;
+/** Where a static program's data objects sit among the nodes: above every user address. */
+const OBJECT_NODES = 2 ** 52;
 
 interface Node {
   start: number;
@@ -135,6 +140,8 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   const slots = new Map<number, string>();
   const dataUses = new Set<string>();
   const held = new Set<number>();
+  // A static program's data objects: a pointer inside one is the object's edge, not a root.
+  const objs = elf.static ? new DataObjects(elf, (a) => regionOf(a) !== undefined) : undefined;
   for (const r of relocs) {
     if (r.symbol?.name) {
       if (r.type === R_X86_64_GLOB_DAT || r.type === R_X86_64_JUMP_SLOT) slots.set(r.offset, r.symbol.name);
@@ -144,6 +151,8 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
         dataUses.add(r.symbol.name);
         if (r.symbol.shndx !== 0 && regionOf(r.symbol.value + (r.addend ?? 0))) held.add(r.symbol.value + (r.addend ?? 0));
       }
+    } else if (r.addend !== undefined && objs && r.type !== R_X86_64_IRELATIVE && objs.word(r.offset, r.addend)) {
+      // held by the object the relocation writes into (data-refs.ts)
     } else if (r.addend !== undefined && regionOf(r.addend)) held.add(r.addend);
   }
   // Pointer-sized words of the loaded data that equal a code address: only where the file is
@@ -157,6 +166,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     const end = Math.min(l.offset + l.filesz, bytes.byteLength);
     for (let o = l.offset + ((8 - (l.vaddr % 8)) % 8); o + 8 <= end; o += 8) {
       const v = dv.getUint32(o + 4, le) * 0x100000000 + dv.getUint32(o, le);
+      if (v !== 0 && objs?.word(l.vaddr + (o - l.offset), v)) continue; // held by its object
       if (v !== 0 && regionOf(v)) held.add(v);
     }
   }
@@ -191,6 +201,8 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     seenSym.set(key, node);
     symNodes.push(node);
   }
+  // A static program's stripped functions, from its unwind tables (libraries: their symbols only).
+  if (elf.static) symNodes.push(...frameNodes(elf, symNodes));
   symNodes.sort((a, b) => a.start - b.start || b.end - a.end);
   const unsized = symNodes.filter((n) => n.end < 0);
   for (let i = 0; i < symNodes.length; i++) {
@@ -223,6 +235,8 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   // Entries inside code no symbol covers: where a call, a rip-relative reference or a
   // relocation points, found by one sweep of each region, resynchronised at every symbol.
   const entries = new Set<number>(held);
+  // Code addresses objects hold cut stretches as held ones do.
+  for (const l of objs?.code ?? []) for (const a of l) if (regionOf(a)) entries.add(a);
   fixed.forEach((a) => entries.add(a));
   for (const r of regions) {
     const delta = r.addr - r.offset;
@@ -300,7 +314,10 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     const target = (t: number): void => {
       const slot = slots.get(t);
       if (slot !== undefined) usesOf[i]!.add(slot);
-      else if (t >= codeLo && t < codeHi && regionOf(t)) for (const j of graph.covering(t)) if (j !== i) edges.add(j);
+      else if (t >= codeLo && t < codeHi && regionOf(t))
+        for (const j of graph.covering(t))
+          if (j !== i) edges.add(j);
+          else objs?.ref(i, t);
     };
     refs.calls.forEach(target);
     refs.jumps.forEach(target);
@@ -337,12 +354,122 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       }
     }
   }
+  // A program loaded at a fixed address takes code addresses as absolute immediates and
+  // displacements (mov $main,%rdi; a jump table's disp32): every 32-bit word at any byte that
+  // lands in code is a reference from the node around it, like a rip-relative one.
+  if (elf.type === 'exec') {
+    for (const r of regions) {
+      const delta = r.addr - r.offset;
+      const end = r.offset + r.size;
+      for (let o = r.offset; o + 4 <= end; o++) {
+        const t = (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
+        if (objs?.mayReach(t)) for (const i of graph.covering(o + delta)) if (o + delta + 4 <= nodes[i]!.end) objs.ref(i, t);
+        if (t < codeLo || t >= codeHi || !regionOf(t)) continue;
+        const to = graph.covering(t);
+        for (const i of graph.covering(o + delta)) {
+          if (o + delta + 4 > nodes[i]!.end) continue; // the word must lie inside the node
+          for (const j of to) if (j !== i) edgesOf[i]!.add(j);
+        }
+      }
+    }
+  }
+  if (objs?.size) objectNodes(objs, regions, bytes, graph, nodes, edgesOf, roots);
   nodes.forEach((n, i) => {
     n.edges = [...edgesOf[i]!];
-    n.uses = [...usesOf[i]!];
+    n.uses = [...(usesOf[i] ?? [])];
   });
   for (const a of [...fixed, ...held]) for (const j of graph.covering(a)) roots.add(j);
   return new CallGraph(nodes, [...roots], [...dataUses]);
+}
+
+/**
+ * Nodes for the functions a static program's FDEs describe where no symbol starts or lies
+ * (`elf.frames`; a signal frame starts a byte before its code, so it is left to the stretches).
+ * Like a symbol's node, one is a root only when something roots it: its start is where the
+ * unwinder, and so the compiler, says a function begins.
+ */
+function frameNodes(elf: ElfInfo, symNodes: readonly Node[]): Node[] {
+  const out: Node[] = [];
+  const starts = new Set(symNodes.map((n) => n.start));
+  const sized = symNodes.filter((n) => n.end > n.start).sort((a, b) => a.start - b.start);
+  let k = 0;
+  let coveredTo = -Infinity;
+  for (const f of elf.frames ?? []) {
+    if (f.signal || starts.has(f.start)) continue;
+    while (k < sized.length && sized[k]!.start <= f.start) coveredTo = Math.max(coveredTo, sized[k++]!.end);
+    if (f.start < coveredTo) continue;
+    starts.add(f.start);
+    out.push({ start: f.start, end: f.end, names: [], edges: [], uses: [] });
+  }
+  return out;
+}
+
+/**
+ * What runs in a static x86-64 program (the C library linked in): its call graph reached from
+ * the entry point, DT_INIT/FINI, the init/fini arrays and every code address data or a
+ * relocation holds, so a site in a function nothing reaches does not count. Undefined (all of
+ * the program counts) when there is no graph, or when fewer than half of the code's bytes lie
+ * in a function whose extent a symbol or an FDE gives (a stripped program without unwind
+ * tables: what is a function is not known).
+ */
+export function staticReach(elf: ElfInfo, src: ElfBytes): Reached | undefined {
+  if (!elf.static) return undefined;
+  let code = 0;
+  let known = 0;
+  const ext: [number, number][] = [];
+  for (const s of elf.symbols) if (s.type === 'func' && s.size > 0) ext.push([s.value, s.value + s.size]);
+  for (const f of elf.frames ?? []) ext.push([f.start, f.end]);
+  ext.sort((a, b) => a[0] - b[0]);
+  for (const r of elf.exec) {
+    code += r.size;
+    let at = r.addr;
+    for (const [lo, hi] of ext) {
+      const a = Math.max(lo, at);
+      const b = Math.min(hi, r.addr + r.size);
+      if (b > a) {
+        known += b - a;
+        at = b;
+      }
+    }
+  }
+  if (code === 0 || known * 2 < code) return undefined;
+  return buildCallGraph(elf, src)?.reach(new Set());
+}
+
+/**
+ * A static program's data objects as nodes after the code's (their starts above every address,
+ * so `covering` never finds one): edges from the code that refers to an object (rip-relative
+ * references found by the sweep or at any byte, absolute ones in a fixed-address program), from
+ * an object to the code and objects its words point at; roots where data-refs.ts says.
+ */
+function objectNodes(
+  objs: DataObjects,
+  regions: readonly ElfExecRegion[],
+  bytes: Uint8Array,
+  graph: CallGraph,
+  nodes: Node[],
+  edgesOf: Set<number>[],
+  roots: Set<number>,
+): void {
+  // rip-relative data references at any byte of code (a stretch the sweep misread keeps its reads).
+  for (const r of regions) {
+    const delta = r.addr - r.offset;
+    for (let o = r.offset; o + 4 <= r.offset + r.size; o++) {
+      const t = o + delta + 4 + (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24));
+      if (!objs.mayReach(t)) continue;
+      for (const i of graph.covering(o + delta)) if (o + delta + 4 <= nodes[i]!.end) objs.ref(i, t);
+    }
+  }
+  const base = nodes.length;
+  for (let k = 0; k < objs.size; k++) {
+    const edges = new Set<number>();
+    for (const a of objs.code[k]!) for (const j of graph.covering(a)) edges.add(j);
+    for (const k2 of objs.objects[k]!) edges.add(base + k2);
+    nodes.push({ start: OBJECT_NODES + k, end: OBJECT_NODES + k, names: [], edges: [], uses: [] });
+    edgesOf.push(edges);
+  }
+  for (const [from, k] of objs.refs) edgesOf[from]!.add(base + k);
+  for (const k of objs.roots) roots.add(base + k);
 }
 
 /** Index of the first element >= v in a sorted array. */

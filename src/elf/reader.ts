@@ -15,6 +15,7 @@ import { archByElfMachine } from '../syscalls/arches.ts';
 import { readCode } from './read/code.ts';
 import { DT_FINI, DT_INIT, readDynamic } from './read/dynamic.ts';
 import { readDynamicSymbols } from './read/dynsym.ts';
+import { readFrames } from './read/eh-frame.ts';
 import { Image, readHeader, readInterp, readSections, readSegments } from './read/layout.ts';
 import { readRelocations, symbolRelocations } from './read/relocs.ts';
 import { readCodeSymbols, readImports } from './read/symbols.ts';
@@ -96,6 +97,8 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   // The relocations come in with the code (a caller that reads no code binds nothing).
   const dynamicRelocations = opts.code === false ? undefined : program ? readRelocations(img, dyn, ds.dynsyms) : [];
   const exec = readCode(img, entry, opts.code !== false);
+  // Function extents from the unwind tables, for code no symbol describes (read with the code).
+  const frames = opts.code !== false && program && !cannot ? readFrames(img, exec) : undefined;
 
   const type: ElfType = TYPES[eType] ?? 'other';
   const isStaticPie = hasDynamic && (flags1 & DF_1_PIE) !== 0 && needed.length === 0;
@@ -126,6 +129,7 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
     info.dynamicRelocations = dynamicRelocations;
     info.relocations = symbolRelocations(dynamicRelocations);
   }
+  if (frames) info.frames = frames;
   const init = program ? dyn.get(DT_INIT) : undefined;
   const fini = program ? dyn.get(DT_FINI) : undefined;
   if (init !== undefined) info.init = init;

@@ -100,6 +100,18 @@ export interface ElfDynamicRelocation {
   symbol?: ElfRelocationSymbol;
 }
 
+/** The code range of one FDE of `.eh_frame`: [start, end). */
+export interface ElfFrame {
+  start: number;
+  end: number;
+  /**
+   * Its CIE's augmentation has 'S': a signal frame (the sigreturn trampoline), whose range by
+   * convention starts a byte before the code (the unwinder looks up return address - 1), so
+   * `start` is no instruction boundary.
+   */
+  signal?: true;
+}
+
 export type ElfType = 'exec' | 'dyn' | 'rel' | 'core' | 'other';
 
 export interface ElfInfo {
@@ -158,6 +170,11 @@ export interface ElfInfo {
    * as `relocations`, which are the ones of these that name a symbol). Read with the code.
    */
   dynamicRelocations?: ElfDynamicRelocation[];
+  /**
+   * The code ranges [start, end) of the FDEs of `.eh_frame` (read with the code; programs only),
+   * sorted by start: where functions begin and end when no symbol says so (a stripped file).
+   */
+  frames?: ElfFrame[];
   /** DT_INIT / DT_FINI: code the loader runs before and after the program (programs only). */
   init?: number;
   fini?: number;

@@ -2,7 +2,8 @@
  * Shared pieces of the syscall-site scanners: naming sites after their enclosing function,
  * reading literal-pool words, and the result of tracking one register backwards.
  */
-import type { ElfExecRegion, ElfInfo, ElfSymbol, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
+import { EM_ARM } from '../../syscalls/elf-machines.ts';
+import type { ElfExecRegion, ElfFrame, ElfInfo, ElfSymbol, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
 
 /** How far back (in instructions) a scanner looks for the instruction that sets the number register. */
 export const WINDOW = 48;
@@ -47,7 +48,7 @@ export class FunctionIndex {
     } else {
       const g: ElfSymbol[] = [];
       for (const s of all) if (s.type === 'func') g.push(s);
-      if (g.length) groups.set(-1, g);
+      if (g.length || elf.frames?.length) groups.set(-1, g);
     }
     for (const [key, syms] of groups) {
       // Symbols are sorted by value; pick one name per address (global, sized, fewer underscores).
@@ -65,6 +66,8 @@ export class FunctionIndex {
         funcs.push({ start: best.value, end: best.value + maxSize, name: best.name, thumb: best.thumb === true });
         i = j;
       }
+      // ARM's FDEs would not say which code is Thumb (the mode a function's extent decides here).
+      if (key === -1 && elf.machine !== EM_ARM) addFrames(funcs, elf.frames);
       // A zero-sized function extends to the next function.
       for (let i = 0; i < funcs.length; i++) {
         const f = funcs[i]!;
@@ -145,6 +148,50 @@ export class FunctionIndex {
     return this.lists.get(shndx) ?? this.lists.get(-1) ?? [];
   }
 }
+
+/**
+ * Functions the unwind tables describe and no symbol does (a stripped file): unnamed, so a site
+ * in one never takes the knowledge of a named function. A symbol keeps its extent; one without
+ * a size takes its FDE's end. `funcs` stays sorted by start.
+ */
+function addFrames(funcs: Func[], frames: readonly ElfFrame[] | undefined): void {
+  if (!frames?.length) return;
+  const byStart = new Map<number, Func>();
+  for (const f of funcs) byStart.set(f.start, f);
+  const sized = funcs.filter((f) => f.end > f.start);
+  let k = 0;
+  let coveredTo = -Infinity; // end of the sized symbols starting at or before the frame
+  const added: Func[] = [];
+  for (const r of frames) {
+    // A signal frame starts a byte before its code: no function start to decode from.
+    if (r.signal) continue;
+    const sym = byStart.get(r.start);
+    if (sym) {
+      if (sym.end === sym.start) sym.end = r.end;
+      continue;
+    }
+    while (k < sized.length && sized[k]!.start <= r.start) coveredTo = Math.max(coveredTo, sized[k++]!.end);
+    // Inside a symbol's extent: a part of that function (its own FDE for a cold part or an
+    // alternate entry), which the symbol already names.
+    if (r.start < coveredTo || added.at(-1)?.start === r.start) continue;
+    added.push({ start: r.start, end: r.end, name: '', thumb: false });
+  }
+  if (!added.length) return;
+  funcs.push(...added);
+  funcs.sort((a, b) => a.start - b.start || b.end - a.end);
+  // An FDE is where the unwinder can unwind, not always the whole function: glibc's clone and
+  // clone3 end theirs before the syscall (the child must not unwind into the parent), so the
+  // code up to the next function (within a page: not a stretch of data) is still theirs.
+  const mine = new Set(added);
+  for (let i = 0; i + 1 < funcs.length; i++) {
+    const f = funcs[i]!;
+    const next = funcs[i + 1]!.start;
+    if (mine.has(f) && next > f.end && next - f.end <= GAP) f.end = next;
+  }
+}
+
+/** The most code after an FDE's end taken as still its function's (see addFrames). */
+const GAP = 4096;
 
 function better(a: ElfSymbol, b: ElfSymbol): boolean {
   if (a.size > 0 !== b.size > 0) return a.size > 0;
@@ -228,7 +275,7 @@ export class ScanContext {
       }
     }
     const f = this.funcs.at(address, this.key(region));
-    if (f) s.function = f.name;
+    if (f?.name) s.function = f.name;
     return s;
   }
 }
