@@ -60,7 +60,9 @@ export function readCodeSymbols(hdr: Header, img: Image, dynsyms: RawSym[], symt
     for (const s of loads) {
       if (addr >= s.vaddr && addr - s.vaddr + 8 <= s.filesz) {
         const off = s.offset + (addr - s.vaddr);
-        return off + 8 <= b.len ? b.u64(off) : undefined;
+        if (off + 8 > b.len) return undefined;
+        b.check(off, 8, 'function descriptor'); // loads it when the file is read lazily
+        return b.u64(off);
       }
     }
     return undefined;
