@@ -1,19 +1,66 @@
 /**
- * --sysroot: the libraries a dynamic program loads (DT_NEEDED, breadth first), each collected
- * once per process (worker), and their calls counted only where the program's use of them
- * reaches them (src/elf/callgraph.ts): imports by name, sites by address. The C library's own
- * parts are modelled by the knowledge base, never scanned.
+ * --sysroot: the libraries a dynamic program loads (DT_NEEDED, breadth first), each analysed
+ * once per run (shared by the run's workers, library-store.ts) and kept only as a compact
+ * summary, and their calls counted only where the program's use of them reaches them
+ * (src/elf/callgraph.ts): imports by name, sites by address. The C library's own parts are
+ * modelled by the knowledge base, never scanned.
  */
-import { buildCallGraph, reachAcross, type CallGraph } from '../elf/callgraph.ts';
+import { buildCallGraph, CallGraph, type CallGraphData, reachAcross } from '../elf/callgraph.ts';
 import { readElf } from '../elf/index.ts';
 import { ElfFile } from '../elf/source.ts';
 import type { ElfInfo } from '../elf/types.ts';
 import { collectObject } from './collect.ts';
+import { shared } from './library-store.ts';
 import { findInSysroot, LIBC_PARTS } from './libc-detect.ts';
 import type { Collected, Ctx, LibraryReport, Reach, Unresolved, ViaBase } from './types.ts';
 
-/** What each sysroot library reaches, per path, arch, C library and release. */
-const libCache = new Map<string, { elf: ElfInfo; collected: Collected; graph: CallGraph | undefined } | { error: string }>();
+/**
+ * What a program needs of a library: plain data (it crosses worker threads), a small part of
+ * its ElfInfo and bytes, which are dropped once it is made.
+ */
+type Summary =
+  | { needed: string[]; imports: string[]; exports: string[]; collected: Collected; graph: CallGraphData | undefined }
+  | { error: string };
+
+/** A summary in use here: its graph as an object (with memos of its own). */
+type Library = Exclude<Summary, { error: string }> & { callGraph: CallGraph | undefined };
+
+/** Libraries in use in this process (worker), per path, arch, C library and release. */
+const libCache = new Map<string, Library | { error: string }>();
+
+function summarise(path: string, name: string, ctx: Ctx): Summary {
+  try {
+    const lf = ElfFile.open(path);
+    try {
+      const lelf: ElfInfo = readElf(lf, path);
+      if (lelf.arch !== ctx.arch) return { error: `${lelf.arch ?? `e_machine ${lelf.machine}`} library, not ${ctx.arch}` };
+      if (lelf.cannotRun) return { error: `cannot be loaded: ${lelf.cannotRun}` };
+      return {
+        needed: lelf.needed,
+        imports: lelf.imports.map((i) => i.name),
+        exports: lelf.exports,
+        collected: collectObject(lelf, lf, { ...ctx, startup: new Map() }, name),
+        graph: buildCallGraph(lelf, lf)?.data,
+      };
+    } finally {
+      lf.close();
+    }
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+function library(path: string, name: string, ctx: Ctx): Library | { error: string } {
+  // The DT_NEEDED name is in the reaches (Via.library), so it is part of the key too.
+  const key = `${path}\0${name}\0${ctx.arch}\0${ctx.libc}\0${ctx.version}`;
+  let lib = libCache.get(key);
+  if (!lib) {
+    const s = shared(key, () => summarise(path, name, ctx));
+    lib = 'error' in s ? s : { ...s, callGraph: s.graph && new CallGraph(s.graph) };
+    libCache.set(key, lib);
+  }
+  return lib;
+}
 
 /**
  * Collects the libraries `elf` loads from `sysroot`, appending what the program reaches in
@@ -28,13 +75,13 @@ export function collectLibraries(
   unresolved: Unresolved[],
   pendingUnknown: { name: string; from?: string; in?: string }[],
 ): { libraries: LibraryReport[]; exported: Set<string> } {
-  const { arch, libc, version } = ctx;
+  const { arch } = ctx;
   const libraries: LibraryReport[] = [];
   /** What the analysed libraries define: an import one of them answers is its code, counted there. */
   const exported = new Set<string>();
   const queue: { name: string; neededBy: string | null }[] = elf.needed.map((name) => ({ name, neededBy: null }));
   const seen = new Set<string>();
-  const loaded: { name: string; lib: { elf: ElfInfo; collected: Collected; graph: CallGraph | undefined } }[] = [];
+  const loaded: { name: string; lib: Library }[] = [];
   while (queue.length) {
     const { name, neededBy } = queue.shift()!;
     if (seen.has(name)) continue;
@@ -48,41 +95,21 @@ export function collectLibraries(
       libraries.push({ name, status: 'missing', neededBy });
       continue;
     }
-    const key = `${path}\0${arch}\0${libc}\0${version}`;
-    let lib = libCache.get(key);
-    if (!lib) {
-      try {
-        const lf = ElfFile.open(path);
-        try {
-          const lelf = readElf(lf, path);
-          lib =
-            lelf.arch !== arch
-              ? { error: `${lelf.arch ?? `e_machine ${lelf.machine}`} library, not ${arch}` }
-              : lelf.cannotRun
-                ? { error: `cannot be loaded: ${lelf.cannotRun}` }
-                : { elf: lelf, collected: collectObject(lelf, lf, { ...ctx, startup: new Map() }, name), graph: buildCallGraph(lelf, lf) };
-        } finally {
-          lf.close();
-        }
-      } catch (e) {
-        lib = { error: (e as Error).message };
-      }
-      libCache.set(key, lib);
-    }
+    const lib = library(path, name, ctx);
     if ('error' in lib) {
       libraries.push({ name, path, status: 'error', neededBy, error: lib.error });
       continue;
     }
     libraries.push({ name, path, status: 'analysed', neededBy });
     loaded.push({ name, lib });
-    for (const x of lib.elf.exports) exported.add(x);
-    for (const n of lib.elf.needed) queue.push({ name: n, neededBy: name });
+    for (const x of lib.exports) exported.add(x);
+    for (const n of lib.needed) queue.push({ name: n, neededBy: name });
   }
   // A library's calls count only where its code is reached from what the program (or another
   // reached library) uses of it (src/elf/callgraph.ts); imports by name, sites by address.
   const reached = reachAcross(
     elf.imports.map((i) => i.name),
-    loaded.map(({ lib }) => ({ graph: lib.graph, imports: lib.elf.imports.map((i) => i.name), exports: lib.elf.exports })),
+    loaded.map(({ lib }) => ({ graph: lib.callGraph, imports: lib.imports, exports: lib.exports })),
   );
   loaded.forEach(({ name, lib }, i) => {
     const r = reached[i];
