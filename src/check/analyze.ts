@@ -48,31 +48,28 @@ import {
 const collate = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Judged ways of reaching calls, per policy and Reach: a --sysroot library's reaches are the
- * same objects for every program that loads it (libraries.ts), so each is judged (and its
- * identity for via-bound.ts written) once per process, not once per program.
+ * A judged way of reaching a call, kept on its Reach under a symbol of this module (structured
+ * clone drops symbol keys, so it never travels): a --sysroot library's reaches are the same
+ * objects for every program that loads it (libraries.ts), so each is judged (and its JSON for
+ * via-bound.ts written, when needed) once per policy and process, not once per program. (A WeakMap per
+ * policy did the same at five times the cost of the judging it saved.)
  */
-const judgedCache = new WeakMap<Policy, WeakMap<Reach, RankedVia>>();
+const JUDGED = Symbol('judged');
+type Judged = Reach & { [JUDGED]?: RankedVia & { policy: Policy } };
 
-function judgedFor(policy: Policy): (r: Reach) => RankedVia {
-  let m = judgedCache.get(policy);
-  if (!m) judgedCache.set(policy, (m = new WeakMap()));
-  const memo = m;
-  return (r) => {
-    let w = memo.get(r);
-    if (!w) {
-      const j = judge(callOutcome(policy, r.nr).action, r.handling);
-      const via = {
-        ...r.via,
-        verdict: j.verdict,
-        ...(j.how ? { how: j.how } : {}),
-        ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}),
-      } as Via;
-      w = { via, rank: judgementRank(j), key: JSON.stringify(via) };
-      memo.set(r, w);
-    }
-    return w;
-  };
+function judged(policy: Policy, r: Judged): RankedVia {
+  const memo = r[JUDGED];
+  if (memo?.policy === policy) return memo;
+  const j = judge(callOutcome(policy, r.nr).action, r.handling);
+  const via = {
+    ...r.via,
+    verdict: j.verdict,
+    ...(j.how ? { how: j.how } : {}),
+    ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}),
+  } as Via;
+  const w = { via, rank: judgementRank(j), policy };
+  r[JUDGED] = w;
+  return w;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,7 +125,7 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
   const { libraries, exported } =
     opts.sysroot && !elf.static
       ? collectLibraries(elf, ctx, opts.sysroot, reaches, unresolved, pendingUnknown)
-      : { libraries: [], exported: new Set<string>() };
+      : { libraries: [], exported: new Set<string>() as { has(name: string): boolean } };
 
   // An import versioned to a library --sysroot analysed, or unversioned and defined by one, is
   // that library's code, whose own imports and sites were counted: not a finding of its own.
@@ -168,10 +165,9 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
 
   // Judge every way of reaching every call: the worst decides the verdict; the finding lists
   // a bounded few of them (via-bound.ts).
-  const judgedHere = judgedFor(policy);
   const byName = new Map<string, { nr: number; ways: RankedVia[]; worst: number; handling: Handling }>();
   for (const r of kept) {
-    const w = judgedHere(r);
+    const w = judged(policy, r);
     let e = byName.get(r.name);
     if (!e) byName.set(r.name, (e = { nr: r.nr, ways: [], worst: w.rank, handling: r.handling }));
     else if (w.rank < e.worst) {

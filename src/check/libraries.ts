@@ -22,8 +22,44 @@ type Summary =
   | { needed: string[]; imports: string[]; exports: string[]; collected: Collected; graph: CallGraphData | undefined }
   | { error: string };
 
-/** A summary in use here: its graph as an object (with memos of its own). */
-type Library = Exclude<Summary, { error: string }> & { callGraph: CallGraph | undefined };
+/**
+ * A summary in use here: its graph as an object (with memos of its own), and what decides
+ * whether each of its reaches and unresolved numbers counts for a program (`gates`).
+ */
+type Library = Exclude<Summary, { error: string }> & { callGraph: CallGraph | undefined; gates: Gates; exportSet: ReadonlySet<string> };
+
+/**
+ * What a reach (or unresolved number) of a library counts on, found once per library: an
+ * import counts where the reached code uses its name, a site or syscall() where its address
+ * may run, anything else always. Per program only the gates are evaluated (a few hundred per
+ * library), and then each reach is one array lookup, in the order collected.
+ */
+interface Gates {
+  /** Per gate: a name (uses), or an address (counts). */
+  names: (string | undefined)[];
+  addrs: number[];
+  /** Gate of each reach and of each unresolved number; -1: always counts. */
+  ofReach: Int32Array;
+  ofUnresolved: Int32Array;
+}
+
+function gatesOf(c: Collected): Gates {
+  const names: (string | undefined)[] = [];
+  const addrs: number[] = [];
+  const ids = new Map<string | number, number>();
+  const id = (k: string | number, name: string | undefined, addr: number): number => {
+    let g = ids.get(k);
+    if (g === undefined) {
+      g = names.push(name) - 1;
+      addrs.push(addr);
+      ids.set(k, g);
+    }
+    return g;
+  };
+  const gate = (via: ViaBase | Unresolved): number =>
+    'symbol' in via && via.kind === 'import' ? id(via.symbol, via.symbol, Number.NaN) : 'address' in via ? id(via.address, undefined, via.address) : -1;
+  return { names, addrs, ofReach: Int32Array.from(c.reaches, (r) => gate(r.via)), ofUnresolved: Int32Array.from(c.unresolved, gate) };
+}
 
 /** Libraries in use in this process (worker), per path, arch, C library and release. */
 const libCache = new Map<string, Library | { error: string }>();
@@ -56,7 +92,7 @@ function library(path: string, name: string, ctx: Ctx): Library | { error: strin
   let lib = libCache.get(key);
   if (!lib) {
     const s = shared(key, () => summarise(path, name, ctx));
-    lib = 'error' in s ? s : { ...s, callGraph: s.graph && new CallGraph(s.graph) };
+    lib = 'error' in s ? s : { ...s, callGraph: s.graph && new CallGraph(s.graph), gates: gatesOf(s.collected), exportSet: new Set(s.exports) };
     libCache.set(key, lib);
   }
   return lib;
@@ -74,11 +110,12 @@ export function collectLibraries(
   reaches: Reach[],
   unresolved: Unresolved[],
   pendingUnknown: { name: string; from?: string; in?: string }[],
-): { libraries: LibraryReport[]; exported: Set<string> } {
+): { libraries: LibraryReport[]; exported: { has(name: string): boolean } } {
   const { arch } = ctx;
   const libraries: LibraryReport[] = [];
   /** What the analysed libraries define: an import one of them answers is its code, counted there. */
-  const exported = new Set<string>();
+  const exportSets: ReadonlySet<string>[] = [];
+  const exported = { has: (n: string) => exportSets.some((x) => x.has(n)) };
   const queue: { name: string; neededBy: string | null }[] = elf.needed.map((name) => ({ name, neededBy: null }));
   const seen = new Set<string>();
   const loaded: { name: string; lib: Library }[] = [];
@@ -102,7 +139,7 @@ export function collectLibraries(
     }
     libraries.push({ name, path, status: 'analysed', neededBy });
     loaded.push({ name, lib });
-    for (const x of lib.exports) exported.add(x);
+    exportSets.push(lib.exportSet);
     for (const n of lib.needed) queue.push({ name: n, neededBy: name });
   }
   // A library's calls count only where its code is reached from what the program (or another
@@ -113,13 +150,20 @@ export function collectLibraries(
   );
   loaded.forEach(({ name, lib }, i) => {
     const r = reached[i];
-    const counts = (via: ViaBase | Unresolved): boolean =>
-      !r || ('symbol' in via && via.kind === 'import' ? r.uses.has(via.symbol) : 'address' in via ? r.counts(via.address) : true);
+    const { reaches: rs, unresolved: us, unknownImports } = lib.collected;
     // A library's own sites are not the C library's start-up (the C library is modelled, not
     // scanned): they keep their own handling, unknown when nothing says how they cope.
-    for (const x of lib.collected.reaches) if (counts(x.via)) reaches.push(x);
-    for (const u of lib.collected.unresolved) if (counts(u)) unresolved.push(u);
-    for (const n of lib.collected.unknownImports) if (!r || r.uses.has(n.name)) pendingUnknown.push({ ...n, in: name });
+    if (!r) {
+      for (const x of rs) reaches.push(x);
+      for (const u of us) unresolved.push(u);
+      for (const n of unknownImports) pendingUnknown.push({ ...n, in: name });
+      return;
+    }
+    const { names, addrs, ofReach, ofUnresolved } = lib.gates;
+    const open = Uint8Array.from(names, (n, g) => (n !== undefined ? r.uses.has(n) : r.counts(addrs[g]!)) ? 1 : 0);
+    for (let k = 0; k < rs.length; k++) if (ofReach[k]! < 0 || open[ofReach[k]!]) reaches.push(rs[k]!);
+    for (let k = 0; k < us.length; k++) if (ofUnresolved[k]! < 0 || open[ofUnresolved[k]!]) unresolved.push(us[k]!);
+    for (const n of unknownImports) if (r.uses.has(n.name)) pendingUnknown.push({ ...n, in: name });
   });
   return { libraries, exported };
 }

@@ -17,12 +17,21 @@ import type { Via } from './types.ts';
 
 export const VIA_LIMIT = 12;
 
-/** A judged way of reaching a call, with its rank (judgementRank) and its identity (the JSON of `via`). */
+/** A judged way of reaching a call, with its rank (judgementRank). */
 export interface RankedVia {
   via: Via;
   rank: number;
-  key: string;
+  /** The JSON of `via`, its identity: written when a cheaper look cannot tell two apart. */
+  json?: string;
 }
+
+/** Where a way is, cheaply: two ways equal only if these are (then their JSON decides). */
+function place(v: Via): string {
+  const at = v.kind === 'import' ? `${v.symbol}\0${v.role}\0${v.step ?? ''}` : 'address' in v ? String(v.address) : v.when;
+  return `${v.kind}\0${v.library ?? ''}\0${at}`;
+}
+
+const json = (r: RankedVia): string => (r.json ??= JSON.stringify(r.via));
 
 const ownBytes = (v: Via): boolean => v.library === null && v.kind !== 'startup' && v.kind !== 'library' && v.span !== undefined;
 const notStartup = (v: Via): boolean => v.kind !== 'startup';
@@ -34,11 +43,14 @@ const KINDS = [ownBytes, notStartup, chainImport];
  * ways were left out. `all` is in the order the ways were found.
  */
 export function boundVias(all: readonly RankedVia[]): { via: Via[]; omitted: number } {
-  const seen = new Set<string>();
+  const seen = new Map<string, RankedVia[]>();
   const distinct: RankedVia[] = [];
   for (const r of all) {
-    if (seen.has(r.key)) continue;
-    seen.add(r.key);
+    const k = place(r.via);
+    const same = seen.get(k);
+    if (!same) seen.set(k, [r]);
+    else if (same.includes(r) || same.some((x) => json(x) === json(r))) continue;
+    else same.push(r);
     distinct.push(r);
   }
   distinct.sort((a, b) => a.rank - b.rank); // stable: ties keep the order found

@@ -66,6 +66,23 @@ export interface CallGraphData {
   dataUses: string[];
 }
 
+/** Nodes (sorted by start) covering `addr`: symbols may nest, so look back a little. */
+function covering(starts: ArrayLike<number>, ends: ArrayLike<number>, addr: number): number[] {
+  let lo = 0;
+  let hi = starts.length - 1;
+  let idx = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! <= addr) {
+      idx = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  const out: number[] = [];
+  for (let i = idx; i >= 0 && i > idx - 16; i--) if (addr < ends[i]!) out.push(i);
+  return out;
+}
+
 /** Node lists as CSR: offsets (n + 1) and the concatenated items. */
 function csr(lists: readonly (readonly number[])[]): { start: Int32Array; items: Int32Array } {
   const start = new Int32Array(lists.length + 1);
@@ -128,20 +145,7 @@ export class CallGraph {
 
   /** Nodes covering `addr` (nodes are sorted by start; symbols may nest, so look back a little). */
   covering(addr: number): number[] {
-    const { starts, ends } = this.data;
-    let lo = 0;
-    let hi = starts.length - 1;
-    let idx = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! <= addr) {
-        idx = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    const out: number[] = [];
-    for (let i = idx; i >= 0 && i > idx - 16; i--) if (addr < ends[i]!) out.push(i);
-    return out;
+    return covering(this.data.starts, this.data.ends, addr);
   }
 
   /** What runs when the names in `used` are called from outside (and the fixed roots run). */
@@ -399,7 +403,9 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     }
   }
   nodes.sort((a, b) => a.start - b.start || b.end - a.end);
-  const graph = CallGraph.of(nodes, [], []); // for covering() while the edges are found
+  const starts = Float64Array.from(nodes, (n) => n.start);
+  const ends = Float64Array.from(nodes, (n) => n.end);
+  const graph = { covering: (addr: number) => covering(starts, ends, addr) };
   const startSet = new Map<number, number>();
   nodes.forEach((n, i) => {
     if (!startSet.has(n.start)) startSet.set(n.start, i);
@@ -440,20 +446,30 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   });
   // Every rel32 at any byte that lands on a node's start or a GOT slot, so a stretch the sweep
   // misread keeps its calls: one pass over each region, a hit credited to every node around it.
+  // This loop is most of the graph's time (it looks at every byte): node starts are a bitmap
+  // over the code's span (it is at most MAX_CODE of code, so the span is small but for odd
+  // layouts, which take the map), and each word is rolled on by one byte, not read anew.
+  const span = codeHi - codeLo;
+  const startBits = span <= 8 * MAX_CODE ? new Uint8Array((span >> 3) + 1) : undefined;
+  if (startBits) for (const a of startSet.keys()) if (a >= codeLo && a < codeHi) startBits[(a - codeLo) >> 3]! |= 1 << ((a - codeLo) & 7);
+  const SLOT_SKEW = [0, 1, 2, 4];
   for (const r of regions) {
     const delta = r.addr - r.offset;
     const end = r.offset + r.size;
-    for (let o = r.offset; o + 4 <= end; o++) {
-      const t = o + delta + 4 + (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24));
+    if (end - r.offset < 4) continue;
+    // The little-endian int32 at o, rolled on a byte per step.
+    let w = bytes[r.offset]! | (bytes[r.offset + 1]! << 8) | (bytes[r.offset + 2]! << 16) | (bytes[r.offset + 3]! << 24);
+    for (let o = r.offset; o + 4 <= end; o++, w = (w >>> 8) | (bytes[o + 3]! << 24)) {
+      const t = o + delta + 4 + w;
       // Most words land nowhere: two range tests before any lookup.
       const inCode = t >= codeLo && t < codeHi;
       const inGot = t + 4 >= slotLo && t <= slotHi;
       if (!inCode && !inGot) continue;
-      const j = inCode ? startSet.get(t) : undefined;
+      const j = inCode && (!startBits || (startBits[(t - codeLo) >> 3]! >> ((t - codeLo) & 7)) & 1) ? startSet.get(t) : undefined;
       let slot: string | undefined;
       if (inGot) {
         // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
-        for (const k of [0, 1, 2, 4]) slot ??= slots.get(t + k);
+        for (const k of SLOT_SKEW) slot ??= slots.get(t + k);
       }
       if (j === undefined && slot === undefined) continue;
       for (const i of graph.covering(o + delta)) {
