@@ -8,9 +8,12 @@
  * (Atomics.wait) until the owner answers, then reads the answer with receiveMessageOnPort.
  * The answer is the analysis another worker made, or "compute": this worker is the first to
  * ask, makes it, and puts it in the store; a worker asking meanwhile waits for that put.
- * The analysis is plain data (src/check/libraries.ts), copied once by structured clone each
- * way. A worker that fails while making one gives it up, and the next waiter makes it.
+ * The analysis is plain data (src/check/libraries.ts), kept by the owner as the bytes of its
+ * serialization (off the owner's heap, one copy per library, never turned back into objects
+ * there) and turned into objects once in each worker that uses it. A worker that fails while
+ * making one gives it up, and the next waiter makes it.
  */
+import { deserialize, serialize } from 'node:v8';
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 
 /** What a worker is given to reach the store (inside WorkerInit). */
@@ -20,8 +23,8 @@ export interface StoreLink {
   flag: Int32Array;
 }
 
-type Ask = { get: string } | { put: string; value: unknown } | { abandon: string };
-type Answer = { value: unknown } | { compute: true };
+type Ask = { get: string } | { put: string; value: Uint8Array } | { abandon: string };
+type Answer = { value: Uint8Array } | { compute: true };
 
 let link: StoreLink | undefined;
 /** Analyses made in this thread (tests: once per run, shared across workers). */
@@ -54,7 +57,7 @@ export function shared<T>(key: string, make: () => T): T {
   const l = link;
   if (l) {
     const a = ask(l, { get: key });
-    if ('value' in a) return a.value as T;
+    if ('value' in a) return deserialize(a.value) as T;
   }
   let v: T;
   try {
@@ -64,13 +67,13 @@ export function shared<T>(key: string, make: () => T): T {
     l?.port.postMessage({ abandon: key } satisfies Ask);
     throw e;
   }
-  l?.port.postMessage({ put: key, value: v } satisfies Ask);
+  l?.port.postMessage({ put: key, value: serialize(v) } satisfies Ask);
   return v;
 }
 
 /** The owner's side: one per run, linked to each worker it starts. */
 export class LibraryStore {
-  private readonly values = new Map<string, unknown>();
+  private readonly values = new Map<string, Uint8Array>();
   /** Keys being made, with the workers waiting for them. */
   private readonly making = new Map<string, (() => void)[]>();
   private readonly ports: MessagePort[] = [];
@@ -87,7 +90,8 @@ export class LibraryStore {
       Atomics.notify(flag, 0);
     };
     const get = (key: string): void => {
-      if (this.values.has(key)) return answer({ value: this.values.get(key) });
+      const value = this.values.get(key);
+      if (value) return answer({ value });
       const waiting = this.making.get(key);
       if (waiting) return void waiting.push(() => get(key));
       this.making.set(key, []);

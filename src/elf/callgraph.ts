@@ -249,13 +249,13 @@ export class GraphWalk {
 export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefined {
   if (elf.machine !== EM_X86_64 || elf.class !== 64 || elf.type === 'rel') return undefined;
   const bytes = src.bytes;
-  // The data segments hold function pointers: a lazily read file reads them now.
-  for (const l of elf.loads) if (l.offset + l.filesz <= bytes.byteLength) src.ensure(l.offset, l.filesz);
   const regions = elf.exec.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
   if (!regions.length) return undefined;
   // Time bound: a library with more code than this (libLLVM: 40 s) gets no graph, so all of it
-  // counts (fail closed) rather than stall a directory check.
+  // counts (fail closed) rather than stall a directory check. (Decided before its data is read.)
   if (regions.reduce((n, r) => n + r.size, 0) > MAX_CODE) return undefined;
+  // The data segments hold function pointers: a lazily read file reads them now.
+  for (const l of elf.loads) if (l.offset + l.filesz <= bytes.byteLength) src.ensure(l.offset, l.filesz);
   const regionOf = (addr: number): ElfExecRegion | undefined => regions.find((r) => addr >= r.addr && addr < r.addr + r.size);
   // The loader's relocations, read by readElf with the code (fail closed without them).
   const relocs = elf.dynamicRelocations;
