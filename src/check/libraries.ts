@@ -18,9 +18,7 @@ import type { Collected, Ctx, LibraryReport, Reach, Unresolved, ViaBase } from '
  * What a program needs of a library: plain data (it crosses worker threads), a small part of
  * its ElfInfo and bytes, which are dropped once it is made.
  */
-type Summary =
-  | { needed: string[]; imports: string[]; exports: string[]; collected: Collected; graph: CallGraphData | undefined }
-  | { error: string };
+type Summary = { needed: string[]; imports: string[]; exports: string[]; collected: Collected; graph: CallGraphData | undefined } | { error: string };
 
 /**
  * A summary in use here: its graph as an object (with memos of its own), and what decides
@@ -160,7 +158,7 @@ export function collectLibraries(
       return;
     }
     const { names, addrs, ofReach, ofUnresolved } = lib.gates;
-    const open = Uint8Array.from(names, (n, g) => (n !== undefined ? r.uses.has(n) : r.counts(addrs[g]!)) ? 1 : 0);
+    const open = Uint8Array.from(names, (n, g) => ((n !== undefined ? r.uses.has(n) : r.counts(addrs[g]!)) ? 1 : 0));
     for (let k = 0; k < rs.length; k++) if (ofReach[k]! < 0 || open[ofReach[k]!]) reaches.push(rs[k]!);
     for (let k = 0; k < us.length; k++) if (ofUnresolved[k]! < 0 || open[ofUnresolved[k]!]) unresolved.push(us[k]!);
     for (const n of unknownImports) if (r.uses.has(n.name)) pendingUnknown.push({ ...n, in: name });
