@@ -15,6 +15,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import { internStrings } from './intern.ts';
 
 /** What a worker is given to reach the store (inside WorkerInit). */
 export interface StoreLink {
@@ -27,6 +28,8 @@ type Ask = { get: string } | { put: string; value: Uint8Array } | { abandon: str
 type Answer = { value: Uint8Array } | { compute: true };
 
 let link: StoreLink | undefined;
+/** The strings of the analyses this thread was given, one copy each (intern.ts). */
+const strings = new Map<string, string>();
 /** Analyses made in this thread (tests: once per run, shared across workers). */
 let madeHere = 0;
 
@@ -57,7 +60,11 @@ export function shared<T>(key: string, make: () => T): T {
   const l = link;
   if (l) {
     const a = ask(l, { get: key });
-    if ('value' in a) return deserialize(a.value) as T;
+    if ('value' in a) {
+      const v = deserialize(a.value) as T;
+      internStrings(v, strings);
+      return v;
+    }
   }
   let v: T;
   try {

@@ -25,6 +25,7 @@ import { asPolicySet, type PolicySet } from '../policy/settings.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { checkFile } from './file.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
+import { internStrings } from './intern.ts';
 import { analysesMadeHere, LibraryStore } from './library-store.ts';
 import { WORKER_MARK, type Job, type Reply, type WorkerInit } from './worker.ts';
 
@@ -235,6 +236,7 @@ export async function checkPaths(paths: string[], target: TargetDef | PolicySet,
   }
   // Each --sysroot library is analysed once per run, by the first worker that needs it.
   const store = checkOpts.sysroot ? new LibraryStore() : undefined;
+  const strings = new Map<string, string>();
   const workers: Worker[] = [];
   try {
     await new Promise<void>((resolveAll, reject) => {
@@ -252,6 +254,8 @@ export async function checkPaths(paths: string[], target: TargetDef | PolicySet,
         workers.push(w);
         w.on('message', (m: Reply) => {
           if ('crash' in m) return reject(new Error(`checking ${items[m.id]!.display}: ${m.crash}`));
+          // Kept until the run ends: one copy of each string the reports repeat.
+          internStrings(m.result, strings);
           results[m.id] = m.result;
           done++; // not inside onProgress?.(...): its arguments are skipped when it is undefined
           onProgress?.(done, work.length, items[m.id]!.display);
