@@ -21,6 +21,8 @@ export const VIA_LIMIT = 12;
 export interface RankedVia {
   via: Via;
   rank: number;
+  /** Where it is (place()), written on first use: a reused way's key is hashed once. */
+  place?: string;
   /** The JSON of `via`, its identity: written when a cheaper look cannot tell two apart. */
   json?: string;
 }
@@ -46,7 +48,7 @@ export function boundVias(all: readonly RankedVia[]): { via: Via[]; omitted: num
   const seen = new Map<string, RankedVia[]>();
   const distinct: RankedVia[] = [];
   for (const r of all) {
-    const k = place(r.via);
+    const k = (r.place ??= place(r.via));
     const same = seen.get(k);
     if (!same) seen.set(k, [r]);
     else if (same.includes(r) || same.some((x) => json(x) === json(r))) continue;

@@ -175,6 +175,16 @@ export class CallGraph {
     return this.byName.get(name);
   }
 
+  /** How many names the graph's nodes export. */
+  get exportCount(): number {
+    return this.byName.size;
+  }
+
+  /** The names the graph's nodes export. */
+  exportNames(): IterableIterator<string> {
+    return this.byName.keys();
+  }
+
   /** @internal (GraphWalk) */
   isDataUse(name: string): boolean {
     return this.dataUseSet.has(name);
@@ -210,6 +220,15 @@ export class GraphWalk {
   enter(name: string): void {
     const l = this.g.exporters(name);
     if (l) for (const i of l) this.visit(i);
+  }
+
+  /** enter() each of `names`, looking up whichever side is smaller. */
+  enterAll(names: readonly string[], asSet: () => ReadonlySet<string>): void {
+    if (names.length <= this.g.exportCount) for (const n of names) this.enter(n);
+    else {
+      const s = asSet();
+      for (const n of this.g.exportNames()) if (s.has(n)) this.enter(n);
+    }
   }
 
   /** Visits everything reachable from what was visited; `onUse` hears each name newly used. */
@@ -538,9 +557,11 @@ export function reachAcross(programImports: readonly string[], libs: readonly Lo
   while (pending.length) {
     const names = pending;
     pending = [];
+    let set: Set<string> | undefined;
+    const asSet = (): Set<string> => (set ??= new Set(names));
     for (const w of walks) {
       if (!w) continue;
-      for (const n of names) w.enter(n);
+      w.enterAll(names, asSet);
       w.run(onUse);
     }
   }
