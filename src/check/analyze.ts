@@ -68,7 +68,8 @@ function judged(policy: Policy, r: Judged): RankedVia {
     ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}),
   } as Via;
   const w = { via, rank: judgementRank(j), policy };
-  r[JUDGED] = w;
+  // Only a library's reaches are met again; the file's own are new objects every time.
+  if (r.via.library !== null) r[JUDGED] = w;
   return w;
 }
 
