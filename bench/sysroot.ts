@@ -36,7 +36,8 @@ export const sysrootSection: Section = {
       ['-v', process.execPath, cli, 'check', '/usr/bin', '--sysroot', '/', '--target', 'enclave-x86_64', '--format', 'json'],
       { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 },
     );
-    const wall = /Elapsed \(wall clock\) time[^:]*: (.*)/.exec(r.stderr)?.[1];
+    // "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:58.99": the unit's colons are not the separator.
+    const wall = /Elapsed \(wall clock\) time \([^)]*\): (.*)/.exec(r.stderr)?.[1];
     const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
     // On a shared machine the wall time says more about the neighbours than about the check:
     // the CPU time is the figure to compare between runs.
