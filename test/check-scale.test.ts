@@ -1,10 +1,12 @@
 /**
  * check at scale (issue 13): a finding lists a bounded few of the ways that reach its call
  * (every way still judged), and --sysroot analyses each library once per run, however many
- * workers share the run.
+ * workers share the run; the call graph walked once per program means what rounds of walks
+ * from scratch meant.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { deserialize, serialize } from 'node:v8';
 import { join } from 'node:path';
 import { checkElf } from '../src/check/analyze.ts';
 import { collectObject } from '../src/check/collect.ts';
@@ -14,7 +16,8 @@ import { isCheckError, judgementRank } from '../src/check/types.ts';
 import { boundVias, type RankedVia, VIA_LIMIT } from '../src/check/via-bound.ts';
 import { checkPaths } from '../src/check/walk.ts';
 import { readElf } from '../src/elf/reader.ts';
-import { inMemory } from '../src/elf/source.ts';
+import { ElfFile, inMemory } from '../src/elf/source.ts';
+import { buildCallGraph, CallGraph, type CallGraphData, type Reached, reachAcross } from '../src/elf/callgraph.ts';
 import { loadTarget } from '../src/policy/load.ts';
 import type { TargetDef } from '../src/policy/types.ts';
 import { buildFixture, checkTempDir, TOOLCHAINS, type Toolchain } from './helpers/check-build.ts';
@@ -138,5 +141,62 @@ describe('check --sysroot: each library is analysed once per run', function () {
       const g = (r as CheckReport).syscalls.find((f: Finding) => f.name === 'getrandom');
       assert.ok(g?.via.some((v) => v.library === 'libuse.so'));
     }
+  });
+});
+
+describe('callgraph: the shared, incremental walk means what the rounds from scratch meant', function () {
+  this.timeout(120000);
+  const LIBS = ['/lib/x86_64-linux-gnu/libssl.so.3', '/lib/x86_64-linux-gnu/libcrypto.so.3', '/lib/x86_64-linux-gnu/libz.so.1'];
+
+  it('reachAcross equals a fixed point of reach() rounds, also on graphs that crossed a thread', function () {
+    const present = LIBS.filter((p) => existsSync(p));
+    if (present.length < 2) this.skip();
+    const libs = present.map((p) => {
+      const f = ElfFile.open(p);
+      try {
+        const elf = readElf(f, p);
+        const graph = buildCallGraph(elf, f)!;
+        // As a worker gets it from the run's store: serialized and back.
+        const copy = new CallGraph(deserialize(serialize(graph.data)) as CallGraphData);
+        return { graph, copy, imports: elf.imports.map((i) => i.name), exports: elf.exports };
+      } finally {
+        f.close();
+      }
+    });
+    const program = ['SSL_CTX_new', 'SSL_connect', 'EVP_DigestInit_ex', 'deflate', 'malloc'];
+    // The definition: every round reaches from scratch with every name used so far.
+    const used = new Set(program);
+    let rounds: Reached[] = [];
+    for (let changed = true; changed; ) {
+      changed = false;
+      rounds = libs.map((l) => l.graph.reach(used));
+      for (const r of rounds) {
+        for (const u of r.uses) {
+          if (!used.has(u)) {
+            used.add(u);
+            changed = true;
+          }
+        }
+      }
+    }
+    const fast = reachAcross(
+      program,
+      libs.map((l) => ({ graph: l.copy, imports: l.imports, exports: l.exports })),
+    );
+    libs.forEach((l, i) => {
+      const a = rounds[i]!;
+      const b = fast[i]!;
+      assert.deepEqual([...b.uses].sort(), [...a.uses].sort());
+      const { starts, ends } = l.graph.data;
+      let reached = 0;
+      for (let k = 0; k < starts.length; k++) {
+        for (const addr of [starts[k]!, ends[k]! - 1]) {
+          assert.equal(b.counts(addr), a.counts(addr), `${present[i]} at ${addr.toString(16)}`);
+          if (a.counts(addr)) reached++;
+        }
+      }
+      // Not everything is reached: the comparison is not between two "all of it"s.
+      assert.ok(reached > 0 && reached < 2 * starts.length, `${present[i]}: ${reached} of ${2 * starts.length}`);
+    });
   });
 });
