@@ -43,6 +43,8 @@ export const sysrootSection: Section = {
     // the CPU time is the figure to compare between runs.
     const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1];
     const sys = /System time \(seconds\): ([\d.]+)/.exec(r.stderr)?.[1];
-    console.log(`  check /usr/bin --sysroot /: wall ${wall}, CPU ${user} s user + ${sys} s system, max RSS ${Math.round(rss / 1024)} MB (goal < 10 s, < 600 MB)`);
+    console.log(
+      `  check /usr/bin --sysroot /: wall ${wall}, CPU ${user} s user + ${sys} s system, max RSS ${Math.round(rss / 1024)} MB (goal < 10 s, < 600 MB)`,
+    );
   },
 };

@@ -50,9 +50,9 @@ const collate = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 /**
  * A judged way of reaching a call, kept on its Reach under a symbol of this module (structured
  * clone drops symbol keys, so it never travels): a --sysroot library's reaches are the same
- * objects for every program that loads it (libraries.ts), so each is judged (and its JSON for
- * via-bound.ts written, when needed) once per policy and process, not once per program. (A WeakMap per
- * policy did the same at five times the cost of the judging it saved.)
+ * objects for every program that loads it (libraries.ts), so each is judged (and its keys for
+ * via-bound.ts written, when needed) once per policy and process, not once per program. (A
+ * WeakMap per policy did the same at five times the cost of the judging it saved.)
  */
 const JUDGED = Symbol('judged');
 type Judged = Reach & { [JUDGED]?: RankedVia & { policy: Policy } };
