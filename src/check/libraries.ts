@@ -84,12 +84,16 @@ function summarise(path: string, name: string, ctx: Ctx): Summary {
   }
 }
 
-function library(path: string, name: string, ctx: Ctx): Library | { error: string } {
+function library(path: string, name: string, ctx: Ctx): Library | { error: string };
+function library(path: string, name: string, ctx: Ctx, ifFree: true): Library | { error: string } | undefined;
+function library(path: string, name: string, ctx: Ctx, ifFree?: true): Library | { error: string } | undefined {
   // The DT_NEEDED name is in the reaches (Via.library), so it is part of the key too.
   const key = `${path}\0${name}\0${ctx.arch}\0${ctx.libc}\0${ctx.version}`;
   let lib = libCache.get(key);
   if (!lib) {
-    const s = shared(key, () => summarise(path, name, ctx));
+    const make = () => summarise(path, name, ctx);
+    const s = ifFree ? shared(key, make, ifFree) : shared(key, make);
+    if (!s) return undefined;
     lib = 'error' in s ? s : { ...s, callGraph: s.graph && new CallGraph(s.graph), gates: gatesOf(s.collected), exportSet: new Set(s.exports) };
     libCache.set(key, lib);
   }
@@ -117,6 +121,12 @@ export function collectLibraries(
   const queue: { name: string; neededBy: string | null }[] = elf.needed.map((name) => ({ name, neededBy: null }));
   const seen = new Set<string>();
   const loaded: { name: string; lib: Library }[] = [];
+  // With workers: first get (or make) the libraries the file names that no other worker is
+  // making, so that waiting for one another's comes last (the walk below needs them in order).
+  for (const name of elf.needed) {
+    const path = LIBC_PARTS.test(name) ? undefined : findInSysroot(sysroot, arch, name);
+    if (path) library(path, name, ctx, true);
+  }
   while (queue.length) {
     const { name, neededBy } = queue.shift()!;
     if (seen.has(name)) continue;
