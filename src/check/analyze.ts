@@ -21,14 +21,16 @@ import { formatAction, isAllow } from '../policy/action.ts';
 import { callOutcome, deniedName } from '../policy/call.ts';
 import { KNOWN_FIXES } from '../policy/fixes.ts';
 import { asPolicySet, policyFor, type PolicySet } from '../policy/settings.ts';
+import type { Policy } from '../policy/types.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { libcFix } from '../policy/libc-fixes.ts';
 import { startupCalls } from '../libc/index.ts';
 import { librariesLinked } from '../libc/libraries.ts';
 import { collectObject, nrOf } from './collect.ts';
-import { judge, outcomeText, worst } from './judge.ts';
+import { judge, outcomeText } from './judge.ts';
 import { detectLibc, libcVersion } from './libc-detect.ts';
 import { collectLibraries } from './libraries.ts';
+import { boundVias, type RankedVia } from './via-bound.ts';
 import {
   judgementRank,
   severityOf,
@@ -44,6 +46,32 @@ import {
 
 /** By UTF-16 code unit (bytes, for the ASCII names here): never a collator, whose order follows LANG. */
 const collate = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * A judged way of reaching a call, kept on its Reach under a symbol of this module (structured
+ * clone drops symbol keys, so it never travels): a --sysroot library's reaches are the same
+ * objects for every program that loads it (libraries.ts), so each is judged (and its keys for
+ * via-bound.ts written, when needed) once per policy and process, not once per program. (A
+ * WeakMap per policy did the same at five times the cost of the judging it saved.)
+ */
+const JUDGED = Symbol('judged');
+type Judged = Reach & { [JUDGED]?: RankedVia & { policy: Policy } };
+
+function judged(policy: Policy, r: Judged): RankedVia {
+  const memo = r[JUDGED];
+  if (memo?.policy === policy) return memo;
+  const j = judge(callOutcome(policy, r.nr).action, r.handling);
+  const via = {
+    ...r.via,
+    verdict: j.verdict,
+    ...(j.how ? { how: j.how } : {}),
+    ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}),
+  } as Via;
+  const w = { via, rank: judgementRank(j), policy };
+  // Only a library's reaches are met again; the file's own are new objects every time.
+  if (r.via.library !== null) r[JUDGED] = w;
+  return w;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -98,7 +126,7 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
   const { libraries, exported } =
     opts.sysroot && !elf.static
       ? collectLibraries(elf, ctx, opts.sysroot, reaches, unresolved, pendingUnknown)
-      : { libraries: [], exported: new Set<string>() };
+      : { libraries: [], exported: new Set<string>() as { has(name: string): boolean } };
 
   // An import versioned to a library --sysroot analysed, or unversioned and defined by one, is
   // that library's code, whose own imports and sites were counted: not a finding of its own.
@@ -136,31 +164,30 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
     }
   }
 
-  // Judge every way of reaching every call.
-  const byName = new Map<string, { nr: number; vias: Via[]; handlings: Handling[] }>();
+  // Judge every way of reaching every call: the worst decides the verdict; the finding lists
+  // a bounded few of them (via-bound.ts).
+  const byName = new Map<string, { nr: number; ways: RankedVia[]; worst: number; handling: Handling }>();
   for (const r of kept) {
-    const { action } = callOutcome(policy, r.nr);
-    const j = judge(action, r.handling);
-    const via = {
-      ...r.via,
-      verdict: j.verdict,
-      ...(j.how ? { how: j.how } : {}),
-      ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}),
-    } as Via;
+    const w = judged(policy, r);
     let e = byName.get(r.name);
-    if (!e) byName.set(r.name, (e = { nr: r.nr, vias: [], handlings: [] }));
-    e.vias.push(via);
-    e.handlings.push(r.handling);
+    if (!e) byName.set(r.name, (e = { nr: r.nr, ways: [], worst: w.rank, handling: r.handling }));
+    else if (w.rank < e.worst) {
+      e.worst = w.rank;
+      e.handling = r.handling;
+    }
+    e.ways.push(w);
   }
   const syscalls: Finding[] = [];
   for (const [name, e] of byName) {
     const { action, rule, conditional } = callOutcome(policy, e.nr);
-    const j = worst(e.vias);
+    // The first way found with the worst judgement says what the program experiences.
+    const worstVia = e.ways.find((w) => w.rank === e.worst)!.via;
+    const j = { verdict: worstVia.verdict, ...(worstVia.how ? { how: worstVia.how } : {}) };
     const verdict = j.verdict;
-    const wi = e.vias.findIndex((v) => judgementRank(v) === judgementRank(j));
     const denied = deniedName(policy, name);
-    const importFix = e.vias.map((v) => (v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined)).find(Boolean);
+    const importFix = e.ways.map(({ via: v }) => (v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined)).find(Boolean);
     const fix = verdict === 'allowed' ? undefined : (denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, policy.arch.name, action) ?? importFix);
+    const listed = boundVias(e.ways);
     const f: Finding = {
       name,
       nr: e.nr,
@@ -168,11 +195,12 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
       ...(j.how ? { how: j.how } : {}),
       severity: severityOf(verdict),
       action: formatAction(action),
-      outcome: outcomeText(j, action, e.vias[wi], e.handlings[wi]),
+      outcome: outcomeText(j, action, worstVia, e.handling),
       ...(rule && isAllow(action) && (conditional || rule.limit) ? { condition: rule.limit ?? 'allowed only for some argument values' } : {}),
       ...(denied && verdict !== 'allowed' ? { reason: denied.reason } : {}),
       ...(fix ? { fix } : {}),
-      via: e.vias.sort((a, b) => judgementRank(a) - judgementRank(b)),
+      via: listed.via,
+      ...(listed.omitted ? { viasOmitted: listed.omitted } : {}),
     };
     syscalls.push(f);
   }

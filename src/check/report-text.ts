@@ -46,10 +46,15 @@ function mark(f: Finding, st: TextStyle): string {
   return f.verdict === 'allowed' ? st.green('ok   ') : st.green('ok   ');
 }
 
-/** Many sites for one call are summarised: the first few, then a count. */
+/**
+ * Many sites for one call are summarised: the first few, then a count of the rest the report
+ * lists, and "(+N more)" for the ways the report itself leaves out (Finding.viasOmitted).
+ */
 function vias(f: Finding, max = 4): string[] {
   const shown = f.via.slice(0, max).map(describeVia);
-  if (f.via.length > max) shown.push(`... and ${f.via.length - max} more`);
+  const omitted = f.viasOmitted ? ` (+${f.viasOmitted} more)` : '';
+  if (f.via.length > max) shown.push(`... and ${f.via.length - max} more${omitted}`);
+  else if (omitted) shown.push(`...${omitted}`);
   return shown;
 }
 

@@ -156,7 +156,14 @@ export interface Finding {
   reason?: string;
   /** The known way around it. */
   fix?: string;
+  /** The ways of reaching the call, worst first; a bounded few of them (check/via-bound.ts). */
   via: Via[];
+  /**
+   * How many more distinct ways reach the call than `via` lists (absent: none). Each was judged
+   * (the verdict is the worst of all of them); listing them made a directory check's report
+   * grow with every malloc-using import (issue 13).
+   */
+  viasOmitted?: number;
 }
 
 /** A syscall instruction (or call to syscall()) whose number could not be recovered. */

@@ -25,6 +25,8 @@ import { asPolicySet, type PolicySet } from '../policy/settings.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { checkFile } from './file.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
+import { internStrings } from './intern.ts';
+import { analysesMadeHere, LibraryStore } from './library-store.ts';
 import { WORKER_MARK, type Job, type Reply, type WorkerInit } from './worker.ts';
 
 export interface WalkOptions extends CheckOptions {
@@ -34,6 +36,8 @@ export interface WalkOptions extends CheckOptions {
   jobs?: number;
   /** Called after each file. */
   onProgress?: (done: number, total: number, file: string) => void;
+  /** Filled in by the run: how many --sysroot library analyses it made (each library once per run). */
+  stats?: { libraryAnalyses: number };
 }
 
 /** A file to check, or a path the walk could not look at. */
@@ -182,10 +186,11 @@ export function expandPaths(paths: string[], cwd: string): Item[] {
  */
 function startWorker(init: WorkerInit): Worker {
   const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL('./check-worker.js', self), { workerData: init });
+  const transferList = init.store ? [init.store.port] : [];
+  if (!self.endsWith('.ts')) return new Worker(new URL('./check-worker.js', self), { workerData: init, transferList });
   const entry = JSON.stringify(new URL('./worker-entry.ts', self).href);
   const code = `import('tsx/esm/api').then((api) => { api.register(); return import(${entry}); })`;
-  return new Worker(code, { eval: true, workerData: init });
+  return new Worker(code, { eval: true, workerData: init, transferList });
 }
 
 /** Files per worker below which starting workers costs more than it saves. */
@@ -207,7 +212,7 @@ export async function checkPaths(paths: string[], target: TargetDef | PolicySet,
   // Resolved once, before the walk: every file and every worker judges by these policies.
   const policies = asPolicySet(target, opts.firmware);
   const items = expandPaths(paths, cwd);
-  const { onProgress, jobs: jobsOpt, cwd: _cwd, firmware: _firmware, ...checkOpts } = opts;
+  const { onProgress, jobs: jobsOpt, cwd: _cwd, firmware: _firmware, stats, ...checkOpts } = opts;
   const results: (CheckResult | null)[] = new Array(items.length).fill(null);
   // Paths the walk could not look at are results already; the rest is work.
   const work: number[] = [];
@@ -218,15 +223,20 @@ export async function checkPaths(paths: string[], target: TargetDef | PolicySet,
   const jobs = workerCount(jobsOpt, work.length);
   let done = 0;
   if (jobs <= 1) {
+    // One thread: its own cache serves the whole run (and later runs in this process).
+    const before = analysesMadeHere();
     for (const i of work) {
       const it = items[i]!;
       results[i] = checkFile(it.path, it.display, policies, checkOpts, it.explicit);
       done++;
       onProgress?.(done, work.length, it.display);
     }
+    if (stats) stats.libraryAnalyses = analysesMadeHere() - before;
     return results.filter((r): r is CheckResult => r !== null);
   }
-  const init: WorkerInit = { [WORKER_MARK]: true, policies, opts: checkOpts };
+  // Each --sysroot library is analysed once per run, by the first worker that needs it.
+  const store = checkOpts.sysroot ? new LibraryStore() : undefined;
+  const strings = new Map<string, string>();
   const workers: Worker[] = [];
   try {
     await new Promise<void>((resolveAll, reject) => {
@@ -240,10 +250,12 @@ export async function checkPaths(paths: string[], target: TargetDef | PolicySet,
         w.postMessage({ id, path: it.path, display: it.display, explicit: it.explicit } satisfies Job);
       };
       for (let k = 0; k < jobs; k++) {
-        const w = startWorker(init);
+        const w = startWorker({ [WORKER_MARK]: true, policies, opts: checkOpts, ...(store ? { store: store.link() } : {}) });
         workers.push(w);
         w.on('message', (m: Reply) => {
           if ('crash' in m) return reject(new Error(`checking ${items[m.id]!.display}: ${m.crash}`));
+          // Kept until the run ends: one copy of each string the reports repeat.
+          internStrings(m.result, strings);
           results[m.id] = m.result;
           done++; // not inside onProgress?.(...): its arguments are skipped when it is undefined
           onProgress?.(done, work.length, items[m.id]!.display);
@@ -261,6 +273,8 @@ export async function checkPaths(paths: string[], target: TargetDef | PolicySet,
     });
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
+    store?.close();
   }
+  if (stats) stats.libraryAnalyses = store?.analyses ?? 0;
   return results.filter((r): r is CheckResult => r !== null);
 }

@@ -6,6 +6,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { PolicySet } from '../policy/settings.ts';
 import { checkFile } from './file.ts';
+import { type StoreLink, useStore } from './library-store.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
 
 export const WORKER_MARK = 'sysgateCheckWorker';
@@ -15,6 +16,8 @@ export interface WorkerInit {
   /** Resolved once by the pool's owner: a worker never resolves the target again. */
   policies: PolicySet;
   opts: CheckOptions;
+  /** With --sysroot: the run's store of library analyses, shared by its workers. */
+  store?: StoreLink;
 }
 
 export interface Job {
@@ -28,6 +31,7 @@ export interface Job {
 export type Reply = { id: number; result: CheckResult | null } | { id: number; crash: string };
 
 function serve(init: WorkerInit): void {
+  if (init.store) useStore(init.store);
   parentPort!.on('message', (job: Job) => {
     let reply: Reply;
     try {

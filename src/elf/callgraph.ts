@@ -50,72 +50,221 @@ export interface Reached {
   uses: ReadonlySet<string>;
 }
 
-export class CallGraph {
-  private readonly starts: Float64Array;
-  private readonly byName = new Map<string, number[]>();
+/**
+ * A call graph as plain data: typed arrays and string lists, so it crosses worker threads by
+ * structured clone in one copy (`check` analyses each library once per run and hands every
+ * worker this, src/check/library-store.ts). Lists per node are CSR: node i's edges are
+ * edges[edgeStart[i] .. edgeStart[i + 1]), likewise uses (indices into `names`) and exports.
+ */
+export interface CallGraphData {
+  starts: Float64Array;
+  ends: Float64Array;
+  edgeStart: Int32Array;
+  edges: Int32Array;
+  /** Every name a node reads the GOT slot of or exports. */
+  names: string[];
+  useStart: Int32Array;
+  uses: Int32Array;
+  exportStart: Int32Array;
+  exports: Int32Array;
+  roots: Int32Array;
+  dataUses: string[];
+}
 
-  constructor(
-    private readonly nodes: Node[],
-    private readonly roots: number[],
-    private readonly dataUses: string[],
-  ) {
-    this.starts = Float64Array.from(nodes, (n) => n.start);
-    nodes.forEach((n, i) => {
-      for (const name of n.names) {
+/** Nodes (sorted by start) covering `addr`: symbols may nest, so look back a little. */
+function covering(starts: ArrayLike<number>, ends: ArrayLike<number>, addr: number): number[] {
+  let lo = 0;
+  let hi = starts.length - 1;
+  let idx = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! <= addr) {
+      idx = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  const out: number[] = [];
+  for (let i = idx; i >= 0 && i > idx - 16; i--) if (addr < ends[i]!) out.push(i);
+  return out;
+}
+
+/** Node lists as CSR: offsets (n + 1) and the concatenated items. */
+function csr(lists: readonly (readonly number[])[]): { start: Int32Array; items: Int32Array } {
+  const start = new Int32Array(lists.length + 1);
+  lists.forEach((l, i) => {
+    start[i + 1] = start[i]! + l.length;
+  });
+  const items = new Int32Array(start[lists.length]!);
+  lists.forEach((l, i) => items.set(l, start[i]!));
+  return { start, items };
+}
+
+export class CallGraph {
+  /** Nodes that export each name. */
+  private readonly byName = new Map<string, number[]>();
+  private readonly dataUseSet: ReadonlySet<string>;
+  /** What the fixed roots reach on their own: the same for every program (memoised). */
+  private base: { seen: Uint8Array; uses: Set<string> } | undefined;
+  /** covering() per address asked (the same sites are asked for every program). */
+  private readonly coverMemo = new Map<number, number[]>();
+
+  constructor(readonly data: CallGraphData) {
+    const { exportStart, exports, names } = data;
+    for (let i = 0; i + 1 < exportStart.length; i++) {
+      for (let k = exportStart[i]!; k < exportStart[i + 1]!; k++) {
+        const name = names[exports[k]!]!;
         let l = this.byName.get(name);
         if (!l) this.byName.set(name, (l = []));
         l.push(i);
       }
+    }
+    this.dataUseSet = new Set(data.dataUses);
+  }
+
+  /** From nodes sorted by start (buildCallGraph). */
+  static of(nodes: readonly Node[], roots: readonly number[], dataUses: readonly string[]): CallGraph {
+    const names: string[] = [];
+    const nameId = new Map<string, number>();
+    const id = (n: string): number => {
+      let k = nameId.get(n);
+      if (k === undefined) nameId.set(n, (k = names.push(n) - 1));
+      return k;
+    };
+    const e = csr(nodes.map((n) => n.edges));
+    const u = csr(nodes.map((n) => n.uses.map(id)));
+    const x = csr(nodes.map((n) => n.names.map(id)));
+    return new CallGraph({
+      starts: Float64Array.from(nodes, (n) => n.start),
+      ends: Float64Array.from(nodes, (n) => n.end),
+      edgeStart: e.start,
+      edges: e.items,
+      names,
+      useStart: u.start,
+      uses: u.items,
+      exportStart: x.start,
+      exports: x.items,
+      roots: Int32Array.from(roots),
+      dataUses: [...dataUses],
     });
   }
 
   /** Nodes covering `addr` (nodes are sorted by start; symbols may nest, so look back a little). */
   covering(addr: number): number[] {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    let idx = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.starts[mid]! <= addr) {
-        idx = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    const out: number[] = [];
-    for (let i = idx; i >= 0 && i > idx - 16; i--) if (addr < this.nodes[i]!.end) out.push(i);
-    return out;
+    return covering(this.data.starts, this.data.ends, addr);
   }
 
   /** What runs when the names in `used` are called from outside (and the fixed roots run). */
   reach(used: ReadonlySet<string>): Reached {
-    const seen = new Uint8Array(this.nodes.length);
-    const stack: number[] = [];
-    const visit = (i: number): void => {
-      if (!seen[i]) {
-        seen[i] = 1;
-        stack.push(i);
-      }
-    };
-    this.roots.forEach(visit);
-    for (const name of used) this.byName.get(name)?.forEach(visit);
-    const uses = new Set(this.dataUses);
+    const w = this.walk();
+    for (const name of used) w.enter(name);
+    w.run();
+    return w.reached();
+  }
+
+  /**
+   * A walk from the fixed roots, to which names called from outside are added as they become
+   * known (reachAcross): what is reached only grows, so no node is visited twice.
+   */
+  walk(): GraphWalk {
+    if (!this.base) {
+      const w = new GraphWalk(this, new Uint8Array(this.data.starts.length), new Set(this.data.dataUses));
+      for (const r of this.data.roots) w.visit(r);
+      w.run();
+      this.base = { seen: w.seen, uses: w.uses };
+    }
+    return new GraphWalk(this, this.base.seen.slice(), new Set(this.base.uses));
+  }
+
+  /** @internal (GraphWalk) */
+  exporters(name: string): readonly number[] | undefined {
+    return this.byName.get(name);
+  }
+
+  /** How many names the graph's nodes export. */
+  get exportCount(): number {
+    return this.byName.size;
+  }
+
+  /** The names the graph's nodes export. */
+  exportNames(): IterableIterator<string> {
+    return this.byName.keys();
+  }
+
+  /** @internal (GraphWalk) */
+  isDataUse(name: string): boolean {
+    return this.dataUseSet.has(name);
+  }
+
+  /** @internal (GraphWalk) covering(), memoised by address. */
+  coveringMemo(addr: number): number[] {
+    let c = this.coverMemo.get(addr);
+    if (!c) this.coverMemo.set(addr, (c = this.covering(addr)));
+    return c;
+  }
+}
+
+/** One walk over a CallGraph: the nodes seen and the names their code uses. */
+export class GraphWalk {
+  private readonly stack: number[] = [];
+
+  constructor(
+    private readonly g: CallGraph,
+    readonly seen: Uint8Array,
+    /** The data relocations' names, and those of every GOT slot seen code reads. */
+    readonly uses: Set<string>,
+  ) {}
+
+  visit(i: number): void {
+    if (!this.seen[i]) {
+      this.seen[i] = 1;
+      this.stack.push(i);
+    }
+  }
+
+  /** The name is called from outside: the nodes exporting it run. */
+  enter(name: string): void {
+    const l = this.g.exporters(name);
+    if (l) for (const i of l) this.visit(i);
+  }
+
+  /** enter() each of `names`, looking up whichever side is smaller. */
+  enterAll(names: readonly string[], asSet: () => ReadonlySet<string>): void {
+    if (names.length <= this.g.exportCount) for (const n of names) this.enter(n);
+    else {
+      const s = asSet();
+      for (const n of this.g.exportNames()) if (s.has(n)) this.enter(n);
+    }
+  }
+
+  /** Visits everything reachable from what was visited; `onUse` hears each name newly used. */
+  run(onUse?: (name: string) => void): void {
+    const { edgeStart, edges, useStart, uses, names } = this.g.data;
+    const stack = this.stack;
     while (stack.length) {
-      const n = this.nodes[stack.pop()!]!;
-      n.edges.forEach(visit);
-      for (const u of n.uses) {
-        if (uses.has(u)) continue;
-        uses.add(u);
+      const n = stack.pop()!;
+      for (let k = edgeStart[n]!; k < edgeStart[n + 1]!; k++) this.visit(edges[k]!);
+      for (let k = useStart[n]!; k < useStart[n + 1]!; k++) {
+        const u = names[uses[k]!]!;
+        if (this.uses.has(u)) continue;
+        this.uses.add(u);
+        onUse?.(u);
         // A call through the PLT to the library's own export (interposable): its own code runs
-        // unless another object defines the name first, so it counts too.
-        this.byName.get(u)?.forEach(visit);
+        // unless another object defines the name first, so it counts too. (A name the data
+        // relocations hold is in `uses` from the start, so it does not enter here.)
+        this.enter(u);
       }
     }
+  }
+
+  reached(): Reached {
+    const seen = this.seen;
+    const g = this.g;
     return {
       counts: (addr) => {
-        const c = this.covering(addr);
+        const c = g.coveringMemo(addr);
         return c.length === 0 || c.some((i) => seen[i] === 1);
       },
-      uses,
+      uses: this.uses,
     };
   }
 }
@@ -124,13 +273,13 @@ export class CallGraph {
 export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefined {
   if (elf.machine !== EM_X86_64 || elf.class !== 64 || elf.type === 'rel') return undefined;
   const bytes = src.bytes;
-  // The data segments hold function pointers: a lazily read file reads them now.
-  for (const l of elf.loads) if (l.offset + l.filesz <= bytes.byteLength) src.ensure(l.offset, l.filesz);
   const regions = elf.exec.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
   if (!regions.length) return undefined;
   // Time bound: a library with more code than this (libLLVM: 40 s) gets no graph, so all of it
-  // counts (fail closed) rather than stall a directory check.
+  // counts (fail closed) rather than stall a directory check. (Decided before its data is read.)
   if (regions.reduce((n, r) => n + r.size, 0) > MAX_CODE) return undefined;
+  // The data segments hold function pointers: a lazily read file reads them now.
+  for (const l of elf.loads) if (l.offset + l.filesz <= bytes.byteLength) src.ensure(l.offset, l.filesz);
   const regionOf = (addr: number): ElfExecRegion | undefined => regions.find((r) => addr >= r.addr && addr < r.addr + r.size);
   // The loader's relocations, read by readElf with the code (fail closed without them).
   const relocs = elf.dynamicRelocations;
@@ -287,7 +436,9 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     }
   }
   nodes.sort((a, b) => a.start - b.start || b.end - a.end);
-  const graph = new CallGraph(nodes, [], [...dataUses]);
+  const starts = Float64Array.from(nodes, (n) => n.start);
+  const ends = Float64Array.from(nodes, (n) => n.end);
+  const graph = { covering: (addr: number) => covering(starts, ends, addr) };
   const startSet = new Map<number, number>();
   nodes.forEach((n, i) => {
     if (!startSet.has(n.start)) startSet.set(n.start, i);
@@ -331,20 +482,30 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   });
   // Every rel32 at any byte that lands on a node's start or a GOT slot, so a stretch the sweep
   // misread keeps its calls: one pass over each region, a hit credited to every node around it.
+  // This loop is most of the graph's time (it looks at every byte): node starts are a bitmap
+  // over the code's span (it is at most MAX_CODE of code, so the span is small but for odd
+  // layouts, which take the map), and each word is rolled on by one byte, not read anew.
+  const span = codeHi - codeLo;
+  const startBits = span <= 8 * MAX_CODE ? new Uint8Array((span >> 3) + 1) : undefined;
+  if (startBits) for (const a of startSet.keys()) if (a >= codeLo && a < codeHi) startBits[(a - codeLo) >> 3]! |= 1 << ((a - codeLo) & 7);
+  const SLOT_SKEW = [0, 1, 2, 4];
   for (const r of regions) {
     const delta = r.addr - r.offset;
     const end = r.offset + r.size;
-    for (let o = r.offset; o + 4 <= end; o++) {
-      const t = o + delta + 4 + (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24));
+    if (end - r.offset < 4) continue;
+    // The little-endian int32 at o, rolled on a byte per step.
+    let w = bytes[r.offset]! | (bytes[r.offset + 1]! << 8) | (bytes[r.offset + 2]! << 16) | (bytes[r.offset + 3]! << 24);
+    for (let o = r.offset; o + 4 <= end; o++, w = (w >>> 8) | (bytes[o + 3]! << 24)) {
+      const t = o + delta + 4 + w;
       // Most words land nowhere: two range tests before any lookup.
       const inCode = t >= codeLo && t < codeHi;
       const inGot = t + 4 >= slotLo && t <= slotHi;
       if (!inCode && !inGot) continue;
-      const j = inCode ? startSet.get(t) : undefined;
+      const j = inCode && (!startBits || (startBits[(t - codeLo) >> 3]! >> ((t - codeLo) & 7)) & 1) ? startSet.get(t) : undefined;
       let slot: string | undefined;
       if (inGot) {
         // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
-        for (const k of [0, 1, 2, 4]) slot ??= slots.get(t + k);
+        for (const k of SLOT_SKEW) slot ??= slots.get(t + k);
       }
       if (j === undefined && slot === undefined) continue;
       for (const i of graph.covering(o + delta)) {
@@ -379,7 +540,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     n.uses = [...(usesOf[i] ?? [])];
   });
   for (const a of [...fixed, ...held]) for (const j of graph.covering(a)) roots.add(j);
-  return new CallGraph(nodes, [...roots], [...dataUses]);
+  return CallGraph.of(nodes, [...roots], [...dataUses]);
 }
 
 /**
@@ -497,8 +658,12 @@ const BY_NAME = new Set(['dlsym', 'dlvsym']);
 /**
  * What each library reaches, given the names the program imports. Symbols bind by name across
  * every loaded object, so the names any reached code uses root every library that exports
- * them; repeated until no library uses a new name. A library without a graph uses all its
- * imports. Returns, per library, its Reached (undefined: all of it counts).
+ * them; until no library uses a new name. A library without a graph uses all its imports.
+ * Returns, per library, its Reached (undefined: all of it counts).
+ *
+ * Each library is walked once: a name that becomes used is added to every library's walk,
+ * which goes on from where it stopped (what is reached only grows with the names used, so
+ * this is the least fixed point a walk per round from scratch would reach, without the rounds).
  */
 export function reachAcross(programImports: readonly string[], libs: readonly LoadedLibrary[]): (Reached | undefined)[] {
   const used = new Set(programImports);
@@ -506,19 +671,26 @@ export function reachAcross(programImports: readonly string[], libs: readonly Lo
   // A program that looks functions up by name (dlsym) may call any export: all of them count.
   // (A library's own dlsym, which looks up its plug-ins', is not taken to reach its neighbours.)
   if (programImports.some((n) => BY_NAME.has(n))) for (const l of libs) l.exports.forEach((n) => used.add(n));
-  let out: (Reached | undefined)[] = [];
-  for (let changed = true; changed; ) {
-    changed = false;
-    out = libs.map((l) => l.graph?.reach(used));
-    for (const r of out) {
-      if (!r) continue;
-      for (const u of r.uses) {
-        if (!used.has(u)) {
-          used.add(u);
-          changed = true;
-        }
-      }
+  const walks = libs.map((l) => l.graph?.walk());
+  // What the roots reach uses names of its own; every name used is fed to every walk.
+  let pending: string[] = [...used];
+  const onUse = (u: string): void => {
+    if (!used.has(u)) {
+      used.add(u);
+      pending.push(u);
+    }
+  };
+  for (const w of walks) if (w) w.uses.forEach(onUse);
+  while (pending.length) {
+    const names = pending;
+    pending = [];
+    let set: Set<string> | undefined;
+    const asSet = (): Set<string> => (set ??= new Set(names));
+    for (const w of walks) {
+      if (!w) continue;
+      w.enterAll(names, asSet);
+      w.run(onUse);
     }
   }
-  return out;
+  return walks.map((w) => w?.reached());
 }

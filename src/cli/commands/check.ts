@@ -84,7 +84,8 @@ JSON (check --json): {file, arch, target, firmware, defaultAction, static, type,
   target's numbers are another ABI's of the same kernel table: 32-bit ppc under the ppc64 list),
   syscalls [{name, nr, verdict (dies|breaks|depends|degrades|falls-back|allowed), how?
              (killed|sigsys|aborts, with dies), severity (fatal|warning|ok), action, outcome,
-             condition?, reason?, fix?, via [...]}],
+             condition?, reason?, fix?, via [...] (worst first, at most 12: one of each
+             verdict and how among them), viasOmitted? (how many more ways reach it)}],
   via: {kind: import, symbol, version?, weak, role (chain|also|conditional|on-enosys), step?,
         next?, source} | {kind: startup, when, onEnosys, next?} | {kind: site, address,
         siteKind, function?, step?, next?} | {kind: "syscall()", address, function?} |
