@@ -607,7 +607,7 @@ function objectNodes(
   objs: DataObjects,
   regions: readonly ElfExecRegion[],
   bytes: Uint8Array,
-  graph: CallGraph,
+  graph: { covering(addr: number): number[] },
   nodes: Node[],
   edgesOf: Set<number>[],
   roots: Set<number>,
