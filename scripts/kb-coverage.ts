@@ -34,7 +34,9 @@ for (const dir of process.argv.slice(2)) {
     let a = perArch.get(elf.arch);
     if (!a) perArch.set(elf.arch, (a = { files: 0, imports: new Map() }));
     a.files++;
-    const names = new Set(elf.imports.filter((i) => (i.type === 'func' || (i.type === 'other' && !i.weak)) && i.version?.startsWith('GLIBC_')).map((i) => i.name));
+    const names = new Set(
+      elf.imports.filter((i) => (i.type === 'func' || (i.type === 'other' && !i.weak)) && i.version?.startsWith('GLIBC_')).map((i) => i.name),
+    );
     for (const n of names) a.imports.set(n, (a.imports.get(n) ?? 0) + 1);
   }
 }

@@ -133,6 +133,44 @@ describe('syscall() calls on x86-64: the site scanner decoder and tracker', () =
     assert.match(run.stderr, /capget\(\{version=_LINUX_CAPABILITY_VERSION_3/);
   });
 
+  it('a tail call with a constant number is a call of that number, not a forwarder (gcc -O2 `mov $312,%edi; jmp syscall`)', async function () {
+    requireTool(this, 'gcc', 'gcc');
+    const dir = checkTempDir();
+    const src = join(dir, 'tail.c');
+    writeFileSync(
+      src,
+      [
+        '#include <sys/syscall.h>',
+        '#include <unistd.h>',
+        '__attribute__((noinline)) long wake(int *p) { return syscall(SYS_kcmp, p, 1, 1); }',
+        'int main(void) { static int w; return wake(&w) < 0; }',
+        '',
+      ].join('\n'),
+    );
+    for (const flags of [[], ['-static'], ['-static', '-s']]) {
+      const exe = join(dir, `tail${flags.join('')}`);
+      const cc = spawnSync('gcc', ['-O2', ...flags, '-o', exe, src], { encoding: 'utf8' });
+      assert.equal(cc.status, 0, cc.stderr);
+      const b = new Uint8Array(readFileSync(exe));
+      // Where the wrapper is named (dynamic, static), the call finder answers it directly.
+      if (!flags.includes('-s')) {
+        const mine = findSyscallCalls(readElf(b, exe), b).filter((c) => c.tail);
+        assert.deepEqual(
+          mine.map((c) => [c.number, c.function]),
+          [[312, 'wake']],
+          flags.join(' '),
+        );
+      }
+      // And check reports kcmp from a syscall() call, with nothing left unresolved at the jump.
+      const report = checkElf(b, exe, await loadTarget('enclave-x86_64'), {});
+      const kcmp = report.syscalls.find((x) => x.name === 'kcmp');
+      assert.ok(
+        kcmp?.via.some((v) => v.kind === 'syscall()'),
+        `${flags.join(' ')}: ${JSON.stringify(kcmp?.via.map((v) => v.kind))} unresolved ${JSON.stringify(report.unresolved.map((u) => u.reason))}`,
+      );
+    }
+  });
+
   it("the host's node: `check --target enclave-x86_64` reports capget (node::credentials::SafeGetenv)", async function () {
     this.timeout(120_000);
     const node = realpathSync(process.execPath);

@@ -6,7 +6,7 @@
 import { fixedBounds, type ScanContext } from '../sites/common.ts';
 import { a64Index, a64ValueBefore } from '../sites/aarch64.ts';
 import type { ElfExecRegion } from '../types.ts';
-import { pushCall, TAIL, type WrapperCall } from './call.ts';
+import { pushCall, tailArgument, type WrapperCall } from './call.ts';
 
 export function callsA64(ctx: ScanContext, r: ElfExecRegion, targets: Set<number>, out: WrapperCall[]): void {
   const { dv } = ctx;
@@ -18,12 +18,10 @@ export function callsA64(ctx: ScanContext, r: ElfExecRegion, targets: Set<number
     const at = r.addr + (o - r.offset);
     const t = at + ((w << 6) >> 4);
     if (!targets.has(t)) continue;
-    if (op === 0x14000000) {
-      pushCall(out, at, TAIL, t, true);
-      continue;
-    }
     const i = (o - r.offset) / 4;
     const { lowest, fIdx } = fixedBounds(ctx, r, i);
-    pushCall(out, at, a64ValueBefore(ctx, r, i, lowest, fIdx, a64Index(ctx, r).targets, 0), t);
+    const arg = a64ValueBefore(ctx, r, i, lowest, fIdx, a64Index(ctx, r).targets, 0);
+    if (op === 0x14000000) pushCall(out, at, tailArgument(arg), t, true);
+    else pushCall(out, at, arg, t);
   }
 }

@@ -17,6 +17,17 @@ export interface WrapperCall {
 export const TAIL: Recovered = { k: 'unknown', why: "tail call: the number is the caller's first argument" };
 
 /**
+ * What a jump into a wrapper passes: the constant(s) the tracker finds (gcc -O2 makes
+ * `mov $202,%edi; jmp syscall` of `return syscall(SYS_futex, ...)`: a call of that number), else
+ * the jumping function's own first argument (TAIL: a forwarder, answered at its callers).
+ */
+export function tailArgument(rec: Recovered): Recovered {
+  if (rec.k === 'consts') return rec;
+  if (rec.k === 'const' && rec.v >= 0 && Number.isSafeInteger(rec.v)) return rec;
+  return TAIL;
+}
+
+/**
  * Records a call with what the ISA's register tracker says its first argument holds. A value
  * the caller was given (`arg`) is unknown here: the caller's callers say it, when the call is a
  * tail call (followed by findSyscallCalls), and not at all otherwise.

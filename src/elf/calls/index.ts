@@ -122,7 +122,7 @@ export function findSyscallCalls(
     }
   };
   const funcIndex = () => ctx.funcs;
-  // A function that jumps into a wrapper forwards its own first argument: it is a wrapper too,
+  // A function that jumps into a wrapper, passing no constant, forwards its own first argument: it is a wrapper too,
   // and its callers say the number (musl: __syscall_cp -> __syscall_cp_c). A few rounds reach
   // every such chain in real C libraries; what is still a tail call after them stays unresolved.
   for (let round = 0; ; round++) {
@@ -130,7 +130,7 @@ export function findSyscallCalls(
     if (round === 4) break;
     let grew = false;
     for (const c of out) {
-      if (!c.tail) continue;
+      if (!c.tail || c.number !== null) continue; // a jump with a constant number is a call of it
       const f = funcIndex().at(c.address);
       if (f && !targets.has(f.start)) {
         targets.add(f.start);
@@ -150,7 +150,7 @@ export function findSyscallCalls(
     } // a PLT slot, not code
     const f = funcIndex().at(c.address);
     // The forwarding jump of a wrapper is answered at that wrapper's callers.
-    if (c.tail && f && targets.has(f.start)) {
+    if (c.tail && c.number === null && f && targets.has(f.start)) {
       forwards.push([f.start, c.target!]);
       continue;
     }

@@ -6,7 +6,7 @@
 import { fixedBounds, type ScanContext } from '../sites/common.ts';
 import { ppcValueBefore } from '../sites/ppc.ts';
 import type { ElfExecRegion } from '../types.ts';
-import { pushCall, TAIL, type WrapperCall } from './call.ts';
+import { pushCall, tailArgument, type WrapperCall } from './call.ts';
 
 export function callsPpc(ctx: ScanContext, wide: boolean, r: ElfExecRegion, targets: Set<number>, out: WrapperCall[]): void {
   const { dv, le } = ctx;
@@ -19,12 +19,10 @@ export function callsPpc(ctx: ScanContext, wide: boolean, r: ElfExecRegion, targ
     const sum = at + (((w << 6) >> 6) & ~3);
     const t = wide ? sum : sum >>> 0;
     if (!targets.has(t)) continue;
-    if ((w & 1) === 0) {
-      pushCall(out, at, TAIL, t, true);
-      continue;
-    }
     const i = (o - r.offset) / 4;
     const { lowest, fIdx } = fixedBounds(ctx, r, i);
-    pushCall(out, at, ppcValueBefore(ctx, r, i, lowest, fIdx, 3), t);
+    const arg = ppcValueBefore(ctx, r, i, lowest, fIdx, 3);
+    if ((w & 1) === 0) pushCall(out, at, tailArgument(arg), t, true);
+    else pushCall(out, at, arg, t);
   }
 }

@@ -9,7 +9,7 @@ import { Buffer } from 'node:buffer';
 import { Bits, type Recovered, type ScanContext } from '../sites/common.ts';
 import { EDI, Insn, instructionAt, sweepInterval, sweepX86, valueBefore, type X86Sweep } from '../sites/x86.ts';
 import type { ElfExecRegion } from '../types.ts';
-import { pushCall, TAIL, type WrapperCall } from './call.ts';
+import { pushCall, tailArgument, type WrapperCall } from './call.ts';
 
 const FF15 = Buffer.from([0xff, 0x15]);
 
@@ -88,7 +88,7 @@ export function callsX86(tracker: X86Calls, r: ElfExecRegion, targets: Set<numbe
       if (b[o] !== op) continue;
       const at = r.addr + (o - r.offset);
       const t = at + 5 + dv.getInt32(o + 1, true);
-      if (op === 0xe9) pushCall(out, at, TAIL, t, true);
+      if (op === 0xe9) pushCall(out, at, tailArgument(tracker.firstArgument(r, o - r.offset)), t, true);
       else pushCall(out, at, tracker.firstArgument(r, o - r.offset), t);
     }
   }
