@@ -137,9 +137,11 @@ export { n };
     // sources in templates/ and in each bundle), about 0.85 MB (3.7 MB). A map of any bundle
     // would be past these budgets at once. With the knowledge base's ~140 new entries, libraries.json
     // and the call graph (issue 13): 1.01 MB packed (4.49 MB unpacked); with .eh_frame function
-    // extents and static programs' reachability (in four bundles each): 1.04 MB (4.59 MB).
+    // extents and static programs' reachability (in four bundles each): 1.04 MB (4.59 MB); with
+    // syscall() recovery on the scanners' trackers, the library store and the bounded reports:
+    // 1.09 MB (4.77 MB).
     assert.ok(packed.size < 1_150_000, `tarball ${packed.size} bytes`);
-    assert.ok(packed.unpackedSize < 4_700_000, `unpacked ${packed.unpackedSize} bytes`);
+    assert.ok(packed.unpackedSize < 4_900_000, `unpacked ${packed.unpackedSize} bytes`);
   });
 
   it("require('sysgate') from CommonJS: the API, a user target through ajv, check's worker threads", () => {
