@@ -208,8 +208,10 @@ static void run_child(int start) {
       if (phase == PH_DONE) _exit(0);
       if (phase == PH_FAILED) _exit(3);
       if ((n > 0 && (pfd.revents & (POLLHUP | POLLERR))) || pthread_tryjoin_np(th, NULL) == 0) {
-        /* The worker is gone: KILL_THREAD at the current probe. */
+        /* The worker is gone: KILL_THREAD at the current probe. Its phase is read again: the
+         * worker may have stored PH_PROBING and died on its first probe after the read above. */
         int i = __atomic_load_n(&sh->cur, __ATOMIC_SEQ_CST);
+        phase = __atomic_load_n(&sh->phase, __ATOMIC_SEQ_CST);
         if (phase != PH_PROBING) _exit(5);
         res[i].state = ST_KILL_THREAD;
         idx = i + 1;
