@@ -9,7 +9,7 @@ export interface WrapperCall {
   reason?: string;
   /** The wrapper (or PLT stub) called; absent for calls through a -fno-plt slot. */
   target?: number;
-  /** A jump, not a call: the number is whatever the jumping function was given. */
+  /** A jump, not a call: with `number` null, the number is whatever the jumping function was given (a forwarder). */
   tail?: boolean;
 }
 
