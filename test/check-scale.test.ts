@@ -14,6 +14,7 @@ import { renderReport } from '../src/check/report-text.ts';
 import type { CheckReport, Finding, Via } from '../src/check/types.ts';
 import { isCheckError, judgementRank } from '../src/check/types.ts';
 import { boundVias, type RankedVia, VIA_LIMIT } from '../src/check/via-bound.ts';
+import { LibraryStore } from '../src/check/library-store.ts';
 import { checkPaths } from '../src/check/walk.ts';
 import { readElf } from '../src/elf/reader.ts';
 import { ElfFile, inMemory } from '../src/elf/source.ts';
@@ -198,5 +199,47 @@ describe('callgraph: the shared, incremental walk means what the rounds from scr
       // Not everything is reached: the comparison is not between two "all of it"s.
       assert.ok(reached > 0 && reached < 2 * starts.length, `${present[i]}: ${reached} of ${2 * starts.length}`);
     });
+  });
+});
+
+describe('check: the run-wide library store', () => {
+  /** The next message on `port`, or undefined after `ms`. */
+  const next = (port: import('node:worker_threads').MessagePort, ms = 500): Promise<unknown> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        port.off('message', on);
+        resolve(undefined);
+      }, ms);
+      const on = (m: unknown): void => {
+        clearTimeout(t);
+        port.off('message', on);
+        resolve(m);
+      };
+      port.on('message', on);
+    });
+
+  it('one worker makes an analysis, the others wait and get it; a maker that ends gives it up to a waiter', async () => {
+    const store = new LibraryStore();
+    const [a, b, c] = [store.link(), store.link(), store.link()];
+    try {
+      a.port.postMessage({ get: 'libz.so.1' });
+      assert.deepEqual(await next(a.port), { compute: true });
+      b.port.postMessage({ get: 'libz.so.1' });
+      assert.equal(await next(b.port, 200), undefined, 'b waits while a makes it');
+      a.port.postMessage({ put: 'libz.so.1', value: serialize({ n: 1 }) });
+      const got = (await next(b.port)) as { value: Uint8Array };
+      assert.deepEqual(deserialize(got.value), { n: 1 });
+      // a ends while it makes the next one: c, waiting, is told to make it instead of waiting forever.
+      a.port.postMessage({ get: 'libc.so.6' });
+      assert.deepEqual(await next(a.port), { compute: true });
+      c.port.postMessage({ get: 'libc.so.6' });
+      assert.equal(await next(c.port, 200), undefined, 'c waits while a makes it');
+      a.port.close();
+      assert.deepEqual(await next(c.port), { compute: true });
+      assert.equal(store.analyses, 3);
+    } finally {
+      for (const l of [b, c]) l.port.close();
+      store.close();
+    }
   });
 });

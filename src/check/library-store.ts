@@ -101,6 +101,14 @@ export class LibraryStore {
   link(): StoreLink {
     const { port1, port2 } = new MessageChannel();
     const flag = new Int32Array(new SharedArrayBuffer(4));
+    /** Keys this worker was told to make and has not put or given up yet. */
+    const mine = new Set<string>();
+    const settle = (key: string): void => {
+      mine.delete(key);
+      const waiting = this.making.get(key) ?? [];
+      this.making.delete(key);
+      for (const w of waiting) w();
+    };
     const answer = (a: Answer): void => {
       port1.postMessage(a);
       Atomics.store(flag, 0, 1);
@@ -113,16 +121,19 @@ export class LibraryStore {
       if (waiting && ifFree) return answer({ busy: true });
       if (waiting) return void waiting.push(() => get(key));
       this.making.set(key, []);
+      mine.add(key);
       this.analyses++;
       answer({ compute: true });
     };
     port1.on('message', (m: Ask) => {
       if ('get' in m) return get(m.get, m.ifFree);
-      const key = 'put' in m ? m.put : m.abandon;
-      if ('put' in m) this.values.set(key, m.value);
-      const waiting = this.making.get(key) ?? [];
-      this.making.delete(key);
-      for (const w of waiting) w();
+      if ('put' in m) this.values.set(m.put, m.value);
+      settle('put' in m ? m.put : m.abandon);
+    });
+    // A worker that ends while making an analysis (it crashed, or was terminated) gives it up:
+    // the workers waiting for it would otherwise wait forever.
+    port1.on('close', () => {
+      for (const key of [...mine]) settle(key);
     });
     // The workers' ports must not keep the process alive once the pool is done.
     port1.unref();
