@@ -3,8 +3,31 @@
  * an array of them otherwise; files that could not be checked appear as {file, error}.
  * The fields are documented in the command's help (src/cli/commands/check.ts).
  */
-import type { CheckResult } from './types.ts';
+import { jsonText } from '../util/json-text.ts';
+import { type CheckResult, incomplete, isCheckError } from './types.ts';
 
 export function toJson(results: CheckResult[], single: boolean): unknown {
   return single && results.length === 1 ? results[0] : results;
+}
+
+/**
+ * A file's report as `check --json` writes it, and what the command decides on: made by the
+ * worker (src/check/walk.ts checkPathsJson) that checked the file, so the reports are turned into text in parallel and never
+ * cross to this thread as objects (a directory's reports with --sysroot are ~150 MB of JSON).
+ */
+export interface JsonResult {
+  file: string;
+  error?: string;
+  fatal: boolean;
+  /** incomplete(): what --strict fails on besides fatal findings. */
+  incomplete: boolean;
+  /** The report (or {file, error}) as JSON text, indented as an element of the run's array unless `single`. */
+  json: string;
+}
+
+export function jsonResult(r: CheckResult, single: boolean): JsonResult {
+  const json = jsonText(r, single ? '' : '  ');
+  return isCheckError(r)
+    ? { file: r.file, error: r.error, fatal: false, incomplete: false, json }
+    : { file: r.file, fatal: r.fatal, incomplete: incomplete(r), json };
 }

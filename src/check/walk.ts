@@ -25,9 +25,10 @@ import { asPolicySet, type PolicySet } from '../policy/settings.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { checkFile } from './file.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
+import { type JsonResult, jsonResult } from './report-json.ts';
 import { internStrings } from './intern.ts';
 import { analysesMadeHere, LibraryStore } from './library-store.ts';
-import { WORKER_MARK, type Job, type Reply, type WorkerInit } from './worker.ts';
+import { type ResultShape, WORKER_MARK, type Job, type Reply, type WorkerInit } from './worker.ts';
 
 export interface WalkOptions extends CheckOptions {
   /** Directory paths are shown relative to (default: process.cwd()). */
@@ -208,31 +209,61 @@ export function workerCount(requested: number | undefined, files: number, cores 
 }
 
 export async function checkPaths(paths: string[], target: TargetDef | PolicySet, opts: WalkOptions = {}): Promise<CheckResult[]> {
+  return (await pool(paths, target, opts, 'report')).results as CheckResult[];
+}
+
+/**
+ * checkPaths, each result as JSON text (jsonResult). `single`: one file was named and it is
+ * the only result, whose JSON is then the report itself rather than an array of one.
+ */
+export async function checkPathsJson(
+  paths: string[],
+  target: TargetDef | PolicySet,
+  opts: WalkOptions = {},
+): Promise<{ results: JsonResult[]; single: boolean }> {
+  const { results, single } = await pool(paths, target, opts, 'json');
+  return { results: results as JsonResult[], single };
+}
+
+async function pool(
+  paths: string[],
+  target: TargetDef | PolicySet,
+  opts: WalkOptions,
+  as: ResultShape,
+): Promise<{ results: (CheckResult | JsonResult)[]; single: boolean }> {
   const cwd = opts.cwd ?? process.cwd();
   // Resolved once, before the walk: every file and every worker judges by these policies.
   const policies = asPolicySet(target, opts.firmware);
   const items = expandPaths(paths, cwd);
   const { onProgress, jobs: jobsOpt, cwd: _cwd, firmware: _firmware, stats, ...checkOpts } = opts;
-  const results: (CheckResult | null)[] = new Array(items.length).fill(null);
+  // The only result can be the named file itself (a directory's files are shown under it).
+  const single = paths.length === 1 && items.length === 1 && items[0]!.display === paths[0];
+  const shape = (r: CheckResult): CheckResult | JsonResult => (as === 'json' ? jsonResult(r, single) : r);
+  const results: (CheckResult | JsonResult | null)[] = new Array(items.length).fill(null);
+  const done = () => {
+    const out = results.filter((r): r is CheckResult | JsonResult => r !== null);
+    return { results: out, single: single && out.length === 1 };
+  };
   // Paths the walk could not look at are results already; the rest is work.
   const work: number[] = [];
   items.forEach((it, i) => {
-    if (it.error !== undefined) results[i] = { file: it.display, error: it.error };
+    if (it.error !== undefined) results[i] = shape({ file: it.display, error: it.error });
     else work.push(i);
   });
   const jobs = workerCount(jobsOpt, work.length);
-  let done = 0;
+  let finished = 0;
   if (jobs <= 1) {
     // One thread: its own cache serves the whole run (and later runs in this process).
     const before = analysesMadeHere();
     for (const i of work) {
       const it = items[i]!;
-      results[i] = checkFile(it.path, it.display, policies, checkOpts, it.explicit);
-      done++;
-      onProgress?.(done, work.length, it.display);
+      const r = checkFile(it.path, it.display, policies, checkOpts, it.explicit);
+      results[i] = r && shape(r);
+      finished++;
+      onProgress?.(finished, work.length, it.display);
     }
     if (stats) stats.libraryAnalyses = analysesMadeHere() - before;
-    return results.filter((r): r is CheckResult => r !== null);
+    return done();
   }
   // Each --sysroot library is analysed once per run, by the first worker that needs it.
   const store = checkOpts.sysroot ? new LibraryStore() : undefined;
@@ -250,21 +281,21 @@ export async function checkPaths(paths: string[], target: TargetDef | PolicySet,
         w.postMessage({ id, path: it.path, display: it.display, explicit: it.explicit } satisfies Job);
       };
       for (let k = 0; k < jobs; k++) {
-        const w = startWorker({ [WORKER_MARK]: true, policies, opts: checkOpts, ...(store ? { store: store.link() } : {}) });
+        const w = startWorker({ [WORKER_MARK]: true, policies, opts: checkOpts, as, ...(store ? { store: store.link() } : {}) });
         workers.push(w);
         w.on('message', (m: Reply) => {
           if ('crash' in m) return reject(new Error(`checking ${items[m.id]!.display}: ${m.crash}`));
           // Kept until the run ends: one copy of each string the reports repeat.
-          internStrings(m.result, strings);
+          if (as === 'report') internStrings(m.result, strings);
           results[m.id] = m.result;
-          done++; // not inside onProgress?.(...): its arguments are skipped when it is undefined
-          onProgress?.(done, work.length, items[m.id]!.display);
-          if (done === work.length) resolveAll();
+          finished++; // not inside onProgress?.(...): its arguments are skipped when it is undefined
+          onProgress?.(finished, work.length, items[m.id]!.display);
+          if (finished === work.length) resolveAll();
           else feed(w);
         });
         w.on('error', reject);
         w.on('exit', (code) => {
-          if (done < work.length) reject(new Error(`check worker exited with code ${code}`));
+          if (finished < work.length) reject(new Error(`check worker exited with code ${code}`));
         });
         // Two jobs in flight per worker keep it busy while the reply travels.
         feed(w);
@@ -276,5 +307,5 @@ export async function checkPaths(paths: string[], target: TargetDef | PolicySet,
     store?.close();
   }
   if (stats) stats.libraryAnalyses = store?.analyses ?? 0;
-  return results.filter((r): r is CheckResult => r !== null);
+  return done();
 }

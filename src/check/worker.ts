@@ -8,6 +8,7 @@ import type { PolicySet } from '../policy/settings.ts';
 import { checkFile } from './file.ts';
 import { type StoreLink, useStore } from './library-store.ts';
 import type { CheckOptions, CheckResult } from './types.ts';
+import { type JsonResult, jsonResult } from './report-json.ts';
 
 export const WORKER_MARK = 'sysgateCheckWorker';
 
@@ -16,6 +17,8 @@ export interface WorkerInit {
   /** Resolved once by the pool's owner: a worker never resolves the target again. */
   policies: PolicySet;
   opts: CheckOptions;
+  /** What a reply carries: the report, or (json) its text made here (walk.ts checkPathsJson). */
+  as: ResultShape;
   /** With --sysroot: the run's store of library analyses, shared by its workers. */
   store?: StoreLink;
 }
@@ -28,17 +31,18 @@ export interface Job {
   explicit: boolean;
 }
 
-export type Reply = { id: number; result: CheckResult | null } | { id: number; crash: string };
+export type ResultShape = 'report' | 'json';
+
+export type Reply = { id: number; result: CheckResult | JsonResult | null } | { id: number; crash: string };
 
 function serve(init: WorkerInit): void {
   if (init.store) useStore(init.store);
   parentPort!.on('message', (job: Job) => {
     let reply: Reply;
     try {
-      reply = {
-        id: job.id,
-        result: checkFile(typeof job.path === 'string' ? job.path : Buffer.from(job.path), job.display, init.policies, init.opts, job.explicit),
-      };
+      const r = checkFile(typeof job.path === 'string' ? job.path : Buffer.from(job.path), job.display, init.policies, init.opts, job.explicit);
+      // A pool has at least two files (walk.ts workerCount), so a result is never the single one.
+      reply = { id: job.id, result: r && init.as === 'json' ? jsonResult(r, false) : r };
     } catch (e) {
       reply = { id: job.id, crash: (e as Error)?.stack ?? String(e) };
     }

@@ -1,3 +1,5 @@
+import { jsonReplacer, jsonText } from '../util/json-text.ts';
+
 /** What a command may touch: output streams and a few facts about the terminal. */
 export interface Io {
   out(text: string): void;
@@ -59,8 +61,6 @@ export const yellow = (io: Io, t: string) => paint(io, '33', t);
 export const dim = (io: Io, t: string) => paint(io, '2', t);
 
 /** Stable JSON: 2-space indent, trailing newline. */
-const jsonReplacer = (_k: string, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v);
-
 export function json(value: unknown): string {
   return `${JSON.stringify(value, jsonReplacer, 2)}\n`;
 }
@@ -80,10 +80,7 @@ export function writeJson(io: Io, value: unknown, depth = 3): void {
       buf = '';
     }
   };
-  const leaf = (v: unknown, indent: string) => {
-    const s = JSON.stringify(v, jsonReplacer, 2) ?? 'null';
-    put(indent ? s.replaceAll('\n', `\n${indent}`) : s);
-  };
+  const leaf = (v: unknown, indent: string) => put(jsonText(v, indent));
   const walk = (v: unknown, indent: string, level: number): void => {
     if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(): unknown }).toJSON();
     if (level >= depth || v === null || typeof v !== 'object') return leaf(v, indent);
@@ -112,6 +109,24 @@ export function writeJson(io: Io, value: unknown, depth = 3): void {
   walk(value, '', 0);
   put('\n');
   if (buf) io.out(buf);
+}
+
+/**
+ * writeJson(array) for an array whose elements are JSON texts already (jsonText indented as
+ * elements), or (`single`) the one text: the same bytes, in writes of about 1 MiB.
+ */
+export function writeJsonTexts(io: Io, texts: readonly string[], single: boolean): void {
+  if (single && texts.length === 1) return io.out(`${texts[0]}\n`);
+  if (!texts.length) return io.out('[]\n');
+  let buf = '[\n';
+  texts.forEach((t, i) => {
+    buf += `  ${t}${i < texts.length - 1 ? ',\n' : '\n'}`;
+    if (buf.length >= 1 << 20) {
+      io.out(buf);
+      buf = '';
+    }
+  });
+  io.out(`${buf}]\n`);
 }
 
 /** Left-aligned text table. */

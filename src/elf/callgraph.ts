@@ -17,7 +17,7 @@
  * is the only kind of error allowed: a false PASS is the worst bug this product can have.
  */
 import { DataObjects } from './data-refs.ts';
-import { x86Refs } from './sites/x86-refs.ts';
+import { K_CALL, K_JUMP, K_MEM, KIND, RefSweep, STRETCH_FALLS, STRETCH_PADDING, STRETCH_STUB } from './sites/x86-refs.ts';
 import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
 import { EM_X86_64 } from '../syscalls/elf-machines.ts';
@@ -119,33 +119,6 @@ export class CallGraph {
       }
     }
     this.dataUseSet = new Set(data.dataUses);
-  }
-
-  /** From nodes sorted by start (buildCallGraph). */
-  static of(nodes: readonly Node[], roots: readonly number[], dataUses: readonly string[]): CallGraph {
-    const names: string[] = [];
-    const nameId = new Map<string, number>();
-    const id = (n: string): number => {
-      let k = nameId.get(n);
-      if (k === undefined) nameId.set(n, (k = names.push(n) - 1));
-      return k;
-    };
-    const e = csr(nodes.map((n) => n.edges));
-    const u = csr(nodes.map((n) => n.uses.map(id)));
-    const x = csr(nodes.map((n) => n.names.map(id)));
-    return new CallGraph({
-      starts: Float64Array.from(nodes, (n) => n.start),
-      ends: Float64Array.from(nodes, (n) => n.end),
-      edgeStart: e.start,
-      edges: e.items,
-      names,
-      useStart: u.start,
-      uses: u.items,
-      exportStart: x.start,
-      exports: x.items,
-      roots: Int32Array.from(roots),
-      dataUses: [...dataUses],
-    });
   }
 
   /** Nodes covering `addr` (nodes are sorted by start; symbols may nest, so look back a little). */
@@ -387,23 +360,25 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   // Code addresses objects hold cut stretches as held ones do.
   for (const l of objs?.code ?? []) for (const a of l) if (regionOf(a)) entries.add(a);
   fixed.forEach((a) => entries.add(a));
-  for (const r of regions) {
+  // The sweep is kept per instruction: the edges below read each stretch's references from it.
+  const sweeps = regions.map((r) => {
     const delta = r.addr - r.offset;
     const cuts = [...new Set(symNodes.filter((n) => n.start >= r.addr && n.start < r.addr + r.size).map((n) => n.start - delta))].sort((a, b) => a - b);
-    let from = r.offset;
-    for (const c of [...cuts, r.offset + r.size]) {
-      if (c > from) {
-        const refs = x86Refs(bytes, from, c, delta);
-        for (const t of refs.calls) entries.add(t);
-        for (const t of refs.mems) if (regionOf(t)) entries.add(t);
+    const sweep = new RefSweep(bytes, r.offset, r.offset + r.size, delta, cuts);
+    const { off, info, target, count } = sweep;
+    for (let k = 0; k + 1 < count; k++) {
+      const kind = info[k]! & KIND;
+      if (kind === K_CALL) entries.add(target[k]!);
+      else if (kind === K_MEM) {
+        if (regionOf(target[k]!)) entries.add(target[k]!);
+      } else if (kind === K_JUMP) {
         // A function's jump out of its symbol (into its stripped .cold part, or a tail call).
-        refs.jumps.forEach((t, k) => {
-          if (inSym(refs.jumpsFrom[k]!) && !inSym(t)) entries.add(t);
-        });
+        const t = target[k]!;
+        if (inSym(off[k]! + delta) && !inSym(t)) entries.add(t);
       }
-      from = Math.max(from, c);
     }
-  }
+    return { sweep, segEnds: [...cuts.filter((c) => c > r.offset), r.offset + r.size] };
+  });
   // Cut the uncovered stretches at those entries; a symbol without a size (_init) ends at the
   // first entry after it too, so the PLT after it is not taken for its code.
   const nodes: Node[] = [...symNodes];
@@ -443,9 +418,13 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   nodes.forEach((n, i) => {
     if (!startSet.has(n.start)) startSet.set(n.start, i);
   });
+  const names = new NameIds();
+  const slotIds = new Map<number, number>();
+  for (const [a, n] of slots) slotIds.set(a, names.id(n));
 
   // Edges, per node: a sweep from its own start, plus every rel32 (at any byte) that lands on a
-  // node's start or a GOT slot, so a stretch the sweep misreads keeps its calls.
+  // node's start or a GOT slot, so a stretch the sweep misreads keeps its calls. Edges and
+  // uses are collected as (node, node | name) pairs and made lists once, at the end.
   const roots = new Set<number>();
   const codeLo = Math.min(...regions.map((r) => r.addr));
   const codeHi = Math.max(...regions.map((r) => r.addr + r.size));
@@ -455,66 +434,42 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     slotLo = Math.min(slotLo, a);
     slotHi = Math.max(slotHi, a);
   }
-  const edgesOf = nodes.map(() => new Set<number>());
-  const usesOf = nodes.map(() => new Set<string>());
+  const edges = new Pairs();
+  const uses = new Pairs();
   nodes.forEach((n, i) => {
-    const r = regionOf(n.start)!;
+    const ri = regions.findIndex((r) => n.start >= r.addr && n.start < r.addr + r.size);
+    const r = regions[ri]!;
     const delta = r.addr - r.offset;
-    const refs = x86Refs(bytes, n.start - delta, Math.min(n.end, r.addr + r.size) - delta, delta);
-    const edges = edgesOf[i]!;
+    const { sweep, segEnds } = sweeps[ri]!;
     const target = (t: number): void => {
-      const slot = slots.get(t);
-      if (slot !== undefined) usesOf[i]!.add(slot);
-      else if (t >= codeLo && t < codeHi && regionOf(t))
-        for (const j of graph.covering(t))
-          if (j !== i) edges.add(j);
+      const slot = slotIds.get(t);
+      if (slot !== undefined) uses.add(i, slot);
+      else if (t >= codeLo && t < codeHi && regionOf(t)) {
+        const c = lastStartAtOrBelow(starts, t);
+        for (let j = c; j >= 0 && j > c - 16; j--) {
+          if (!(t < ends[j]!)) continue;
+          if (j !== i) edges.add(i, j);
           else objs?.ref(i, t);
+        }
+      }
     };
-    refs.calls.forEach(target);
-    refs.jumps.forEach(target);
-    refs.mems.forEach(target);
+    const f = sweep.visit(n.start - delta, Math.min(n.end, r.addr + r.size) - delta, segEnds, target);
     // Compilers pad between functions only after a jump, a return or a call that does not
     // return: padding itself never runs on into the next function.
-    if (refs.fallsThrough && !refs.padding) for (const j of graph.covering(n.end)) if (j !== i) edges.add(j);
+    if (f & STRETCH_FALLS && !(f & STRETCH_PADDING)) for (const j of graph.covering(n.end)) if (j !== i) edges.add(i, j);
     // A stretch of uncovered code nothing enters (no call, reference, relocation) may still run
     // (reached by a short jump or a way not modelled): it is a root, unless it is PLT-like.
-    if (!isSym.has(n) && !entered.has(n) && !refs.stubLike) roots.add(i);
+    if (!isSym.has(n) && !entered.has(n) && !(f & STRETCH_STUB)) roots.add(i);
   });
   // Every rel32 at any byte that lands on a node's start or a GOT slot, so a stretch the sweep
   // misread keeps its calls: one pass over each region, a hit credited to every node around it.
-  // This loop is most of the graph's time (it looks at every byte): node starts are a bitmap
-  // over the code's span (it is at most MAX_CODE of code, so the span is small but for odd
-  // layouts, which take the map), and each word is rolled on by one byte, not read anew.
+  // Node starts are a bitmap over the code's span (it is at most MAX_CODE of code, so the span
+  // is small but for odd layouts, which take the map).
   const span = codeHi - codeLo;
   const startBits = span <= 8 * MAX_CODE ? new Uint8Array((span >> 3) + 1) : undefined;
   if (startBits) for (const a of startSet.keys()) if (a >= codeLo && a < codeHi) startBits[(a - codeLo) >> 3]! |= 1 << ((a - codeLo) & 7);
-  const SLOT_SKEW = [0, 1, 2, 4];
-  for (const r of regions) {
-    const delta = r.addr - r.offset;
-    const end = r.offset + r.size;
-    if (end - r.offset < 4) continue;
-    // The little-endian int32 at o, rolled on a byte per step.
-    let w = bytes[r.offset]! | (bytes[r.offset + 1]! << 8) | (bytes[r.offset + 2]! << 16) | (bytes[r.offset + 3]! << 24);
-    for (let o = r.offset; o + 4 <= end; o++, w = (w >>> 8) | (bytes[o + 3]! << 24)) {
-      const t = o + delta + 4 + w;
-      // Most words land nowhere: two range tests before any lookup.
-      const inCode = t >= codeLo && t < codeHi;
-      const inGot = t + 4 >= slotLo && t <= slotHi;
-      if (!inCode && !inGot) continue;
-      const j = inCode && (!startBits || (startBits[(t - codeLo) >> 3]! >> ((t - codeLo) & 7)) & 1) ? startSet.get(t) : undefined;
-      let slot: string | undefined;
-      if (inGot) {
-        // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
-        for (const k of SLOT_SKEW) slot ??= slots.get(t + k);
-      }
-      if (j === undefined && slot === undefined) continue;
-      for (const i of graph.covering(o + delta)) {
-        if (o + delta + 4 > nodes[i]!.end) continue; // the word must lie inside the node
-        if (j !== undefined && j !== i) edgesOf[i]!.add(j);
-        if (slot !== undefined) usesOf[i]!.add(slot);
-      }
-    }
-  }
+  const scan: Rel32Scan = { bytes, codeLo, codeHi, startBits, startSet, slotLo, slotHi, slotIds, starts, ends, edges, uses };
+  for (const r of regions) scanRel32(scan, r);
   // A program loaded at a fixed address takes code addresses as absolute immediates and
   // displacements (mov $main,%rdi; a jump table's disp32): every 32-bit word at any byte that
   // lands in code is a reference from the node around it, like a rip-relative one.
@@ -524,23 +479,152 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       const end = r.offset + r.size;
       for (let o = r.offset; o + 4 <= end; o++) {
         const t = (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
-        if (objs?.mayReach(t)) for (const i of graph.covering(o + delta)) if (o + delta + 4 <= nodes[i]!.end) objs.ref(i, t);
+        if (objs?.mayReach(t)) for (const i of graph.covering(o + delta)) if (o + delta + 4 <= ends[i]!) objs.ref(i, t);
         if (t < codeLo || t >= codeHi || !regionOf(t)) continue;
         const to = graph.covering(t);
         for (const i of graph.covering(o + delta)) {
-          if (o + delta + 4 > nodes[i]!.end) continue; // the word must lie inside the node
-          for (const j of to) if (j !== i) edgesOf[i]!.add(j);
+          if (o + delta + 4 > ends[i]!) continue; // the word must lie inside the node
+          for (const j of to) if (j !== i) edges.add(i, j);
         }
       }
     }
   }
-  if (objs?.size) objectNodes(objs, regions, bytes, graph, nodes, edgesOf, roots);
-  nodes.forEach((n, i) => {
-    n.edges = [...edgesOf[i]!];
-    n.uses = [...(usesOf[i] ?? [])];
-  });
+  const objectStarts = objs?.size ? objectNodes(objs, regions, bytes, graph, ends, edges, roots) : [];
   for (const a of [...fixed, ...held]) for (const j of graph.covering(a)) roots.add(j);
-  return CallGraph.of(nodes, [...roots], [...dataUses]);
+  const count = nodes.length + objectStarts.length;
+  const e = edges.lists(count);
+  const u = uses.lists(count);
+  const x = csr([...nodes.map((n) => n.names.map((name) => names.id(name))), ...objectStarts.map(() => [])]);
+  return new CallGraph({
+    starts: Float64Array.from([...starts, ...objectStarts]),
+    ends: Float64Array.from([...ends, ...objectStarts]),
+    edgeStart: e.start,
+    edges: e.items,
+    names: names.list,
+    useStart: u.start,
+    uses: u.items,
+    exportStart: x.start,
+    exports: x.items,
+    roots: Int32Array.from(roots),
+    dataUses: [...dataUses],
+  });
+}
+
+/** Names as ids, in the order first asked. */
+class NameIds {
+  readonly list: string[] = [];
+  private readonly ids = new Map<string, number>();
+  id(n: string): number {
+    let k = this.ids.get(n);
+    if (k === undefined) this.ids.set(n, (k = this.list.push(n) - 1));
+    return k;
+  }
+}
+
+/** (from, to) pairs of node indices, or of a node and a name id; made lists per node (CSR) once. */
+class Pairs {
+  private a = new Int32Array(1024);
+  private b = new Int32Array(1024);
+  private n = 0;
+
+  add(from: number, to: number): void {
+    if (this.n === this.a.length) {
+      const a = new Int32Array(this.n * 2);
+      a.set(this.a);
+      this.a = a;
+      const b = new Int32Array(this.n * 2);
+      b.set(this.b);
+      this.b = b;
+    }
+    this.a[this.n] = from;
+    this.b[this.n++] = to;
+  }
+
+  /** Per node (of `count`), its distinct `to`s in ascending order. */
+  lists(count: number): { start: Int32Array; items: Int32Array } {
+    const start = new Int32Array(count + 1);
+    for (let k = 0; k < this.n; k++) start[this.a[k]! + 1]!++;
+    for (let i = 0; i < count; i++) start[i + 1]! += start[i]!;
+    const fill = start.slice(0, count);
+    const all = new Int32Array(this.n);
+    for (let k = 0; k < this.n; k++) all[fill[this.a[k]!]!++] = this.b[k]!;
+    // Sort and deduplicate each node's list in place, then close the gaps.
+    const out = new Int32Array(count + 1);
+    let w = 0;
+    for (let i = 0; i < count; i++) {
+      const l = all.subarray(start[i]!, start[i + 1]!).sort();
+      out[i] = w;
+      for (let k = 0; k < l.length; k++) if (k === 0 || l[k] !== l[k - 1]) all[w++] = l[k]!;
+    }
+    out[count] = w;
+    return { start: out, items: all.slice(0, w) };
+  }
+}
+
+/** Index of the last of `starts` (ascending) at or below `addr`, or -1. */
+function lastStartAtOrBelow(starts: Float64Array, addr: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  let idx = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! <= addr) {
+      idx = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return idx;
+}
+
+interface Rel32Scan {
+  bytes: Uint8Array;
+  codeLo: number;
+  codeHi: number;
+  startBits: Uint8Array | undefined;
+  startSet: ReadonlyMap<number, number>;
+  slotLo: number;
+  slotHi: number;
+  slotIds: ReadonlyMap<number, number>;
+  starts: Float64Array;
+  ends: Float64Array;
+  edges: Pairs;
+  uses: Pairs;
+}
+
+/**
+ * The byte-wise rel32 pass over one region (most of the graph's time: it looks at every byte):
+ * each word is rolled on by one byte, not read anew, and the node around the word is followed
+ * as the offset grows rather than searched for.
+ */
+function scanRel32(s: Rel32Scan, r: ElfExecRegion): void {
+  const { bytes, codeLo, codeHi, startBits, startSet, slotLo, slotHi, slotIds, starts, ends, edges, uses } = s;
+  const delta = r.addr - r.offset;
+  const end = r.offset + r.size;
+  if (end - r.offset < 4) return;
+  // The last node starting at or below the word's address, moved on as the address grows.
+  let at = lastStartAtOrBelow(starts, r.addr);
+  // The little-endian int32 at o, rolled on a byte per step.
+  let w = bytes[r.offset]! | (bytes[r.offset + 1]! << 8) | (bytes[r.offset + 2]! << 16) | (bytes[r.offset + 3]! << 24);
+  for (let o = r.offset; o + 4 <= end; o++, w = (w >>> 8) | (bytes[o + 3]! << 24)) {
+    const t = o + delta + 4 + w;
+    // Most words land nowhere: two range tests before any lookup.
+    const inCode = t >= codeLo && t < codeHi;
+    const inGot = t + 4 >= slotLo && t <= slotHi;
+    if (!inCode && !inGot) continue;
+    const j = inCode && (!startBits || (startBits[(t - codeLo) >> 3]! >> ((t - codeLo) & 7)) & 1) ? startSet.get(t) : undefined;
+    let slot: number | undefined;
+    // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
+    if (inGot) slot = slotIds.get(t) ?? slotIds.get(t + 1) ?? slotIds.get(t + 2) ?? slotIds.get(t + 4);
+    if (j === undefined && slot === undefined) continue;
+    const a = o + delta;
+    while (at + 1 < starts.length && starts[at + 1]! <= a) at++;
+    for (let i = at; i >= 0 && i > at - 16; i--) {
+      if (!(a < ends[i]!)) continue;
+      if (a + 4 > ends[i]!) continue; // the word must lie inside the node
+      if (j !== undefined && j !== i) edges.add(i, j);
+      if (slot !== undefined) uses.add(i, slot);
+    }
+  }
 }
 
 /**
@@ -608,29 +692,29 @@ function objectNodes(
   regions: readonly ElfExecRegion[],
   bytes: Uint8Array,
   graph: { covering(addr: number): number[] },
-  nodes: Node[],
-  edgesOf: Set<number>[],
+  ends: Float64Array,
+  edges: Pairs,
   roots: Set<number>,
-): void {
+): number[] {
   // rip-relative data references at any byte of code (a stretch the sweep misread keeps its reads).
   for (const r of regions) {
     const delta = r.addr - r.offset;
     for (let o = r.offset; o + 4 <= r.offset + r.size; o++) {
       const t = o + delta + 4 + (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24));
       if (!objs.mayReach(t)) continue;
-      for (const i of graph.covering(o + delta)) if (o + delta + 4 <= nodes[i]!.end) objs.ref(i, t);
+      for (const i of graph.covering(o + delta)) if (o + delta + 4 <= ends[i]!) objs.ref(i, t);
     }
   }
-  const base = nodes.length;
+  const base = ends.length;
+  const starts: number[] = [];
   for (let k = 0; k < objs.size; k++) {
-    const edges = new Set<number>();
-    for (const a of objs.code[k]!) for (const j of graph.covering(a)) edges.add(j);
-    for (const k2 of objs.objects[k]!) edges.add(base + k2);
-    nodes.push({ start: OBJECT_NODES + k, end: OBJECT_NODES + k, names: [], edges: [], uses: [] });
-    edgesOf.push(edges);
+    for (const a of objs.code[k]!) for (const j of graph.covering(a)) edges.add(base + k, j);
+    for (const k2 of objs.objects[k]!) edges.add(base + k, base + k2);
+    starts.push(OBJECT_NODES + k);
   }
-  for (const [from, k] of objs.refs) edgesOf[from]!.add(base + k);
+  for (const [from, k] of objs.refs) edges.add(from, base + k);
   for (const k of objs.roots) roots.add(base + k);
+  return starts;
 }
 
 /** Index of the first element >= v in a sorted array. */

@@ -1,13 +1,12 @@
 import { InputError } from '../../errors.ts';
-import { checkPaths } from '../../check/walk.ts';
+import { checkPaths, checkPathsJson } from '../../check/walk.ts';
 import { resolvePolicySet } from '../../policy/settings.ts';
 import { renderText } from '../../check/report-text.ts';
-import { toJson } from '../../check/report-json.ts';
 import { toSarif } from '../../check/report-sarif.ts';
 import { combineFirmwares, firmwaresIn, isFirmwareSpan, renderAcross, type AcrossFirmwares } from '../../check/firmwares.ts';
 import { incomplete, isCheckError, type CheckResult } from '../../check/types.ts';
 import { parseArgs } from '../args.ts';
-import { bold, dim, EXIT, green, red, yellow, type Command, type Io, writeJson } from '../io.ts';
+import { bold, dim, EXIT, green, red, yellow, type Command, type Io, writeJson, writeJsonTexts } from '../io.ts';
 import { settings } from './common.ts';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -154,32 +153,52 @@ Examples:
     let last = 0;
     const span = firmware !== undefined && isFirmwareSpan(firmware) ? firmwaresIn(target, firmware) : undefined;
     // Resolved once per firmware: the walk and its workers judge every file by this set.
-    const runAt = (fw: string | undefined) =>
-      checkPaths(paths, resolvePolicySet(target, fw), {
-        cwd: io.cwd,
-        ...(flags['--sysroot'] ? { sysroot: resolve(io.cwd, flags['--sysroot']) } : {}),
-        ...(libcVersion ? { libcVersion } : {}),
-        ...(jobs !== undefined ? { jobs } : {}),
-        ...(progress
-          ? {
-              onProgress: (done: number, total: number, file: string) => {
-                const now = Date.now();
-                if (done < total && now - last < 100) return;
-                last = now;
-                io.err(`\r\x1b[Kchecking ${done}/${total} ${file.length > 50 ? `...${file.slice(-47)}` : file}`);
-                if (done === total) io.err('\r\x1b[K');
-              },
-            }
-          : {}),
-      });
+    const walkOptions = {
+      cwd: io.cwd,
+      ...(flags['--sysroot'] ? { sysroot: resolve(io.cwd, flags['--sysroot']) } : {}),
+      ...(libcVersion ? { libcVersion } : {}),
+      ...(jobs !== undefined ? { jobs } : {}),
+      ...(progress
+        ? {
+            onProgress: (done: number, total: number, file: string) => {
+              const now = Date.now();
+              if (done < total && now - last < 100) return;
+              last = now;
+              io.err(`\r\x1b[Kchecking ${done}/${total} ${file.length > 50 ? `...${file.slice(-47)}` : file}`);
+              if (done === total) io.err('\r\x1b[K');
+            },
+          }
+        : {}),
+    };
+    const runAt = (fw: string | undefined) => checkPaths(paths, resolvePolicySet(target, fw), walkOptions);
     if (span) {
       // One firmware after another: each run already uses every core for a directory.
       const perFirmware: CheckResult[][] = [];
       for (const fw of span) perFirmware.push(await runAt(fw));
       return reportSpan(io, span, perFirmware, paths, format, !!flags['--delete-on-fatal'], !!flags['--strict']);
     }
+    const strict = !!flags['--strict'];
+    const deleteOnFatal = !!flags['--delete-on-fatal'];
+    if (format === 'json') {
+      // The workers turn their reports into JSON text: no report crosses to this thread.
+      const { results, single } = await checkPathsJson(paths, resolvePolicySet(target, firmware), walkOptions);
+      const errors = results.filter((r) => r.error !== undefined);
+      if (errors.length) {
+        for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
+        return EXIT.usage;
+      }
+      writeJsonTexts(
+        io,
+        results.map((r) => r.json),
+        single,
+      );
+      return failOn(
+        io,
+        results.filter((r) => r.fatal || (strict && r.incomplete)),
+        deleteOnFatal,
+      );
+    }
     const results = await runAt(firmware);
-    const single = paths.length === 1 && results.length === 1 && results[0]!.file === paths[0];
     const errors = results.filter(isCheckError);
     // A machine reading JSON or SARIF must not take a partial log for the whole answer:
     // on exit 2 it gets nothing on stdout, only the error lines on stderr.
@@ -187,8 +206,7 @@ Examples:
       for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
       return EXIT.usage;
     }
-    if (format === 'json') writeJson(io, toJson(results, single));
-    else if (format === 'sarif')
+    if (format === 'sarif')
       writeJson(io, toSarif(results, { cwd: io.cwd }), 5); // down to each result
     else {
       // --quiet lists the files that fail: under --strict, those with depends or unresolved too.
@@ -205,18 +223,25 @@ Examples:
     }
     for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
     if (errors.length) return EXIT.usage;
-    const strict = !!flags['--strict'];
-    const fatal = results.filter((r) => !isCheckError(r) && (r.fatal || (strict && incomplete(r))));
-    if (flags['--delete-on-fatal']) {
-      // A build step that fails here must not leave a binary that a rebuild would take as done.
-      for (const r of fatal) {
-        rmSync(resolve(io.cwd, r.file), { force: true });
-        io.err(`sysgate: removed ${r.file}\n`);
-      }
-    }
-    return fatal.length ? EXIT.findings : EXIT.ok;
+    return failOn(
+      io,
+      results.filter((r) => !isCheckError(r) && (r.fatal || (strict && incomplete(r)))),
+      deleteOnFatal,
+    );
   },
 };
+
+/** Exit 1 when files fail; with --delete-on-fatal each of them is removed first. */
+function failOn(io: Io, failing: readonly { file: string }[], deleteOnFatal: boolean): number {
+  if (deleteOnFatal) {
+    // A build step that fails here must not leave a binary that a rebuild would take as done.
+    for (const r of failing) {
+      rmSync(resolve(io.cwd, r.file), { force: true });
+      io.err(`sysgate: removed ${r.file}\n`);
+    }
+  }
+  return failing.length ? EXIT.findings : EXIT.ok;
+}
 
 /**
  * --firmware all | A..B: the verdict at every firmware of the span side by side, and the oldest
@@ -249,12 +274,9 @@ function reportSpan(
   const errors = rows.filter((r) => isCheckError(r as CheckResult)) as { file: string; error: string }[];
   for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
   if (errors.length) return EXIT.usage;
-  const failing = ok.filter((r) => r.verdicts.some((v) => !v.pass || (strict && (v.warnings > 0 || v.unresolved > 0))));
-  if (deleteOnFatal) {
-    for (const r of failing) {
-      rmSync(resolve(io.cwd, r.file), { force: true });
-      io.err(`sysgate: removed ${r.file}\n`);
-    }
-  }
-  return failing.length ? EXIT.findings : EXIT.ok;
+  return failOn(
+    io,
+    ok.filter((r) => r.verdicts.some((v) => !v.pass || (strict && (v.warnings > 0 || v.unresolved > 0)))),
+    deleteOnFatal,
+  );
 }

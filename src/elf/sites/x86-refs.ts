@@ -73,3 +73,188 @@ export function x86Refs(b: Uint8Array, from: number, to: number, delta: number):
   }
   return out;
 }
+
+/** X86Sweep.info bits. */
+export const K_CALL = 1;
+export const K_JUMP = 2;
+export const K_MEM = 3;
+export const KIND = 3;
+/** The sweep may go on after the instruction (x86Refs' fallsThrough, were it the last). */
+export const F_FALLS = 4;
+/** Alignment padding (nop forms, int3). */
+const F_PAD = 8;
+/** PLT-stub-like (x86Refs' stubLike). */
+const F_STUB = 16;
+/** A byte that did not decode near its segment's end: with a later limit it might. */
+const F_LIMITED = 32;
+/** Both a branch target and a rip-relative operand (no such instruction is known): decoded anew. */
+const F_MULTI = 64;
+
+/**
+ * One linear sweep of a region, resynchronised at each cut (segments [cut_k, cut_k+1)), kept
+ * per instruction so that each stretch of the call graph reads its references from it instead
+ * of decoding its bytes again (they are the same instructions wherever a stretch starts at an
+ * instruction of the sweep and ends at one). A byte that does not decode is an instruction of
+ * its own, as in x86Refs.
+ */
+export class RefSweep {
+  /** File offset of each instruction, ascending, then the region's end. */
+  off: Int32Array;
+  info: Uint8Array;
+  /** The call, jump or rip-relative target (an address), or 0. */
+  target: Float64Array;
+  count = 0;
+
+  constructor(
+    readonly b: Uint8Array,
+    readonly from: number,
+    readonly to: number,
+    readonly delta: number,
+    cuts: readonly number[],
+  ) {
+    const cap = Math.max(16, (to - from) >> 2);
+    this.off = new Int32Array(cap);
+    this.info = new Uint8Array(cap);
+    this.target = new Float64Array(cap);
+    let seg = from;
+    for (const c of [...cuts, to]) {
+      if (c > seg) this.segment(seg, c);
+      seg = Math.max(seg, c);
+    }
+    this.push(to, 0, 0);
+  }
+
+  private push(off: number, info: number, target: number): void {
+    if (this.count === this.off.length) {
+      const n = this.count * 2;
+      const off2 = new Int32Array(n);
+      off2.set(this.off);
+      this.off = off2;
+      const info2 = new Uint8Array(n);
+      info2.set(this.info);
+      this.info = info2;
+      const t2 = new Float64Array(n);
+      t2.set(this.target);
+      this.target = t2;
+    }
+    this.off[this.count] = off;
+    this.info[this.count] = info;
+    this.target[this.count++] = target;
+  }
+
+  private segment(from: number, to: number): void {
+    const b = this.b;
+    const delta = this.delta;
+    let p = from;
+    while (p < to) {
+      if (!decode(b, p, to, true, d)) {
+        this.push(p, F_FALLS | (p + 15 > to ? F_LIMITED : 0), 0);
+        p++;
+        continue;
+      }
+      const next = p + d.len + delta;
+      const plain = d.map === 0 && !d.vex;
+      let kind = 0;
+      let target = 0;
+      if (plain && d.op === 0xe8) {
+        kind = K_CALL;
+        target = next + readImm(b, p + d.immOff, d.immSize, true);
+      } else if (!Number.isNaN(d.rel)) {
+        kind = K_JUMP;
+        target = next + d.rel;
+      }
+      const ripRel = d.modrm >= 0 && (d.modrm & 0xc7) === 0x05;
+      let multi = 0;
+      if (ripRel) {
+        if (kind) multi = F_MULTI;
+        kind = K_MEM;
+        target = next + readImm(b, p + d.immOff - 4, 4, true);
+      }
+      const reg = (d.modrm >> 3) & 7;
+      const falls =
+        !(plain && (d.op === 0xc3 || d.op === 0xc2 || d.op === 0xe9 || d.op === 0xeb || d.op === 0xf4 || (d.op === 0xff && reg === 4))) &&
+        !(d.map === 1 && !d.vex && d.op === 0x0b);
+      const nop = plain && (d.op === 0x90 || d.op === 0xcc);
+      const nopLong = d.map === 1 && !d.vex && (d.op === 0x1f || d.op === 0x1e);
+      const pad = nop || (nopLong && d.op === 0x1f);
+      const viaSlot = plain && d.op === 0xff && ripRel && (reg === 2 || reg === 4 || reg === 6);
+      const push = plain && (d.op === 0x68 || d.op === 0x6a);
+      const jmp = plain && (d.op === 0xe9 || d.op === 0xeb);
+      const stub = nop || nopLong || viaSlot || push || jmp;
+      this.push(p, kind | multi | (falls ? F_FALLS : 0) | (pad ? F_PAD : 0) | (stub ? F_STUB : 0), target);
+      p += d.len;
+    }
+  }
+
+  /** Index of the instruction at file offset `o`, or -1. */
+  at(o: number): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.off[mid]!;
+      if (v === o) return mid;
+      if (v < o) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /**
+   * What x86Refs(b, from, to, delta) finds in a stretch inside the region, each target handed
+   * to `onTarget` (calls, jumps and rip-relative operands alike) and the rest returned as
+   * STRETCH_* bits; read from the sweep where it has the same instructions (`from` is one of
+   * its instructions, `to` is one or the end of a segment the sweep decoded up to cleanly),
+   * else decoded anew. `segEnds` are the sweep's cuts and end. No arrays: a library has
+   * hundreds of thousands of stretches.
+   */
+  visit(from: number, to: number, segEnds: readonly number[], onTarget: (t: number) => void): number {
+    const k0 = this.at(from);
+    if (k0 >= 0) {
+      const { off, info, target } = this;
+      let falls = true;
+      let padding = true;
+      let stub = true;
+      // The segment end the sweep's limit was at for instruction k: the first cut above it.
+      let s = lowerBoundAbove(segEnds, from);
+      let k = k0;
+      for (; off[k]! < to; k++) {
+        const o = off[k]!;
+        while (segEnds[s]! <= o) s++;
+        const f = info[k]!;
+        // An instruction must end inside the stretch as it did in the sweep, and a byte the
+        // sweep's limit may have refused must have had the same limit.
+        if (off[k + 1]! > to || f & F_MULTI || (f & F_LIMITED && segEnds[s] !== to)) break;
+        falls = (f & F_FALLS) !== 0;
+        if (!(f & F_PAD)) padding = false;
+        if (!(f & F_STUB)) stub = false;
+      }
+      if (!(off[k]! < to)) {
+        for (let j = k0; j < k; j++) if (info[j]! & KIND) onTarget(target[j]!);
+        return (falls ? STRETCH_FALLS : 0) | (padding ? STRETCH_PADDING : 0) | (stub ? STRETCH_STUB : 0);
+      }
+    }
+    const r = x86Refs(this.b, from, to, this.delta);
+    r.calls.forEach(onTarget);
+    r.jumps.forEach(onTarget);
+    r.mems.forEach(onTarget);
+    return (r.fallsThrough ? STRETCH_FALLS : 0) | (r.padding ? STRETCH_PADDING : 0) | (r.stubLike ? STRETCH_STUB : 0);
+  }
+}
+
+/** RefSweep.visit's result: x86Refs' fallsThrough, padding and stubLike. */
+export const STRETCH_FALLS = 1;
+export const STRETCH_PADDING = 2;
+export const STRETCH_STUB = 4;
+
+/** Index of the first element > v in a sorted array. */
+function lowerBoundAbove(a: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

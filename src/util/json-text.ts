@@ -1,0 +1,26 @@
+/**
+ * JSON as sysgate writes it: 2-space indent, bigints as 0x hex. One home for the spelling, used
+ * by the CLI's writers and by `check`'s workers, which turn their reports into this text
+ * themselves (src/check/walk.ts checkPathsJson).
+ */
+export const jsonReplacer = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v);
+
+/** `value` as JSON text; `indent` starts every line after the first (an element nested that deep). */
+export function jsonText(value: unknown, indent = ''): string {
+  const s = stringify(value) ?? 'null';
+  return indent ? s.replaceAll('\n', `\n${indent}`) : s;
+}
+
+/**
+ * JSON.stringify with jsonReplacer. A replacer function makes V8 leave its fast path (check's
+ * JSON: 2 s of a directory run), so the value is tried without one first: only a bigint makes
+ * that throw, and then the replacer writes it.
+ */
+function stringify(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value, null, 2);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    return JSON.stringify(value, jsonReplacer, 2);
+  }
+}
