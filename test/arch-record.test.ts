@@ -14,6 +14,8 @@ import { kstatStructs } from '../src/shim/kstat.ts';
 import type { ShimArch } from '../src/shim/raw-call.ts';
 import { ARCH_NAMES, ARCHES, type ArchName, KSTAT_FIELDS } from '../src/syscalls/arches.ts';
 import { syscallNumber } from '../src/syscalls/table.ts';
+import { renderVmKernels, VM_KERNELS } from '../scripts/gen-vm-kernels.ts';
+import { removeDir, tempDir } from './helpers/build.ts';
 import { requireTool } from './helpers/tools.ts';
 
 const ROOT = join(__dirname, '..', 'src');
@@ -232,17 +234,60 @@ describe('arch record: the shim and run facts', () => {
     });
   }
 
-  it('scripts/fetch-kernels.sh fetches the kernel of each VM arch the record names', () => {
-    const script = read('scripts/fetch-kernels.sh');
-    const cases = [...script.matchAll(/^ {4}(\w+)\) debarch=(\S+); meta=linux-image-(\S+) ;;$/gm)].map((m) => [m[1], m[2], m[3]]);
-    const want = ARCH_NAMES.flatMap((n) => {
+  // The kernels' packages reach scripts/fetch-kernels.sh through a generated table (the script
+  // runs before npm ci, without node_modules): the table is the record's, and the script takes
+  // every package name from it.
+  const vmRows = () =>
+    ARCH_NAMES.flatMap((n) => {
       const r = ARCHES[n].runner;
-      return r?.kind === 'vm' ? [[n, ARCHES[n].debianArch, r.vm.kernelFlavour]] : [];
+      return r?.kind === 'vm' ? [[n, ARCHES[n].debianArch, `linux-image-${r.vm.kernelFlavour}`] as const] : [];
     });
-    assert.deepEqual(cases, want);
+
+  it('scripts/vm-kernels.generated.tsv is the VM arches of the record (npm run gen:vm-kernels)', () => {
+    const text = readFileSync(VM_KERNELS, 'utf8');
+    assert.equal(text, renderVmKernels());
+    const rows = text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split('\t'));
+    assert.deepEqual(rows, vmRows());
     assert.deepEqual(
       VM_ARCHES.map((a) => vmMachine(a).kernelPackage),
-      want.map(([, d, f]) => `linux-image-${f}:${d}`),
+      rows.map(([, d, m]) => `${m}:${d}`),
     );
+  });
+
+  it('scripts/fetch-kernels.sh names no arch, Debian arch or kernel package itself', () => {
+    const code = read('scripts/fetch-kernels.sh').replace(/^\s*#.*$/gm, '');
+    const named = vmRows().flatMap((row) => row.filter((w) => new RegExp(`(^|[^\\w-])${w}([^\\w-]|$)`).test(code)));
+    assert.deepEqual(named, []);
+  });
+
+  it("scripts/fetch-kernels.sh fetches each table arch's kernel by the table's packages (apt stubbed), and refuses other arches", function () {
+    this.timeout(30000);
+    const dir = tempDir();
+    try {
+      // apt-cache, apt-get and dpkg stubs (test/fixtures/apt-stubs): each logs its arguments.
+      const bin = join(ROOT_DIR, 'test/fixtures/apt-stubs');
+      const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, STUB_LOG: join(dir, 'log'), SYSGATE_CACHE_DIR: join(dir, 'cache') };
+      const script = join(ROOT_DIR, 'scripts/fetch-kernels.sh');
+      // No argument: every arch of the table.
+      const r = spawnSync('bash', [script], { env, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const log = readFileSync(join(dir, 'log'), 'utf8');
+      for (const [arch, debArch, meta] of vmRows()) {
+        const image = `linux-image-6.1.0-99-${meta.replace(/^linux-image-/, '')}`;
+        assert.ok(log.includes(`apt-cache depends ${meta}:${debArch}\n`), `${arch}: ${log}`);
+        assert.ok(log.includes(`apt-get download -qq ${image}:${debArch}\n`), `${arch}: ${log}`);
+        const kdir = join(dir, 'cache', 'kernels', arch);
+        assert.equal(readFileSync(join(kdir, 'vmlinuz'), 'utf8'), `${image}_1_${debArch}.deb\n`);
+        assert.equal(readFileSync(join(kdir, 'version'), 'utf8'), `${image.replace(/^linux-image-/, '')}\n`);
+      }
+      const bad = spawnSync('bash', [script, 'ppc64'], { env, encoding: 'utf8' });
+      assert.equal(bad.status, 2);
+      assert.equal(bad.stderr, `fetch-kernels: unknown arch 'ppc64' (${VM_ARCHES.join(', ')})\n`);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
