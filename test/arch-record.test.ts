@@ -111,7 +111,7 @@ describe('arch record: the shim and run facts', () => {
       const a = ARCHES[arch];
       const c = generateShim(resolvePolicy(target, { firmware: '13.7', arch })).files[0]!.content;
       assert.ok(c.includes(`#if !(${a.shim!.cppTest})\n`), `${arch}: arch check`);
-      // The raw calls' chain follows its comment (the prelude's struct stat chain has guards too).
+      // The raw calls' chain follows its comment (the prelude's stat structs have a guard too).
       const chain = c.indexOf('/* One raw system call');
       const at = c.slice(chain).search(new RegExp(`^#(el)?if ${a.shim!.rawGuard.replace(/[()]/g, '\\$&')}$`, 'm')) + chain;
       assert.ok(at >= chain, `${arch}: raw-call guard`);
