@@ -10,7 +10,12 @@ import { loadTarget } from '../src/policy/load.ts';
 import { resolvePolicy } from '../src/policy/resolve.ts';
 import { VM_ARCHES, vmMachine } from '../src/run/kernels.ts';
 import { generateShim, SHIM_ARCHES } from '../src/shim/index.ts';
-import { ARCH_NAMES, ARCHES, type ArchName } from '../src/syscalls/arches.ts';
+import { kstatStructs } from '../src/shim/kstat.ts';
+import type { ShimArch } from '../src/shim/raw-call.ts';
+import { ARCH_NAMES, ARCHES, type ArchName, KSTAT_FIELDS } from '../src/syscalls/arches.ts';
+import { syscallNumber } from '../src/syscalls/table.ts';
+import { renderVmKernels, VM_KERNELS } from '../scripts/gen-vm-kernels.ts';
+import { removeDir, tempDir } from './helpers/build.ts';
 import { requireTool } from './helpers/tools.ts';
 
 const ROOT = join(__dirname, '..', 'src');
@@ -106,7 +111,7 @@ describe('arch record: the shim and run facts', () => {
       const a = ARCHES[arch];
       const c = generateShim(resolvePolicy(target, { firmware: '13.7', arch })).files[0]!.content;
       assert.ok(c.includes(`#if !(${a.shim!.cppTest})\n`), `${arch}: arch check`);
-      // The raw calls' chain follows its comment (the prelude's struct stat chain has guards too).
+      // The raw calls' chain follows its comment (the prelude's stat structs have a guard too).
       const chain = c.indexOf('/* One raw system call');
       const at = c.slice(chain).search(new RegExp(`^#(el)?if ${a.shim!.rawGuard.replace(/[()]/g, '\\$&')}$`, 'm')) + chain;
       assert.ok(at >= chain, `${arch}: raw-call guard`);
@@ -158,17 +163,131 @@ describe('arch record: the shim and run facts', () => {
     });
   }
 
-  it('scripts/fetch-kernels.sh fetches the kernel of each VM arch the record names', () => {
-    const script = read('scripts/fetch-kernels.sh');
-    const cases = [...script.matchAll(/^ {4}(\w+)\) debarch=(\S+); meta=linux-image-(\S+) ;;$/gm)].map((m) => [m[1], m[2], m[3]]);
-    const want = ARCH_NAMES.flatMap((n) => {
-      const r = ARCHES[n].runner;
-      return r?.kind === 'vm' ? [[n, ARCHES[n].debianArch, r.vm.kernelFlavour]] : [];
+  it('no shim template names a C arch macro: the shim picks by the record (cppTest, rawGuard, sigsys guards, kstat, uid16)', () => {
+    const dir = join(ROOT_DIR, 'templates/shim');
+    const named = readdirSync(dir).flatMap((f) =>
+      [...readFileSync(join(dir, f), 'utf8').matchAll(/__(x86_64|i386|aarch64|arm|powerpc|powerpc64|ARM_EABI|ARMEB|ILP32)__/g)].map((m) => `${f}: ${m[0]}`),
+    );
+    assert.deepEqual(named, []);
+  });
+
+  it('a record lays out struct stat64 exactly where the arch has the calls that write it', () => {
+    for (const arch of SHIM_ARCHES) {
+      const has64 = ['fstat64', 'fstatat64'].some((c) => syscallNumber(arch, c) !== null);
+      assert.equal(ARCHES[arch].shim!.kstat.stat64 !== undefined, has64, arch);
+    }
+  });
+
+  it("faccessat's fstatat core makes the calls the plan chose: the arch's fstatat twin, and *32 id calls exactly where the record says uid16", async () => {
+    const target = await loadTarget('codesafe5');
+    for (const arch of SHIM_ARCHES) {
+      const shim = generateShim(resolvePolicy(target, { firmware: '13.7', arch }));
+      const calls = shim.wrappers.find((w) => w.name === 'faccessat')?.fallback.split(' + ') ?? [];
+      const [, stat, ...ids] = calls;
+      assert.equal(ids.length, 5, `${arch}: codesafe5 13.7 takes the fstatat core (${calls.join(' + ')})`);
+      assert.ok(
+        ids.every((c) => c.endsWith('32') === ARCHES[arch].uid16),
+        `${arch}: ${ids.join(' ')} (uid16 ${ARCHES[arch].uid16})`,
+      );
+      const c = shim.files[0]!.content;
+      const macros = [...c.matchAll(/^#define SG_FA_(FSTATAT|GETUID|GETEUID|GETGID|GETEGID|GETGROUPS) SG_NR_(\w+)$/gm)].map((m) => m[2]);
+      assert.deepEqual(macros, [stat, ...ids], arch);
+      const struct = stat === 'fstatat64' ? 'sg_kstat64' : 'sg_kstat';
+      assert.ok(c.includes(`typedef struct ${struct} sg_fa_stat;`), `${arch}: ${stat} writes struct ${struct}`);
+    }
+  });
+
+  // The kernel's headers as each cross toolchain installs them (linux-libc-dev and its -cross
+  // packages: /usr/<triplet>/include/asm/stat.h): the arch each compiler builds for, independent of the record.
+  const KSTAT_COMPILERS: [string, ArchName, string][] = [
+    ['gcc', 'x86_64', 'gcc'],
+    ['arm-linux-gnueabihf-gcc', 'arm', 'gcc-arm-linux-gnueabihf'],
+    ['aarch64-linux-gnu-gcc', 'aarch64', 'gcc-aarch64-linux-gnu'],
+    ['powerpc-linux-gnu-gcc', 'ppc', 'gcc-powerpc-linux-gnu'],
+    ['powerpc64-linux-gnu-gcc', 'ppc64', 'gcc-powerpc64-linux-gnu'],
+  ];
+  it('every shim arch has its stat structs checked against a compiler below', () => {
+    assert.deepEqual(KSTAT_COMPILERS.map(([, a]) => a).sort(), [...SHIM_ARCHES].sort());
+  });
+  for (const [cc, arch, pkg] of KSTAT_COMPILERS) {
+    it(`the shim's stat structs for ${arch} are <asm/stat.h>'s under ${cc}: size, and each field's offset and width`, function () {
+      requireTool(this, cc, pkg);
+      const a = ARCHES[arch];
+      const asserts: string[] = [];
+      for (const [key, cName] of [
+        ['stat', 'sg_kstat'],
+        ['stat64', 'sg_kstat64'],
+      ] as const) {
+        if (!a.shim!.kstat[key]) continue;
+        asserts.push(`_Static_assert(sizeof(struct ${cName}) == sizeof(struct ${key}), "sizeof(struct ${key})");`);
+        for (const f of KSTAT_FIELDS) {
+          asserts.push(`_Static_assert(offsetof(struct ${cName}, ${f}) == offsetof(struct ${key}, st_${f}), "offset of ${key}.st_${f}");`);
+          asserts.push(`_Static_assert(sizeof(((struct ${cName} *)0)->${f}) == sizeof(((struct ${key} *)0)->st_${f}), "width of ${key}.st_${f}");`);
+        }
+      }
+      // The structs as a shim for the arch carries them (under its preprocessor test: a false test
+      // leaves them undefined, and the asserts fail to compile).
+      const src = `#include <stddef.h>\n#include <stdint.h>\n#include <asm/stat.h>\n${kstatStructs(a as ShimArch)}\n${asserts.join('\n')}\n`;
+      const r = spawnSync(cc, ['-std=gnu11', '-fsyntax-only', '-x', 'c', '-'], { input: src, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(asserts.length, (a.shim!.kstat.stat64 ? 2 : 1) * (1 + 2 * KSTAT_FIELDS.length));
     });
-    assert.deepEqual(cases, want);
+  }
+
+  // The kernels' packages reach scripts/fetch-kernels.sh through a generated table (the script
+  // runs before npm ci, without node_modules): the table is the record's, and the script takes
+  // every package name from it.
+  const vmRows = () =>
+    ARCH_NAMES.flatMap((n) => {
+      const r = ARCHES[n].runner;
+      return r?.kind === 'vm' ? [[n, ARCHES[n].debianArch, `linux-image-${r.vm.kernelFlavour}`] as const] : [];
+    });
+
+  it('scripts/vm-kernels.generated.tsv is the VM arches of the record (npm run gen:vm-kernels)', () => {
+    const text = readFileSync(VM_KERNELS, 'utf8');
+    assert.equal(text, renderVmKernels());
+    const rows = text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split('\t'));
+    assert.deepEqual(rows, vmRows());
     assert.deepEqual(
       VM_ARCHES.map((a) => vmMachine(a).kernelPackage),
-      want.map(([, d, f]) => `linux-image-${f}:${d}`),
+      rows.map(([, d, m]) => `${m}:${d}`),
     );
+  });
+
+  it('scripts/fetch-kernels.sh names no arch, Debian arch or kernel package itself', () => {
+    const code = read('scripts/fetch-kernels.sh').replace(/^\s*#.*$/gm, '');
+    const named = vmRows().flatMap((row) => row.filter((w) => new RegExp(`(^|[^\\w-])${w}([^\\w-]|$)`).test(code)));
+    assert.deepEqual(named, []);
+  });
+
+  it("scripts/fetch-kernels.sh fetches each table arch's kernel by the table's packages (apt stubbed), and refuses other arches", function () {
+    this.timeout(30000);
+    const dir = tempDir();
+    try {
+      // apt-cache, apt-get and dpkg stubs (test/fixtures/apt-stubs): each logs its arguments.
+      const bin = join(ROOT_DIR, 'test/fixtures/apt-stubs');
+      const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, STUB_LOG: join(dir, 'log'), SYSGATE_CACHE_DIR: join(dir, 'cache') };
+      const script = join(ROOT_DIR, 'scripts/fetch-kernels.sh');
+      // No argument: every arch of the table.
+      const r = spawnSync('bash', [script], { env, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const log = readFileSync(join(dir, 'log'), 'utf8');
+      for (const [arch, debArch, meta] of vmRows()) {
+        const image = `linux-image-6.1.0-99-${meta.replace(/^linux-image-/, '')}`;
+        assert.ok(log.includes(`apt-cache depends ${meta}:${debArch}\n`), `${arch}: ${log}`);
+        assert.ok(log.includes(`apt-get download -qq ${image}:${debArch}\n`), `${arch}: ${log}`);
+        const kdir = join(dir, 'cache', 'kernels', arch);
+        assert.equal(readFileSync(join(kdir, 'vmlinuz'), 'utf8'), `${image}_1_${debArch}.deb\n`);
+        assert.equal(readFileSync(join(kdir, 'version'), 'utf8'), `${image.replace(/^linux-image-/, '')}\n`);
+      }
+      const bad = spawnSync('bash', [script, 'ppc64'], { env, encoding: 'utf8' });
+      assert.equal(bad.status, 2);
+      assert.equal(bad.stderr, `fetch-kernels: unknown arch 'ppc64' (${VM_ARCHES.join(', ')})\n`);
+    } finally {
+      removeDir(dir);
+    }
   });
 });

@@ -323,6 +323,7 @@ const EMULATED: [ArchName, string, string][] = [
   ['arm', 'qemu-arm', '/usr/arm-linux-gnueabihf'],
   ['aarch64', 'qemu-aarch64', '/usr/aarch64-linux-gnu'],
   ['ppc', 'qemu-ppc', '/usr/powerpc-linux-gnu'],
+  ['ppc64', 'qemu-ppc64', '/usr/powerpc64-linux-gnu'],
 ];
 
 /** Builds fixtures/shim/<fixture>.c (or `source`) with the shim for `policy`; returns the executable. */
@@ -369,7 +370,7 @@ describe("shim: faccessat flags answered as glibc's own fallback answers them", 
 
   /** The id calls the fstatat fallback needs (32-bit ARM: the *32 ones). */
   const idCalls = (arch: ArchName) => ['getuid', 'geteuid', 'getgid', 'getegid', 'getgroups'].map((n) => (arch === 'arm' ? `${n}32` : n));
-  const statCall = (arch: ArchName) => (arch === 'aarch64' || arch === 'x86_64' ? 'newfstatat' : 'fstatat64');
+  const statCall = (arch: ArchName) => (arch === 'aarch64' || arch === 'x86_64' || arch === 'ppc64' ? 'newfstatat' : 'fstatat64');
 
   it("the plan picks the arch's fstatat twin and id calls, or the old call alone, never 16-bit ids", async () => {
     const t = await loadTarget('codesafe5');
@@ -385,7 +386,7 @@ describe("shim: faccessat flags answered as glibc's own fallback answers them", 
     assert.equal(via(noIds), 'faccessat');
   });
 
-  for (const arch of ['x86_64', 'arm', 'aarch64', 'ppc'] as ArchName[]) {
+  for (const arch of ['x86_64', 'arm', 'aarch64', 'ppc', 'ppc64'] as ArchName[]) {
     it(`${arch}: every case equals the kernel's faccessat2, with ${statCall(arch)} and no faccessat2 call`, async function () {
       this.timeout(120000);
       const cc = requireRun(this, arch);
@@ -436,7 +437,7 @@ describe('shim: getrandom keeps one /dev/urandom descriptor', () => {
   before(() => (dir = tempDir()));
   after(() => removeDir(dir));
 
-  for (const arch of ['x86_64', 'arm', 'aarch64', 'ppc'] as ArchName[]) {
+  for (const arch of ['x86_64', 'arm', 'aarch64', 'ppc', 'ppc64'] as ArchName[]) {
     it(`${arch}: opened once, checked on every use, safe after close/dup2/fork, EMFILE and 8 racing threads`, async function () {
       this.timeout(120000);
       const cc = requireRun(this, arch);

@@ -26,7 +26,11 @@ export interface VmMachine {
   triplet: string;
   /** The Debian package holding the guest's C library (the default sysroot /usr/<triplet>). */
   libcDevPackage: string;
-  /** The Debian package the kernel comes from (the meta package; the script resolves its version). */
+  /** Debian's name for the arch (the record's debianArch): the architecture of the kernel package. */
+  debianArch: string;
+  /** The kernel's meta package, linux-image-<flavour> (the script resolves the versioned image it depends on). */
+  kernelMeta: string;
+  /** The Debian package the kernel comes from: kernelMeta:debianArch. */
   kernelPackage: string;
 }
 
@@ -44,6 +48,7 @@ export function vmMachine(arch: ArchName): VmMachine {
   if (a.runner?.kind !== 'vm') throw new InputError(`no qemu-system guest for ${arch} programs (${VM_ARCHES.join(' and ')} run in a VM)`);
   const { vm } = a.runner;
   const triplet = a.triplets[0]!;
+  const kernelMeta = `linux-image-${vm.kernelFlavour}`;
   return {
     arch,
     qemu: vm.qemu,
@@ -54,7 +59,9 @@ export function vmMachine(arch: ArchName): VmMachine {
     ccPackage: `gcc-${triplet}`,
     triplet,
     libcDevPackage: `libc6-dev-${a.debianArch}-cross`,
-    kernelPackage: `linux-image-${vm.kernelFlavour}:${a.debianArch}`,
+    debianArch: a.debianArch,
+    kernelMeta,
+    kernelPackage: `${kernelMeta}:${a.debianArch}`,
   };
 }
 

@@ -26,6 +26,17 @@ export interface FallbackVariant {
    * names (getuid, ...) return 16-bit ids. Absent: wherever the calls exist.
    */
   fullIds?: true;
+  /**
+   * The core's {{placeholders}} that name a call, each filled with that call's number macro
+   * (SG_NR_x): where the calls a core makes differ by arch (the stat call, the id calls), its
+   * C text stays one and the calls the plan checked are the calls it makes.
+   */
+  callSlots?: Readonly<Record<string, string>>;
+  /**
+   * The core's {{placeholders}} that name the buffer a stat call writes, each filled with the C
+   * type of the kernel struct that call writes on the arch (src/shim/kstat.ts).
+   */
+  statSlots?: Readonly<Record<string, string>>;
 }
 
 /** What one C library's implementation enters, for the releases `since` (incl.) to `before` (excl.). */
@@ -89,6 +100,23 @@ const FA_FLAGS: FlagEmulation[] = [
 ];
 const FA_LIMITS =
   "answered from fstatat: ACLs, capabilities other than root's, read-only mounts and LSMs are not seen (as glibc's fallback); AT_EMPTY_PATH: EINVAL (as glibc); more than 256 supplementary groups: ENOSYS";
+
+/**
+ * faccessat's fstatat core with the arch's fstatat twin (`stat`) and the id calls that return
+ * full ids there (`idSuffix` '32': the *32 calls). The core's C names neither: they fill its slots.
+ */
+function faFstatat(stat: 'newfstatat' | 'fstatat64', idSuffix: '' | '32', fullIds?: true): FallbackVariant {
+  const ids = FA_IDS.map((n) => [n, `${n}${idSuffix}`] as const);
+  return {
+    id: 'fstatat',
+    calls: ['faccessat', stat, ...ids.map(([, call]) => call)],
+    flags: FA_FLAGS,
+    limits: FA_LIMITS,
+    ...(fullIds ? { fullIds } : {}),
+    callSlots: { fstatat: stat, ...Object.fromEntries(ids) },
+    statSlots: { fstatat_buf: stat },
+  };
+}
 
 /** Calls with no equivalent, and which libc wrappers src/libc knows enter them. */
 const UNAVAILABLE_VIEWS = {
@@ -290,10 +318,10 @@ export const FALLBACKS: readonly FallbackEntry[] = [
       direct('faccessat2'),
       // glibc's own fallback: the old call where it answers the same question, else fstatat and
       // the mode bits checked against the ids. One core; the arch picks the stat and id calls.
-      { id: 'fstatat', calls: ['faccessat', 'newfstatat', ...FA_IDS], flags: FA_FLAGS, limits: FA_LIMITS },
+      faFstatat('newfstatat', ''),
       // 32-bit ppc's plain id calls are 32-bit; ARM's are 16-bit (its getuid32.. follow), hence full ids only
-      { id: 'fstatat', calls: ['faccessat', 'fstatat64', ...FA_IDS], flags: FA_FLAGS, limits: FA_LIMITS, fullIds: true },
-      { id: 'fstatat', calls: ['faccessat', 'fstatat64', ...FA_IDS.map((n) => `${n}32`)], flags: FA_FLAGS, limits: FA_LIMITS },
+      faFstatat('fstatat64', '', true),
+      faFstatat('fstatat64', '32'),
       {
         id: 'faccessat',
         calls: ['faccessat'],

@@ -25,7 +25,8 @@ import type { ArchName } from '../syscalls/arches.ts';
 import { syscallNumber } from '../syscalls/table.ts';
 import { generatedBy } from '../version.ts';
 import { FALLBACKS, type FallbackEntry, type FallbackVariant, type ShimSymbol } from './fallbacks.ts';
-import { rawCalls, shimArches } from './raw-call.ts';
+import { kstatBufferOf, kstatStructs } from './kstat.ts';
+import { isShimArch, rawCalls, type ShimArch, shimArches } from './raw-call.ts';
 import { sigsysHelpers, sigsysRegisters } from './sigsys-regs.ts';
 import { fill, requireSection, template } from './template.ts';
 
@@ -145,8 +146,8 @@ function deniesByTrap(policy: Policy): boolean {
 /** The shim for one policy, its file named `<baseName>.shim.c`. */
 export function renderShim(policy: Policy, baseName: string, opts: ShimOptions = {}): ShimResult {
   const arch = policy.arch.name;
-  const archCheck = policy.arch.shim?.cppTest;
-  if (archCheck === undefined) throw new InputError(`no libc shim for ${arch} (shim arches: ${SHIM_ARCHES.join(', ')})`);
+  const shimArch = policy.arch;
+  if (!isShimArch(shimArch)) throw new InputError(`no libc shim for ${arch} (shim arches: ${SHIM_ARCHES.join(', ')})`);
   if (opts.sigsys && !deniesByTrap(policy)) {
     throw new InputError(
       `--sigsys cannot help ${policy.target.id}${policy.firmware ? ` at firmware ${showFirmware(policy.firmware)}` : ''}: ` +
@@ -165,7 +166,7 @@ export function renderShim(policy: Policy, baseName: string, opts: ShimOptions =
     const fallback = p.variant ? p.variant.calls.join(' + ') : '';
     const status = p.variant ? ('fallback' as const) : ('enosys' as const);
     const parts: string[] = [`/* ---- ${cComment(p.entry.id)}: ${p.variant ? `via ${cComment(fallback)}` : 'ENOSYS without entering the kernel'} ---- */`];
-    if (p.entry.variants.length) parts.push(requireSection(t, 'core', p.variant ? p.variant.id : 'enosys'));
+    if (p.entry.variants.length) parts.push(fill(requireSection(t, 'core', p.variant ? p.variant.id : 'enosys'), coreSlots(shimArch, p.variant)));
     for (const c of p.variant?.calls ?? []) calls.add(c);
     for (const s of p.symbols) {
       const code = requireSection(t, 'symbol', s.name);
@@ -196,10 +197,11 @@ export function renderShim(policy: Policy, baseName: string, opts: ShimOptions =
   const prelude = fill(requireSection(template('prelude'), 'text', 'main'), {
     header: header(policy, fileName, flags, wrappers, opts),
     arch,
-    arch_check: archCheck,
+    arch_check: shimArch.shim.cppTest,
     renames: publicSymbols.map((s) => `#define ${s.name} sysgate_libc_decl_${s.name}`).join('\n'),
     unrenames: publicSymbols.map((s) => `#undef ${s.name}`).join('\n'),
     numbers: numbers.join('\n'),
+    kstat: kstatStructs(shimArch),
     raw_calls: rawCalls(),
   });
   const router = fill(requireSection(template('syscall'), 'text', 'main'), {
@@ -233,6 +235,14 @@ function manifestC(policy: Policy, plans: ReturnType<typeof planShim>): string {
     `/* What this shim answers, for sysgate check (found through the exported symbol). */\n` +
     `__attribute__((used)) SG_PUBLIC const char ${SHIM_MANIFEST_SYMBOL}[] =\n${lines.join('\n')};`
   );
+}
+
+/** A core's placeholders: its variant's calls by their number macros, stat buffers by their struct on the arch. */
+function coreSlots(arch: ShimArch, variant: FallbackVariant | undefined): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [slot, call] of Object.entries(variant?.callSlots ?? {})) values[slot] = nrMacro(call);
+  for (const [slot, call] of Object.entries(variant?.statSlots ?? {})) values[slot] = kstatBufferOf(arch, call);
+  return values;
 }
 
 function nrMacro(name: string): string {

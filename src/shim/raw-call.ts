@@ -8,12 +8,17 @@ import { cComment } from '../util/c-syntax.ts';
 import { ARCH_NAMES, ARCHES, type ArchInfo, type ShimFacts, type SyscallConvention } from '../syscalls/arches.ts';
 import { fill, requireSection, template } from './template.ts';
 
-type ShimArch = ArchInfo & { shim: ShimFacts };
+export type ShimArch = ArchInfo & { shim: ShimFacts };
+
+/** Whether the shim has a raw system call for the arch (its record has ShimFacts). */
+export function isShimArch(a: ArchInfo): a is ShimArch {
+  return a.shim !== undefined;
+}
 
 /** The arches the shim has a raw system call for, in the shim's own order (ShimFacts.order). */
 export function shimArches(): ShimArch[] {
   return ARCH_NAMES.map((n) => ARCHES[n])
-    .filter((a): a is ShimArch => a.shim !== undefined)
+    .filter(isShimArch)
     .sort((a, b) => a.shim.order - b.shim.order);
 }
 

@@ -64,6 +64,41 @@ export interface ShimFacts {
   nrCarrier?: { via: string; save: string };
   /** The --sigsys handler's access to the saved registers (SigsysFacts). */
   sigsys: SigsysFacts;
+  /** The kernel's stat structs the shim passes to fstat and fstatat (KstatFacts). */
+  kstat: KstatFacts;
+}
+
+/** The fields of a kernel stat struct the shim may read: st_<name> in the uapi header. */
+export const KSTAT_FIELDS = ['dev', 'ino', 'mode', 'uid', 'gid', 'rdev'] as const;
+export type KstatField = (typeof KSTAT_FIELDS)[number];
+
+/** Where a field lies in a kernel struct, and its width: the shim reads it as uint<8*bytes>_t. */
+export interface KernelField {
+  offset: number;
+  bytes: 2 | 4 | 8;
+}
+
+/**
+ * A stat struct as the kernel writes it (the arch's uapi <asm/stat.h>), not libc's struct stat,
+ * whose layout depends on _FILE_OFFSET_BITS and the C library. The shim declares the fields
+ * the kernel header names st_<field> at these offsets, padded to `size`, and refuses to compile
+ * when the compiler lays them out otherwise (test/arch-record.test.ts holds them against the
+ * cross toolchains' <asm/stat.h>).
+ */
+export interface KstatLayout {
+  /** The uapi header that declares the struct, as a path in the kernel tree. */
+  header: string;
+  /** sizeof the kernel's struct: the buffer the kernel writes. */
+  size: number;
+  fields: Readonly<Record<KstatField, KernelField>>;
+}
+
+/** The kernel's stat structs of an arch, by the calls that write them. */
+export interface KstatFacts {
+  /** struct stat: what fstat and newfstatat write. */
+  stat: KstatLayout;
+  /** struct stat64: what fstat64 and fstatat64 write; only arches with those calls (32-bit) have it. */
+  stat64?: KstatLayout;
 }
 
 /**
@@ -242,6 +277,34 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
         arg: '((long)((i) == 0 ? (uc)->uc_mcontext.arm_r0 : (i) == 1 ? (uc)->uc_mcontext.arm_r1 : (i) == 2 ? (uc)->uc_mcontext.arm_r2 : (i) == 3 ? (uc)->uc_mcontext.arm_r3 : (i) == 4 ? (uc)->uc_mcontext.arm_r4 : (uc)->uc_mcontext.arm_r5))',
         setRet: '((uc)->uc_mcontext.arm_r0 = (unsigned long)(r))',
       },
+      // The header's little-endian branch (__ARMEB__ makes st_dev and st_rdev 16-bit). In stat64,
+      // st_ino is the full inode number at the end, not the truncated __st_ino after st_dev.
+      kstat: {
+        stat: {
+          header: 'arch/arm/include/uapi/asm/stat.h',
+          size: 64,
+          fields: {
+            dev: { offset: 0, bytes: 4 },
+            ino: { offset: 4, bytes: 4 },
+            mode: { offset: 8, bytes: 2 },
+            uid: { offset: 12, bytes: 2 },
+            gid: { offset: 14, bytes: 2 },
+            rdev: { offset: 16, bytes: 4 },
+          },
+        },
+        stat64: {
+          header: 'arch/arm/include/uapi/asm/stat.h',
+          size: 104,
+          fields: {
+            dev: { offset: 0, bytes: 8 },
+            ino: { offset: 96, bytes: 8 },
+            mode: { offset: 16, bytes: 4 },
+            uid: { offset: 24, bytes: 4 },
+            gid: { offset: 28, bytes: 4 },
+            rdev: { offset: 32, bytes: 8 },
+          },
+        },
+      },
     },
   },
   aarch64: {
@@ -280,6 +343,21 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
         guard: 'defined(__aarch64__)',
         arg: '((long)(uc)->uc_mcontext.regs[(i)])',
         setRet: '((uc)->uc_mcontext.regs[0] = (unsigned long)(r))',
+      },
+      // arch/arm64/include/uapi/asm/stat.h is asm-generic's.
+      kstat: {
+        stat: {
+          header: 'include/uapi/asm-generic/stat.h',
+          size: 128,
+          fields: {
+            dev: { offset: 0, bytes: 8 },
+            ino: { offset: 8, bytes: 8 },
+            mode: { offset: 16, bytes: 4 },
+            uid: { offset: 24, bytes: 4 },
+            gid: { offset: 28, bytes: 4 },
+            rdev: { offset: 32, bytes: 8 },
+          },
+        },
       },
     },
   },
@@ -325,6 +403,20 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
         guard: 'defined(__x86_64__)',
         arg: '((long)(uc)->uc_mcontext.gregs[(i) == 0 ? REG_RDI : (i) == 1 ? REG_RSI : (i) == 2 ? REG_RDX : (i) == 3 ? REG_R10 : (i) == 4 ? REG_R8 : REG_R9])',
         setRet: '((uc)->uc_mcontext.gregs[REG_RAX] = (r))',
+      },
+      kstat: {
+        stat: {
+          header: 'arch/x86/include/uapi/asm/stat.h',
+          size: 144,
+          fields: {
+            dev: { offset: 0, bytes: 8 },
+            ino: { offset: 8, bytes: 8 },
+            mode: { offset: 24, bytes: 4 },
+            uid: { offset: 28, bytes: 4 },
+            gid: { offset: 32, bytes: 4 },
+            rdev: { offset: 40, bytes: 8 },
+          },
+        },
       },
     },
   },
@@ -395,6 +487,33 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
         arg: '((long)(uc)->uc_mcontext.uc_regs->gregs[3 + (i)])',
         setRet: 'sg_ppc_set_ret((uc)->uc_mcontext.uc_regs->gregs, (r))',
       },
+      // The header's !__powerpc64__ branch: st_mode before a 16-bit st_nlink.
+      kstat: {
+        stat: {
+          header: 'arch/powerpc/include/uapi/asm/stat.h',
+          size: 72,
+          fields: {
+            dev: { offset: 0, bytes: 4 },
+            ino: { offset: 4, bytes: 4 },
+            mode: { offset: 8, bytes: 4 },
+            uid: { offset: 16, bytes: 4 },
+            gid: { offset: 20, bytes: 4 },
+            rdev: { offset: 24, bytes: 4 },
+          },
+        },
+        stat64: {
+          header: 'arch/powerpc/include/uapi/asm/stat.h',
+          size: 104,
+          fields: {
+            dev: { offset: 0, bytes: 8 },
+            ino: { offset: 8, bytes: 8 },
+            mode: { offset: 16, bytes: 4 },
+            uid: { offset: 24, bytes: 4 },
+            gid: { offset: 28, bytes: 4 },
+            rdev: { offset: 32, bytes: 8 },
+          },
+        },
+      },
     },
   },
   ppc64: {
@@ -430,6 +549,21 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
         note: 'sc convention: errno positive in r3 and CR0.SO (0x10000000 in the saved CCR, index 38).',
         arg: '((long)(uc)->uc_mcontext.gp_regs[3 + (i)])',
         setRet: 'sg_ppc_set_ret((uc)->uc_mcontext.gp_regs, (r))',
+      },
+      // The header's __powerpc64__ branch: a 64-bit st_nlink before st_mode (x86_64's layout).
+      kstat: {
+        stat: {
+          header: 'arch/powerpc/include/uapi/asm/stat.h',
+          size: 144,
+          fields: {
+            dev: { offset: 0, bytes: 8 },
+            ino: { offset: 8, bytes: 8 },
+            mode: { offset: 24, bytes: 4 },
+            uid: { offset: 28, bytes: 4 },
+            gid: { offset: 32, bytes: 4 },
+            rdev: { offset: 40, bytes: 8 },
+          },
+        },
       },
     },
   },

@@ -157,51 +157,51 @@
 #define SG_AT_FDCWD (-100L)
 
 /* The kernel's struct stat, as fstat and newfstatat write it (not libc's struct stat, whose
- * layout depends on _FILE_OFFSET_BITS and the C library): only the fields the shim reads,
- * padded to the kernel's size. Offsets from each arch's <asm/stat.h> (uapi). 32-bit arches add
- * struct stat64, which fstatat64 writes. */
-#if defined(__x86_64__) || defined(__powerpc64__)
+ * layout depends on _FILE_OFFSET_BITS and the C library), and on 32-bit arches struct stat64,
+ * which fstat64 and fstatat64 write: only the fields the shim reads, at the offsets of the arch's
+ * <asm/stat.h> (uapi), padded to the kernel's size (kstat.c.tmpl). */
+#if defined(__powerpc__) && !defined(__powerpc64__)
+/* struct stat of arch/powerpc/include/uapi/asm/stat.h, written by fstat. */
 struct sg_kstat {
-  unsigned long long dev, ino, nlink;
-  unsigned int mode, uid, gid, pad0;
-  unsigned long long rdev, rest[12];
+  uint32_t dev;
+  uint32_t ino;
+  uint32_t mode;
+  unsigned char sg_pad12[4];
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t rdev;
+  unsigned char sg_tail[44];
 };
-#define SG_KSTAT_SIZE 144
-#elif defined(__aarch64__)
-struct sg_kstat { /* asm-generic/stat.h */
-  unsigned long long dev, ino;
-  unsigned int mode, nlink, uid, gid;
-  unsigned long long rdev, rest[11];
-};
-#define SG_KSTAT_SIZE 128
-#elif defined(__arm__)
-struct sg_kstat {
-  unsigned long dev, ino;
-  unsigned short mode, nlink, uid, gid;
-  unsigned long rdev, rest[11];
-};
-#define SG_KSTAT_SIZE 64
-#else /* 32-bit powerpc */
-struct sg_kstat {
-  unsigned long dev, ino;
-  unsigned int mode;
-  unsigned short nlink;
-  unsigned int uid, gid;
-  unsigned long rdev, rest[11];
-};
-#define SG_KSTAT_SIZE 72
-#endif
-#if __SIZEOF_LONG__ == 4
-/* arm: dev, 4 bytes of padding, a 32-bit inode; ppc: dev, a 64-bit inode. Then the same. */
+/* A wrong layout would let the kernel write past the buffer, or the shim read other bytes than
+ * the kernel wrote: refuse to compile instead. */
+typedef char sg_kstat_size_check[sizeof(struct sg_kstat) == 72 ? 1 : -1];
+typedef char sg_kstat_dev_offset_check[offsetof(struct sg_kstat, dev) == 0 ? 1 : -1];
+typedef char sg_kstat_ino_offset_check[offsetof(struct sg_kstat, ino) == 4 ? 1 : -1];
+typedef char sg_kstat_mode_offset_check[offsetof(struct sg_kstat, mode) == 8 ? 1 : -1];
+typedef char sg_kstat_uid_offset_check[offsetof(struct sg_kstat, uid) == 16 ? 1 : -1];
+typedef char sg_kstat_gid_offset_check[offsetof(struct sg_kstat, gid) == 20 ? 1 : -1];
+typedef char sg_kstat_rdev_offset_check[offsetof(struct sg_kstat, rdev) == 24 ? 1 : -1];
+/* struct stat64 of arch/powerpc/include/uapi/asm/stat.h, written by fstat64 and fstatat64. */
 struct sg_kstat64 {
-  unsigned long long dev, ino;
-  unsigned int mode, nlink, uid, gid;
-  unsigned long long rest[9];
+  uint64_t dev;
+  uint64_t ino;
+  uint32_t mode;
+  unsigned char sg_pad20[4];
+  uint32_t uid;
+  uint32_t gid;
+  uint64_t rdev;
+  unsigned char sg_tail[64];
 };
+/* A wrong layout would let the kernel write past the buffer, or the shim read other bytes than
+ * the kernel wrote: refuse to compile instead. */
 typedef char sg_kstat64_size_check[sizeof(struct sg_kstat64) == 104 ? 1 : -1];
+typedef char sg_kstat64_dev_offset_check[offsetof(struct sg_kstat64, dev) == 0 ? 1 : -1];
+typedef char sg_kstat64_ino_offset_check[offsetof(struct sg_kstat64, ino) == 8 ? 1 : -1];
+typedef char sg_kstat64_mode_offset_check[offsetof(struct sg_kstat64, mode) == 16 ? 1 : -1];
+typedef char sg_kstat64_uid_offset_check[offsetof(struct sg_kstat64, uid) == 24 ? 1 : -1];
+typedef char sg_kstat64_gid_offset_check[offsetof(struct sg_kstat64, gid) == 28 ? 1 : -1];
+typedef char sg_kstat64_rdev_offset_check[offsetof(struct sg_kstat64, rdev) == 32 ? 1 : -1];
 #endif
-/* A wrong layout would let the kernel write past the buffer: refuse to compile instead. */
-typedef char sg_kstat_size_check[sizeof(struct sg_kstat) == SG_KSTAT_SIZE ? 1 : -1];
 
 /* One raw system call: the result, or -errno. Never touches errno, never calls libc. */
 #if defined(__x86_64__)
@@ -654,28 +654,16 @@ SG_PUBLIC int __fcntl_time64(int fd, int cmd, ...)
 #define SG_AT_SYMLINK_NOFOLLOW 0x100L
 #define SG_AT_EACCESS 0x200L
 
-/* 32-bit ARM's plain id calls return 16-bit ids: use the *32 ones (the plan emits this core
- * for arm only with those allowed). The stat call is the arch's fstatat twin. */
-#if defined(__arm__)
-#define SG_FA_GETUID SG_NR_getuid32
-#define SG_FA_GETEUID SG_NR_geteuid32
-#define SG_FA_GETGID SG_NR_getgid32
-#define SG_FA_GETEGID SG_NR_getegid32
-#define SG_FA_GETGROUPS SG_NR_getgroups32
-#else
+/* The stat call and the id calls of this arch, as the plan chose them (src/shim/fallbacks.ts):
+ * the arch's fstatat twin and the kernel struct it writes, and id calls that return full ids
+ * (where the plain ones return 16-bit ids, ArchInfo.uid16 on 32-bit ARM: the *32 calls). */
+#define SG_FA_FSTATAT SG_NR_fstatat64
+typedef struct sg_kstat64 sg_fa_stat;
 #define SG_FA_GETUID SG_NR_getuid
 #define SG_FA_GETEUID SG_NR_geteuid
 #define SG_FA_GETGID SG_NR_getgid
 #define SG_FA_GETEGID SG_NR_getegid
 #define SG_FA_GETGROUPS SG_NR_getgroups
-#endif
-#if __SIZEOF_LONG__ == 8
-#define SG_FA_FSTATAT SG_NR_newfstatat
-typedef struct sg_kstat sg_fa_stat;
-#else
-#define SG_FA_FSTATAT SG_NR_fstatat64
-typedef struct sg_kstat64 sg_fa_stat;
-#endif
 
 /* Whether gid is one of the supplementary groups (glibc's group_member). The list is read
  * into the stack, never the heap: this core also runs in the SIGSYS handler. More than 256

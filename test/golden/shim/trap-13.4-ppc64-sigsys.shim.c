@@ -163,51 +163,32 @@
 #define SG_AT_FDCWD (-100L)
 
 /* The kernel's struct stat, as fstat and newfstatat write it (not libc's struct stat, whose
- * layout depends on _FILE_OFFSET_BITS and the C library): only the fields the shim reads,
- * padded to the kernel's size. Offsets from each arch's <asm/stat.h> (uapi). 32-bit arches add
- * struct stat64, which fstatat64 writes. */
-#if defined(__x86_64__) || defined(__powerpc64__)
+ * layout depends on _FILE_OFFSET_BITS and the C library), and on 32-bit arches struct stat64,
+ * which fstat64 and fstatat64 write: only the fields the shim reads, at the offsets of the arch's
+ * <asm/stat.h> (uapi), padded to the kernel's size (kstat.c.tmpl). */
+#if defined(__powerpc64__)
+/* struct stat of arch/powerpc/include/uapi/asm/stat.h, written by fstat and newfstatat. */
 struct sg_kstat {
-  unsigned long long dev, ino, nlink;
-  unsigned int mode, uid, gid, pad0;
-  unsigned long long rdev, rest[12];
+  uint64_t dev;
+  uint64_t ino;
+  unsigned char sg_pad16[8];
+  uint32_t mode;
+  uint32_t uid;
+  uint32_t gid;
+  unsigned char sg_pad36[4];
+  uint64_t rdev;
+  unsigned char sg_tail[96];
 };
-#define SG_KSTAT_SIZE 144
-#elif defined(__aarch64__)
-struct sg_kstat { /* asm-generic/stat.h */
-  unsigned long long dev, ino;
-  unsigned int mode, nlink, uid, gid;
-  unsigned long long rdev, rest[11];
-};
-#define SG_KSTAT_SIZE 128
-#elif defined(__arm__)
-struct sg_kstat {
-  unsigned long dev, ino;
-  unsigned short mode, nlink, uid, gid;
-  unsigned long rdev, rest[11];
-};
-#define SG_KSTAT_SIZE 64
-#else /* 32-bit powerpc */
-struct sg_kstat {
-  unsigned long dev, ino;
-  unsigned int mode;
-  unsigned short nlink;
-  unsigned int uid, gid;
-  unsigned long rdev, rest[11];
-};
-#define SG_KSTAT_SIZE 72
+/* A wrong layout would let the kernel write past the buffer, or the shim read other bytes than
+ * the kernel wrote: refuse to compile instead. */
+typedef char sg_kstat_size_check[sizeof(struct sg_kstat) == 144 ? 1 : -1];
+typedef char sg_kstat_dev_offset_check[offsetof(struct sg_kstat, dev) == 0 ? 1 : -1];
+typedef char sg_kstat_ino_offset_check[offsetof(struct sg_kstat, ino) == 8 ? 1 : -1];
+typedef char sg_kstat_mode_offset_check[offsetof(struct sg_kstat, mode) == 24 ? 1 : -1];
+typedef char sg_kstat_uid_offset_check[offsetof(struct sg_kstat, uid) == 28 ? 1 : -1];
+typedef char sg_kstat_gid_offset_check[offsetof(struct sg_kstat, gid) == 32 ? 1 : -1];
+typedef char sg_kstat_rdev_offset_check[offsetof(struct sg_kstat, rdev) == 40 ? 1 : -1];
 #endif
-#if __SIZEOF_LONG__ == 4
-/* arm: dev, 4 bytes of padding, a 32-bit inode; ppc: dev, a 64-bit inode. Then the same. */
-struct sg_kstat64 {
-  unsigned long long dev, ino;
-  unsigned int mode, nlink, uid, gid;
-  unsigned long long rest[9];
-};
-typedef char sg_kstat64_size_check[sizeof(struct sg_kstat64) == 104 ? 1 : -1];
-#endif
-/* A wrong layout would let the kernel write past the buffer: refuse to compile instead. */
-typedef char sg_kstat_size_check[sizeof(struct sg_kstat) == SG_KSTAT_SIZE ? 1 : -1];
 
 /* One raw system call: the result, or -errno. Never touches errno, never calls libc. */
 #if defined(__x86_64__)
