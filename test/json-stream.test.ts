@@ -1,6 +1,24 @@
 /** writeJson streams what json() would print, byte for byte (reports too long for one string). */
 import assert from 'node:assert/strict';
-import { json, writeJson, type Io } from '../src/cli/io.ts';
+import { json, writeJson, writeJsonTexts, type Io } from '../src/cli/io.ts';
+import { jsonText } from '../src/util/json-text.ts';
+
+function capture(): { io: Io; text: () => string; writes: () => number } {
+  let text = '';
+  let writes = 0;
+  const io = {
+    out: (t: string) => {
+      text += t;
+      writes++;
+    },
+    err: () => {},
+    color: false,
+    isTTY: false,
+    cwd: '/',
+    env: {},
+  } as unknown as Io;
+  return { io, text: () => text, writes: () => writes };
+}
 
 function streamed(value: unknown, depth?: number): { text: string; writes: number } {
   let text = '';
@@ -43,6 +61,26 @@ describe('writeJson', () => {
     ];
     for (const v of values)
       for (const depth of [0, 1, 2, 3, 5, 9]) assert.equal(streamed(v, depth).text, json(v), `${JSON.stringify(json(v))} at depth ${depth}`);
+  });
+
+  it("writeJsonTexts of the elements' jsonText gives json() of the array (check --json: workers make the texts)", () => {
+    const elements: unknown[] = [null, 1, 'a\nb', [], {}, [1, [2, {}]], { a: [1, { b: 'x\ny' }], big: 2n ** 70n, u: undefined }, new Date(0)];
+    for (let n = 0; n <= elements.length; n++) {
+      const list = elements.slice(0, n);
+      const c = capture();
+      writeJsonTexts(
+        c.io,
+        list.map((v) => jsonText(v, '  ')),
+        false,
+      );
+      assert.equal(c.text(), json(list), `first ${n}`);
+    }
+    // One file named: the report itself, not an array of one.
+    for (const v of elements) {
+      const c = capture();
+      writeJsonTexts(c.io, [jsonText(v)], true);
+      assert.equal(c.text(), json(v));
+    }
   });
 
   it("writes a result past V8's longest string in pieces", () => {

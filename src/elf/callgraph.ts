@@ -436,23 +436,28 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   }
   const edges = new Pairs();
   const uses = new Pairs();
-  nodes.forEach((n, i) => {
-    const ri = regions.findIndex((r) => n.start >= r.addr && n.start < r.addr + r.size);
+  // The node whose references `target` takes (one function for all of them: a library has
+  // hundreds of thousands of nodes).
+  let i = 0;
+  const target = (t: number): void => {
+    const slot = t >= slotLo && t <= slotHi ? slotIds.get(t) : undefined;
+    if (slot !== undefined) uses.add(i, slot);
+    else if (t >= codeLo && t < codeHi && regionOf(t)) {
+      const c = lastStartAtOrBelow(starts, t);
+      for (let j = c; j >= 0 && j > c - 16; j--) {
+        if (!(t < ends[j]!)) continue;
+        if (j !== i) edges.add(i, j);
+        else objs?.ref(i, t);
+      }
+    }
+  };
+  for (; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    let ri = 0;
+    while (!(n.start >= regions[ri]!.addr && n.start < regions[ri]!.addr + regions[ri]!.size)) ri++;
     const r = regions[ri]!;
     const delta = r.addr - r.offset;
     const { sweep, segEnds } = sweeps[ri]!;
-    const target = (t: number): void => {
-      const slot = slotIds.get(t);
-      if (slot !== undefined) uses.add(i, slot);
-      else if (t >= codeLo && t < codeHi && regionOf(t)) {
-        const c = lastStartAtOrBelow(starts, t);
-        for (let j = c; j >= 0 && j > c - 16; j--) {
-          if (!(t < ends[j]!)) continue;
-          if (j !== i) edges.add(i, j);
-          else objs?.ref(i, t);
-        }
-      }
-    };
     const f = sweep.visit(n.start - delta, Math.min(n.end, r.addr + r.size) - delta, segEnds, target);
     // Compilers pad between functions only after a jump, a return or a call that does not
     // return: padding itself never runs on into the next function.
@@ -460,7 +465,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     // A stretch of uncovered code nothing enters (no call, reference, relocation) may still run
     // (reached by a short jump or a way not modelled): it is a root, unless it is PLT-like.
     if (!isSym.has(n) && !entered.has(n) && !(f & STRETCH_STUB)) roots.add(i);
-  });
+  }
   // Every rel32 at any byte that lands on a node's start or a GOT slot, so a stretch the sweep
   // misread keeps its calls: one pass over each region, a hit credited to every node around it.
   // Node starts are a bitmap over the code's span (it is at most MAX_CODE of code, so the span
