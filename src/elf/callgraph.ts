@@ -12,23 +12,19 @@
  * (init/fini arrays, function-pointer tables), and every stretch nothing is seen to enter that
  * is not a PLT stub.
  *
+ * The references of each stretch come from its ISA's extraction (graph/refs.ts: x86-64, AArch64).
  * Fail closed: an address no node covers counts; a library of an ISA without branch decoding
  * here gets no graph (`buildCallGraph` returns undefined) and all of it counts. Over-approximation
  * is the only kind of error allowed: a false PASS is the worst bug this product can have.
  */
 import { DataObjects } from './data-refs.ts';
-import { x86Refs } from './sites/x86-refs.ts';
+import { graphIsa } from './graph/refs.ts';
 import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
-import { EM_X86_64 } from '../syscalls/elf-machines.ts';
+import { ARCHES } from '../syscalls/arches.ts';
 
 /** Most code (bytes) a graph is built for. */
 const MAX_CODE = 8 << 20;
-// x86-64 relocation types whose slot code reads (through the PLT or a GOT load).
-const R_X86_64_GLOB_DAT = 6;
-const R_X86_64_JUMP_SLOT = 7;
-/** The loader calls the resolver an IRELATIVE relocation names: it runs, whatever holds the slot. */
-const R_X86_64_IRELATIVE = 37;
 /** Where a static program's data objects sit among the nodes: above every user address. */
 const OBJECT_NODES = 2 ** 52;
 
@@ -271,9 +267,12 @@ export class GraphWalk {
 
 /** The call graph of a library, or undefined when its ISA has no branch decoding here (all of it counts). */
 export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefined {
-  if (elf.machine !== EM_X86_64 || elf.class !== 64 || elf.type === 'rel') return undefined;
   const bytes = src.bytes;
-  const regions = elf.exec.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
+  const isa = elf.arch && graphIsa(elf, bytes);
+  if (!isa || !elf.arch) return undefined;
+  // The relocation types whose slot code reads (through the PLT or a GOT load), and IRELATIVE's.
+  const { globDat, jumpSlot, irelative } = ARCHES[elf.arch].relocs;
+  const regions = isa.code.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
   if (!regions.length) return undefined;
   // Time bound: a library with more code than this (libLLVM: 40 s) gets no graph, so all of it
   // counts (fail closed) rather than stall a directory check. (Decided before its data is read.)
@@ -293,14 +292,14 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   const objs = elf.static ? new DataObjects(elf, (a) => regionOf(a) !== undefined) : undefined;
   for (const r of relocs) {
     if (r.symbol?.name) {
-      if (r.type === R_X86_64_GLOB_DAT || r.type === R_X86_64_JUMP_SLOT) slots.set(r.offset, r.symbol.name);
+      if (r.type === globDat || r.type === jumpSlot) slots.set(r.offset, r.symbol.name);
       else {
         // A pointer written into data: whoever reads it may call it. An own function's runs
         // from here (a slot code reads counts through the code that reads it instead).
         dataUses.add(r.symbol.name);
         if (r.symbol.shndx !== 0 && regionOf(r.symbol.value + (r.addend ?? 0))) held.add(r.symbol.value + (r.addend ?? 0));
       }
-    } else if (r.addend !== undefined && objs && r.type !== R_X86_64_IRELATIVE && objs.word(r.offset, r.addend)) {
+    } else if (r.addend !== undefined && objs && r.type !== irelative && objs.word(r.offset, r.addend)) {
       // held by the object the relocation writes into (data-refs.ts)
     } else if (r.addend !== undefined && regionOf(r.addend)) held.add(r.addend);
   }
@@ -393,7 +392,9 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     let from = r.offset;
     for (const c of [...cuts, r.offset + r.size]) {
       if (c > from) {
-        const refs = x86Refs(bytes, from, c, delta);
+        const refs = isa.refs(from, c, delta);
+        // Code that branches where the graph does not decode: its edges would be lost (fail closed).
+        if (refs.calls.some(isa.leavesCode) || refs.jumps.some(isa.leavesCode)) return undefined;
         for (const t of refs.calls) entries.add(t);
         for (const t of refs.mems) if (regionOf(t)) entries.add(t);
         // A function's jump out of its symbol (into its stripped .cold part, or a tail call).
@@ -460,7 +461,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   nodes.forEach((n, i) => {
     const r = regionOf(n.start)!;
     const delta = r.addr - r.offset;
-    const refs = x86Refs(bytes, n.start - delta, Math.min(n.end, r.addr + r.size) - delta, delta);
+    const refs = isa.refs(n.start - delta, Math.min(n.end, r.addr + r.size) - delta, delta);
     const edges = edgesOf[i]!;
     const target = (t: number): void => {
       const slot = slots.get(t);
@@ -473,6 +474,8 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     refs.calls.forEach(target);
     refs.jumps.forEach(target);
     refs.mems.forEach(target);
+    // A page an address was formed in without its low bits known: all of it is referenced.
+    if (refs.pages?.length) pageRefs(refs.pages, i, slots, starts, ends, edgesOf[i]!, usesOf[i]!);
     // Compilers pad between functions only after a jump, a return or a call that does not
     // return: padding itself never runs on into the next function.
     if (refs.fallsThrough && !refs.padding) for (const j of graph.covering(n.end)) if (j !== i) edges.add(j);
@@ -489,7 +492,8 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   const startBits = span <= 8 * MAX_CODE ? new Uint8Array((span >> 3) + 1) : undefined;
   if (startBits) for (const a of startSet.keys()) if (a >= codeLo && a < codeHi) startBits[(a - codeLo) >> 3]! |= 1 << ((a - codeLo) & 7);
   const SLOT_SKEW = [0, 1, 2, 4];
-  for (const r of regions) {
+  // (A fixed-width ISA's decoding saw every instruction: there is nothing to search for.)
+  for (const r of isa.exact ? [] : regions) {
     const delta = r.addr - r.offset;
     const end = r.offset + r.size;
     if (end - r.offset < 4) continue;
@@ -631,6 +635,29 @@ function objectNodes(
   }
   for (const [from, k] of objs.refs) edgesOf[from]!.add(base + k);
   for (const k of objs.roots) roots.add(base + k);
+}
+
+/** Page size of `CodeRefs.pages`: the span of an AArch64 `adrp`'s low 12 bits. */
+const PAGE = 4096;
+
+/**
+ * Node i references every address of each page (CodeRefs.pages): an edge to every node that
+ * overlaps it and a use of every GOT slot in it (a slot is a pointer: up to 7 bytes before the
+ * page may still reach into it).
+ */
+function pageRefs(
+  pages: readonly number[],
+  i: number,
+  slots: ReadonlyMap<number, string>,
+  starts: Float64Array,
+  ends: Float64Array,
+  edges: Set<number>,
+  uses: Set<string>,
+): void {
+  for (const p of pages) {
+    for (const [a, name] of slots) if (a + 8 > p && a < p + PAGE) uses.add(name);
+    for (let j = 0; j < starts.length; j++) if (j !== i && starts[j]! < p + PAGE && ends[j]! > p) edges.add(j);
+  }
 }
 
 /** Index of the first element >= v in a sorted array. */

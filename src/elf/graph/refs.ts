@@ -1,0 +1,49 @@
+/**
+ * What the call graph (src/elf/callgraph.ts) asks of an ISA: the references of one stretch of
+ * code, and whether its decoding sees every instruction. One implementation per ISA
+ * (x86-64: src/elf/sites/x86-refs.ts; AArch64: a64-refs.ts), chosen by e_machine here.
+ */
+import { EM_AARCH64, EM_X86_64 } from '../../syscalls/elf-machines.ts';
+import { x86Refs } from '../sites/x86-refs.ts';
+import type { ElfExecRegion, ElfInfo } from '../types.ts';
+import { a64Refs } from './a64-refs.ts';
+import type { GraphIsa } from './types.ts';
+
+export type { CodeRefs, GraphIsa } from './types.ts';
+
+/**
+ * The reference extraction for a file's ISA, or undefined when there is none (no graph: all of
+ * the file counts). x86-64 covers libraries and static programs; AArch64 only shared libraries
+ * (ET_DYN, not static): the data words and absolute immediates a fixed-address program's graph
+ * reads are x86 forms, so a static AArch64 program keeps counting whole.
+ */
+export function graphIsa(elf: ElfInfo, bytes: Uint8Array): GraphIsa | undefined {
+  if (elf.type === 'rel' || elf.class !== 64) return undefined;
+  if (elf.machine === EM_X86_64) return { refs: (from, to, delta) => x86Refs(bytes, from, to, delta), exact: false, code: elf.exec, leavesCode: () => false };
+  if (elf.machine === EM_AARCH64 && elf.type === 'dyn' && !elf.static) {
+    const code = codeOnly(elf);
+    const inCode = (a: number): boolean => code.some((r) => a >= r.addr && a < r.addr + r.size);
+    const inExec = (a: number): boolean => elf.exec.some((r) => a >= r.addr && a < r.addr + r.size);
+    return { refs: (from, to, delta) => a64Refs(bytes, from, to, delta), exact: true, code, leavesCode: (a) => inExec(a) && !inCode(a) };
+  }
+  return undefined;
+}
+
+/**
+ * The executable regions cut to the code sections (ElfInfo.codeSections) when the file has
+ * them: on AArch64 and ARM the linker puts the symbol tables, relocations, .rodata and
+ * .eh_frame in the executable segment too, and decoded as instructions they would give the
+ * graph branches and references nothing makes (false FAILs). Without section headers, all of
+ * each region is decoded (a data word can only add references).
+ */
+function codeOnly(elf: ElfInfo): ElfExecRegion[] {
+  if (!elf.codeSections) return elf.exec;
+  const out: ElfExecRegion[] = [];
+  for (const r of elf.exec)
+    for (const s of elf.codeSections) {
+      const lo = Math.max(r.addr, s.addr);
+      const hi = Math.min(r.addr + r.size, s.addr + s.size);
+      if (hi > lo) out.push({ ...r, addr: lo, offset: r.offset + (lo - r.addr), size: hi - lo });
+    }
+  return out;
+}

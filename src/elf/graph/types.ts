@@ -1,0 +1,44 @@
+/** The call graph's view of an ISA (src/elf/graph/refs.ts chooses one per file). */
+import type { ElfExecRegion } from '../types.ts';
+
+/** The references of one stretch of code. */
+export interface CodeRefs {
+  /** Direct call targets: function entries. */
+  calls: number[];
+  /** Direct jump targets (unconditional and conditional). */
+  jumps: number[];
+  /** Address of each jump of `jumps`. */
+  jumpsFrom: number[];
+  /** Addresses the code forms or reads: GOT slots, data, taken function addresses. */
+  mems: number[];
+  /**
+   * Starts of 4 KiB pages an address may have been formed in without the decoder seeing which
+   * (an AArch64 `adrp` whose low 12 bits it did not find): every node and GOT slot in the page
+   * counts as referenced (fail closed). Absent: none.
+   */
+  pages?: number[];
+  /** Whether the last instruction decoded can fall through into the byte after the stretch. */
+  fallsThrough: boolean;
+  /** Whether the stretch is only what a PLT (or a linker's veneer) holds: never a function of its own. */
+  stubLike: boolean;
+  /** Whether the stretch is only alignment padding. */
+  padding: boolean;
+}
+
+/** An ISA's reference extraction. */
+export interface GraphIsa {
+  /** The references of file offsets [from, to) of the bytes; `delta` = address - file offset. */
+  refs(from: number, to: number, delta: number): CodeRefs;
+  /**
+   * Whether `refs` decodes every instruction exactly (fixed width, nothing to resynchronise):
+   * then the byte-wise search for rel32 words that an x86 sweep needs is not made.
+   */
+  exact: boolean;
+  /** The parts of the executable regions that are decoded as code (x86-64: all of them). */
+  code: ElfExecRegion[];
+  /**
+   * Whether a direct branch to `addr` leaves `code` for the rest of an executable region: code
+   * there would go where the graph does not look, so the caller gives up the graph.
+   */
+  leavesCode(addr: number): boolean;
+}
