@@ -394,7 +394,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       if (c > from) {
         const refs = isa.refs(from, c, delta);
         // Code that branches where the graph does not decode: its edges would be lost (fail closed).
-        if (refs.calls.some(isa.leavesCode) || refs.jumps.some(isa.leavesCode)) return undefined;
+        if (refs.leaves) return undefined;
         for (const t of refs.calls) entries.add(t);
         for (const t of refs.mems) if (regionOf(t)) entries.add(t);
         // A function's jump out of its symbol (into its stripped .cold part, or a tail call).

@@ -128,7 +128,7 @@ function dataProcessing(w: number): { reads: number[]; write: number | undefined
 
 /** Decodes file offsets [from, to) of `b` (`delta` = address - file offset), word by word. */
 export function a64Refs(b: Uint8Array, from: number, to: number, delta: number): CodeRefs {
-  const out: CodeRefs = { calls: [], jumps: [], jumpsFrom: [], mems: [], pages: [], fallsThrough: true, stubLike: true, padding: true };
+  const out: CodeRefs = { calls: [], callsFrom: [], jumps: [], jumpsFrom: [], mems: [], pages: [], fallsThrough: true, stubLike: true, padding: true };
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   // Instructions sit at addresses that are multiples of 4.
   const first = from + ((4 - ((from + delta) % 4)) % 4);
@@ -145,8 +145,10 @@ export function a64Refs(b: Uint8Array, from: number, to: number, delta: number):
     last = w;
     if (!isHint(w) && w !== 0) out.padding = false;
     if (out.stubLike && !stubWord(w)) out.stubLike = false;
-    if ((w & 0xfc000000) === (0x94000000 | 0)) out.calls.push(at + ((w << 6) >> 6) * 4);
-    else {
+    if ((w & 0xfc000000) === (0x94000000 | 0)) {
+      out.calls.push(at + ((w << 6) >> 6) * 4);
+      out.callsFrom!.push(at);
+    } else {
       const j = jumpOffset(w);
       if (j !== undefined) {
         out.jumps.push(at + j);

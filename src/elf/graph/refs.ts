@@ -19,14 +19,42 @@ export type { CodeRefs, GraphIsa } from './types.ts';
  */
 export function graphIsa(elf: ElfInfo, bytes: Uint8Array): GraphIsa | undefined {
   if (elf.type === 'rel' || elf.class !== 64) return undefined;
-  if (elf.machine === EM_X86_64) return { refs: (from, to, delta) => x86Refs(bytes, from, to, delta), exact: false, code: elf.exec, leavesCode: () => false };
+  if (elf.machine === EM_X86_64) return { refs: (from, to, delta) => x86Refs(bytes, from, to, delta), exact: false, code: elf.exec };
   if (elf.machine === EM_AARCH64 && elf.type === 'dyn' && !elf.static) {
     const code = codeOnly(elf);
-    const inCode = (a: number): boolean => code.some((r) => a >= r.addr && a < r.addr + r.size);
-    const inExec = (a: number): boolean => elf.exec.some((r) => a >= r.addr && a < r.addr + r.size);
-    return { refs: (from, to, delta) => a64Refs(bytes, from, to, delta), exact: true, code, leavesCode: (a) => inExec(a) && !inCode(a) };
+    const leaves = leavesCode(elf, code);
+    return {
+      refs: (from, to, delta) => {
+        const r = a64Refs(bytes, from, to, delta);
+        if (r.calls.some((t, k) => leaves(r.callsFrom![k]!, t)) || r.jumps.some((t, k) => leaves(r.jumpsFrom[k]!, t))) r.leaves = true;
+        return r;
+      },
+      exact: true,
+      code,
+    };
   }
   return undefined;
+}
+
+/**
+ * Whether a branch from `from` to `to` leaves the decoded code for the rest of an executable
+ * segment, from code a function symbol or an FDE says is a function's. A branch decoded from a
+ * word outside every known function may be data (crypto libraries keep their tables in .text)
+ * and is not taken to mean anything; a real one there lands where no node is, so nothing of it
+ * is lost that the graph had.
+ */
+function leavesCode(elf: ElfInfo, code: readonly ElfExecRegion[]): (from: number, to: number) => boolean {
+  const inside = (rs: readonly { addr: number; size: number }[], a: number): boolean => rs.some((r) => a >= r.addr && a < r.addr + r.size);
+  let known: [number, number][] | undefined;
+  const isFunction = (a: number): boolean => {
+    if (!known) {
+      known = [];
+      for (const s of elf.symbols) if (s.type === 'func' && s.size > 0) known.push([s.value, s.value + s.size]);
+      for (const f of elf.frames ?? []) known.push([f.start, f.end]);
+    }
+    return known.some(([lo, hi]) => a >= lo && a < hi);
+  };
+  return (from, to) => inside(elf.exec, to) && !inside(code, to) && isFunction(from);
 }
 
 /**

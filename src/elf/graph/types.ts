@@ -17,6 +17,17 @@ export interface CodeRefs {
    * counts as referenced (fail closed). Absent: none.
    */
   pages?: number[];
+  /**
+   * Address of each call of `calls`, where the ISA's extraction gives it (AArch64): to tell a
+   * function's branch from a data word's decoding (refs.ts, `leaves`).
+   */
+  callsFrom?: number[];
+  /**
+   * Whether code a symbol or an FDE says is a function branches where the graph does not decode
+   * (out of the code sections into the rest of an executable segment): the caller gives up the
+   * graph, since what runs there is not in it.
+   */
+  leaves?: boolean;
   /** Whether the last instruction decoded can fall through into the byte after the stretch. */
   fallsThrough: boolean;
   /** Whether the stretch is only what a PLT (or a linker's veneer) holds: never a function of its own. */
@@ -36,9 +47,4 @@ export interface GraphIsa {
   exact: boolean;
   /** The parts of the executable regions that are decoded as code (x86-64: all of them). */
   code: ElfExecRegion[];
-  /**
-   * Whether a direct branch to `addr` leaves `code` for the rest of an executable region: code
-   * there would go where the graph does not look, so the caller gives up the graph.
-   */
-  leavesCode(addr: number): boolean;
 }
