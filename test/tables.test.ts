@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARCH_NAMES, ARCHES, archByAudit, archByElfMachine, lookupArch } from '../src/syscalls/arches.ts';
+import { ARCH_NAMES, ARCHES, type ArchName, archByAudit, archByElfMachine, lookupArch } from '../src/syscalls/arches.ts';
 import { FAMILIES, replacementsOf, twinsOf } from '../src/syscalls/families.ts';
 import { allSyscallNames, isKnownSyscall, syscallName, syscallNumber, syscallsOn, tableMax } from '../src/syscalls/table.ts';
 import { ROOT } from './helpers/paths.ts';
@@ -120,6 +120,33 @@ describe('arch records', () => {
     assert.equal(lookupArch('armhf')?.name, 'arm');
     assert.equal(lookupArch('amd64')?.name, 'x86_64');
     assert.equal(lookupArch('sparc'), undefined);
+  });
+
+  it("holds the call graph's relocation types as elf.h defines them", function () {
+    // The C library's elf.h is the reference (R_<ARCH>_GLOB_DAT, _JUMP_SLOT or _JMP_SLOT, ...).
+    const path = '/usr/include/elf.h';
+    if (!existsSync(path)) this.skip();
+    const h = readFileSync(path, 'utf8');
+    const define = (name: string): number | undefined => {
+      const m = new RegExp(`^#define\\s+${name}\\s+(\\w+)`, 'm').exec(h);
+      if (!m) return undefined;
+      return /^\d+$/.test(m[1]!) ? Number(m[1]) : define(m[1]!); // R_PPC64_GLOB_DAT is R_PPC_GLOB_DAT
+    };
+    const prefix: Record<ArchName, string> = { x86_64: 'R_X86_64', i386: 'R_386', arm: 'R_ARM', aarch64: 'R_AARCH64', ppc: 'R_PPC', ppc64: 'R_PPC64' };
+    for (const a of ARCH_NAMES) {
+      const p = prefix[a];
+      const got = ARCHES[a].relocs;
+      assert.deepEqual(
+        got,
+        {
+          globDat: define(`${p}_GLOB_DAT`),
+          jumpSlot: define(`${p}_JUMP_SLOT`) ?? define(`${p}_JMP_SLOT`),
+          relative: define(`${p}_RELATIVE`),
+          irelative: define(`${p}_IRELATIVE`),
+        },
+        a,
+      );
+    }
   });
 
   it('names essentials that exist on their arch', () => {

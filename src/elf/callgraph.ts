@@ -12,23 +12,20 @@
  * (init/fini arrays, function-pointer tables), and every stretch nothing is seen to enter that
  * is not a PLT stub.
  *
+ * The references of each stretch come from its ISA's extraction (graph/refs.ts: x86-64, AArch64).
  * Fail closed: an address no node covers counts; a library of an ISA without branch decoding
  * here gets no graph (`buildCallGraph` returns undefined) and all of it counts. Over-approximation
  * is the only kind of error allowed: a false PASS is the worst bug this product can have.
  */
 import { DataObjects } from './data-refs.ts';
-import { K_CALL, K_JUMP, K_MEM, KIND, RefSweep, STRETCH_FALLS, STRETCH_PADDING, STRETCH_STUB } from './sites/x86-refs.ts';
+import { graphIsa } from './graph/refs.ts';
+import { STRETCH_FALLS, STRETCH_PADDING, STRETCH_STUB } from './graph/types.ts';
 import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
-import { EM_X86_64 } from '../syscalls/elf-machines.ts';
+import { ARCHES } from '../syscalls/arches.ts';
 
 /** Most code (bytes) a graph is built for. */
 const MAX_CODE = 8 << 20;
-// x86-64 relocation types whose slot code reads (through the PLT or a GOT load).
-const R_X86_64_GLOB_DAT = 6;
-const R_X86_64_JUMP_SLOT = 7;
-/** The loader calls the resolver an IRELATIVE relocation names: it runs, whatever holds the slot. */
-const R_X86_64_IRELATIVE = 37;
 /** Where a static program's data objects sit among the nodes: above every user address. */
 const OBJECT_NODES = 2 ** 52;
 
@@ -244,9 +241,12 @@ export class GraphWalk {
 
 /** The call graph of a library, or undefined when its ISA has no branch decoding here (all of it counts). */
 export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefined {
-  if (elf.machine !== EM_X86_64 || elf.class !== 64 || elf.type === 'rel') return undefined;
   const bytes = src.bytes;
-  const regions = elf.exec.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
+  const isa = elf.arch && graphIsa(elf, bytes);
+  if (!isa || !elf.arch) return undefined;
+  // The relocation types whose slot code reads (through the PLT or a GOT load), and IRELATIVE's.
+  const { globDat, jumpSlot, irelative } = ARCHES[elf.arch].relocs;
+  const regions = isa.code.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
   if (!regions.length) return undefined;
   // Time bound: a library with more code than this (libLLVM: 40 s) gets no graph, so all of it
   // counts (fail closed) rather than stall a directory check. (Decided before its data is read.)
@@ -266,14 +266,14 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   const objs = elf.static ? new DataObjects(elf, (a) => regionOf(a) !== undefined) : undefined;
   for (const r of relocs) {
     if (r.symbol?.name) {
-      if (r.type === R_X86_64_GLOB_DAT || r.type === R_X86_64_JUMP_SLOT) slots.set(r.offset, r.symbol.name);
+      if (r.type === globDat || r.type === jumpSlot) slots.set(r.offset, r.symbol.name);
       else {
         // A pointer written into data: whoever reads it may call it. An own function's runs
         // from here (a slot code reads counts through the code that reads it instead).
         dataUses.add(r.symbol.name);
         if (r.symbol.shndx !== 0 && regionOf(r.symbol.value + (r.addend ?? 0))) held.add(r.symbol.value + (r.addend ?? 0));
       }
-    } else if (r.addend !== undefined && objs && r.type !== R_X86_64_IRELATIVE && objs.word(r.offset, r.addend)) {
+    } else if (r.addend !== undefined && objs && r.type !== irelative && objs.word(r.offset, r.addend)) {
       // held by the object the relocation writes into (data-refs.ts)
     } else if (r.addend !== undefined && regionOf(r.addend)) held.add(r.addend);
   }
@@ -360,25 +360,24 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   // Code addresses objects hold cut stretches as held ones do.
   for (const l of objs?.code ?? []) for (const a of l) if (regionOf(a)) entries.add(a);
   fixed.forEach((a) => entries.add(a));
-  // The sweep is kept per instruction: the edges below read each stretch's references from it.
+  // Each region's code is read once here (x86: the sweep kept per instruction), and the edges
+  // below read each stretch's references from it.
   const sweeps = regions.map((r) => {
     const delta = r.addr - r.offset;
     const cuts = [...new Set(symNodes.filter((n) => n.start >= r.addr && n.start < r.addr + r.size).map((n) => n.start - delta))].sort((a, b) => a - b);
-    const sweep = new RefSweep(bytes, r.offset, r.offset + r.size, delta, cuts);
-    const { off, info, target, count } = sweep;
-    for (let k = 0; k + 1 < count; k++) {
-      const kind = info[k]! & KIND;
-      if (kind === K_CALL) entries.add(target[k]!);
-      else if (kind === K_MEM) {
-        if (regionOf(target[k]!)) entries.add(target[k]!);
-      } else if (kind === K_JUMP) {
-        // A function's jump out of its symbol (into its stripped .cold part, or a tail call).
-        const t = target[k]!;
-        if (inSym(off[k]! + delta) && !inSym(t)) entries.add(t);
+    const code = isa.region(r, cuts);
+    const whole = code.forEachRef((kind, t, from) => {
+      if (kind === 'call') entries.add(t);
+      else if (kind === 'mem') {
+        if (regionOf(t)) entries.add(t);
       }
-    }
-    return { sweep, segEnds: [...cuts.filter((c) => c > r.offset), r.offset + r.size] };
+      // A function's jump out of its symbol (into its stripped .cold part, or a tail call).
+      else if (inSym(from) && !inSym(t)) entries.add(t);
+    });
+    return whole ? code : undefined;
   });
+  // Code that branches where the graph does not decode: its edges would be lost (fail closed).
+  if (sweeps.some((c) => c === undefined)) return undefined;
   // Cut the uncovered stretches at those entries; a symbol without a size (_init) ends at the
   // first entry after it too, so the PLT after it is not taken for its code.
   const nodes: Node[] = [...symNodes];
@@ -451,14 +450,15 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       }
     }
   };
+  // A page an address was formed in without its low bits known: all of it is referenced.
+  const onPage = (p: number): void => pageRefs(p, i, slotIds, starts, ends, edges, uses);
   for (; i < nodes.length; i++) {
     const n = nodes[i]!;
     let ri = 0;
     while (!(n.start >= regions[ri]!.addr && n.start < regions[ri]!.addr + regions[ri]!.size)) ri++;
     const r = regions[ri]!;
     const delta = r.addr - r.offset;
-    const { sweep, segEnds } = sweeps[ri]!;
-    const f = sweep.visit(n.start - delta, Math.min(n.end, r.addr + r.size) - delta, segEnds, target);
+    const f = sweeps[ri]!.visit(n.start - delta, Math.min(n.end, r.addr + r.size) - delta, target, onPage);
     // Compilers pad between functions only after a jump, a return or a call that does not
     // return: padding itself never runs on into the next function.
     if (f & STRETCH_FALLS && !(f & STRETCH_PADDING)) for (const j of graph.covering(n.end)) if (j !== i) edges.add(i, j);
@@ -474,7 +474,8 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   const startBits = span <= 8 * MAX_CODE ? new Uint8Array((span >> 3) + 1) : undefined;
   if (startBits) for (const a of startSet.keys()) if (a >= codeLo && a < codeHi) startBits[(a - codeLo) >> 3]! |= 1 << ((a - codeLo) & 7);
   const scan: Rel32Scan = { bytes, codeLo, codeHi, startBits, startSet, slotLo, slotHi, slotIds, starts, ends, edges, uses };
-  for (const r of regions) scanRel32(scan, r);
+  // (A fixed-width ISA's decoding saw every instruction: there is nothing to search for.)
+  for (const r of isa.exact ? [] : regions) scanRel32(scan, r);
   // A program loaded at a fixed address takes code addresses as absolute immediates and
   // displacements (mov $main,%rdi; a jump table's disp32): every 32-bit word at any byte that
   // lands in code is a reference from the node around it, like a rip-relative one.
@@ -720,6 +721,19 @@ function objectNodes(
   for (const [from, k] of objs.refs) edges.add(from, base + k);
   for (const k of objs.roots) roots.add(base + k);
   return starts;
+}
+
+/** Page size of `CodeRefs.pages`: the span of an AArch64 `adrp`'s low 12 bits. */
+const PAGE = 4096;
+
+/**
+ * Node i references every address of the page at `p` (CodeRefs.pages): an edge to every node
+ * that overlaps it and a use of every GOT slot in it (a slot is a pointer: up to 7 bytes before
+ * the page may still reach into it).
+ */
+function pageRefs(p: number, i: number, slotIds: ReadonlyMap<number, number>, starts: Float64Array, ends: Float64Array, edges: Pairs, uses: Pairs): void {
+  for (const [a, id] of slotIds) if (a + 8 > p && a < p + PAGE) uses.add(i, id);
+  for (let j = 0; j < starts.length; j++) if (j !== i && starts[j]! < p + PAGE && ends[j]! > p) edges.add(i, j);
 }
 
 /** Index of the first element >= v in a sorted array. */

@@ -12,7 +12,7 @@
  * is reported as that.
  */
 import { archByElfMachine } from '../syscalls/arches.ts';
-import { readCode } from './read/code.ts';
+import { codeSections, readCode } from './read/code.ts';
 import { DT_FINI, DT_INIT, readDynamic } from './read/dynamic.ts';
 import { readDynamicSymbols } from './read/dynsym.ts';
 import { readFrames } from './read/eh-frame.ts';
@@ -130,6 +130,8 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
     info.relocations = symbolRelocations(dynamicRelocations);
   }
   if (frames) info.frames = frames;
+  const codeRanges = opts.code !== false ? codeSections(img, exec) : undefined;
+  if (codeRanges) info.codeSections = codeRanges;
   const init = program ? dyn.get(DT_INIT) : undefined;
   const fini = program ? dyn.get(DT_FINI) : undefined;
   if (init !== undefined) info.init = init;

@@ -161,6 +161,13 @@ export interface ElfInfo {
    */
   exec: ElfExecRegion[];
   /**
+   * A program's SHF_EXECINSTR sections inside `exec`, sorted by address (read with the code;
+   * absent without section headers): where in its executable segments the linker put code.
+   * Only a hint (section headers can lie): the call graph of a fixed-width ISA decodes just
+   * these and gives up when code branches outside them (src/elf/graph/refs.ts).
+   */
+  codeSections?: { addr: number; size: number }[];
+  /**
    * The dynamic relocations that name a symbol, in ld.so's order (programs; none for object
    * files). Read with the code: absent when `readElf` was told not to read it.
    */

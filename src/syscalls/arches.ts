@@ -122,6 +122,21 @@ export interface SigsysFacts {
   setRet: string;
 }
 
+/**
+ * The dynamic relocation types (elf.h's R_<ARCH>_*) the call graph reads (src/elf/callgraph.ts):
+ * which relocations fill a slot code reads an address from, and which hold a code address.
+ */
+export interface RelocTypes {
+  /** GLOB_DAT: a GOT slot code loads a symbol's address from. */
+  globDat: number;
+  /** JUMP_SLOT (JMP_SLOT): the slot a PLT stub jumps through. */
+  jumpSlot: number;
+  /** RELATIVE: the load base plus the addend (REL: plus the word in place), no symbol. */
+  relative: number;
+  /** IRELATIVE: the loader calls the resolver at the addend, so it runs whatever holds the slot. */
+  irelative: number;
+}
+
 /** A qemu-system guest of the arch's own kernel (src/run/vm.ts). */
 export interface VmFacts {
   /** The qemu-system binary and the Debian package that ships it. */
@@ -212,6 +227,8 @@ export interface ArchInfo {
   uid16: boolean;
   /** How a program enters the kernel (SyscallConvention). */
   syscall: SyscallConvention;
+  /** The dynamic relocation types the call graph reads (RelocTypes). */
+  relocs: RelocTypes;
   /** How the libc shim spells the arch in C; undefined: no shim for the arch. */
   shim: ShimFacts | undefined;
 }
@@ -264,6 +281,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     // EABI; the OABI (number in the swi instruction) is not supported.
     uid16: true,
     syscall: { instruction: 'svc #0', nr: 'r7', args: ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'], ret: 'r0', error: 'negative', clobbers: [], argsClobbered: false },
+    relocs: { globDat: 21, jumpSlot: 22, relative: 23, irelative: 160 },
     shim: {
       order: 2,
       cppTest: 'defined(__arm__) && defined(__ARM_EABI__) && !defined(__aarch64__)',
@@ -333,6 +351,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     gnuCpu: /^aarch64$/,
     uid16: false,
     syscall: { instruction: 'svc #0', nr: 'x8', args: ['x0', 'x1', 'x2', 'x3', 'x4', 'x5'], ret: 'x0', error: 'negative', clobbers: [], argsClobbered: false },
+    relocs: { globDat: 1025, jumpSlot: 1026, relative: 1027, irelative: 1032 },
     shim: {
       order: 1,
       cppTest: 'defined(__aarch64__) && !defined(__ILP32__)',
@@ -393,6 +412,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
       clobbers: ['rcx', 'r11'],
       argsClobbered: false,
     },
+    relocs: { globDat: 6, jumpSlot: 7, relative: 8, irelative: 37 },
     shim: {
       order: 0,
       cppTest: 'defined(__x86_64__) && !defined(__ILP32__)',
@@ -452,6 +472,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
       clobbers: [],
       argsClobbered: false,
     },
+    relocs: { globDat: 6, jumpSlot: 7, relative: 8, irelative: 42 },
     shim: undefined,
   },
   ppc: {
@@ -477,6 +498,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     gnuCpu: /^(powerpc|ppc)$/,
     uid16: false,
     syscall: PPC_SC,
+    relocs: { globDat: 20, jumpSlot: 21, relative: 22, irelative: 248 },
     shim: {
       ...PPC_SHIM,
       order: 3,
@@ -539,6 +561,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     gnuCpu: /^powerpc64/,
     uid16: false,
     syscall: PPC_SC,
+    relocs: { globDat: 20, jumpSlot: 21, relative: 22, irelative: 248 },
     shim: {
       ...PPC_SHIM,
       order: 4,

@@ -80,3 +80,19 @@ function execSegments(b: Bin, loads: Segment[], read: boolean): ElfExecRegion[] 
   }
   return out;
 }
+
+/**
+ * The SHF_EXECINSTR sections of a program that lie in its executable regions, as address
+ * ranges sorted by address: which parts of a PF_X segment the linker put code in (the rest holds
+ * the symbol tables, .rodata, .eh_frame, which the call graph of a fixed-width ISA does not
+ * decode, src/elf/graph/refs.ts). Undefined without section headers or such sections.
+ */
+export function codeSections(img: Image, exec: readonly ElfExecRegion[]): { addr: number; size: number }[] | undefined {
+  if (!img.program) return undefined;
+  const inExec = (a: number, n: number): boolean => exec.some((r) => a >= r.addr && a + n <= r.addr + r.size);
+  const out = img.sections
+    .filter((s) => (s.flags & SHF_EXECINSTR) !== 0 && s.type !== SHT_NOBITS && s.size > 0 && inExec(s.addr, s.size))
+    .map((s) => ({ addr: s.addr, size: s.size }))
+    .sort((x, y) => x.addr - y.addr);
+  return out.length ? out : undefined;
+}

@@ -3,6 +3,7 @@
  * targets and the rip-relative operands of one stretch of code, decoded with the site
  * scanner's instruction decoder (one decoder of x86).
  */
+import { type RefKind, type RegionCode, STRETCH_FALLS, STRETCH_PADDING, STRETCH_STUB } from '../graph/types.ts';
 import { decode, Insn, readImm } from './x86.ts';
 
 export interface X86Refs {
@@ -75,12 +76,13 @@ export function x86Refs(b: Uint8Array, from: number, to: number, delta: number):
 }
 
 /** X86Sweep.info bits. */
-export const K_CALL = 1;
-export const K_JUMP = 2;
-export const K_MEM = 3;
-export const KIND = 3;
+const K_CALL = 1;
+const K_JUMP = 2;
+const K_MEM = 3;
+const KIND = 3;
+
 /** The sweep may go on after the instruction (x86Refs' fallsThrough, were it the last). */
-export const F_FALLS = 4;
+const F_FALLS = 4;
 /** Alignment padding (nop forms, int3). */
 const F_PAD = 8;
 /** PLT-stub-like (x86Refs' stubLike). */
@@ -97,13 +99,15 @@ const F_MULTI = 64;
  * instruction of the sweep and ends at one). A byte that does not decode is an instruction of
  * its own, as in x86Refs.
  */
-export class RefSweep {
+export class RefSweep implements RegionCode {
   /** File offset of each instruction, ascending, then the region's end. */
   off: Int32Array;
   info: Uint8Array;
   /** The call, jump or rip-relative target (an address), or 0. */
   target: Float64Array;
   count = 0;
+  /** The segments' ends (file offsets): the cuts inside the region, then its end. */
+  private readonly segEnds: number[];
 
   constructor(
     readonly b: Uint8Array,
@@ -112,6 +116,7 @@ export class RefSweep {
     readonly delta: number,
     cuts: readonly number[],
   ) {
+    this.segEnds = [...cuts.filter((c) => c > from && c < to), to];
     const cap = Math.max(16, (to - from) >> 2);
     this.off = new Int32Array(cap);
     this.info = new Uint8Array(cap);
@@ -201,14 +206,27 @@ export class RefSweep {
   }
 
   /**
+   * Every reference of the whole sweep (the call graph's entries): `from` is the address of the
+   * instruction. True: x86 code never branches where the graph does not decode.
+   */
+  forEachRef(onRef: (kind: RefKind, target: number, from: number) => void): boolean {
+    const { off, info, target, count, delta } = this;
+    for (let k = 0; k + 1 < count; k++) {
+      const kind = info[k]! & KIND;
+      if (kind) onRef(kind === K_CALL ? 'call' : kind === K_JUMP ? 'jump' : 'mem', target[k]!, off[k]! + delta);
+    }
+    return true;
+  }
+
+  /**
    * What x86Refs(b, from, to, delta) finds in a stretch inside the region, each target handed
    * to `onTarget` (calls, jumps and rip-relative operands alike) and the rest returned as
    * STRETCH_* bits; read from the sweep where it has the same instructions (`from` is one of
    * its instructions, `to` is one or the end of a segment the sweep decoded up to cleanly),
-   * else decoded anew. `segEnds` are the sweep's cuts and end. No arrays: a library has
-   * hundreds of thousands of stretches.
+   * else decoded anew. No arrays: a library has hundreds of thousands of stretches.
    */
-  visit(from: number, to: number, segEnds: readonly number[], onTarget: (t: number) => void): number {
+  visit(from: number, to: number, onTarget: (t: number) => void, _onPage: (page: number) => void): number {
+    const segEnds = this.segEnds;
     const k0 = this.at(from);
     if (k0 >= 0) {
       const { off, info, target } = this;
@@ -241,11 +259,6 @@ export class RefSweep {
     return (r.fallsThrough ? STRETCH_FALLS : 0) | (r.padding ? STRETCH_PADDING : 0) | (r.stubLike ? STRETCH_STUB : 0);
   }
 }
-
-/** RefSweep.visit's result: x86Refs' fallsThrough, padding and stubLike. */
-export const STRETCH_FALLS = 1;
-export const STRETCH_PADDING = 2;
-export const STRETCH_STUB = 4;
 
 /** Index of the first element > v in a sorted array. */
 function lowerBoundAbove(a: readonly number[], v: number): number {
