@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
+import { readElf } from '../src/elf/index.ts';
 import { ARCH_NAMES, type ArchName } from '../src/syscalls/arches.ts';
 import { isKnownSyscall, syscallName, syscallNumber } from '../src/syscalls/table.ts';
 import {
@@ -547,7 +548,8 @@ int main(void) {
 
     /**
      * Compiles `source` for the target, runs it under qemu-user -strace with the cross libc, and
-     * returns the syscalls per marker and the glibc release (skips without the tools, or when
+     * returns the syscalls per marker, the glibc release and the names the program imports (skips
+     * without the tools, or when
      * `covered` and the release lies outside the knowledge base's coverage).
      */
     function traceProbe(
@@ -557,7 +559,7 @@ int main(void) {
       source: string,
       flags: string[],
       covered: boolean,
-    ): { version: string; secs: Map<string, string[]> } {
+    ): { version: string; secs: Map<string, string[]>; imports: Set<string> } {
       requireTool(ctx, t.cc, t.pkg);
       requireTool(ctx, t.qemu, 'qemu-user');
       const version = glibcVersion(t.sysroot) ?? '2.36';
@@ -567,7 +569,8 @@ int main(void) {
         const exe = compileC(t.cc, dir, name, source, flags);
         const r = sh(t.qemu, ['-L', t.sysroot, '-strace', exe]);
         assert.equal(r.status, 0, r.stderr.slice(-2000));
-        return { version, secs: sections(t.arch, r.stderr + r.stdout) };
+        const imports = new Set(readElf(new Uint8Array(readFileSync(exe)), exe).imports.map((i) => i.name));
+        return { version, secs: sections(t.arch, r.stderr + r.stdout), imports };
       } finally {
         removeDir(dir);
       }
@@ -779,6 +782,128 @@ int main(int argc, char **argv) {
         assert.ok(made > 10, `the probe must enter the kernel (${made} calls)`);
         assert.ok(lookupFunction('glibc', 'sincosf', t.arch)?.pure);
         assert.deepEqual(secs.get('sincosf'), []);
+      });
+    }
+
+    /**
+     * Issue 13 on 32-bit ARM: a _TIME_BITS=64 build imports the _time64 names (__wait4_time64,
+     * __semctl64, ...), which Debian 12's own armhf programs never do; and the calls Debian's
+     * armhf/arm64 programs and libraries import that were not modelled (kb-coverage). Every call
+     * fails harmlessly (bad descriptors, missing files) but still enters the kernel.
+     */
+    const TIME64 = `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <fts.h>
+#include <ftw.h>
+#include <mqueue.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/pidfd.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/timex.h>
+#include <sys/wait.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+#define M(n) access("M:" n, F_OK)
+extern int pivot_root(const char *, const char *);
+static int walk(const char *p, const struct stat *s, int f, struct FTW *w) { (void)p; (void)s; (void)f; (void)w; return 0; }
+int main(int argc, char **argv) {
+  struct timeval tv; struct ntptimeval ntv; struct rusage ru; struct timespec ts = {0, 0};
+  struct shmid_ds sd; struct msqid_ds md; struct epoll_event ev; char buf[64]; int st;
+  char *roots[] = {"/etc", 0};
+  unsigned cpu, node; static char page[4096] __attribute__((aligned(4096)));
+  pid_t self = getpid();
+  (void)argc;
+  M("adjtime"); adjtime(0, &tv);
+  M("ntp_gettime"); ntp_gettime(&ntv);
+  M("wait4"); wait4(-1, &st, WNOHANG, &ru);
+  M("wait3"); wait3(&st, WNOHANG, &ru);
+  M("sched_rr_get_interval"); sched_rr_get_interval(0, &ts);
+  M("futimesat"); futimesat(AT_FDCWD, "/sysgate-none", 0);
+  M("nftw"); nftw(argv[0], walk, 4, FTW_PHYS);
+  M("fts_open"); FTS *t = fts_open(roots, FTS_PHYSICAL, 0);
+  M("fts_read"); for (int i = 0; i < 3 && fts_read(t); i++) ;
+  M("fts_close"); fts_close(t);
+  M("semctl"); semctl(-1, 0, IPC_RMID);
+  M("shmctl"); shmctl(-1, IPC_STAT, &sd);
+  M("msgctl"); msgctl(-1, IPC_STAT, &md);
+  M("semtimedop"); semtimedop(-1, 0, 0, &ts);
+  M("sendmmsg"); sendmmsg(-1, 0, 0, 0);
+  M("epoll_pwait2"); epoll_pwait2(-1, &ev, 1, &ts, 0);
+  M("mq_timedsend"); mq_timedsend(-1, buf, 1, 0, &ts);
+  M("mq_timedreceive"); mq_timedreceive(-1, buf, sizeof buf, 0, &ts);
+  M("mq_close"); mq_close(-1);
+  M("timespec_getres"); timespec_getres(&ts, TIME_UTC);
+  M("pivot_root"); pivot_root("/sysgate-none", "/sysgate-none");
+  M("fsopen"); fsopen("sysgate-none", 0);
+  M("pidfd_open"); pidfd_open(self, 0);
+  M("getcpu"); getcpu(&cpu, &node);
+  M("sockatmark"); sockatmark(-1);
+  M("mlock2"); mlock2(page, sizeof page, 0);
+  M("thrd_yield"); thrd_yield();
+  M("end");
+  return 0;
+}
+`;
+    /** The name each marker's call imports on 32-bit ARM with _TIME_BITS=64, and on 64-bit arches (where the headers still redirect some). */
+    const TIME64_SYMBOL: Record<string, { arm: string; other: string }> = {
+      adjtime: { arm: '__adjtime64', other: 'adjtime' },
+      ntp_gettime: { arm: '__ntp_gettime64', other: 'ntp_gettimex' },
+      wait4: { arm: '__wait4_time64', other: 'wait4' },
+      wait3: { arm: '__wait3_time64', other: 'wait3' },
+      sched_rr_get_interval: { arm: '__sched_rr_get_interval64', other: 'sched_rr_get_interval' },
+      futimesat: { arm: '__futimesat64', other: 'futimesat' },
+      nftw: { arm: '__nftw64_time64', other: 'nftw64' },
+      fts_open: { arm: '__fts64_open_time64', other: 'fts64_open' },
+      fts_read: { arm: '__fts64_read_time64', other: 'fts64_read' },
+      fts_close: { arm: '__fts64_close_time64', other: 'fts64_close' },
+      semctl: { arm: '__semctl64', other: 'semctl' },
+      shmctl: { arm: '__shmctl64', other: 'shmctl' },
+      msgctl: { arm: '__msgctl64', other: 'msgctl' },
+      semtimedop: { arm: '__semtimedop64', other: 'semtimedop' },
+      sendmmsg: { arm: '__sendmmsg64', other: 'sendmmsg' },
+      epoll_pwait2: { arm: '__epoll_pwait2_time64', other: 'epoll_pwait2' },
+      mq_timedsend: { arm: '__mq_timedsend_time64', other: 'mq_timedsend' },
+      mq_timedreceive: { arm: '__mq_timedreceive_time64', other: 'mq_timedreceive' },
+      mq_close: { arm: 'mq_close', other: 'mq_close' },
+      timespec_getres: { arm: '__timespec_getres64', other: 'timespec_getres' },
+      pivot_root: { arm: 'pivot_root', other: 'pivot_root' },
+      fsopen: { arm: 'fsopen', other: 'fsopen' },
+      pidfd_open: { arm: 'pidfd_open', other: 'pidfd_open' },
+      getcpu: { arm: 'getcpu', other: 'getcpu' },
+      sockatmark: { arm: 'sockatmark', other: 'sockatmark' },
+      mlock2: { arm: 'mlock2', other: 'mlock2' },
+      thrd_yield: { arm: 'thrd_yield', other: 'thrd_yield' },
+    };
+    for (const t of TARGETS.filter((x) => x.arch === 'arm' || x.arch === 'aarch64')) {
+      it(`${t.arch}: the _time64 names of a _TIME_BITS=64 build and Debian's other unmodelled imports make the syscalls their entries predict (issue 13)`, function () {
+        const { version, secs, imports } = traceProbe(this, t, 'time64', TIME64, ['-O1', '-D_TIME_BITS=64', '-D_FILE_OFFSET_BITS=64', '-pthread'], true);
+        for (const [marker, names] of Object.entries(TIME64_SYMBOL)) {
+          const sym = t.arch === 'arm' ? names.arm : names.other;
+          // The build really imports this name: a wrong name in the table would test nothing.
+          assert.ok(imports.has(sym), `${t.arch}: the probe does not import ${sym} (imports: ${[...imports].sort().join(' ')})`);
+          const seen = secs.get(marker);
+          assert.ok(seen, `marker ${marker} missing from the trace`);
+          const info = lookupFunction('glibc', sym, t.arch, version);
+          assert.ok(info && !info.pure, `${t.arch} ${sym}: no entry that enters the kernel`);
+          const all = allSyscallsOf('glibc', sym, t.arch, version)!;
+          assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
+          assert.ok(seen.length > 0, `${t.arch} ${sym}: made no syscall`);
+          for (const x of seen) assert.ok(all.syscalls.has(x), `${t.arch} ${sym}: made ${x}, not in ${[...all.syscalls].join(',')}`);
+          // No vDSO under qemu-user: a chain's first step must show.
+          if (info.chain.length)
+            assert.equal(seen[0], info.chain[0]!.syscall, `${t.arch} ${sym}: expected ${info.chain[0]!.syscall} first, saw ${seen.join(',')}`);
+        }
       });
     }
 
