@@ -794,9 +794,14 @@ int main(int argc, char **argv) {
     const TIME64 = `
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <fstab.h>
 #include <fts.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <mqueue.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <semaphore.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -808,12 +813,15 @@ int main(int argc, char **argv) {
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
+#include <string.h>
 #include <sys/time.h>
+#include <sys/timeb.h>
 #include <sys/timex.h>
 #include <sys/wait.h>
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 #define M(n) access("M:" n, F_OK)
 extern int pivot_root(const char *, const char *);
 static int walk(const char *p, const struct stat *s, int f, struct FTW *w) { (void)p; (void)s; (void)f; (void)w; return 0; }
@@ -823,6 +831,7 @@ int main(int argc, char **argv) {
   char *roots[] = {"/etc", 0};
   unsigned cpu, node; static char page[4096] __attribute__((aligned(4096)));
   pid_t self = getpid();
+  uid_t me = getuid();
   (void)argc;
   M("adjtime"); adjtime(0, &tv);
   M("ntp_gettime"); ntp_gettime(&ntv);
@@ -851,6 +860,24 @@ int main(int argc, char **argv) {
   M("sockatmark"); sockatmark(-1);
   M("mlock2"); mlock2(page, sizeof page, 0);
   M("thrd_yield"); thrd_yield();
+  M("mq_notify"); mq_notify(-1, 0);
+  M("sem_open"); sem_t *sem = sem_open("/sysgate-kb", O_CREAT, 0600, 0);
+  M("sem_close"); if (sem != SEM_FAILED) sem_close(sem);
+  M("sem_unlink"); sem_unlink("/sysgate-kb");
+  M("ftime"); { struct timeb tb; ftime(&tb); }
+  M("ualarm"); ualarm(0, 0);
+  M("sigignore"); sigignore(SIGURG);
+  M("sighold"); sighold(SIGURG);
+  M("sigrelse"); sigrelse(SIGURG);
+  M("pthread_sigqueue"); { union sigval sv = {0}; pthread_sigqueue(pthread_self(), 0, sv); }
+  M("clock_getcpuclockid"); { clockid_t c; clock_getcpuclockid(self, &c); }
+  M("strfry"); { char w[] = "sysgate"; strfry(w); }
+  M("getfsent"); getfsent();
+  M("getpw"); getpw(me, buf);
+  M("malloc_stats"); malloc_stats();
+  M("wprintf"); wprintf(L"%ls\\n", L"w");
+  M("swscanf"); { int n; swscanf(L"1", L"%d", &n); }
+  M("fcloseall"); fcloseall();
   M("end");
   return 0;
 }
@@ -884,6 +911,23 @@ int main(int argc, char **argv) {
       sockatmark: { arm: 'sockatmark', other: 'sockatmark' },
       mlock2: { arm: 'mlock2', other: 'mlock2' },
       thrd_yield: { arm: 'thrd_yield', other: 'thrd_yield' },
+      mq_notify: { arm: 'mq_notify', other: 'mq_notify' },
+      sem_open: { arm: 'sem_open', other: 'sem_open' },
+      sem_close: { arm: 'sem_close', other: 'sem_close' },
+      sem_unlink: { arm: 'sem_unlink', other: 'sem_unlink' },
+      ftime: { arm: 'ftime', other: 'ftime' },
+      ualarm: { arm: 'ualarm', other: 'ualarm' },
+      sigignore: { arm: 'sigignore', other: 'sigignore' },
+      sighold: { arm: 'sighold', other: 'sighold' },
+      sigrelse: { arm: 'sigrelse', other: 'sigrelse' },
+      pthread_sigqueue: { arm: 'pthread_sigqueue', other: 'pthread_sigqueue' },
+      clock_getcpuclockid: { arm: 'clock_getcpuclockid', other: 'clock_getcpuclockid' },
+      strfry: { arm: 'strfry', other: 'strfry' },
+      getfsent: { arm: 'getfsent', other: 'getfsent' },
+      getpw: { arm: 'getpw', other: 'getpw' },
+      malloc_stats: { arm: 'malloc_stats', other: 'malloc_stats' },
+      wprintf: { arm: 'wprintf', other: 'wprintf' },
+      fcloseall: { arm: 'fcloseall', other: 'fcloseall' },
     };
     for (const t of TARGETS.filter((x) => x.arch === 'arm' || x.arch === 'aarch64')) {
       it(`${t.arch}: the _time64 names of a _TIME_BITS=64 build and Debian's other unmodelled imports make the syscalls their entries predict (issue 13)`, function () {
