@@ -929,25 +929,81 @@ int main(int argc, char **argv) {
       wprintf: { arm: 'wprintf', other: 'wprintf' },
       fcloseall: { arm: 'fcloseall', other: 'fcloseall' },
     };
+    /**
+     * Each marker's call against its entry: the build imports the name the table gives for the
+     * arch (a wrong name would test nothing), the entry enters the kernel, every syscall seen is
+     * one it predicts, and a chain's first step comes first (no vDSO under qemu-user).
+     */
+    function assertProbe(
+      t: (typeof TARGETS)[number],
+      probe: { version: string; secs: Map<string, string[]>; imports: Set<string> },
+      table: Record<string, { arm: string; other: string }>,
+    ): void {
+      const { version, secs, imports } = probe;
+      for (const [marker, names] of Object.entries(table)) {
+        const sym = t.arch === 'arm' ? names.arm : names.other;
+        assert.ok(imports.has(sym), `${t.arch}: the probe does not import ${sym} (imports: ${[...imports].sort().join(' ')})`);
+        const seen = secs.get(marker);
+        assert.ok(seen, `marker ${marker} missing from the trace`);
+        const info = lookupFunction('glibc', sym, t.arch, version);
+        assert.ok(info && !info.pure, `${t.arch} ${sym}: no entry that enters the kernel`);
+        const all = allSyscallsOf('glibc', sym, t.arch, version)!;
+        assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
+        assert.ok(seen.length > 0, `${t.arch} ${sym}: made no syscall`);
+        for (const x of seen) assert.ok(all.syscalls.has(x), `${t.arch} ${sym}: made ${x}, not in ${[...all.syscalls].join(',')}`);
+        if (info.chain.length)
+          assert.equal(seen[0], info.chain[0]!.syscall, `${t.arch} ${sym}: expected ${info.chain[0]!.syscall} first, saw ${seen.join(',')}`);
+      }
+    }
+
+    /** Fortified (-D_FORTIFY_SOURCE=2, Debian's default) calls and exported aliases: each enters what its plain call does. */
+    const FORTIFIED = `
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#define M(n) access("M:" n, F_OK)
+int main(int argc, char **argv) {
+  char buf[64]; gid_t gids[4]; pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER; struct timespec ts = {0, 0};
+  char *av[] = {0}; (void)argc; (void)argv;
+  /* Lengths the compiler cannot see, so that fortify calls the checking variant. */
+  volatile size_t n = sizeof buf; volatile int ng = 4;
+  M("getcwd"); if (!getcwd(buf, n)) buf[0] = 0;
+  M("readlink"); if (readlink("/proc/self/exe", buf, n) < 0) buf[0] = 0;
+  M("recv"); if (recv(-1, buf, n, 0) < 0) buf[0] = 0;
+  M("gethostname"); gethostname(buf, n);
+  M("getgroups"); getgroups(ng, gids);
+  M("ttyname_r"); ttyname_r(0, buf, n);
+  M("rwlock"); pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &ts); pthread_rwlock_unlock(&rw);
+  M("siggetmask"); siggetmask();
+  M("execveat"); execveat(-1, "", av, av, 0);
+  M("end");
+  return 0;
+}
+`;
+    const FORTIFIED_SYMBOL: Record<string, { arm: string; other: string }> = {
+      getcwd: { arm: '__getcwd_chk', other: '__getcwd_chk' },
+      readlink: { arm: '__readlink_chk', other: '__readlink_chk' },
+      recv: { arm: '__recv_chk', other: '__recv_chk' },
+      gethostname: { arm: '__gethostname_chk', other: '__gethostname_chk' },
+      getgroups: { arm: '__getgroups_chk', other: '__getgroups_chk' },
+      ttyname_r: { arm: '__ttyname_r_chk', other: '__ttyname_r_chk' },
+      siggetmask: { arm: 'siggetmask', other: 'siggetmask' },
+      execveat: { arm: 'execveat', other: 'execveat' },
+    };
+
     for (const t of TARGETS.filter((x) => x.arch === 'arm' || x.arch === 'aarch64')) {
       it(`${t.arch}: the _time64 names of a _TIME_BITS=64 build and Debian's other unmodelled imports make the syscalls their entries predict (issue 13)`, function () {
-        const { version, secs, imports } = traceProbe(this, t, 'time64', TIME64, ['-O1', '-D_TIME_BITS=64', '-D_FILE_OFFSET_BITS=64', '-pthread'], true);
-        for (const [marker, names] of Object.entries(TIME64_SYMBOL)) {
-          const sym = t.arch === 'arm' ? names.arm : names.other;
-          // The build really imports this name: a wrong name in the table would test nothing.
-          assert.ok(imports.has(sym), `${t.arch}: the probe does not import ${sym} (imports: ${[...imports].sort().join(' ')})`);
-          const seen = secs.get(marker);
-          assert.ok(seen, `marker ${marker} missing from the trace`);
-          const info = lookupFunction('glibc', sym, t.arch, version);
-          assert.ok(info && !info.pure, `${t.arch} ${sym}: no entry that enters the kernel`);
-          const all = allSyscallsOf('glibc', sym, t.arch, version)!;
-          assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
-          assert.ok(seen.length > 0, `${t.arch} ${sym}: made no syscall`);
-          for (const x of seen) assert.ok(all.syscalls.has(x), `${t.arch} ${sym}: made ${x}, not in ${[...all.syscalls].join(',')}`);
-          // No vDSO under qemu-user: a chain's first step must show.
-          if (info.chain.length)
-            assert.equal(seen[0], info.chain[0]!.syscall, `${t.arch} ${sym}: expected ${info.chain[0]!.syscall} first, saw ${seen.join(',')}`);
-        }
+        assertProbe(t, traceProbe(this, t, 'time64', TIME64, ['-O1', '-D_TIME_BITS=64', '-D_FILE_OFFSET_BITS=64', '-pthread'], true), TIME64_SYMBOL);
+      });
+      it(`${t.arch}: fortified calls and exported aliases make the syscalls of their plain call (issue 13)`, function () {
+        const probe = traceProbe(this, t, 'fortified', FORTIFIED, ['-O2', '-D_FORTIFY_SOURCE=2', '-Wno-deprecated-declarations', '-pthread'], true);
+        assertProbe(t, probe, FORTIFIED_SYMBOL);
+        // The clock wait of an uncontended lock takes it in user space: known, and no syscall.
+        assert.ok(probe.imports.has('pthread_rwlock_clockrdlock') && lookupFunction('glibc', 'pthread_rwlock_clockrdlock', t.arch, probe.version));
+        assert.deepEqual(probe.secs.get('rwlock'), []);
       });
     }
 
