@@ -9,6 +9,11 @@
  *
  *   node --import tsx scripts/kb-coverage.ts /usr/bin /usr/sbin
  *   node --import tsx scripts/kb-coverage.ts -r DIR-of-extracted-armhf-.debs ...
+ *   node --import tsx scripts/kb-coverage.ts --exports /usr/arm-linux-gnueabihf/lib/libc.so.6 ...
+ *
+ * --exports FILE...: instead, what a C library offers (the functions a program could import):
+ * the exported functions of each file (dynamic FUNC and IFUNC symbols, GLIBC_PRIVATE ones
+ * included: glibc's own libraries import them) that no entry answers, counted per arch.
  *
  * Prints per arch, programs (an executable or a PIE; libc.so.6 has an interpreter too but is a
  * library by its soname) and libraries (the other shared objects) apart: files, distinct GLIBC_ imports, how many are not
@@ -57,8 +62,32 @@ function walk(dir: string, recursive: boolean): void {
   }
 }
 
+/** --exports: the defined functions of the given libraries that no entry answers, per arch. */
+function surveyExports(files: string[]): void {
+  const perArchExports = new Map<ArchName, Set<string>>();
+  for (const path of files) {
+    const elf = readElf(new Uint8Array(readFileSync(path)), path);
+    if (!elf.arch) continue;
+    let names = perArchExports.get(elf.arch);
+    if (!names) perArchExports.set(elf.arch, (names = new Set()));
+    // 'other' holds STT_GNU_IFUNC (memcpy, strlen ... choose their implementation at load time).
+    for (const sym of elf.symbols)
+      if (sym.dynamic && sym.bind !== 'local' && sym.shndx !== 0 && (sym.type === 'func' || sym.type === 'other')) names.add(sym.name);
+  }
+  const version = knowledgeBase('glibc').defaultVersion;
+  for (const [arch, names] of [...perArchExports].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+    const missing = [...names].filter((n) => !n.startsWith('GLIBC_') && !lookupFunction('glibc', n, arch, version)).sort();
+    console.log(`${arch} exports: ${names.size} functions, ${missing.length} not modelled at glibc ${version}`);
+    if (missing.length) console.log(`  ${missing.join(' ')}`);
+  }
+}
+
 const args = process.argv.slice(2);
 const recursive = args.includes('-r');
+if (args[0] === '--exports') {
+  surveyExports(args.slice(1));
+  process.exit(0);
+}
 for (const dir of args.filter((a) => a !== '-r')) walk(dir, recursive);
 
 const version = knowledgeBase('glibc').defaultVersion;
