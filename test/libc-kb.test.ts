@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { readElf } from '../src/elf/index.ts';
@@ -1006,6 +1006,22 @@ int main(int argc, char **argv) {
         assert.deepEqual(probe.secs.get('rwlock'), []);
       });
     }
+
+    it('arm: every _time64 and 64-suffixed function the Debian cross libc family exports is modelled (what _TIME_BITS=64 / _FILE_OFFSET_BITS=64 builds import)', function () {
+      const dir = '/usr/arm-linux-gnueabihf/lib';
+      const libs = ['libc.so.6', 'libm.so.6', 'libpthread.so.0', 'librt.so.1', 'libresolv.so.2', 'libanl.so.1'].map((l) => join(dir, l));
+      if (!libs.every((l) => existsSync(l))) this.skip();
+      const missing = new Set<string>();
+      for (const l of libs) {
+        for (const sym of readElf(new Uint8Array(readFileSync(l)), l).symbols) {
+          if (!sym.dynamic || sym.bind === 'local' || sym.shndx === 0 || (sym.type !== 'func' && sym.type !== 'other')) continue;
+          // The f32/f64/f32x/f64x math names are _Float64 aliases, not time64 or LFS ones.
+          if (!/(_time64|64)$/.test(sym.name) || /f(32|64)x?$/.test(sym.name)) continue;
+          if (!lookupFunction('glibc', sym.name, 'arm', '2.36')) missing.add(sym.name);
+        }
+      }
+      assert.deepEqual([...missing].sort(), []);
+    });
 
     /** Issue 11's corrected facts, as the Debian cross libcs run them (plain build: 32-bit off_t and time_t). */
     const FACTS = `
