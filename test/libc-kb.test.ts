@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
+import { readElf } from '../src/elf/index.ts';
 import { ARCH_NAMES, type ArchName } from '../src/syscalls/arches.ts';
 import { isKnownSyscall, syscallName, syscallNumber } from '../src/syscalls/table.ts';
 import {
@@ -547,7 +548,8 @@ int main(void) {
 
     /**
      * Compiles `source` for the target, runs it under qemu-user -strace with the cross libc, and
-     * returns the syscalls per marker and the glibc release (skips without the tools, or when
+     * returns the syscalls per marker, the glibc release and the names the program imports (skips
+     * without the tools, or when
      * `covered` and the release lies outside the knowledge base's coverage).
      */
     function traceProbe(
@@ -557,7 +559,7 @@ int main(void) {
       source: string,
       flags: string[],
       covered: boolean,
-    ): { version: string; secs: Map<string, string[]> } {
+    ): { version: string; secs: Map<string, string[]>; imports: Set<string> } {
       requireTool(ctx, t.cc, t.pkg);
       requireTool(ctx, t.qemu, 'qemu-user');
       const version = glibcVersion(t.sysroot) ?? '2.36';
@@ -567,7 +569,8 @@ int main(void) {
         const exe = compileC(t.cc, dir, name, source, flags);
         const r = sh(t.qemu, ['-L', t.sysroot, '-strace', exe]);
         assert.equal(r.status, 0, r.stderr.slice(-2000));
-        return { version, secs: sections(t.arch, r.stderr + r.stdout) };
+        const imports = new Set(readElf(new Uint8Array(readFileSync(exe)), exe).imports.map((i) => i.name));
+        return { version, secs: sections(t.arch, r.stderr + r.stdout), imports };
       } finally {
         removeDir(dir);
       }
@@ -781,6 +784,244 @@ int main(int argc, char **argv) {
         assert.deepEqual(secs.get('sincosf'), []);
       });
     }
+
+    /**
+     * Issue 13 on 32-bit ARM: a _TIME_BITS=64 build imports the _time64 names (__wait4_time64,
+     * __semctl64, ...), which Debian 12's own armhf programs never do; and the calls Debian's
+     * armhf/arm64 programs and libraries import that were not modelled (kb-coverage). Every call
+     * fails harmlessly (bad descriptors, missing files) but still enters the kernel.
+     */
+    const TIME64 = `
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <fstab.h>
+#include <fts.h>
+#include <ftw.h>
+#include <malloc.h>
+#include <mqueue.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <semaphore.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/pidfd.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/timeb.h>
+#include <sys/timex.h>
+#include <sys/wait.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+#define M(n) access("M:" n, F_OK)
+extern int pivot_root(const char *, const char *);
+static int walk(const char *p, const struct stat *s, int f, struct FTW *w) { (void)p; (void)s; (void)f; (void)w; return 0; }
+int main(int argc, char **argv) {
+  struct timeval tv; struct ntptimeval ntv; struct rusage ru; struct timespec ts = {0, 0};
+  struct shmid_ds sd; struct msqid_ds md; struct epoll_event ev; char buf[64]; int st;
+  char *roots[] = {"/etc", 0};
+  unsigned cpu, node; static char page[4096] __attribute__((aligned(4096)));
+  pid_t self = getpid();
+  uid_t me = getuid();
+  (void)argc;
+  M("adjtime"); adjtime(0, &tv);
+  M("ntp_gettime"); ntp_gettime(&ntv);
+  M("wait4"); wait4(-1, &st, WNOHANG, &ru);
+  M("wait3"); wait3(&st, WNOHANG, &ru);
+  M("sched_rr_get_interval"); sched_rr_get_interval(0, &ts);
+  M("futimesat"); futimesat(AT_FDCWD, "/sysgate-none", 0);
+  M("nftw"); nftw(argv[0], walk, 4, FTW_PHYS);
+  M("fts_open"); FTS *t = fts_open(roots, FTS_PHYSICAL, 0);
+  M("fts_read"); for (int i = 0; i < 3 && fts_read(t); i++) ;
+  M("fts_close"); fts_close(t);
+  M("semctl"); semctl(-1, 0, IPC_RMID);
+  M("shmctl"); shmctl(-1, IPC_STAT, &sd);
+  M("msgctl"); msgctl(-1, IPC_STAT, &md);
+  M("semtimedop"); semtimedop(-1, 0, 0, &ts);
+  M("sendmmsg"); sendmmsg(-1, 0, 0, 0);
+  M("epoll_pwait2"); epoll_pwait2(-1, &ev, 1, &ts, 0);
+  M("mq_timedsend"); mq_timedsend(-1, buf, 1, 0, &ts);
+  M("mq_timedreceive"); mq_timedreceive(-1, buf, sizeof buf, 0, &ts);
+  M("mq_close"); mq_close(-1);
+  M("timespec_getres"); timespec_getres(&ts, TIME_UTC);
+  M("pivot_root"); pivot_root("/sysgate-none", "/sysgate-none");
+  M("fsopen"); fsopen("sysgate-none", 0);
+  M("pidfd_open"); pidfd_open(self, 0);
+  M("getcpu"); getcpu(&cpu, &node);
+  M("sockatmark"); sockatmark(-1);
+  M("mlock2"); mlock2(page, sizeof page, 0);
+  M("thrd_yield"); thrd_yield();
+  M("mq_notify"); mq_notify(-1, 0);
+  M("sem_open"); sem_t *sem = sem_open("/sysgate-kb", O_CREAT, 0600, 0);
+  M("sem_close"); if (sem != SEM_FAILED) sem_close(sem);
+  M("sem_unlink"); sem_unlink("/sysgate-kb");
+  M("ftime"); { struct timeb tb; ftime(&tb); }
+  M("ualarm"); ualarm(0, 0);
+  M("sigignore"); sigignore(SIGURG);
+  M("sighold"); sighold(SIGURG);
+  M("sigrelse"); sigrelse(SIGURG);
+  M("pthread_sigqueue"); { union sigval sv = {0}; pthread_sigqueue(pthread_self(), 0, sv); }
+  M("clock_getcpuclockid"); { clockid_t c; clock_getcpuclockid(self, &c); }
+  M("strfry"); { char w[] = "sysgate"; strfry(w); }
+  M("getfsent"); getfsent();
+  M("getpw"); getpw(me, buf);
+  M("malloc_stats"); malloc_stats();
+  M("wprintf"); wprintf(L"%ls\\n", L"w");
+  M("swscanf"); { int n; swscanf(L"1", L"%d", &n); }
+  M("fcloseall"); fcloseall();
+  M("end");
+  return 0;
+}
+`;
+    /** The name each marker's call imports on 32-bit ARM with _TIME_BITS=64, and on 64-bit arches (where the headers still redirect some). */
+    const TIME64_SYMBOL: Record<string, { arm: string; other: string }> = {
+      adjtime: { arm: '__adjtime64', other: 'adjtime' },
+      ntp_gettime: { arm: '__ntp_gettime64', other: 'ntp_gettimex' },
+      wait4: { arm: '__wait4_time64', other: 'wait4' },
+      wait3: { arm: '__wait3_time64', other: 'wait3' },
+      sched_rr_get_interval: { arm: '__sched_rr_get_interval64', other: 'sched_rr_get_interval' },
+      futimesat: { arm: '__futimesat64', other: 'futimesat' },
+      nftw: { arm: '__nftw64_time64', other: 'nftw64' },
+      fts_open: { arm: '__fts64_open_time64', other: 'fts64_open' },
+      fts_read: { arm: '__fts64_read_time64', other: 'fts64_read' },
+      fts_close: { arm: '__fts64_close_time64', other: 'fts64_close' },
+      semctl: { arm: '__semctl64', other: 'semctl' },
+      shmctl: { arm: '__shmctl64', other: 'shmctl' },
+      msgctl: { arm: '__msgctl64', other: 'msgctl' },
+      semtimedop: { arm: '__semtimedop64', other: 'semtimedop' },
+      sendmmsg: { arm: '__sendmmsg64', other: 'sendmmsg' },
+      epoll_pwait2: { arm: '__epoll_pwait2_time64', other: 'epoll_pwait2' },
+      mq_timedsend: { arm: '__mq_timedsend_time64', other: 'mq_timedsend' },
+      mq_timedreceive: { arm: '__mq_timedreceive_time64', other: 'mq_timedreceive' },
+      mq_close: { arm: 'mq_close', other: 'mq_close' },
+      timespec_getres: { arm: '__timespec_getres64', other: 'timespec_getres' },
+      pivot_root: { arm: 'pivot_root', other: 'pivot_root' },
+      fsopen: { arm: 'fsopen', other: 'fsopen' },
+      pidfd_open: { arm: 'pidfd_open', other: 'pidfd_open' },
+      getcpu: { arm: 'getcpu', other: 'getcpu' },
+      sockatmark: { arm: 'sockatmark', other: 'sockatmark' },
+      mlock2: { arm: 'mlock2', other: 'mlock2' },
+      thrd_yield: { arm: 'thrd_yield', other: 'thrd_yield' },
+      mq_notify: { arm: 'mq_notify', other: 'mq_notify' },
+      sem_open: { arm: 'sem_open', other: 'sem_open' },
+      sem_close: { arm: 'sem_close', other: 'sem_close' },
+      sem_unlink: { arm: 'sem_unlink', other: 'sem_unlink' },
+      ftime: { arm: 'ftime', other: 'ftime' },
+      ualarm: { arm: 'ualarm', other: 'ualarm' },
+      sigignore: { arm: 'sigignore', other: 'sigignore' },
+      sighold: { arm: 'sighold', other: 'sighold' },
+      sigrelse: { arm: 'sigrelse', other: 'sigrelse' },
+      pthread_sigqueue: { arm: 'pthread_sigqueue', other: 'pthread_sigqueue' },
+      clock_getcpuclockid: { arm: 'clock_getcpuclockid', other: 'clock_getcpuclockid' },
+      strfry: { arm: 'strfry', other: 'strfry' },
+      getfsent: { arm: 'getfsent', other: 'getfsent' },
+      getpw: { arm: 'getpw', other: 'getpw' },
+      malloc_stats: { arm: 'malloc_stats', other: 'malloc_stats' },
+      wprintf: { arm: 'wprintf', other: 'wprintf' },
+      fcloseall: { arm: 'fcloseall', other: 'fcloseall' },
+    };
+    /**
+     * Each marker's call against its entry: the build imports the name the table gives for the
+     * arch (a wrong name would test nothing), the entry enters the kernel, every syscall seen is
+     * one it predicts, and a chain's first step comes first (no vDSO under qemu-user).
+     */
+    function assertProbe(
+      t: (typeof TARGETS)[number],
+      probe: { version: string; secs: Map<string, string[]>; imports: Set<string> },
+      table: Record<string, { arm: string; other: string }>,
+    ): void {
+      const { version, secs, imports } = probe;
+      for (const [marker, names] of Object.entries(table)) {
+        const sym = t.arch === 'arm' ? names.arm : names.other;
+        assert.ok(imports.has(sym), `${t.arch}: the probe does not import ${sym} (imports: ${[...imports].sort().join(' ')})`);
+        const seen = secs.get(marker);
+        assert.ok(seen, `marker ${marker} missing from the trace`);
+        const info = lookupFunction('glibc', sym, t.arch, version);
+        assert.ok(info && !info.pure, `${t.arch} ${sym}: no entry that enters the kernel`);
+        const all = allSyscallsOf('glibc', sym, t.arch, version)!;
+        assert.deepEqual(all.unknown, [], `${sym}: unknown uses`);
+        assert.ok(seen.length > 0, `${t.arch} ${sym}: made no syscall`);
+        for (const x of seen) assert.ok(all.syscalls.has(x), `${t.arch} ${sym}: made ${x}, not in ${[...all.syscalls].join(',')}`);
+        if (info.chain.length)
+          assert.equal(seen[0], info.chain[0]!.syscall, `${t.arch} ${sym}: expected ${info.chain[0]!.syscall} first, saw ${seen.join(',')}`);
+      }
+    }
+
+    /** Fortified (-D_FORTIFY_SOURCE=2, Debian's default) calls and exported aliases: each enters what its plain call does. */
+    const FORTIFIED = `
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#define M(n) access("M:" n, F_OK)
+int main(int argc, char **argv) {
+  char buf[64]; gid_t gids[4]; pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER; struct timespec ts = {0, 0};
+  char *av[] = {0}; (void)argc; (void)argv;
+  /* Lengths the compiler cannot see, so that fortify calls the checking variant. */
+  volatile size_t n = sizeof buf; volatile int ng = 4;
+  M("getcwd"); if (!getcwd(buf, n)) buf[0] = 0;
+  M("readlink"); if (readlink("/proc/self/exe", buf, n) < 0) buf[0] = 0;
+  M("recv"); if (recv(-1, buf, n, 0) < 0) buf[0] = 0;
+  M("gethostname"); gethostname(buf, n);
+  M("getgroups"); getgroups(ng, gids);
+  M("ttyname_r"); ttyname_r(0, buf, n);
+  M("rwlock"); pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &ts); pthread_rwlock_unlock(&rw);
+  M("siggetmask"); siggetmask();
+  M("execveat"); execveat(-1, "", av, av, 0);
+  M("end");
+  return 0;
+}
+`;
+    const FORTIFIED_SYMBOL: Record<string, { arm: string; other: string }> = {
+      getcwd: { arm: '__getcwd_chk', other: '__getcwd_chk' },
+      readlink: { arm: '__readlink_chk', other: '__readlink_chk' },
+      recv: { arm: '__recv_chk', other: '__recv_chk' },
+      gethostname: { arm: '__gethostname_chk', other: '__gethostname_chk' },
+      getgroups: { arm: '__getgroups_chk', other: '__getgroups_chk' },
+      ttyname_r: { arm: '__ttyname_r_chk', other: '__ttyname_r_chk' },
+      siggetmask: { arm: 'siggetmask', other: 'siggetmask' },
+      execveat: { arm: 'execveat', other: 'execveat' },
+    };
+
+    for (const t of TARGETS.filter((x) => x.arch === 'arm' || x.arch === 'aarch64')) {
+      it(`${t.arch}: the _time64 names of a _TIME_BITS=64 build and Debian's other unmodelled imports make the syscalls their entries predict (issue 13)`, function () {
+        assertProbe(t, traceProbe(this, t, 'time64', TIME64, ['-O1', '-D_TIME_BITS=64', '-D_FILE_OFFSET_BITS=64', '-pthread'], true), TIME64_SYMBOL);
+      });
+      it(`${t.arch}: fortified calls and exported aliases make the syscalls of their plain call (issue 13)`, function () {
+        const probe = traceProbe(this, t, 'fortified', FORTIFIED, ['-O2', '-D_FORTIFY_SOURCE=2', '-Wno-deprecated-declarations', '-pthread'], true);
+        assertProbe(t, probe, FORTIFIED_SYMBOL);
+        // The clock wait of an uncontended lock takes it in user space: known, and no syscall.
+        assert.ok(probe.imports.has('pthread_rwlock_clockrdlock') && lookupFunction('glibc', 'pthread_rwlock_clockrdlock', t.arch, probe.version));
+        assert.deepEqual(probe.secs.get('rwlock'), []);
+      });
+    }
+
+    it('arm: every _time64 and 64-suffixed function the Debian cross libc family exports is modelled (what _TIME_BITS=64 / _FILE_OFFSET_BITS=64 builds import)', function () {
+      const dir = '/usr/arm-linux-gnueabihf/lib';
+      const libs = ['libc.so.6', 'libm.so.6', 'libpthread.so.0', 'librt.so.1', 'libresolv.so.2', 'libanl.so.1'].map((l) => join(dir, l));
+      if (!libs.every((l) => existsSync(l))) this.skip();
+      const missing = new Set<string>();
+      for (const l of libs) {
+        for (const sym of readElf(new Uint8Array(readFileSync(l)), l).symbols) {
+          if (!sym.dynamic || sym.bind === 'local' || sym.shndx === 0 || (sym.type !== 'func' && sym.type !== 'other')) continue;
+          // The f32/f64/f32x/f64x math names are _Float64 aliases, not time64 or LFS ones.
+          if (!/(_time64|64)$/.test(sym.name) || /f(32|64)x?$/.test(sym.name)) continue;
+          if (!lookupFunction('glibc', sym.name, 'arm', '2.36')) missing.add(sym.name);
+        }
+      }
+      assert.deepEqual([...missing].sort(), []);
+    });
 
     /** Issue 11's corrected facts, as the Debian cross libcs run them (plain build: 32-bit off_t and time_t). */
     const FACTS = `

@@ -122,7 +122,7 @@ function faFstatat(stat: 'newfstatat' | 'fstatat64', idSuffix: '' | '32', fullId
 const UNAVAILABLE_VIEWS = {
   memfd_create: { glibc: all('memfd_create'), musl: all('memfd_create') },
   timerfd_create: { glibc: all('timerfd_create'), musl: all('timerfd_create') },
-  pidfd_open: {},
+  pidfd_open: { glibc: [{ calls: ['pidfd_open'], since: '2.36' }] },
   close_range: { glibc: all('close_range') },
   copy_file_range: { glibc: all('copy_file_range'), musl: all('copy_file_range') },
 } as const satisfies Record<string, ShimSymbol['libcCalls']>;
@@ -338,8 +338,14 @@ export const FALLBACKS: readonly FallbackEntry[] = [
     denied: 'epoll_pwait2',
     template: 'epoll_pwait2',
     symbols: [
-      { name: 'epoll_pwait2', libcCalls: {} },
-      { name: '__epoll_pwait2_time64', libcCalls: {}, guard: 'SG_GLIBC_TIME64', only32: true, note: 'glibc >= 2.34 with _TIME_BITS=64' },
+      { name: 'epoll_pwait2', libcCalls: { glibc: [{ calls: ['epoll_pwait2'], since: '2.35' }] } },
+      {
+        name: '__epoll_pwait2_time64',
+        libcCalls: { glibc: [{ calls: ['epoll_pwait2'], since: '2.35' }] },
+        guard: 'SG_GLIBC_TIME64',
+        only32: true,
+        note: 'glibc >= 2.35 with _TIME_BITS=64',
+      },
     ],
     variants: [
       direct('epoll_pwait2'),
