@@ -139,9 +139,11 @@ export { n };
     // and the call graph (issue 13): 1.01 MB packed (4.49 MB unpacked); with .eh_frame function
     // extents and static programs' reachability (in four bundles each): 1.04 MB (4.59 MB); with
     // syscall() recovery on the scanners' trackers, the library store and the bounded reports:
-    // 1.09 MB (4.77 MB).
-    assert.ok(packed.size < 1_150_000, `tarball ${packed.size} bytes`);
-    assert.ok(packed.unpackedSize < 4_900_000, `unpacked ${packed.unpackedSize} bytes`);
+    // 1.09 MB (4.77 MB); with the knowledge base grown for the armhf/arm64 imports, the time64
+    // names and the libc family's exports, and the AArch64 call graph (in four bundles each):
+    // 1.16 MB (about 5.1 MB).
+    assert.ok(packed.size < 1_200_000, `tarball ${packed.size} bytes`);
+    assert.ok(packed.unpackedSize < 5_300_000, `unpacked ${packed.unpackedSize} bytes`);
   });
 
   it("require('sysgate') from CommonJS: the API, a user target through ajv, check's worker threads", () => {
