@@ -34,9 +34,6 @@ interface Node {
   end: number;
   /** Exported name (a dynamic, non-local function symbol at `start`). */
   names: string[];
-  edges: number[];
-  /** Names whose GOT slot the stretch reads. */
-  uses: string[];
 }
 
 /** What is reached for one set of used names. */
@@ -317,8 +314,6 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       start: s.value,
       end: s.size > 0 ? Math.min(s.value + s.size, r.addr + r.size) : -1,
       names: [...(exported.get(s.value) ?? [])],
-      edges: [],
-      uses: [],
     };
     seenSym.set(key, node);
     symNodes.push(node);
@@ -402,7 +397,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       for (let k = lowerBound(sortedEntries, lo + 1); k < sortedEntries.length && sortedEntries[k]! < hi; k++) cuts.push(sortedEntries[k]!);
       let s = lo;
       for (const c of [...cuts, hi]) {
-        const node: Node = { start: s, end: c, names: [], edges: [], uses: [] };
+        const node: Node = { start: s, end: c, names: [] };
         nodes.push(node);
         if (entries.has(s)) entered.add(node);
         s = c;
@@ -650,7 +645,7 @@ function frameNodes(elf: ElfInfo, symNodes: readonly Node[]): Node[] {
     while (k < sized.length && sized[k]!.start <= f.start) coveredTo = Math.max(coveredTo, sized[k++]!.end);
     if (f.start < coveredTo) continue;
     starts.add(f.start);
-    out.push({ start: f.start, end: f.end, names: [], edges: [], uses: [] });
+    out.push({ start: f.start, end: f.end, names: [] });
   }
   return out;
 }
