@@ -13,6 +13,7 @@
  * experiences (dies, breaks, depends, degrades, falls-back, allowed): the worst way decides the
  * call's verdict. Pure apart from reading --sysroot libraries.
  */
+import { withProps } from '../util/same-shape.ts';
 import { abiNote } from '../policy/describe.ts';
 import { readElf } from '../elf/index.ts';
 import { type ElfBytes, inMemory } from '../elf/source.ts';
@@ -61,12 +62,11 @@ function judged(policy: Policy, r: Judged): RankedVia {
   const memo = r[JUDGED];
   if (memo?.policy === policy) return memo;
   const j = judge(callOutcome(policy, r.nr).action, r.handling);
-  const via = {
-    ...r.via,
+  const via = withProps(r.via, {
     verdict: j.verdict,
     ...(j.how ? { how: j.how } : {}),
     ...(r.handling.detail && j.verdict !== 'allowed' ? { detail: r.handling.detail } : {}),
-  } as Via;
+  }) as Via;
   const w = { via, rank: judgementRank(j), policy };
   // Only a library's reaches are met again; the file's own are new objects every time.
   if (r.via.library !== null) r[JUDGED] = w;

@@ -7,6 +7,7 @@
  *    with a constant number;
  * 4. a linked sysgate shim's ENOSYS wrappers, from its manifest.
  */
+import { withProps } from '../util/same-shape.ts';
 import { staticReach } from '../elf/callgraph.ts';
 import { findSyscallSites } from '../elf/index.ts';
 import type { ElfBytes } from '../elf/source.ts';
@@ -50,7 +51,18 @@ function addFunction(
 ): void {
   if (seen.has(info.symbol)) return;
   seen.add(info.symbol);
-  const base = { kind: 'import' as const, library, symbol: imp.symbol, weak: imp.weak, source: info.source, ...(imp.version ? { version: imp.version } : {}) };
+  const version = imp.version ? { version: imp.version } : {};
+  // A literal, not `{ ...base, role }`: see src/util/same-shape.ts.
+  const importVia = (role: Extract<ViaBase, { kind: 'import' }>['role'], more?: { step?: number; next?: string; when?: string }): ViaBase => ({
+    kind: 'import',
+    library,
+    symbol: imp.symbol,
+    weak: imp.weak,
+    source: info.source,
+    ...version,
+    role,
+    ...more,
+  });
   const push = (name: string, via: ViaBase, handling: Handling) => {
     const nr = nrOf(ctx.arch, name);
     if (nr === null) return;
@@ -65,12 +77,12 @@ function addFunction(
       ...(info.onEnosysDetail ? { detail: info.onEnosysDetail } : {}),
       ...(info.advisory ? { advisory: info.advisory } : {}),
     };
-    push(s.syscall, { ...base, role: 'chain', step: i, ...(next ? { next: next.syscall } : {}) }, handling);
+    push(s.syscall, importVia('chain', next ? { step: i, next: next.syscall } : { step: i }), handling);
   });
-  for (const s of info.also) push(s.syscall, { ...base, role: 'also', ...(s.note ? { when: s.note } : {}) }, stepHandling(s, s.note));
-  for (const s of info.conditional) push(s.syscall, { ...base, role: 'conditional', when: s.when }, stepHandling(s, `only ${s.when}`));
+  for (const s of info.also) push(s.syscall, importVia('also', s.note ? { when: s.note } : undefined), stepHandling(s, s.note));
+  for (const s of info.conditional) push(s.syscall, importVia('conditional', { when: s.when }), stepHandling(s, `only ${s.when}`));
   for (const s of info.onEnosysCalls)
-    push(s.syscall, { ...base, role: 'on-enosys' }, { k: 'direct', detail: 'part of the fallback path: if it fails too, the function fails' });
+    push(s.syscall, importVia('on-enosys'), { k: 'direct', detail: 'part of the fallback path: if it fails too, the function fails' });
   for (const u of info.uses) {
     const next = ctx.libc && lookup(ctx.libc, u, ctx.arch, ctx.version);
     if (next) addFunction(ctx, out, library, next, imp, seen);
@@ -138,7 +150,7 @@ export function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: st
     // The cached reaches are shared by every file importing the symbol: the span, which is
     // this file's own, goes on a copy.
     const span = importSpan(elf, imp.symbolOffset);
-    for (const r of got) out.reaches.push(span ? { ...r, via: { ...r.via, span } as ViaBase } : r);
+    for (const r of got) out.reaches.push(span ? { name: r.name, nr: r.nr, via: withProps(r.via, { span }), handling: r.handling } : r);
   }
   // 2. Sites (the scan context's function index, built only when a site or call needs it, is shared with 3).
   const scan = new ScanContext(elf, bytes);

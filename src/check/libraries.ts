@@ -5,6 +5,7 @@
  * (src/elf/callgraph.ts): imports by name, sites by address. The C library's own parts are
  * modelled by the knowledge base, never scanned.
  */
+import { withProps } from '../util/same-shape.ts';
 import { buildCallGraph, CallGraph, type CallGraphData, reachAcross } from '../elf/callgraph.ts';
 import { readElf } from '../elf/index.ts';
 import { ElfFile } from '../elf/source.ts';
@@ -164,14 +165,14 @@ export function collectLibraries(
     if (!r) {
       for (const x of rs) reaches.push(x);
       for (const u of us) unresolved.push(u);
-      for (const n of unknownImports) pendingUnknown.push({ ...n, in: name });
+      for (const n of unknownImports) pendingUnknown.push(withProps(n, { in: name }));
       return;
     }
     const { names, addrs, ofReach, ofUnresolved } = lib.gates;
     const open = Uint8Array.from(names, (n, g) => ((n !== undefined ? r.uses.has(n) : r.counts(addrs[g]!)) ? 1 : 0));
     for (let k = 0; k < rs.length; k++) if (ofReach[k]! < 0 || open[ofReach[k]!]) reaches.push(rs[k]!);
     for (let k = 0; k < us.length; k++) if (ofUnresolved[k]! < 0 || open[ofUnresolved[k]!]) unresolved.push(us[k]!);
-    for (const n of unknownImports) if (r.uses.has(n.name)) pendingUnknown.push({ ...n, in: name });
+    for (const n of unknownImports) if (r.uses.has(n.name)) pendingUnknown.push(withProps(n, { in: name }));
   });
   return { libraries, exported };
 }
