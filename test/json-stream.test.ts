@@ -68,17 +68,14 @@ describe('writeJson', () => {
     for (let n = 0; n <= elements.length; n++) {
       const list = elements.slice(0, n);
       const c = capture();
-      writeJsonTexts(
-        c.io,
-        list.map((v) => jsonText(v, '  ')),
-        false,
-      );
+      const texts = list.map((v) => jsonText(v, '  '));
+      writeJsonTexts(c.io, texts.length, (i) => texts[i]!, false);
       assert.equal(c.text(), json(list), `first ${n}`);
     }
     // One file named: the report itself, not an array of one.
     for (const v of elements) {
       const c = capture();
-      writeJsonTexts(c.io, [jsonText(v)], true);
+      writeJsonTexts(c.io, 1, () => jsonText(v), true);
       assert.equal(c.text(), json(v));
     }
   });

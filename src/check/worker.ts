@@ -46,7 +46,9 @@ function serve(init: WorkerInit): void {
     } catch (e) {
       reply = { id: job.id, crash: (e as Error)?.stack ?? String(e) };
     }
-    parentPort!.postMessage(reply);
+    // A packed report (json) is moved, not copied.
+    const moved = init.as === 'json' && 'result' in reply && reply.result ? [(reply.result as JsonResult).json.buffer as ArrayBuffer] : [];
+    parentPort!.postMessage(reply, moved);
   });
 }
 

@@ -112,20 +112,21 @@ export function writeJson(io: Io, value: unknown, depth = 3): void {
 }
 
 /**
- * writeJson(array) for an array whose elements are JSON texts already (jsonText indented as
- * elements), or (`single`) the one text: the same bytes, in writes of about 1 MiB.
+ * writeJson(array) for an array of `n` elements whose JSON texts `textAt` gives (jsonText
+ * indented as elements, asked for one at a time and in order), or (`single`) the one text: the
+ * same bytes, in writes of about 1 MiB.
  */
-export function writeJsonTexts(io: Io, texts: readonly string[], single: boolean): void {
-  if (single && texts.length === 1) return io.out(`${texts[0]}\n`);
-  if (!texts.length) return io.out('[]\n');
+export function writeJsonTexts(io: Io, n: number, textAt: (i: number) => string, single: boolean): void {
+  if (single && n === 1) return io.out(`${textAt(0)}\n`);
+  if (!n) return io.out('[]\n');
   let buf = '[\n';
-  texts.forEach((t, i) => {
-    buf += `  ${t}${i < texts.length - 1 ? ',\n' : '\n'}`;
+  for (let i = 0; i < n; i++) {
+    buf += `  ${textAt(i)}${i < n - 1 ? ',\n' : '\n'}`;
     if (buf.length >= 1 << 20) {
       io.out(buf);
       buf = '';
     }
-  });
+  }
   io.out(`${buf}]\n`);
 }
 
