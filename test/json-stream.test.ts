@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { json, writeJson, writeJsonTexts, type Io } from '../src/cli/io.ts';
 import { jsonText } from '../src/util/json-text.ts';
+import { packJson, unpackJson } from '../src/check/report-json.ts';
 
 function capture(): { io: Io; text: () => string; writes: () => number } {
   let text = '';
@@ -78,6 +79,24 @@ describe('writeJson', () => {
       writeJsonTexts(c.io, 1, () => jsonText(v), true);
       assert.equal(c.text(), json(v));
     }
+  });
+
+  it('packJson gives back the exact text: non-ASCII names, escaped lone surrogates, empty, large', () => {
+    const texts = [
+      '',
+      jsonText({ file: 'bin/caf\u00e9-\u{1f600}', bad: 'x\ud800y' }, '  '),
+      jsonText(
+        Array.from({ length: 5000 }, (_, i) => ({ i, via: 'import' })),
+        '  ',
+      ),
+    ];
+    for (const t of texts) {
+      const p = packJson(t);
+      assert.equal(p.byteOffset, 0);
+      assert.equal(p.buffer.byteLength, p.byteLength, 'its own buffer, so it can be transferred');
+      assert.equal(unpackJson(p), t);
+    }
+    assert.ok(packJson(texts[2]!).byteLength * 20 < texts[2]!.length, 'repetitive reports pack small');
   });
 
   it("writes a result past V8's longest string in pieces", () => {
