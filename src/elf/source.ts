@@ -7,10 +7,13 @@
  *
  * `bytes` spans the whole file but starts zero-filled (Buffer.alloc of a large size is calloc,
  * whose pages the kernel commits only when written). `ensure(off, len)` reads the 64 KiB blocks
- * covering a range, once each; a block read as all zeros is not copied, so holes stay
- * uncommitted. Each block is read into a scratch buffer and only the bytes that read returned
- * are copied, so nothing stale from an earlier block can land in another (a short read leaves
- * zeros, which is what the file has past its end).
+ * covering a range, once each, a run of up to 1 MiB per read straight into `bytes` (no copy:
+ * a directory check reads about 1.5 GB). Each range of `bytes` is written only by the read of
+ * its own file offset, so nothing stale can land in it (a short read leaves zeros, which is
+ * what the file has past its end). A hole reads as zeros, and zeros read into `bytes` commit
+ * its pages: after ZERO_STREAK zero blocks in a row, blocks are read one at a time into a
+ * scratch buffer and copied only when not all zero, until one is not, so a hole commits one
+ * run (1 MiB) at most.
  */
 import { Buffer } from 'node:buffer';
 import { closeSync, readSync } from 'node:fs';
@@ -20,6 +23,10 @@ import { openRegularFile } from '../util/read-input.ts';
 /** Largest ELF file read: below 2 GiB, the largest typed array every Node version allocates. */
 export const MAX_ELF_BYTES = 2 ** 31 - 1;
 const BLOCK = 1 << 16;
+/** Most blocks one read takes. */
+const RUN = 16;
+/** Zero blocks in a row before reading stops committing them (see above). */
+const ZERO_STREAK = 4;
 const ZERO = Buffer.alloc(BLOCK);
 
 /** What the reader needs from its input: the bytes, and a way to make a range of them real. */
@@ -35,7 +42,9 @@ export class ElfFile implements ElfBytes {
   readonly bytes: Uint8Array;
   private readonly buf: Buffer;
   private readonly loaded: Uint8Array;
-  private readonly scratch = Buffer.allocUnsafe(BLOCK);
+  private scratch: Buffer | undefined;
+  /** All-zero blocks read in a row, up to ZERO_STREAK. */
+  private zeros = 0;
   private fd: number | undefined;
 
   private constructor(
@@ -67,10 +76,19 @@ export class ElfFile implements ElfBytes {
   ensure(off: number, len: number): void {
     if (len <= 0) return;
     const last = Math.min(this.loaded.length - 1, Math.floor((off + len - 1) / BLOCK));
-    for (let i = Math.floor(off / BLOCK); i <= last; i++) {
-      if (this.loaded[i]) continue;
-      this.readBlock(i);
-      this.loaded[i] = 1;
+    for (let i = Math.floor(off / BLOCK); i <= last; ) {
+      if (this.loaded[i]) {
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j <= last && j - i < RUN && !this.loaded[j]) j++;
+      if (this.zeros >= ZERO_STREAK) {
+        this.readScratch(i);
+        j = i + 1;
+      } else this.readRun(i, j);
+      this.loaded.fill(1, i, j);
+      i = j;
     }
   }
 
@@ -91,22 +109,44 @@ export class ElfFile implements ElfBytes {
     this.fd = undefined;
   }
 
-  private readBlock(i: number): void {
-    if (this.fd === undefined) throw new Error(`${this.path}: read after close`);
+  /** Reads blocks [i, j) straight into `bytes`. */
+  private readRun(i: number, j: number): void {
     const start = i * BLOCK;
-    const want = Math.min(BLOCK, this.bytes.byteLength - start);
+    const want = Math.min(j * BLOCK, this.bytes.byteLength) - start;
+    const got = this.read(this.buf, start, want, start);
+    for (let k = i; k < j; k++) {
+      const at = k * BLOCK;
+      const n = Math.max(0, Math.min(BLOCK, start + got - at));
+      this.zeros = n > 0 && this.buf.compare(ZERO, 0, n, at, at + n) === 0 ? Math.min(this.zeros + 1, ZERO_STREAK) : 0;
+    }
+  }
+
+  /** Reads block i into the scratch buffer, and copies it into `bytes` unless all zero. */
+  private readScratch(i: number): void {
+    const scratch = (this.scratch ??= Buffer.allocUnsafe(BLOCK));
+    const start = i * BLOCK;
+    const got = this.read(scratch, 0, Math.min(BLOCK, this.bytes.byteLength - start), start);
+    if (got > 0 && scratch.compare(ZERO, 0, got, 0, got) !== 0) {
+      scratch.copy(this.buf, start, 0, got);
+      this.zeros = 0;
+    }
+  }
+
+  /** Reads up to `want` bytes of the file at `pos` into `into` at `at`; the count read (less at the file's end). */
+  private read(into: Buffer, at: number, want: number, pos: number): number {
+    if (this.fd === undefined) throw new Error(`${this.path}: read after close`);
     let got = 0;
     while (got < want) {
       let n: number;
       try {
-        n = readSync(this.fd, this.scratch, got, want - got, start + got);
+        n = readSync(this.fd, into, at + got, want - got, pos + got);
       } catch (e) {
         throw new InputError(`${this.path}: cannot read ELF file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
       if (n === 0) break; // the file shrank: the rest stays zero
       got += n;
     }
-    if (got > 0 && this.scratch.compare(ZERO, 0, got, 0, got) !== 0) this.scratch.copy(this.buf, start, 0, got);
+    return got;
   }
 }
 
