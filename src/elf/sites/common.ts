@@ -177,17 +177,25 @@ function addFrames(funcs: Func[], frames: readonly ElfFrame[] | undefined): void
     added.push({ start: r.start, end: r.end, name: '', thumb: false });
   }
   if (!added.length) return;
-  funcs.push(...added);
-  funcs.sort((a, b) => a.start - b.start || b.end - a.end);
+  // Merge: both lists are sorted by start, and no start is in both (one function per address).
+  const merged: Func[] = new Array(funcs.length + added.length);
+  const mine = new Uint8Array(merged.length);
+  for (let a = 0, b = 0, w = 0; w < merged.length; w++) {
+    if (b < added.length && (a === funcs.length || added[b]!.start < funcs[a]!.start)) {
+      mine[w] = 1;
+      merged[w] = added[b++]!;
+    } else merged[w] = funcs[a++]!;
+  }
   // An FDE is where the unwinder can unwind, not always the whole function: glibc's clone and
   // clone3 end theirs before the syscall (the child must not unwind into the parent), so the
   // code up to the next function (within a page: not a stretch of data) is still theirs.
-  const mine = new Set(added);
-  for (let i = 0; i + 1 < funcs.length; i++) {
-    const f = funcs[i]!;
-    const next = funcs[i + 1]!.start;
-    if (mine.has(f) && next > f.end && next - f.end <= GAP) f.end = next;
+  for (let i = 0; i + 1 < merged.length; i++) {
+    const f = merged[i]!;
+    const next = merged[i + 1]!.start;
+    if (mine[i] && next > f.end && next - f.end <= GAP) f.end = next;
   }
+  funcs.length = 0;
+  for (const f of merged) funcs.push(f);
 }
 
 /** The most code after an FDE's end taken as still its function's (see addFrames). */
