@@ -103,6 +103,13 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   const type: ElfType = TYPES[eType] ?? 'other';
   const isStaticPie = hasDynamic && (flags1 & DF_1_PIE) !== 0 && needed.length === 0;
   const arch = archByElfMachine(machine, is64 ? 64 : 32)?.name;
+  const codeRanges = opts.code !== false ? codeSections(img, exec) : undefined;
+  const init = program ? dyn.get(DT_INIT) : undefined;
+  const fini = program ? dyn.get(DT_FINI) : undefined;
+  // Every key in one literal, in one order, absent ones undefined: every ElfInfo then has the
+  // same hidden class. With the optional keys added one by one, files gave dozens of shapes,
+  // and the optimised scanners that read elf.type deoptimised on each new one (205 times a
+  // directory check: --trace-deopt, "wrong map").
   const info: ElfInfo = {
     file,
     class: is64 ? 64 : 32,
@@ -124,23 +131,18 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
     exec,
     loads: loads.map((s) => ({ vaddr: s.vaddr, offset: s.offset, filesz: s.filesz })),
     warnings,
+    dynamicRelocations,
+    relocations: dynamicRelocations && symbolRelocations(dynamicRelocations),
+    frames,
+    codeSections: codeRanges,
+    init,
+    fini,
+    cannotRun: cannot || undefined,
+    arch,
+    interp,
+    soname,
+    rpath,
+    runpath,
   };
-  if (dynamicRelocations) {
-    info.dynamicRelocations = dynamicRelocations;
-    info.relocations = symbolRelocations(dynamicRelocations);
-  }
-  if (frames) info.frames = frames;
-  const codeRanges = opts.code !== false ? codeSections(img, exec) : undefined;
-  if (codeRanges) info.codeSections = codeRanges;
-  const init = program ? dyn.get(DT_INIT) : undefined;
-  const fini = program ? dyn.get(DT_FINI) : undefined;
-  if (init !== undefined) info.init = init;
-  if (fini !== undefined) info.fini = fini;
-  if (cannot) info.cannotRun = cannot;
-  if (arch) info.arch = arch;
-  if (interp !== undefined) info.interp = interp;
-  if (soname !== undefined) info.soname = soname;
-  if (rpath !== undefined) info.rpath = rpath;
-  if (runpath !== undefined) info.runpath = runpath;
   return info;
 }
