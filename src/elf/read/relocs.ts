@@ -9,7 +9,7 @@
  * segment's file image goes (or not at all) and said in a warning, since what is reported
  * about the program does not depend on it alone.
  */
-import type { ElfDynamicRelocation, ElfRelocation } from '../types.ts';
+import type { ElfDynamicRelocation, ElfRelocation, ElfRelocationSymbol } from '../types.ts';
 import type { Bin, RawSym } from './bin.ts';
 import { DT_JMPREL, DT_PLTREL, DT_PLTRELSZ, DT_REL, DT_RELA, DT_RELAENT, DT_RELASZ, DT_RELENT, DT_RELSZ } from './dynamic.ts';
 import type { Image } from './layout.ts';
@@ -79,6 +79,7 @@ const STT_MASK = 0xf;
 export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: RawSym[]): ElfDynamicRelocation[] {
   const b = img.b;
   const out: ElfDynamicRelocation[] = [];
+  const named: (ElfRelocationSymbol | undefined)[] = [];
   for (const t of tables(dyn)) {
     if (t.addr === undefined || !t.size) continue;
     const step = entrySize(b, t.rela);
@@ -104,7 +105,8 @@ export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: R
       const sym = symIndex(b, o);
       if (sym !== 0) {
         const s = dynsyms[sym];
-        if (s) r.symbol = { name: s.name, value: s.value, shndx: s.shndx, type: s.info & STT_MASK };
+        // One object per dynamic symbol, however many relocations name it (read-only data).
+        if (s) r.symbol = named[sym] ??= { name: s.name, value: s.value, shndx: s.shndx, type: s.info & STT_MASK };
         else outside++;
       }
       out.push(r);
