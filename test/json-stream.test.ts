@@ -1,8 +1,8 @@
 /** writeJson streams what json() would print, byte for byte (reports too long for one string). */
 import assert from 'node:assert/strict';
-import { json, writeJson, writeJsonTexts, type Io } from '../src/cli/io.ts';
+import { json, writeJson, writeJsonBytes, writeJsonTexts, type Io } from '../src/cli/io.ts';
 import { jsonText } from '../src/util/json-text.ts';
-import { packJson, unpackJson } from '../src/check/report-json.ts';
+import { packJson, unpackJson, unpackJsonBytes } from '../src/check/report-json.ts';
 
 function capture(): { io: Io; text: () => string; writes: () => number } {
   let text = '';
@@ -78,6 +78,32 @@ describe('writeJson', () => {
       const c = capture();
       writeJsonTexts(c.io, 1, () => jsonText(v), true);
       assert.equal(c.text(), json(v));
+    }
+  });
+
+  it('writeJsonBytes of packed texts writes the bytes writeJsonTexts writes (raw to outBytes; decoded when the Io takes text only)', () => {
+    const elements: unknown[] = [null, 'caf\u00e9 \u{1f600} x\ud800y', { a: [1, { b: 'x\ny' }], big: 2n ** 70n }, []];
+    const cases: [unknown[], boolean][] = [
+      [[], false],
+      [elements.slice(0, 1), false],
+      [elements, false],
+      ...elements.map((v): [unknown[], boolean] => [[v], true]),
+    ];
+    for (const [list, single] of cases) {
+      const texts = list.map((v) => jsonText(v, single ? '' : '  '));
+      const want = capture();
+      writeJsonTexts(want.io, texts.length, (i) => texts[i]!, single);
+      const packed = texts.map(packJson);
+      const chunks: Uint8Array[] = [];
+      const raw = capture();
+      raw.io.outBytes = (b) => void chunks.push(Buffer.from(b));
+      writeJsonBytes(raw.io, packed.length, (i) => unpackJsonBytes(packed[i]!), single);
+      const got = Buffer.concat([Buffer.from(raw.text()), ...chunks]);
+      assert.ok(!(raw.text() && chunks.length && list.length), 'one stream: text or bytes, never both interleaved');
+      assert.deepEqual(got, Buffer.from(want.text(), 'utf8'), `case ${cases.findIndex((c) => c[0] === list)}`);
+      const decoded = capture();
+      writeJsonBytes(decoded.io, packed.length, (i) => unpackJsonBytes(packed[i]!), single);
+      assert.equal(decoded.text(), want.text());
     }
   });
 

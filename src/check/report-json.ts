@@ -42,6 +42,11 @@ export function packJson(text: string): Uint8Array {
   return new Uint8Array(z);
 }
 
+/** The text packJson packed, as its UTF-8 bytes. */
+export function unpackJsonBytes(packed: Uint8Array): Uint8Array {
+  return brotliDecompressSync(packed);
+}
+
 /** The text packJson packed. */
 export function unpackJson(packed: Uint8Array): string {
   return brotliDecompressSync(packed).toString('utf8');

@@ -130,6 +130,27 @@ export function writeJsonTexts(io: Io, n: number, textAt: (i: number) => string,
   io.out(`${buf}]\n`);
 }
 
+/**
+ * writeJsonTexts for texts held as UTF-8 bytes (check --json: its packed reports): the same
+ * bytes, written as they are, never decoded to a string and encoded again (check's ~160 MB
+ * of reports are written after the last file is checked, so this is the run's last step).
+ */
+export function writeJsonBytes(io: Io, n: number, bytesAt: (i: number) => Uint8Array, single: boolean): void {
+  if (!io.outBytes) return writeJsonTexts(io, n, (i) => Buffer.from(bytesAt(i)).toString('utf8'), single);
+  const out = io.outBytes.bind(io);
+  if (single && n === 1) return out(Buffer.concat([bytesAt(0), NEWLINE]));
+  if (!n) return io.out('[]\n');
+  out(OPEN);
+  for (let i = 0; i < n; i++) out(Buffer.concat([INDENT, bytesAt(i), i < n - 1 ? COMMA : NEWLINE]));
+  out(CLOSE);
+}
+
+const OPEN = Buffer.from('[\n');
+const INDENT = Buffer.from('  ');
+const COMMA = Buffer.from(',\n');
+const NEWLINE = Buffer.from('\n');
+const CLOSE = Buffer.from(']\n');
+
 /** Left-aligned text table. */
 export function table(rows: string[][], indent = '  '): string {
   const widths: number[] = [];

@@ -3,11 +3,11 @@ import { checkPaths, checkPathsJson } from '../../check/walk.ts';
 import { resolvePolicySet } from '../../policy/settings.ts';
 import { renderText } from '../../check/report-text.ts';
 import { toSarif } from '../../check/report-sarif.ts';
-import { unpackJson } from '../../check/report-json.ts';
+import { unpackJsonBytes } from '../../check/report-json.ts';
 import { combineFirmwares, firmwaresIn, isFirmwareSpan, renderAcross, type AcrossFirmwares } from '../../check/firmwares.ts';
 import { incomplete, isCheckError, type CheckResult } from '../../check/types.ts';
 import { parseArgs } from '../args.ts';
-import { bold, dim, EXIT, green, red, yellow, type Command, type Io, writeJson, writeJsonTexts } from '../io.ts';
+import { bold, dim, EXIT, green, red, yellow, type Command, type Io, writeJson, writeJsonBytes } from '../io.ts';
 import { settings } from './common.ts';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -188,7 +188,7 @@ Examples:
         for (const e of errors) io.err(`sysgate: ${e.file}: ${e.error}\n`);
         return EXIT.usage;
       }
-      writeJsonTexts(io, results.length, (i) => unpackJson(results[i]!.json), single);
+      writeJsonBytes(io, results.length, (i) => unpackJsonBytes(results[i]!.json), single);
       return failOn(
         io,
         results.filter((r) => r.fatal || (strict && r.incomplete)),
