@@ -36,3 +36,24 @@ describe('withProps: copies share hidden classes', () => {
     if (process.versions.node.startsWith('20.')) assert.ok(r.spread < 20, `spread copies sharing: ${r.spread}`);
   });
 });
+
+describe('readElf: one hidden class for every ElfInfo', () => {
+  it('a program, a shared library and an unloadable file (different optional facts) share one class', function () {
+    this.timeout(30000);
+    // Optional keys added one by one gave each combination of facts its own class, and the
+    // optimised site scanner deoptimised on every new one (--trace-deopt: 212 per /usr/bin check).
+    const r = sameMaps(`
+      import { readFileSync } from 'node:fs';
+      import { readElf } from './src/elf/index.ts';
+      const files = ['/usr/bin/env', '/lib/x86_64-linux-gnu/libc.so.6', process.execPath].filter((f) => { try { readFileSync(f); return true; } catch { return false; } });
+      const infos = files.map((f) => readElf(readFileSync(f), f));
+      const odd = readFileSync(files[0]); odd.writeUInt16LE(0x7fff, 16); // e_type neither ET_EXEC nor ET_DYN
+      infos.push(readElf(odd, 'odd'));
+      const facts = infos.map((e) => [e.interp !== undefined, e.soname !== undefined, e.cannotRun !== undefined].join());
+      console.log(JSON.stringify({ copies: infos.filter((e) => same(e, infos[0])).length, spread: infos.length, distinct: new Set(facts).size }));
+    `) as { copies: number; spread: number; distinct: number };
+    assert.ok(r.spread >= 3, 'at least two of the system files were found, and the odd one');
+    assert.ok(r.distinct >= 2, 'the files differ in their optional facts');
+    assert.equal(r.copies, r.spread);
+  });
+});
