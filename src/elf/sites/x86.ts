@@ -881,9 +881,30 @@ export interface X86Sweep {
   bad: number[];
   /** Whether lo is a function's first byte (so nothing before it sets a register). */
   funcStart: boolean;
-  /** Branch target (region offset) -> indexes in `starts` of this sweep's direct branches to it. */
-  sources: Map<number, number[]>;
+  /**
+   * Indexes in `starts` of this sweep's direct branches to a region offset (made on the first
+   * join asked about: most sweeps never walk back through one).
+   */
+  sources(at: number): readonly number[];
 }
+
+/** A sweep's direct branches as (instruction index, target) pairs; `sources` indexes them by target when first asked. */
+function branchIndex(from: Int32Array, to: Float64Array, n: number): (at: number) => readonly number[] {
+  let byTarget: Map<number, number[]> | undefined;
+  return (at) => {
+    if (!byTarget) {
+      byTarget = new Map();
+      for (let k = 0; k < n; k++) {
+        const list = byTarget.get(to[k]!);
+        if (list) list.push(from[k]!);
+        else byTarget.set(to[k]!, [from[k]!]);
+      }
+    }
+    return byTarget.get(at) ?? NONE;
+  };
+}
+
+const NONE: readonly number[] = [];
 
 /** Decodes [lo, hi) from lo, one instruction at a time; every direct branch target is set in `targets`. */
 export function sweepX86(
@@ -902,7 +923,9 @@ export function sweepX86(
   let starts = new Int32Array(64);
   let n = 0;
   const bad: number[] = [];
-  const sources = new Map<number, number[]>();
+  let brFrom = new Int32Array(16);
+  let brTo = new Float64Array(16);
+  let nb = 0;
   for (let o = lo; o < hi; ) {
     if (n === starts.length) {
       const bigger = new Int32Array(n * 2);
@@ -930,16 +953,23 @@ export function sweepX86(
     if (!Number.isNaN(d.rel)) {
       const to = o + d.len + d.rel;
       targets.set(to);
-      const list = sources.get(to);
-      if (list) list.push(n);
-      else sources.set(to, [n]);
+      if (nb === brFrom.length) {
+        const f = new Int32Array(nb * 2);
+        f.set(brFrom);
+        brFrom = f;
+        const t = new Float64Array(nb * 2);
+        t.set(brTo);
+        brTo = t;
+      }
+      brFrom[nb] = n;
+      brTo[nb++] = to;
       if (counts) counts.set(to, (counts.get(to) ?? 0) + 1);
     }
     starts[n++] = o;
     o += d.len;
   }
   const funcStart = ctx.funcs.at(region.addr + lo, ctx.key(region))?.start === region.addr + lo;
-  return { lo, hi, starts, n, bad, funcStart, sources };
+  return { lo, hi, starts, n, bad, funcStart, sources: branchIndex(brFrom, brTo, nb) };
 }
 
 /** Index in `sw.starts` of the instruction starting at region offset `off`, or -1 when none starts there. */
@@ -1084,7 +1114,7 @@ function walk(w: Walk, from: number, joinAtStart: boolean, t0: number): Recovere
 function join(w: Walk, cur: number, t: number): Recovered {
   const { b, base, sw, x64, d } = w;
   const at = sw.starts[cur]!;
-  const preds = sw.sources.get(at) ?? [];
+  const preds = sw.sources(at);
   if (--w.budget.joins < 0 || (w.counts?.get(at) ?? preds.length) !== preds.length) return { k: 'unknown', why: JOIN };
   const paths: Recovered[] = [];
   for (const p of preds) {
