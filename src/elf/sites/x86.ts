@@ -813,7 +813,13 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
   }
 
   const targets = lastFull >= 0 ? new Bits(size, 0) : undefined;
-  const counts = new Map<number, number>();
+  // Branches to a target over every interval swept so far (asked only at joins).
+  const swept: X86Sweep[] = [];
+  const counts = (at: number): number => {
+    let c = 0;
+    for (const x of swept) c += x.sources(at).length;
+    return c;
+  };
   for (let j = 0; j < ni; j++) {
     const lo = ivLo[j]!;
     const hi = ivHi[j]!;
@@ -824,7 +830,8 @@ export function scanX86(ctx: ScanContext, region: ElfExecRegion, x64: boolean, o
       continue;
     }
     // 4. Forward sweep.
-    const sw = sweepX86(ctx, region, lo, hi, x64, targets!, d, counts);
+    const sw = sweepX86(ctx, region, lo, hi, x64, targets!, d);
+    swept.push(sw);
     // 5. Sites in this interval.
     for (let i = ivFirst[j]!; i < ivEnd[j]!; i++) {
       const off = offOf(i);
@@ -907,17 +914,7 @@ function branchIndex(from: Int32Array, to: Float64Array, n: number): (at: number
 const NONE: readonly number[] = [];
 
 /** Decodes [lo, hi) from lo, one instruction at a time; every direct branch target is set in `targets`. */
-export function sweepX86(
-  ctx: ScanContext,
-  region: ElfExecRegion,
-  lo: number,
-  hi: number,
-  x64: boolean,
-  targets: Bits,
-  d: Insn,
-  /** Filled with the number of branches to each target (summed over the sweeps sharing it). */
-  counts?: Map<number, number>,
-): X86Sweep {
+export function sweepX86(ctx: ScanContext, region: ElfExecRegion, lo: number, hi: number, x64: boolean, targets: Bits, d: Insn): X86Sweep {
   const b = ctx.bytes;
   const base = region.offset;
   let starts = new Int32Array(64);
@@ -963,7 +960,6 @@ export function sweepX86(
       }
       brFrom[nb] = n;
       brTo[nb++] = to;
-      if (counts) counts.set(to, (counts.get(to) ?? 0) + 1);
     }
     starts[n++] = o;
     o += d.len;
@@ -1047,7 +1043,7 @@ export function valueBefore(
   x64: boolean,
   d: Insn,
   /** Branches to each target over every stretch swept so far (the site scanner's), when not only this sweep's. */
-  counts?: Map<number, number>,
+  counts?: (at: number) => number,
 ): Recovered {
   return walk({ b, base, sw, targets, counts, x64, d, reg, budget: { joins: MAX_JOINS, paths: MAX_PATHS } }, k, true, reg);
 }
@@ -1057,7 +1053,7 @@ interface Walk {
   base: number;
   sw: X86Sweep;
   targets: Bits;
-  counts: Map<number, number> | undefined;
+  counts: ((at: number) => number) | undefined;
   x64: boolean;
   d: Insn;
   /** The register tracked from the site, for the reasons. */
@@ -1115,7 +1111,7 @@ function join(w: Walk, cur: number, t: number): Recovered {
   const { b, base, sw, x64, d } = w;
   const at = sw.starts[cur]!;
   const preds = sw.sources(at);
-  if (--w.budget.joins < 0 || (w.counts?.get(at) ?? preds.length) !== preds.length) return { k: 'unknown', why: JOIN };
+  if (--w.budget.joins < 0 || (w.counts?.(at) ?? preds.length) !== preds.length) return { k: 'unknown', why: JOIN };
   const paths: Recovered[] = [];
   for (const p of preds) {
     // A branch placed after the site is walked back like any other: a path that runs through the
