@@ -71,8 +71,14 @@ class Cursor {
     readonly w: Window,
     public o: number,
     /** Reads stop here (the end of the current entry). */
-    readonly end: number,
+    public end: number,
   ) {}
+  /** The same cursor over another stretch (EhFrame reads every FDE with one). */
+  at(o: number, end: number): this {
+    this.o = o;
+    this.end = end;
+    return this;
+  }
   private take(n: number, what: string): number {
     if (this.o + n > this.end) throw new Bad(`${what} runs past its entry`);
     this.w.need(this.o, n, what);
@@ -183,12 +189,24 @@ interface Entry {
 /** The records of one .eh_frame (CIEs and FDEs, in the 32-bit or the 64-bit format). */
 class EhFrame {
   private readonly cies = new Map<number, Cie>();
-  constructor(readonly w: Window) {}
+  /**
+   * Scratch, so that reading an FDE allocates only its range (a large library has tens of
+   * thousands): the cursor entry() and fde() read with, and the header entry() returns for an
+   * FDE. A CIE's header gets an object of its own (cie() runs inside fde(), once per CIE).
+   */
+  private readonly cur: Cursor;
+  private readonly fdeEntry: Entry = { idAt: 0, id: 0, body: 0, end: 0 };
+  constructor(readonly w: Window) {
+    this.cur = new Cursor(w, 0, 0);
+  }
 
-  /** The entry at file offset `o`, or undefined at the terminator (length 0) or the window's end. */
-  entry(o: number): Entry | undefined {
+  /**
+   * The entry at file offset `o`, or undefined at the terminator (length 0) or the window's end;
+   * `into` is filled and returned (by default a scratch object the next call overwrites).
+   */
+  entry(o: number, into: Entry = this.fdeEntry): Entry | undefined {
     if (o + 4 > this.w.off + this.w.size) return undefined;
-    const c = new Cursor(this.w, o, this.w.off + this.w.size);
+    const c = this.cur.at(o, this.w.off + this.w.size);
     let len = c.value(PE_UDATA4, 'entry length');
     if (len === 0) return undefined;
     let idSize = 4;
@@ -200,15 +218,18 @@ class EhFrame {
     const end = idAt + len;
     if (len < idSize) throw new Bad(`entry at 0x${this.w.addrOf(o).toString(16)} shorter than its id`);
     this.w.need(idAt, len, `entry at 0x${this.w.addrOf(o).toString(16)}`);
-    const id = idSize === 4 ? this.w.b.u32(idAt) : this.w.b.u64(idAt);
-    return { idAt, id, body: idAt + idSize, end };
+    into.idAt = idAt;
+    into.id = idSize === 4 ? this.w.b.u32(idAt) : this.w.b.u64(idAt);
+    into.body = idAt + idSize;
+    into.end = end;
+    return into;
   }
 
   /** The CIE at file offset `o` (cached: FDEs share a few). */
   cie(o: number): Cie {
     let cie = this.cies.get(o);
     if (cie) return cie;
-    const e = this.entry(o);
+    const e = this.entry(o, { idAt: 0, id: 0, body: 0, end: 0 });
     if (e?.id !== 0) throw new Bad(`CIE pointer to 0x${this.w.addrOf(o).toString(16)}, which is no CIE`);
     const c = new Cursor(this.w, e.body, e.end);
     const version = c.u8('CIE version');
@@ -250,7 +271,7 @@ class EhFrame {
     const cieAt = e.idAt - e.id;
     const { fdeEnc, signal } = this.cie(cieAt);
     if (fdeEnc === PE_OMIT) throw new Bad('CIE omits the FDE encoding');
-    const c = new Cursor(this.w, e.body, e.end);
+    const c = this.cur.at(e.body, e.end);
     const start = c.pointer(fdeEnc, 'FDE initial location');
     const range = c.value(fdeEnc & 0x0f, 'FDE address range');
     if (range <= 0 || start <= 0) return undefined;
