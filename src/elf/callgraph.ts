@@ -34,6 +34,8 @@ interface Node {
   end: number;
   /** Exported name (a dynamic, non-local function symbol at `start`). */
   names: string[];
+  /** Code no symbol covers and nothing is seen to enter (a root unless PLT-like; see below). */
+  unentered: boolean;
 }
 
 /** What is reached for one set of used names. */
@@ -98,7 +100,7 @@ export class CallGraph {
   private readonly byName = new Map<string, number[]>();
   private readonly dataUseSet: ReadonlySet<string>;
   /** What the fixed roots reach on their own: the same for every program (memoised). */
-  private base: { seen: Uint8Array; uses: Set<string> } | undefined;
+  private base: { seen: Uint8Array; uses: ReadonlySet<string> } | undefined;
   /** covering() per address asked (the same sites are asked for every program). */
   private readonly coverMemo = new Map<number, number[]>();
 
@@ -139,7 +141,7 @@ export class CallGraph {
       w.run();
       this.base = { seen: w.seen, uses: w.uses };
     }
-    return new GraphWalk(this, this.base.seen.slice(), new Set(this.base.uses));
+    return new GraphWalk(this, this.base.seen.slice(), new AddedTo(this.base.uses));
   }
 
   /** @internal (GraphWalk) */
@@ -170,6 +172,43 @@ export class CallGraph {
   }
 }
 
+/**
+ * A set that starts as `base` and only grows, without copying it: every program's walk of a
+ * library starts from the names its fixed roots use (hundreds), and a copy per program and
+ * library was a sixth of a directory check's allocation. Iterates as a copy would: `base` in
+ * its order, then what was added.
+ */
+export class AddedTo implements ReadonlySet<string> {
+  private readonly more = new Set<string>();
+  constructor(private readonly base: ReadonlySet<string>) {}
+  has(v: string): boolean {
+    return this.base.has(v) || this.more.has(v);
+  }
+  add(v: string): this {
+    if (!this.base.has(v)) this.more.add(v);
+    return this;
+  }
+  get size(): number {
+    return this.base.size + this.more.size;
+  }
+  *values(): SetIterator<string> {
+    yield* this.base;
+    yield* this.more;
+  }
+  keys(): SetIterator<string> {
+    return this.values();
+  }
+  *entries(): SetIterator<[string, string]> {
+    for (const v of this.values()) yield [v, v];
+  }
+  [Symbol.iterator](): SetIterator<string> {
+    return this.values();
+  }
+  forEach(f: (v: string, k: string, s: ReadonlySet<string>) => void): void {
+    for (const v of this.values()) f(v, v, this);
+  }
+}
+
 /** One walk over a CallGraph: the nodes seen and the names their code uses. */
 export class GraphWalk {
   private readonly stack: number[] = [];
@@ -178,7 +217,7 @@ export class GraphWalk {
     private readonly g: CallGraph,
     readonly seen: Uint8Array,
     /** The data relocations' names, and those of every GOT slot seen code reads. */
-    readonly uses: Set<string>,
+    readonly uses: Set<string> | AddedTo,
   ) {}
 
   visit(i: number): void {
@@ -314,6 +353,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       start: s.value,
       end: s.size > 0 ? Math.min(s.value + s.size, r.addr + r.size) : -1,
       names: [...(exported.get(s.value) ?? [])],
+      unentered: false,
     };
     seenSym.set(key, node);
     symNodes.push(node);
@@ -376,8 +416,6 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   // Cut the uncovered stretches at those entries; a symbol without a size (_init) ends at the
   // first entry after it too, so the PLT after it is not taken for its code.
   const nodes: Node[] = [...symNodes];
-  const isSym = new Set<Node>(symNodes);
-  const entered = new Set<Node>();
   const sortedEntries = [...entries].sort((a, b) => a - b);
   for (const n of unsized) {
     const k = lowerBound(sortedEntries, n.start + 1);
@@ -397,9 +435,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       for (let k = lowerBound(sortedEntries, lo + 1); k < sortedEntries.length && sortedEntries[k]! < hi; k++) cuts.push(sortedEntries[k]!);
       let s = lo;
       for (const c of [...cuts, hi]) {
-        const node: Node = { start: s, end: c, names: [] };
-        nodes.push(node);
-        if (entries.has(s)) entered.add(node);
+        nodes.push({ start: s, end: c, names: [], unentered: !entries.has(s) });
         s = c;
       }
     }
@@ -459,7 +495,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     if (f & STRETCH_FALLS && !(f & STRETCH_PADDING)) for (const j of graph.covering(n.end)) if (j !== i) edges.add(i, j);
     // A stretch of uncovered code nothing enters (no call, reference, relocation) may still run
     // (reached by a short jump or a way not modelled): it is a root, unless it is PLT-like.
-    if (!isSym.has(n) && !entered.has(n) && !(f & STRETCH_STUB)) roots.add(i);
+    if (n.unentered && !(f & STRETCH_STUB)) roots.add(i);
   }
   // Every rel32 at any byte that lands on a node's start or a GOT slot, so a stretch the sweep
   // misread keeps its calls: one pass over each region, a hit credited to every node around it.
@@ -645,7 +681,7 @@ function frameNodes(elf: ElfInfo, symNodes: readonly Node[]): Node[] {
     while (k < sized.length && sized[k]!.start <= f.start) coveredTo = Math.max(coveredTo, sized[k++]!.end);
     if (f.start < coveredTo) continue;
     starts.add(f.start);
-    out.push({ start: f.start, end: f.end, names: [] });
+    out.push({ start: f.start, end: f.end, names: [], unentered: false });
   }
   return out;
 }
