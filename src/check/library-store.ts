@@ -12,15 +12,14 @@
  * is making), and waits only in the walk after: two workers needing the same libraries then
  * make different ones instead of one waiting for the other (waits: 5.3 s -> 0.4 s on /usr/bin).
  * The analysis is plain data (src/check/libraries.ts), kept by the owner as the bytes of its
- * serialization, packed (off the owner's heap, one copy per library, never turned back into
- * objects there: Brotli at quality 1 packs /usr/bin's 51 MB of analyses into about 10 MB, at
- * a few milliseconds per library each way) and turned into objects once in each worker that
- * uses it. A worker that fails while
- * making one gives it up, and the next waiter makes it.
+ * serialization, packed (src/util/pack.ts: /usr/bin's 51 MB of analyses become about 10 MB),
+ * off the owner's heap, one copy per library, never turned back into objects there, and
+ * turned into objects once in each worker that uses it. A worker that fails while making one
+ * gives it up, and the next waiter makes it.
  */
 import { deserialize, serialize } from 'node:v8';
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import { pack, unpack } from '../util/pack.ts';
 import { internStrings } from './intern.ts';
 
 /** What a worker is given to reach the store (inside WorkerInit). */
@@ -74,7 +73,7 @@ export function shared<T>(key: string, make: () => T, ifFree?: true): T | undefi
     const a = ask(l, ifFree ? { get: key, ifFree } : { get: key });
     if ('busy' in a) return undefined;
     if ('value' in a) {
-      const v = deserialize(brotliDecompressSync(a.value)) as T;
+      const v = deserialize(unpack(a.value)) as T;
       internStrings(v, strings);
       return v;
     }
@@ -89,7 +88,7 @@ export function shared<T>(key: string, make: () => T, ifFree?: true): T | undefi
   }
   if (l) {
     // Its own buffer, moved to the owner rather than copied.
-    const value = new Uint8Array(brotliCompressSync(serialize(v), { params: { [constants.BROTLI_PARAM_QUALITY]: 1 } }));
+    const value = pack(serialize(v));
     l.port.postMessage({ put: key, value } satisfies Ask, [value.buffer]);
   }
   return v;

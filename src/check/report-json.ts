@@ -3,7 +3,7 @@
  * an array of them otherwise; files that could not be checked appear as {file, error}.
  * The fields are documented in the command's help (src/cli/commands/check.ts).
  */
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import { pack, unpack } from '../util/pack.ts';
 import { jsonText } from '../util/json-text.ts';
 import { type CheckResult, incomplete, isCheckError } from './types.ts';
 
@@ -31,25 +31,19 @@ export interface JsonResult {
   json: Uint8Array;
 }
 
-/**
- * UTF-8, then Brotli at quality 1 (the reports repeat themselves: 17 to 1, at a few hundred MB
- * per second each way). Its own ArrayBuffer, exactly its size, so it can be transferred.
- */
+/** The text as UTF-8, packed (src/util/pack.ts). */
 export function packJson(text: string): Uint8Array {
-  const z = brotliCompressSync(Buffer.from(text, 'utf8'), {
-    params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT },
-  });
-  return new Uint8Array(z);
+  return pack(Buffer.from(text, 'utf8'), true);
 }
 
 /** The text packJson packed, as its UTF-8 bytes. */
 export function unpackJsonBytes(packed: Uint8Array): Uint8Array {
-  return brotliDecompressSync(packed);
+  return unpack(packed);
 }
 
 /** The text packJson packed. */
 export function unpackJson(packed: Uint8Array): string {
-  return brotliDecompressSync(packed).toString('utf8');
+  return unpack(packed).toString('utf8');
 }
 
 export function jsonResult(r: CheckResult, single: boolean): JsonResult {
