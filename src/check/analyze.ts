@@ -23,6 +23,8 @@ import { callOutcome, deniedName } from '../policy/call.ts';
 import { KNOWN_FIXES } from '../policy/fixes.ts';
 import { asPolicySet, policyFor, type PolicySet } from '../policy/settings.ts';
 import type { Policy } from '../policy/types.ts';
+import type { ElfInfo } from '../elf/types.ts';
+import type { ArchName } from '../syscalls/arches.ts';
 import type { TargetDef } from '../policy/types.ts';
 import { libcFix } from '../policy/libc-fixes.ts';
 import { startupCalls } from '../libc/index.ts';
@@ -40,6 +42,7 @@ import {
   type Ctx,
   type Finding,
   type Handling,
+  type LibraryReport,
   type Reach,
   type Unresolved,
   type Via,
@@ -104,23 +107,16 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
   }
   const ctx: Ctx = { arch, libc, version, startup: startupMap };
 
-  const reaches: Reach[] = [];
+  // Each phase is a function of its own, so that V8 re-optimises only the phase that meets a
+  // new shape, not all of checkElfWith (issue 13: its re-compiles were about 1.2 s of a
+  // directory check's compiler time).
+  const reaches = startupReaches(startup, arch);
   const unresolved: Unresolved[] = [];
   const unknownImports = new Set<string>();
-  for (const s of startup) {
-    const nr = nrOf(arch, s.syscall);
-    if (nr === null) continue;
-    reaches.push({
-      name: s.syscall,
-      nr,
-      via: { kind: 'startup', library: null, when: s.when, onEnosys: s.onEnosys, source: s.source, ...(s.fallback ? { next: s.fallback } : {}) },
-      handling: { k: 'startup', onEnosys: s.onEnosys, ...(s.fallback ? { next: s.fallback } : {}), ...(s.note ? { detail: s.note } : {}) },
-    });
-  }
   const own = collectObject(elf, src, ctx, null);
-  reaches.push(...own.reaches);
-  unresolved.push(...own.unresolved);
-  const pendingUnknown: { name: string; from?: string; in?: string }[] = [...own.unknownImports];
+  for (const r of own.reaches) reaches.push(r);
+  for (const u of own.unresolved) unresolved.push(u);
+  const pendingUnknown: { name: string; from?: string; in?: string }[] = own.unknownImports.slice();
 
   // Libraries from the sysroot, breadth first, counted where reached.
   const { libraries, exported } =
@@ -131,79 +127,13 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
   // An import versioned to a library --sysroot analysed, or unversioned and defined by one, is
   // that library's code, whose own imports and sites were counted: not a finding of its own.
   // Any other stays one (a symbol versioned to the C library is the knowledge base's to model).
-  const analysed = new Set(libraries.filter((l) => l.status === 'analysed').map((l) => l.name));
+  const analysed = new Set<string>();
+  for (const l of libraries) if (l.status === 'analysed') analysed.add(l.name);
   const covered = (n: { name: string; from?: string }): boolean => (n.from ? analysed.has(n.from) : exported.has(n.name));
   for (const n of pendingUnknown) if (!covered(n)) unknownImports.add(n.in ? `${n.name} (${n.in})` : n.name);
 
-  // Libraries the process links whose behaviour on a call's failure is recorded: their way
-  // of reaching the call is judged by the record (the library's own import of it, analysed
-  // under --sysroot, says only that the error reaches the library). A library linked into the
-  // file (recognised by the API the file exports) is the file's code: the file's own imports of
-  // the recorded calls are that library's, judged by the record alone.
-  const linked = librariesLinked([...elf.needed, ...libraries.map((l) => l.name)], new Set(elf.exports));
-  const recorded = new Map<string | null, Set<string>>();
-  for (const { record, linkedIn } of linked) {
-    const key = linkedIn ? null : record.soname;
-    const set = recorded.get(key) ?? new Set<string>();
-    for (const c of record.calls) for (const n of c.syscalls) set.add(n);
-    recorded.set(key, set);
-  }
-  const kept = reaches.filter((r) => !((r.via.library !== null || r.via.kind === 'import') && recorded.get(r.via.library)?.has(r.name)));
-  for (const { record: l, linkedIn } of linked) {
-    for (const c of l.calls) {
-      for (const name of c.syscalls) {
-        const nr = nrOf(arch, name);
-        if (nr === null) continue;
-        kept.push({
-          name,
-          nr,
-          via: { kind: 'library', library: l.soname, ...(linkedIn ? { linkedIn: true } : {}), when: c.when, source: c.source },
-          handling: { k: 'library', onError: c.onError, errors: c.errors, ...(c.fallback ? { next: c.fallback } : {}), detail: c.detail },
-        });
-      }
-    }
-  }
-
-  // Judge every way of reaching every call: the worst decides the verdict; the finding lists
-  // a bounded few of them (via-bound.ts).
-  const byName = new Map<string, { nr: number; ways: RankedVia[]; worst: number; handling: Handling }>();
-  for (const r of kept) {
-    const w = judged(policy, r);
-    let e = byName.get(r.name);
-    if (!e) byName.set(r.name, (e = { nr: r.nr, ways: [], worst: w.rank, handling: r.handling }));
-    else if (w.rank < e.worst) {
-      e.worst = w.rank;
-      e.handling = r.handling;
-    }
-    e.ways.push(w);
-  }
-  const syscalls: Finding[] = [];
-  for (const [name, e] of byName) {
-    const { action, rule, conditional } = callOutcome(policy, e.nr);
-    // The first way found with the worst judgement says what the program experiences.
-    const worstVia = e.ways.find((w) => w.rank === e.worst)!.via;
-    const j = { verdict: worstVia.verdict, ...(worstVia.how ? { how: worstVia.how } : {}) };
-    const verdict = j.verdict;
-    const denied = deniedName(policy, name);
-    const importFix = e.ways.map(({ via: v }) => (v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined)).find(Boolean);
-    const fix = verdict === 'allowed' ? undefined : (denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, policy.arch.name, action) ?? importFix);
-    const listed = boundVias(e.ways);
-    const f: Finding = {
-      name,
-      nr: e.nr,
-      verdict,
-      ...(j.how ? { how: j.how } : {}),
-      severity: severityOf(verdict),
-      action: formatAction(action),
-      outcome: outcomeText(j, action, worstVia, e.handling),
-      ...(rule && isAllow(action) && (conditional || rule.limit) ? { condition: rule.limit ?? 'allowed only for some argument values' } : {}),
-      ...(denied && verdict !== 'allowed' ? { reason: denied.reason } : {}),
-      ...(fix ? { fix } : {}),
-      via: listed.via,
-      ...(listed.omitted ? { viasOmitted: listed.omitted } : {}),
-    };
-    syscalls.push(f);
-  }
+  const kept = withRecordedLibraries(elf, libraries, reaches, arch);
+  const syscalls = findings(policy, kept);
   syscalls.sort((a, b) => judgementRank(a) - judgementRank(b) || collate(a.name, b.name));
   const fatal = syscalls.filter((f) => f.severity === 'fatal').length;
   return {
@@ -234,5 +164,112 @@ function checkElfWith(input: Uint8Array | ElfBytes, file: string, set: PolicySet
       unmodelled: unknownImports.size,
     },
     fatal: fatal > 0,
+  };
+}
+
+/** The C library's (and the loader's) start-up calls as reaches. */
+function startupReaches(startup: ReturnType<typeof startupCalls>, arch: ArchName): Reach[] {
+  const reaches: Reach[] = [];
+  for (const s of startup) {
+    const nr = nrOf(arch, s.syscall);
+    if (nr === null) continue;
+    reaches.push({
+      name: s.syscall,
+      nr,
+      via: { kind: 'startup', library: null, when: s.when, onEnosys: s.onEnosys, source: s.source, ...(s.fallback ? { next: s.fallback } : {}) },
+      handling: { k: 'startup', onEnosys: s.onEnosys, ...(s.fallback ? { next: s.fallback } : {}), ...(s.note ? { detail: s.note } : {}) },
+    });
+  }
+  return reaches;
+}
+
+/**
+ * Libraries the process links whose behaviour on a call's failure is recorded: their way
+ * of reaching the call is judged by the record (the library's own import of it, analysed
+ * under --sysroot, says only that the error reaches the library). A library linked into the
+ * file (recognised by the API the file exports) is the file's code: the file's own imports of
+ * the recorded calls are that library's, judged by the record alone.
+ */
+function withRecordedLibraries(elf: ElfInfo, libraries: readonly LibraryReport[], reaches: readonly Reach[], arch: ArchName): Reach[] {
+  const names = elf.needed.slice();
+  for (const l of libraries) names.push(l.name);
+  const linked = librariesLinked(names, new Set(elf.exports));
+  const recorded = new Map<string | null, Set<string>>();
+  for (const { record, linkedIn } of linked) {
+    const key = linkedIn ? null : record.soname;
+    const set = recorded.get(key) ?? new Set<string>();
+    for (const c of record.calls) for (const n of c.syscalls) set.add(n);
+    recorded.set(key, set);
+  }
+  const kept = reaches.filter((r) => !((r.via.library !== null || r.via.kind === 'import') && recorded.get(r.via.library)?.has(r.name)));
+  for (const { record: l, linkedIn } of linked) {
+    for (const c of l.calls) {
+      for (const name of c.syscalls) {
+        const nr = nrOf(arch, name);
+        if (nr === null) continue;
+        kept.push({
+          name,
+          nr,
+          via: { kind: 'library', library: l.soname, ...(linkedIn ? { linkedIn: true } : {}), when: c.when, source: c.source },
+          handling: { k: 'library', onError: c.onError, errors: c.errors, ...(c.fallback ? { next: c.fallback } : {}), detail: c.detail },
+        });
+      }
+    }
+  }
+  return kept;
+}
+
+/** A fix an import of the call names (KNOWN_FIXES), from the first way that has one. */
+function importFixOf(ways: readonly RankedVia[]): string | undefined {
+  for (const { via: v } of ways) {
+    const f = v.kind === 'import' ? KNOWN_FIXES[v.symbol] : undefined;
+    if (f) return f;
+  }
+  return undefined;
+}
+
+/**
+ * Judge every way of reaching every call: the worst decides the verdict; the finding lists
+ * a bounded few of them (via-bound.ts). Unsorted.
+ */
+function findings(policy: Policy, kept: readonly Reach[]): Finding[] {
+  const byName = new Map<string, { nr: number; ways: RankedVia[]; worst: number; handling: Handling }>();
+  for (const r of kept) {
+    const w = judged(policy, r);
+    let e = byName.get(r.name);
+    if (!e) byName.set(r.name, (e = { nr: r.nr, ways: [], worst: w.rank, handling: r.handling }));
+    else if (w.rank < e.worst) {
+      e.worst = w.rank;
+      e.handling = r.handling;
+    }
+    e.ways.push(w);
+  }
+  const syscalls: Finding[] = [];
+  for (const [name, e] of byName) syscalls.push(finding(policy, name, e));
+  return syscalls;
+}
+
+function finding(policy: Policy, name: string, e: { nr: number; ways: RankedVia[]; worst: number; handling: Handling }): Finding {
+  const { action, rule, conditional } = callOutcome(policy, e.nr);
+  // The first way found with the worst judgement says what the program experiences.
+  const worstVia = e.ways.find((w) => w.rank === e.worst)!.via;
+  const j = { verdict: worstVia.verdict, ...(worstVia.how ? { how: worstVia.how } : {}) };
+  const verdict = j.verdict;
+  const denied = deniedName(policy, name);
+  const fix = verdict === 'allowed' ? undefined : (denied?.fix ?? KNOWN_FIXES[name] ?? libcFix(name, policy.arch.name, action) ?? importFixOf(e.ways));
+  const listed = boundVias(e.ways);
+  return {
+    name,
+    nr: e.nr,
+    verdict,
+    ...(j.how ? { how: j.how } : {}),
+    severity: severityOf(verdict),
+    action: formatAction(action),
+    outcome: outcomeText(j, action, worstVia, e.handling),
+    ...(rule && isAllow(action) && (conditional || rule.limit) ? { condition: rule.limit ?? 'allowed only for some argument values' } : {}),
+    ...(denied && verdict !== 'allowed' ? { reason: denied.reason } : {}),
+    ...(fix ? { fix } : {}),
+    via: listed.via,
+    ...(listed.omitted ? { viasOmitted: listed.omitted } : {}),
   };
 }

@@ -13,7 +13,8 @@ import { findSyscallSites } from '../elf/index.ts';
 import type { ElfBytes } from '../elf/source.ts';
 import { siteLength } from '../elf/sites/index.ts';
 import { ScanContext } from '../elf/sites/common.ts';
-import type { ElfInfo } from '../elf/types.ts';
+import type { ElfInfo, SyscallSite } from '../elf/types.ts';
+import type { WrapperCall } from '../elf/calls/call.ts';
 import { lookupFunction, type FunctionInfo, type Libc, type SyscallStep } from '../libc/index.ts';
 import { parseShimManifest, SHIM_MANIFEST_SYMBOL, type ShimManifest } from '../shim/manifest.ts';
 import { ARCHES, type ArchName } from '../syscalls/arches.ts';
@@ -121,7 +122,41 @@ function callable(imp: { type: string; weak: boolean }): boolean {
 export function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: string | null): Collected {
   const bytes = src.bytes;
   const out: Collected = { reaches: [], unresolved: [], unknownImports: [] };
+  // Each step is a function of its own, so that V8 re-optimises only the step that meets a
+  // new shape (issue 13: re-compiles of this function whole were about 0.7 s per run).
   // 1. Imports.
+  const importsSyscall = collectImports(elf, ctx, library, out);
+  // 2. Sites (the scan context's function index, built only when a site or call needs it, is shared with 3).
+  const scan = new ScanContext(elf, bytes);
+  // A static program holds the whole C library: a site or a syscall() call counts only where
+  // its call graph reaches it from the entry point, the init/fini arrays and every code
+  // address data holds (src/elf/callgraph.ts; undefined: all of it counts).
+  const reach = library === null ? staticReach(elf, src) : undefined;
+  const reached = (addr: number): boolean => !reach || reach.counts(addr);
+  const sites = findSyscallSites(elf, bytes, scan).filter((s) => reached(s.address));
+  const hasWrapperSym = elf.symbols.some((s) => s.name === 'syscall' && s.type === 'func');
+  // Functions that pass their first argument to the number register (syscall(), musl's
+  // __syscall_cp_c, ...): their callers say the number (3. below).
+  const wrapperOf = new Map<number, number>(); // site address -> the wrapper function's start
+  for (const s of sites) {
+    if (s.number !== null || s.kind !== 'syscall_wrapper') continue;
+    const f = scan.funcs.at(s.address, scan.key(elf.exec.find((r) => s.address >= r.addr && s.address < r.addr + r.size) ?? elf.exec[0]!));
+    if (f) wrapperOf.set(s.address, f.start);
+  }
+  const calledWrappers = new Set<number>();
+  const calls = findSyscallCalls(elf, bytes, scan, [...new Set(wrapperOf.values())], calledWrappers).filter((c) => reached(c.address));
+  siteReaches(elf, ctx, library, out, sites, hasWrapperSym || importsSyscall, wrapperOf, calledWrappers);
+  // 3. syscall() with a constant.
+  callReaches(elf, ctx, library, out, calls);
+  // 4. A linked sysgate shim defines the libc symbols it wraps, so a call it answers with ENOSYS
+  //    (signalfd at 13.7) is no import any more: its manifest says which, and the calls to those
+  //    wrappers say whether the program uses them.
+  if (library === null) shimReaches(elf, src, ctx, scan, out);
+  return out;
+}
+
+/** The reaches of the file's imports, through the knowledge base; whether it imports syscall(). */
+function collectImports(elf: ElfInfo, ctx: Ctx, library: string | null, out: Collected): boolean {
   let importsSyscall = false;
   for (const imp of elf.imports) {
     if (imp.type !== 'func' && imp.type !== 'other') continue;
@@ -152,30 +187,25 @@ export function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: st
     const span = importSpan(elf, imp.symbolOffset);
     for (const r of got) out.reaches.push(span ? { name: r.name, nr: r.nr, via: withProps(r.via, { span }), handling: r.handling } : r);
   }
-  // 2. Sites (the scan context's function index, built only when a site or call needs it, is shared with 3).
-  const scan = new ScanContext(elf, bytes);
-  // A static program holds the whole C library: a site or a syscall() call counts only where
-  // its call graph reaches it from the entry point, the init/fini arrays and every code
-  // address data holds (src/elf/callgraph.ts; undefined: all of it counts).
-  const reach = library === null ? staticReach(elf, src) : undefined;
-  const reached = (addr: number): boolean => !reach || reach.counts(addr);
-  const sites = findSyscallSites(elf, bytes, scan).filter((s) => reached(s.address));
-  const hasWrapperSym = elf.symbols.some((s) => s.name === 'syscall' && s.type === 'func');
-  // Functions that pass their first argument to the number register (syscall(), musl's
-  // __syscall_cp_c, ...): their callers say the number (3. below).
-  const wrapperOf = new Map<number, number>(); // site address -> the wrapper function's start
-  for (const s of sites) {
-    if (s.number !== null || s.kind !== 'syscall_wrapper') continue;
-    const f = scan.funcs.at(s.address, scan.key(elf.exec.find((r) => s.address >= r.addr && s.address < r.addr + r.size) ?? elf.exec[0]!));
-    if (f) wrapperOf.set(s.address, f.start);
-  }
-  const calledWrappers = new Set<number>();
-  const calls = findSyscallCalls(elf, bytes, scan, [...new Set(wrapperOf.values())], calledWrappers).filter((c) => reached(c.address));
+  return importsSyscall;
+}
+
+/** Syscall sites with a number, and the unresolved ones. `syscallKnown`: the file has or imports syscall(), resolved at its callers. */
+function siteReaches(
+  elf: ElfInfo,
+  ctx: Ctx,
+  library: string | null,
+  out: Collected,
+  sites: readonly SyscallSite[],
+  syscallKnown: boolean,
+  wrapperOf: ReadonlyMap<number, number>,
+  calledWrappers: ReadonlySet<number>,
+): void {
   for (const s of sites) {
     const span = codeSpan(elf, s.address, siteLength(s.kind, s.isa));
     const at = span ? { span } : {};
     if (s.number === null) {
-      if (s.kind === 'syscall_wrapper' && (hasWrapperSym || importsSyscall || s.function === 'syscall')) continue; // resolved at its callers
+      if (s.kind === 'syscall_wrapper' && (syscallKnown || s.function === 'syscall')) continue; // resolved at its callers
       // Another wrapper is resolved at its callers when some were found; otherwise it stays unresolved.
       if (s.kind === 'syscall_wrapper' && calledWrappers.has(wrapperOf.get(s.address) ?? -1)) continue;
       out.unresolved.push({
@@ -243,7 +273,10 @@ export function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: st
       out.reaches.push({ name, nr: s.number, via, handling: st ?? (step ? stepHandling(step, step.note ?? step.when) : { k: 'unknown' }) });
     }
   }
-  // 3. syscall() with a constant.
+}
+
+/** syscall() calls with a constant number, and the unresolved ones. */
+function callReaches(elf: ElfInfo, ctx: Ctx, library: string | null, out: Collected, calls: readonly WrapperCall[]): void {
   for (const c of calls) {
     const span = codeSpan(elf, c.address, callLength(elf));
     const at = span ? { span } : {};
@@ -277,42 +310,40 @@ export function collectObject(elf: ElfInfo, src: ElfBytes, ctx: Ctx, library: st
       handling: { k: 'direct' },
     });
   }
-  // 4. A linked sysgate shim defines the libc symbols it wraps, so a call it answers with ENOSYS
-  //    (signalfd at 13.7) is no import any more: its manifest says which, and the calls to those
-  //    wrappers say whether the program uses them.
-  if (library === null) {
-    const m = readShimManifest(elf, src);
-    if (m) {
-      out.shim = m;
-      const wrappers = new Map<number, ShimManifest['wrappers'][number]>();
-      for (const w of m.wrappers) {
-        if (w.status !== 'enosys') continue;
-        const sym = elf.symbols.find((x) => x.name === w.symbol && x.type === 'func' && x.value !== 0);
-        if (sym) wrappers.set(sym.value, w);
-      }
-      const called = new Set<number>();
-      if (wrappers.size) findSyscallCalls(elf, bytes, scan, [...wrappers.keys()], called);
-      for (const [addr, w] of wrappers) {
-        const nr = called.has(addr) ? nrOf(ctx.arch, w.denied) : null;
-        if (nr === null) continue;
-        out.reaches.push({
-          name: w.denied,
-          nr,
-          via: {
-            kind: 'import',
-            library: null,
-            symbol: w.symbol,
-            weak: false,
-            role: 'chain',
-            step: 0,
-            source: `the sysgate shim linked in (${m.target} ${m.firmware ?? ''} ${m.arch}) answers it without entering the kernel`,
-          },
-          handling: { k: 'chain', onEnosys: 'error', detail: `${w.symbol}() returns -1 with ENOSYS from the sysgate shim` },
-        });
-      }
+}
+
+/** The calls a linked shim answers with ENOSYS, where the program calls their wrappers. */
+function shimReaches(elf: ElfInfo, src: ElfBytes, ctx: Ctx, scan: ScanContext, out: Collected): void {
+  const m = readShimManifest(elf, src);
+  if (m) {
+    out.shim = m;
+    const wrappers = new Map<number, ShimManifest['wrappers'][number]>();
+    for (const w of m.wrappers) {
+      if (w.status !== 'enosys') continue;
+      const sym = elf.symbols.find((x) => x.name === w.symbol && x.type === 'func' && x.value !== 0);
+      if (sym) wrappers.set(sym.value, w);
+    }
+    const called = new Set<number>();
+    if (wrappers.size) findSyscallCalls(elf, src.bytes, scan, [...wrappers.keys()], called);
+    for (const [addr, w] of wrappers) {
+      const nr = called.has(addr) ? nrOf(ctx.arch, w.denied) : null;
+      if (nr === null) continue;
+      out.reaches.push({
+        name: w.denied,
+        nr,
+        via: {
+          kind: 'import',
+          library: null,
+          symbol: w.symbol,
+          weak: false,
+          role: 'chain',
+          step: 0,
+          source: `the sysgate shim linked in (${m.target} ${m.firmware ?? ''} ${m.arch}) answers it without entering the kernel`,
+        },
+        handling: { k: 'chain', onEnosys: 'error', detail: `${w.symbol}() returns -1 with ENOSYS from the sysgate shim` },
+      });
     }
   }
-  return out;
 }
 
 /** The shim manifest the file exports, read where the loader maps it; undefined without one. */

@@ -19,7 +19,7 @@
  */
 import { DataObjects } from './data-refs.ts';
 import { graphIsa } from './graph/refs.ts';
-import { STRETCH_FALLS, STRETCH_PADDING, STRETCH_STUB } from './graph/types.ts';
+import { type GraphIsa, type RegionCode, STRETCH_FALLS, STRETCH_PADDING, STRETCH_STUB } from './graph/types.ts';
 import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
 import { ARCHES } from '../syscalls/arches.ts';
@@ -280,8 +280,6 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   const bytes = src.bytes;
   const isa = elf.arch && graphIsa(elf, bytes);
   if (!isa || !elf.arch) return undefined;
-  // The relocation types whose slot code reads (through the PLT or a GOT load), and IRELATIVE's.
-  const { globDat, jumpSlot, irelative } = ARCHES[elf.arch].relocs;
   const regions = isa.code.filter((r) => r.offset + r.size <= bytes.byteLength && r.size > 0);
   if (!regions.length) return undefined;
   // Time bound: a library with more code than this (libLLVM: 40 s) gets no graph, so all of it
@@ -289,29 +287,113 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   if (regions.reduce((n, r) => n + r.size, 0) > MAX_CODE) return undefined;
   // The data segments hold function pointers: a lazily read file reads them now.
   for (const l of elf.loads) if (l.offset + l.filesz <= bytes.byteLength) src.ensure(l.offset, l.filesz);
-  const regionOf = (addr: number): ElfExecRegion | undefined => regions.find((r) => addr >= r.addr && addr < r.addr + r.size);
   // The loader's relocations, read by readElf with the code (fail closed without them).
-  const relocs = elf.dynamicRelocations;
-  if (!relocs) throw new Error(`${elf.file}: buildCallGraph needs an ElfInfo read with its code`);
+  if (!elf.dynamicRelocations) throw new Error(`${elf.file}: buildCallGraph needs an ElfInfo read with its code`);
+  // Each phase is a function of its own: V8 optimises (and, when a phase meets a new shape,
+  // re-optimises) one phase at a time, not one function of all of them (issue 13: re-compiling
+  // this function whole was about 1.5 s of a directory check's compiler time).
+  const code = new CodeSpan(regions);
+  const held = heldByData(elf, bytes, code);
+  const fixed = [elf.entry, elf.init, elf.fini].filter((a): a is number => a !== undefined && a !== 0 && code.regionOf(a) !== undefined);
+  const { symNodes, unsized } = symbolNodes(elf, code);
+  // Entries inside code no symbol covers: where a call, a rip-relative reference or a
+  // relocation points, found by one sweep of each region, resynchronised at every symbol.
+  const entries = new Set<number>(held.addrs);
+  // Code addresses objects hold cut stretches as held ones do.
+  for (const l of held.objs?.code ?? []) for (const a of l) if (code.regionOf(a)) entries.add(a);
+  for (const a of fixed) entries.add(a);
+  const sweeps = sweepRegions(isa, code, symNodes, entries);
+  // Code that branches where the graph does not decode: its edges would be lost (fail closed).
+  if (!sweeps) return undefined;
+  const nodes = cutNodes(code, symNodes, unsized, entries);
+  const starts = Float64Array.from(nodes, (n) => n.start);
+  const ends = Float64Array.from(nodes, (n) => n.end);
+  const graph = { covering: (addr: number) => covering(starts, ends, addr) };
+  const names = new NameIds();
+  const slotIds = new Map<number, number>();
+  for (const [a, n] of held.slots) slotIds.set(a, names.id(n));
+  let slotLo = Infinity;
+  let slotHi = -Infinity;
+  for (const a of slotIds.keys()) {
+    slotLo = Math.min(slotLo, a);
+    slotHi = Math.max(slotHi, a);
+  }
+  const refs: Refs = { code, starts, ends, slotIds, slotLo, slotHi, objs: held.objs, edges: new Pairs(), uses: new Pairs(), roots: new Set<number>() };
+  sweptEdges(refs, nodes, sweeps, graph);
+  // Every rel32 at any byte that lands on a node's start or a GOT slot, so a stretch the sweep
+  // misread keeps its calls: one pass over each region, a hit credited to every node around it.
+  // (A fixed-width ISA's decoding saw every instruction: there is nothing to search for.)
+  if (!isa.exact) {
+    const scan = rel32Scan(bytes, refs, nodes);
+    for (const r of regions) scanRel32(scan, r);
+  }
+  // A program loaded at a fixed address takes code addresses as absolute immediates and
+  // displacements (mov $main,%rdi; a jump table's disp32): every 32-bit word at any byte that
+  // lands in code is a reference from the node around it, like a rip-relative one.
+  if (elf.type === 'exec') absoluteRefs(bytes, refs, graph);
+  const objectStarts = held.objs?.size ? objectNodes(held.objs, regions, bytes, graph, ends, refs.edges, refs.roots) : [];
+  for (const a of fixed) for (const j of graph.covering(a)) refs.roots.add(j);
+  for (const a of held.addrs) for (const j of graph.covering(a)) refs.roots.add(j);
+  return assemble(nodes, objectStarts, refs, names, held.dataUses);
+}
 
-  // GOT slots (read by code) and code addresses held by relocations.
+/** The code regions, and which one holds an address. */
+class CodeSpan {
+  readonly lo: number;
+  readonly hi: number;
+  constructor(readonly regions: readonly ElfExecRegion[]) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const r of regions) {
+      lo = Math.min(lo, r.addr);
+      hi = Math.max(hi, r.addr + r.size);
+    }
+    this.lo = lo;
+    this.hi = hi;
+  }
+  regionOf(addr: number): ElfExecRegion | undefined {
+    for (const r of this.regions) if (addr >= r.addr && addr < r.addr + r.size) return r;
+    return undefined;
+  }
+  /** Index of the region holding `addr` (it must be in one). */
+  indexOf(addr: number): number {
+    let ri = 0;
+    while (!(addr >= this.regions[ri]!.addr && addr < this.regions[ri]!.addr + this.regions[ri]!.size)) ri++;
+    return ri;
+  }
+}
+
+/** What relocations and data words say about the code: GOT slots, held code addresses, data objects. */
+interface Held {
+  /** GOT slots (read by code), by address: the name each holds. */
+  slots: Map<number, string>;
+  /** Names whose address is written into data (whoever reads it may call it). */
+  dataUses: Set<string>;
+  /** Code addresses held by relocations or data words. */
+  addrs: Set<number>;
+  /** A static program's data objects: a pointer inside one is the object's edge, not a root. */
+  objs: DataObjects | undefined;
+}
+
+function heldByData(elf: ElfInfo, bytes: Uint8Array, code: CodeSpan): Held {
+  // The relocation types whose slot code reads (through the PLT or a GOT load), and IRELATIVE's.
+  const { globDat, jumpSlot, irelative } = ARCHES[elf.arch!].relocs;
   const slots = new Map<number, string>();
   const dataUses = new Set<string>();
   const held = new Set<number>();
-  // A static program's data objects: a pointer inside one is the object's edge, not a root.
-  const objs = elf.static ? new DataObjects(elf, (a) => regionOf(a) !== undefined) : undefined;
-  for (const r of relocs) {
+  const objs = elf.static ? new DataObjects(elf, (a) => code.regionOf(a) !== undefined) : undefined;
+  for (const r of elf.dynamicRelocations!) {
     if (r.symbol?.name) {
       if (r.type === globDat || r.type === jumpSlot) slots.set(r.offset, r.symbol.name);
       else {
         // A pointer written into data: whoever reads it may call it. An own function's runs
         // from here (a slot code reads counts through the code that reads it instead).
         dataUses.add(r.symbol.name);
-        if (r.symbol.shndx !== 0 && regionOf(r.symbol.value + (r.addend ?? 0))) held.add(r.symbol.value + (r.addend ?? 0));
+        if (r.symbol.shndx !== 0 && code.regionOf(r.symbol.value + (r.addend ?? 0))) held.add(r.symbol.value + (r.addend ?? 0));
       }
     } else if (r.addend !== undefined && objs && r.type !== irelative && objs.word(r.offset, r.addend)) {
       // held by the object the relocation writes into (data-refs.ts)
-    } else if (r.addend !== undefined && regionOf(r.addend)) held.add(r.addend);
+    } else if (r.addend !== undefined && code.regionOf(r.addend)) held.add(r.addend);
   }
   // Pointer-sized words of the loaded data that equal a code address: only where the file is
   // loaded at a fixed address (ET_EXEC). A relocatable image (ET_DYN) holds no absolute address
@@ -320,17 +402,19 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = elf.endian === 'little';
   for (const l of elf.type === 'exec' ? elf.loads : []) {
-    if (regions.some((r) => r.offset >= l.offset && r.offset < l.offset + l.filesz)) continue;
+    if (code.regions.some((r) => r.offset >= l.offset && r.offset < l.offset + l.filesz)) continue;
     const end = Math.min(l.offset + l.filesz, bytes.byteLength);
     for (let o = l.offset + ((8 - (l.vaddr % 8)) % 8); o + 8 <= end; o += 8) {
       const v = dv.getUint32(o + 4, le) * 0x100000000 + dv.getUint32(o, le);
       if (v !== 0 && objs?.word(l.vaddr + (o - l.offset), v)) continue; // held by its object
-      if (v !== 0 && regionOf(v)) held.add(v);
+      if (v !== 0 && code.regionOf(v)) held.add(v);
     }
   }
-  const fixed = [elf.entry, elf.init, elf.fini].filter((a): a is number => a !== undefined && a !== 0 && regionOf(a) !== undefined);
+  return { slots, dataUses, addrs: held, objs };
+}
 
-  // Function symbols, capped at their region.
+/** Function symbols (and a static program's FDE functions) as nodes, capped at their region, sorted. */
+function symbolNodes(elf: ElfInfo, code: CodeSpan): { symNodes: Node[]; unsized: Node[] } {
   const symNodes: Node[] = [];
   const exported = new Map<number, Set<string>>();
   for (const s of elf.symbols) {
@@ -344,7 +428,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   const seenSym = new Map<string, Node>();
   for (const s of elf.symbols) {
     if (s.type !== 'func' || s.value === 0) continue;
-    const r = regionOf(s.value);
+    const r = code.regionOf(s.value);
     if (!r) continue;
     const key = `${s.value}/${s.size}`;
     if (seenSym.has(key)) continue;
@@ -359,13 +443,13 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     symNodes.push(node);
   }
   // A static program's stripped functions, from its unwind tables (libraries: their symbols only).
-  if (elf.static) symNodes.push(...frameNodes(elf, symNodes));
+  if (elf.static) for (const n of frameNodes(elf, symNodes)) symNodes.push(n);
   symNodes.sort((a, b) => a.start - b.start || b.end - a.end);
   const unsized = symNodes.filter((n) => n.end < 0);
   for (let i = 0; i < symNodes.length; i++) {
     const n = symNodes[i]!;
     if (n.end >= 0) continue;
-    const r = regionOf(n.start)!;
+    const r = code.regionOf(n.start)!;
     let next = r.addr + r.size;
     for (let j = i + 1; j < symNodes.length; j++)
       if (symNodes[j]!.start > n.start) {
@@ -374,7 +458,14 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
       }
     n.end = next;
   }
+  return { symNodes, unsized };
+}
 
+/**
+ * Each region's code read once (x86: the sweep kept per instruction), adding to `entries` what
+ * it calls, references, or jumps to out of a symbol; undefined when a region does not decode.
+ */
+function sweepRegions(isa: GraphIsa, code: CodeSpan, symNodes: readonly Node[], entries: Set<number>): RegionCode[] | undefined {
   const inSym = (a: number): boolean => {
     let lo = 0;
     let hi = symNodes.length - 1;
@@ -389,90 +480,87 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     for (let i = idx; i >= 0 && i > idx - 16; i--) if (a < symNodes[i]!.end) return true;
     return false;
   };
-  // Entries inside code no symbol covers: where a call, a rip-relative reference or a
-  // relocation points, found by one sweep of each region, resynchronised at every symbol.
-  const entries = new Set<number>(held);
-  // Code addresses objects hold cut stretches as held ones do.
-  for (const l of objs?.code ?? []) for (const a of l) if (regionOf(a)) entries.add(a);
-  fixed.forEach((a) => entries.add(a));
-  // Each region's code is read once here (x86: the sweep kept per instruction), and the edges
-  // below read each stretch's references from it.
-  const sweeps = regions.map((r) => {
+  const sweeps: RegionCode[] = [];
+  for (const r of code.regions) {
     const delta = r.addr - r.offset;
-    const cuts = [...new Set(symNodes.filter((n) => n.start >= r.addr && n.start < r.addr + r.size).map((n) => n.start - delta))].sort((a, b) => a - b);
-    const code = isa.region(r, cuts);
-    const whole = code.forEachRef((kind, t, from) => {
+    const cutSet = new Set<number>();
+    for (const n of symNodes) if (n.start >= r.addr && n.start < r.addr + r.size) cutSet.add(n.start - delta);
+    const cuts = [...cutSet].sort((a, b) => a - b);
+    const sweep = isa.region(r, cuts);
+    const whole = sweep.forEachRef((kind, t, from) => {
       if (kind === 'call') entries.add(t);
       else if (kind === 'mem') {
-        if (regionOf(t)) entries.add(t);
+        if (code.regionOf(t)) entries.add(t);
       }
       // A function's jump out of its symbol (into its stripped .cold part, or a tail call).
       else if (inSym(from) && !inSym(t)) entries.add(t);
     });
-    return whole ? code : undefined;
-  });
-  // Code that branches where the graph does not decode: its edges would be lost (fail closed).
-  if (sweeps.some((c) => c === undefined)) return undefined;
-  // Cut the uncovered stretches at those entries; a symbol without a size (_init) ends at the
-  // first entry after it too, so the PLT after it is not taken for its code.
-  const nodes: Node[] = [...symNodes];
+    if (!whole) return undefined;
+    sweeps.push(sweep);
+  }
+  return sweeps;
+}
+
+/**
+ * The symbols' nodes and the uncovered stretches cut at the entries, sorted. A symbol without
+ * a size (_init) ends at the first entry after it too, so the PLT after it is not taken for its code.
+ */
+function cutNodes(code: CodeSpan, symNodes: readonly Node[], unsized: readonly Node[], entries: ReadonlySet<number>): Node[] {
+  const nodes: Node[] = symNodes.slice();
   const sortedEntries = [...entries].sort((a, b) => a - b);
   for (const n of unsized) {
     const k = lowerBound(sortedEntries, n.start + 1);
     if (k < sortedEntries.length && sortedEntries[k]! < n.end) n.end = sortedEntries[k]!;
   }
-  for (const r of regions) {
-    const covered = symNodes.filter((n) => n.end > r.addr && n.start < r.addr + r.size);
+  for (const r of code.regions) {
     let at = r.addr;
     const gaps: [number, number][] = [];
-    for (const n of covered) {
+    for (const n of symNodes) {
+      if (!(n.end > r.addr && n.start < r.addr + r.size)) continue;
       if (n.start > at) gaps.push([at, n.start]);
       at = Math.max(at, n.end);
     }
     if (at < r.addr + r.size) gaps.push([at, r.addr + r.size]);
     for (const [lo, hi] of gaps) {
-      const cuts: number[] = [];
-      for (let k = lowerBound(sortedEntries, lo + 1); k < sortedEntries.length && sortedEntries[k]! < hi; k++) cuts.push(sortedEntries[k]!);
       let s = lo;
-      for (const c of [...cuts, hi]) {
-        nodes.push({ start: s, end: c, names: [], unentered: !entries.has(s) });
-        s = c;
+      for (let k = lowerBound(sortedEntries, lo + 1); k < sortedEntries.length && sortedEntries[k]! < hi; k++) {
+        nodes.push({ start: s, end: sortedEntries[k]!, names: [], unentered: !entries.has(s) });
+        s = sortedEntries[k]!;
       }
+      nodes.push({ start: s, end: hi, names: [], unentered: !entries.has(s) });
     }
   }
   nodes.sort((a, b) => a.start - b.start || b.end - a.end);
-  const starts = Float64Array.from(nodes, (n) => n.start);
-  const ends = Float64Array.from(nodes, (n) => n.end);
-  const graph = { covering: (addr: number) => covering(starts, ends, addr) };
-  const startSet = new Map<number, number>();
-  nodes.forEach((n, i) => {
-    if (!startSet.has(n.start)) startSet.set(n.start, i);
-  });
-  const names = new NameIds();
-  const slotIds = new Map<number, number>();
-  for (const [a, n] of slots) slotIds.set(a, names.id(n));
+  return nodes;
+}
 
-  // Edges, per node: a sweep from its own start, plus every rel32 (at any byte) that lands on a
-  // node's start or a GOT slot, so a stretch the sweep misreads keeps its calls. Edges and
-  // uses are collected as (node, node | name) pairs and made lists once, at the end.
-  const roots = new Set<number>();
-  const codeLo = Math.min(...regions.map((r) => r.addr));
-  const codeHi = Math.max(...regions.map((r) => r.addr + r.size));
-  let slotLo = Infinity;
-  let slotHi = -Infinity;
-  for (const a of slots.keys()) {
-    slotLo = Math.min(slotLo, a);
-    slotHi = Math.max(slotHi, a);
-  }
-  const edges = new Pairs();
-  const uses = new Pairs();
+/** What the edge passes share: the nodes' extents, the GOT slots, and the pairs they collect. */
+interface Refs {
+  code: CodeSpan;
+  starts: Float64Array;
+  ends: Float64Array;
+  slotIds: ReadonlyMap<number, number>;
+  slotLo: number;
+  slotHi: number;
+  objs: DataObjects | undefined;
+  edges: Pairs;
+  uses: Pairs;
+  roots: Set<number>;
+}
+
+/**
+ * Edges and uses per node from a sweep from its own start, falling through into the next, and
+ * the roots among the stretches nothing enters.
+ */
+function sweptEdges(refs: Refs, nodes: readonly Node[], sweeps: readonly RegionCode[], graph: { covering(addr: number): number[] }): void {
+  const { code, starts, ends, slotIds, slotLo, slotHi, objs, edges, uses, roots } = refs;
   // The node whose references `target` takes (one function for all of them: a library has
   // hundreds of thousands of nodes).
   let i = 0;
   const target = (t: number): void => {
     const slot = t >= slotLo && t <= slotHi ? slotIds.get(t) : undefined;
     if (slot !== undefined) uses.add(i, slot);
-    else if (t >= codeLo && t < codeHi && regionOf(t)) {
+    else if (t >= code.lo && t < code.hi && code.regionOf(t)) {
       const c = lastStartAtOrBelow(starts, t);
       for (let j = c; j >= 0 && j > c - 16; j--) {
         if (!(t < ends[j]!)) continue;
@@ -485,9 +573,8 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   const onPage = (p: number): void => pageRefs(p, i, slotIds, starts, ends, edges, uses);
   for (; i < nodes.length; i++) {
     const n = nodes[i]!;
-    let ri = 0;
-    while (!(n.start >= regions[ri]!.addr && n.start < regions[ri]!.addr + regions[ri]!.size)) ri++;
-    const r = regions[ri]!;
+    const ri = code.indexOf(n.start);
+    const r = code.regions[ri]!;
     const delta = r.addr - r.offset;
     const f = sweeps[ri]!.visit(n.start - delta, Math.min(n.end, r.addr + r.size) - delta, target, onPage);
     // Compilers pad between functions only after a jump, a return or a call that does not
@@ -497,44 +584,59 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     // (reached by a short jump or a way not modelled): it is a root, unless it is PLT-like.
     if (n.unentered && !(f & STRETCH_STUB)) roots.add(i);
   }
-  // Every rel32 at any byte that lands on a node's start or a GOT slot, so a stretch the sweep
-  // misread keeps its calls: one pass over each region, a hit credited to every node around it.
-  // Node starts are a bitmap over the code's span (it is at most MAX_CODE of code, so the span
-  // is small but for odd layouts, which take the map).
-  const span = codeHi - codeLo;
+}
+
+/**
+ * What the byte-wise rel32 pass needs. Node starts are a bitmap over the code's span (it is at
+ * most MAX_CODE of code, so the span is small but for odd layouts, which take the map).
+ */
+function rel32Scan(bytes: Uint8Array, refs: Refs, nodes: readonly Node[]): Rel32Scan {
+  const { code, starts, ends, slotIds, slotLo, slotHi, edges, uses } = refs;
+  const startSet = new Map<number, number>();
+  for (let i = 0; i < nodes.length; i++) if (!startSet.has(nodes[i]!.start)) startSet.set(nodes[i]!.start, i);
+  const span = code.hi - code.lo;
   const startBits = span <= 8 * MAX_CODE ? new Uint8Array((span >> 3) + 1) : undefined;
-  if (startBits) for (const a of startSet.keys()) if (a >= codeLo && a < codeHi) startBits[(a - codeLo) >> 3]! |= 1 << ((a - codeLo) & 7);
-  const scan: Rel32Scan = { bytes, codeLo, codeHi, startBits, startSet, slotLo, slotHi, slotIds, starts, ends, edges, uses };
-  // (A fixed-width ISA's decoding saw every instruction: there is nothing to search for.)
-  for (const r of isa.exact ? [] : regions) scanRel32(scan, r);
-  // A program loaded at a fixed address takes code addresses as absolute immediates and
-  // displacements (mov $main,%rdi; a jump table's disp32): every 32-bit word at any byte that
-  // lands in code is a reference from the node around it, like a rip-relative one.
-  if (elf.type === 'exec') {
-    for (const r of regions) {
-      const delta = r.addr - r.offset;
-      const end = r.offset + r.size;
-      for (let o = r.offset; o + 4 <= end; o++) {
-        const t = (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
-        if (objs?.mayReach(t)) for (const i of graph.covering(o + delta)) if (o + delta + 4 <= ends[i]!) objs.ref(i, t);
-        if (t < codeLo || t >= codeHi || !regionOf(t)) continue;
-        const to = graph.covering(t);
-        for (const i of graph.covering(o + delta)) {
-          if (o + delta + 4 > ends[i]!) continue; // the word must lie inside the node
-          for (const j of to) if (j !== i) edges.add(i, j);
-        }
+  if (startBits) for (const a of startSet.keys()) if (a >= code.lo && a < code.hi) startBits[(a - code.lo) >> 3]! |= 1 << ((a - code.lo) & 7);
+  return { bytes, codeLo: code.lo, codeHi: code.hi, startBits, startSet, slotLo, slotHi, slotIds, starts, ends, edges, uses };
+}
+
+/** A fixed-address program's 32-bit words (at any byte) that land in code: references from the node around them. */
+function absoluteRefs(bytes: Uint8Array, refs: Refs, graph: { covering(addr: number): number[] }): void {
+  const { code, ends, objs, edges } = refs;
+  for (const r of code.regions) {
+    const delta = r.addr - r.offset;
+    const end = r.offset + r.size;
+    for (let o = r.offset; o + 4 <= end; o++) {
+      const t = (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
+      if (objs?.mayReach(t)) for (const i of graph.covering(o + delta)) if (o + delta + 4 <= ends[i]!) objs.ref(i, t);
+      if (t < code.lo || t >= code.hi || !code.regionOf(t)) continue;
+      const to = graph.covering(t);
+      for (const i of graph.covering(o + delta)) {
+        if (o + delta + 4 > ends[i]!) continue; // the word must lie inside the node
+        for (const j of to) if (j !== i) edges.add(i, j);
       }
     }
   }
-  const objectStarts = objs?.size ? objectNodes(objs, regions, bytes, graph, ends, edges, roots) : [];
-  for (const a of [...fixed, ...held]) for (const j of graph.covering(a)) roots.add(j);
+}
+
+/** The graph as plain data: the pairs made lists per node, a static program's objects after the code. */
+function assemble(nodes: readonly Node[], objectStarts: readonly number[], refs: Refs, names: NameIds, dataUses: ReadonlySet<string>): CallGraph {
   const count = nodes.length + objectStarts.length;
-  const e = edges.lists(count);
-  const u = uses.lists(count);
-  const x = csr([...nodes.map((n) => n.names.map((name) => names.id(name))), ...objectStarts.map(() => [])]);
+  const e = refs.edges.lists(count);
+  const u = refs.uses.lists(count);
+  const lists: number[][] = [];
+  for (const n of nodes) lists.push(n.names.map((name) => names.id(name)));
+  for (let k = 0; k < objectStarts.length; k++) lists.push([]);
+  const x = csr(lists);
+  const starts = new Float64Array(count);
+  starts.set(refs.starts);
+  starts.set(objectStarts, nodes.length);
+  const ends = new Float64Array(count);
+  ends.set(refs.ends);
+  ends.set(objectStarts, nodes.length);
   return new CallGraph({
-    starts: Float64Array.from([...starts, ...objectStarts]),
-    ends: Float64Array.from([...ends, ...objectStarts]),
+    starts,
+    ends,
     edgeStart: e.start,
     edges: e.items,
     names: names.list,
@@ -542,7 +644,7 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
     uses: u.items,
     exportStart: x.start,
     exports: x.items,
-    roots: Int32Array.from(roots),
+    roots: Int32Array.from(refs.roots),
     dataUses: [...dataUses],
   });
 }
