@@ -96,8 +96,12 @@ function csr(lists: readonly (readonly number[])[]): { start: Int32Array; items:
 }
 
 export class CallGraph {
-  /** Nodes that export each name. */
-  private readonly byName = new Map<string, number[]>();
+  /**
+   * The node that exports each name, or ~k for several (`shared[k]`, in node order): most
+   * names have one, and an array per name was a tenth of a directory check's heap.
+   */
+  private readonly byName = new Map<string, number>();
+  private readonly shared: number[][] = [];
   private readonly dataUseSet: ReadonlySet<string>;
   /** What the fixed roots reach on their own: the same for every program (memoised). */
   private base: { seen: Uint8Array; uses: ReadonlySet<string> } | undefined;
@@ -109,9 +113,10 @@ export class CallGraph {
     for (let i = 0; i + 1 < exportStart.length; i++) {
       for (let k = exportStart[i]!; k < exportStart[i + 1]!; k++) {
         const name = names[exports[k]!]!;
-        let l = this.byName.get(name);
-        if (!l) this.byName.set(name, (l = []));
-        l.push(i);
+        const x = this.byName.get(name);
+        if (x === undefined) this.byName.set(name, i);
+        else if (x >= 0) this.byName.set(name, ~(this.shared.push([x, i]) - 1));
+        else this.shared[~x]!.push(i);
       }
     }
     this.dataUseSet = new Set(data.dataUses);
@@ -144,9 +149,14 @@ export class CallGraph {
     return new GraphWalk(this, this.base.seen.slice(), new AddedTo(this.base.uses));
   }
 
-  /** @internal (GraphWalk) */
-  exporters(name: string): readonly number[] | undefined {
+  /** @internal (GraphWalk) The node exporting `name`, ~k for several (sharedExporters(k)), undefined for none. */
+  exporter(name: string): number | undefined {
     return this.byName.get(name);
+  }
+
+  /** @internal (GraphWalk) The nodes exporting a name exporter() gave as ~k. */
+  sharedExporters(k: number): readonly number[] {
+    return this.shared[k]!;
   }
 
   /** How many names the graph's nodes export. */
@@ -229,8 +239,10 @@ export class GraphWalk {
 
   /** The name is called from outside: the nodes exporting it run. */
   enter(name: string): void {
-    const l = this.g.exporters(name);
-    if (l) for (const i of l) this.visit(i);
+    const x = this.g.exporter(name);
+    if (x === undefined) return;
+    if (x >= 0) this.visit(x);
+    else for (const i of this.g.sharedExporters(~x)) this.visit(i);
   }
 
   /** enter() each of `names`, looking up whichever side is smaller. */
