@@ -39,10 +39,19 @@ describe('callgraph: a name several nodes export', () => {
     // node 0: f (v1), node 1: g, node 2: f (v2) and h, node 3: called by node 2, node 4: f (v3)
     const g = graph([['f'], ['g'], ['f', 'h'], [], ['f']], [[], [], [3], [], []]);
     const r = g.reach(new Set(['f']));
-    assert.deepEqual([0, 1, 2, 3, 4].map((i) => r.counts(at(i))), [true, false, true, true, true]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4].map((i) => r.counts(at(i))),
+      [true, false, true, true, true],
+    );
     const h = g.reach(new Set(['h']));
-    assert.deepEqual([0, 1, 2, 3, 4].map((i) => h.counts(at(i))), [false, false, true, true, false]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4].map((i) => h.counts(at(i))),
+      [false, false, true, true, false],
+    );
     const none = g.reach(new Set(['nothing']));
-    assert.deepEqual([0, 1, 2, 3, 4].map((i) => none.counts(at(i))), [false, false, false, false, false]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4].map((i) => none.counts(at(i))),
+      [false, false, false, false, false],
+    );
   });
 });
