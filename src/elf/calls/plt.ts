@@ -6,9 +6,8 @@
 import { Buffer } from 'node:buffer';
 import { EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_X86_64 } from '../../syscalls/elf-machines.ts';
 import { armExpandImm } from '../sites/arm.ts';
+import { nextPair } from './byte-pair.ts';
 import type { ElfExecRegion, ElfInfo } from '../types.ts';
-
-const FF25 = Buffer.from([0xff, 0x25]);
 
 // ---------------------------------------------------------------------------------------------
 // PLT stubs: which stub jumps through one of the slots.
@@ -54,7 +53,7 @@ export function findStubs(
     case EM_X86_64: {
       // jmp *disp32(%rip) (ff 25), optionally bnd (f2) and endbr64 (f3 0f 1e fa) before it.
       const buf = Buffer.from(dv.buffer, dv.byteOffset, dv.byteLength);
-      for (let o = buf.indexOf(FF25, r.offset); o >= 0 && o + 6 <= end; o = buf.indexOf(FF25, o + 1)) {
+      for (let o = nextPair(buf, 0xff, 0x25, r.offset); o >= 0 && o + 6 <= end; o = nextPair(buf, 0xff, 0x25, o + 1)) {
         const at = r.addr + (o - r.offset);
         if (!slots.has(at + 6 + dv.getInt32(o + 2, true))) continue;
         let start = o;

@@ -9,9 +9,8 @@ import { Buffer } from 'node:buffer';
 import { Bits, type Recovered, type ScanContext } from '../sites/common.ts';
 import { EDI, Insn, instructionAt, sweepInterval, sweepX86, valueBefore, type X86Sweep } from '../sites/x86.ts';
 import type { ElfExecRegion } from '../types.ts';
+import { nextPair } from './byte-pair.ts';
 import { pushCall, tailArgument, type WrapperCall } from './call.ts';
-
-const FF15 = Buffer.from([0xff, 0x15]);
 
 const MISALIGNED: Recovered = { k: 'unknown', why: 'the call bytes lie inside another instruction of the decoded code' };
 
@@ -94,7 +93,7 @@ export function callsX86(tracker: X86Calls, r: ElfExecRegion, targets: Set<numbe
   }
   // call *slot(%rip) (ff 15): -fno-plt.
   if (slots.size) {
-    for (let o = buf.indexOf(FF15, r.offset); o >= 0 && o + 6 <= end; o = buf.indexOf(FF15, o + 1)) {
+    for (let o = nextPair(buf, 0xff, 0x15, r.offset); o >= 0 && o + 6 <= end; o = nextPair(buf, 0xff, 0x15, o + 1)) {
       if (slots.has(r.addr + (o - r.offset) + 6 + dv.getInt32(o + 2, true))) pushCall(out, r.addr + (o - r.offset), tracker.firstArgument(r, o - r.offset));
     }
   }
