@@ -25,7 +25,7 @@ import { findSyscallCalls } from '../elf/calls/index.ts';
 
 // Caches (per process or worker): knowledge-base answers.
 const lookups = new Map<string, FunctionInfo | null>();
-/** What one import of the file itself reaches, per C library, arch, version and import (null: not modelled). */
+/** What one import reaches, per C library, arch, version and import, as the file's own (library null; a library's reaches are copies naming it). Null: not modelled. */
 const importReaches = new Map<string, Reach[] | null>();
 
 function lookup(libc: Libc, symbol: string, arch: ArchName, version: string): FunctionInfo | undefined {
@@ -166,10 +166,10 @@ function collectImports(elf: ElfInfo, ctx: Ctx, library: string | null, out: Col
       continue;
     }
     // What an import reaches depends only on the import and the C library: computed once per
-    // process (the Reach objects are shared and never mutated; judging copies their vias), for
-    // the file itself (library null). Keyed without the object: a library is analysed once per
-    // run, so a key naming it was never met again, and kept its reaches to the end (104,000
-    // entries, a tenth of a directory check's heap). Joined: one flat string, not a cons tree.
+    // process (the Reach objects are shared and never mutated; judging copies their vias).
+    // Keyed without the object: a library is analysed once per run, so a key naming it was
+    // never met again, and kept its reaches to the end (104,000 entries, a tenth of a
+    // directory check's heap). Joined: one flat string, not a tree of cons strings.
     const key = [ctx.libc, ctx.arch, ctx.version, imp.name, imp.version ?? '', imp.weak ? 1 : 0].join('\0');
     let got = importReaches.get(key);
     if (got === undefined) {
