@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -408,6 +409,37 @@ describe('elf source: a file read lazily', function () {
       } finally {
         f.close();
       }
+    }
+  });
+
+  it('gives a large file a buffer of exactly its size, zero past what was read, with or without WebAssembly', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'sysgate-src-'));
+    try {
+      const p = join(dir, 'f');
+      // Not a multiple of the 64 KiB WebAssembly page: the view must stop at the file's end.
+      const b = new Uint8Array((1 << 20) + 12345);
+      const rnd = prng(11);
+      for (let i = 0; i < b.length; i++) b[i] = Math.floor(rnd() * 256);
+      writeFileSync(p, b);
+      const f = ElfFile.open(p);
+      assert.equal(f.bytes.byteLength, b.length);
+      f.ensure(b.length - 10, 10);
+      assert.ok(
+        f.bytes.subarray(0, b.length - (1 << 16)).every((x) => x === 0),
+        'blocks not asked for stay zero',
+      );
+      f.ensureAll();
+      f.close();
+      assert.ok(Buffer.from(b).equals(f.bytes));
+      // --jitless has no WebAssembly: the same bytes from calloc.
+      const code = `import(${JSON.stringify(new URL('../src/elf/source.ts', import.meta.url).href)}).then(({ ElfFile }) => {
+        const f = ElfFile.open(${JSON.stringify(p)}); f.ensureAll(); f.close();
+        process.stdout.write(require('node:crypto').createHash('sha256').update(f.bytes).digest('hex') + ' ' + typeof WebAssembly);
+      })`;
+      const r = spawnSync(process.execPath, ['--jitless', '--import', 'tsx', '-e', code], { encoding: 'utf8' });
+      assert.equal(r.stdout, `${createHash('sha256').update(b).digest('hex')} undefined`, r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
