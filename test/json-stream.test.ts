@@ -1,7 +1,7 @@
 /** writeJson streams what json() would print, byte for byte (reports too long for one string). */
 import assert from 'node:assert/strict';
 import { json, writeJson, writeJsonBytes, writeJsonTexts, type Io } from '../src/cli/io.ts';
-import { jsonText } from '../src/util/json-text.ts';
+import { jsonBytes, jsonText } from '../src/util/json-text.ts';
 import { packJson, unpackJson, unpackJsonBytes } from '../src/check/report-json.ts';
 
 function capture(): { io: Io; text: () => string; writes: () => number } {
@@ -62,6 +62,15 @@ describe('writeJson', () => {
     ];
     for (const v of values)
       for (const depth of [0, 1, 2, 3, 5, 9]) assert.equal(streamed(v, depth).text, json(v), `${JSON.stringify(json(v))} at depth ${depth}`);
+  });
+
+  it('jsonBytes is the UTF-8 of jsonText, as an element and alone', () => {
+    const values: unknown[] = [null, 1, 'é\u{1f600}', '\ud800', [], {}, { a: [1, { b: 'x\ny' }], big: 2n ** 70n }, new Date(0), undefined];
+    for (const v of values)
+      for (const indent of ['', '  ']) {
+        const text = jsonText(v, indent);
+        assert.ok(jsonBytes(v, indent).equals(Buffer.from(text, 'utf8')), `${text} with indent ${JSON.stringify(indent)}`);
+      }
   });
 
   it("writeJsonTexts of the elements' jsonText gives json() of the array (check --json: workers make the texts)", () => {

@@ -4,7 +4,7 @@
  * The fields are documented in the command's help (src/cli/commands/check.ts).
  */
 import { pack, unpack } from '../util/pack.ts';
-import { jsonText } from '../util/json-text.ts';
+import { jsonBytes } from '../util/json-text.ts';
 import { type CheckResult, incomplete, isCheckError } from './types.ts';
 
 export function toJson(results: CheckResult[], single: boolean): unknown {
@@ -31,9 +31,9 @@ export interface JsonResult {
   json: Uint8Array;
 }
 
-/** The text as UTF-8, packed (src/util/pack.ts). */
-export function packJson(text: string): Uint8Array {
-  return pack(Buffer.from(text, 'utf8'), true);
+/** The text (or its UTF-8 bytes) as UTF-8, packed (src/util/pack.ts). */
+export function packJson(text: string | Uint8Array): Uint8Array {
+  return pack(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, true);
 }
 
 /** The text packJson packed, as its UTF-8 bytes. */
@@ -47,7 +47,7 @@ export function unpackJson(packed: Uint8Array): string {
 }
 
 export function jsonResult(r: CheckResult, single: boolean): JsonResult {
-  const json = packJson(jsonText(r, single ? '' : '  '));
+  const json = packJson(jsonBytes(r, single ? '' : '  '));
   return isCheckError(r)
     ? { file: r.file, error: r.error, fatal: false, incomplete: false, json }
     : { file: r.file, fatal: r.fatal, incomplete: incomplete(r), json };
