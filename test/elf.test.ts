@@ -8,6 +8,7 @@ import { ElfFile } from '../src/elf/source.ts';
 import { InputError } from '../src/errors.ts';
 import { findSyscallSites } from '../src/elf/sites/index.ts';
 import { readElf } from '../src/elf/reader.ts';
+import { relocationAt } from '../src/elf/read/relocs.ts';
 import type { ElfInfo } from '../src/elf/types.ts';
 import { available, buildFor, prng, read, readelfDynSyms, TOOLCHAINS } from './helpers/elf-build.ts';
 import { requireTool } from './helpers/tools.ts';
@@ -107,7 +108,8 @@ function readelfAllRelocs(path: string, is64: boolean): string[] {
 
 function ourAllRelocs(e: ElfInfo): string[] {
   const mask = e.class === 64 ? 0xffffffffffffffffn : 0xffffffffn;
-  return (e.dynamicRelocations ?? [])
+  const all = e.dynamicRelocations;
+  return Array.from({ length: all?.length ?? 0 }, (_, i) => relocationAt(all!, i))
     .map((r) => `${r.offset.toString(16)} ${r.type}${r.addend === undefined ? '' : ` ${(BigInt(r.addend) & mask).toString(16)}`}`)
     .sort();
 }

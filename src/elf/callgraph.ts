@@ -394,18 +394,24 @@ function heldByData(elf: ElfInfo, bytes: Uint8Array, code: CodeSpan): Held {
   const dataUses = new Set<string>();
   const held = new Set<number>();
   const objs = elf.static ? new DataObjects(elf, (a) => code.regionOf(a) !== undefined) : undefined;
-  for (const r of elf.dynamicRelocations!) {
-    if (r.symbol?.name) {
-      if (r.type === globDat || r.type === jumpSlot) slots.set(r.offset, r.symbol.name);
+  const rel = elf.dynamicRelocations!;
+  for (let i = 0; i < rel.length; i++) {
+    const type = rel.type[i]!;
+    const offset = rel.offset[i]!;
+    const addend = rel.addend[i]!; // NaN: a REL entry, its addend in the slot
+    const symbol = rel.symbol[i]! >= 0 ? rel.symbols[rel.symbol[i]!]! : undefined;
+    if (symbol?.name) {
+      if (type === globDat || type === jumpSlot) slots.set(offset, symbol.name);
       else {
         // A pointer written into data: whoever reads it may call it. An own function's runs
         // from here (a slot code reads counts through the code that reads it instead).
-        dataUses.add(r.symbol.name);
-        if (r.symbol.shndx !== 0 && code.regionOf(r.symbol.value + (r.addend ?? 0))) held.add(r.symbol.value + (r.addend ?? 0));
+        dataUses.add(symbol.name);
+        const to = symbol.value + (Number.isNaN(addend) ? 0 : addend);
+        if (symbol.shndx !== 0 && code.regionOf(to)) held.add(to);
       }
-    } else if (r.addend !== undefined && objs && r.type !== irelative && objs.word(r.offset, r.addend)) {
+    } else if (!Number.isNaN(addend) && objs && type !== irelative && objs.word(offset, addend)) {
       // held by the object the relocation writes into (data-refs.ts)
-    } else if (r.addend !== undefined && code.regionOf(r.addend)) held.add(r.addend);
+    } else if (!Number.isNaN(addend) && code.regionOf(addend)) held.add(addend);
   }
   // Pointer-sized words of the loaded data that equal a code address: only where the file is
   // loaded at a fixed address (ET_EXEC). A relocatable image (ET_DYN) holds no absolute address

@@ -17,7 +17,7 @@ import { DT_FINI, DT_INIT, readDynamic } from './read/dynamic.ts';
 import { readDynamicSymbols } from './read/dynsym.ts';
 import { readFrames } from './read/eh-frame.ts';
 import { Image, readHeader, readInterp, readSections, readSegments } from './read/layout.ts';
-import { readRelocations, symbolRelocations } from './read/relocs.ts';
+import { noRelocations, readRelocations, symbolRelocations } from './read/relocs.ts';
 import { readCodeSymbols, readImports } from './read/symbols.ts';
 import { readVersions } from './read/versions.ts';
 import { whyCannotRun } from './loadable.ts';
@@ -95,7 +95,7 @@ export function readElf(input: Uint8Array | ElfBytes, file: string, opts: ReadEl
   const { symbols, mappingSymbols, codeEntry } = readCodeSymbols(hdr, img, ds.dynsyms, symtabRaw);
 
   // The relocations come in with the code (a caller that reads no code binds nothing).
-  const dynamicRelocations = opts.code === false ? undefined : program ? readRelocations(img, dyn, ds.dynsyms) : [];
+  const dynamicRelocations = opts.code === false ? undefined : program ? readRelocations(img, dyn, ds.dynsyms) : noRelocations();
   const exec = readCode(img, entry, opts.code !== false);
   // Function extents from the unwind tables, for code no symbol describes (read with the code).
   const frames = opts.code !== false && program && !cannot ? readFrames(img, exec) : undefined;

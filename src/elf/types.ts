@@ -87,7 +87,32 @@ export interface ElfRelocationSymbol {
   type: number;
 }
 
-/** One dynamic relocation, whatever it names (R_*_RELATIVE too): what the loader writes where. */
+/**
+ * Every dynamic relocation, whatever it names (R_*_RELATIVE too), in ld.so's order, column by
+ * column: relocation i is offset[i], type[i], ... (relocationAt in src/elf/read/relocs.ts gives
+ * it as an ElfDynamicRelocation). A library has 10^5 of them: an object each was 160 bytes,
+ * and a directory check read 2 million (issue 13).
+ */
+export interface ElfDynamicRelocations {
+  readonly length: number;
+  /** r_offset: the address the loader writes. */
+  readonly offset: Float64Array;
+  /** R_* type (arch-specific), from r_info. */
+  readonly type: Uint32Array;
+  /** r_addend of a RELA entry; NaN for REL (the addend is the word at `offset`). */
+  readonly addend: Float64Array;
+  /**
+   * Where in `symbols` the symbol r_info names is; -1 for symbol index 0 (R_*_RELATIVE) and
+   * for an index past the dynamic symbol table.
+   */
+  readonly symbol: Int32Array;
+  /** The symbols named, one entry per dynamic symbol however many relocations name it. */
+  readonly symbols: ElfRelocationSymbol[];
+  /** Which table each came from: an index in RELOCATION_TABLES (DT_RELA, DT_REL, DT_JMPREL). */
+  readonly table: Uint8Array;
+}
+
+/** One dynamic relocation as an object (relocationAt). */
 export interface ElfDynamicRelocation {
   /** r_offset: the address the loader writes. */
   offset: number;
@@ -176,7 +201,7 @@ export interface ElfInfo {
    * Every dynamic relocation in ld.so's order, read with the loader's bounds (the same read
    * as `relocations`, which are the ones of these that name a symbol). Read with the code.
    */
-  dynamicRelocations?: ElfDynamicRelocation[];
+  dynamicRelocations?: ElfDynamicRelocations;
   /**
    * The code ranges [start, end) of the FDEs of `.eh_frame` (read with the code; programs only),
    * sorted by start: where functions begin and end when no symbol says so (a stripped file).

@@ -9,7 +9,7 @@
  * segment's file image goes (or not at all) and said in a warning, since what is reported
  * about the program does not depend on it alone.
  */
-import type { ElfDynamicRelocation, ElfRelocation, ElfRelocationSymbol } from '../types.ts';
+import type { ElfDynamicRelocation, ElfDynamicRelocations, ElfRelocation } from '../types.ts';
 import type { Bin, RawSym } from './bin.ts';
 import { DT_JMPREL, DT_PLTREL, DT_PLTRELSZ, DT_REL, DT_RELA, DT_RELAENT, DT_RELASZ, DT_RELENT, DT_RELSZ } from './dynamic.ts';
 import type { Image } from './layout.ts';
@@ -71,57 +71,123 @@ export function relocSymbolEnd(img: Image, dyn: Map<number, number>): number {
 /** st_info's type (STT_*): its low four bits. */
 const STT_MASK = 0xf;
 
+/** The tables by their index in ElfDynamicRelocations.table. */
+export const RELOCATION_TABLES = ['DT_RELA', 'DT_REL', 'DT_JMPREL'] as const;
+
+/** What can be read of one table, and what was said about it before its entries. */
+interface Plan {
+  t: Table;
+  off: number;
+  n: number;
+  step: number;
+  warnings: string[];
+}
+
+function plan(img: Image, t: Table): Plan | undefined {
+  if (t.addr === undefined || !t.size) return undefined;
+  const b = img.b;
+  const warnings: string[] = [];
+  const step = entrySize(b, t.rela);
+  if (t.ent !== undefined && t.ent !== step) {
+    warnings.push(`${t.what === 'DT_RELA' ? 'DT_RELAENT' : 'DT_RELENT'} is ${t.ent}, not ${step} (ld.so refuses that); reading ${step}-byte entries`);
+  }
+  const seg = img.loads.find((l) => t.addr! >= l.vaddr && t.addr! - l.vaddr < l.filesz);
+  if (!seg) {
+    warnings.push(`${t.what} address 0x${t.addr.toString(16)} is not in any loaded segment; its relocations are not read`);
+    return { t, off: 0, n: 0, step, warnings };
+  }
+  const off = seg.offset + (t.addr - seg.vaddr);
+  const room = Math.max(0, Math.min(seg.filesz - (t.addr - seg.vaddr), b.len - off));
+  if (t.size > room)
+    warnings.push(`${t.what} extends past its segment's file image; ${Math.floor(room / step)} of its ${Math.floor(t.size / step)} relocations read`);
+  const n = Math.floor(Math.min(t.size, room) / step);
+  if (n > 0) b.check(off, n * step, t.what);
+  return { t, off, n, step, warnings };
+}
+
 /**
  * Every dynamic relocation, table by table in ld.so's order, with its addend (RELA) and the
  * symbol it names (none for index 0, R_*_RELATIVE, or an index past the table, which is
  * counted in a warning).
  */
-export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: RawSym[]): ElfDynamicRelocation[] {
+export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: RawSym[]): ElfDynamicRelocations {
   const b = img.b;
-  const out: ElfDynamicRelocation[] = [];
-  const named: (ElfRelocationSymbol | undefined)[] = [];
-  for (const t of tables(dyn)) {
-    if (t.addr === undefined || !t.size) continue;
-    const step = entrySize(b, t.rela);
-    if (t.ent !== undefined && t.ent !== step) {
-      img.warnings.push(`${t.what === 'DT_RELA' ? 'DT_RELAENT' : 'DT_RELENT'} is ${t.ent}, not ${step} (ld.so refuses that); reading ${step}-byte entries`);
-    }
-    const seg = img.loads.find((l) => t.addr! >= l.vaddr && t.addr! - l.vaddr < l.filesz);
-    if (!seg) {
-      img.warnings.push(`${t.what} address 0x${t.addr.toString(16)} is not in any loaded segment; its relocations are not read`);
-      continue;
-    }
-    const off = seg.offset + (t.addr - seg.vaddr);
-    const room = Math.max(0, Math.min(seg.filesz - (t.addr - seg.vaddr), b.len - off));
-    if (t.size > room)
-      img.warnings.push(`${t.what} extends past its segment's file image; ${Math.floor(room / step)} of its ${Math.floor(t.size / step)} relocations read`);
-    const n = Math.floor(Math.min(t.size, room) / step);
-    if (n > 0) b.check(off, n * step, t.what);
+  const plans = tables(dyn).map((t) => plan(img, t));
+  const length = plans.reduce((n, p) => n + (p?.n ?? 0), 0);
+  const out: ElfDynamicRelocations = {
+    length,
+    offset: new Float64Array(length),
+    type: new Uint32Array(length),
+    addend: new Float64Array(length).fill(Number.NaN),
+    symbol: new Int32Array(length).fill(-1),
+    symbols: [],
+    table: new Uint8Array(length),
+  };
+  // One entry in `symbols` per dynamic symbol, however many relocations name it.
+  const named = new Map<number, number>();
+  let k = 0;
+  plans.forEach((p, ti) => {
+    if (!p) return;
+    img.warnings.push(...p.warnings);
+    const { t, step } = p;
     let outside = 0;
-    for (let i = 0, o = off; i < n; i++, o += step) {
-      const r: ElfDynamicRelocation = { offset: b.word(o), type: relocType(b, o), table: t.what };
+    for (let i = 0, o = p.off; i < p.n; i++, o += step, k++) {
+      out.offset[k] = b.word(o);
+      out.type[k] = relocType(b, o);
+      out.table[k] = ti;
       // r_addend follows r_offset and r_info (one word each).
-      if (t.rela) r.addend = b.is64 ? b.i64(o + 16) : b.dv.getInt32(o + 8, b.le);
+      if (t.rela) out.addend[k] = b.is64 ? b.i64(o + 16) : b.dv.getInt32(o + 8, b.le);
       const sym = symIndex(b, o);
       if (sym !== 0) {
         const s = dynsyms[sym];
-        // One object per dynamic symbol, however many relocations name it (read-only data).
-        if (s) r.symbol = named[sym] ??= { name: s.name, value: s.value, shndx: s.shndx, type: s.info & STT_MASK };
-        else outside++;
+        if (!s) {
+          outside++;
+          continue;
+        }
+        let at = named.get(sym);
+        if (at === undefined) {
+          at = out.symbols.push({ name: s.name, value: s.value, shndx: s.shndx, type: s.info & STT_MASK }) - 1;
+          named.set(sym, at);
+        }
+        out.symbol[k] = at;
       }
-      out.push(r);
     }
     if (outside > 0)
       img.warnings.push(
         `${t.what}: ${outside} relocation${outside === 1 ? ' names a symbol' : 's name symbols'} past the ${dynsyms.length} of the dynamic symbol table; not read`,
       );
-  }
+  });
   return out;
 }
 
+/** The relocations of a file that has none (an object file: the linker's are not the loader's). */
+export function noRelocations(): ElfDynamicRelocations {
+  return {
+    length: 0,
+    offset: new Float64Array(0),
+    type: new Uint32Array(0),
+    addend: new Float64Array(0),
+    symbol: new Int32Array(0),
+    symbols: [],
+    table: new Uint8Array(0),
+  };
+}
+
+/** Relocation `i` of `all` as one object (for readers that want rows, not columns). */
+export function relocationAt(all: ElfDynamicRelocations, i: number): ElfDynamicRelocation {
+  const r: ElfDynamicRelocation = { offset: all.offset[i]!, type: all.type[i]!, table: RELOCATION_TABLES[all.table[i]!]! };
+  if (!Number.isNaN(all.addend[i]!)) r.addend = all.addend[i]!;
+  const s = all.symbol[i]!;
+  if (s >= 0) r.symbol = all.symbols[s]!;
+  return r;
+}
+
 /** The relocations that name a symbol (`ElfInfo.relocations`: what binds imports, and where). */
-export function symbolRelocations(all: ElfDynamicRelocation[]): ElfRelocation[] {
+export function symbolRelocations(all: ElfDynamicRelocations): ElfRelocation[] {
   const out: ElfRelocation[] = [];
-  for (const r of all) if (r.symbol) out.push({ offset: r.offset, symbol: r.symbol.name, type: r.type, table: r.table });
+  for (let i = 0; i < all.length; i++) {
+    const s = all.symbol[i]!;
+    if (s >= 0) out.push({ offset: all.offset[i]!, symbol: all.symbols[s]!.name, type: all.type[i]!, table: RELOCATION_TABLES[all.table[i]!]! });
+  }
   return out;
 }
