@@ -50,17 +50,24 @@ const KINDS = [ownBytes, notStartup, chainImport];
  * ways were left out. `all` is in the order the ways were found.
  */
 export function boundVias(all: readonly RankedVia[]): { via: Via[]; omitted: number } {
-  const seen = new Map<string, RankedVia[]>();
+  // The ways at each place: one, or a list (rare: of the 670 thousand ways one worker of a
+  // directory check judged, 414 were repeats).
+  const seen = new Map<string, RankedVia | RankedVia[]>();
   const distinct: RankedVia[] = [];
+  let sorted = true;
   for (const r of all) {
     const k = (r.place ??= place(r.via));
     const same = seen.get(k);
-    if (!same) seen.set(k, [r]);
-    else if (same.includes(r) || same.some((x) => json(x) === json(r))) continue;
+    if (same === undefined) seen.set(k, r);
+    else if (!Array.isArray(same)) {
+      if (same === r || json(same) === json(r)) continue;
+      seen.set(k, [same, r]);
+    } else if (same.includes(r) || same.some((x) => json(x) === json(r))) continue;
     else same.push(r);
+    if (distinct.length && r.rank < distinct[distinct.length - 1]!.rank) sorted = false;
     distinct.push(r);
   }
-  distinct.sort((a, b) => a.rank - b.rank); // stable: ties keep the order found
+  if (!sorted) distinct.sort((a, b) => a.rank - b.rank); // stable: ties keep the order found
   if (distinct.length <= VIA_LIMIT) return { via: distinct.map((r) => r.via), omitted: 0 };
   const keep = new Uint8Array(distinct.length);
   let kept = 0;

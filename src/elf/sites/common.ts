@@ -156,46 +156,47 @@ export class FunctionIndex {
  */
 function addFrames(funcs: Func[], frames: readonly ElfFrame[] | undefined): void {
   if (!frames?.length) return;
-  const byStart = new Map<number, Func>();
-  for (const f of funcs) byStart.set(f.start, f);
-  const sized = funcs.filter((f) => f.end > f.start);
+  // Both lists are sorted by start, one function per start: walked together, no map of the
+  // symbols (a directory check made 160 MB of them).
   let k = 0;
-  let coveredTo = -Infinity; // end of the sized symbols starting at or before the frame
+  let coveredTo = -Infinity; // end of the symbols sized (when reached) starting at or before the frame
+  let last: Func | undefined; // the last symbol starting at or before the frame
   const added: Func[] = [];
   for (const r of frames) {
     // A signal frame starts a byte before its code: no function start to decode from.
     if (r.signal) continue;
-    const sym = byStart.get(r.start);
-    if (sym) {
-      if (sym.end === sym.start) sym.end = r.end;
+    // Sizes are read as they were before any frame gave a size to an unsized symbol.
+    while (k < funcs.length && funcs[k]!.start <= r.start) {
+      last = funcs[k++]!;
+      if (last.end > last.start) coveredTo = Math.max(coveredTo, last.end);
+    }
+    if (last?.start === r.start) {
+      if (last.end === last.start) last.end = r.end;
       continue;
     }
-    while (k < sized.length && sized[k]!.start <= r.start) coveredTo = Math.max(coveredTo, sized[k++]!.end);
     // Inside a symbol's extent: a part of that function (its own FDE for a cold part or an
     // alternate entry), which the symbol already names.
     if (r.start < coveredTo || added.at(-1)?.start === r.start) continue;
     added.push({ start: r.start, end: r.end, name: '', thumb: false });
   }
   if (!added.length) return;
-  // Merge: both lists are sorted by start, and no start is in both (one function per address).
-  const merged: Func[] = new Array(funcs.length + added.length);
-  const mine = new Uint8Array(merged.length);
-  for (let a = 0, b = 0, w = 0; w < merged.length; w++) {
-    if (b < added.length && (a === funcs.length || added[b]!.start < funcs[a]!.start)) {
-      mine[w] = 1;
-      merged[w] = added[b++]!;
-    } else merged[w] = funcs[a++]!;
+  // Merged in place, from the back: both lists are sorted by start and no start is in both
+  // (one function per address). The array grows by pushes (holes would slow every later read).
+  let a = funcs.length - 1;
+  for (let b = 0; b < added.length; b++) funcs.push(added[0]!);
+  for (let b = added.length - 1, w = funcs.length - 1; b >= 0; w--) {
+    if (a >= 0 && funcs[a]!.start > added[b]!.start) {
+      funcs[w] = funcs[a--]!;
+      continue;
+    }
+    // An FDE is where the unwinder can unwind, not always the whole function: glibc's clone and
+    // clone3 end theirs before the syscall (the child must not unwind into the parent), so the
+    // code up to the next function (within a page: not a stretch of data) is still theirs.
+    const f = added[b--]!;
+    const next = w + 1 < funcs.length ? funcs[w + 1]!.start : undefined;
+    if (next !== undefined && next > f.end && next - f.end <= GAP) f.end = next;
+    funcs[w] = f;
   }
-  // An FDE is where the unwinder can unwind, not always the whole function: glibc's clone and
-  // clone3 end theirs before the syscall (the child must not unwind into the parent), so the
-  // code up to the next function (within a page: not a stretch of data) is still theirs.
-  for (let i = 0; i + 1 < merged.length; i++) {
-    const f = merged[i]!;
-    const next = merged[i + 1]!.start;
-    if (mine[i] && next > f.end && next - f.end <= GAP) f.end = next;
-  }
-  funcs.length = 0;
-  for (const f of merged) funcs.push(f);
 }
 
 /** The most code after an FDE's end taken as still its function's (see addFrames). */
