@@ -297,8 +297,12 @@ export function buildCallGraph(elf: ElfInfo, src: ElfBytes): CallGraph | undefin
   // Time bound: a library with more code than this (libLLVM: 40 s) gets no graph, so all of it
   // counts (fail closed) rather than stall a directory check. (Decided before its data is read.)
   if (regions.reduce((n, r) => n + r.size, 0) > MAX_CODE) return undefined;
-  // The data segments hold function pointers: a lazily read file reads them now.
-  for (const l of elf.loads) if (l.offset + l.filesz <= bytes.byteLength) src.ensure(l.offset, l.filesz);
+  // The data segments hold function pointers: a lazily read file reads them now, where the
+  // graph reads them (heldByData, objectNodes, absoluteRefs): a program loaded at a fixed
+  // address, or a static one. A relocatable image holds none but through a relocation, whose
+  // addend is in the entry (the graph's arches are RELA ones): its data is not read (a
+  // directory check read 100 MB of libraries' data for nothing, libicudata's 31 MB among them).
+  if (elf.type === 'exec' || elf.static) for (const l of elf.loads) if (l.offset + l.filesz <= bytes.byteLength) src.ensure(l.offset, l.filesz);
   // The loader's relocations, read by readElf with the code (fail closed without them).
   if (!elf.dynamicRelocations) throw new Error(`${elf.file}: buildCallGraph needs an ElfInfo read with its code`);
   // Each phase is a function of its own: V8 optimises (and, when a phase meets a new shape,
