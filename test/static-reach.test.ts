@@ -199,7 +199,7 @@ describe('static reachability (x86-64 call graph of a static program)', function
     bytes.writeUInt16LE(0, 60);
     bytes.writeUInt16LE(0, 62);
     const elf = readElf(bytes, 'sstripped');
-    assert.deepEqual(elf.frames, []);
+    assert.equal(elf.frames?.length, 0);
     assert.equal(staticReach(elf, inMemory(bytes)), undefined);
   });
 });

@@ -800,12 +800,14 @@ function frameNodes(elf: ElfInfo, symNodes: readonly Node[]): Node[] {
   const sized = symNodes.filter((n) => n.end > n.start).sort((a, b) => a.start - b.start);
   let k = 0;
   let coveredTo = -Infinity;
-  for (const f of elf.frames ?? []) {
-    if (f.signal || starts.has(f.start)) continue;
-    while (k < sized.length && sized[k]!.start <= f.start) coveredTo = Math.max(coveredTo, sized[k++]!.end);
-    if (f.start < coveredTo) continue;
-    starts.add(f.start);
-    out.push({ start: f.start, end: f.end, names: [], unentered: false });
+  const f = elf.frames;
+  for (let i = 0; i < (f?.length ?? 0); i++) {
+    const start = f!.start[i]!;
+    if (f!.signal[i] || starts.has(start)) continue;
+    while (k < sized.length && sized[k]!.start <= start) coveredTo = Math.max(coveredTo, sized[k++]!.end);
+    if (start < coveredTo) continue;
+    starts.add(start);
+    out.push({ start, end: f!.end[i]!, names: [], unentered: false });
   }
   return out;
 }
@@ -824,7 +826,8 @@ export function staticReach(elf: ElfInfo, src: ElfBytes): Reached | undefined {
   let known = 0;
   const ext: [number, number][] = [];
   for (const s of elf.symbols) if (s.type === 'func' && s.size > 0) ext.push([s.value, s.value + s.size]);
-  for (const f of elf.frames ?? []) ext.push([f.start, f.end]);
+  const f = elf.frames;
+  for (let i = 0; i < (f?.length ?? 0); i++) ext.push([f!.start[i]!, f!.end[i]!]);
   ext.sort((a, b) => a[0] - b[0]);
   for (const r of elf.exec) {
     code += r.size;

@@ -89,7 +89,8 @@ function leavesCode(elf: ElfInfo, code: readonly ElfExecRegion[]): (from: number
     if (!known) {
       known = [];
       for (const s of elf.symbols) if (s.type === 'func' && s.size > 0) known.push([s.value, s.value + s.size]);
-      for (const f of elf.frames ?? []) known.push([f.start, f.end]);
+      const f = elf.frames;
+      for (let i = 0; i < (f?.length ?? 0); i++) known.push([f!.start[i]!, f!.end[i]!]);
     }
     return known.some(([lo, hi]) => a >= lo && a < hi);
   };

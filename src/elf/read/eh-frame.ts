@@ -14,7 +14,7 @@
  * bounded by the bytes it reads (an entry is at least 8 bytes, a table row at least 2).
  */
 import { InputError } from '../../errors.ts';
-import type { ElfExecRegion, ElfFrame } from '../types.ts';
+import type { ElfExecRegion, ElfFrames } from '../types.ts';
 import type { Bin } from './bin.ts';
 import type { Image } from './layout.ts';
 
@@ -36,7 +36,29 @@ const PE_SDATA8 = 0x0c;
 const PE_PCREL = 0x10;
 const PE_DATAREL = 0x30;
 
-type FrameRange = ElfFrame;
+/** FDE ranges as they are read, in columns that grow (ElfFrames when done). */
+class FrameList {
+  start = new Float64Array(256);
+  end = new Float64Array(256);
+  signal = new Uint8Array(256);
+  length = 0;
+
+  push(start: number, end: number, signal: boolean): void {
+    if (this.length === this.start.length) {
+      const grow = <T extends Float64Array | Uint8Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.start = grow(this.start);
+      this.end = grow(this.end);
+      this.signal = grow(this.signal);
+    }
+    this.start[this.length] = start;
+    this.end[this.length] = end;
+    this.signal[this.length++] = signal ? 1 : 0;
+  }
+}
 
 /** Malformed unwind data: caught in `readFrames`, never past it. */
 class Bad extends Error {}
@@ -266,8 +288,11 @@ class EhFrame {
     return cie;
   }
 
-  /** The code range of the FDE `e` (undefined for an empty one, which the linker leaves for a discarded function). */
-  fde(e: Entry): FrameRange | undefined {
+  /**
+   * The code range of the FDE `e`, added to `out`; its start, or undefined for an empty one
+   * (which the linker leaves for a discarded function), which is not added.
+   */
+  fde(e: Entry, out: FrameList): number | undefined {
     const cieAt = e.idAt - e.id;
     const { fdeEnc, signal } = this.cie(cieAt);
     if (fdeEnc === PE_OMIT) throw new Bad('CIE omits the FDE encoding');
@@ -275,18 +300,16 @@ class EhFrame {
     const start = c.pointer(fdeEnc, 'FDE initial location');
     const range = c.value(fdeEnc & 0x0f, 'FDE address range');
     if (range <= 0 || start <= 0) return undefined;
-    return signal ? { start, end: start + range, signal: true } : { start, end: start + range };
+    out.push(start, start + range, signal);
+    return start;
   }
 
   /** Every FDE from file offset `o` to the terminator or the window's end. */
-  walk(o: number, out: FrameRange[]): void {
+  walk(o: number, out: FrameList): void {
     for (let at = o; ; ) {
       const e = this.entry(at);
       if (!e) return;
-      if (e.id !== 0) {
-        const r = this.fde(e);
-        if (r) out.push(r);
-      }
+      if (e.id !== 0) this.fde(e, out);
       at = e.end;
     }
   }
@@ -307,7 +330,7 @@ function windowAt(img: Image, addr: number): Window | undefined {
 }
 
 /** The FDEs .eh_frame_hdr's table lists (each read from .eh_frame), or its pointer to .eh_frame walked. */
-function fromHeader(img: Image, hdrAddr: number, out: FrameRange[]): void {
+function fromHeader(img: Image, hdrAddr: number, out: FrameList): void {
   const w = windowAt(img, hdrAddr);
   if (!w) throw new Bad(`.eh_frame_hdr address 0x${hdrAddr.toString(16)} is not in any loaded segment`);
   const c = new Cursor(w, w.off, w.off + w.size);
@@ -339,14 +362,18 @@ function fromHeader(img: Image, hdrAddr: number, out: FrameRange[]): void {
     if (fo === undefined) throw new Bad(`.eh_frame_hdr lists an FDE at 0x${fdeAddr.toString(16)}, outside .eh_frame's segment`);
     const e = eh.entry(fo);
     if (!e || e.id === 0) throw new Bad(`.eh_frame_hdr lists 0x${fdeAddr.toString(16)}, which is no FDE`);
-    const r = eh.fde(e);
-    if (r && r.start !== loc) throw new Bad(`.eh_frame_hdr says 0x${loc.toString(16)} for the FDE of 0x${r.start.toString(16)}`);
-    if (r) out.push(r);
+    // Checked after it is added: a Bad ends the read, and what was read before it is kept.
+    const at = out.length;
+    const start = eh.fde(e, out);
+    if (start !== undefined && start !== loc) {
+      out.length = at;
+      throw new Bad(`.eh_frame_hdr says 0x${loc.toString(16)} for the FDE of 0x${start.toString(16)}`);
+    }
   }
 }
 
 /** .eh_frame by its section header (programs without PT_GNU_EH_FRAME), placed by the segments. */
-function fromSection(img: Image, out: FrameRange[]): void {
+function fromSection(img: Image, out: FrameList): void {
   const s = img.sections.find((x) => x.type === SHT_PROGBITS && x.addr !== 0 && x.size > 0 && img.sectionName(x) === '.eh_frame');
   if (!s) return;
   const w = windowAt(img, s.addr);
@@ -360,9 +387,9 @@ function fromSection(img: Image, out: FrameRange[]): void {
  * warning in `img.warnings` for what could not be read. Object files (whose FDEs wait for
  * relocations) have none.
  */
-export function readFrames(img: Image, exec: readonly ElfExecRegion[]): FrameRange[] {
-  if (!img.program) return [];
-  const raw: FrameRange[] = [];
+export function readFrames(img: Image, exec: readonly ElfExecRegion[]): ElfFrames {
+  const raw = new FrameList();
+  if (!img.program) return done(raw, []);
   const hdr = img.segments.find((s) => s.type === PT_GNU_EH_FRAME);
   try {
     if (hdr) fromHeader(img, hdr.vaddr, raw);
@@ -373,6 +400,27 @@ export function readFrames(img: Image, exec: readonly ElfExecRegion[]): FrameRan
     img.warnings.push(`unwind table (.eh_frame) read up to a malformed entry (${msg}); code past it has no function extents from it`);
   }
   // A range outside the code (a discarded function's FDE, relocated to 0 plus its offset) describes nothing that runs.
-  const inCode = (r: FrameRange): boolean => exec.some((x) => r.start >= x.addr && r.end <= x.addr + x.size);
-  return raw.filter(inCode).sort((a, b) => a.start - b.start || a.end - b.end);
+  const keep: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const s = raw.start[i]!;
+    const t = raw.end[i]!;
+    if (exec.some((x) => s >= x.addr && t <= x.addr + x.size)) keep.push(i);
+  }
+  return done(raw, keep);
+}
+
+/** The ranges `keep` of `raw`, sorted by start then end (stable; the header's table is sorted already). */
+function done(raw: FrameList, keep: number[]): ElfFrames {
+  const before = (a: number, b: number): number => raw.start[a]! - raw.start[b]! || raw.end[a]! - raw.end[b]!;
+  let sorted = true;
+  for (let k = 1; k < keep.length && sorted; k++) if (before(keep[k - 1]!, keep[k]!) > 0) sorted = false;
+  if (!sorted) keep.sort((a, b) => before(a, b) || a - b);
+  const n = keep.length;
+  const out = { length: n, start: new Float64Array(n), end: new Float64Array(n), signal: new Uint8Array(n) };
+  keep.forEach((i, k) => {
+    out.start[k] = raw.start[i]!;
+    out.end[k] = raw.end[i]!;
+    out.signal[k] = raw.signal[i]!;
+  });
+  return out;
 }

@@ -3,7 +3,7 @@
  * reading literal-pool words, and the result of tracking one register backwards.
  */
 import { EM_ARM } from '../../syscalls/elf-machines.ts';
-import type { ElfExecRegion, ElfFrame, ElfInfo, ElfSymbol, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
+import type { ElfExecRegion, ElfFrames, ElfInfo, ElfSymbol, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
 
 /** How far back (in instructions) a scanner looks for the instruction that sets the number register. */
 export const WINDOW = 48;
@@ -154,7 +154,7 @@ export class FunctionIndex {
  * in one never takes the knowledge of a named function. A symbol keeps its extent; one without
  * a size takes its FDE's end. `funcs` stays sorted by start.
  */
-function addFrames(funcs: Func[], frames: readonly ElfFrame[] | undefined): void {
+function addFrames(funcs: Func[], frames: ElfFrames | undefined): void {
   if (!frames?.length) return;
   // Both lists are sorted by start, one function per start: walked together, no map of the
   // symbols (a directory check made 160 MB of them).
@@ -162,22 +162,24 @@ function addFrames(funcs: Func[], frames: readonly ElfFrame[] | undefined): void
   let coveredTo = -Infinity; // end of the symbols sized (when reached) starting at or before the frame
   let last: Func | undefined; // the last symbol starting at or before the frame
   const added: Func[] = [];
-  for (const r of frames) {
+  for (let i = 0; i < frames.length; i++) {
     // A signal frame starts a byte before its code: no function start to decode from.
-    if (r.signal) continue;
+    if (frames.signal[i]) continue;
+    const start = frames.start[i]!;
+    const end = frames.end[i]!;
     // Sizes are read as they were before any frame gave a size to an unsized symbol.
-    while (k < funcs.length && funcs[k]!.start <= r.start) {
+    while (k < funcs.length && funcs[k]!.start <= start) {
       last = funcs[k++]!;
       if (last.end > last.start) coveredTo = Math.max(coveredTo, last.end);
     }
-    if (last?.start === r.start) {
-      if (last.end === last.start) last.end = r.end;
+    if (last !== undefined && last.start === start) {
+      if (last.end === last.start) last.end = end;
       continue;
     }
     // Inside a symbol's extent: a part of that function (its own FDE for a cold part or an
     // alternate entry), which the symbol already names.
-    if (r.start < coveredTo || added.at(-1)?.start === r.start) continue;
-    added.push({ start: r.start, end: r.end, name: '', thumb: false });
+    if (start < coveredTo || added.at(-1)?.start === start) continue;
+    added.push({ start, end, name: '', thumb: false });
   }
   if (!added.length) return;
   // Merged in place, from the back: both lists are sorted by start and no start is in both
