@@ -53,7 +53,7 @@ export {
 } from './bpf/index.ts';
 export { readElf, findSyscallSites } from './elf/index.ts';
 export { checkElf, checkPaths, toSarif, toJson, type CheckReport, type Finding, type Verdict, type DeathHow } from './check/index.ts';
-export type { ElfInfo, ElfImport, SyscallSite } from './elf/types.ts';
+export type { ElfInfo, ElfImport, ElfDynamicRelocations, ElfFrames, SyscallSite } from './elf/types.ts';
 export { ARCHES, ARCH_NAMES, lookupArch, type ArchInfo, type ArchName } from './syscalls/arches.ts';
 export { syscallNumber, syscallName, syscallsOn } from './syscalls/table.ts';
 export { runProgram, exitStatus, type RunOptions, type RunReport, type RunDenied, type RunWhere, type RunIo } from './run/index.ts';
