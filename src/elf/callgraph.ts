@@ -23,6 +23,7 @@ import { type GraphIsa, type RegionCode, STRETCH_FALLS, STRETCH_PADDING, STRETCH
 import type { ElfBytes } from './source.ts';
 import type { ElfExecRegion, ElfInfo } from './types.ts';
 import { ARCHES } from '../syscalls/arches.ts';
+import { doubled } from '../util/typed-grow.ts';
 
 /** Most code (bytes) a graph is built for. */
 const MAX_CODE = 8 << 20;
@@ -690,12 +691,8 @@ class Pairs {
 
   add(from: number, to: number): void {
     if (this.n === this.a.length) {
-      const a = new Int32Array(this.n * 2);
-      a.set(this.a);
-      this.a = a;
-      const b = new Int32Array(this.n * 2);
-      b.set(this.b);
-      this.b = b;
+      this.a = doubled(this.a);
+      this.b = doubled(this.b);
     }
     this.a[this.n] = from;
     this.b[this.n++] = to;

@@ -14,6 +14,7 @@
  * bounded by the bytes it reads (an entry is at least 8 bytes, a table row at least 2).
  */
 import { InputError } from '../../errors.ts';
+import { doubled } from '../../util/typed-grow.ts';
 import type { ElfExecRegion, ElfFrames } from '../types.ts';
 import type { Bin } from './bin.ts';
 import type { Image } from './layout.ts';
@@ -45,14 +46,9 @@ class FrameList {
 
   push(start: number, end: number, signal: boolean): void {
     if (this.length === this.start.length) {
-      const grow = <T extends Float64Array | Uint8Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.start = grow(this.start);
-      this.end = grow(this.end);
-      this.signal = grow(this.signal);
+      this.start = doubled(this.start);
+      this.end = doubled(this.end);
+      this.signal = doubled(this.signal);
     }
     this.start[this.length] = start;
     this.end[this.length] = end;

@@ -114,15 +114,7 @@ export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: R
   const b = img.b;
   const plans = tables(dyn).map((t) => plan(img, t));
   const length = plans.reduce((n, p) => n + (p?.n ?? 0), 0);
-  const out: ElfDynamicRelocations = {
-    length,
-    offset: new Float64Array(length),
-    type: new Uint32Array(length),
-    addend: new Float64Array(length).fill(Number.NaN),
-    symbol: new Int32Array(length).fill(-1),
-    symbols: [],
-    table: new Uint8Array(length),
-  };
+  const out = columns(length);
   // One entry in `symbols` per dynamic symbol, however many relocations name it.
   const named = new Map<number, number>();
   let k = 0;
@@ -160,17 +152,22 @@ export function readRelocations(img: Image, dyn: Map<number, number>, dynsyms: R
   return out;
 }
 
+/** `length` relocations, each with no addend and no symbol until read. */
+function columns(length: number): ElfDynamicRelocations {
+  return {
+    length,
+    offset: new Float64Array(length),
+    type: new Uint32Array(length),
+    addend: new Float64Array(length).fill(Number.NaN),
+    symbol: new Int32Array(length).fill(-1),
+    symbols: [],
+    table: new Uint8Array(length),
+  };
+}
+
 /** The relocations of a file that has none (an object file: the linker's are not the loader's). */
 export function noRelocations(): ElfDynamicRelocations {
-  return {
-    length: 0,
-    offset: new Float64Array(0),
-    type: new Uint32Array(0),
-    addend: new Float64Array(0),
-    symbol: new Int32Array(0),
-    symbols: [],
-    table: new Uint8Array(0),
-  };
+  return columns(0);
 }
 
 /** Relocation `i` of `all` as one object (for readers that want rows, not columns). */

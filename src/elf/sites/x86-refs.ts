@@ -5,6 +5,7 @@
  */
 import { type RefKind, type RegionCode, STRETCH_FALLS, STRETCH_PADDING, STRETCH_STUB } from '../graph/types.ts';
 import { decode, Insn, readImm } from './x86.ts';
+import { doubled } from '../../util/typed-grow.ts';
 
 export interface X86Refs {
   /** Direct call targets (E8 rel32): function entries. */
@@ -131,16 +132,9 @@ export class RefSweep implements RegionCode {
 
   private push(off: number, info: number, target: number): void {
     if (this.count === this.off.length) {
-      const n = this.count * 2;
-      const off2 = new Int32Array(n);
-      off2.set(this.off);
-      this.off = off2;
-      const info2 = new Uint8Array(n);
-      info2.set(this.info);
-      this.info = info2;
-      const t2 = new Float64Array(n);
-      t2.set(this.target);
-      this.target = t2;
+      this.off = doubled(this.off);
+      this.info = doubled(this.info);
+      this.target = doubled(this.target);
     }
     this.off[this.count] = off;
     this.info[this.count] = info;

@@ -18,6 +18,7 @@
 import { Buffer } from 'node:buffer';
 import type { ElfExecRegion, SiteIsa, SiteKind, SyscallSite } from '../types.ts';
 import { Bits, JOIN, MAX_JOINS, MAX_PATHS, mergePaths, type Recovered, type ScanContext, WINDOW } from './common.ts';
+import { doubled } from '../../util/typed-grow.ts';
 
 /** Bytes of a trap site: `syscall` (0f 05), `int $0x80` (cd 80) and `sysenter` (0f 34) alike. */
 export const X86_TRAP_LENGTH = 2;
@@ -924,11 +925,7 @@ export function sweepX86(ctx: ScanContext, region: ElfExecRegion, lo: number, hi
   let brTo = new Float64Array(16);
   let nb = 0;
   for (let o = lo; o < hi; ) {
-    if (n === starts.length) {
-      const bigger = new Int32Array(n * 2);
-      bigger.set(starts);
-      starts = bigger;
-    }
+    if (n === starts.length) starts = doubled(starts);
     // A run of zero bytes decodes as `add %al,(%rax)` pairs: no branch, no syscall. Jump over
     // long runs (a sparse file's hole, a code segment stretched over it) keeping the last
     // pairs for look-back, so a 1 GiB hole costs a byte search, not half a billion decodes.
@@ -951,12 +948,8 @@ export function sweepX86(ctx: ScanContext, region: ElfExecRegion, lo: number, hi
       const to = o + d.len + d.rel;
       targets.set(to);
       if (nb === brFrom.length) {
-        const f = new Int32Array(nb * 2);
-        f.set(brFrom);
-        brFrom = f;
-        const t = new Float64Array(nb * 2);
-        t.set(brTo);
-        brTo = t;
+        brFrom = doubled(brFrom);
+        brTo = doubled(brTo);
       }
       brFrom[nb] = n;
       brTo[nb++] = to;
