@@ -108,7 +108,10 @@ describe('callgraph (aarch64): the references of a stretch of code', function ()
     const plt = refsOf('plt', 'bti c\nadrp x16, d1\nldr x17, [x16, :lo12:d1]\nadd x16, x16, :lo12:d1\nbr x17\nnop');
     assert.equal(plt.refs.stubLike, true);
     assert.equal(plt.refs.padding, false);
-    assert.ok(plt.refs.mems.includes(plt.sym.d1!));
+    assert.equal(plt.refs.fallsThrough, false, 'the nop after br x17 never runs into the next entry');
+    assert.equal(refsOf('b-nops', 'b 1f\nnop\nnop\n1:').refs.fallsThrough, false, 'nops after a branch do not run');
+    assert.equal(refsOf('bl-nops', 'bl 1f\nnop\nnop\n1:').refs.fallsThrough, true, 'a call returns into the nops');
+    assert.equal(refsOf('bl-udf', 'bl 1f\n.word 0\n1:').refs.fallsThrough, false, 'udf (a zero word) stops');
     const nops = refsOf('nops', 'nop\nnop\nnop');
     assert.equal(nops.refs.padding, true);
     assert.equal(nops.refs.fallsThrough, true);

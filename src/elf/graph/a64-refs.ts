@@ -138,11 +138,15 @@ export function a64Refs(b: Uint8Array, from: number, to: number, delta: number):
   const joins = new Set<number>();
   let last = 0;
   let any = false;
+  let anyReal = false;
   for (let o = first; o + 4 <= to; o += 4) {
     const w = dv.getInt32(o, true);
     const at = o + delta;
     any = true;
-    last = w;
+    // The last instruction that is not a hint decides whether the stretch runs on: nops after
+    // a branch do not run (PLT0 ends `br x17; nop; nop; nop`); a zero word is udf, a stop.
+    if (!isHint(w) || !anyReal) last = w;
+    if (!isHint(w)) anyReal = true;
     if (!isHint(w) && w !== 0) out.padding = false;
     if (out.stubLike && !stubWord(w)) out.stubLike = false;
     if ((w & 0xfc000000) === (0x94000000 | 0)) {

@@ -58,13 +58,18 @@ export function x86Refs(b: Uint8Array, from: number, to: number, delta: number):
     const ripRel = d.modrm >= 0 && (d.modrm & 0xc7) === 0x05;
     if (ripRel) out.mems.push(next + readImm(b, p + d.immOff - 4, 4, true));
     const reg = (d.modrm >> 3) & 7;
-    // ret, jmp rel, jmp indirect, ud2, hlt: nothing runs after them in sequence.
-    out.fallsThrough =
-      !(plain && (d.op === 0xc3 || d.op === 0xc2 || d.op === 0xe9 || d.op === 0xeb || d.op === 0xf4 || (d.op === 0xff && reg === 4))) &&
-      !(d.map === 1 && !d.vex && d.op === 0x0b);
     const nop = plain && (d.op === 0x90 || d.op === 0xcc);
     const nopLong = d.map === 1 && !d.vex && (d.op === 0x1f || d.op === 0x1e); // nopl, endbr64
-    if (!(nop || (nopLong && d.op === 0x1f))) out.padding = false;
+    const pad = nop || (nopLong && d.op === 0x1f);
+    // ret, jmp rel, jmp indirect, ud2, hlt: nothing runs after them in sequence. Padding after
+    // one does not run either (a jump to what follows the padding is an entry of its own): the
+    // lazy PLT's first stub (push; jmp *; nopl) ends in padding but never runs into the first
+    // entry, whose import counted for every library that DT_INIT's code reaches.
+    if (!pad || out.padding)
+      out.fallsThrough =
+        !(plain && (d.op === 0xc3 || d.op === 0xc2 || d.op === 0xe9 || d.op === 0xeb || d.op === 0xf4 || (d.op === 0xff && reg === 4))) &&
+        !(d.map === 1 && !d.vex && d.op === 0x0b);
+    if (!pad) out.padding = false;
     if (out.stubLike) {
       const viaSlot = plain && d.op === 0xff && ripRel && (reg === 2 || reg === 4 || reg === 6);
       const push = plain && (d.op === 0x68 || d.op === 0x6a);
@@ -237,7 +242,7 @@ export class RefSweep implements RegionCode {
         // An instruction must end inside the stretch as it did in the sweep, and a byte the
         // sweep's limit may have refused must have had the same limit.
         if (off[k + 1]! > to || f & F_MULTI || (f & F_LIMITED && segEnds[s] !== to)) break;
-        falls = (f & F_FALLS) !== 0;
+        if (!(f & F_PAD) || padding) falls = (f & F_FALLS) !== 0; // as in x86Refs: padding after a stop stops
         if (!(f & F_PAD)) padding = false;
         if (!(f & F_STUB)) stub = false;
       }
