@@ -7,8 +7,74 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
+import { topBytes } from '../src/elf/callgraph.ts';
 import { STRETCH_FALLS, STRETCH_PADDING } from '../src/elf/graph/types.ts';
 import { RefSweep, x86Refs } from '../src/elf/sites/x86-refs.ts';
+import { prng } from './helpers/prng.ts';
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+describe('callgraph rel32 pass: topBytes', () => {
+  it('admits the top byte of every int32 in the range, at its ends and across byte boundaries', () => {
+    const rnd = prng(13);
+    const cases: [number, number][] = [
+      [-5, 5],
+      [0, 0],
+      [-1, -1],
+      [-(2 ** 24), 2 ** 24 - 1],
+      [-(2 ** 24) - 1, 2 ** 24],
+      [2 ** 24 - 3, 2 ** 25 + 3],
+      [INT32_MIN, INT32_MIN + 10],
+      [INT32_MAX - 10, INT32_MAX],
+    ];
+    for (let k = 0; k < 200; k++) {
+      const a = Math.floor(rnd() * 2 ** 32) + INT32_MIN;
+      const w = Math.floor(rnd() * 2 ** (4 + Math.floor(rnd() * 26)));
+      cases.push([a, Math.min(INT32_MAX, a + w)]);
+    }
+    for (const [min, max] of cases) {
+      const top = topBytes(min, max);
+      const probes = [min, max, min + 1, max - 1, Math.floor((min + max) / 2)];
+      for (let k = 0; k < 50; k++) probes.push(min + Math.floor(rnd() * (max - min + 1)));
+      for (const w of probes) {
+        if (w < min || w > max) continue;
+        const b3 = (w >>> 24) & 0xff; // the byte at o + 3 of the little-endian word
+        assert.equal(top[b3], 1, `w ${w} in [${min}, ${max}]: top byte ${b3.toString(16)} ruled out`);
+      }
+    }
+  });
+
+  it('rules out all but the top bytes a few-MB image can have', () => {
+    // Code and slots 3 MB wide, words anywhere in it: rel32 within +-3 MB.
+    const top = topBytes(-3_000_000, 3_000_000);
+    assert.deepEqual(
+      [...top.keys()].filter((b) => top[b]),
+      [0x00, 0xff],
+    );
+    // A 40 MB span (libLLVM-sized): four values.
+    const wide = topBytes(-40_000_000, 40_000_000);
+    assert.deepEqual(
+      [...wide.keys()].filter((b) => wide[b]),
+      [0x00, 0x01, 0x02, 0xfd, 0xfe, 0xff],
+    );
+  });
+
+  it('rules out nothing when the range says nothing: wider than int32, or empty', () => {
+    assert.equal(
+      topBytes(-(2 ** 40), 2 ** 40).reduce((n, x) => n + x, 0),
+      256,
+    );
+    assert.equal(
+      topBytes(INT32_MIN, INT32_MAX).reduce((n, x) => n + x, 0),
+      256,
+    );
+    assert.equal(
+      topBytes(10, -10).reduce((n, x) => n + x, 0),
+      256,
+    );
+  });
+});
 
 describe('callgraph (x86-64): whether a stretch runs on into the next', () => {
   // Both readings of a stretch: decoded on its own (x86Refs) and read from the region's sweep.

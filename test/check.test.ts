@@ -448,6 +448,26 @@ describe('check: --sysroot follows DT_NEEDED', function () {
     const alone = checkElf(new Uint8Array(readFileSync(lib)), lib, enclave, {});
     assert.ok(alone.syscalls.some((s) => s.name === 'mount'));
   });
+
+  it('x86_64 callgraph: calls a linear sweep misreads still count (the rel32 pass), backward and forward', function () {
+    requireTool(this, tc('x86_64').cc, tc('x86_64').pkg);
+    const dir = join(checkTempDir(), 'sysroot-hidden');
+    mkdirSync(join(dir, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
+    const lib = buildFixture(tc('x86_64'), 'libhidden', ['-shared', '-fPIC']);
+    copyFileSync(lib, join(dir, 'usr/lib/x86_64-linux-gnu/libhidden.so'));
+    const app = buildFixture(tc('x86_64'), 'hidden-app', [], [`-L${join(dir, 'usr/lib/x86_64-linux-gnu')}`, '-lhidden']);
+    const r = checkElf(new Uint8Array(readFileSync(app)), app, enclave, { sysroot: dir });
+    assert.equal(r.libraries.find((l) => l.name === 'libhidden.so')?.status, 'analysed');
+    // The graph is in use: the unreached export's mount does not count.
+    assert.ok(!r.syscalls.some((s) => s.name === 'mount'), JSON.stringify(r.syscalls.find((s) => s.name === 'mount')?.via));
+    // Reached only through the hidden calls: before_fn (rel32 ff ff ff ..) and after_fn (00 00 00 ..).
+    for (const name of ['sethostname', 'chroot']) {
+      assert.ok(
+        finding(r, name).via.some((v) => v.kind === 'import' && v.library === 'libhidden.so'),
+        `${name}: ${JSON.stringify(r.syscalls.map((s) => s.name))}`,
+      );
+    }
+  });
 });
 
 describe('check: CLI, formats and directories', function () {

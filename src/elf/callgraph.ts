@@ -751,28 +751,33 @@ interface Rel32Scan {
 
 /**
  * The byte-wise rel32 pass over one region (most of the graph's time: it looks at every byte):
- * each word is rolled on by one byte, not read anew, and the node around the word is followed
- * as the offset grows rather than searched for.
+ * a word is put together only at offsets whose top byte lets it land anywhere (topBytes), and
+ * the node around the word is followed as the offset grows rather than searched for.
  */
 function scanRel32(s: Rel32Scan, r: ElfExecRegion): void {
   const { bytes, codeLo, codeHi, startBits, startSet, slotLo, slotHi, slotIds, starts, ends, edges, uses } = s;
   const delta = r.addr - r.offset;
   const end = r.offset + r.size;
   if (end - r.offset < 4) return;
+  // A word can land in code or on a slot only if its top byte is one of a few values: every
+  // target lies in [lo, hi) and every word's address in [r.addr, r.addr + r.size), so the
+  // int32 lies in a range a few MB wide. Its top byte (the byte at o + 3), looked up in this
+  // table, rules out most offsets with one load, before the word is even put together.
+  const lo = Math.min(codeLo, slotLo - 4);
+  const hi = Math.max(codeHi, slotHi + 1);
+  const top = topBytes(lo - (r.addr + r.size), hi - 1 - (r.addr + 4));
   // The last node starting at or below the word's address, moved on as the address grows.
   let at = lastStartAtOrBelow(starts, r.addr);
-  // The little-endian int32 at o, rolled on a byte per step.
-  let w = bytes[r.offset]! | (bytes[r.offset + 1]! << 8) | (bytes[r.offset + 2]! << 16) | (bytes[r.offset + 3]! << 24);
-  for (let o = r.offset; o + 4 <= end; o++, w = (w >>> 8) | (bytes[o + 3]! << 24)) {
-    const t = o + delta + 4 + w;
+  for (let o = r.offset; o + 4 <= end; o++) {
+    if (top[bytes[o + 3]!] === 0) continue;
+    const t = o + delta + 4 + (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24));
     // Most words land nowhere: two range tests before any lookup.
     const inCode = t >= codeLo && t < codeHi;
     const inGot = t + 4 >= slotLo && t <= slotHi;
     if (!inCode && !inGot) continue;
     const j = inCode && (!startBits || (startBits[(t - codeLo) >> 3]! >> ((t - codeLo) & 7)) & 1) ? startSet.get(t) : undefined;
-    let slot: number | undefined;
     // A slot read with an immediate after the displacement (cmpq $0, slot(%rip)): up to 4 bytes on.
-    if (inGot) slot = slotIds.get(t) ?? slotIds.get(t + 1) ?? slotIds.get(t + 2) ?? slotIds.get(t + 4);
+    const slot = inGot ? (slotIds.get(t) ?? slotIds.get(t + 1) ?? slotIds.get(t + 2) ?? slotIds.get(t + 4)) : undefined;
     if (j === undefined && slot === undefined) continue;
     const a = o + delta;
     while (at + 1 < starts.length && starts[at + 1]! <= a) at++;
@@ -783,6 +788,20 @@ function scanRel32(s: Rel32Scan, r: ElfExecRegion): void {
       if (slot !== undefined) uses.add(i, slot);
     }
   }
+}
+
+/**
+ * Which top bytes (byte 3 of a little-endian word) an int32 in [min, max] can have: 1 per
+ * byte value. Every value when the range is too wide to say (or empty: then nothing is ruled
+ * out either, so a mistake here can only cost time).
+ */
+export function topBytes(min: number, max: number): Uint8Array {
+  const out = new Uint8Array(256);
+  const a = Math.max(-128, Math.floor(min / 2 ** 24));
+  const b = Math.min(127, Math.floor(max / 2 ** 24));
+  if (!(a <= b) || b - a >= 255) return out.fill(1);
+  for (let h = a; h <= b; h++) out[h & 0xff] = 1;
+  return out;
 }
 
 /**
