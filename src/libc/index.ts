@@ -236,12 +236,33 @@ export function isCovered(libc: Libc, version: string): boolean {
   return compareVersions(version, from) >= 0 && compareVersions(version, through) <= 0;
 }
 
+/**
+ * Each name's entries, in the knowledge base's order (so the first that fits is the one a scan
+ * of all entries would find): made on first use, per C library. A directory check asks for
+ * thousands of names, and each scan of every entry cost a few hundred `includes`.
+ */
+const byName: Partial<Record<Libc, Map<string, FunctionEntry[]>>> = {};
+
+function entriesNamed(libc: Libc, name: string): readonly FunctionEntry[] {
+  let m = byName[libc];
+  if (!m) {
+    m = new Map();
+    for (const e of KB[libc].functions) {
+      for (const n of new Set(e.symbols)) {
+        const l = m.get(n);
+        if (l) l.push(e);
+        else m.set(n, [e]);
+      }
+    }
+    byName[libc] = m;
+  }
+  return m.get(name) ?? [];
+}
+
 /** The stored entry for a symbol on an arch at a version, if any. */
 export function findEntry(libc: Libc, symbol: string, arch: ArchName, version?: string): FunctionEntry | undefined {
-  const kb = KB[libc];
-  const name = bareSymbol(symbol);
-  const v = version ?? kb.defaultVersion;
-  return kb.functions.find((e) => e.symbols.includes(name) && (!e.arches || e.arches.includes(arch)) && inRange(v, e.minVersion, e.beforeVersion));
+  const v = version ?? KB[libc].defaultVersion;
+  return entriesNamed(libc, bareSymbol(symbol)).find((e) => (!e.arches || e.arches.includes(arch)) && inRange(v, e.minVersion, e.beforeVersion));
 }
 
 /**
