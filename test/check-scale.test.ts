@@ -90,6 +90,22 @@ describe('check: the ways a finding lists are bounded (via-bound)', () => {
     assert.equal(omitted, 0);
   });
 
+  it('one object twice is one way, one place with two judgements is two, among few ways or many', () => {
+    const a = ranked(site(7, 'allowed'));
+    const one = boundVias([a]);
+    assert.deepEqual(one, { via: [a.via], omitted: 0 });
+    for (const filler of [0, 20]) {
+      // `filler` other ways first: none, or more than VIA_LIMIT.
+      const all = Array.from({ length: filler }, (_, k) => ranked(site(0x100 + k, 'depends')));
+      const b = ranked(site(7, 'dies', 'killed')); // the same place as a, another judgement
+      all.push(a, b, a, ranked(site(7, 'allowed')));
+      const { via, omitted } = boundVias(all);
+      assert.equal(via.length + omitted, filler + 2, `${filler}: ${JSON.stringify(via)}`);
+      assert.deepEqual(via[0], b.via, 'the worst first');
+      assert.ok(via.includes(a.via));
+    }
+  });
+
   it('a program importing many allocating functions: brk lists VIA_LIMIT ways and counts every other one', function () {
     requireTool(this, x86().cc, x86().pkg);
     const exe = buildFixture(x86(), 'malloc-many');
