@@ -428,14 +428,20 @@ describe('check: --sysroot follows DT_NEEDED', function () {
     assert.ok(finding(r, 'sethostname').via.some((v) => v.kind === 'import' && v.library === 'libuse.so'));
   });
 
+  /** lib`name`.so built from its fixture into a sysroot of its own, `app` linked against it, the app checked in the enclave with that sysroot. */
+  const x86WithLibrary = (name: string, app: string): { lib: string; r: CheckReport } => {
+    const dir = join(checkTempDir(), `sysroot-x86-${name}`);
+    const libDir = join(dir, 'usr/lib/x86_64-linux-gnu');
+    mkdirSync(libDir, { recursive: true });
+    const lib = buildFixture(tc('x86_64'), `lib${name}`, ['-shared', '-fPIC']);
+    copyFileSync(lib, join(libDir, `lib${name}.so`));
+    const exe = buildFixture(tc('x86_64'), app, [], [`-L${libDir}`, `-l${name}`]);
+    return { lib, r: checkElf(new Uint8Array(readFileSync(exe)), exe, enclave, { sysroot: dir }) };
+  };
+
   it("x86_64 callgraph: a library's unreached export no longer counts; what runs through a pointer still does", function () {
     requireTool(this, tc('x86_64').cc, tc('x86_64').pkg);
-    const dir = join(checkTempDir(), 'sysroot-x86');
-    mkdirSync(join(dir, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
-    const lib = buildFixture(tc('x86_64'), 'libuse', ['-shared', '-fPIC']);
-    copyFileSync(lib, join(dir, 'usr/lib/x86_64-linux-gnu/libuse.so'));
-    const app = buildFixture(tc('x86_64'), 'app', [], [`-L${join(dir, 'usr/lib/x86_64-linux-gnu')}`, '-luse']);
-    const r = checkElf(new Uint8Array(readFileSync(app)), app, enclave, { sysroot: dir });
+    const { lib, r } = x86WithLibrary('use', 'app');
     assert.equal(r.libraries.find((l) => l.name === 'libuse.so')?.status, 'analysed');
     // sysgate_fixture_unused() is exported but nothing reaches it: its mount is gone.
     assert.ok(!r.syscalls.some((s) => s.name === 'mount'), JSON.stringify(r.syscalls.find((s) => s.name === 'mount')?.via));
@@ -451,12 +457,7 @@ describe('check: --sysroot follows DT_NEEDED', function () {
 
   it('x86_64 callgraph: calls a linear sweep misreads still count (the rel32 pass), backward and forward', function () {
     requireTool(this, tc('x86_64').cc, tc('x86_64').pkg);
-    const dir = join(checkTempDir(), 'sysroot-hidden');
-    mkdirSync(join(dir, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
-    const lib = buildFixture(tc('x86_64'), 'libhidden', ['-shared', '-fPIC']);
-    copyFileSync(lib, join(dir, 'usr/lib/x86_64-linux-gnu/libhidden.so'));
-    const app = buildFixture(tc('x86_64'), 'hidden-app', [], [`-L${join(dir, 'usr/lib/x86_64-linux-gnu')}`, '-lhidden']);
-    const r = checkElf(new Uint8Array(readFileSync(app)), app, enclave, { sysroot: dir });
+    const { r } = x86WithLibrary('hidden', 'hidden-app');
     assert.equal(r.libraries.find((l) => l.name === 'libhidden.so')?.status, 'analysed');
     // The graph is in use: the unreached export's mount does not count.
     assert.ok(!r.syscalls.some((s) => s.name === 'mount'), JSON.stringify(r.syscalls.find((s) => s.name === 'mount')?.via));
